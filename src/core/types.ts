@@ -1,0 +1,73 @@
+/** Shared types: the small core every stage depends on. No I/O here. */
+
+export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export type IdentityKind = 'user' | 'anonymous';
+
+/** An event after cleaning: what the store writes. */
+export interface CleanEvent {
+  identityKind: IdentityKind;
+  identity: string;
+  type: string;
+  /** epoch milliseconds */
+  ts: number;
+  properties: JsonObject;
+  text: string | null;
+  source: string | null;
+  clientEventId: string | null;
+  /** sha1 of type + canonical properties + text, base64url */
+  contentHash: string;
+  /** unique key (sha1, base64url): of the client's eventId, else of identity, type, time and content */
+  dedupeKey: string;
+  warnings: EventWarning[];
+}
+
+export interface EventWarning {
+  code: string;
+  field: string;
+  message: string;
+}
+
+export type EventOutcome =
+  | { index: number; status: 'accepted'; id: number; eventId?: string; warnings?: EventWarning[] }
+  | { index: number; status: 'duplicate'; eventId?: string; duplicateOf?: number }
+  | { index: number; status: 'rejected'; reason: string; field: string; message: string; eventId?: string };
+
+export interface IngestSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: EventOutcome[];
+}
+
+export type TraitKind = 'declared' | 'computed' | 'semantic' | 'predicted';
+
+export interface Evidence {
+  eventId: number;
+  quote: string;
+}
+
+export interface Trait {
+  id: number;
+  key: string;
+  value: Json;
+  kind: TraitKind;
+  confidence: number;
+  evidence: Evidence[];
+  producer: string;
+  version: string;
+  validFrom: number;
+  validTo: number | null;
+  supersededBy: number | null;
+}
+
+export const SCOPES = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const CONSENT_FLAGS = ['profiling', 'llm_processing', 'marketing'] as const;
+export type ConsentFlag = (typeof CONSENT_FLAGS)[number];
+export type Consent = Record<ConsentFlag, boolean>;
+
+/** Event types whose `text` is a signal for trait extraction. */
+export const TEXT_SIGNAL_TYPES = ['search', 'chat_message', 'support_ticket', 'support_message', 'review'] as const;

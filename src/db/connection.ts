@@ -1,0 +1,54 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as schema from './schema.ts';
+
+export type Drizzle = BetterSQLite3Database<typeof schema>;
+
+export interface Db {
+  /** The raw driver, for prepared hot-path statements inside src/db only. */
+  sqlite: Database.Database;
+  orm: Drizzle;
+  path: string;
+  close(): void;
+}
+
+export interface OpenOptions {
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../db');
+
+/**
+ * Opens (creating if needed) the SQLite file with WAL, foreign keys and a busy timeout, and
+ * applies any pending migrations from `db/`.
+ */
+export function openDb(path: string, opts: OpenOptions = {}): Db {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const sqlite = new Database(path, { readonly: opts.readonly ?? false });
+  sqlite.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
+  if (!opts.readonly) {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+  }
+  sqlite.pragma('foreign_keys = ON');
+  // Random-order unique-index inserts (the dedupe key) thrash the default 2 MB page cache.
+  sqlite.pragma('cache_size = -131072');
+  // Erased data must not linger in free pages (see erasure in SECURITY.md).
+  sqlite.pragma('secure_delete = ON');
+  const orm = drizzle(sqlite, { schema });
+  if (!opts.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+  return {
+    sqlite,
+    orm,
+    path,
+    close: () => {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}

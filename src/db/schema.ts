@@ -1,0 +1,154 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The SQLite schema. Events and declared attributes are the precious source of truth; every
+ * other derived row (traits, later vectors and summaries) names its producer and version and can
+ * be rebuilt. Later issues add tables through new drizzle-kit migrations in `db/`.
+ * Times are epoch milliseconds (integers) throughout.
+ */
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The client's user id; null while the user is known only by anonymous ids. */
+    externalId: text('external_id'),
+    attributes: text('attributes').notNull().default('{}'),
+    /** JSON {profiling, llm_processing, marketing}; null means "use the configured default". */
+    consent: text('consent'),
+    eventCount: integer('event_count').notNull().default(0),
+    firstEventAt: integer('first_event_at'),
+    lastEventAt: integer('last_event_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('users_external_id_uq').on(t.externalId)],
+);
+
+export const identities = sqliteTable(
+  'identities',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['user', 'anonymous'] }).notNull(),
+    alias: text('alias').notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('identities_kind_alias_uq').on(t.kind, t.alias), index('identities_user_idx').on(t.userId)],
+);
+
+export const events = sqliteTable(
+  'events',
+  {
+    // No AUTOINCREMENT: it costs a sqlite_sequence write per row on the hottest insert.
+    id: integer('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    ts: integer('ts').notNull(),
+    properties: text('properties').notNull().default('{}'),
+    text: text('text'),
+    source: text('source'),
+    clientEventId: text('client_event_id'),
+    contentHash: text('content_hash').notNull(),
+    /** The client's eventId, else a hash of identity, type, time and content: one unique index does both dedupes. */
+    dedupeKey: text('dedupe_key').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    /** JSON array of cleaning warnings (e.g. timestamp_missing), null when clean. */
+    flags: text('flags'),
+  },
+  // The rowid is part of every index entry already: (user_id, ts) pages by (ts, id) for free.
+  (t) => [uniqueIndex('events_dedupe_uq').on(t.dedupeKey), index('events_user_ts_idx').on(t.userId, t.ts)],
+);
+
+export const traits = sqliteTable(
+  'traits',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: text('value').notNull(),
+    kind: text('kind', { enum: ['declared', 'computed', 'semantic', 'predicted'] }).notNull(),
+    confidence: real('confidence').notNull(),
+    evidence: text('evidence').notNull().default('[]'),
+    producer: text('producer').notNull(),
+    version: text('version').notNull(),
+    validFrom: integer('valid_from').notNull(),
+    validTo: integer('valid_to'),
+    supersededBy: integer('superseded_by').references((): AnySQLiteColumn => traits.id, { onDelete: 'set null' }),
+  },
+  (t) => [index('traits_user_key_idx').on(t.userId, t.key, t.validTo)],
+);
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').notNull(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    payload: text('payload').notNull().default('{}'),
+    status: text('status', { enum: ['pending', 'running', 'done', 'parked'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    runAfter: integer('run_after').notNull(),
+    lastError: text('last_error'),
+    lockedBy: text('locked_by'),
+    lockedAt: integer('locked_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    // At most one pending job per (kind, user): ingestion coalesces into it.
+    uniqueIndex('jobs_pending_uq').on(t.kind, t.userId).where(sql`status = 'pending'`),
+    index('jobs_status_run_idx').on(t.status, t.runAfter),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** sha256 of the secret: the secret itself is shown once and never stored. */
+    secretHash: text('secret_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    scopes: text('scopes').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash)],
+);
+
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    keyId: text('key_id'),
+    action: text('action').notNull(),
+    method: text('method'),
+    route: text('route'),
+    status: integer('status'),
+    /** Internal user id (never the external id or anything personal). */
+    userId: integer('user_id'),
+    details: text('details'),
+  },
+  (t) => [index('audit_at_idx').on(t.at), index('audit_user_idx').on(t.userId)],
+);
+
+/** Running totals the ingest path keeps for data-quality stats (duplicates, rejects by reason, missing fields). */
+export const ingestCounters = sqliteTable(
+  'ingest_counters',
+  {
+    metric: text('metric').notNull(),
+    key: text('key').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.key] })],
+);

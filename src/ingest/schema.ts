@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Ids may arrive as numbers (common for user ids); they are stored as strings. */
+const idString = (max: number) =>
+  z
+    .union([z.string(), z.number().int().nonnegative()])
+    .transform((v) => String(v).normalize('NFC').trim())
+    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
+/**
+ * One event as a client sends it. Unknown top-level fields are rejected (a typo such as
+ * `timestmap` must not silently drop data); free-form data goes in `properties`.
+ */
+export const eventInputSchema = z
+  .object({
+    eventId: idString(200).optional().describe('Client id for idempotent retries; unique per deployment.'),
+    userId: idString(256).optional().describe('Your id for a known user.'),
+    anonymousId: idString(256).optional().describe('A device or cookie id before the user is known.'),
+    type: z.string().min(1).max(100).describe('Event type, e.g. page_view, purchase, search, chat_message. Normalised to snake_case.'),
+    timestamp: z
+      .union([z.string().max(64), z.number()])
+      .optional()
+      .describe('ISO 8601 (no zone = UTC) or epoch milliseconds. Missing: the time it was received, flagged.'),
+    properties: z.record(z.string(), z.unknown()).optional().describe('Free-form JSON object. Keys normalised to snake_case.'),
+    text: z.string().optional().describe('The text of a text signal (search query, chat or support message, review).'),
+    source: z.string().max(100).optional().describe('Where the event came from, e.g. web, ios, zendesk.'),
+  })
+  .strict()
+  .refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
+    message: 'userId or anonymousId is required',
+    path: ['userId'],
+  });
+
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+/** Snake_case spellings that CSV headers and other SDKs use, mapped to the canonical field names. */
+export const FIELD_ALIASES: Record<string, string> = {
+  event_id: 'eventId',
+  message_id: 'eventId',
+  messageId: 'eventId',
+  user_id: 'userId',
+  anonymous_id: 'anonymousId',
+  event: 'type',
+  event_type: 'type',
+  ts: 'timestamp',
+  time: 'timestamp',
+};
+
+export const batchSchema = z.union([
+  z.object({ events: z.array(z.unknown()) }).strict(),
+  z.array(z.unknown()),
+]);
+
+export const batchRequestSchema = z.object({
+  events: z.array(eventInputSchema).describe('1 to TRAITLENS_MAX_BATCH_EVENTS events; a bare JSON array is also accepted.'),
+});
+
+export const eventOutcomeSchema = z.object({
+  index: z.number().int(),
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  id: z.number().int().optional(),
+  eventId: z.string().optional(),
+  duplicateOf: z.number().int().optional(),
+  reason: z.string().optional(),
+  field: z.string().optional(),
+  message: z.string().optional(),
+  warnings: z.array(z.object({ code: z.string(), field: z.string(), message: z.string() })).optional(),
+});
+
+export const ingestResponseSchema = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.number().int(),
+  results: z.array(eventOutcomeSchema),
+});
+
+export const identifySchema = z
+  .object({
+    anonymousId: idString(256),
+    userId: idString(256),
+  })
+  .strict();
+
+export const attributesSchema = z
+  .object({
+    attributes: z.record(z.string(), z.unknown()).describe('Declared attributes; a null value removes the attribute.'),
+    consent: z
+      .object({ profiling: z.boolean(), llm_processing: z.boolean(), marketing: z.boolean() })
+      .partial()
+      .optional()
+      .describe('Consent flags; omitted flags keep their value.'),
+  })
+  .strict();
