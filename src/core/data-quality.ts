@@ -13,7 +13,12 @@ export interface NumericRule {
 
 const DAY_MS = 86_400_000;
 
-export const NUMERIC_PROPERTIES: Readonly<Record<string, NumericRule>> = {
+/** A lookup table without a prototype: a property named "constructor" must not find Object's. */
+export function dict<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
+export const NUMERIC_PROPERTIES: Readonly<Record<string, NumericRule>> = dict<NumericRule>({
   price: { outOfRange: 'reject' },
   amount: { outOfRange: 'reject' },
   revenue: { outOfRange: 'reject' },
@@ -27,17 +32,17 @@ export const NUMERIC_PROPERTIES: Readonly<Record<string, NumericRule>> = {
   duration_seconds: { min: 0, max: DAY_MS / 1000, outOfRange: 'clamp' },
   position: { min: 0, outOfRange: 'reject' },
   rating: { min: 0, max: 10, outOfRange: 'reject' },
-};
+});
 
 /** Properties an event type should carry; each absence is counted as `missing` in stats. */
-export const EXPECTED_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
+export const EXPECTED_PROPERTIES: Readonly<Record<string, readonly string[]>> = dict<readonly string[]>({
   purchase: ['price', 'category'],
   page_view: ['dwell_ms'],
   product_view: ['product_id', 'category'],
   add_to_cart: ['product_id'],
   impression: ['item_id'],
   click: ['item_id'],
-};
+});
 
 export type FeatureType = 'count' | 'monetary' | 'duration' | 'rate' | 'recency' | 'share' | 'interval';
 export type MissingPolicy = 'zero' | 'mean' | 'median' | 'flag';

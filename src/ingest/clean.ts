@@ -213,7 +213,8 @@ function applyAliases(raw: Record<string, unknown>): Record<string, unknown> {
 export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits = DEFAULT_CLEAN_LIMITS): CleanResult {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     return { ok: false, rejection: { reason: 'not_an_object', field: '', message: 'each event must be a JSON object' } };
-  const parsed = eventInputSchema.safeParse(applyAliases(raw as Record<string, unknown>));
+  const input = applyAliases(raw as Record<string, unknown>);
+  const parsed = eventInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys ?? [] : [];
@@ -231,7 +232,10 @@ export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits
     const type = normaliseName(e.type);
     if (!/^\p{L}[\p{L}\p{N}_]*$/u.test(type)) reject('invalid_type_name', 'type', 'type must contain letters (e.g. page_view)');
     const ts = parseTimestamp(e.timestamp, receivedAt, limits, warnings);
-    const properties = e.properties ? cleanObject(e.properties, ['properties'], 1, warnings) : {};
+    // The client's own object, not zod's copy: zod rebuilds records by assignment, which would
+    // turn a "__proto__" key into a prototype and drop it.
+    const rawProps = e.properties ? (input.properties as Record<string, unknown>) : undefined;
+    const properties = rawProps ? cleanObject(rawProps, ['properties'], 1, warnings) : {};
     const propsJson = JSON.stringify(properties);
     if (propsJson.length > limits.maxPropertiesBytes)
       reject('too_large', 'properties', `properties must serialise to at most ${limits.maxPropertiesBytes} bytes`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dict } from '../core/data-quality.ts';
 
 /** Ids may arrive as numbers (common for user ids); they are stored as strings. */
 const idString = (max: number) =>
@@ -34,7 +35,7 @@ export const eventInputSchema = z
 export type EventInput = z.infer<typeof eventInputSchema>;
 
 /** Snake_case spellings that CSV headers and other SDKs use, mapped to the canonical field names. */
-export const FIELD_ALIASES: Record<string, string> = {
+export const FIELD_ALIASES: Readonly<Record<string, string>> = dict<string>({
   event_id: 'eventId',
   message_id: 'eventId',
   messageId: 'eventId',
@@ -44,7 +45,7 @@ export const FIELD_ALIASES: Record<string, string> = {
   event_type: 'type',
   ts: 'timestamp',
   time: 'timestamp',
-};
+});
 
 export const batchSchema = z.union([
   z.object({ events: z.array(z.unknown()) }).strict(),
