@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 
 /**
  * The SQLite schema. Events and declared attributes are the precious source of truth; every
@@ -20,6 +20,8 @@ export const users = sqliteTable(
     eventCount: integer('event_count').notNull().default(0),
     firstEventAt: integer('first_event_at'),
     lastEventAt: integer('last_event_at'),
+    /** Monotonic; bumped whenever any of the user's traits changes. Caches key on it. */
+    profileVersion: integer('profile_version').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -151,4 +153,83 @@ export const ingestCounters = sqliteTable(
     count: integer('count').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.metric, t.key] })],
+);
+
+/** Which text signals a producer (extractor + version) has already read: re-runs skip them. */
+export const signalExtractions = sqliteTable(
+  'signal_extractions',
+  {
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    producer: text('producer').notNull(),
+    version: text('version').notNull(),
+    extractedAt: integer('extracted_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.producer, t.version] })],
+);
+
+/** Per-signal text embeddings. One row per (event, embedder): switching embedder never mixes dimensions. */
+export const signalEmbeddings = sqliteTable(
+  'signal_embeddings',
+  {
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    embedderId: text('embedder_id').notNull(),
+    dim: integer('dim').notNull(),
+    vector: blob('vector', { mode: 'buffer' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.embedderId] }), index('signal_embeddings_user_idx').on(t.userId, t.embedderId)],
+);
+
+/** Per-user text embedding (recency-weighted mean of its signals), keyed by embedder. */
+export const userEmbeddings = sqliteTable(
+  'user_embeddings',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    embedderId: text('embedder_id').notNull(),
+    dim: integer('dim').notNull(),
+    vector: blob('vector', { mode: 'buffer' }).notNull(),
+    signals: integer('signals').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.embedderId] })],
+);
+
+/** One row per LLM call: tokens, latency and outcome, for budgets and the usage report. */
+export const llmCalls = sqliteTable(
+  'llm_calls',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    purpose: text('purpose').notNull(),
+    model: text('model').notNull(),
+    promptVersion: text('prompt_version').notNull(),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    status: text('status', { enum: ['ok', 'error'] }).notNull(),
+    error: text('error'),
+  },
+  (t) => [index('llm_calls_at_idx').on(t.at)],
+);
+
+/** Model answers by content hash of the exact request: unchanged input makes no second call. */
+export const llmCache = sqliteTable(
+  'llm_cache',
+  {
+    key: text('key').primaryKey(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    response: text('response').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('llm_cache_user_idx').on(t.userId)],
 );

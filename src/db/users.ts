@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../core/errors.ts';
 import type { Consent, Json, JsonObject, Trait, TraitKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { REFRESH_JOB } from './ingest-store.ts';
-import { events, identities, jobs, traits, users } from './schema.ts';
+import { events, identities, jobs, llmCache, signalEmbeddings, traits, userEmbeddings, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -149,6 +149,10 @@ export function identify(db: Db, anonymousId: string, userId: string, now = Date
     }
     const moved = db.orm.update(events).set({ userId: known }).where(eq(events.userId, anonUser.id)).run().changes;
     db.orm.update(traits).set({ userId: known }).where(eq(traits.userId, anonUser.id)).run();
+    db.orm.update(signalEmbeddings).set({ userId: known }).where(eq(signalEmbeddings.userId, anonUser.id)).run();
+    db.orm.update(llmCache).set({ userId: known }).where(eq(llmCache.userId, anonUser.id)).run();
+    // The per-user text vector is derived: the refresh job recomputes it from all moved signals.
+    db.orm.delete(userEmbeddings).where(eq(userEmbeddings.userId, anonUser.id)).run();
     db.orm.update(identities).set({ userId: known }).where(eq(identities.userId, anonUser.id)).run();
     db.orm.delete(jobs).where(eq(jobs.userId, anonUser.id)).run();
     const target = db.orm.select().from(users).where(eq(users.id, known)).get()!;
