@@ -1,0 +1,18 @@
+import type { CurrentTrait, Signal, TraitOp } from '../core/traits.ts';
+
+export interface ExtractResult {
+  ops: TraitOp[];
+  /** LLM calls actually made (0 when answered from the cache or offline) */
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Either extractor (LLM or offline) behind one face: signals in, trait operations out. */
+export interface Extractor {
+  /** recorded on every trait it produces, e.g. `llm:gpt-4o-mini` or `offline-extractor` */
+  readonly producer: string;
+  /** the prompt or extractor version, e.g. `extract-traits.v1` */
+  readonly version: string;
+  extract(signals: Signal[], current: CurrentTrait[], ctx: { userId: number }): Promise<ExtractResult>;
+}
