@@ -52,3 +52,12 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
     },
   };
 }
+
+/** True when the database answers a trivial query (readiness probes). Never throws. */
+export function pingDb(db: Db): boolean {
+  try {
+    return db.sqlite.open && (db.sqlite.prepare('SELECT 1 AS ok').get() as { ok: number } | undefined)?.ok === 1;
+  } catch {
+    return false;
+  }
+}

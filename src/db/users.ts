@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import { ConflictError, NotFoundError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { Consent, Json, JsonObject, Trait, TraitKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { REFRESH_JOB } from './ingest-store.ts';
@@ -112,8 +112,10 @@ export function encodeCursor(ts: number, id: number): string {
 }
 export function decodeCursor(cursor: string): { ts: number; id: number } {
   const m = /^(-?\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw new ConflictError('cursor is not valid', { field: 'cursor' }, 'invalid_cursor');
-  return { ts: Number(m[1]), id: Number(m[2]) };
+  const ts = Number(m?.[1]);
+  const id = Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(ts) || !Number.isSafeInteger(id)) throw new ValidationError('cursor is not valid', { field: 'cursor' }, 'invalid_cursor');
+  return { ts, id };
 }
 
 export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };

@@ -1,0 +1,70 @@
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import type { Db } from '../db/connection.ts';
+import { IngestStore } from '../db/ingest-store.ts';
+import type { CleanLimits } from '../ingest/clean.ts';
+import { notFound, onError } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { auth } from './middleware/auth/index.ts';
+import { bodyLimit } from './middleware/body-limit/index.ts';
+import { jsonBody } from './middleware/json-body/index.ts';
+import { requestId } from './middleware/request-id/index.ts';
+import { requestLog } from './middleware/request-log/index.ts';
+import { buildOpenApi, mountRoutes, type AnyRoute } from './registry.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { eventRoutes } from './routes/events.ts';
+import { systemRoutes } from './routes/system.ts';
+import { userRoutes } from './routes/users.ts';
+import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
+
+export interface AppOptions {
+  db: Db;
+  config: Config;
+  logger?: Logger;
+  /** shared with the server so shutdown can flip readiness and wait for in-flight requests */
+  lifecycle?: Lifecycle;
+}
+
+export const API_VERSION = '0.1.0';
+
+export function createApp(opts: AppOptions): Hono<ApiEnv> {
+  const { db, config } = opts;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const lifecycle = opts.lifecycle ?? createLifecycle();
+  const limits: CleanLimits = {
+    maxTextChars: config.TRAITLENS_MAX_TEXT_CHARS,
+    maxPropertiesBytes: config.TRAITLENS_MAX_PROPERTIES_BYTES,
+    futureSkewMs: config.TRAITLENS_FUTURE_SKEW_MS,
+    clampSkewMs: config.TRAITLENS_CLAMP_SKEW_MS,
+  };
+  // One store per app: its prepared statements are compiled once.
+  const store = new IngestStore(db);
+
+  let document: Record<string, unknown> | undefined;
+  const routes: AnyRoute[] = [
+    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS }),
+    ...userRoutes({ db }),
+    ...systemRoutes({ db, lifecycle }),
+    ...docsRoutes(() =>
+      (document ??= buildOpenApi(routes, {
+        title: 'Traitlens API',
+        version: API_VERSION,
+        description: 'Self-hostable user profiling. Errors are always `{"error": {"code", "message", "details"}}`.',
+      })),
+    ),
+  ];
+
+  const app = new Hono<ApiEnv>();
+  app.onError(onError);
+  app.notFound(notFound);
+  app.use('*', requestId(), requestLog(logger, lifecycle), async (c, next) => {
+    await next();
+    c.res.headers.set('x-content-type-options', 'nosniff');
+  });
+  mountRoutes(app, routes, {
+    auth: auth(db),
+    body: [bodyLimit({ maxBytes: config.TRAITLENS_MAX_BODY_BYTES }), jsonBody()],
+  });
+  return app;
+}

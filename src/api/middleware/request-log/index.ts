@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { ApiEnv, Lifecycle } from '../../types.ts';
+
+/**
+ * One log line per request (id, method, route pattern, status, ms, key id) and the in-flight
+ * count graceful shutdown waits on. While shutting down, responses ask clients to close the
+ * connection so keep-alive sockets drain.
+ */
+export function requestLog(logger: Logger, lifecycle: Lifecycle): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const start = performance.now();
+    lifecycle.inFlight++;
+    c.set('logger', logger);
+    try {
+      await next();
+    } finally {
+      lifecycle.inFlight--;
+      if (lifecycle.shuttingDown) c.res.headers.set('connection', 'close');
+      const status = c.res.status;
+      logger[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info'](
+        {
+          reqId: c.get('requestId'),
+          method: c.req.method,
+          route: c.get('route') ?? null,
+          status,
+          ms: Math.round((performance.now() - start) * 10) / 10,
+          keyId: c.get('auth')?.keyId ?? null,
+        },
+        'request',
+      );
+    }
+  };
+}

@@ -1,0 +1,208 @@
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { issuesToDetails, ValidationError } from '../core/errors.ts';
+import type { Scope } from '../core/types.ts';
+import { errorBodySchema, errorResponse } from './errors.ts';
+import { requireScope } from './middleware/auth/index.ts';
+import type { ApiEnv } from './types.ts';
+
+type Method = 'get' | 'post' | 'put' | 'delete' | 'patch';
+type AnyObject = z.ZodType<Record<string, unknown>>;
+
+export interface RouteResponse {
+  description: string;
+  schema?: z.ZodType;
+  /** defaults to application/json */
+  contentType?: string;
+}
+
+/**
+ * One route: how it is mounted and how it is documented, from the same declaration, so the
+ * OpenAPI document cannot drift from what the server validates.
+ */
+export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject = AnyObject, P extends AnyObject = AnyObject> {
+  method: Method;
+  /** hono pattern, e.g. /v1/users/:id */
+  path: string;
+  /** required scope; undefined = public (no auth) */
+  scope?: Scope;
+  summary: string;
+  description?: string;
+  tag: string;
+  body?: B;
+  /**
+   * The documented body when validation is split: e.g. an event batch validates the envelope
+   * here and each event with `eventInputSchema` inside ingestion, so the document shows the latter.
+   */
+  bodyDoc?: z.ZodType;
+  query?: Q;
+  params?: P;
+  responses: Record<number, RouteResponse>;
+  handler: (
+    c: Context<ApiEnv>,
+    input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> },
+  ) => Response | Promise<Response>;
+}
+
+/** Identity function that keeps the schemas' types for the handler. */
+export function defineRoute<B extends z.ZodType = z.ZodNever, Q extends AnyObject = AnyObject, P extends AnyObject = AnyObject>(
+  def: RouteDef<B, Q, P>,
+): RouteDef<B, Q, P> {
+  return def;
+}
+
+// The registry stores routes of different schema types; the handler is only ever called with
+// the output of the route's own schemas, so erasing them here is safe.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>; // any: heterogeneous list, see above
+
+function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): z.output<S> | undefined {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const details = issuesToDetails(r.error.issues);
+    const first = details[0];
+    throw new ValidationError(`invalid ${where}${first ? `: ${first.field ? `${first.field}: ` : ''}${first.message}` : ''}`, details);
+  }
+  return r.data;
+}
+
+export interface MountDeps {
+  /** runs before scope checks on routes that have a scope */
+  auth: MiddlewareHandler<ApiEnv>;
+  /** runs on routes with a body, after auth (unauthenticated bodies are never read) */
+  body: MiddlewareHandler<ApiEnv>[];
+}
+
+/** Mounts every route, plus a 405 (with Allow) for a known path with another method. */
+export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps: MountDeps): void {
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of routes) {
+    const chain: MiddlewareHandler<ApiEnv>[] = [
+      async (c, next) => {
+        c.set('route', r.path);
+        await next();
+      },
+    ];
+    if (r.scope) chain.push(deps.auth, requireScope(r.scope));
+    if (r.body) chain.push(...deps.body);
+    const handler: MiddlewareHandler<ApiEnv> = async (c) => {
+      const body = parse(r.body, c.get('body'), 'request body');
+      const query = parse(r.query, c.req.query(), 'query');
+      const params = parse(r.params, c.req.param(), 'path');
+      return r.handler(c, { body, query, params });
+    };
+    // hono's typed overloads only cover fixed arities; the list form takes any number of handlers.
+    const handlers: MiddlewareHandler<ApiEnv>[] = [...chain, handler];
+    app.on(r.method.toUpperCase(), [r.path], ...(handlers as [MiddlewareHandler<ApiEnv>]));
+    const list = methodsByPath.get(r.path) ?? [];
+    list.push(r.method.toUpperCase(), ...(r.method === 'get' ? ['HEAD'] : []));
+    methodsByPath.set(r.path, list);
+  }
+  for (const [path, methods] of methodsByPath) {
+    const allow = methods.join(', ');
+    app.all(path, (c) => {
+      c.set('route', path);
+      c.header('Allow', allow);
+      return errorResponse(c, 405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, { allow: methods });
+    });
+  }
+}
+
+// ---- OpenAPI 3.1 -------------------------------------------------------------------------------
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+
+function parameters(schema: AnyObject | undefined, where: 'query' | 'path'): JsonSchema[] {
+  if (!schema) return [];
+  const s = jsonSchema(schema);
+  const props = (s.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((s.required ?? []) as string[]);
+  return Object.entries(props).map(([name, ps]) => {
+    const { description, ...rest } = ps;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+export interface OpenApiInfo {
+  title: string;
+  version: string;
+  description?: string;
+}
+
+/** The OpenAPI 3.1 document for the registered routes (JSON Schema draft 2020-12, as 3.1 uses). */
+export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): JsonSchema {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const errorRef = { $ref: '#/components/schemas/Error' };
+  const errorResponses = (r: AnyRoute): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    const add = (status: number, description: string) => {
+      if (!(status in r.responses)) out[status] = { description, content: { 'application/json': { schema: errorRef } } };
+    };
+    if (r.body || r.query || r.params) add(400, 'Invalid request (`details` lists each field issue)');
+    if (r.scope) {
+      add(401, 'Missing, unknown or revoked API key');
+      add(403, `The key lacks the \`${r.scope}\` scope`);
+    }
+    if (r.body) {
+      add(413, 'Body too large');
+      add(415, 'Body is not application/json');
+    }
+    add(500, 'Internal error (no details; see the server log by request id)');
+    return out;
+  };
+  for (const r of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, resp] of Object.entries(r.responses)) {
+      const isError = Number(status) >= 400;
+      const schema = resp.schema ? jsonSchema(resp.schema) : isError ? errorRef : undefined;
+      responses[status] = {
+        description: resp.description,
+        ...(schema ? { content: { [resp.contentType ?? 'application/json']: { schema } } } : {}),
+      };
+    }
+    Object.assign(responses, errorResponses(r));
+    const bodySchema = r.bodyDoc ?? r.body;
+    const op: Record<string, unknown> = {
+      operationId: `${r.method}${toOpenApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.tag],
+      ...(r.scope ? { security: [{ bearerAuth: [] }], 'x-required-scope': r.scope } : { security: [] }),
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema) } } } } : {}),
+      responses,
+    };
+    (paths[toOpenApiPath(r.path)] ??= {})[r.method] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: {
+      schemas: { Error: jsonSchema(errorBodySchema) },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key from `traitlens keys create`. Scopes: events:write, profiles:read, summaries:read, segments:write, admin (implies all).',
+        },
+      },
+    },
+    security: [{ bearerAuth: [] }],
+  };
+}

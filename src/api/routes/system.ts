@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { pingDb, type Db } from '../../db/connection.ts';
+import { getStats } from '../../db/stats.ts';
+import { errorResponse } from '../errors.ts';
+import { defineRoute } from '../registry.ts';
+import type { Lifecycle } from '../types.ts';
+
+const count = z.number().int();
+const counts = z.record(z.string(), count);
+const statsSchema = z.object({
+  users: z.object({ total: count, known: count, anonymous: count }),
+  events: z.object({ total: count, byType: counts, textSignals: count }),
+  duplicatesDropped: z.object({ total: count, byKind: counts }),
+  rejected: z.object({ total: count, byReason: counts }),
+  missingFields: counts,
+  warnings: counts,
+  jobs: counts,
+});
+
+const healthSchema = z.object({ status: z.literal('ok') });
+const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), reason: z.string().optional() });
+
+export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle }) {
+  const { db, lifecycle } = deps;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/stats',
+      scope: 'admin',
+      tag: 'system',
+      summary: 'Volume and data-quality figures',
+      responses: { 200: { description: 'Counts of users, events, duplicates, rejections, missing fields, warnings and jobs', schema: statsSchema } },
+      handler: (c) => c.json(getStats(db)),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/healthz',
+      tag: 'system',
+      summary: 'Liveness: 200 while the process runs',
+      responses: { 200: { description: 'Alive', schema: healthSchema } },
+      handler: (c) => c.json({ status: 'ok' as const }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/readyz',
+      tag: 'system',
+      summary: 'Readiness: 200 when the database answers, 503 otherwise or while shutting down',
+      responses: {
+        200: { description: 'Ready', schema: readySchema },
+        503: { description: 'Not ready' },
+      },
+      handler: (c) => {
+        if (lifecycle.shuttingDown) return errorResponse(c, 503, 'unavailable', 'shutting down');
+        if (!pingDb(db)) return errorResponse(c, 503, 'unavailable', 'database is not answering');
+        return c.json({ status: 'ready' as const });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import { ValidationError } from '../../core/errors.ts';
+import { CONSENT_FLAGS, type Consent, type Json, type JsonObject, type Trait } from '../../core/types.ts';
+import type { Db } from '../../db/connection.ts';
+import {
+  currentTraits,
+  eventCountsByType,
+  identify,
+  listIdentities,
+  pageEvents,
+  requireUser,
+  setAttributes,
+  type UserRow,
+} from '../../db/users.ts';
+import { normaliseName } from '../../ingest/clean.ts';
+import { attributesSchema, identifySchema } from '../../ingest/schema.ts';
+import { defineRoute } from '../registry.ts';
+
+/**
+ * Consent used where a user never declared a flag (their `consent` is null). Profiling is what
+ * the operator deployed the service for; marketing is opt-in.
+ */
+export const DEFAULT_CONSENT: Consent = { profiling: true, llm_processing: true, marketing: false };
+
+const MAX_ATTRIBUTE_KEY_CHARS = 100;
+const MAX_ATTRIBUTES = 100;
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/** A user reference in a path: an external user id or an anonymous id, normalised like ingestion stores it. */
+const userRefParams = z.object({
+  id: z
+    .string()
+    .transform((v) => v.normalize('NFC').trim())
+    .pipe(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'))
+    .describe('Your user id, or an anonymous id linked to the user.'),
+});
+
+const consentSchema = z.object({ profiling: z.boolean(), llm_processing: z.boolean(), marketing: z.boolean() });
+
+const traitSchema = z.object({
+  id: z.number().int(),
+  key: z.string(),
+  value: z.unknown(),
+  kind: z.enum(['declared', 'computed', 'semantic', 'predicted']),
+  confidence: z.number(),
+  evidence: z.array(z.object({ eventId: z.number().int(), quote: z.string() })),
+  producer: z.string(),
+  version: z.string(),
+  validFrom: z.string().describe('ISO 8601'),
+  validTo: z.string().nullable(),
+});
+
+const profileSchema = z.object({
+  id: z.string().describe('The external user id, or the first anonymous id of a user not yet identified.'),
+  known: z.boolean().describe('Whether the user has an external id.'),
+  attributes: z.record(z.string(), z.unknown()),
+  consent: consentSchema.describe('Effective consent: declared flags over the defaults.'),
+  identities: z.array(z.object({ kind: z.enum(['user', 'anonymous']), alias: z.string(), createdAt: z.string() })),
+  eventCount: z.number().int(),
+  firstEventAt: z.string().nullable(),
+  lastEventAt: z.string().nullable(),
+  eventCounts: z.record(z.string(), z.number().int()).describe('Events by type.'),
+  traits: z.array(traitSchema).describe('Current traits (valid now).'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const attributesResponseSchema = z.object({
+  id: z.string(),
+  attributes: z.record(z.string(), z.unknown()),
+  consent: consentSchema,
+});
+
+const eventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1 to 1000.'),
+  cursor: z.string().max(200).optional().describe('`nextCursor` from the previous page.'),
+  type: z.string().min(1).max(100).optional().describe('Only events of this type (normalised like ingestion, e.g. "Page View" → page_view).'),
+});
+
+const eventPageSchema = z.object({
+  events: z.array(
+    z.object({
+      id: z.number().int(),
+      type: z.string(),
+      timestamp: z.string().describe('ISO 8601'),
+      properties: z.record(z.string(), z.unknown()),
+      text: z.string().nullable(),
+      source: z.string().nullable(),
+      eventId: z.string().nullable(),
+      receivedAt: z.string().describe('ISO 8601'),
+      flags: z.array(z.string()).describe('Cleaning warnings, e.g. timestamp_missing.'),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+const identifyResponseSchema = z.object({
+  status: z.enum(['linked', 'merged', 'unchanged']),
+  userId: z.string(),
+  movedEvents: z.number().int(),
+});
+
+export function effectiveConsent(row: UserRow): Consent {
+  const declared = row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {};
+  const out = { ...DEFAULT_CONSENT };
+  for (const f of CONSENT_FLAGS) if (typeof declared[f] === 'boolean') out[f] = declared[f];
+  return out;
+}
+
+function traitOut(t: Trait) {
+  return {
+    id: t.id,
+    key: t.key,
+    value: t.value,
+    kind: t.kind,
+    confidence: t.confidence,
+    evidence: t.evidence,
+    producer: t.producer,
+    version: t.version,
+    validFrom: new Date(t.validFrom).toISOString(),
+    validTo: iso(t.validTo),
+  };
+}
+
+/**
+ * Attribute keys are checked on the raw body: zod's record parse assigns keys onto a plain
+ * object, where `__proto__` would silently become a prototype instead of an error.
+ */
+function checkAttributeKeys(raw: unknown): void {
+  const attrs = (raw as { attributes?: unknown } | null)?.attributes;
+  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) return; // the schema reports it
+  const keys = Object.keys(attrs);
+  const issues: { field: string; message: string }[] = [];
+  if (keys.length > MAX_ATTRIBUTES) issues.push({ field: 'attributes', message: `at most ${MAX_ATTRIBUTES} attributes per request` });
+  for (const k of keys) {
+    const field = `attributes.${k.slice(0, 120)}`;
+    if (k.trim() === '') issues.push({ field, message: 'attribute names must not be empty' });
+    else if (k.length > MAX_ATTRIBUTE_KEY_CHARS) issues.push({ field, message: `attribute names are at most ${MAX_ATTRIBUTE_KEY_CHARS} characters` });
+    else if (k === '__proto__') issues.push({ field, message: 'reserved attribute name' });
+    if (issues.length >= 20) break;
+  }
+  if (issues.length) throw new ValidationError(`invalid attributes: ${issues[0]!.message}`, issues);
+}
+
+export function userRoutes(deps: { db: Db }) {
+  const { db } = deps;
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/identify',
+      scope: 'events:write',
+      tag: 'users',
+      summary: 'Link an anonymous id to a known user',
+      description:
+        "When the anonymous id already has events, they (and its traits and aliases) move to the known user. Idempotent. " +
+        '409 `identity_conflict` when the anonymous id already belongs to another known user.',
+      body: identifySchema,
+      responses: {
+        200: { description: 'Linked, merged or already linked', schema: identifyResponseSchema },
+        409: { description: 'The anonymous id belongs to another known user' },
+      },
+      handler: (c, { body }) => c.json(identify(db, body.anonymousId, body.userId)),
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/v1/users/:id/attributes',
+      scope: 'events:write',
+      tag: 'users',
+      summary: 'Set declared attributes and consent',
+      description:
+        `Merges \`attributes\` into the user's declared attributes (values: any JSON; null removes). Names: 1 to ${MAX_ATTRIBUTE_KEY_CHARS} characters, ` +
+        `at most ${MAX_ATTRIBUTES} per request. Each change is kept as a \`declared\` trait with history. Creates the user if unknown.`,
+      params: userRefParams,
+      body: attributesSchema,
+      responses: { 200: { description: 'The user after the change', schema: attributesResponseSchema } },
+      handler: (c, { body, params }) => {
+        checkAttributeKeys(c.get('body'));
+        const row = setAttributes(db, params.id, body.attributes as Record<string, Json>, body.consent);
+        return c.json({ id: row.externalId ?? params.id, attributes: JSON.parse(row.attributes) as JsonObject, consent: effectiveConsent(row) });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id',
+      scope: 'profiles:read',
+      tag: 'users',
+      summary: 'A user profile',
+      description: 'Attributes, effective consent, identities, event counts and current traits. The id may be an anonymous id.',
+      params: userRefParams,
+      responses: {
+        200: { description: 'The profile', schema: profileSchema },
+        404: { description: 'No such user' },
+      },
+      handler: (c, { params }) => {
+        const u = requireUser(db, params.id);
+        const ids = listIdentities(db, u.id);
+        return c.json({
+          id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
+          known: u.externalId !== null,
+          attributes: JSON.parse(u.attributes) as JsonObject,
+          consent: effectiveConsent(u),
+          identities: ids.map((i) => ({ kind: i.kind, alias: i.alias, createdAt: new Date(i.createdAt).toISOString() })),
+          eventCount: u.eventCount,
+          firstEventAt: iso(u.firstEventAt),
+          lastEventAt: iso(u.lastEventAt),
+          eventCounts: eventCountsByType(db, u.id),
+          traits: currentTraits(db, u.id).map(traitOut),
+          createdAt: new Date(u.createdAt).toISOString(),
+          updatedAt: new Date(u.updatedAt).toISOString(),
+        });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/events',
+      scope: 'profiles:read',
+      tag: 'users',
+      summary: "A user's events, newest first",
+      description: 'Keyset-paged: pass `nextCursor` as `cursor` for the next page; pages stay stable while events arrive.',
+      params: userRefParams,
+      query: eventsQuery,
+      responses: {
+        200: { description: 'One page', schema: eventPageSchema },
+        404: { description: 'No such user' },
+      },
+      handler: (c, { params, query }) => {
+        const u = requireUser(db, params.id);
+        const type = query.type === undefined ? undefined : normaliseName(query.type);
+        const page = pageEvents(db, u.id, { limit: query.limit, cursor: query.cursor, type: type || query.type });
+        return c.json({
+          events: page.events.map((e) => ({
+            id: e.id,
+            type: e.type,
+            timestamp: e.timestamp,
+            properties: e.properties,
+            text: e.text,
+            source: e.source,
+            eventId: e.eventId,
+            receivedAt: new Date(e.receivedAt).toISOString(),
+            flags: e.flags,
+          })),
+          nextCursor: page.nextCursor,
+        });
+      },
+    }),
+  ];
+}

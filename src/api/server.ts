@@ -1,0 +1,116 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import { openDb, type Db } from '../db/connection.ts';
+import { createApp } from './app.ts';
+import { createLogger } from './logger.ts';
+import { createLifecycle } from './types.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Graceful: readiness turns 503, no new connections, in-flight requests finish (up to the shutdown timeout), DB closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  /** an open database; when omitted, `config.TRAITLENS_DB` is opened and closed with the server */
+  db?: Db;
+  logger?: Logger;
+  /** install SIGTERM/SIGINT handlers that close gracefully and exit 0 (default true; tests pass false) */
+  handleSignals?: boolean;
+}
+
+/** Starts the HTTP API on HOST:PORT (PORT 0 picks a free port; the actual one is returned). */
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const ownsDb = opts.db === undefined;
+  const db = opts.db ?? openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
+  const lifecycle = createLifecycle();
+  const app = createApp({ db, config, logger, lifecycle });
+
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+  } catch (err) {
+    if (ownsDb) db.close();
+    throw err;
+  }
+  // Slow or idle clients must not pin a socket forever.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  logger.info({ url }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.shuttingDown = true;
+      logger.info({ inFlight: lifecycle.inFlight }, 'shutting down');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets with no request in flight would hold close() open: drop them now and
+      // as in-flight requests finish (their responses carry `Connection: close`).
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([closed.then(() => 'closed' as const), timedOut]);
+      clearInterval(sweep);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        logger.warn({ inFlight: lifecycle.inFlight }, 'shutdown timeout: closing remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      if (ownsDb) db.close();
+      uninstall?.();
+      logger.info('stopped');
+    })());
+
+  const running: RunningServer = { url, port: addr.port, close };
+  const uninstall = opts.handleSignals === false ? undefined : installShutdown(running, logger);
+  return running;
+}
+
+/**
+ * SIGTERM/SIGINT → graceful close, then exit 0 (1 if closing failed). A second signal exits at
+ * once. Returns a function that removes the handlers.
+ */
+export function installShutdown(server: Pick<RunningServer, 'close'>, logger?: Logger): () => void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger?.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger?.info({ signal }, 'signal received');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger?.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    // After a signal, keep the handler so a second signal still forces the exit.
+    if (signalled) return;
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Scope } from '../core/types.ts';
+
+/** The caller behind a verified API key. */
+export interface AuthInfo {
+  keyId: string;
+  scopes: Scope[];
+}
+
+/** Per-request values middleware put on the hono context. */
+export interface ApiVariables {
+  requestId: string;
+  logger: Logger;
+  auth: AuthInfo | undefined;
+  /** The parsed JSON body (set once by jsonBody). */
+  body: unknown;
+  /** The registered route pattern that handled the request, for logs. */
+  route: string | undefined;
+}
+
+export interface ApiEnv {
+  Variables: ApiVariables;
+}
+
+/** Shared between the app and the server: readiness and in-flight accounting for graceful shutdown. */
+export interface Lifecycle {
+  shuttingDown: boolean;
+  inFlight: number;
+}
+
+export function createLifecycle(): Lifecycle {
+  return { shuttingDown: false, inFlight: 0 };
+}
