@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCOPES, type Scope } from '../../src/core/types.ts';
+import { createApiKey, revokeApiKey } from '../../src/db/keys.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = createTestApi();
+  await api.request('POST', '/v1/events', { json: [{ userId: 'u1', type: 'click', properties: { item_id: 'a' } }] });
+});
+afterAll(() => api.cleanup());
+
+interface Probe {
+  method: string;
+  path: string;
+  /** OpenAPI path, to check every documented route is probed */
+  doc: string;
+  scope: Scope;
+  json?: unknown;
+}
+const probes: Probe[] = [
+  { method: 'POST', path: '/v1/events', doc: '/v1/events', scope: 'events:write', json: [{ userId: 'u1', type: 'click' }] },
+  { method: 'POST', path: '/v1/identify', doc: '/v1/identify', scope: 'events:write', json: { anonymousId: 'a1', userId: 'u1' } },
+  { method: 'PUT', path: '/v1/users/u1/attributes', doc: '/v1/users/{id}/attributes', scope: 'events:write', json: { attributes: { a: 1 } } },
+  { method: 'GET', path: '/v1/users/u1', doc: '/v1/users/{id}', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/users/u1/events', doc: '/v1/users/{id}/events', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/stats', doc: '/v1/stats', scope: 'admin' },
+];
+
+const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>
+  api.request(p.method, p.path, { key, ...(p.json !== undefined ? { json: p.json } : {}), headers });
+
+describe('authentication', () => {
+  it('every scoped route in the OpenAPI document is probed here', async () => {
+    const doc = (await api.request('GET', '/openapi.json', { key: null })).body;
+    const scoped: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { 'x-required-scope'?: string }>>))
+      for (const [method, op] of Object.entries(item)) if (op['x-required-scope']) scoped.push(`${method.toUpperCase()} ${path} ${op['x-required-scope']}`);
+    expect(scoped.sort()).toEqual(probes.map((p) => `${p.method} ${p.doc} ${p.scope}`).sort());
+  });
+
+  it.each(probes)('$method $path: 401 with WWW-Authenticate when the key is missing, malformed, unknown or revoked', async (p) => {
+    const revoked = createApiKey(api.db, 'to revoke', ['admin']);
+    revokeApiKey(api.db, revoked.id);
+    const attempts: [string | null, Record<string, string>][] = [
+      [null, {}],
+      [null, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
+      [null, { authorization: 'Bearer' }],
+      [null, { authorization: `Bearer ${'x'.repeat(5000)}` }],
+      ['tlk_not-a-real-key', {}],
+      [revoked.secret, {}],
+    ];
+    for (const [key, headers] of attempts) {
+      const r = await call(p, key, headers);
+      expect(r.status, JSON.stringify(headers) + key).toBe(401);
+      expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(r.body.error.code).toBe('unauthorized');
+    }
+  });
+
+  it('an unauthenticated request body is not even parsed (401 before 400/415)', async () => {
+    const r = await api.app.request('/v1/events', { method: 'POST', body: '{not json', headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(401);
+  });
+
+  it('the scheme name is case-insensitive', async () => {
+    const r = await api.request('GET', '/v1/stats', { key: null, headers: { authorization: `bearer ${api.keys.admin}` } });
+    expect(r.status).toBe(200);
+  });
+
+  it('records when a key was last used', async () => {
+    const k = createApiKey(api.db, 'touch', ['profiles:read']);
+    await api.request('GET', '/v1/users/u1', { key: k.secret });
+    const row = api.db.sqlite.prepare('SELECT last_used_at FROM api_keys WHERE id = ?').get(k.id) as { last_used_at: number | null };
+    expect(row.last_used_at).not.toBeNull();
+  });
+});
+
+describe('scopes', () => {
+  for (const p of probes) {
+    for (const keyScope of SCOPES) {
+      const allowed = keyScope === p.scope || keyScope === 'admin';
+      it(`${p.method} ${p.path} with a ${keyScope} key → ${allowed ? 'allowed' : '403'}`, async () => {
+        const r = await call(p, api.keys[keyScope]);
+        if (allowed) {
+          expect(r.status, r.text).toBeLessThan(300);
+        } else {
+          expect(r.status).toBe(403);
+          expect(r.body.error.code).toBe('forbidden');
+          expect(r.body.error.message).toContain(p.scope);
+          expect(r.body.error.details.requiredScope).toBe(p.scope);
+        }
+      });
+    }
+  }
+
+  it('a key with several scopes gets each of them', async () => {
+    const k = createApiKey(api.db, 'multi', ['events:write', 'profiles:read']);
+    for (const p of probes) {
+      const r = await call(p, k.secret);
+      expect(r.status, `${p.method} ${p.path}`).toBe(p.scope === 'admin' ? 403 : 200);
+    }
+  });
+
+  it('public routes need no key', async () => {
+    for (const path of ['/healthz', '/readyz', '/openapi.json', '/docs']) {
+      const r = await api.request('GET', path, { key: null });
+      expect(r.status, path).toBe(200);
+    }
+  });
+});

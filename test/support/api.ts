@@ -1,0 +1,66 @@
+import type { Hono } from 'hono';
+import { loadConfig, type Config } from '../../src/core/config.ts';
+import type { Scope } from '../../src/core/types.ts';
+import { createApiKey } from '../../src/db/keys.ts';
+import { createApp } from '../../src/api/app.ts';
+import { createLifecycle, type ApiEnv, type Lifecycle } from '../../src/api/types.ts';
+import { createTempDb, type TempDb } from './temp-db.ts';
+
+// any (default): tests read arbitrary response shapes; their assertions are the type check.
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  /** parsed JSON, or the text when the body is not JSON */
+  body: T;
+  text: string;
+}
+
+export interface TestApi extends TempDb {
+  app: Hono<ApiEnv>;
+  config: Config;
+  lifecycle: Lifecycle;
+  /** secrets by scope; `admin` implies all, `none` is a key whose only scope is summaries:read */
+  keys: Record<Scope, string>;
+  request(method: string, path: string, opts?: { key?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<ApiResponse>;
+}
+
+/** Test settings: silent logs, the temp DB; `env` overrides any variable. */
+export function testConfig(dbPath: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', ...env });
+}
+
+/** Creates one API key per scope on `db`. */
+export function createKeysPerScope(db: TempDb['db']): Record<Scope, string> {
+  const scopes: Scope[] = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'];
+  return Object.fromEntries(scopes.map((s) => [s, createApiKey(db, `test ${s}`, [s]).secret])) as Record<Scope, string>;
+}
+
+/** The real app over a temp SQLite file, driven through `app.request()`. */
+export function createTestApi(env: Record<string, string> = {}): TestApi {
+  const temp = createTempDb();
+  const config = testConfig(temp.path, env);
+  const lifecycle = createLifecycle();
+  const app = createApp({ db: temp.db, config, lifecycle });
+  const keys = createKeysPerScope(temp.db);
+  const request: TestApi['request'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = {};
+    const key = opts.key === undefined ? keys.admin : opts.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    Object.assign(headers, opts.headers);
+    const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    return readResponse(res);
+  };
+  return { ...temp, app, config, lifecycle, keys, request };
+}
+
+export async function readResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let body: unknown = text;
+  if ((res.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body, text };
+}

@@ -1,0 +1,26 @@
+import type { Scope } from '../../src/core/types.ts';
+import { startServer, type RunningServer } from '../../src/api/server.ts';
+import { createKeysPerScope, testConfig } from './api.ts';
+import { createTempDb, type TempDb } from './temp-db.ts';
+
+export interface TestServer extends TempDb {
+  server: RunningServer;
+  url: string;
+  keys: Record<Scope, string>;
+}
+
+/** The real HTTP server from `startServer` on 127.0.0.1, a random port, over a temp database. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const temp = createTempDb();
+  const keys = createKeysPerScope(temp.db);
+  const server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false });
+  return {
+    ...temp,
+    server,
+    url: server.url,
+    keys,
+    cleanup: () => {
+      temp.cleanup();
+    },
+  };
+}
