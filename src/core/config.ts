@@ -34,7 +34,51 @@ export const configSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
   OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  /** Per-request timeout; a local model on CPU can be slow, so be generous. */
+  OPENAI_TIMEOUT_MS: int(60_000, 100),
+  /** Our own retries (the SDK's are disabled): 429, 5xx, timeouts, connection errors. */
+  OPENAI_MAX_RETRIES: int(3, 0, 20),
+  OPENAI_RETRY_BASE_MS: int(500, 0),
+  OPENAI_RETRY_MAX_MS: int(30_000, 0),
+  /** A retry-after hint longer than this is not waited for: the error goes back to the job system. */
+  OPENAI_RETRY_AFTER_MAX_MS: int(60_000, 0),
+  /** Requests in flight at once, chat and embeddings counted separately. */
+  OPENAI_CONCURRENCY: int(4, 1, 1024),
+  /** Tokens per minute for chat (prompt + completion); 0 = unlimited. */
+  OPENAI_TPM: int(0, 0),
+  /** How structured output is requested: json_schema response_format or a forced tool call. */
+  OPENAI_STRUCTURED_METHOD: z.enum(['jsonSchema', 'functionCalling']).default('jsonSchema'),
+  /** Circuit breaker: opens after this many consecutive failed attempts, half-opens after the cool-down. */
+  OPENAI_BREAKER_THRESHOLD: int(5, 1),
+  OPENAI_BREAKER_COOLDOWN_MS: int(30_000, 0),
+  /** auto = OpenAI-compatible embeddings when OPENAI_BASE_URL or OPENAI_API_KEY is set, else offline. */
+  TRAITLENS_EMBEDDER: z.enum(['auto', 'offline', 'openai']).default('auto'),
+  /** Sent as `dimensions` when set (text-embedding-3-*); also checked against every returned vector. */
+  OPENAI_EMBEDDING_DIM: z.coerce.number().int().min(1).max(65_536).optional(),
+  /** float works everywhere; base64 is smaller on the wire where the server supports it. */
+  OPENAI_EMBEDDING_FORMAT: z.enum(['float', 'base64']).default('float'),
+  OPENAI_EMBEDDING_BATCH: int(64, 1, 2048),
+  /** Derived files (the offline word-vector cache). */
+  TRAITLENS_CACHE_DIR: z.string().min(1).default('./data/cache'),
+  /** Offline SIF embeddings: remove the common component (first principal component). */
+  TRAITLENS_OFFLINE_REMOVE_PC: bool(true),
   TRAITLENS_WORKER: bool(true),
+  /** Consent a user has until told otherwise: comma-separated flags among profiling, llm_processing, marketing. */
+  TRAITLENS_DEFAULT_CONSENT: z
+    .string()
+    .default('profiling,llm_processing,marketing')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
+  /** Optional JSON file extending the trait catalogue. */
+  TRAITLENS_TRAIT_CATALOGUE: z.string().optional(),
+  /** Signal text per extraction call, in tokens (≈ 4 characters each). */
+  TRAITLENS_EXTRACT_BATCH_TOKENS: int(2000, 100, 100_000),
+  /** Sensitive categories explicitly allowed (none by default). */
+  TRAITLENS_SENSITIVE_ALLOW: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership']))),
 });
 
 export type Config = z.infer<typeof configSchema>;
