@@ -21,7 +21,7 @@ export interface TestApi extends TempDb {
   lifecycle: Lifecycle;
   /** secrets by scope; `admin` implies all, `none` is a key whose only scope is summaries:read */
   keys: Record<Scope, string>;
-  request(method: string, path: string, opts?: { key?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<ApiResponse>;
+  request(method: string, path: string, opts?: { key?: string | null; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<ApiResponse>;
 }
 
 /** Test settings: silent logs, the temp DB; `env` overrides any variable. */

@@ -1,0 +1,208 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/db/connection.ts';
+import { createApiKey } from '../../src/db/keys.ts';
+import { createTestApi } from '../support/api.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { tempDir } from '../support/temp-db.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the real server', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.server.close();
+    s.cleanup();
+  });
+
+  it('listens on 127.0.0.1 on the port it reports', async () => {
+    expect(s.server.port).toBeGreaterThan(0);
+    expect(s.url).toBe(`http://127.0.0.1:${s.server.port}`);
+    const h = await fetch(`${s.url}/healthz`);
+    expect(h.status).toBe(200);
+    expect(await h.json()).toEqual({ status: 'ok' });
+    const r = await fetch(`${s.url}/readyz`);
+    expect(r.status).toBe(200);
+  });
+
+  it('8 concurrent clients × 10 batches with overlapping eventIds store each event exactly once', async () => {
+    const POOL = 150;
+    const eventFor = (n: number) => ({
+      eventId: `cc-${n}`,
+      userId: `cc-user-${n % 7}`,
+      type: 'product_view',
+      timestamp: Date.UTC(2026, 0, 1) + n * 1000,
+      properties: { product_id: `p${n}`, category: 'books' },
+    });
+    const sent = new Set<number>();
+    let totalSent = 0;
+    const client = async (c: number) => {
+      const out = { accepted: 0, duplicates: 0, rejected: 0 };
+      for (let b = 0; b < 10; b++) {
+        // each client walks the pool with its own stride, so batches overlap across clients
+        const ns = Array.from({ length: 20 }, (_, i) => (c * 13 + b * 17 + i * (c + 1)) % POOL);
+        const uniq = [...new Set(ns)];
+        for (const n of uniq) sent.add(n);
+        totalSent += uniq.length;
+        const res = await fetch(`${s.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${s.keys['events:write']}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events: uniq.map(eventFor) }),
+        });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as typeof out;
+        out.accepted += body.accepted;
+        out.duplicates += body.duplicates;
+        out.rejected += body.rejected;
+      }
+      return out;
+    };
+    const results = await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+    const sum = results.reduce((a, r) => ({ accepted: a.accepted + r.accepted, duplicates: a.duplicates + r.duplicates, rejected: a.rejected + r.rejected }));
+    expect(sum.rejected).toBe(0);
+    expect(sum.duplicates).toBeGreaterThan(100); // the batches really overlapped
+    expect(sum.accepted).toBe(sent.size);
+    expect(sum.accepted + sum.duplicates).toBe(totalSent);
+    const rows = s.db.sqlite.prepare("SELECT client_event_id AS id, count(*) AS n FROM events WHERE client_event_id LIKE 'cc-%' GROUP BY client_event_id").all() as { id: string; n: number }[];
+    expect(rows).toHaveLength(sent.size);
+    expect(rows.every((r) => r.n === 1)).toBe(true);
+    const users = s.db.sqlite.prepare("SELECT sum(event_count) AS n FROM users WHERE external_id LIKE 'cc-user-%'").get() as { n: number };
+    expect(users.n).toBe(sent.size);
+    const stats = await fetch(`${s.url}/v1/stats`, { headers: { authorization: `Bearer ${s.keys.admin}` } });
+    expect(((await stats.json()) as { duplicatesDropped: { byKind: { event_id: number } } }).duplicatesDropped.byKind.event_id).toBe(sum.duplicates);
+  });
+});
+
+/** A POST whose body the test releases later, to hold a request in flight. */
+function slowPost(url: string, key: string) {
+  let push!: (s: string) => void;
+  let end!: () => void;
+  const body = new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      push = (s) => ctrl.enqueue(new TextEncoder().encode(s));
+      end = () => ctrl.close();
+    },
+  });
+  const response = fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  return { push: (s: string) => push(s), end: () => end(), response };
+}
+
+describe('graceful close', () => {
+  it('readyz turns 503 while shutting down', async () => {
+    const api = createTestApi();
+    try {
+      expect((await api.request('GET', '/readyz', { key: null })).status).toBe(200);
+      api.lifecycle.shuttingDown = true;
+      const r = await api.request('GET', '/readyz', { key: null });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('unavailable');
+      expect((await api.request('GET', '/healthz', { key: null })).status).toBe(200);
+      api.lifecycle.shuttingDown = false;
+      api.db.close();
+      expect((await api.request('GET', '/readyz', { key: null })).status).toBe(503);
+    } finally {
+      api.cleanup();
+    }
+  });
+
+  it('waits for an in-flight request to finish, then stops accepting', async () => {
+    const s = await startTestServer();
+    try {
+      const req = slowPost(s.url, s.keys.admin);
+      req.push('[{"userId":"inflight","type":"click",');
+      await sleep(150);
+      let closed = false;
+      const closing = s.server.close().then(() => (closed = true));
+      await sleep(150);
+      expect(closed).toBe(false);
+      req.push('"eventId":"late"}]');
+      req.end();
+      const res = await req.response;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
+      await closing;
+      expect(closed).toBe(true);
+      await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+      const n = s.db.sqlite.prepare("SELECT count(*) AS n FROM events WHERE client_event_id = 'late'").get() as { n: number };
+      expect(n.n).toBe(1);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('gives up on a stuck request after TRAITLENS_SHUTDOWN_TIMEOUT_MS', async () => {
+    const s = await startTestServer({ TRAITLENS_SHUTDOWN_TIMEOUT_MS: '300' });
+    try {
+      const req = slowPost(s.url, s.keys.admin);
+      req.push('[');
+      const failed = req.response.then(
+        () => 'answered',
+        () => 'failed',
+      );
+      await sleep(100);
+      const t0 = Date.now();
+      await s.server.close();
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(250);
+      expect(took).toBeLessThan(3000);
+      expect(await failed).toBe('failed');
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('close() is idempotent', async () => {
+    const s = await startTestServer();
+    await Promise.all([s.server.close(), s.server.close()]);
+    await s.server.close();
+    s.cleanup();
+  });
+
+  it('SIGTERM: a served process finishes, closes its database and exits 0', async () => {
+    const { dir, remove } = tempDir();
+    const dbPath = join(dir, 'sig.db');
+    const setup = openDb(dbPath, { synchronous: 'OFF' });
+    const key = createApiKey(setup, 'sig', ['admin']).secret;
+    setup.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
+      env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const [first] = (await once(lines, 'line')) as [string];
+      const { url } = JSON.parse(first) as { url: string };
+      const res = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ userId: 'sig', type: 'click', eventId: 'sig-1' }]),
+      });
+      expect(res.status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code, stderr).toBe(0);
+      const after = openDb(dbPath, { synchronous: 'OFF' });
+      const n = after.sqlite.prepare("SELECT count(*) AS n FROM events WHERE client_event_id = 'sig-1'").get() as { n: number };
+      after.close();
+      expect(n.n).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      remove();
+    }
+  });
+});
