@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { RateLimitedError, TraitlensError } from '../core/errors.ts';
+import { classifySqliteError } from '../db/errors.ts';
 import type { ApiEnv } from './types.ts';
 
 /** The one error body every non-2xx JSON response uses. Also documented in /openapi.json. */
@@ -51,6 +52,12 @@ export const onError: ErrorHandler<ApiEnv> = (err, c) => {
   if (err instanceof TraitlensError && err.status === 503) return errorResponse(c, 503, err.code, err.message, err.details);
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(c, err.status, HTTP_CODES[err.status] ?? 'http_error', err.message || 'request failed');
+  }
+  if (classifySqliteError(err) === 'busy') {
+    // Another process (e.g. an import) held the write lock past the busy timeout: transient, so say when to retry.
+    c.get('logger')?.warn({ err, reqId: c.get('requestId') }, 'database busy');
+    c.header('Retry-After', '1');
+    return errorResponse(c, 503, 'database_busy', 'the database is busy; retry shortly');
   }
   c.get('logger')?.error({ err, reqId: c.get('requestId') }, 'unhandled error');
   return errorResponse(c, 500, 'internal_error', 'internal error', { requestId: c.get('requestId') ?? null });

@@ -27,7 +27,12 @@ export function auth(db: Db, opts: { touchIntervalMs?: number } = {}): Middlewar
     const now = Date.now();
     if (now - (lastTouched.get(key.id) ?? 0) >= touchInterval) {
       lastTouched.set(key.id, now);
-      touchApiKey(db, key.id, now);
+      try {
+        touchApiKey(db, key.id, now);
+      } catch (err) {
+        // Bookkeeping only: a busy database must not fail the request itself.
+        c.get('logger')?.debug({ err, keyId: key.id }, 'could not record key use');
+      }
     }
     c.set('auth', { keyId: key.id, scopes: key.scopes });
     await next();
