@@ -90,12 +90,20 @@ export const DOCS_HTML = /* html */ `<!doctype html>
     if (s.additionalProperties === false) out.push('no other fields');
     return out.join(', ');
   };
+  const hasFields = (s, depth) => {
+    s = deref(s);
+    if (depth > 6) return false;
+    if (s.properties) return true;
+    const v = s.anyOf || s.oneOf;
+    if (v) return v.some((x) => hasFields(x, depth + 1));
+    return s.type === 'array' && s.items ? hasFields(s.items, depth + 1) : false;
+  };
   // Rows for an object's fields, recursing into nested objects, arrays of objects and unions of objects.
   const rows = (s, prefix, tbody, depth) => {
     s = deref(s);
     if (depth > 6) return;
     const variants = s.anyOf || s.oneOf;
-    if (variants) {
+    if (variants && hasFields(s, 0)) {
       variants.forEach((v, i) => {
         tbody.append(el('tr', {}, el('td', { colspan: 3, class: 'c' }, (prefix || 'body') + ' — variant ' + (i + 1) + ': ' + typeOf(v))));
         rows(v, prefix, tbody, depth + 1);
@@ -116,7 +124,7 @@ export const DOCS_HTML = /* html */ `<!doctype html>
         ),
       );
       const inner = ps.type === 'array' ? deref(ps.items || {}) : ps;
-      if (inner.properties || inner.anyOf) rows(inner, ps.type === 'array' ? full + '[]' : full, tbody, depth + 1);
+      if (hasFields(inner, 0)) rows(inner, ps.type === 'array' ? full + '[]' : full, tbody, depth + 1);
     }
   };
   const schemaBlock = (s) => {

@@ -106,4 +106,34 @@ describe('GET /docs', () => {
     expect(r.text).not.toMatch(/@import|<link[^>]+stylesheet/i);
     expect(r.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
+
+  it("its script renders every route from the real document (run against a minimal DOM stand-in)", async () => {
+    const page = (await api.request('GET', '/docs', { key: null })).text;
+    const script = /<script>([\s\S]*)<\/script>/.exec(page)?.[1];
+    expect(script).toBeDefined();
+    class El {
+      kids: (El | string)[] = [];
+      textContent = '';
+      setAttribute() {}
+      append(...k: (El | string)[]) {
+        this.kids.push(...k);
+      }
+      get children() {
+        return this.kids;
+      }
+      text(): string {
+        return [this.textContent, ...this.kids.map((k) => (typeof k === 'string' ? k : k.text()))].join(' ');
+      }
+    }
+    const byId: Record<string, El> = {};
+    const document = { createElement: () => new El(), getElementById: (id: string) => (byId[id] ??= new El()) };
+    const fetch = async () => ({ ok: true, json: async () => doc });
+    new Function('document', 'fetch', 'Node', script!)(document, fetch, El);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(byId.err?.textContent ?? '').toBe('');
+    const text = byId.ops!.text();
+    for (const r of ROUTES) expect(text, r).toContain(r.split(' ')[1]);
+    expect(text).toContain('events[].type');
+    expect(text).toContain('scope: events:write');
+  });
 });
