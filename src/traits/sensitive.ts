@@ -1,0 +1,131 @@
+/**
+ * Special-category data (GDPR art. 9: health, religion, sexual orientation, ethnicity, political
+ * opinion, trade-union membership) is never inferred by default. Both extractors run this post-filter:
+ * an op is dropped when its key IS a sensitive category, or its value or any evidence quote clearly
+ * belongs to one (keyword lists below, whole words). A category can be allowed explicitly, e.g. by a
+ * health service with the user's explicit consent.
+ *
+ * The lists favour precision of the *drop*: when in doubt we drop (losing a harmless trait is cheap,
+ * storing a diagnosis is not), but ambiguous everyday words ("black", "straight", "race", "party",
+ * "union" alone) are left out because they would drop most of the catalogue.
+ */
+import type { TraitOp } from '../core/traits.ts';
+
+export const SENSITIVE_CATEGORIES = ['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership'] as const;
+export type SensitiveCategory = (typeof SENSITIVE_CATEGORIES)[number];
+
+/** Trait keys that are a sensitive category whatever their value. */
+const KEY_CATEGORY: Readonly<Record<string, SensitiveCategory>> = {
+  health: 'health', health_condition: 'health', medical_condition: 'health', condition: 'health', diagnosis: 'health', medication: 'health', disability: 'health', allergy: 'health', mental_health: 'health', pregnancy: 'health',
+  religion: 'religion', faith: 'religion', religious_belief: 'religion', belief: 'religion',
+  sexual_orientation: 'sexual_orientation', sexuality: 'sexual_orientation', orientation: 'sexual_orientation', gender_identity: 'sexual_orientation',
+  ethnicity: 'ethnicity', race: 'ethnicity', ethnic_origin: 'ethnicity', racial_origin: 'ethnicity',
+  political_opinion: 'political_opinion', political_party: 'political_opinion', politics: 'political_opinion', political_view: 'political_opinion', voting_intention: 'political_opinion',
+  trade_union_membership: 'trade_union_membership', union_membership: 'trade_union_membership', trade_union: 'trade_union_membership',
+};
+
+const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
+  health: [
+    'diabetes', 'diabetic', 'cancer', 'tumou?r', 'chemo(?:therapy)?', 'leukemia', 'depression', 'depressed', 'anxiety', 'panic attacks?', 'bipolar', 'schizophreni[ac]',
+    'ptsd', 'ocd', 'adhd', 'autism', 'autistic', 'asperger\'?s?', 'asthma', 'asthmatic', 'epilepsy', 'epileptic', 'seizures?', 'migraines?', 'arthritis', 'hiv', 'aids',
+    'hepatitis', 'dementia', 'alzheimer\'?s?', 'parkinson\'?s?', 'multiple sclerosis', 'celiac', 'coeliac', 'crohn\'?s?', 'ibs', 'eating disorder', 'anorexia', 'bulimia',
+    'insulin', 'metformin', 'ozempic', 'wegovy', 'antidepressants?', 'prozac', 'zoloft', 'xanax', 'adderall', 'ritalin', 'chemotherapy', 'radiotherapy',
+    'medications?', 'prescriptions?', 'diagnos(?:ed|is|es)', 'my therapist', 'my psychiatrist', 'disorder', 'chronic illness', 'chronic pain', 'illness', 'disabled', 'disability',
+    'wheelchair', 'deaf', 'hearing impaired', 'blind', 'pregnant', 'pregnancy', 'miscarriage', 'ivf', 'infertility', 'infertile', 'surgery', 'allergic', 'allergy', 'allergies',
+    'addiction', 'addicted', 'alcoholic', 'rehab', 'overdose', 'std', 'stds', 'herpes', 'covid', 'long covid',
+  ],
+  religion: [
+    'religion', 'religious', 'christian', 'christianity', 'catholic', 'catholicism', 'protestant', 'baptist', 'evangelical', 'mormon', 'lds', 'jehovah\'?s?( witness(es)?)?',
+    'muslim', 'islam', 'islamic', 'jewish', 'judaism', 'jew', 'hindu', 'hinduism', 'buddhist', 'buddhism', 'sikh', 'sikhism', 'atheist', 'atheism', 'agnostic',
+    'church', 'mosque', 'synagogue', 'bible', 'quran', 'koran', 'torah', 'ramadan', 'halal', 'kosher', 'pray', 'prays', 'praying', 'prayer', 'sabbath', 'allah',
+    'scientology', 'pagan', 'wicca', 'sunday school', 'bar mitzvah', 'bat mitzvah',
+  ],
+  sexual_orientation: [
+    'gay', 'lesbian', 'bisexual', 'bi-?curious', 'homosexual', 'heterosexual', 'queer', 'pansexual', 'asexual', 'lgbt', 'lgbtq\\+?', 'lgbtqia\\+?', 'transgender',
+    'trans (?:man|woman)', 'non-?binary', 'sexual orientation', 'came out', 'coming out',
+  ],
+  ethnicity: [
+    'ethnicity', 'ethnic', 'racial', 'african[- ]american', 'hispanic', 'latino', 'latina', 'latinx', 'caucasian', 'asian[- ]american', 'native american', 'indigenous',
+    'aboriginal', 'first nations', 'biracial', 'mixed race', 'arab', 'romani',
+  ],
+  political_opinion: [
+    'democrats?', 'democratic party', 'republicans?', 'gop', 'tory', 'tories', 'labour party', 'labor party', 'socialist', 'socialism', 'communist', 'communism',
+    'libertarian', 'maga', 'trump', 'biden', 'left-wing', 'right-wing', 'far-right', 'far-left', 'voted for', 'vote for', 'voting for', 'antifa', 'green party',
+    'political', 'politics', 'conservative party', 'brexit',
+  ],
+  trade_union_membership: [
+    'trade union', 'labou?r union', 'union member', 'union membership', 'union dues', 'union rep', 'shop steward', 'teamsters', 'unionize', 'unionise', 'unionized', 'unionised',
+    'afl-cio', 'my union',
+  ],
+};
+
+const PATTERNS: ReadonlyArray<[SensitiveCategory, RegExp]> = SENSITIVE_CATEGORIES.map((c) => [
+  c,
+  // Whole words only (letters/digits boundaries), so "ibs" does not fire inside "ribs".
+  new RegExp(`(?<![\\p{L}\\p{N}])(?:${WORDS[c].join('|')})(?![\\p{L}\\p{N}])`, 'iu'),
+]);
+
+/** The sensitive category a text clearly belongs to, or null. */
+export function sensitiveCategoryOf(text: string): SensitiveCategory | null {
+  for (const [c, re] of PATTERNS) if (re.test(text)) return c;
+  return null;
+}
+
+/** The category of an op, judged by key, then value, then each quote. */
+export function opSensitiveCategory(op: TraitOp): SensitiveCategory | null {
+  const byKey = KEY_CATEGORY[op.key];
+  if (byKey) return byKey;
+  if (typeof op.value === 'string') {
+    const byValue = sensitiveCategoryOf(op.value.replace(/_/g, ' '));
+    if (byValue) return byValue;
+  }
+  for (const e of op.evidence) {
+    const byQuote = sensitiveCategoryOf(e.quote);
+    if (byQuote) return byQuote;
+  }
+  return null;
+}
+
+export interface SensitiveOptions {
+  /** categories the operator explicitly allows (e.g. with consent); none by default */
+  allow?: readonly SensitiveCategory[];
+}
+
+export interface SensitiveResult {
+  kept: TraitOp[];
+  dropped: Record<SensitiveCategory, number>;
+  droppedTotal: number;
+}
+
+export function emptySensitiveCounts(): Record<SensitiveCategory, number> {
+  return { health: 0, religion: 0, sexual_orientation: 0, ethnicity: 0, political_opinion: 0, trade_union_membership: 0 };
+}
+
+/**
+ * Drops ops touching a sensitive category that is not allowed. With a category allowed, an op is
+ * still dropped if it also touches another, disallowed category.
+ */
+export function dropSensitive(ops: readonly TraitOp[], opts: SensitiveOptions = {}): SensitiveResult {
+  const allow = new Set(opts.allow ?? []);
+  const dropped = emptySensitiveCounts();
+  const kept: TraitOp[] = [];
+  let droppedTotal = 0;
+  for (const op of ops) {
+    const cats = categoriesOf(op);
+    const blocked = cats.find((c) => !allow.has(c));
+    if (blocked) {
+      dropped[blocked]++;
+      droppedTotal++;
+    } else kept.push(op);
+  }
+  return { kept, dropped, droppedTotal };
+}
+
+function categoriesOf(op: TraitOp): SensitiveCategory[] {
+  const out = new Set<SensitiveCategory>();
+  const byKey = KEY_CATEGORY[op.key];
+  if (byKey) out.add(byKey);
+  const texts = [...(typeof op.value === 'string' ? [op.value.replace(/_/g, ' ')] : []), ...op.evidence.map((e) => e.quote)];
+  for (const t of texts) for (const [c, re] of PATTERNS) if (re.test(t)) out.add(c);
+  return [...out];
+}
