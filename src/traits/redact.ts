@@ -41,16 +41,18 @@ export interface RedactResult {
 
 const EMAIL_RE = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}(?![\p{L}\p{N}])/gu;
 // Candidate; validated with node's parser. Allows an embedded dotted quad (::ffff:192.0.2.1).
-const IPV6_RE = /(?<![\p{L}\p{N}:])(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\p{L}\p{N}:])/giu;
+const IPV6_RE = /(?<![\p{L}\p{N}:])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{1,4})?(?![\p{L}\p{N}:])/giu;
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\.?\\d)`, 'g');
-const IBAN_RE = /(?<![\p{L}\p{N}])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\p{L}\p{N}])/giu;
+// Contiguous, or printed in groups of four ("DE89 3704 0044 0532 0130 00").
+const IBAN_RE = /(?<![\p{L}\p{N}])[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![\p{L}\p{N}])/giu;
 const CARD_RE = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 // Groups of digits joined by single separators, optionally with a (area) group or a +/00 prefix.
-const PHONE_RE = /(?<![\p{L}\p{N}+#/.-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .-]\(?\d{1,5}\)?){1,6}(?![\p{N}]|[.-]\d)/gu;
+const PHONE_RE = /(?<![\p{L}\p{N}+#/.-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .-]\(?\d{1,8}\)?){1,6}(?![\p{N}]|[.-]\d)/gu;
 const BARE_PHONE_RE = /(?<=\b(?:call|phone|tel|telephone|mobile|cell|whatsapp|sms|text)\b[^\p{N}\n]{0,20})(?:\+|00)?\d{9,15}(?!\p{N})/giu;
-const DATE_RE = /^(?:(?:19|20)\d{2}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)?\d{2})\b/;
-const ORDER_CUE_RE = /(?:order|invoice|ref|reference|tracking|ticket|case|sku|item|no\.|#)\s*(?:number|no\.?|num|id|#)?\s*[:#]?\s*$/i;
+const DATE_RE = /^(?:(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:19|20)?\d{2})\b/;
+// An identifier cue shortly before the digits, with no contact cue after it.
+const ORDER_CUE_RE = /(?:\b(?:order|invoice|ref|reference|tracking|ticket|case|sku|item|parcel|shipment|account|acct|no\.)|#)(?![^\n]*\b(?:call|phone|tel|mobile|cell|reach|contact|text|whatsapp|number is)\b)[^\n]*$/i;
 
 /** Luhn checksum, used to keep ordinary long numbers that are not card numbers. */
 export function luhnValid(digits: string): boolean {
@@ -128,7 +130,7 @@ export function redactPii(text: string, opts: RedactOptions = {}): RedactResult 
     const intl = m.startsWith('+') || m.startsWith('00');
     if (n > 15 || n < (intl ? 8 : 9)) return false;
     if (!intl && DATE_RE.test(m)) return false;
-    if (ORDER_CUE_RE.test(whole.slice(Math.max(0, offset - 24), offset))) return false;
+    if (ORDER_CUE_RE.test(whole.slice(Math.max(0, offset - 30), offset))) return false;
     return true;
   });
   sub('phone', BARE_PHONE_RE, () => true);
