@@ -206,3 +206,44 @@ describe('graceful close', () => {
     }
   });
 });
+
+describe('body limit on the wire', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ TRAITLENS_MAX_BODY_BYTES: '2048' });
+  });
+  afterAll(async () => {
+    await s.server.close();
+    s.cleanup();
+  });
+  const post = (body: RequestInit['body'], extra: Record<string, unknown> = {}) =>
+    fetch(`${s.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.keys.admin}`, 'content-type': 'application/json' },
+      body,
+      ...extra,
+    } as RequestInit);
+
+  it('a large body with content-length gets a 413 answer, and the server keeps serving', async () => {
+    const big = JSON.stringify([{ userId: 'w', type: 'click', properties: { pad: 'x'.repeat(200_000) } }]);
+    const r = await post(big);
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a large chunked body gets a 413 answer', async () => {
+    const chunk = new TextEncoder().encode(' '.repeat(1024));
+    let n = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (n++ === 0) ctrl.enqueue(new TextEncoder().encode('['));
+        else if (n > 200) ctrl.close();
+        else ctrl.enqueue(chunk);
+      },
+    });
+    const r = await post(body, { duplex: 'half' });
+    expect(r.status).toBe(413);
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});

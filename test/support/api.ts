@@ -19,7 +19,7 @@ export interface TestApi extends TempDb {
   app: Hono<ApiEnv>;
   config: Config;
   lifecycle: Lifecycle;
-  /** secrets by scope; `admin` implies all, `none` is a key whose only scope is summaries:read */
+  /** one key secret per scope (`admin` implies all) */
   keys: Record<Scope, string>;
   request(method: string, path: string, opts?: { key?: string | null; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<ApiResponse>;
 }

@@ -18,7 +18,8 @@ export function requestLog(logger: Logger, lifecycle: Lifecycle): MiddlewareHand
       lifecycle.inFlight--;
       if (lifecycle.shuttingDown) c.res.headers.set('connection', 'close');
       const status = c.res.status;
-      logger[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info'](
+      // 4xx is the client's business and can be noisy (scanners, bad keys): info, like successes.
+      logger[status >= 500 ? 'error' : 'info'](
         {
           reqId: c.get('requestId'),
           method: c.req.method,
