@@ -10,7 +10,7 @@ export interface ExtractResult {
 
 /** Either extractor (LLM or offline) behind one face: signals in, trait operations out. */
 export interface Extractor {
-  /** recorded on every trait it produces, e.g. `llm:gpt-4o-mini` or `offline-extractor` */
+  /** recorded on every trait it produces, e.g. `openai:gpt-4o-mini` or `offline-extractor` */
   readonly producer: string;
   /** the prompt or extractor version, e.g. `extract-traits.v1` */
   readonly version: string;

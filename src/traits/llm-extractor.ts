@@ -38,14 +38,16 @@ export class LlmExtractor implements Extractor {
     promptVersion = 'v1',
   ) {
     this.prompt = loadPrompt('extract-traits', promptVersion);
-    this.producer = `llm:${chat.id}`;
+    this.producer = chat.id;
     this.version = this.prompt.id;
   }
 
   async extract(signals: Signal[], current: CurrentTrait[], ctx: { userId: number }): Promise<ExtractResult> {
     const system = await this.prompt.system.format({ catalogue: describeCatalogue(this.catalogue) });
     const user = await this.prompt.user.format({ current_traits: formatCurrent(current), signals: formatSignals(signals) });
-    const key = hash('sha256', `${this.producer}\u0000${this.version}\u0000${system}\u0000${user}`, 'base64url');
+    // Keyed on the signals, not the current-traits context: the same text asked again (a forced
+    // refresh, a re-run after a crash) is answered from the cache; merge dedupes against the profile.
+    const key = hash('sha256', `${this.producer}\u0000${this.version}\u0000${system}\u0000${formatSignals(signals)}`, 'base64url');
     const cached = this.db.orm.select().from(llmCache).where(eq(llmCache.key, key)).get();
     if (cached) {
       const parsed = extractionAnswerSchema.safeParse(JSON.parse(cached.response));

@@ -1,0 +1,67 @@
+import type { Config } from '../core/config.ts';
+import type { Db } from '../db/connection.ts';
+import { REFRESH_JOB } from '../db/ingest-store.ts';
+import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
+import { Worker, type WorkerOptions } from '../jobs/worker.ts';
+import { createProviders, type Providers } from '../providers/index.ts';
+import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
+import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
+import { LlmExtractor } from '../traits/llm-extractor.ts';
+import { OfflineExtractor } from '../traits/offline.ts';
+
+export interface RefreshReport {
+  traits: TraitStageReport;
+  embeddings: EmbedReport | null;
+}
+
+export interface Pipeline {
+  providers: Providers;
+  catalogue: Catalogue;
+  traitDeps: TraitStageDeps;
+  /** Runs every stage for one user: traits, then the text vector. */
+  refreshUser(userId: number): Promise<RefreshReport>;
+  /** The job worker with every job kind's handler. */
+  createWorker(opts?: WorkerOptions): Worker;
+}
+
+/**
+ * Wires the stages to the configured providers: the LLM extractor when an endpoint is configured
+ * (and a user consented), the offline extractor always. The same pipeline runs in the server's
+ * background worker, in `traitlens worker`, and in `traitlens process`.
+ */
+export function createPipeline(db: Db, config: Config, opts: { providers?: Providers; embeddings?: boolean } = {}): Pipeline {
+  const providers = opts.providers ?? createProviders(config);
+  const catalogue = loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE);
+  const traitDeps: TraitStageDeps = {
+    db,
+    catalogue,
+    offline: new OfflineExtractor(catalogue, config.TRAITLENS_SENSITIVE_ALLOW),
+    llm: providers.chat ? new LlmExtractor(db, providers.chat, catalogue) : null,
+    defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
+    batchTokens: config.TRAITLENS_EXTRACT_BATCH_TOKENS,
+    sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
+  };
+  const embeddings = opts.embeddings ?? true;
+  const refreshUser = async (userId: number): Promise<RefreshReport> => {
+    const traits = await extractTraitsForUser(traitDeps, userId);
+    // Without profiling consent no derived data is built, vectors included.
+    const emb = embeddings && !traits.skipped ? await embedUser(db, providers.embedder, userId) : null;
+    return { traits, embeddings: emb };
+  };
+  return {
+    providers,
+    catalogue,
+    traitDeps,
+    refreshUser,
+    createWorker: (wopts) =>
+      new Worker(
+        db,
+        {
+          [REFRESH_JOB]: async (job) => {
+            if (job.user_id !== null) await refreshUser(job.user_id);
+          },
+        },
+        wopts,
+      ),
+  };
+}
