@@ -1,0 +1,32 @@
+/**
+ * Import speed: imports FILE into a fresh temp database twice (the second run must add nothing)
+ * and prints a table.
+ *   node --import tsx bench/gen-events.ts /tmp/1m.jsonl 1000000
+ *   node --import tsx bench/import.ts /tmp/1m.jsonl [--inline] [--sync FULL|NORMAL|OFF] [--batch-size N]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openDb } from '../src/db/connection.ts';
+import { importFile } from '../src/ingest/import-file.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { inline: { type: 'boolean' }, sync: { type: 'string', default: 'FULL' }, 'batch-size': { type: 'string', default: '5000' }, once: { type: 'boolean' } },
+});
+const file = positionals[0];
+if (!file) throw new Error('usage: bench/import.ts FILE [--inline] [--sync FULL|NORMAL|OFF] [--batch-size N] [--once]');
+const dir = mkdtempSync(join(tmpdir(), 'traitlens-bench-'));
+const db = openDb(join(dir, 'bench.db'), { synchronous: values.sync as 'FULL' | 'NORMAL' | 'OFF' });
+const rows: Record<string, string | number>[] = [];
+try {
+  for (const run of values.once ? ['first'] : ['first', 'again']) {
+    const s = await importFile(db, file, { inline: values.inline ?? false, batchSize: Number(values['batch-size']) });
+    rows.push({ run, mode: values.inline ? 'inline' : 'worker', sync: values.sync!, events: s.events, accepted: s.accepted, duplicates: s.duplicates, rejected: s.rejected, seconds: s.seconds, 'events/s': s.eventsPerSecond });
+  }
+} finally {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+console.table(rows);
