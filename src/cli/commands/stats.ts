@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { getStats, type Stats } from '../../db/stats.ts';
+import { fmtInt, printJson, table, withDb, writeLine, type Command } from '../command.ts';
+
+export const statsCommand: Command = {
+  name: 'stats',
+  summary: 'volume and data-quality figures (users, events, duplicates, rejections, jobs)',
+  usage: `usage: traitlens stats [--json]
+
+Prints users, events by type, duplicates dropped, rejections by reason, missing expected fields,
+cleaning warnings and the job queue, from the database in TRAITLENS_DB.
+
+  --json   print the figures as one JSON object (the same shape as GET /v1/stats)`,
+  async run(args, { config, io }) {
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+    const stats = await withDb(config, (db) => getStats(db));
+    if (values.json) printJson(io, stats);
+    else writeLine(io.stdout, renderStats(stats));
+    return 0;
+  },
+};
+
+function renderStats(s: Stats): string {
+  const section = (title: string, counts: Record<string, number>, label: string) => {
+    const rows = Object.entries(counts).map(([k, n]): (string | number)[] => [k, n]);
+    return `${title}\n${rows.length ? table([label, 'count'], rows) : '  (none)'}`;
+  };
+  const summary = table(
+    ['', 'count'],
+    [
+      ['users', s.users.total],
+      ['  known', s.users.known],
+      ['  anonymous', s.users.anonymous],
+      ['events', s.events.total],
+      ['  with text', s.events.textSignals],
+      ['duplicates dropped', s.duplicatesDropped.total],
+      ['rejected', s.rejected.total],
+    ],
+  );
+  const jobs = Object.entries(s.jobs)
+    .map(([k, n]) => `${k} ${fmtInt(n)}`)
+    .join(', ');
+  return [
+    summary,
+    '',
+    section('Events by type', s.events.byType, 'type'),
+    '',
+    section('Rejected by reason', s.rejected.byReason, 'reason'),
+    '',
+    section('Duplicates by kind', s.duplicatesDropped.byKind, 'kind'),
+    '',
+    section('Missing expected fields', s.missingFields, 'field'),
+    '',
+    section('Cleaning warnings', s.warnings, 'warning'),
+    '',
+    `Jobs: ${jobs}`,
+  ].join('\n');
+}
