@@ -162,6 +162,16 @@ describe('graceful close', () => {
     }
   });
 
+  it('a port in use rejects with the EADDRINUSE error (the CLI reports it) and leaves nothing open', async () => {
+    const a = await startTestServer();
+    try {
+      await expect(startTestServer({ PORT: String(a.server.port) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await a.server.close();
+      a.cleanup();
+    }
+  });
+
   it('close() is idempotent', async () => {
     const s = await startTestServer();
     await Promise.all([s.server.close(), s.server.close()]);

@@ -13,14 +13,18 @@ export interface TestServer extends TempDb {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const temp = createTempDb();
   const keys = createKeysPerScope(temp.db);
-  const server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false });
+  let server: RunningServer;
+  try {
+    server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false });
+  } catch (err) {
+    temp.cleanup();
+    throw err;
+  }
   return {
     ...temp,
     server,
     url: server.url,
     keys,
-    cleanup: () => {
-      temp.cleanup();
-    },
+    cleanup: temp.cleanup,
   };
 }
