@@ -53,7 +53,6 @@ export function defineRoute<B extends z.ZodType = z.ZodNever, Q extends AnyObjec
 
 // The registry stores routes of different schema types; the handler is only ever called with
 // the output of the route's own schemas, so erasing them here is safe.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRoute = RouteDef<any, any, any>; // any: heterogeneous list, see above
 
 function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): z.output<S> | undefined {
