@@ -22,7 +22,7 @@ const db = openDb(join(dir, 'bench.db'), { synchronous: values.sync as 'FULL' | 
 const rows: Record<string, string | number>[] = [];
 try {
   for (const run of values.once ? ['first'] : ['first', 'again']) {
-    const s = await importFile(db, file, { inline: values.inline ?? false, batchSize: Number(values['batch-size']) });
+    const s = await importFile(db, file, { worker: !values.inline, batchSize: Number(values['batch-size']) });
     rows.push({ run, mode: values.inline ? 'inline' : 'worker', sync: values.sync!, events: s.events, accepted: s.accepted, duplicates: s.duplicates, rejected: s.rejected, seconds: s.seconds, 'events/s': s.eventsPerSecond });
   }
 } finally {

@@ -23,8 +23,11 @@ export interface ImportOptions {
   limits?: CleanLimits;
   /** called after every written batch; throttle drawing yourself */
   onProgress?: (p: ImportProgress) => void;
-  /** parse and clean on this thread too; by default a worker does it for files above ~2 MB */
-  inline?: boolean;
+  /**
+   * Parse and clean in a worker thread while this one writes (true), or all on this thread
+   * (false). Default: a worker for files of 2 MB or more, where it pays for its start-up.
+   */
+  worker?: boolean;
 }
 
 export interface ImportProgress {
@@ -104,7 +107,7 @@ export async function importFile(db: Db, file: string, opts: ImportOptions = {})
     tally.add(writeCleanedBatch(store, sb.batch).results, sb.lines);
     opts.onProgress?.({ bytesRead: sb.bytesRead, totalBytes: info.size, events: tally.events, elapsedMs: performance.now() - started });
   };
-  if (opts.inline || info.size < WORKER_MIN_BYTES) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) write(sb);
+  if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) write(sb);
   else await runWorker({ file: path, format, batchSize, limits, maxInFlight: 3 }, write);
 
   const seconds = (performance.now() - started) / 1000;

@@ -132,7 +132,7 @@ export async function* readCleanedBatches(
       // A broken record (wrong number of cells, stray quote) is a rejected event, like a bad JSONL line.
       on_skip: (err: CsvError | undefined) => {
         const line = Number((err as { lines?: unknown } | undefined)?.lines ?? 0);
-        batcher.addRejection(line, 'invalid_csv', `line ${line}: ${err?.message ?? 'malformed CSV record'}`);
+        batcher.addRejection(line, 'invalid_csv', err?.message ?? `line ${line}: malformed CSV record`);
       },
     }),
   );
