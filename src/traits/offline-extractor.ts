@@ -168,7 +168,14 @@ function clauses(lc: string, s: Span): Span[] {
     last = m.index + m[0].length;
   }
   if (last < part.length) out.push({ start: s.start + last, end: s.end });
-  return out.filter((c) => c.end > c.start);
+  // A compound subject is not a clause: "my husband and i love hiking" stays whole.
+  const merged: Span[] = [];
+  for (const c of out) {
+    const prev = merged.at(-1);
+    if (prev && /^(?:(?:my|our)\s+[a-z'-]+(?:\s+[a-z'-]+)?|me)$/.test(lc.slice(prev.start, prev.end).trim())) prev.end = c.end;
+    else merged.push({ ...c });
+  }
+  return merged.filter((c) => c.end > c.start);
 }
 
 function trimSpan(text: string, s: Span): Span {
@@ -394,7 +401,7 @@ const RE = {
   speak: new RegExp(`${S}i\\s+${ADV}(?:speak|can speak|am fluent in|'m fluent in|m fluent in|am bilingual in|'m bilingual in|speak fluent)\\s+(.+)`),
   nativeLang: /\bmy\s+(?:native|first|mother)\s+(?:language|tongue)\s+is\s+([a-z ]+)/,
   contactMe: /\b(email|e-mail|mail|call|phone|ring|text|sms|whatsapp|message|dm)\s+me\b/,
-  prefer: /\b(?:i\s+(?:would\s+|'d\s+)?prefer|i'd\s+rather|i\s+would\s+rather|best\s+(?:way\s+)?to\s+(?:reach|contact)\s+me\s+is|(?:contact|reach)\s+me)\s+(?:to\s+be\s+contacted\s+|being\s+contacted\s+|communicat\w+\s+|talking\s+|to\s+talk\s+)?(?:by|via|through|over|on|at|with|using)?\s*(?:an?\s+|the\s+)?(email|e-mail|mail|emails|phone|a phone call|a call|calls|phone calls|telephone|text|texts|text messages?|sms|chat|live chat|whatsapp|post|letter|the app|in-app messages?|\[email\]|\[phone\])\b/,
+  prefer: /\b(?:i(?:\s+would|'d)?\s+prefer|i'd\s+rather|i\s+would\s+rather|best\s+(?:way\s+)?to\s+(?:reach|contact)\s+me\s+is|(?:contact|reach)\s+me)\s+(?:to\s+be\s+contacted\s+|being\s+contacted\s+|communicat\w+\s+|talking\s+|to\s+talk\s+)?(?:by|via|through|over|on|at|with|using)?\s*(?:an?\s+|the\s+)?(email|e-mail|mail|emails|phone|a phone call|a call|calls|phone calls|telephone|text|texts|text messages?|sms|chat|live chat|whatsapp|post|letter|the app|in-app messages?|\[email\]|\[phone\])\b/,
   beginner: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:a\\s+|an\\s+)?(?:complete\\s+|total\\s+|absolute\\s+)?(?:beginner|newbie|novice|noob|new to|just starting|just getting started|learning)|i\\s+(?:just|recently)\\s+(?:started|began)\\s+(?:learning|playing|practicing|practising|taking lessons|to learn|to play|out)\\b|i\\s+(?:just|recently)\\s+(?:took up|picked up)\\s+(?!the\\b|my\\b|it\\b|some\\b))`),
   intermediate: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)?intermediate\\b`),
   expert: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:an?\\s+)?(?:expert|pro|professional|advanced|seasoned|veteran|experienced)\\b|i(?:'ve| have)\\s+been\\s+[a-z]+ing\\s+(?:it\\s+|this\\s+)?for\\s+(?:over\\s+|more than\\s+)?(?:\\d{2}|ten|fifteen|twenty|thirty|forty|many|decades)\\b)`),
@@ -616,7 +623,9 @@ function matchFamily(s: string, found: Found[], conf: number): void {
     if (status === 'engaged') found.push({ key: 'life_event', value: 'engaged', confidence: conf - 0.2 });
   }
   const sp = RE.spouse.exec(s);
-  if (sp && !/\bex[- ]?(?:wife|husband|boyfriend|girlfriend)|\bmy ex\b/.test(s)) {
+  // Only when the speaker is in the clause ("my husband and i", "i live with my wife"): "my wife is
+  // a nurse" is a fact about the wife and yields nothing.
+  if (sp && /(?:^|[^a-z'])(?:i|i'm|i've|me|we|we're|we've|us)\b/.test(s) && !/\bex[- ]?(?:wife|husband|boyfriend|girlfriend)|\bmy ex\b/.test(s)) {
     const w = sp[1] as string;
     const v = /wife|husband|spouse|hubby|wifey/.test(w) ? 'married' : /fianc/.test(w) ? 'engaged' : 'in_relationship';
     found.push({ key: 'family_status', value: v, confidence: conf - 0.2 });
