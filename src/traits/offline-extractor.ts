@@ -433,14 +433,18 @@ const NUMBERS: Readonly<Record<string, number>> = { a: 1, an: 1, one: 1, two: 2,
 
 const PLACE_SETTINGS: Readonly<Record<string, string>> = {
   'the country': 'rural', 'the countryside': 'rural', country: 'rural', countryside: 'rural', 'a farm': 'rural', 'the city': 'urban', 'a big city': 'urban', 'a city': 'urban', 'the big city': 'urban',
-  'the suburbs': 'suburban', suburbs: 'suburban', 'a suburb': 'suburban', 'a small town': 'small_town', 'small town': 'small_town', 'a little town': 'small_town', 'a village': 'small_town',
+  'the farm': 'rural', 'a farm town': 'rural', 'the boondocks': 'rural', 'the sticks': 'rural', 'a rural area': 'rural', 'the suburbs': 'suburban', suburbs: 'suburban', 'a suburb': 'suburban', 'a small town': 'small_town', 'small town': 'small_town', 'a little town': 'small_town', 'a village': 'small_town',
 };
 const NOT_PLACES = new Set([
   'house', 'apartment', 'condo', 'home', 'trailer', 'van', 'dorm', 'flat', 'cave', 'basement', 'castle', 'cloud', 'clouds', 'tent', 'car', 'mansion', 'shed', 'box', 'moment', 'past', 'future',
   'fear', 'hope', 'peace', 'denial', 'sin', 'luxury', 'style', 'it', 'there', 'here', 'same', 'bed', 'sky', 'room', 'bedroom', 'world', 'dream', 'shelter', 'middle', 'area', 'neighborhood',
   'hole', 'bubble', 'pain', 'poverty', 'debt',
 ]);
-const PLACE_STOP = new Set(['with', 'and', 'but', 'for', 'since', 'near', 'now', 'currently', 'right', 'because', 'where', 'so', 'too', 'at', 'on', 'by', 'which', 'who', 'that', 'when', 'though', 'lol', 'haha', 'alone', 'all', 'by', 'area', 'nowadays', 'these', 'this', 'in', 'as', 'it', 'is', 'are', 'my', 'to', 'next', 'soon', 'i', 'we', 'of', 'very', 'years', 'the']);
+const PLACE_STOP = new Set(['with', 'and', 'but', 'for', 'since', 'near', 'now', 'currently', 'right', 'because', 'where', 'so', 'too', 'at', 'on', 'by', 'which', 'who', 'that', 'when', 'though', 'lol', 'haha', 'alone', 'all', 'by', 'area', 'nowadays', 'these', 'this', 'in', 'as', 'it', 'is', 'are', 'my', 'to', 'next', 'soon', 'i', 'we', 'of', 'very', 'years', 'the',
+  'how', 'what', 'about', 'during', 'from', 'working', 'baby', 'man', 'woman', 'six', 'months', 'month', 'year', 'summer', 'winter', 'anymore', 'though', 'you', 'your', 'lol', 'haha',
+  'actually', 'too', 'now', 'but', 'and', 'or', 'where', 'there', 'here', 'then', 'until', 'for']);
+/** "the X" is a place only for these; "the hospital", "the moon" are not regions. */
+const THE_PLACES = new Set(['uk', 'us', 'usa', 'united states', 'united kingdom', 'netherlands', 'philippines', 'bahamas', 'midwest', 'south', 'north', 'east', 'west', 'bay area', 'northeast', 'northwest', 'southwest', 'southeast', 'east coast', 'west coast', 'states', 'caribbean', 'uae', 'czech republic', 'dominican republic', 'pacific northwest', 'deep south', 'mountains']);
 
 function placeFrom(tail: string): string | null {
   const cut = (tail.split(/[,.;:!?()]/)[0] ?? '').trim();
@@ -464,7 +468,8 @@ function placeFrom(tail: string): string | null {
   if (out.some((w) => NOT_PLACES.has(w) || /^\d+$/.test(w))) return null;
   const v = out.join(' ');
   if (v.length < 2 || STOP_VALUES.has(v)) return null;
-  return ws[0] === 'the' ? `the ${v}`.replace(/^the (uk|us|usa|united states|united kingdom|netherlands|philippines|bahamas|midwest|south|north|east|west|bay area|northeast|northwest|southwest|southeast)$/, '$1') : v;
+  if (ws[0] === 'the') return THE_PLACES.has(v) ? v : null;
+  return v;
 }
 
 function matchPets(s: string, found: Found[], conf: number): void {
