@@ -75,6 +75,8 @@ export function detectFormat(file: string, explicit?: string): ImportFormat {
 
 /** Below this, starting a worker (and its TypeScript loader) costs more than it saves. */
 const WORKER_MIN_BYTES = 2 << 20;
+/** WAL pages (4 KB) allowed to accumulate during an import before a checkpoint. */
+const IMPORT_WAL_PAGES = 16_384;
 
 /**
  * Imports a JSONL or CSV file through the same clean and write halves as `POST /v1/events`
@@ -107,8 +109,18 @@ export async function importFile(db: Db, file: string, opts: ImportOptions = {})
     tally.add(writeCleanedBatch(store, sb.batch).results, sb.lines);
     opts.onProgress?.({ bytesRead: sb.bytesRead, totalBytes: info.size, events: tally.events, elapsedMs: performance.now() - started });
   };
-  if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) write(sb);
-  else await runWorker({ file: path, format, batchSize, limits, maxInFlight: 3 }, write);
+  // Checkpointing the WAL after every 5,000-event commit rewrites the same random dedupe-index
+  // pages into the database file again and again; letting the WAL grow to 64 MB first measured
+  // ~15% less CPU per event and far fewer fsyncs. Restored (and the WAL checkpointed) afterwards.
+  const autoCheckpoint = Number(db.sqlite.pragma('wal_autocheckpoint', { simple: true }));
+  db.sqlite.pragma(`wal_autocheckpoint = ${Math.max(autoCheckpoint, IMPORT_WAL_PAGES)}`);
+  try {
+    if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) write(sb);
+    else await runWorker({ file: path, format, batchSize, limits, maxInFlight: 3 }, write);
+  } finally {
+    db.sqlite.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+    if (db.path !== ':memory:') db.sqlite.pragma('wal_checkpoint(PASSIVE)');
+  }
 
   const seconds = (performance.now() - started) / 1000;
   return {
