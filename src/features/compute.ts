@@ -1,0 +1,338 @@
+/**
+ * Behavioural features from the events table as of a cut-off. One streaming pass over
+ * (user_id, ts)-ordered rows with the few JSON fields pulled out by SQLite (json_extract runs in C,
+ * far cheaper than JSON.parse per row). The cut-off is enforced twice: in the WHERE clause, and
+ * again per row, so a future query change cannot leak events after `asOf` into training data.
+ */
+import { UnprocessableError, ValidationError } from '../core/errors.ts';
+import type { Db } from '../db/connection.ts';
+import {
+  DAY_MS,
+  featureDefs,
+  FEATURE_VERSION,
+  PURCHASE_TYPES,
+  SESSION_GAP_MS,
+  WINDOWS_DAYS,
+  type FeatureDef,
+  type FeatureSchema,
+  type FittedPropertyFeature,
+  type PropertyFeature,
+} from './definitions.ts';
+
+export interface FeatureRows {
+  asOf: number;
+  defs: FeatureDef[];
+  userIds: number[];
+  /** raw values, null where a user has no value (filled later by the missing-value policy) */
+  rows: (number | null)[][];
+}
+
+/** One event row as the pass sees it. */
+interface EvRow {
+  user_id: number;
+  type: string;
+  ts: number;
+  price: number | null;
+  quantity: number | null;
+  amount: number | null;
+  dwell_ms: number | null;
+  category: string | null;
+  /** property feature values, in schema.properties order */
+  [k: `p${number}`]: number | string | null;
+}
+
+const MONEY_FALLBACKS = ['amount', 'revenue', 'total', 'value'] as const;
+
+function buildQuery(schema: FeatureSchema | null, oneUser: boolean): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const props = (schema?.properties ?? []).map((p, i) => {
+    params.push(`$.${p.key}`);
+    return `json_extract(properties, ?) AS p${i}`;
+  });
+  const money = `coalesce(${MONEY_FALLBACKS.map((k) => `json_extract(properties, '$.${k}')`).join(', ')})`;
+  const sql = `SELECT user_id, type, ts,
+      json_extract(properties, '$.price') AS price,
+      json_extract(properties, '$.quantity') AS quantity,
+      ${money} AS amount,
+      json_extract(properties, '$.dwell_ms') AS dwell_ms,
+      json_extract(properties, '$.category') AS category
+      ${props.length ? `, ${props.join(', ')}` : ''}
+    FROM events WHERE ${oneUser ? 'user_id = ? AND ' : ''}ts <= ? ORDER BY user_id, ts, id`;
+  return { sql, params };
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Per-user running state: O(types × windows + categories) memory, whatever the event count. */
+class Acc {
+  n = 0;
+  first = 0;
+  last = 0;
+  lastPurchase: number | null = null;
+  purchases = 0;
+  purchaseDays = new Set<number>();
+  monetary = 0;
+  monetaryN = 0;
+  dwellSum = 0;
+  dwellN = 0;
+  clicks = 0;
+  impressions = 0;
+  sessions = 0;
+  sessionStart = 0;
+  sessionLast = 0;
+  sessionLenSum = 0;
+  gapSum = 0;
+  gapSq = 0;
+  gapN = 0;
+  activeDays = new Set<number>();
+  tod = [0, 0, 0, 0];
+  weekend = 0;
+  catN = 0;
+  cats = new Map<string, number>();
+  /** counts[w][typeIndex]; the last type slot is "all" */
+  counts: Float64Array[];
+  props: { sum: number; n: number; last: number | null; max: number | null; hot: Map<string, number> }[];
+
+  constructor(nTypes: number, nProps: number) {
+    this.counts = WINDOWS_DAYS.map(() => new Float64Array(nTypes + 1));
+    this.props = Array.from({ length: nProps }, () => ({ sum: 0, n: 0, last: null, max: null, hot: new Map<string, number>() }));
+  }
+}
+
+function closeSession(a: Acc): void {
+  if (a.n === 0) return;
+  a.sessions++;
+  a.sessionLenSum += a.sessionLast - a.sessionStart;
+}
+
+function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTypes: number, props: readonly PropertyFeature[]): void {
+  if (e.ts > asOf) throw new UnprocessableError(`feature leakage guard: event at ${e.ts} is after the cut-off ${asOf}`);
+  if (a.n === 0) {
+    a.first = e.ts;
+    a.sessionStart = e.ts;
+  } else {
+    const gap = e.ts - a.last;
+    a.gapSum += gap;
+    a.gapSq += gap * gap;
+    a.gapN++;
+    if (gap > SESSION_GAP_MS || e.type === 'session_start') {
+      closeSession(a);
+      a.sessionStart = e.ts;
+    }
+  }
+  a.sessionLast = e.ts;
+  a.n++;
+  a.last = e.ts;
+  const age = asOf - e.ts;
+  const ti = typeIndex.get(e.type);
+  for (let w = 0; w < WINDOWS_DAYS.length; w++) {
+    if (age < (WINDOWS_DAYS[w] as number) * DAY_MS) {
+      const c = a.counts[w] as Float64Array;
+      c[nTypes]!++;
+      if (ti !== undefined) c[ti]!++;
+    }
+  }
+  const day = Math.floor(e.ts / DAY_MS);
+  a.activeDays.add(day);
+  const d = new Date(e.ts);
+  a.tod[Math.floor(d.getUTCHours() / 6)]!++;
+  const wd = d.getUTCDay();
+  if (wd === 0 || wd === 6) a.weekend++;
+  if (PURCHASE_TYPES.has(e.type)) {
+    a.purchases++;
+    a.purchaseDays.add(day);
+    a.lastPurchase = e.ts;
+    const price = num(e.price);
+    const value = price !== null ? price * (num(e.quantity) ?? 1) : num(e.amount);
+    if (value !== null) {
+      a.monetary += value;
+      a.monetaryN++;
+    }
+  }
+  const dwell = num(e.dwell_ms);
+  if (dwell !== null) {
+    a.dwellSum += dwell;
+    a.dwellN++;
+  }
+  if (e.type === 'click') a.clicks++;
+  else if (e.type === 'impression') a.impressions++;
+  if (typeof e.category === 'string' && e.category !== '') {
+    a.catN++;
+    a.cats.set(e.category, (a.cats.get(e.category) ?? 0) + 1);
+  }
+  for (let i = 0; i < props.length; i++) {
+    const p = props[i] as PropertyFeature;
+    if (p.event !== undefined && p.event !== e.type) continue;
+    const raw = e[`p${i}`];
+    const st = a.props[i]!;
+    if (p.agg === 'onehot') {
+      if (raw === null || raw === undefined) continue;
+      const k = String(raw);
+      st.hot.set(k, (st.hot.get(k) ?? 0) + 1);
+      st.n++;
+      continue;
+    }
+    const v = num(raw);
+    if (v === null) continue;
+    st.sum += v;
+    st.n++;
+    st.last = v;
+    st.max = st.max === null ? v : Math.max(st.max, v);
+  }
+}
+
+function finish(a: Acc, asOf: number, schema: FeatureSchema, nTypes: number): (number | null)[] {
+  closeSession(a);
+  const out: (number | null)[] = [];
+  for (let w = 0; w < WINDOWS_DAYS.length; w++) {
+    const c = a.counts[w] as Float64Array;
+    out.push(c[nTypes] as number);
+    for (let t = 0; t < nTypes; t++) out.push(c[t] as number);
+  }
+  const has = a.n > 0;
+  const tenureDays = has ? (asOf - a.first) / DAY_MS : 0;
+  const pDays = [...a.purchaseDays].sort((x, y) => x - y);
+  out.push(
+    a.n,
+    has ? a.n / Math.max(1, tenureDays) : 0,
+    a.activeDays.size,
+    has ? (asOf - a.last) / DAY_MS : null,
+    has ? tenureDays : null,
+    a.lastPurchase !== null ? (asOf - a.lastPurchase) / DAY_MS : null,
+    a.purchases,
+    pDays.length,
+    a.monetary,
+    a.monetaryN ? a.monetary / a.monetaryN : 0,
+    pDays.length > 1 ? ((pDays[pDays.length - 1] as number) - (pDays[0] as number)) / (pDays.length - 1) : null,
+    a.dwellN ? a.dwellSum / a.dwellN : null,
+    a.dwellN ? a.dwellSum : null,
+    a.impressions ? a.clicks / a.impressions : null,
+    a.sessions,
+    a.sessions ? a.sessionLenSum / a.sessions : null,
+    a.sessions ? a.n / a.sessions : null,
+  );
+  if (a.gapN) {
+    const mean = a.gapSum / a.gapN;
+    const variance = Math.max(0, a.gapSq / a.gapN - mean * mean);
+    out.push(mean / 3_600_000, Math.sqrt(variance) / 3_600_000);
+  } else out.push(null, null);
+  for (const b of a.tod) out.push(has ? b / a.n : 0);
+  out.push(has ? a.weekend / a.n : 0);
+  if (schema.categories.length) {
+    let known = 0;
+    for (const c of schema.categories) {
+      const k = a.cats.get(c) ?? 0;
+      known += k;
+      out.push(a.catN ? k / a.catN : 0);
+    }
+    out.push(a.catN ? (a.catN - known) / a.catN : 0);
+  }
+  schema.properties.forEach((p, i) => {
+    const st = a.props[i]!;
+    if (p.agg === 'onehot') {
+      let known = 0;
+      for (const v of p.values ?? []) {
+        const k = st.hot.get(v) ?? 0;
+        known += k;
+        out.push(st.n ? k / st.n : 0);
+      }
+      out.push(st.n ? (st.n - known) / st.n : 0);
+      return;
+    }
+    if (st.n === 0) return void out.push(p.type === 'count' || p.type === 'monetary' ? 0 : null);
+    out.push(p.agg === 'last' ? st.last : p.agg === 'max' ? st.max : p.agg === 'sum' ? st.sum : st.sum / st.n);
+  });
+  return out;
+}
+
+function checkAsOf(asOf: number): void {
+  if (!Number.isFinite(asOf)) throw new ValidationError('asOf must be a finite epoch-millisecond time', { asOf });
+}
+
+/**
+ * Features for every user with at least one event at or before `asOf` (or only `userIds`), in
+ * user id order. `schema` fixes the columns (from `fitFeatureSchema`, or a trained model's).
+ */
+export function computeFeatureRows(db: Db, opts: { asOf: number; schema: FeatureSchema; userIds?: readonly number[] }): FeatureRows {
+  checkAsOf(opts.asOf);
+  const { asOf, schema } = opts;
+  const defs = featureDefs(schema);
+  const typeIndex = new Map(schema.eventTypes.map((t, i) => [t, i]));
+  const nTypes = schema.eventTypes.length;
+  const wanted = opts.userIds ? new Set(opts.userIds) : null;
+  const userIds: number[] = [];
+  const rows: (number | null)[][] = [];
+  const emit = (uid: number, a: Acc) => {
+    userIds.push(uid);
+    rows.push(finish(a, asOf, schema, nTypes));
+  };
+  if (wanted && wanted.size <= 64) {
+    // A few users: the (user_id, ts) index serves each directly.
+    const q = buildQuery(schema, true);
+    const stmt = db.sqlite.prepare(q.sql);
+    for (const uid of [...wanted].sort((x, y) => x - y)) {
+      const a = new Acc(nTypes, schema.properties.length);
+      for (const e of stmt.iterate(...q.params, uid, asOf) as Iterable<EvRow>) add(a, e, asOf, typeIndex, nTypes, schema.properties);
+      if (a.n > 0) emit(uid, a);
+    }
+    return { asOf, defs, userIds, rows };
+  }
+  const q = buildQuery(schema, false);
+  let cur = -1;
+  let a: Acc | null = null;
+  for (const e of db.sqlite.prepare(q.sql).iterate(...q.params, asOf) as Iterable<EvRow>) {
+    if (wanted && !wanted.has(e.user_id)) continue;
+    if (e.user_id !== cur) {
+      if (a) emit(cur, a);
+      cur = e.user_id;
+      a = new Acc(nTypes, schema.properties.length);
+    }
+    add(a as Acc, e, asOf, typeIndex, nTypes, schema.properties);
+  }
+  if (a) emit(cur, a);
+  return { asOf, defs, userIds, rows };
+}
+
+/** One user's full feature vector by name (raw, null = missing); empty values when no events. */
+export function computeUserFeatures(db: Db, userId: number, opts: { asOf: number; schema: FeatureSchema }): Record<string, number | null> {
+  const r = computeFeatureRows(db, { ...opts, userIds: [userId] });
+  const row = r.rows[0] ?? finish(new Acc(opts.schema.eventTypes.length, opts.schema.properties.length), opts.asOf, opts.schema, opts.schema.eventTypes.length);
+  return Object.fromEntries(r.defs.map((d, i) => [d.name, row[i] ?? null]));
+}
+
+/**
+ * Chooses the population-dependent columns: the most frequent event types and categories (and
+ * one-hot values of property features), counting only events at or before `asOf`.
+ */
+export function fitFeatureSchema(
+  db: Db,
+  opts: { asOf: number; maxEventTypes?: number; topCategories?: number; properties?: readonly PropertyFeature[] },
+): FeatureSchema {
+  checkAsOf(opts.asOf);
+  const types = db.sqlite
+    .prepare('SELECT type, count(*) AS n FROM events WHERE ts <= ? GROUP BY type ORDER BY n DESC, type LIMIT ?')
+    .all(opts.asOf, opts.maxEventTypes ?? 10) as { type: string; n: number }[];
+  const cats = db.sqlite
+    .prepare(
+      `SELECT json_extract(properties, '$.category') AS c, count(*) AS n FROM events
+       WHERE ts <= ? AND c IS NOT NULL AND c != '' GROUP BY c ORDER BY n DESC, c LIMIT ?`,
+    )
+    .all(opts.asOf, opts.topCategories ?? 8) as { c: unknown; n: number }[];
+  const properties: FittedPropertyFeature[] = (opts.properties ?? []).map((p) => {
+    if (p.agg !== 'onehot') return { ...p };
+    const vals = db.sqlite
+      .prepare(
+        `SELECT CAST(json_extract(properties, ?) AS TEXT) AS v, count(*) AS n FROM events
+         WHERE ts <= ? ${p.event ? 'AND type = ?' : ''} AND v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?`,
+      )
+      .all(...[`$.${p.key}`, opts.asOf, ...(p.event ? [p.event] : []), p.top]) as { v: string }[];
+    return { ...p, values: vals.map((r) => r.v) };
+  });
+  return {
+    version: FEATURE_VERSION,
+    asOf: opts.asOf,
+    eventTypes: types.map((t) => t.type),
+    categories: cats.filter((c) => typeof c.c === 'string').map((c) => c.c as string),
+    properties,
+  };
+}

@@ -1,0 +1,78 @@
+/** Model cards: what a trained model is, on which data, how good, against which baselines. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BinaryMetrics, MulticlassMetrics } from '../eval/metrics.ts';
+import type { TargetSpec } from './spec.ts';
+
+export type TestMetrics = ({ kind: 'binary' } & BinaryMetrics) | ({ kind: 'multiclass' } & MulticlassMetrics);
+
+export interface ModelCard {
+  name: string;
+  version: string;
+  description: string;
+  createdAt: string;
+  backend: string;
+  architecture: string;
+  target: TargetSpec;
+  traitKey: string;
+  producer: string;
+  classes: string[];
+  threshold: number | null;
+  dataWindow: {
+    firstEventAt: string | null;
+    trainAsOf: string;
+    validationAsOf: string;
+    testAsOf: string;
+    horizonDays: number | null;
+    split: 'time' | 'users';
+  };
+  examples: { train: number; validation: number; test: number; trainPositiveRate: number | null };
+  features: { version: string; inputs: number; names: string[]; sequenceLength: number | null };
+  training: { epochsRun: number; bestEpoch: number; seconds: number; secondsPerEpoch: number; finalLoss: number; bestValLoss: number };
+  metrics: { validation: TestMetrics; test: TestMetrics };
+  baseline: { logisticRegression: TestMetrics; majority: TestMetrics };
+}
+
+const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+
+function metricRow(label: string, m: TestMetrics): string {
+  if (m.kind === 'binary') return `| ${label} | ${f(m.auc)} | ${f(m.prAuc)} | ${f(m.f1)} | ${f(m.precision)} | ${f(m.recall)} | ${f(m.accuracy)} | ${f(m.logLoss)} |`;
+  return `| ${label} | ${f(m.auc)} | n/a | ${f(m.macroF1)} (macro) | n/a | n/a | ${f(m.accuracy)} | ${f(m.logLoss)} |`;
+}
+
+export function cardMarkdown(c: ModelCard): string {
+  const lines = [
+    `# Model card: ${c.name} ${c.version}`,
+    '',
+    c.description || '',
+    '',
+    `- **Target**: \`${JSON.stringify(c.target)}\` → predicted trait \`${c.traitKey}\` (producer \`${c.producer}\`)`,
+    `- **Architecture**: ${c.architecture}; backend ${c.backend}; created ${c.createdAt}`,
+    `- **Data window**: events from ${c.dataWindow.firstEventAt ?? 'n/a'}; ${c.dataWindow.split} split; cut-offs train ${c.dataWindow.trainAsOf}, validation ${c.dataWindow.validationAsOf}, test ${c.dataWindow.testAsOf}; horizon ${c.dataWindow.horizonDays ?? 'n/a'} days`,
+    `- **Examples**: train ${c.examples.train}, validation ${c.examples.validation}, test ${c.examples.test}; train positive rate ${f(c.examples.trainPositiveRate ?? undefined)}`,
+    `- **Features**: version ${c.features.version}, ${c.features.inputs} inputs${c.features.sequenceLength ? `, sequences of the last ${c.features.sequenceLength} events` : ''}`,
+    `- **Training**: ${c.training.epochsRun} epochs (best ${c.training.bestEpoch}), ${c.training.seconds.toFixed(1)} s (${c.training.secondsPerEpoch.toFixed(2)} s/epoch)`,
+    `- **Decision threshold**: ${c.threshold === null ? 'argmax' : `${c.threshold.toFixed(3)} (max F1 on validation)`}`,
+    '',
+    '## Test metrics',
+    '',
+    '| model | ROC AUC | PR AUC | F1 | precision | recall | accuracy | log loss |',
+    '|---|---|---|---|---|---|---|---|',
+    metricRow(c.name, c.metrics.test),
+    metricRow('logistic regression (same features)', c.baseline.logisticRegression),
+    metricRow('majority class', c.baseline.majority),
+    '',
+  ];
+  if (c.metrics.test.kind === 'binary') {
+    lines.push('## Calibration (test)', '', '| bin | n | mean predicted | fraction positive |', '|---|---|---|---|');
+    for (const b of c.metrics.test.calibration) if (b.count) lines.push(`| ${b.lo.toFixed(1)}–${b.hi.toFixed(1)} | ${b.count} | ${f(b.meanPredicted)} | ${f(b.fractionPositive)} |`);
+    lines.push('');
+  }
+  lines.push('## Inputs', '', c.features.names.join(', '), '');
+  return lines.join('\n');
+}
+
+export function writeCard(dir: string, c: ModelCard): void {
+  writeFileSync(join(dir, 'card.json'), `${JSON.stringify(c, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileSync(join(dir, 'card.md'), cardMarkdown(c));
+}

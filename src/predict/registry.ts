@@ -1,0 +1,63 @@
+/**
+ * Trained models on disk: MODELS_DIR/NAME/VERSION/{model.json, weights.bin, artefact.json,
+ * card.json, card.md}. The newest version (versions sort by time) is the one that scores.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NotFoundError } from '../core/errors.ts';
+import type { ModelCard } from './card.ts';
+
+export function defaultModelsDir(): string {
+  return process.env.TRAITLENS_MODELS_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models');
+}
+
+export interface ModelSummary {
+  name: string;
+  versions: string[];
+  latest: ModelCard;
+}
+
+function versionsOf(dir: string, name: string): string[] {
+  const d = join(dir, name);
+  if (!existsSync(d)) return [];
+  return readdirSync(d, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(d, e.name, 'card.json')) && existsSync(join(d, e.name, 'artefact.json')))
+    .map((e) => e.name)
+    .sort();
+}
+
+export function readCard(dir: string, name: string, version: string): ModelCard {
+  return JSON.parse(readFileSync(join(dir, name, version, 'card.json'), 'utf8')) as ModelCard;
+}
+
+/** Every trained model with its newest card (GET /v1/models). */
+export function listModels(opts: { dir?: string } = {}): ModelSummary[] {
+  const dir = opts.dir ?? defaultModelsDir();
+  if (!existsSync(dir)) return [];
+  const out: ModelSummary[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name === 'specs') continue;
+    const versions = versionsOf(dir, e.name);
+    const latest = versions[versions.length - 1];
+    if (latest) out.push({ name: e.name, versions, latest: readCard(dir, e.name, latest) });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One model's cards, newest first (GET /v1/models/:name); NotFoundError when unknown. */
+export function getModel(name: string, opts: { dir?: string } = {}): { name: string; versions: ModelCard[] } {
+  const dir = opts.dir ?? defaultModelsDir();
+  const versions = /^[a-z][a-z0-9_]*$/.test(name) ? versionsOf(dir, name) : [];
+  if (!versions.length) throw new NotFoundError(`no trained model named "${name}"`, { name });
+  return { name, versions: versions.reverse().map((v) => readCard(dir, name, v)) };
+}
+
+/** Directory of a model version (the newest when `version` is omitted). */
+export function modelVersionDir(name: string, opts: { dir?: string; version?: string } = {}): { dir: string; version: string } {
+  const root = opts.dir ?? defaultModelsDir();
+  const versions = versionsOf(root, name);
+  const version = opts.version ?? versions[versions.length - 1];
+  if (!version || !versions.includes(version)) throw new NotFoundError(`no trained model ${name}${opts.version ? ` version ${opts.version}` : ''}`, { name, version: opts.version ?? null });
+  return { dir: join(root, name, version), version };
+}

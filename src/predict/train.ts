@@ -1,0 +1,245 @@
+/**
+ * The training stage: spec → examples at time-ordered cut-offs (or disjoint users) → fitted
+ * preprocessing → network with class weights and early stopping → test metrics against logistic
+ * regression and the majority class → model files and card in MODELS_DIR/NAME/VERSION/.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UnprocessableError } from '../core/errors.ts';
+import type { Db } from '../db/connection.ts';
+import { fitFeatureSchema } from '../features/compute.ts';
+import { DAY_MS, FEATURE_VERSION, type FeatureSchema } from '../features/definitions.ts';
+import { fitPreprocessor, transformRows, type Preprocessor } from '../features/matrix.ts';
+import { computeSequences, sequenceDim } from '../features/sequence.ts';
+import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics } from '../eval/metrics.ts';
+import { initBackend } from './backend.ts';
+import { writeCard, type ModelCard, type TestMetrics } from './card.ts';
+import { buildExamples, dataRange, fitClasses, resolveAsOf, userDraw, type Examples } from './dataset.ts';
+import { saveModelToDir } from './io.ts';
+import { fitLogReg, predictLogReg } from './logreg.ts';
+import { balancedClassWeights, buildNet, fitEarlyStopping, predictProba, type EpochLog } from './nets.ts';
+import { defaultModelsDir } from './registry.ts';
+import { horizonDays, type ModelSpec } from './spec.ts';
+
+/** Everything scoring needs besides the network weights. */
+export interface ModelArtefact {
+  name: string;
+  version: string;
+  spec: ModelSpec;
+  schema: FeatureSchema;
+  preprocessor: Preprocessor;
+  classes: string[];
+  threshold: number | null;
+  sequenceLength: number | null;
+  traitKey: string;
+}
+
+export const ARTEFACT_JSON = 'artefact.json';
+
+export interface TrainOptions {
+  /** root of NAME/VERSION directories (default: models/ or TRAITLENS_MODELS_DIR) */
+  modelsDir?: string;
+  version?: string;
+  now?: number;
+  log?: (msg: string) => void;
+  onEpoch?: (e: EpochLog) => void;
+}
+
+export interface TrainResult {
+  card: ModelCard;
+  dir: string;
+  /** test-set probabilities (positive class) and labels, for callers that report more */
+  test: { userIds: number[]; labels: number[]; scores: Float32Array; baselineScores: Float64Array | null };
+}
+
+interface Part {
+  ex: Examples;
+  x: Float32Array;
+  seq: Float32Array | null;
+}
+
+function subset(ex: Examples, keep: (i: number) => boolean): Examples {
+  const idx = ex.labels.map((_, i) => i).filter(keep);
+  return { ...ex, userIds: idx.map((i) => ex.userIds[i] as number), rows: idx.map((i) => ex.rows[i]!), labels: idx.map((i) => ex.labels[i] as number) };
+}
+
+function versionFor(now: number): string {
+  return new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+export function stackSequences(db: Db, ex: Examples, schema: FeatureSchema, length: number): Float32Array {
+  const dim = sequenceDim(schema);
+  const seqs = computeSequences(db, { asOf: ex.asOf, schema, length, userIds: ex.userIds });
+  const out = new Float32Array(ex.userIds.length * length * dim);
+  ex.userIds.forEach((u, i) => {
+    const s = seqs.get(u);
+    if (s) out.set(s, i * length * dim);
+  });
+  return out;
+}
+
+function evaluate(labels: number[], scores: Float32Array | Float64Array, k: number, threshold: number | null): TestMetrics {
+  if (k === 1) return { kind: 'binary', ...binaryMetrics(labels, scores, threshold ?? 0.5) };
+  return { kind: 'multiclass', ...multiclassMetrics(labels, scores, k) };
+}
+
+export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const backend = await initBackend({ log });
+  const now = opts.now ?? Date.now();
+  const version = opts.version ?? versionFor(now);
+  const range = dataRange(db);
+  if (range.events === 0) throw new UnprocessableError('no events to train on');
+  const T = resolveAsOf(db, spec);
+  const h = horizonDays(spec.target);
+  const timeSplit = spec.split.kind === 'time';
+  const cut = timeSplit && h !== null ? { train: T - 2 * h * DAY_MS, validation: T - h * DAY_MS, test: T } : { train: T, validation: T, test: T };
+  // Columns are chosen from what the earliest (training) cut-off can see.
+  const schema = fitFeatureSchema(db, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties });
+  const classes = fitClasses(db, spec.target, cut.train);
+  // Two classes train one sigmoid output (label 1 = classes[1]); more train a softmax.
+  const k = classes.length === 2 ? 1 : classes.length;
+  if (classes.length < 2) throw new UnprocessableError(`target has ${classes.length} class(es) in the data: nothing to learn`);
+  let train: Examples;
+  let val: Examples;
+  let test: Examples;
+  if (timeSplit) {
+    train = buildExamples(db, spec, schema, cut.train, classes);
+    val = buildExamples(db, spec, schema, cut.validation, classes);
+    test = buildExamples(db, spec, schema, cut.test, classes);
+  } else {
+    const all = buildExamples(db, spec, schema, T, classes);
+    const { validation: pv, test: pt, seed } = spec.split;
+    train = subset(all, (i) => userDraw(seed, all.userIds[i] as number) >= pv + pt);
+    val = subset(all, (i) => {
+      const d = userDraw(seed, all.userIds[i] as number);
+      return d >= pt && d < pv + pt;
+    });
+    test = subset(all, (i) => userDraw(seed, all.userIds[i] as number) < pt);
+  }
+  for (const [n, e] of [['training', train], ['validation', val], ['test', test]] as const)
+    if (e.labels.length < 10) throw new UnprocessableError(`too few ${n} examples (${e.labels.length}) at cut-off ${new Date(e.asOf).toISOString()}: more history is needed`);
+  if (k === 1 && new Set(train.labels).size < 2) throw new UnprocessableError('training labels have only one class: nothing to learn');
+  log(`examples: train ${train.labels.length}, validation ${val.labels.length}, test ${test.labels.length}; ${classes.length} classes`);
+
+  const pre = fitPreprocessor(train.defs, train.rows);
+  const dim = pre.inputs.length;
+  const recurrent = spec.architecture === 'gru' || spec.architecture === 'lstm';
+  const L = spec.sequenceLength;
+  const sdim = sequenceDim(schema);
+  const part = (ex: Examples): Part => ({ ex, x: transformRows(pre, ex.defs, ex.rows), seq: recurrent ? stackSequences(db, ex, schema, L) : null });
+  const [ptr, pva, pte] = [part(train), part(val), part(test)];
+  const shape = recurrent ? [L, sdim] : [dim];
+  const input = (p: Part) => (recurrent ? (p.seq as Float32Array) : p.x);
+
+  const net = buildNet({
+    architecture: spec.architecture,
+    inputShape: shape,
+    outputs: k,
+    hidden: spec.training.hidden,
+    recurrentUnits: spec.training.recurrentUnits,
+    dropout: spec.training.dropout,
+    l2: spec.training.l2,
+    learningRate: spec.training.learningRate,
+    seed: spec.training.seed,
+  });
+  const tensors = {
+    x: tf.tensor(input(ptr), [ptr.ex.labels.length, ...shape]),
+    y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]),
+    xVal: tf.tensor(input(pva), [pva.ex.labels.length, ...shape]),
+    yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]),
+  };
+  let fit;
+  try {
+    fit = await fitEarlyStopping(net, tensors, {
+      epochs: spec.training.epochs,
+      batchSize: spec.training.batchSize,
+      patience: spec.training.patience,
+      ...(spec.training.classWeights === 'balanced' ? { classWeight: balancedClassWeights(ptr.ex.labels, Math.max(2, k)) } : {}),
+      log: (e) => {
+        opts.onEpoch?.(e);
+        log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_loss ${e.valLoss.toFixed(4)} (${e.seconds.toFixed(2)} s)`);
+      },
+    });
+  } finally {
+    Object.values(tensors).forEach((t) => t.dispose());
+  }
+  const valScores = predictProba(net, input(pva), shape);
+  const testScores = predictProba(net, input(pte), shape);
+  const threshold = k === 1 ? bestF1Threshold(pva.ex.labels, valScores) : null;
+
+  // Baselines on the same (aggregate) features: IRLS logistic regression, and the majority class.
+  let lrTest: TestMetrics;
+  let lrScores: Float64Array | null = null;
+  let majority: TestMetrics;
+  if (k === 1) {
+    const lr = fitLogReg(ptr.x, ptr.ex.labels, dim, { l2: 1 });
+    const lrVal = predictLogReg(lr, pva.x, dim);
+    lrScores = predictLogReg(lr, pte.x, dim);
+    lrTest = evaluate(pte.ex.labels, lrScores, 1, bestF1Threshold(pva.ex.labels, lrVal));
+    majority = { kind: 'binary', ...majorityBaseline(ptr.ex.labels, pte.ex.labels) };
+  } else {
+    const lrNet = buildNet({ architecture: 'logreg', inputShape: [dim], outputs: k, hidden: [], recurrentUnits: 1, dropout: 0, l2: spec.training.l2, learningRate: 0.01, seed: spec.training.seed });
+    const t = { x: tf.tensor2d(ptr.x, [ptr.ex.labels.length, dim]), y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]), xVal: tf.tensor2d(pva.x, [pva.ex.labels.length, dim]), yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]) };
+    try {
+      await fitEarlyStopping(lrNet, t, { epochs: spec.training.epochs, batchSize: spec.training.batchSize, patience: spec.training.patience });
+    } finally {
+      Object.values(t).forEach((x) => x.dispose());
+    }
+    lrTest = evaluate(pte.ex.labels, predictProba(lrNet, pte.x, [dim]), k, null);
+    lrNet.dispose();
+    const counts = new Array<number>(k).fill(0);
+    for (const l of ptr.ex.labels) counts[l]!++;
+    const top = counts.indexOf(Math.max(...counts));
+    const probs = new Float32Array(pte.ex.labels.length * k);
+    for (let i = 0; i < pte.ex.labels.length; i++) for (let c = 0; c < k; c++) probs[i * k + c] = (counts[c] as number) / ptr.ex.labels.length + (c === top ? 1e-9 : 0);
+    majority = evaluate(pte.ex.labels, probs, k, null);
+  }
+
+  const traitKey = spec.trait.key ?? spec.name;
+  const dir = join(opts.modelsDir ?? defaultModelsDir(), spec.name, version);
+  mkdirSync(dir, { recursive: true });
+  await saveModelToDir(net, dir);
+  net.dispose();
+  const artefact: ModelArtefact = { name: spec.name, version, spec, schema, preprocessor: pre, classes, threshold, sequenceLength: recurrent ? L : null, traitKey };
+  writeFileSync(join(dir, ARTEFACT_JSON), JSON.stringify(artefact));
+  const iso = (t: number) => new Date(t).toISOString();
+  const posRate = k === 1 ? ptr.ex.labels.reduce((a, b) => a + b, 0) / ptr.ex.labels.length : null;
+  const last = fit.history[fit.history.length - 1];
+  const card: ModelCard = {
+    name: spec.name,
+    version,
+    description: spec.description,
+    createdAt: iso(now),
+    backend,
+    architecture: spec.architecture,
+    target: spec.target,
+    traitKey,
+    producer: `model:${spec.name}`,
+    classes,
+    threshold,
+    dataWindow: {
+      firstEventAt: range.first !== null ? iso(range.first) : null,
+      trainAsOf: iso(cut.train),
+      validationAsOf: iso(cut.validation),
+      testAsOf: iso(cut.test),
+      horizonDays: h,
+      split: spec.split.kind,
+    },
+    examples: { train: ptr.ex.labels.length, validation: pva.ex.labels.length, test: pte.ex.labels.length, trainPositiveRate: posRate },
+    features: { version: FEATURE_VERSION, inputs: recurrent ? sdim : dim, names: recurrent ? [...schema.eventTypes.map((t) => `type_${t}`), 'type_other', 'log_dwell_s', 'log_value', 'log_gap_h', 'log_age_d'] : pre.inputs, sequenceLength: recurrent ? L : null },
+    training: {
+      epochsRun: fit.history.length,
+      bestEpoch: fit.bestEpoch,
+      seconds: fit.seconds,
+      secondsPerEpoch: fit.history.length ? fit.seconds / fit.history.length : 0,
+      finalLoss: last?.loss ?? NaN,
+      bestValLoss: fit.bestValLoss,
+    },
+    metrics: { validation: evaluate(pva.ex.labels, valScores, k, threshold), test: evaluate(pte.ex.labels, testScores, k, threshold) },
+    baseline: { logisticRegression: lrTest, majority },
+  };
+  writeCard(dir, card);
+  return { card, dir, test: { userIds: pte.ex.userIds, labels: pte.ex.labels, scores: testScores, baselineScores: lrScores } };
+}
