@@ -15,6 +15,7 @@ import { buildOpenApi, mountRoutes, type AnyRoute } from './registry.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { systemRoutes } from './routes/system.ts';
+import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
 
@@ -24,6 +25,8 @@ export interface AppOptions {
   logger?: Logger;
   /** shared with the server so shutdown can flip readiness and wait for in-flight requests */
   lifecycle?: Lifecycle;
+  /** called when new work was queued (ingested events, a refresh), to wake the background worker */
+  onWork?: () => void;
 }
 
 export const API_VERSION = '0.1.0';
@@ -43,8 +46,9 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
-    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS }),
-    ...userRoutes({ db }),
+    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...userRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
+    ...traitRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...systemRoutes({ db, lifecycle }),
     ...docsRoutes(() =>
       (document ??= buildOpenApi(routes, {

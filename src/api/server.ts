@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { createApp } from './app.ts';
+import { createPipeline } from '../pipeline/pipeline.ts';
+import type { Worker } from '../jobs/worker.ts';
 import { createLogger } from './logger.ts';
 import { createLifecycle } from './types.ts';
 
@@ -22,6 +24,8 @@ export interface StartOptions {
   logger?: Logger;
   /** install SIGTERM/SIGINT handlers that close gracefully and exit 0 (default true; tests pass false) */
   handleSignals?: boolean;
+  /** run the pipeline worker in this process (default: TRAITLENS_WORKER) */
+  worker?: boolean;
 }
 
 /** Starts the HTTP API on HOST:PORT (PORT 0 picks a free port; the actual one is returned). */
@@ -31,7 +35,18 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const ownsDb = opts.db === undefined;
   const db = opts.db ?? openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
   const lifecycle = createLifecycle();
-  const app = createApp({ db, config, logger, lifecycle });
+  // The pipeline worker runs in the server process unless TRAITLENS_WORKER=false (then run
+  // `traitlens worker` separately); ingestion wakes it so new signals are read promptly.
+  let worker: Worker | null = null;
+  if (opts.worker ?? config.TRAITLENS_WORKER) {
+    worker = createPipeline(db, config).createWorker({
+      onError: (job, err, outcome) => logger.warn({ jobId: job.id, kind: job.kind, attempts: job.attempts, outcome, err: String(err) }, 'job failed'),
+    });
+    worker.start();
+    logger.info({ workerId: worker.id }, 'pipeline worker started');
+  }
+  const w = worker;
+  const app = createApp({ db, config, logger, lifecycle, ...(w ? { onWork: () => w.notify() } : {}) });
 
   let server: Server;
   try {
@@ -40,6 +55,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       s.once('error', reject);
     });
   } catch (err) {
+    await worker?.stop();
     if (ownsDb) db.close();
     throw err;
   }
@@ -74,6 +90,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         server.closeAllConnections();
         await closed;
       }
+      // A job still running after the grace period is left `running`; the next worker recovers it.
+      if (worker) await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref())]);
       if (ownsDb) db.close();
       uninstall?.();
       logger.info('stopped');

@@ -66,7 +66,7 @@ export const configSchema = z.object({
   /** Consent a user has until told otherwise: comma-separated flags among profiling, llm_processing, marketing. */
   TRAITLENS_DEFAULT_CONSENT: z
     .string()
-    .default('profiling,llm_processing,marketing')
+    .default('profiling,llm_processing')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
   /** Optional JSON file extending the trait catalogue. */

@@ -8,6 +8,10 @@ export interface Stats {
   missingFields: Record<string, number>;
   warnings: Record<string, number>;
   jobs: Record<string, number>;
+  /** the most recent parked (dead-letter) jobs with their errors; `traitlens jobs retry` re-runs them */
+  parkedJobs: { id: number; kind: string; attempts: number; lastError: string | null; updatedAt: string }[];
+  traits: { current: Record<string, number>; rejected: Record<string, number>; droppedSensitive: Record<string, number> };
+  llm: { calls: number; errors: number; promptTokens: number; completionTokens: number };
 }
 
 /** Data-quality and volume figures for `GET /v1/stats` and `traitlens stats`. */
@@ -34,5 +38,27 @@ export function getStats(db: Db): Stats {
     missingFields: group('missing'),
     warnings: group('warning'),
     jobs: { pending: 0, running: 0, done: 0, parked: 0, ...jobs },
+    parkedJobs: (
+      s.prepare(`SELECT id, kind, attempts, last_error, updated_at FROM jobs WHERE status = 'parked' ORDER BY updated_at DESC LIMIT 20`).all() as {
+        id: number;
+        kind: string;
+        attempts: number;
+        last_error: string | null;
+        updated_at: number;
+      }[]
+    ).map((j) => ({ id: j.id, kind: j.kind, attempts: j.attempts, lastError: j.last_error, updatedAt: new Date(j.updated_at).toISOString() })),
+    traits: {
+      current: Object.fromEntries(
+        (s.prepare('SELECT kind, count(*) AS n FROM traits WHERE valid_to IS NULL GROUP BY kind').all() as { kind: string; n: number }[]).map((r) => [r.kind, r.n]),
+      ),
+      rejected: group('traits_rejected'),
+      droppedSensitive: group('traits_dropped_sensitive'),
+    },
+    llm: (() => {
+      const r = s
+        .prepare(`SELECT count(*) AS calls, coalesce(sum(status = 'error'), 0) AS errors, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM llm_calls`)
+        .get() as { calls: number; errors: number; p: number; c: number };
+      return { calls: r.calls, errors: r.errors, promptTokens: r.p, completionTokens: r.c };
+    })(),
   };
 }

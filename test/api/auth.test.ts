@@ -25,6 +25,9 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/users/u1', doc: '/v1/users/{id}', scope: 'profiles:read' },
   { method: 'GET', path: '/v1/users/u1/events', doc: '/v1/users/{id}/events', scope: 'profiles:read' },
   { method: 'GET', path: '/v1/stats', doc: '/v1/stats', scope: 'admin' },
+  { method: 'GET', path: '/v1/users/u1/traits', doc: '/v1/users/{id}/traits', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/users/u1/traits/interest/history', doc: '/v1/users/{id}/traits/{key}/history', scope: 'profiles:read' },
+  { method: 'POST', path: '/v1/users/u1/refresh', doc: '/v1/users/{id}/refresh', scope: 'events:write', json: {} },
 ];
 
 const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>
@@ -98,7 +101,7 @@ describe('scopes', () => {
     const k = createApiKey(api.db, 'multi', ['events:write', 'profiles:read']);
     for (const p of probes) {
       const r = await call(p, k.secret);
-      expect(r.status, `${p.method} ${p.path}`).toBe(p.scope === 'admin' ? 403 : 200);
+      expect(r.status, `${p.method} ${p.path}`).toBe(p.scope === 'admin' ? 403 : p.path.endsWith('/refresh') ? 202 : 200);
     }
   });
 

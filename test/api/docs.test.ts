@@ -21,6 +21,9 @@ const ROUTES = [
   'get /v1/users/{id}',
   'get /v1/users/{id}/events',
   'get /v1/stats',
+  'get /v1/users/{id}/traits',
+  'get /v1/users/{id}/traits/{key}/history',
+  'post /v1/users/{id}/refresh',
   'get /healthz',
   'get /readyz',
   'get /openapi.json',
@@ -40,7 +43,7 @@ describe('GET /openapi.json', () => {
     for (const r of ROUTES) {
       const [method, path] = r.split(' ') as [string, string];
       const scoped = Boolean(doc.paths[path][method]['x-required-scope']);
-      const res = await api.request(method.toUpperCase(), path.replace('{id}', 'someone'), { key: null });
+      const res = await api.request(method.toUpperCase(), path.replace('{id}', 'someone').replace('{key}', 'interest'), { key: null });
       expect(res.status, r).toBe(scoped ? 401 : 200);
     }
   });

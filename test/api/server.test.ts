@@ -186,7 +186,7 @@ describe('graceful close', () => {
     const key = createApiKey(setup, 'sig', ['admin']).secret;
     setup.close();
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
-      env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF' },
+      env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_WORKER: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

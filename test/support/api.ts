@@ -26,7 +26,7 @@ export interface TestApi extends TempDb {
 
 /** Test settings: silent logs, the temp DB; `env` overrides any variable. */
 export function testConfig(dbPath: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', TRAITLENS_WORKER: 'false', ...env });
 }
 
 /** Creates one API key per scope on `db`. */

@@ -6,7 +6,7 @@ import { ingestBatch } from '../../ingest/ingest.ts';
 import { batchRequestSchema, batchSchema, eventInputSchema, ingestResponseSchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
-export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; maxBatchEvents: number }) {
+export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; maxBatchEvents: number; onWork?: () => void }) {
   return [
     defineRoute({
       method: 'post',
@@ -33,7 +33,9 @@ export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; max
             maxEvents: deps.maxBatchEvents,
             received: events.length,
           });
-        return c.json(ingestBatch(deps.store, events, { limits: deps.limits }));
+        const summary = ingestBatch(deps.store, events, { limits: deps.limits });
+        if (summary.accepted > 0) deps.onWork?.();
+        return c.json(summary);
       },
     }),
   ];

@@ -15,6 +15,9 @@ const statsSchema = z.object({
   missingFields: counts,
   warnings: counts,
   jobs: counts,
+  parkedJobs: z.array(z.object({ id: count, kind: z.string(), attempts: count, lastError: z.string().nullable(), updatedAt: z.string() })),
+  traits: z.object({ current: counts.describe('Current traits by kind'), rejected: counts.describe('Trait operations rejected by the merge step, by reason'), droppedSensitive: counts }),
+  llm: z.object({ calls: count, errors: count, promptTokens: count, completionTokens: count }),
 });
 
 const healthSchema = z.object({ status: z.literal('ok') });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
-import { CONSENT_FLAGS, type Consent, type Json, type JsonObject, type Trait } from '../../core/types.ts';
+import { effectiveConsent } from '../../core/consent.ts';
+import type { ConsentFlag, Json, JsonObject, Trait } from '../../core/types.ts';
 import type { Db } from '../../db/connection.ts';
 import {
   currentTraits,
@@ -16,11 +17,6 @@ import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, identifySchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
-/**
- * Consent used where a user never declared a flag (their `consent` is null). Profiling is what
- * the operator deployed the service for; marketing is opt-in.
- */
-export const DEFAULT_CONSENT: Consent = { profiling: true, llm_processing: true, marketing: false };
 
 const MAX_ATTRIBUTE_KEY_CHARS = 100;
 const MAX_ATTRIBUTES = 100;
@@ -28,7 +24,7 @@ const MAX_ATTRIBUTES = 100;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** A user reference in a path: an external user id or an anonymous id, normalised like ingestion stores it. */
-const userRefParams = z.object({
+export const userRefParams = z.object({
   id: z
     .string()
     .transform((v) => v.normalize('NFC').trim())
@@ -38,7 +34,7 @@ const userRefParams = z.object({
 
 const consentSchema = z.object({ profiling: z.boolean(), llm_processing: z.boolean(), marketing: z.boolean() });
 
-const traitSchema = z.object({
+export const traitSchema = z.object({
   id: z.number().int(),
   key: z.string(),
   value: z.unknown(),
@@ -101,14 +97,8 @@ const identifyResponseSchema = z.object({
   movedEvents: z.number().int(),
 });
 
-export function effectiveConsent(row: UserRow): Consent {
-  const declared = row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {};
-  const out = { ...DEFAULT_CONSENT };
-  for (const f of CONSENT_FLAGS) if (typeof declared[f] === 'boolean') out[f] = declared[f];
-  return out;
-}
 
-function traitOut(t: Trait) {
+export function traitOut(t: Trait) {
   return {
     id: t.id,
     key: t.key,
@@ -143,8 +133,9 @@ function checkAttributeKeys(raw: unknown): void {
   if (issues.length) throw new ValidationError(`invalid attributes: ${issues[0]!.message}`, issues);
 }
 
-export function userRoutes(deps: { db: Db }) {
+export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[] }) {
   const { db } = deps;
+  const consentOf = (row: UserRow) => effectiveConsent(row.consent, deps.defaultConsent);
   return [
     defineRoute({
       method: 'post',
@@ -177,7 +168,7 @@ export function userRoutes(deps: { db: Db }) {
       handler: (c, { body, params }) => {
         checkAttributeKeys(c.get('body'));
         const row = setAttributes(db, params.id, body.attributes as Record<string, Json>, body.consent);
-        return c.json({ id: row.externalId ?? params.id, attributes: JSON.parse(row.attributes) as JsonObject, consent: effectiveConsent(row) });
+        return c.json({ id: row.externalId ?? params.id, attributes: JSON.parse(row.attributes) as JsonObject, consent: consentOf(row) });
       },
     }),
     defineRoute({
@@ -199,7 +190,7 @@ export function userRoutes(deps: { db: Db }) {
           id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
           known: u.externalId !== null,
           attributes: JSON.parse(u.attributes) as JsonObject,
-          consent: effectiveConsent(u),
+          consent: consentOf(u),
           identities: ids.map((i) => ({ kind: i.kind, alias: i.alias, createdAt: new Date(i.createdAt).toISOString() })),
           eventCount: u.eventCount,
           firstEventAt: iso(u.firstEventAt),

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { Db } from '../../db/connection.ts';
+import { enqueueJob } from '../../db/jobs.ts';
+import { REFRESH_JOB } from '../../db/ingest-store.ts';
+import { forgetSignalsRead, listCurrentTraits, traitHistory } from '../../db/traits.ts';
+import { requireUser } from '../../db/users.ts';
+import { defineRoute } from '../registry.ts';
+import { traitOut, traitSchema, userRefParams } from './users.ts';
+
+const traitsQuery = z.object({
+  kind: z.enum(['declared', 'computed', 'semantic', 'predicted']).optional().describe('Only traits of this kind.'),
+  key: z.string().min(1).max(64).optional().describe('Only this trait key.'),
+  minConfidence: z.coerce.number().min(0).max(1).optional().describe('Only traits at least this confident (0 to 1).'),
+});
+
+const historyParams = userRefParams.extend({
+  key: z.string().min(1).max(64).describe('Trait key, e.g. occupation.'),
+});
+
+const traitsResponse = z.object({
+  userId: z.string(),
+  profileVersion: z.number().int(),
+  traits: z.array(traitSchema),
+});
+
+const historyResponse = z.object({
+  userId: z.string(),
+  key: z.string(),
+  versions: z.array(traitSchema.extend({ supersededBy: z.number().int().nullable() })).describe('Newest first; validTo is null for the current value(s).'),
+});
+
+const refreshResponse = z.object({
+  userId: z.string(),
+  queued: z.boolean(),
+  signalsToReread: z.number().int(),
+});
+
+/** Traits with their evidence and history, and an on-demand refresh. */
+export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
+  const { db } = deps;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/traits',
+      scope: 'profiles:read',
+      tag: 'traits',
+      summary: "A user's current traits with their evidence",
+      description: 'Each trait has its kind, confidence, evidence (event ids and quoted spans) and the producer and version that made it.',
+      params: userRefParams,
+      query: traitsQuery,
+      responses: { 200: { description: 'Current traits', schema: traitsResponse }, 404: { description: 'No such user' } },
+      handler: (c, { params, query }) => {
+        const u = requireUser(db, params.id);
+        const traits = listCurrentTraits(db, u.id, { kind: query.kind, key: query.key, minConfidence: query.minConfidence });
+        return c.json({ userId: params.id, profileVersion: u.profileVersion, traits: traits.map(traitOut) });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/traits/:key/history',
+      scope: 'profiles:read',
+      tag: 'traits',
+      summary: "Every version of one of a user's traits",
+      params: historyParams,
+      responses: { 200: { description: 'Versions, newest first', schema: historyResponse }, 404: { description: 'No such user' } },
+      handler: (c, { params }) => {
+        const u = requireUser(db, params.id);
+        // A key the user never had has an empty history, like an empty trait list: not an error.
+        const versions = traitHistory(db, u.id, params.key);
+        return c.json({ userId: params.id, key: params.key, versions: versions.map((t) => ({ ...traitOut(t), supersededBy: t.supersededBy })) });
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/users/:id/refresh',
+      scope: 'events:write',
+      tag: 'traits',
+      summary: "Recompute a user's derived profile",
+      description:
+        'Queues the user for the pipeline and makes the extractor re-read all their text signals. Unchanged signals are answered from the LLM cache, so this costs no model calls unless something changed.',
+      params: userRefParams,
+      responses: { 202: { description: 'Queued', schema: refreshResponse }, 404: { description: 'No such user' } },
+      handler: (c, { params }) => {
+        const u = requireUser(db, params.id);
+        const reread = db.sqlite.transaction(() => {
+          const n = forgetSignalsRead(db, u.id);
+          enqueueJob(db, REFRESH_JOB, u.id);
+          return n;
+        })();
+        deps.onWork?.();
+        return c.json({ userId: params.id, queued: true, signalsToReread: reread }, 202);
+      },
+    }),
+  ];
+}
