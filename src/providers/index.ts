@@ -25,7 +25,11 @@ export const llmConfigured = (config: Config): boolean => Boolean(config.OPENAI_
  * OPENAI_EMBEDDING_MODEL when one is configured, else the offline SIF embedder; `offline` forces
  * offline (e.g. a chat-only local server), `openai` requires the endpoint.
  */
-export function createProviders(config: Config): Providers {
+export function createProviders(config: Config, env: Record<string, string | undefined> = process.env): Providers {
+  // langchain would send every prompt (user text) to a tracing service when these are set.
+  for (const v of ['LANGSMITH_TRACING', 'LANGCHAIN_TRACING_V2', 'LANGCHAIN_TRACING']) {
+    if (/^(true|1)$/i.test(env[v] ?? '')) throw new ConfigError(`${v} is set: langchain tracing would send user text to a third party; unset it`);
+  }
   const remote = llmConfigured(config);
   if (config.TRAITLENS_EMBEDDER === 'openai' && !remote) {
     throw new ConfigError('TRAITLENS_EMBEDDER=openai needs OPENAI_BASE_URL or OPENAI_API_KEY');
