@@ -16,7 +16,7 @@ export const DEFAULT_IMPORT_BATCH_SIZE = 5000;
 const MAX_REJECTION_SAMPLES = 20;
 
 export interface ImportOptions {
-  /** default: from the extension (.jsonl/.ndjson/.json → jsonl, .csv → csv) */
+  /** default: from the extension (.jsonl/.ndjson → jsonl, .csv → csv) */
   format?: ImportFormat;
   /** events per transaction */
   batchSize?: number;
@@ -68,7 +68,8 @@ export function detectFormat(file: string, explicit?: string): ImportFormat {
     throw new ValidationError(`--format must be jsonl or csv (got "${explicit}")`, { field: 'format' });
   }
   const ext = extname(file).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
+  // Not .json: that is usually one JSON document (an array), which line-by-line reading would reject line by line.
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.csv') return 'csv';
   throw new ValidationError(`cannot tell the format of ${file} from its extension: pass --format jsonl or --format csv`, { field: 'format' });
 }

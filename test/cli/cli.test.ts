@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
 import { verifyApiKey } from '../../src/db/keys.ts';
-import { fixture, runCli } from './helpers.ts';
+import { BIN, fixture, runCli } from './helpers.ts';
 
 let dir: string;
 let dbPath: string;
@@ -165,16 +166,18 @@ describe('traitlens import and stats', () => {
   });
 
   it('fails clearly for a missing file, an unknown format and a bad batch size', async () => {
-    const missing = await cli(['import', 'nope.jsonl']);
+    const [missing, format, batch, usage] = await Promise.all([
+      cli(['import', 'nope.jsonl']),
+      cli(['import', fixture('cli-events.csv'), '--format', 'xml']),
+      cli(['import', fixture('cli-events.csv'), '--batch-size', '0']),
+      cli(['import']),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/file not found: nope\.jsonl/);
-    const format = await cli(['import', fixture('cli-events.csv'), '--format', 'xml']);
     expect(format.code).toBe(1);
     expect(format.stderr).toMatch(/--format must be jsonl or csv/);
-    const batch = await cli(['import', fixture('cli-events.csv'), '--batch-size', '0']);
     expect(batch.code).toBe(1);
     expect(batch.stderr).toMatch(/--batch-size/);
-    const usage = await cli(['import']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/FILE is required/);
   });
@@ -182,17 +185,43 @@ describe('traitlens import and stats', () => {
 
 describe('configuration and usage', () => {
   it('fails fast on a wrong setting, naming the variable', async () => {
-    const r = await cli(['stats'], { PORT: 'abc' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/PORT/);
-    expect(r.stdout).toBe('');
+    const [serve, stats] = await Promise.all([cli(['serve'], { PORT: 'abc' }), cli(['stats'], { TRAITLENS_DB_SYNCHRONOUS: 'SOMETIMES' })]);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/PORT/);
+    expect(serve.stdout).toBe('');
+    expect(stats.code).toBe(2);
+    expect(stats.stderr).toMatch(/TRAITLENS_DB_SYNCHRONOUS/);
+  });
+
+  it('serve prints the URL, answers, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', TRAITLENS_DB: dbPath, PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_WORKER: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then(() => reject(new Error(`serve exited before listening: ${out}`)));
+      });
+      const res = await fetch(`${url}/healthz`);
+      expect(res.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('exits 2 for an unknown command or option', async () => {
-    const cmd = await cli(['frobnicate']);
+    const [cmd, opt] = await Promise.all([cli(['frobnicate']), cli(['stats', '--jsno'])]);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toMatch(/unknown command "frobnicate"/);
-    const opt = await cli(['stats', '--jsno']);
     expect(opt.code).toBe(2);
     expect(opt.stderr).toMatch(/--jsno/);
   });

@@ -73,6 +73,7 @@ describe('importFile', () => {
     expect(() => detectFormat('events.txt')).toThrow(ValidationError);
     expect(detectFormat('events.txt', 'csv')).toBe('csv');
     expect(detectFormat('E.CSV')).toBe('csv');
+    expect(() => detectFormat('events.json')).toThrow(/--format jsonl/);
   });
 });
 

@@ -21,7 +21,7 @@ dedupe key), except events without a timestamp, which get the import time.
           event fields, a "properties" column holds a JSON object, "properties.x" and any other
           column become properties; empty cells are absent
 
-  --format jsonl|csv   default: from the extension (.jsonl, .ndjson, .json, .csv)
+  --format jsonl|csv   default: from the extension (.jsonl, .ndjson, .csv)
   --batch-size N       events per transaction (default ${DEFAULT_IMPORT_BATCH_SIZE})
   --json               print one JSON summary object on stdout (no progress bar)
 
