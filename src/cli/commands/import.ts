@@ -13,7 +13,8 @@ export const importCommand: Command = {
 
 Streams FILE into the database in TRAITLENS_DB through the same cleaning, validation and
 deduplication as POST /v1/events. Importing the same file again adds nothing (events carry a
-dedupe key), except events without a timestamp, which get the import time.
+dedupe key), except events without a timestamp, which get the import time. Stopping an import
+(Ctrl-C) is safe: each batch is one transaction, and running it again skips what was committed.
 
   JSONL   one event per line, as the API takes it; a line that is not JSON is rejected
           (reason invalid_json) and the import goes on
