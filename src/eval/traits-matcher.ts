@@ -1,0 +1,364 @@
+/**
+ * The matcher for the trait evaluation: does an extracted trait (key=value) state one of a speaker's
+ * ground-truth persona facts (free text, e.g. "i have two dogs.")? Documented, and checked by hand,
+ * in docs/eval-traits.md.
+ *
+ * A trait matches a fact when the fact is about the speaker themselves (not "my mom is a nurse"),
+ * is not negated, hypothetical or an aversion in the clause that names the value, and either
+ *   (a) lexical: one phrasing of the value (its own words, or a synonym from a small matcher-owned
+ *       table) has all its content-word stems in that clause, and the clause has the key's cue
+ *       (a pet needs possession: "i have / my / own / pet"); or
+ *   (b) semantic: the offline SIF cosine between the trait rendered as a sentence ("i have a dog")
+ *       and the fact is at least MATCH_COSINE_THRESHOLD (frozen; see docs/eval-traits.md).
+ * The synonym table is deliberately small and independent of the extractor's lexicon for interests,
+ * so the matcher does not simply agree with whatever word list produced the trait.
+ */
+import type { TraitValue } from '../core/traits.ts';
+import { OCCUPATIONS, PETS } from '../traits/lexicon.ts';
+
+/**
+ * Frozen. Chosen on calibration speakers 0-99 before any extractor tuning: the smallest cosine at
+ * which at most 2.5 % of extracted traits match some fact of a *different* speaker through the
+ * embedding route alone (a permutation null). See docs/eval-traits.md.
+ */
+export const MATCH_COSINE_THRESHOLD = 0.64;
+
+const STOPWORDS = new Set(
+  (
+    "i me my myself mine we us our ours you your he him his she her they them their it its a an the and or but if so as of at by for with from to in on into onto " +
+    "about over under up down out off than then too very just also really only still even ever am is are was were be been being do does did doing have has had having " +
+    "i'm im i've ive i'd i'll it's that's this that these those there here what which who whom whose when where why how all any both each some such no nor not " +
+    "can could would should will shall may might must own get got go goes going went gone make made lot lots alot every much many more most one s t 's n't " +
+    'like likes love loves enjoy enjoys favorite favourite fav really always usually currently now day days week weeks year years time times thing things'
+  ).split(/\s+/),
+);
+
+const IRREGULAR: Readonly<Record<string, string>> = {
+  children: 'child', kids: 'kid', men: 'man', women: 'woman', mice: 'mouse', geese: 'goose', feet: 'foot', teeth: 'tooth', people: 'person', ran: 'run', swam: 'swim',
+  wrote: 'write', written: 'write', read: 'read', drove: 'drive', driven: 'drive', sang: 'sing', sung: 'sing', grew: 'grow', grown: 'grow', born: 'born', taught: 'teach',
+  bought: 'buy', ate: 'eat', eaten: 'eat', fish: 'fish', fishing: 'fish', married: 'marry', marriage: 'marry', wedding: 'wed', retirement: 'retire', photography: 'photo',
+  photographer: 'photo', photographs: 'photo', photograph: 'photo', photos: 'photo', pictures: 'picture', movies: 'movie', films: 'film', puppies: 'puppy', dogs: 'dog', cats: 'cat',
+  outdoors: 'outdoor', news: 'news', series: 'series', species: 'species', glasses: 'glasses', clothes: 'clothes', sports: 'sport', gymnastics: 'gymnast', languages: 'language',
+  music: 'music', musician: 'music', traveling: 'travel', travelling: 'travel', traveled: 'travel', travelled: 'travel', cooking: 'cook', cooked: 'cook', cook: 'cook', cooks: 'cook',
+  vegetarian: 'vegetarian', veterinarian: 'veterinarian', volunteer: 'volunt', volunteering: 'volunt', volunteers: 'volunt', volunteered: 'volunt',
+};
+
+/**
+ * A light suffix-stripping stemmer (not Porter): both sides of every comparison go through it, so
+ * it only has to map inflections to a common form (dog/dogs, hike/hiking/hikes, married/marry).
+ */
+export function stem(word: string): string {
+  let w = word.toLowerCase().replace(/[’`]/g, "'").replace(/'s$/, '');
+  const irr = IRREGULAR[w];
+  if (irr === w) return w; // listed as its own stem: leave alone (series, news, music)
+  if (irr) w = irr;
+  if (w.length <= 3) return w;
+  if (irr) return rules(w);
+  if (w.endsWith('ies') && w.length > 4) w = `${w.slice(0, -3)}y`;
+  else if (/(?:ches|shes|sses|xes|zes)$/.test(w)) w = w.slice(0, -2);
+  else if (w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  return rules(w);
+}
+
+/** Suffix rules after plural removal: one of -ing/-ed/-er, then a final e, y → i. */
+function rules(word: string): string {
+  let w = word;
+  for (const suf of ['ing', 'ed', 'er']) {
+    if (w.endsWith(suf) && w.length - suf.length >= 3) {
+      let base = w.slice(0, -suf.length);
+      // hopping → hop, hiking → hik(e), tried → tri(y)
+      if (/([bdgklmnprt])\1$/.test(base)) base = base.slice(0, -1);
+      w = base;
+      break;
+    }
+  }
+  if (w.endsWith('e') && w.length > 3) w = w.slice(0, -1);
+  if (w.endsWith('y') && w.length > 3) w = `${w.slice(0, -1)}i`;
+  return w;
+}
+
+export function tokens(text: string): string[] {
+  return text.toLowerCase().replace(/[’`]/g, "'").match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? [];
+}
+
+/** Stems of the content words (stopwords and generic verbs removed). */
+export function contentStems(text: string): string[] {
+  return tokens(text)
+    .filter((t) => !STOPWORDS.has(t))
+    .map(stem);
+}
+
+const NUMBER_WORDS: Readonly<Record<number, string[]>> = {
+  1: ['one', '1', 'a', 'an'], 2: ['two', '2', 'twin'], 3: ['three', '3'], 4: ['four', '4'], 5: ['five', '5'], 6: ['six', '6'], 7: ['seven', '7'], 8: ['eight', '8'], 9: ['nine', '9'], 10: ['ten', '10'],
+};
+
+/** Interest values → other phrasings (each alternative: words that must all appear). Values not here use their own words. */
+const INTEREST_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  reading: ['read', 'book', 'novel', 'reader', 'library'], writing: ['write', 'writer', 'poetry', 'poem'], cooking: ['cook', 'chef', 'recipe'], baking: ['bake', 'baker'],
+  movies: ['movie', 'film', 'cinema'], tv: ['tv', 'television'], gaming: ['video game', 'computer game', 'online game', 'xbox', 'playstation', 'nintendo'],
+  fitness: ['gym', 'workout', 'work out', 'exercise', 'lift weights', 'weightlifting', 'crossfit'], music: ['music', 'song', 'concert', 'band'],
+  travel: ['travel', 'trip', 'vacation', 'see the world'], family_time: ['family'], animals: ['animal', 'wildlife', 'bird watching'], volunteering: ['volunteer', 'charity'],
+  cars: ['car', 'automobile'], nature: ['nature', 'outdoors'], hiking: ['hike', 'hiking'], running: ['run', 'running', 'marathon', 'jog'], swimming: ['swim'],
+  cycling: ['bike', 'cycling', 'bicycle', 'biking'], fishing: ['fish', 'fishing'], camping: ['camp'], gardening: ['garden'], knitting: ['knit', 'crochet', 'sew'],
+  board_games: ['board game', 'chess', 'puzzle', 'card game'], photography: ['photo', 'camera', 'picture'], painting: ['paint'], drawing: ['draw', 'sketch'], art: ['art', 'museum', 'craft'],
+  dancing: ['dance', 'ballet'], singing: ['sing', 'singer', 'choir', 'karaoke'], horse_riding: ['ride horse', 'horseback', 'equestrian'], martial_arts: ['karate', 'martial art', 'boxing', 'judo'],
+  technology: ['technology', 'tech', 'computer', 'programming', 'coding'], science: ['science', 'astronomy', 'physics', 'chemistry', 'biology'], languages: ['language'],
+  vegan_food: ['vegan'], comics: ['comic', 'manga'], collecting: ['collect', 'collection'], home_improvement: ['woodworking', 'diy'], skiing: ['ski', 'snowboard'],
+  kayaking: ['kayak', 'canoe'], climbing: ['climb'], surfing: ['surf'], sailing: ['sail', 'boat'], hunting: ['hunt'], food: ['food'], beauty: ['makeup', 'skincare'],
+  fashion: ['fashion', 'clothes', 'shopping'], shopping: ['shop'], football: ['football'], soccer: ['soccer'], basketball: ['basketball'], baseball: ['baseball'], golf: ['golf'], tennis: ['tennis'],
+  guitar: ['guitar'], piano: ['piano'], drums: ['drum'], yoga: ['yoga'], coffee: ['coffee'], tea: ['tea'], wine: ['wine'], history: ['history'],
+};
+
+const FAMILY_STATUS: Readonly<Record<string, readonly string[]>> = {
+  married: ['married', 'wife', 'husband'], single: ['single'], in_relationship: ['boyfriend', 'girlfriend', 'relationship'], engaged: ['engaged', 'fiance', 'fiancee'],
+  divorced: ['divorced'], widowed: ['widow', 'widowed', 'widower'],
+};
+
+const LIFE_EVENTS: Readonly<Record<string, readonly string[]>> = {
+  moving: ['move', 'moving', 'relocate'], new_baby: ['baby', 'pregnant'], engaged: ['engaged'], wedding: ['wedding', 'married'], new_job: ['new job', 'started working', 'hired', 'promoted'],
+  job_loss: ['lost job', 'fired', 'laid off', 'unemployed'], graduation: ['graduated', 'graduate'], retired: ['retired'], new_home: ['bought house', 'new house', 'new home', 'bought home'],
+  divorce: ['divorced', 'divorce'], bereavement: ['died', 'passed away', 'death', 'lost'], new_pet: ['adopted', 'new puppy', 'new dog', 'new cat'], started_school: ['started college', 'started school'],
+};
+
+/** The extractor's setting values ("rural") against how facts say them ("live in the country"). */
+const SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  rural: ['country', 'countryside', 'farm'], urban: ['city'], suburban: ['suburb', 'suburbs'], small_town: ['small town'],
+};
+
+const CHILD_WORDS = ['kid', 'child', 'son', 'daughter', 'baby', 'toddler', 'boy', 'girl'];
+
+/** The phrasings of a trait value, each a list of words that must all be present (before stemming). */
+export function valuePhrasings(key: string, value: TraitValue): string[] {
+  const v = String(value).toLowerCase();
+  const own = v.replace(/_/g, ' ');
+  switch (key) {
+    case 'interest':
+      // Values with a table entry use the table only: the stemmer folds gaming/games/gamer together.
+      return [...(INTEREST_SYNONYMS[v] ?? [own])];
+    case 'occupation':
+      return [own, ...(OCCUPATIONS[v] ?? [])];
+    case 'pet':
+      return [own, ...(PETS[v] ?? [])];
+    case 'family_status':
+      return [...(FAMILY_STATUS[v] ?? [own])];
+    case 'life_event':
+      return [...(LIFE_EVENTS[v] ?? [own])];
+    case 'has_children':
+      return value === true ? CHILD_WORDS : CHILD_WORDS.map((w) => `no ${w}`);
+    case 'children_count': {
+      const n = typeof value === 'number' ? value : Number(value);
+      return (NUMBER_WORDS[n] ?? [String(n)]).flatMap((num) => CHILD_WORDS.map((c) => `${num} ${c}`));
+    }
+    case 'location_region':
+      return [own, ...(SETTINGS[v] ?? [])];
+    case 'diet':
+      return v === 'vegetarian' || v === 'vegan' ? [own, 'no meat', 'not eat meat'] : [own];
+    default:
+      return [own];
+  }
+}
+
+/** The trait as a first-person sentence, for the embedding route. */
+export function traitPhrase(key: string, value: TraitValue): string {
+  const v = String(value).replace(/_/g, ' ');
+  switch (key) {
+    case 'interest':
+      return value === 'family_time' ? 'i love to spend time with my family' : `i like ${v}`;
+    case 'occupation':
+      if (value === 'retired') return 'i am retired';
+      if (value === 'student') return 'i am a student';
+      if (value === 'homemaker') return 'i stay at home with my kids';
+      return `i work as ${/^[aeiou]/.test(v) ? 'an' : 'a'} ${v}`;
+    case 'pet':
+      return `i have ${/^[aeiou]/.test(v) ? 'an' : 'a'} ${v}`;
+    case 'family_status':
+      return value === 'in_relationship' ? 'i have a boyfriend' : `i am ${v}`;
+    case 'has_children':
+      return value === true ? 'i have children' : 'i do not have children';
+    case 'children_count':
+      return `i have ${v} ${value === 1 ? 'child' : 'children'}`;
+    case 'diet':
+      return `i am ${v} and eat ${v} food`;
+    case 'location_region':
+      return `i live in ${v}`;
+    case 'language':
+      return `i speak ${v}`;
+    case 'life_event':
+      return `recently ${v}`;
+    default:
+      return `my ${key.replace(/_/g, ' ')} is ${v}`;
+  }
+}
+
+const OTHERS = 'mom|mother|mum|dad|father|parents?|brother|sister|wife|husband|son|daughter|kids|children|friend|best friend|boyfriend|girlfriend|grandma|grandpa|grandmother|grandfather|uncle|aunt|cousin|family|boss|neighbor';
+/** The clause's subject is someone else: "my father used to work for home depot". */
+const THIRD_PERSON_RE = new RegExp(`^(?:\\W*)(?:my|our)\\s+(?:[a-z]+\\s+)?(?:${OTHERS})\\b(?!\\s+and\\s+i\\b)`);
+const NEGATED_RE = /\b(?:not|never|no longer|don't|dont|do not|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|hate|hates|hated|dislike|dislikes|afraid|scared|fear|allergic|terrified|can't stand|cannot stand)\b/;
+const HYPOTHETICAL_RE = /\b(?:want to|wants to|wanna|would like to|hope to|hoping to|dream|dreams|wish|someday|one day|plan to|planning to|going to be|studying to be|to become|to be an?|trying to become)\b/;
+const POSSESSION_RE = /\b(?:have|has|had|own|owns|my|our|pet|pets|adopted|rescued|named|raise|raising|take care of)\b|\bi've\b/;
+const CHILD_POSSESSION_RE = /\b(?:have|has|had|my|our|mother of|mom of|father of|dad of|parent of|raising)\b|\bwith (?:one|two|three|four|five|six|\d+|my|a)\b|\bi've\b|\bi'm (?:a )?(?:mom|mother|dad|father)\b/;
+const JOB_CUE_RE = /\b(?:retired|i'm|i am|im|work|works|worked|working|job|career|profession|employed|for a living|as an?|i've been an?)\b/;
+const PLACE_CUE_RE = /\b(?:live|lives|living|from|grew up|born|raised|moved|reside|resides|home|house)\b/;
+
+/** Splits a fact into clauses so negation in one clause does not void another. */
+function factClauses(fact: string): string[] {
+  return fact
+    .toLowerCase()
+    .split(/\s*(?:,|;|\.|\bbut\b|\bwhile\b|\bwhereas\b|\band i\b|\band my\b)\s*/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function hasAll(stems: ReadonlySet<string>, phrase: string): boolean {
+  const want = contentStemsKeepNumbers(phrase);
+  return want.length > 0 && want.every((w) => stems.has(w));
+}
+
+/** Like contentStems but numbers and "no" survive (children_count, has_children=false). */
+function contentStemsKeepNumbers(text: string): string[] {
+  return tokens(text)
+    .filter((t) => !STOPWORDS.has(t) || /^(?:one|a|an|no|\d+)$/.test(t))
+    .map(stem);
+}
+
+export interface LexicalResult {
+  match: boolean;
+  /** why it did not match, or which phrasing did */
+  reason: string;
+}
+
+/** The lexical route: value words in a key-compatible, affirmative clause about the speaker. */
+export function lexicalMatch(key: string, value: TraitValue, fact: string): LexicalResult {
+  const phrasings = valuePhrasings(key, value);
+  let lastReason = 'value words absent';
+  for (const clause of factClauses(fact)) {
+    const stems = new Set(contentStemsKeepNumbers(clause));
+    const hit = phrasings.find((p) => hasAll(stems, p));
+    if (!hit) continue;
+    const gate = clauseGate(key, value, clause);
+    if (gate) {
+      lastReason = gate;
+      continue;
+    }
+    return { match: true, reason: `lexical:${hit}` };
+  }
+  // Negative statements: the phrasing itself carries the negation ("i don't eat meat", "no kids").
+  if ((key === 'diet' && (value === 'vegetarian' || value === 'vegan')) || (key === 'has_children' && value === false)) {
+    const f = fact.toLowerCase();
+    if (key === 'diet' && /\b(?:don't|do not|never|no longer|not) eat (?:any )?meat\b/.test(f)) return { match: true, reason: 'lexical:no meat' };
+    if (key === 'has_children' && /\b(?:no|don't have any|do not have any|don't have|do not have) (?:kids|children)\b/.test(f)) return { match: true, reason: 'lexical:no children' };
+  }
+  return { match: false, reason: lastReason };
+}
+
+/** Null when the clause may state the trait; otherwise the reason it cannot. */
+function clauseGate(key: string, value: TraitValue, clause: string): string | null {
+  // "my daughter is a prodigy" is someone else's clause but says the speaker has a child.
+  const childSubject = (key === 'has_children' || key === 'children_count') && /^\W*(?:my|our)\s+(?:\w+\s+)?(?:son|sons|daughter|daughters|kids|children|child|baby|twins)\b/.test(clause);
+  if (THIRD_PERSON_RE.test(clause) && key !== 'family_status' && !childSubject) return 'about someone else';
+  const negationExpected = key === 'has_children' && value === false;
+  if (!negationExpected && NEGATED_RE.test(clause)) return 'negated or aversion';
+  if (HYPOTHETICAL_RE.test(clause)) return 'hypothetical';
+  switch (key) {
+    case 'pet':
+      return POSSESSION_RE.test(clause) ? null : 'pet without possession';
+    case 'has_children':
+    case 'children_count':
+      return CHILD_POSSESSION_RE.test(clause) ? null : 'children without possession';
+    case 'occupation':
+      return JOB_CUE_RE.test(clause) ? null : 'occupation without a job cue';
+    case 'location_region':
+      return PLACE_CUE_RE.test(clause) ? null : 'place without a living cue';
+    case 'family_status':
+      if (value === 'single' && /\bsingle (?:parent|mom|mother|dad|father)\b/.test(clause)) return 'single parent is not relationship status';
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** A fact-level gate for the embedding route: the same polarity/subject checks, over the whole fact. */
+export function semanticGate(key: string, value: TraitValue, fact: string): string | null {
+  const f = fact.toLowerCase();
+  const negationExpected = (key === 'has_children' && value === false) || key === 'diet';
+  if (THIRD_PERSON_RE.test(f) && !/\bi\b|\bi'm\b/.test(f.replace(THIRD_PERSON_RE, ''))) return 'about someone else';
+  if (!negationExpected && NEGATED_RE.test(f)) return 'negated or aversion';
+  if (HYPOTHETICAL_RE.test(f)) return 'hypothetical';
+  return null;
+}
+
+export type SentenceEmbed = (text: string) => Float32Array;
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+export interface MatchDecision {
+  match: boolean;
+  route: 'lexical' | 'semantic' | null;
+  cosine: number | null;
+  reason: string;
+}
+
+/**
+ * The full matcher. `embed` is the offline sentence embedder (sync once loaded); without it only the
+ * lexical route runs (the fast unit test). Embeddings are memoised: facts and phrases repeat a lot.
+ */
+export class TraitFactMatcher {
+  private readonly memo = new Map<string, Float32Array>();
+  constructor(
+    private readonly embed: SentenceEmbed | null,
+    readonly threshold = MATCH_COSINE_THRESHOLD,
+  ) {}
+
+  vector(text: string): Float32Array | null {
+    if (!this.embed) return null;
+    let v = this.memo.get(text);
+    if (!v) {
+      v = this.embed(text);
+      this.memo.set(text, v);
+    }
+    return v;
+  }
+
+  similarity(key: string, value: TraitValue, fact: string): number | null {
+    const a = this.vector(traitPhrase(key, value));
+    const b = this.vector(fact);
+    return a && b ? cosine(a, b) : null;
+  }
+
+  match(key: string, value: TraitValue, fact: string): MatchDecision {
+    const lex = lexicalMatch(key, value, fact);
+    const cos = this.similarity(key, value, fact);
+    if (lex.match) return { match: true, route: 'lexical', cosine: cos, reason: lex.reason };
+    if (cos !== null && cos >= this.threshold) {
+      const gate = semanticGate(key, value, fact);
+      if (!gate) return { match: true, route: 'semantic', cosine: cos, reason: `cosine ${cos.toFixed(3)}` };
+      return { match: false, route: null, cosine: cos, reason: `${lex.reason}; cosine passed but ${gate}` };
+    }
+    return { match: false, route: null, cosine: cos, reason: lex.reason };
+  }
+}
+
+/** Generic words that do not make a fact "mentioned" on their own. */
+const WEAK_FACT_WORDS = new Set(['work', 'job', 'live', 'play', 'watch', 'old', 'drive', 'eat', 'drink', 'want', 'feel', 'see', 'take', 'spend', 'new', 'big', 'good', 'best', 'name', 'use', 'call']);
+
+/**
+ * "Mentioned": the fact's content stems (minus generic verbs) found in the speaker's utterances —
+ * at least half of them, and at least one. An approximation of what any extractor could recover
+ * from the text; paraphrase defeats it both ways.
+ */
+export function factMentioned(fact: string, utteranceStems: ReadonlySet<string>): boolean {
+  const want = [...new Set(contentStems(fact).filter((w) => !WEAK_FACT_WORDS.has(w)))];
+  if (want.length === 0) return false;
+  const found = want.filter((w) => utteranceStems.has(w)).length;
+  return found >= Math.max(1, Math.ceil(want.length / 2));
+}
