@@ -8,7 +8,8 @@ export const statsCommand: Command = {
   usage: `usage: traitlens stats [--json]
 
 Prints users, events by type, duplicates dropped, rejections by reason, missing expected fields,
-cleaning warnings and the job queue, from the database in TRAITLENS_DB.
+cleaning warnings, the job queue (and parked jobs), traits and LLM usage, from the database in
+TRAITLENS_DB.
 
   --json   print the figures as one JSON object (the same shape as GET /v1/stats)`,
   async run(args, { config, io }) {
@@ -54,5 +55,16 @@ function renderStats(s: Stats): string {
     section('Cleaning warnings', s.warnings, 'warning'),
     '',
     `Jobs: ${jobs}`,
+    ...(s.parkedJobs.length
+      ? ['', 'Parked jobs (failed too often; see their errors):', table(['id', 'kind', 'attempts', 'last error'], s.parkedJobs.map((j) => [String(j.id), j.kind, j.attempts, clip(j.lastError ?? '-', 80)]))]
+      : []),
+    '',
+    section('Current traits', s.traits.current, 'trait'),
+    ...(Object.keys(s.traits.rejected).length ? ['', section('Traits rejected', s.traits.rejected, 'reason')] : []),
+    ...(Object.keys(s.traits.droppedSensitive).length ? ['', section('Sensitive traits dropped', s.traits.droppedSensitive, 'category')] : []),
+    '',
+    `LLM: ${fmtInt(s.llm.calls)} calls, ${fmtInt(s.llm.errors)} errors, ${fmtInt(s.llm.promptTokens)} prompt + ${fmtInt(s.llm.completionTokens)} completion tokens`,
   ].join('\n');
 }
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text).replace(/\s+/g, ' ');
