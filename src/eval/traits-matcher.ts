@@ -204,7 +204,7 @@ const PLACE_CUE_RE = /\b(?:live|lives|living|from|grew up|born|raised|moved|resi
 function factClauses(fact: string): string[] {
   return fact
     .toLowerCase()
-    .split(/\s*(?:,|;|\.|\bbut\b|\bwhile\b|\bwhereas\b|\band i\b|\band my\b)\s*/)
+    .split(/\s*(?:,|;|\.|\bbut\b|\bwhile\b|\bwhereas\b)\s*|\s+and\s+(?=(?:i|i'm|my)\b)/)
     .map((s) => s.trim())
     .filter(Boolean);
 }

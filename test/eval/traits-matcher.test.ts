@@ -22,6 +22,7 @@ const PAIRS: [string, string | number | boolean, string, boolean][] = [
   ['occupation', 'veterinarian', 'i went to school to be a veterinarian but hated it.', false],
   ['occupation', 'actor', "i'm a stunt double as my second job.", true],
   ['occupation', 'teacher', 'i work as a school teacher.', true],
+  ['occupation', 'chef', 'hey my name is larry and i am a chef.', true],
   ['occupation', 'software engineer', "i'm studying to be a computer programmer.", false],
   ['occupation', 'retired', 'i have been retired for a years.', true],
   ['family_status', 'married', "i'm married with two kids.", true],

@@ -1,0 +1,164 @@
+/**
+ * Traits benchmark: offline extraction speed and the LLM path's calls and tokens per batch budget.
+ *   node --import tsx bench/traits.ts [--data ../shared/datasets/personachat/speakers-dev.jsonl] [--synthetic] [--users N] [--llm-users N]
+ *
+ * Text: PersonaChat utterances when the file exists (one user per speaker), else the synthetic
+ * population's text events (src/demo/population.ts). The LLM rows go through the real openai /
+ * langchain client to the loopback test server, whose answers come from the echo oracle (the
+ * offline extractor on the prompt's signals): they measure calls and tokens, not model quality.
+ * Tokens are the usage recorded in the llm_calls table.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/core/config.ts';
+import { openDb, type Db } from '../src/db/connection.ts';
+import { IngestStore } from '../src/db/ingest-store.ts';
+import { forgetSignalsRead } from '../src/db/traits.ts';
+import { generatePopulation } from '../src/demo/population.ts';
+import { echoOracleOperations, loadSpeakers } from '../src/eval/traits.ts';
+import { ingestBatch } from '../src/ingest/ingest.ts';
+import { createPipeline } from '../src/pipeline/pipeline.ts';
+import { extractOffline } from '../src/traits/offline-extractor.ts';
+import { startOpenAIServer } from '../test/support/openai-server.ts';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: '../shared/datasets/personachat/speakers-dev.jsonl' },
+    synthetic: { type: 'boolean', default: false },
+    users: { type: 'string', default: '1200' },
+    'llm-users': { type: 'string', default: '100' },
+  },
+});
+
+/** user → texts, in order. */
+function loadTexts(): { source: string; users: string[][] } {
+  const n = Number(values.users);
+  if (!values.synthetic && existsSync(values.data)) {
+    return { source: `PersonaChat ${values.data}`, users: loadSpeakers(values.data).slice(0, n).map((s) => s.utterances) };
+  }
+  const pop = generatePopulation({ users: n, seed: 7 });
+  const by = new Map<string, string[]>();
+  for (const e of pop.events) {
+    const ev = e as { userId?: string; anonymousId?: string; text?: string };
+    if (!ev.text) continue;
+    const id = ev.userId ?? ev.anonymousId ?? '?';
+    by.set(id, [...(by.get(id) ?? []), ev.text]);
+  }
+  return { source: `synthetic population (${n} users, seed 7)`, users: [...by.values()] };
+}
+
+function importUsers(db: Db, users: string[][]): number[] {
+  const store = new IngestStore(db);
+  const T0 = Date.UTC(2024, 0, 1);
+  let batch: unknown[] = [];
+  for (const [u, texts] of users.entries()) {
+    for (const [i, text] of texts.entries()) batch.push({ userId: `b-${u}`, type: 'chat_message', text, timestamp: T0 + u * 3_600_000 + i * 60_000, eventId: `b-${u}-${i}` });
+    if (batch.length >= 500 || u === users.length - 1) {
+      ingestBatch(store, batch, { now: Date.now() });
+      batch = [];
+    }
+  }
+  return (db.sqlite.prepare("SELECT user_id FROM identities WHERE alias LIKE 'b-%' ORDER BY user_id").all() as { user_id: number }[]).map((r) => r.user_id);
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+};
+
+const { source, users } = loadTexts();
+const rows: [string, string][] = [];
+const dirs: string[] = [];
+const tempDb = () => {
+  const d = mkdtempSync(join(tmpdir(), 'traitlens-bench-traits-'));
+  dirs.push(d);
+  return { db: openDb(join(d, 'b.db')), path: join(d, 'b.db') };
+};
+
+try {
+  // 1. The extractor alone (no database): pure CPU.
+  {
+    const signals = users.map((texts) => texts.map((text, i) => ({ eventId: i + 1, type: 'chat_message', text, ts: i })));
+    extractOffline(signals[0] ?? [], []); // loads wink-nlp outside the timing
+    const t = performance.now();
+    let n = 0;
+    for (const s of signals) {
+      extractOffline(s, []);
+      n += s.length;
+    }
+    rows.push(['offline extractor alone (no DB)', `${Math.round(n / ((performance.now() - t) / 1000))} signals/s (${n} signals)`]);
+  }
+
+  // 2. The trait stage per user (read unread signals, redact, extract, merge, mark read).
+  {
+    const { db, path } = tempDb();
+    const ids = importUsers(db, users);
+    const pipeline = createPipeline(db, loadConfig({ TRAITLENS_DB: path, TRAITLENS_EMBEDDER: 'offline', TRAITLENS_WORKER: 'false' }), { embeddings: false });
+    const lat: number[] = [];
+    let n = 0;
+    const t = performance.now();
+    for (const id of ids) {
+      const t1 = performance.now();
+      n += (await pipeline.refreshUser(id)).traits.signals;
+      lat.push(performance.now() - t1);
+    }
+    const s = (performance.now() - t) / 1000;
+    rows.push(['offline trait stage (SQLite, per user)', `${Math.round(n / s)} signals/s (${n} signals, ${ids.length} users)`]);
+    rows.push(['  per-user latency p50 / p99', `${quantile(lat, 0.5).toFixed(2)} ms / ${quantile(lat, 0.99).toFixed(2)} ms`]);
+    db.close();
+  }
+
+  // 3. The LLM path through the loopback server, per batch budget; then a forced re-read (cache).
+  const server = await startOpenAIServer({
+    chatHandler: (body) => {
+      const prompt = (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
+      return { type: 'answer', data: { operations: echoOracleOperations(prompt) } };
+    },
+  });
+  try {
+    const llmUsers = users.slice(0, Number(values['llm-users']));
+    for (const budget of [100, 500, 2000, 8000]) {
+      const { db, path } = tempDb();
+      const ids = importUsers(db, llmUsers);
+      const config = loadConfig({
+        TRAITLENS_DB: path,
+        TRAITLENS_EMBEDDER: 'offline',
+        TRAITLENS_WORKER: 'false',
+        TRAITLENS_EXTRACT_BATCH_TOKENS: String(budget),
+        OPENAI_BASE_URL: server.baseURL,
+        OPENAI_CHAT_MODEL: 'test-model',
+      });
+      const pipeline = createPipeline(db, config, { embeddings: false });
+      let n = 0;
+      const t = performance.now();
+      for (const id of ids) n += (await pipeline.refreshUser(id)).traits.signals;
+      const s = (performance.now() - t) / 1000;
+      const usage = () => db.sqlite.prepare("SELECT count(*) AS calls, coalesce(sum(prompt_tokens),0) AS p, coalesce(sum(completion_tokens),0) AS c FROM llm_calls WHERE status = 'ok'").get() as { calls: number; p: number; c: number };
+      const u = usage();
+      const per100 = (x: number) => ((x / n) * 100).toFixed(1);
+      rows.push([`LLM budget ${budget} tokens (${ids.length} users, ${n} signals)`, `${per100(u.calls)} calls, ${per100(u.p)} prompt + ${per100(u.c)} completion tokens per 100 signals; ${(n / s).toFixed(0)} signals/s on loopback`]);
+      for (const id of ids) forgetSignalsRead(db, id);
+      let again = 0;
+      let calls = 0;
+      for (const id of ids) {
+        const r = await pipeline.refreshUser(id);
+        again += r.traits.signals;
+        calls += r.traits.calls;
+      }
+      const u2 = usage();
+      rows.push([`  re-run after forgetSignalsRead`, `${again} signals re-read, ${calls} calls (llm_calls rows ${u.calls} → ${u2.calls}): answered from the cache`]);
+      db.close();
+    }
+  } finally {
+    await server.close();
+  }
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`traits benchmark — text: ${source}`);
+console.log('LLM rows: loopback server with the echo oracle (offline extractor on the prompt): calls and tokens, not model quality.');
+for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
