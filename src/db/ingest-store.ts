@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { CleanEvent, EventOutcome, IdentityKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 
@@ -29,7 +29,7 @@ export class IngestStore {
   private readonly touchUser: Statement<[number, number, number, number, number, number, number]>;
   private readonly enqueue: Statement<[string, number, number, number, number]>;
   private readonly bump: Statement<[string, string, number]>;
-  private readonly tx: (events: PendingEvent[], rejections: PendingRejection[], receivedAt: number) => EventOutcome[];
+  private readonly tx: Transaction<(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number) => EventOutcome[]>;
 
   constructor(private readonly db: Db) {
     const s = db.sqlite;
@@ -60,7 +60,9 @@ export class IngestStore {
 
   /** Writes a cleaned batch and the counters for its rejections in one transaction. */
   writeBatch(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number): EventOutcome[] {
-    return this.tx(events, rejections, receivedAt);
+    // IMMEDIATE: take the write lock up front, so a concurrent writer (an import next to the
+    // server) waits out busy_timeout instead of failing on a lock upgrade.
+    return this.tx.immediate(events, rejections, receivedAt);
   }
 
   /** Resolves an identity to a user id, creating the user on first sight. */

@@ -63,7 +63,7 @@ export function releaseJob(db: Db, job: JobRow, opts: { error: string | null; de
       db.sqlite.prepare('DELETE FROM jobs WHERE id = ?').run(job.id);
     }
     return 'pending' as const;
-  })();
+  }).immediate();
 }
 
 /** Jobs left `running` by a worker that died: back to pending (their attempt still counts). */

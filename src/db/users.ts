@@ -174,7 +174,7 @@ export function identify(db: Db, anonymousId: string, userId: string, now = Date
     db.orm.delete(users).where(eq(users.id, anonUser.id)).run();
     enqueueRefresh(db, known, now);
     return { status: 'merged', userId, movedEvents: moved };
-  })();
+  }).immediate();
 }
 
 function minOf(a: number | null, b: number | null): number | null {
@@ -235,5 +235,5 @@ export function setAttributes(
       .where(eq(users.id, id))
       .run();
     return db.orm.select().from(users).where(eq(users.id, id)).get()!;
-  })();
+  }).immediate();
 }

@@ -48,7 +48,7 @@ export async function embedUser(db: Db, embedder: Embedder, userId: number, opts
     const now = Date.now();
     s.transaction(() => {
       batch.forEach((r, j) => insert.run(r.id, userId, embedder.id, embedder.dim, toBlob(vectors[j] as Float32Array), now));
-    })();
+    }).immediate();
   }
   const all = s
     .prepare(

@@ -140,7 +140,7 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
       }
       for (const [cat, n] of Object.entries(sensitive.dropped)) bumpCounter(deps.db, 'traits_dropped_sensitive', cat, n);
       markSignalsRead(deps.db, batch.map((s) => s.eventId), extractor.producer, extractor.version, now);
-    })();
+    }).immediate();
   }
   return report;
 }

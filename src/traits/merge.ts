@@ -153,7 +153,7 @@ export function mergeTraitOps(db: Db, input: MergeInput): MergeReport {
       report.changed = true;
     }
     if (report.changed) report.profileVersion = bumpProfileVersion(db, input.userId, input.now);
-  })();
+  }).immediate();
   return report;
 }
 

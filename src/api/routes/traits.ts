@@ -86,7 +86,7 @@ export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
           const n = forgetSignalsRead(db, u.id);
           enqueueJob(db, REFRESH_JOB, u.id);
           return n;
-        })();
+        }).immediate();
         deps.onWork?.();
         return c.json({ userId: params.id, queued: true, signalsToReread: reread }, 202);
       },
