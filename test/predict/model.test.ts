@@ -6,6 +6,7 @@ import { initBackend } from '../../src/predict/backend.ts';
 import { loadModelFromDir, saveModelToDir } from '../../src/predict/io.ts';
 import { buildNet, predictProba } from '../../src/predict/nets.ts';
 import { getModel, listModels } from '../../src/predict/registry.ts';
+import { evaluateModel } from '../../src/predict/evaluate.ts';
 import { loadModel, predictUsers, scoreAll, scoreUser } from '../../src/predict/score.ts';
 import { parseSpec } from '../../src/predict/spec.ts';
 import { trainModel } from '../../src/predict/train.ts';
@@ -94,6 +95,9 @@ describe('training, saving, scoring', () => {
     const m = await loadModel('toy_mlp', { dir: models.dir });
     const preds = predictUsers(t.db, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 5) });
     preds.forEach((p, i) => expect(p.probability).toBeCloseTo(r.test.scores[i] as number, 5));
+
+    const ev = await evaluateModel(t.db, 'toy_mlp', { dir: models.dir, asOf: ASOF });
+    expect(ev.metrics.kind === 'binary' && ev.metrics.auc).toBeGreaterThan(0.9);
 
     const summary = await scoreAll(t.db, { dir: models.dir, now: ASOF });
     expect(summary[0]).toMatchObject({ model: 'toy_mlp', users: 240, changed: 240 });
