@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServer } from '../../api/server.ts';
+import { findUser } from '../../db/users.ts';
+import { describeTraits, runDemo } from '../../demo/run-demo.ts';
+import { UsageError, writeLine, type Command } from '../command.ts';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'generate sample users, import them, build their profiles and serve them',
+  usage: `usage: traitlens demo [--users N] [--seed N] [--db PATH] [--no-serve] [--json]
+
+Creates a fresh database (default ./data/demo.db), generates a synthetic population with a fixed
+seed (default 2,000 users, ~300k events with searches, chats, support tickets and reviews), imports
+it through the normal import path, runs the pipeline for every user on the embedded defaults
+(offline trait extractor and embeddings: no key, no network), prints one user's profile, then
+starts the API server (HOST/PORT) with the pipeline worker and prints an API key and curl examples.
+
+  --users N    population size (default 2000)
+  --seed N     generator seed (default 42)
+  --db PATH    database file (default ./data/demo.db; replaced on every run)
+  --no-serve   stop after building the profiles (for scripts and CI)
+  --json       with --no-serve: print the run's figures as one JSON object`,
+  async run(args, { config, io }) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        users: { type: 'string', default: '2000' },
+        seed: { type: 'string', default: '42' },
+        db: { type: 'string', default: './data/demo.db' },
+        'no-serve': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const users = Number(values.users);
+    const seed = Number(values.seed);
+    if (!Number.isInteger(users) || users < 1 || users > 100_000) throw new UsageError('--users must be an integer from 1 to 100000');
+    if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
+    const dbPath = resolve(values.db as string);
+    const quiet = values.json === true;
+    const log = (line: string) => writeLine(quiet ? io.stderr : io.stdout, line);
+
+    const demo = await runDemo({ ...config, TRAITLENS_DB: dbPath }, { dbPath, users, seed, log });
+    const showcase = findUser(demo.db, demo.showcaseUserId);
+    if (values['no-serve']) {
+      if (quiet) {
+        writeLine(
+          io.stdout,
+          JSON.stringify({
+            db: dbPath,
+            users,
+            seed,
+            import: { accepted: demo.import.accepted, duplicates: demo.import.duplicates, rejected: demo.import.rejected, seconds: demo.import.seconds },
+            identified: demo.identified,
+            pipeline: demo.pipeline,
+            showcaseUserId: demo.showcaseUserId,
+            showcaseTraits: showcase ? describeTraits(demo.db, showcase.id).length : 0,
+            timings: demo.timings,
+          }),
+        );
+      } else printProfile();
+      demo.db.close();
+      return 0;
+    }
+    printProfile();
+    const server = await startServer({ config: { ...config, TRAITLENS_DB: dbPath }, db: demo.db });
+    const u = server.url;
+    const k = demo.adminKey.secret;
+    log('');
+    log(`Traitlens is serving the demo profiles at ${u}  (docs: ${u}/docs)`);
+    log(`admin API key (shown once): ${k}`);
+    log(`read-only support key:      ${demo.readKey.secret}`);
+    log('');
+    log('Try:');
+    log(`  export TL_KEY=${k}`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/traits?kind=semantic&minConfidence=0.6"`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/traits/interest/history`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/events?limit=5"`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/stats`);
+    log(
+      `  curl -s -H "Authorization: Bearer $TL_KEY" -H 'content-type: application/json' ${u}/v1/events \\\n` +
+        `       -d '{"events":[{"userId":"${demo.showcaseUserId}","type":"chat_message","text":"I just adopted a cat","eventId":"demo-1"}]}'`,
+    );
+    log('');
+    log('Ctrl-C stops the server.');
+    return new Promise<number>(() => {}); // serve until a signal; the server's handler exits the process
+
+    function printProfile(): void {
+      if (!showcase) return;
+      log('');
+      log(`Profile of ${demo.showcaseUserId} (profile version ${showcase.profileVersion}):`);
+      for (const line of describeTraits(demo.db, showcase.id)) log(line);
+    }
+  },
+};

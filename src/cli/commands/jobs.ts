@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { countJobs, listJobs, retryParked } from '../../db/jobs.ts';
+import { createPipeline } from '../../pipeline/pipeline.ts';
+import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command, type Io } from '../command.ts';
+
+/** A one-line job progress display on a terminal; silent elsewhere. */
+function jobProgress(io: Io, total: number): { update(done: number, parked: number): void; done(): void } {
+  const out = io.stderr;
+  if (!out.isTTY) return { update() {}, done() {} };
+  const started = performance.now();
+  let last = 0;
+  return {
+    update(done, parked) {
+      const now = performance.now();
+      if (now - last < 100) return;
+      last = now;
+      const secs = (now - started) / 1000;
+      const rate = secs > 0 ? done / secs : 0;
+      const eta = rate > 0 ? Math.max(0, total - done) / rate : 0;
+      out.write(`\r users ${fmtInt(done)}/${fmtInt(total)}  ${rate.toFixed(1)} users/s  parked ${parked}  ETA ${Math.round(eta)}s\x1b[K`);
+    },
+    done() {
+      out.write('\r\x1b[K');
+    },
+  };
+}
+
+export const processCommand: Command = {
+  name: 'process',
+  summary: 'run all pending pipeline work (traits, embeddings) and exit',
+  usage: `usage: traitlens process [--json]
+
+Runs every pending job (per-user refresh: trait extraction, embeddings) until none is ready, then
+exits. Jobs waiting out a retry backoff are left for later; parked jobs are listed by \`traitlens stats\`.
+
+  --json   print the tally as one JSON object`,
+  async run(args, { config, io }) {
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+    return withDb(config, async (db) => {
+      const pipeline = createPipeline(db, config);
+      const total = countJobs(db, 'pending');
+      const bar = jobProgress(io, total);
+      const started = performance.now();
+      const tally = await pipeline.createWorker().drain((t) => bar.update(t.done, t.parked));
+      bar.done();
+      const seconds = (performance.now() - started) / 1000;
+      const result = { ...tally, seconds: Math.round(seconds * 100) / 100, usersPerSecond: seconds > 0 ? Math.round((tally.done / seconds) * 10) / 10 : 0 };
+      if (values.json) printJson(io, result);
+      else writeLine(io.stdout, `processed ${fmtInt(tally.done)} jobs in ${result.seconds}s (${result.usersPerSecond}/s); retrying later ${tally.retried}; parked ${tally.parked}`);
+      return tally.parked > 0 ? 1 : 0;
+    });
+  },
+};
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run the pipeline worker as its own process (until SIGTERM)',
+  usage: `usage: traitlens worker
+
+Runs queued pipeline jobs as they arrive, until SIGTERM or SIGINT (then finishes the running jobs).
+Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the API process.`,
+  async run(args, { config, io }) {
+    parseArgs({ args, options: {}, strict: true, allowPositionals: false });
+    return withDb(config, async (db) => {
+      const worker = createPipeline(db, config).createWorker({
+        onError: (job, err, outcome) => writeLine(io.stderr, `job ${job.id} (${job.kind}) failed, ${outcome}: ${String(err)}`),
+      });
+      worker.start();
+      writeLine(io.stdout, `worker ${worker.id} running; Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await worker.stop();
+      writeLine(io.stdout, 'worker stopped');
+      return 0;
+    });
+  },
+};
+
+export const jobsCommand: Command = {
+  name: 'jobs',
+  summary: 'list parked (failed) jobs, or retry them',
+  usage: `usage: traitlens jobs list [--status parked|pending|running|done] [--json]
+       traitlens jobs retry [ID ...]
+
+list    jobs with a status (default parked: those that failed too often), newest first
+retry   puts parked jobs back in the queue with a fresh attempt budget (all, or the given ids)`,
+  async run(args, { config, io }) {
+    const [sub, ...rest] = args;
+    if (sub === 'list') {
+      const { values } = parseArgs({
+        args: rest,
+        options: { status: { type: 'string', default: 'parked' }, json: { type: 'boolean', default: false } },
+        strict: true,
+        allowPositionals: false,
+      });
+      const status = values.status as string;
+      if (!['parked', 'pending', 'running', 'done'].includes(status)) throw new UsageError(`--status must be parked, pending, running or done`);
+      const rows = await withDb(config, (db) => listJobs(db, status as 'parked', 100));
+      if (values.json) printJson(io, rows);
+      else
+        writeLine(
+          io.stdout,
+          rows.length
+            ? table(['id', 'kind', 'user', 'attempts', 'last error'], rows.map((r) => [r.id, r.kind, r.user_id ?? '', r.attempts, (r.last_error ?? '').slice(0, 80)]))
+            : `no ${status} jobs`,
+        );
+      return 0;
+    }
+    if (sub === 'retry') {
+      const ids = rest.map((x) => {
+        if (!/^\d+$/.test(x)) throw new UsageError(`job ids are integers (got "${x}")`);
+        return Number(x);
+      });
+      const n = await withDb(config, (db) => retryParked(db, ids));
+      writeLine(io.stdout, `${n} parked job(s) queued again`);
+      return 0;
+    }
+    throw new UsageError('expected a subcommand: list or retry');
+  },
+};

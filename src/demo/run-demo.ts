@@ -1,0 +1,106 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Config } from '../core/config.ts';
+import type { Json } from '../core/types.ts';
+import { openDb, type Db } from '../db/connection.ts';
+import { createApiKey } from '../db/keys.ts';
+import { listCurrentTraits } from '../db/traits.ts';
+import { identify, setAttributes } from '../db/users.ts';
+import { importFile, type ImportSummary } from '../ingest/import-file.ts';
+import { createPipeline } from '../pipeline/pipeline.ts';
+import type { RunTally } from '../jobs/worker.ts';
+import { writePopulationJsonl, type DeclaredAttributes, type Identify } from './population.ts';
+
+export interface DemoOptions {
+  dbPath: string;
+  users: number;
+  seed: number;
+  /** called with a line of progress text */
+  log?: (line: string) => void;
+}
+
+export interface DemoResult {
+  db: Db;
+  adminKey: { id: string; secret: string };
+  readKey: { id: string; secret: string };
+  import: ImportSummary;
+  identified: number;
+  pipeline: RunTally & { seconds: number };
+  /** a user with a rich profile, to show */
+  showcaseUserId: string;
+  timings: Record<string, number>;
+}
+
+/**
+ * The demo's main job on the embedded defaults: a fresh database, a synthetic population (fixed
+ * seed) written as JSONL and imported through the normal import path, the client's declared data
+ * (identify calls, attributes), then the pipeline over every user. No key, no network.
+ */
+export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoResult> {
+  const log = opts.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  const time = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const r = await fn();
+    timings[name] = Math.round(performance.now() - t) / 1000;
+    return r;
+  };
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.dbPath}${suffix}`, { force: true });
+  const db = openDb(opts.dbPath, { synchronous: 'NORMAL', busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
+
+  const eventsPath = join(dirname(opts.dbPath), 'demo-events.jsonl');
+  log(`generating ${opts.users} users (seed ${opts.seed}) → ${eventsPath}`);
+  const written = await time('generate', () => writePopulationJsonl(eventsPath, { users: opts.users, seed: opts.seed }));
+  log(`importing ${written.events.toLocaleString('en-US')} events through the normal import path`);
+  const imported = await time('import', () => importFile(db, eventsPath, {}));
+  log(
+    `  accepted ${imported.accepted.toLocaleString('en-US')}, duplicates ${imported.duplicates}, rejected ${imported.rejected} ` +
+      `(${Object.entries(imported.rejectedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) in ${imported.seconds.toFixed(1)}s`,
+  );
+
+  const declared = JSON.parse(readFileSync(written.declaredPath, 'utf8')) as { identifies: Identify[]; attributes: DeclaredAttributes[] };
+  const identified = await time('declare', () => {
+    let n = 0;
+    for (const i of declared.identifies) if (identify(db, i.anonymousId, i.userId).status !== 'unchanged') n++;
+    // Demo users opted in to marketing, so segments and lookalikes have someone to show.
+    for (const a of declared.attributes) setAttributes(db, a.userId, a.attributes as unknown as Record<string, Json>, { marketing: true });
+    return n;
+  });
+  log(`identified ${identified} anonymous visitors; declared attributes for ${declared.attributes.length} users`);
+
+  log('running the pipeline for every user (offline trait extraction, embeddings)…');
+  const pipeline = createPipeline(db, config);
+  const started = performance.now();
+  const tally = await time('pipeline', () =>
+    pipeline.createWorker({ concurrency: 8 }).drain((t) => {
+      if (t.done % 250 === 0 && t.done > 0) log(`  ${t.done} users processed`);
+    }),
+  );
+  const seconds = Math.round(performance.now() - started) / 1000;
+  log(`  ${tally.done} users in ${seconds}s; parked ${tally.parked}`);
+
+  const adminKey = createApiKey(db, 'demo admin', ['admin']);
+  const readKey = createApiKey(db, 'demo support (read-only)', ['profiles:read', 'summaries:read']);
+  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings };
+}
+
+/** The known user with the most distinct semantic trait keys (ties: lowest id), for a rich example. */
+export function pickShowcase(db: Db): string {
+  const row = db.sqlite
+    .prepare(
+      `SELECT u.external_id AS id FROM users u JOIN traits t ON t.user_id = u.id
+       WHERE t.valid_to IS NULL AND t.kind = 'semantic' AND u.external_id IS NOT NULL
+       GROUP BY u.id ORDER BY count(DISTINCT t.key) DESC, u.id LIMIT 1`,
+    )
+    .get() as { id: string } | undefined;
+  return row?.id ?? 'u00001';
+}
+
+/** A readable block of a user's current traits with their evidence. */
+export function describeTraits(db: Db, userId: number): string[] {
+  return listCurrentTraits(db, userId).map((t) => {
+    const ev = t.evidence[0];
+    const quote = ev ? `  “${ev.quote}” (event ${ev.eventId}${t.evidence.length > 1 ? ` +${t.evidence.length - 1} more` : ''})` : '';
+    return `  ${t.kind.padEnd(9)} ${t.key} = ${JSON.stringify(t.value)}  [${t.confidence.toFixed(2)}, ${t.producer}]${quote}`;
+  });
+}
