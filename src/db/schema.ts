@@ -233,3 +233,61 @@ export const llmCache = sqliteTable(
   },
   (t) => [index('llm_cache_user_idx').on(t.userId)],
 );
+
+/**
+ * The per-user profile vector (docs/user-vector.md): text, behaviour and trait blocks, each
+ * L2-normalised and weighted. `version` names the composition (embedder, behaviour scaler,
+ * weights); rows of another version are stale and stay out of the index. The HNSW index is a
+ * cache of this table, synced by `updated_at`.
+ */
+export const userProfiles = sqliteTable(
+  'user_profiles',
+  {
+    userId: integer('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    version: text('version').notNull(),
+    dim: integer('dim').notNull(),
+    vector: blob('vector', { mode: 'buffer' }).notNull(),
+    /** JSON: which blocks were present (text, behaviour, traits) */
+    blocks: text('blocks').notNull(),
+    /** users.profile_version when the vector was built */
+    profileVersion: integer('profile_version').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('user_profiles_updated_idx').on(t.updatedAt)],
+);
+
+/** Small named settings derived from the population (e.g. the behaviour scaler), JSON values. */
+export const profileMeta = sqliteTable('profile_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/** Generated summaries, cached per (user, profile version, audience, generator). */
+export const summaries = sqliteTable(
+  'summaries',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    profileVersion: integer('profile_version').notNull(),
+    audience: text('audience').notNull(),
+    /** `template.v1` or `llm:<model>:summary.v1` */
+    generator: text('generator').notNull(),
+    text: text('text').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.profileVersion, t.audience, t.generator] })],
+);
+
+/** Saved segments: a filter in the segment DSL (src/segments/dsl.ts). */
+export const segments = sqliteTable('segments', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  description: text('description'),
+  filter: text('filter').notNull(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
