@@ -79,6 +79,22 @@ export const configSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.enum(['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership']))),
+  /** User vector (docs/user-vector.md): weight of each L2-normalised block; 0 leaves a block out. */
+  TRAITLENS_VECTOR_W_TEXT: z.coerce.number().min(0).max(100).default(1),
+  TRAITLENS_VECTOR_W_BEHAVIOUR: z.coerce.number().min(0).max(100).default(0.5),
+  TRAITLENS_VECTOR_W_TRAITS: z.coerce.number().min(0).max(100).default(1),
+  /** The HNSW index file; default `<TRAITLENS_DB>.hnsw` (manifest beside it, `.json`). A rebuildable cache of user_profiles. */
+  TRAITLENS_INDEX_PATH: z.string().optional(),
+  /** HNSW graph degree, build-time and query-time candidate list sizes. */
+  TRAITLENS_HNSW_M: int(16, 2, 128),
+  TRAITLENS_HNSW_EF_CONSTRUCTION: int(200, 10, 4000),
+  TRAITLENS_HNSW_EF: int(64, 1, 10_000),
+  /** The index owner (the server) pulls changed vectors from SQLite this often; queries also sync first. */
+  TRAITLENS_INDEX_SYNC_MS: int(2000, 50),
+  /** A changed index is written to disk at most this often (and on shutdown). */
+  TRAITLENS_INDEX_SAVE_MS: int(30_000, 0),
+  /** Largest k for similar users, lookalikes and search. */
+  TRAITLENS_SIMILAR_MAX_K: int(100, 1, 10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
