@@ -165,7 +165,8 @@ function cleanObject(obj: Record<string, unknown>, path: (string | number)[], de
       warnings.push({ code: 'property_key_collision', field: formatPath([...path, name]), message: `"${raw}" normalises to an existing key and replaced it` });
     let value = cleanValue(obj[raw], [...path, name], depth, warnings);
     if (depth === 1) value = applyNumericRule(name, value, path, warnings);
-    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    // Plain assignment is safe: a normalised name never starts with "_", so it is never "__proto__".
+    out[name] = value;
   }
   return out;
 }
