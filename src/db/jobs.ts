@@ -40,8 +40,16 @@ export function completeJob(db: Db, id: number, now = Date.now()): void {
  * same (kind, user) was enqueued meanwhile, the two are folded into that pending job so the
  * attempt count and last error survive.
  */
-export function releaseJob(db: Db, job: JobRow, opts: { error: string | null; delayMs: number; park: boolean; now?: number }): 'pending' | 'parked' {
+export function releaseJob(
+  db: Db,
+  job: JobRow,
+  opts: { error: string | null; delayMs: number; park: boolean; now?: number; /** a deferral (e.g. LLM budget) is not a failed attempt */ refundAttempt?: boolean },
+): 'pending' | 'parked' {
   const now = opts.now ?? Date.now();
+  if (opts.refundAttempt) {
+    db.sqlite.prepare('UPDATE jobs SET attempts = max(0, attempts - 1) WHERE id = ?').run(job.id);
+    job = { ...job, attempts: Math.max(0, job.attempts - 1) };
+  }
   const error = opts.error === null ? null : opts.error.slice(0, 2000);
   if (opts.park) {
     db.sqlite.prepare(`UPDATE jobs SET status = 'parked', locked_by = NULL, last_error = ?, updated_at = ? WHERE id = ?`).run(error, now, job.id);

@@ -15,7 +15,9 @@ export interface WorkerOptions {
   /** a `running` job older than this belongs to a dead worker and is handed back */
   staleAfterMs?: number;
   workerId?: string;
-  onError?: (job: JobRow, err: unknown, outcome: 'retry' | 'parked') => void;
+  onError?: (job: JobRow, err: unknown, outcome: 'retry' | 'parked' | 'deferred') => void;
+  /** after a job completed (logs with the job id, metrics) */
+  onDone?: (job: JobRow, ms: number) => void;
 }
 
 export interface RunTally {
@@ -29,10 +31,12 @@ export interface RunTally {
  * `retryAfterMs`; a non-retryable error (e.g. the model's output stayed malformed after its one
  * corrective retry) parks the job at once, everything else backs off until maxAttempts.
  */
-function failureOf(err: unknown): { retryable: boolean; retryAfterMs: number | undefined; message: string } {
-  const e = err as { retryable?: unknown; retryAfterMs?: unknown; message?: unknown; name?: unknown } | null;
+function failureOf(err: unknown): { retryable: boolean; deferred: boolean; retryAfterMs: number | undefined; message: string } {
+  const e = err as { retryable?: unknown; deferred?: unknown; retryAfterMs?: unknown; message?: unknown; name?: unknown } | null;
   return {
     retryable: e?.retryable !== false,
+    // `deferred` (the LLM budget is spent): wait until retryAfterMs without using up an attempt.
+    deferred: e?.deferred === true,
     retryAfterMs: typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
     message: `${typeof e?.name === 'string' ? e.name : 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`,
   };
@@ -41,7 +45,7 @@ function failureOf(err: unknown): { retryable: boolean; retryAfterMs: number | u
 /** Runs queued jobs with retries, backoff with jitter, and parking; in the server or standalone. */
 export class Worker {
   readonly id: string;
-  private readonly opts: Required<Omit<WorkerOptions, 'onError' | 'workerId'>> & Pick<WorkerOptions, 'onError'>;
+  private readonly opts: Required<Omit<WorkerOptions, 'onError' | 'onDone' | 'workerId'>> & Pick<WorkerOptions, 'onError' | 'onDone'>;
   private loop: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -60,6 +64,7 @@ export class Worker {
       pollMs: opts.pollMs ?? 500,
       staleAfterMs: opts.staleAfterMs ?? 10 * 60_000,
       onError: opts.onError,
+      onDone: opts.onDone,
     };
   }
 
@@ -70,13 +75,21 @@ export class Worker {
     await Promise.all(
       jobs.map(async (job) => {
         const handler = this.handlers[job.kind];
+        const started = performance.now();
         try {
           if (!handler) throw Object.assign(new Error(`no handler for job kind "${job.kind}"`), { retryable: false });
           await handler(job);
           completeJob(this.db, job.id);
           tally.done++;
+          this.opts.onDone?.(job, performance.now() - started);
         } catch (err) {
           const f = failureOf(err);
+          if (f.deferred && f.retryable) {
+            releaseJob(this.db, job, { error: f.message, delayMs: f.retryAfterMs ?? this.opts.baseDelayMs, park: false, refundAttempt: true });
+            tally.retried++;
+            this.opts.onError?.(job, err, 'deferred');
+            return;
+          }
           const park = !f.retryable || job.attempts >= this.opts.maxAttempts;
           const backoff = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (job.attempts - 1));
           // Full jitter spreads retries of many users failing on one outage.
