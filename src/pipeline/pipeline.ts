@@ -3,7 +3,10 @@ import type { Db } from '../db/connection.ts';
 import { REFRESH_JOB } from '../db/ingest-store.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
 import { Worker, type WorkerOptions } from '../jobs/worker.ts';
-import { createProviders, type Providers } from '../providers/index.ts';
+import { hasConsent } from '../db/consent.ts';
+import { eraseDerived } from '../db/erasure.ts';
+import { withDailyBudget } from '../providers/budget.ts';
+import { createProviders, OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
 import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
@@ -30,7 +33,9 @@ export interface Pipeline {
  * background worker, in `traitlens worker`, and in `traitlens process`.
  */
 export function createPipeline(db: Db, config: Config, opts: { providers?: Providers; embeddings?: boolean } = {}): Pipeline {
-  const providers = opts.providers ?? createProviders(config);
+  const given = opts.providers ?? createProviders(config);
+  // Every chat call made through the pipeline counts against the daily token budget.
+  const providers: Providers = { ...given, chat: given.chat ? withDailyBudget(db, given.chat, config.TRAITLENS_LLM_DAILY_TOKENS) : null };
   const catalogue = loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE);
   const traitDeps: TraitStageDeps = {
     db,
@@ -42,10 +47,19 @@ export function createPipeline(db: Db, config: Config, opts: { providers?: Provi
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
   };
   const embeddings = opts.embeddings ?? true;
+  // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
+  // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
+  let offlineEmbedder: Embedder | undefined;
+  const embedderFor = (userId: number): Embedder =>
+    providers.embedder.id.startsWith('offline:') || hasConsent(db, userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT)
+      ? providers.embedder
+      : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
   const refreshUser = async (userId: number): Promise<RefreshReport> => {
     const traits = await extractTraitsForUser(traitDeps, userId);
-    // Without profiling consent no derived data is built, vectors included.
-    const emb = embeddings && !traits.skipped ? await embedUser(db, providers.embedder, userId) : null;
+    // Without profiling consent no derived data is built, vectors included, and any built before
+    // (consent withdrawn, or the default changed) is removed through the erasure registry.
+    if (traits.skipped === 'no_profiling_consent') await eraseDerived(db, userId);
+    const emb = embeddings && !traits.skipped ? await embedUser(db, embedderFor(userId), userId) : null;
     return { traits, embeddings: emb };
   };
   return {
