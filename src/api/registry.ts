@@ -26,6 +26,11 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject =
   path: string;
   /** required scope; undefined = public (no auth) */
   scope?: Scope;
+  /**
+   * Audit action (e.g. 'profile.read'): each authorised call is written to audit_log with the key,
+   * route, status, time and internal user id (from `:id`). Set it on every route that reads personal data.
+   */
+  audit?: string;
   summary: string;
   description?: string;
   tag: string;
@@ -71,6 +76,10 @@ export interface MountDeps {
   auth: MiddlewareHandler<ApiEnv>;
   /** runs on routes with a body, after auth (unauthenticated bodies are never read) */
   body: MiddlewareHandler<ApiEnv>[];
+  /** per-key rate limit for a scoped route, after auth and before the scope check */
+  rateLimit?: (scope: Scope) => MiddlewareHandler<ApiEnv>;
+  /** audit logger for routes that declare `audit` */
+  audit?: (action: string) => MiddlewareHandler<ApiEnv>;
 }
 
 /** Mounts every route, plus a 405 (with Allow) for a known path with another method. */
@@ -83,7 +92,8 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
         await next();
       },
     ];
-    if (r.scope) chain.push(deps.auth, requireScope(r.scope));
+    if (r.scope) chain.push(deps.auth, ...(deps.rateLimit ? [deps.rateLimit(r.scope)] : []), requireScope(r.scope));
+    if (r.audit && deps.audit) chain.push(deps.audit(r.audit));
     if (r.body) chain.push(...deps.body);
     const handler: MiddlewareHandler<ApiEnv> = async (c) => {
       const body = parse(r.body, c.get('body'), 'request body');
@@ -155,6 +165,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
     if (r.scope) {
       add(401, 'Missing, unknown or revoked API key');
       add(403, `The key lacks the \`${r.scope}\` scope`);
+      add(429, 'Rate limit for this API key exceeded (see Retry-After)');
     }
     if (r.body) {
       add(413, 'Body too large');
@@ -180,6 +191,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
+      ...(r.audit ? { 'x-audit-action': r.audit } : {}),
       ...(r.scope ? { security: [{ bearerAuth: [] }], 'x-required-scope': r.scope } : { security: [] }),
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema) } } } } : {}),
