@@ -6,7 +6,11 @@ import { IngestStore } from '../db/ingest-store.ts';
 import type { CleanLimits } from '../ingest/clean.ts';
 import { notFound, onError } from './errors.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics, type ApiMetrics } from './metrics.ts';
+import { audit } from './middleware/audit/index.ts';
 import { auth } from './middleware/auth/index.ts';
+import { requestMetrics } from './middleware/metrics/index.ts';
+import { parseRateLimits, rateLimiter } from './middleware/rate-limit/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { jsonBody } from './middleware/json-body/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
@@ -14,6 +18,8 @@ import { requestLog } from './middleware/request-log/index.ts';
 import { buildOpenApi, mountRoutes, type AnyRoute } from './registry.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { privacyRoutes } from './routes/privacy.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
@@ -27,6 +33,8 @@ export interface AppOptions {
   lifecycle?: Lifecycle;
   /** called when new work was queued (ingested events, a refresh), to wake the background worker */
   onWork?: () => void;
+  /** Prometheus metrics; one per app by default */
+  metrics?: ApiMetrics;
 }
 
 export const API_VERSION = '0.1.0';
@@ -43,13 +51,16 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
   };
   // One store per app: its prepared statements are compiled once.
   const store = new IngestStore(db);
+  const metrics = opts.metrics ?? createMetrics(db);
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
-    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
     ...userRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
     ...traitRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
-    ...systemRoutes({ db, lifecycle }),
+    ...systemRoutes({ db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
+    ...privacyRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
+    ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
     ...docsRoutes(() =>
       (document ??= buildOpenApi(routes, {
         title: 'Traitlens API',
@@ -62,12 +73,17 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError(onError);
   app.notFound(notFound);
-  app.use('*', requestId(), requestLog(logger, lifecycle), async (c, next) => {
+  app.use('*', requestId(), requestLog(logger, lifecycle), requestMetrics(metrics), async (c, next) => {
     await next();
     c.res.headers.set('x-content-type-options', 'nosniff');
   });
   mountRoutes(app, routes, {
     auth: auth(db),
+    rateLimit: rateLimiter({
+      global: { rps: config.TRAITLENS_RATE_LIMIT_RPS, burst: config.TRAITLENS_RATE_LIMIT_BURST },
+      perScope: parseRateLimits(config.TRAITLENS_RATE_LIMITS),
+    }),
+    audit: (action) => audit(db, action),
     body: [bodyLimit({ maxBytes: config.TRAITLENS_MAX_BODY_BYTES }), jsonBody()],
   });
   return app;

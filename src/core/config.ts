@@ -58,6 +58,8 @@ export const configSchema = z.object({
   /** float works everywhere; base64 is smaller on the wire where the server supports it. */
   OPENAI_EMBEDDING_FORMAT: z.enum(['float', 'base64']).default('float'),
   OPENAI_EMBEDDING_BATCH: int(64, 1, 2048),
+  /** Trained behavioural models (NAME/VERSION folders); `traitlens train` writes here, scoring reads. */
+  TRAITLENS_MODELS_DIR: z.string().min(1).default('./models'),
   /** Derived files (the offline word-vector cache). */
   TRAITLENS_CACHE_DIR: z.string().min(1).default('./data/cache'),
   /** Offline SIF embeddings: remove the common component (first principal component). */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES, type Scope } from '../../src/core/types.ts';
 import { createApiKey, revokeApiKey } from '../../src/db/keys.ts';
@@ -5,7 +6,8 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = createTestApi();
+  // A card-only model, so GET /v1/models/:name has something to return.
+  api = createTestApi({ TRAITLENS_MODELS_DIR: fileURLToPath(new URL('../fixtures/models', import.meta.url)) });
   await api.request('POST', '/v1/events', { json: [{ userId: 'u1', type: 'click', properties: { item_id: 'a' } }] });
 });
 afterAll(() => api.cleanup());
@@ -28,6 +30,8 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/users/u1/traits', doc: '/v1/users/{id}/traits', scope: 'profiles:read' },
   { method: 'GET', path: '/v1/users/u1/traits/interest/history', doc: '/v1/users/{id}/traits/{key}/history', scope: 'profiles:read' },
   { method: 'POST', path: '/v1/users/u1/refresh', doc: '/v1/users/{id}/refresh', scope: 'events:write', json: {} },
+  { method: 'GET', path: '/v1/models', doc: '/v1/models', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/models/purchase_30d', doc: '/v1/models/{name}', scope: 'profiles:read' },
 ];
 
 const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>

@@ -24,6 +24,8 @@ const ROUTES = [
   'get /v1/users/{id}/traits',
   'get /v1/users/{id}/traits/{key}/history',
   'post /v1/users/{id}/refresh',
+  'get /v1/models',
+  'get /v1/models/{name}',
   'get /healthz',
   'get /readyz',
   'get /openapi.json',
@@ -43,7 +45,7 @@ describe('GET /openapi.json', () => {
     for (const r of ROUTES) {
       const [method, path] = r.split(' ') as [string, string];
       const scoped = Boolean(doc.paths[path][method]['x-required-scope']);
-      const res = await api.request(method.toUpperCase(), path.replace('{id}', 'someone').replace('{key}', 'interest'), { key: null });
+      const res = await api.request(method.toUpperCase(), path.replace('{id}', 'someone').replace('{key}', 'interest').replace('{name}', 'purchase_30d'), { key: null });
       expect(res.status, r).toBe(scoped ? 401 : 200);
     }
   });
