@@ -2,11 +2,15 @@ import { loadConfig, loadDotEnv } from '../core/config.ts';
 import { ConfigError, TraitlensError } from '../core/errors.ts';
 import { UsageError, type Command, type Io } from './command.ts';
 import { demoCommand } from './commands/demo.ts';
+import { evalCommand } from './commands/eval.ts';
+import { evaluateCommand } from './commands/evaluate.ts';
 import { importCommand } from './commands/import.ts';
 import { jobsCommand, processCommand, workerCommand } from './commands/jobs.ts';
 import { keysCommand } from './commands/keys.ts';
+import { scoreCommand } from './commands/score.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statsCommand } from './commands/stats.ts';
+import { trainCommand } from './commands/train.ts';
 
 /** The command table: adding a command is one import and one line here. */
 const COMMANDS: readonly Command[] = [
@@ -18,6 +22,10 @@ const COMMANDS: readonly Command[] = [
   processCommand,
   workerCommand,
   jobsCommand,
+  trainCommand,
+  evaluateCommand,
+  scoreCommand,
+  evalCommand,
 ];
 
 /** Exit codes: 0 ok, 1 a client error (bad input, not found), 2 bad usage or configuration, 70 our bug. */

@@ -6,7 +6,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json } from '../core/types.ts';
+import { effectiveConsent } from '../core/consent.ts';
+import type { ConsentFlag, Json } from '../core/types.ts';
 import type { Db } from '../db/connection.ts';
 import { bumpProfileVersion, closeTrait, currentTraitRows, insertTrait } from '../db/traits.ts';
 import { computeFeatureRows } from '../features/compute.ts';
@@ -103,26 +104,41 @@ export interface ScoreSummary {
   seconds: number;
 }
 
+/**
+ * Users whose effective consent includes `profiling` (stored flags over the configured defaults):
+ * batch scoring writes predicted traits for these only, like the per-user refresh job.
+ */
+export function profilingUserIds(db: Db, defaults: readonly ConsentFlag[]): number[] {
+  const rows = db.sqlite.prepare('SELECT id, consent FROM users ORDER BY id').all() as { id: number; consent: string | null }[];
+  return rows.filter((r) => effectiveConsent(r.consent, defaults).profiling).map((r) => r.id);
+}
+
 /** Scores one user with every trained model (the per-user refresh job calls this). */
-export async function scoreUser(db: Db, userId: number, opts: { dir?: string; now?: number } = {}): Promise<ScoreSummary[]> {
+export async function scoreUser(db: Db, userId: number, opts: { dir?: string; now?: number; asOf?: number } = {}): Promise<ScoreSummary[]> {
   const out: ScoreSummary[] = [];
   for (const s of listModels(opts.dir ? { dir: opts.dir } : {})) {
     const t0 = performance.now();
     const m = await loadModel(s.name, opts.dir ? { dir: opts.dir } : {});
-    const preds = predictUsers(db, m, { asOf: opts.now ?? Date.now(), userIds: [userId] });
+    const preds = predictUsers(db, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), userIds: [userId] });
     out.push({ model: s.name, version: m.artefact.version, users: preds.length, changed: writePredictions(db, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
   }
   return out;
 }
 
-/** Scores every user with every trained model (or only `models`), in one feature pass per model. */
-export async function scoreAll(db: Db, opts: { dir?: string; now?: number; models?: string[] } = {}): Promise<ScoreSummary[]> {
+/**
+ * Scores every user (or only `userIds`) with every trained model (or only `models`), in one feature
+ * pass per model. `asOf` (default `now`) is the features' cut-off; `now` stamps the traits.
+ */
+export async function scoreAll(
+  db: Db,
+  opts: { dir?: string; now?: number; asOf?: number; models?: string[]; userIds?: readonly number[] } = {},
+): Promise<ScoreSummary[]> {
   const out: ScoreSummary[] = [];
   for (const s of listModels(opts.dir ? { dir: opts.dir } : {})) {
     if (opts.models && !opts.models.includes(s.name)) continue;
     const t0 = performance.now();
     const m = await loadModel(s.name, opts.dir ? { dir: opts.dir } : {});
-    const preds = predictUsers(db, m, { asOf: opts.now ?? Date.now() });
+    const preds = predictUsers(db, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), ...(opts.userIds ? { userIds: opts.userIds } : {}) });
     out.push({ model: s.name, version: m.artefact.version, users: preds.length, changed: writePredictions(db, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
   }
   return out;

@@ -1,0 +1,106 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BehaviourDataset, BehaviourEvalResult } from '../../eval/behaviour.ts';
+import { printJson, UsageError, writeLine, type Command, type Io } from '../command.ts';
+
+const ARCHS = ['mlp', 'gru', 'lstm', 'logreg'] as const;
+// Repeated from eval/behaviour.ts so usage and --help need not load it (it pulls in tfjs).
+const BEHAVIOUR_DATASETS: readonly BehaviourDataset[] = ['cdnow', 'online-retail', 'online-shoppers'];
+
+async function behaviour(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      dataset: { type: 'string' },
+      data: { type: 'string', default: '../shared/datasets' },
+      arch: { type: 'string', default: 'mlp' },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset)) throw new UsageError(`--dataset must be one of ${BEHAVIOUR_DATASETS.join(', ')}`);
+  if (!(ARCHS as readonly string[]).includes(values.arch as string)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
+  const json = values.json === true;
+  const { runBehaviourEval } = await import('../../eval/behaviour.ts');
+  const r = await runBehaviourEval({
+    dataset: values.dataset as BehaviourDataset,
+    dataDir: resolve(values.data as string),
+    architecture: values.arch as (typeof ARCHS)[number],
+    keep: values.keep === true,
+    log: (m) => {
+      if (!json) writeLine(io.stderr, m);
+    },
+  });
+  if (json) printJson(io, r);
+  else writeLine(io.stdout, formatBehaviour(r));
+  return 0;
+}
+
+export function formatBehaviour(r: BehaviourEvalResult): string {
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+  return [
+    `dataset ${r.dataset} (${r.architecture}, backend ${r.backend}); examples train/validation/test ${r.examples.train}/${r.examples.validation}/${r.examples.test}`,
+    `model                AUC ${f(r.auc)}  PR AUC ${f(r.pr_auc)}  F1 ${f(r.f1)}  accuracy ${f(r.accuracy)}  log loss ${f(r.log_loss)}`,
+    `logistic regression  AUC ${f(r.baseline_auc)}  F1 ${f(r.baseline_f1)}  accuracy ${f(r.baseline_accuracy)}`,
+    `majority accuracy ${f(r.majority_accuracy)}; reference AUC ${r.reference_auc}; test base rate ${f(r.base_rate_test)}`,
+    `ingest ${r.ingest_seconds.toFixed(1)} s, training ${r.train_seconds.toFixed(1)} s (${r.epochs} epochs), total ${r.total_seconds.toFixed(1)} s`,
+  ].join('\n');
+}
+
+/**
+ * Slot for the similar-user evaluation (src/eval/similar.ts, in progress elsewhere). Loaded by a
+ * variable specifier so this file compiles before that module exists; wire it statically once it lands.
+ */
+async function similar(args: string[], io: Io): Promise<number> {
+  const specifier = '../../eval/similar.ts';
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(specifier)) as Record<string, unknown>;
+  } catch {
+    writeLine(io.stderr, 'traitlens eval similar: the similar-user evaluation is not available in this build yet');
+    return 2;
+  }
+  const main = mod.similarEvalMain ?? mod.main;
+  if (typeof main !== 'function') {
+    writeLine(io.stderr, 'traitlens eval similar: src/eval/similar.ts exports no similarEvalMain(argv)');
+    return 70;
+  }
+  return (await (main as (argv: string[]) => Promise<number>)(args)) ?? 0;
+}
+
+const SUBCOMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  behaviour,
+  traits: async (args, io) => {
+    const { traitsEvalMain } = await import('../../eval/traits.ts');
+    return traitsEvalMain(args, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
+  },
+  similar,
+};
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate on real public datasets: behaviour models, trait extraction, similar users',
+  usage: `usage: traitlens eval <behaviour|traits|similar> [options]
+
+Runs an evaluation on a public dataset in a temporary database (nothing touches TRAITLENS_DB).
+
+  eval behaviour --dataset ${BEHAVIOUR_DATASETS.join('|')} [--data DIR] [--arch mlp|gru|lstm|logreg] [--json] [--keep]
+      loads the dataset through the ingest path, trains the behavioural model, reports held-out
+      AUC, F1, accuracy against logistic regression on the same features and the dataset's
+      reference figure. --data is the datasets folder (default ../shared/datasets).
+  eval traits --data FILE [--limit N] [--offset N] [--mode offline|llm-test-server] [--json] ...
+      trait extraction on PersonaChat speakers, scored against their persona facts
+      (docs/eval-traits.md).
+  eval similar ...
+      similar-user lookup (when available in this build).`,
+  async run(args, { io }) {
+    const [sub, ...rest] = args;
+    if (sub === undefined) throw new UsageError('give a subcommand: behaviour, traits or similar');
+    const fn = SUBCOMMANDS[sub];
+    if (!fn) throw new UsageError(`unknown subcommand "${sub}"`);
+    return fn(rest, io);
+  },
+};
