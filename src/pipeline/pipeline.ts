@@ -1,6 +1,10 @@
+import { resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/connection.ts';
 import { REFRESH_JOB } from '../db/ingest-store.ts';
+import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
+import { listModels } from '../predict/registry.ts';
+import type { ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
 import { Worker, type WorkerOptions } from '../jobs/worker.ts';
 import { hasConsent } from '../db/consent.ts';
@@ -15,6 +19,8 @@ import { OfflineExtractor } from '../traits/offline.ts';
 export interface RefreshReport {
   traits: TraitStageReport;
   embeddings: EmbedReport | null;
+  /** computed traits and model scores; absent without profiling consent */
+  behaviour?: { computed: ComputedTraitsResult; scores: ScoreSummary[] };
 }
 
 export interface Pipeline {
@@ -32,7 +38,12 @@ export interface Pipeline {
  * (and a user consented), the offline extractor always. The same pipeline runs in the server's
  * background worker, in `traitlens worker`, and in `traitlens process`.
  */
-export function createPipeline(db: Db, config: Config, opts: { providers?: Providers; embeddings?: boolean } = {}): Pipeline {
+export function createPipeline(
+  db: Db,
+  config: Config,
+  /** `featuresAsOf`: cut-off for behavioural features and scoring (default: now; the demo pins its data's end) */
+  opts: { providers?: Providers; embeddings?: boolean; featuresAsOf?: number } = {},
+): Pipeline {
   const given = opts.providers ?? createProviders(config);
   // Every chat call made through the pipeline counts against the daily token budget.
   const providers: Providers = { ...given, chat: given.chat ? withDailyBudget(db, given.chat, config.TRAITLENS_LLM_DAILY_TOKENS) : null };
@@ -47,6 +58,15 @@ export function createPipeline(db: Db, config: Config, opts: { providers?: Provi
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
   };
   const embeddings = opts.embeddings ?? true;
+  const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
+  const asOf = opts.featuresAsOf !== undefined ? { asOf: opts.featuresAsOf } : {};
+  const refreshBehaviour = async (userId: number) => {
+    const computed = updateComputedTraits(db, userId, asOf);
+    // No trained model: skip quietly, and without loading tfjs (score.ts pulls it in).
+    if (!listModels({ dir: modelsDir }).length) return { computed, scores: [] };
+    const { scoreUser } = await import('../predict/score.ts');
+    return { computed, scores: await scoreUser(db, userId, { dir: modelsDir, ...asOf }) };
+  };
   // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
   let offlineEmbedder: Embedder | undefined;
@@ -60,7 +80,8 @@ export function createPipeline(db: Db, config: Config, opts: { providers?: Provi
     // (consent withdrawn, or the default changed) is removed through the erasure registry.
     if (traits.skipped === 'no_profiling_consent') await eraseDerived(db, userId);
     const emb = embeddings && !traits.skipped ? await embedUser(db, embedderFor(userId), userId) : null;
-    return { traits, embeddings: emb };
+    if (traits.skipped) return { traits, embeddings: emb };
+    return { traits, embeddings: emb, behaviour: await refreshBehaviour(userId) };
   };
   return {
     providers,
