@@ -40,7 +40,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let worker: Worker | null = null;
   if (opts.worker ?? config.TRAITLENS_WORKER) {
     worker = createPipeline(db, config).createWorker({
-      onError: (job, err, outcome) => logger.warn({ jobId: job.id, kind: job.kind, attempts: job.attempts, outcome, err: String(err) }, 'job failed'),
+      onError: (job, err, outcome) =>
+        outcome === 'deferred'
+          ? logger.info({ jobId: job.id, kind: job.kind, userId: job.user_id, reason: String(err) }, 'job deferred: LLM processing paused')
+          : logger.warn({ jobId: job.id, kind: job.kind, userId: job.user_id, attempts: job.attempts, outcome, err: String(err) }, 'job failed'),
+      onDone: (job, ms) => logger.debug({ jobId: job.id, kind: job.kind, userId: job.user_id, attempts: job.attempts, ms: Math.round(ms) }, 'job done'),
     });
     worker.start();
     logger.info({ workerId: worker.id }, 'pipeline worker started');

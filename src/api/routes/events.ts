@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
+import type { IngestSummary } from '../../core/types.ts';
 import type { IngestStore } from '../../db/ingest-store.ts';
 import type { CleanLimits } from '../../ingest/clean.ts';
 import { ingestBatch } from '../../ingest/ingest.ts';
 import { batchRequestSchema, batchSchema, eventInputSchema, ingestResponseSchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
-export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; maxBatchEvents: number; onWork?: () => void }) {
+export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; maxBatchEvents: number; onWork?: () => void; onIngested?: (s: IngestSummary) => void }) {
   return [
     defineRoute({
       method: 'post',
@@ -34,6 +35,7 @@ export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; max
             received: events.length,
           });
         const summary = ingestBatch(deps.store, events, { limits: deps.limits });
+        deps.onIngested?.(summary);
         if (summary.accepted > 0) deps.onWork?.();
         return c.json(summary);
       },

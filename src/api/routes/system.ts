@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pingDb, type Db } from '../../db/connection.ts';
 import { getStats } from '../../db/stats.ts';
+import { llmBudgetStatus } from '../../db/llm-usage.ts';
 import { errorResponse } from '../errors.ts';
 import { defineRoute } from '../registry.ts';
 import type { Lifecycle } from '../types.ts';
@@ -18,12 +19,15 @@ const statsSchema = z.object({
   parkedJobs: z.array(z.object({ id: count, kind: z.string(), attempts: count, lastError: z.string().nullable(), updatedAt: z.string() })),
   traits: z.object({ current: counts.describe('Current traits by kind'), rejected: counts.describe('Trait operations rejected by the merge step, by reason'), droppedSensitive: counts }),
   llm: z.object({ calls: count, errors: count, promptTokens: count, completionTokens: count }),
+  llmBudget: z
+    .object({ dailyTokens: count, usedToday: count, remaining: count.nullable(), paused: z.boolean(), resetsAt: z.string() })
+    .describe('TRAITLENS_LLM_DAILY_TOKENS: while paused, LLM jobs wait (not parked) until resetsAt (UTC midnight).'),
 });
 
 const healthSchema = z.object({ status: z.literal('ok') });
 const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), reason: z.string().optional() });
 
-export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle }) {
+export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle; llmDailyTokens?: number }) {
   const { db, lifecycle } = deps;
   return [
     defineRoute({
@@ -33,7 +37,7 @@ export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle }) {
       tag: 'system',
       summary: 'Volume and data-quality figures',
       responses: { 200: { description: 'Counts of users, events, duplicates, rejections, missing fields, warnings and jobs', schema: statsSchema } },
-      handler: (c) => c.json(getStats(db)),
+      handler: (c) => c.json({ ...getStats(db), llmBudget: llmBudgetStatus(db, deps.llmDailyTokens ?? 0) }),
     }),
     defineRoute({
       method: 'get',

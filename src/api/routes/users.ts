@@ -13,6 +13,7 @@ import {
   setAttributes,
   type UserRow,
 } from '../../db/users.ts';
+import { eraseDerived } from '../../db/erasure.ts';
 import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, identifySchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
@@ -165,9 +166,11 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
       params: userRefParams,
       body: attributesSchema,
       responses: { 200: { description: 'The user after the change', schema: attributesResponseSchema } },
-      handler: (c, { body, params }) => {
+      handler: async (c, { body, params }) => {
         checkAttributeKeys(c.get('body'));
         const row = setAttributes(db, params.id, body.attributes as Record<string, Json>, body.consent);
+        // Withdrawing profiling removes what was inferred (traits, vectors, summaries...) at once; events and declared attributes stay.
+        if (body.consent?.profiling === false) await eraseDerived(db, row.id);
         return c.json({ id: row.externalId ?? params.id, attributes: JSON.parse(row.attributes) as JsonObject, consent: consentOf(row) });
       },
     }),
@@ -175,6 +178,7 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
       method: 'get',
       path: '/v1/users/:id',
       scope: 'profiles:read',
+      audit: 'profile.read',
       tag: 'users',
       summary: 'A user profile',
       description: 'Attributes, effective consent, identities, event counts and current traits. The id may be an anonymous id.',
@@ -206,6 +210,7 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
       method: 'get',
       path: '/v1/users/:id/events',
       scope: 'profiles:read',
+      audit: 'events.read',
       tag: 'users',
       summary: "A user's events, newest first",
       description: 'Keyset-paged: pass `nextCursor` as `cursor` for the next page; pages stay stable while events arrive.',
