@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/connection.ts';
@@ -20,6 +21,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { privacyRoutes } from './routes/privacy.ts';
+import { modelRoutes } from './routes/models.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
@@ -58,6 +60,7 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
     ...userRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
     ...traitRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...modelRoutes({ modelsDir: resolve(config.TRAITLENS_MODELS_DIR) }),
     ...systemRoutes({ db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
     ...privacyRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
