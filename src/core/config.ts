@@ -71,6 +71,15 @@ export const configSchema = z.object({
     .default('profiling,llm_processing')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
+  /** Per-API-key token bucket: sustained requests per second (0 = no limit) and burst size. */
+  TRAITLENS_RATE_LIMIT_RPS: z.coerce.number().min(0).default(100),
+  TRAITLENS_RATE_LIMIT_BURST: int(1000, 1),
+  /** Per-scope overrides, e.g. `events:write=200:2000,profiles:read=20:50` (scope=rps:burst). */
+  TRAITLENS_RATE_LIMITS: z.string().default(''),
+  /** Chat tokens (prompt + completion) per UTC day for LLM processing; 0 = unlimited. Over it, jobs wait for the next day. */
+  TRAITLENS_LLM_DAILY_TOKENS: int(0, 0),
+  /** Require an admin key for GET /metrics (default: public, like /healthz; keep the port private). */
+  TRAITLENS_METRICS_AUTH: bool(false),
   /** Optional JSON file extending the trait catalogue. */
   TRAITLENS_TRAIT_CATALOGUE: z.string().optional(),
   /** Signal text per extraction call, in tokens (≈ 4 characters each). */
