@@ -9,6 +9,8 @@ beforeAll(async () => {
   // A card-only model, so GET /v1/models/:name has something to return.
   api = createTestApi({ TRAITLENS_MODELS_DIR: fileURLToPath(new URL('../fixtures/models', import.meta.url)) });
   await api.request('POST', '/v1/events', { json: [{ userId: 'u1', type: 'click', properties: { item_id: 'a' } }] });
+  // The one allowed DELETE probe (admin key) erases this user, not u1 the other probes read.
+  await api.request('POST', '/v1/events', { json: [{ userId: 'to-erase', type: 'click' }] });
 });
 afterAll(() => api.cleanup());
 
@@ -31,6 +33,9 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/users/u1/traits/interest/history', doc: '/v1/users/{id}/traits/{key}/history', scope: 'profiles:read' },
   { method: 'POST', path: '/v1/users/u1/refresh', doc: '/v1/users/{id}/refresh', scope: 'events:write', json: {} },
   { method: 'GET', path: '/v1/models', doc: '/v1/models', scope: 'profiles:read' },
+  { method: 'DELETE', path: '/v1/users/to-erase', doc: '/v1/users/{id}', scope: 'admin' },
+  { method: 'GET', path: '/v1/users/u1/export', doc: '/v1/users/{id}/export', scope: 'admin' },
+  { method: 'GET', path: '/v1/audit', doc: '/v1/audit', scope: 'admin' },
   { method: 'GET', path: '/v1/models/purchase_30d', doc: '/v1/models/{name}', scope: 'profiles:read' },
 ];
 

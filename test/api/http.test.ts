@@ -92,7 +92,7 @@ describe('routing', () => {
     expect((await json(r)).error.code).toBe('method_not_allowed');
     const g = await raw('POST', '/v1/users/x', { body: '{}', headers: { 'content-type': 'application/json' } });
     expect(g.status).toBe(405);
-    expect(g.headers.get('allow')).toBe('GET, HEAD');
+    expect(g.headers.get('allow')).toBe('GET, HEAD, DELETE');
   });
 
   it('HEAD works where GET does', async () => {
