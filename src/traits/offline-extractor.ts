@@ -12,10 +12,11 @@ import { createRequire } from 'node:module';
 import type { CurrentTrait, Signal, TraitEvidence, TraitOp, TraitValue } from '../core/traits.ts';
 import { BUILT_IN_CATALOGUE, isValidValue, type Catalogue } from './catalogue.ts';
 import { dropSensitive, emptySensitiveCounts, type SensitiveCategory, type SensitiveOptions } from './sensitive.ts';
+import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
 import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.0.0';
+export const OFFLINE_EXTRACTOR_VERSION = '1.1.0';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -185,6 +186,68 @@ function trimSpan(text: string, s: Span): Span {
   return { start, end };
 }
 
+const FIRST_PERSON_START_RE = /^(?:i|i'm|i am|im|i've|i have)\b/;
+// Verbs that start a new predicate of the same "i" ("... and love hiking", "... and have two dogs").
+const ELIDED_RE = /\s*,?\s+and\s+(?=(?:also\s+|really\s+|still\s+|now\s+)?(?:love|loves|like|enjoy|adore|have|own|play|work|live|go|am|'m|teach|volunteer|speak)\b)/g;
+
+/**
+ * Splits "i am a nurse and love hiking" into ["i am a nurse", "i love hiking"]: PersonaChat (and
+ * people) drop the repeated "i". Only when the clause itself starts with "i", and not across a
+ * relative clause ("i have a son who ... and likes"), so another subject is never promoted to "i".
+ */
+function elidedSubjectParts(s: string): string[] {
+  if (!FIRST_PERSON_START_RE.test(s)) return [s];
+  const out: string[] = [];
+  let last = 0;
+  ELIDED_RE.lastIndex = 0;
+  for (let m = ELIDED_RE.exec(s); m; m = ELIDED_RE.exec(s)) {
+    const before = s.slice(last, m.index);
+    if (/\b(?:who|which|that|he|she|they|it|you|whose)\b/.test(before)) break;
+    out.push(before);
+    last = m.index + m[0].length;
+  }
+  if (out.length === 0) return [s];
+  const rest = s.slice(last);
+  out.push(`i ${rest.replace(/^(?:also|really|still|now)\s+/, '')}`.replace(/^i 'm\b/, "i'm"));
+  return out.map((x) => x.trim()).filter(Boolean);
+}
+
+const ELIDED_START_RE = /^(?:also\s+|really\s+|just\s+|totally\s+)?(?:love|enjoy|adore)\s+(?!you\b|u\b|it\b|that\b|this\b|ya\b|them\b|him\b|her\b)/;
+const ELIDED_AFTER_I_RE = /^(?:also\s+|really\s+|still\s+)?(?:like|have|own|play|work|live|am|'m)\s/;
+const QUESTION_TAIL_RE = /,\s*(?:(?:and|so|but|well|ok|okay)\s+)?(?=(?:what|how|do|does|did|are|is|can|could|would|will|have|has|where|who|why|which|when|any|you|u)\b)/g;
+
+/** Start of a trailing question after a statement ("i'm a nurse , how about you ?"), or 0. */
+function questionTailStart(sl: string): number {
+  let at = 0;
+  QUESTION_TAIL_RE.lastIndex = 0;
+  for (let m = QUESTION_TAIL_RE.exec(sl); m; m = QUESTION_TAIL_RE.exec(sl)) {
+    if (m[0].length === 0) {
+      QUESTION_TAIL_RE.lastIndex++;
+      continue;
+    }
+    at = m.index;
+  }
+  return at > 0 && words(sl.slice(0, at)).length >= 2 ? at : 0;
+}
+
+// Where a negated part starts: a comma or conjunction between the statement and the negator.
+const NEG_SCOPE_BOUNDARY_RE = /\s*(?:,|\b(?:so|because|cause|cuz|since|and|when|as|which|that|while|then|though|except)\b)\s*/g;
+
+/** Index where the negation's scope begins: 0 (the whole clause) unless a boundary precedes the negator. */
+function negationScopeStart(s: string, negAt: number): number {
+  let cut = 0;
+  NEG_SCOPE_BOUNDARY_RE.lastIndex = 0;
+  for (let m = NEG_SCOPE_BOUNDARY_RE.exec(s); m && m.index < negAt; m = NEG_SCOPE_BOUNDARY_RE.exec(s)) {
+    if (m[0].length === 0) {
+      NEG_SCOPE_BOUNDARY_RE.lastIndex++;
+      continue;
+    }
+    cut = m.index;
+  }
+  // The kept part must be a statement of its own: "i don't ..." has nothing before the negator.
+  return cut > 0 && words(s.slice(0, cut)).length >= 2 ? cut : 0;
+}
+
 /** Removes negators so the positive patterns can recognise what is being denied. */
 function deNegate(lc: string): string {
   return lc
@@ -308,6 +371,8 @@ function interestValue(item: string): string | null {
     }
     i++;
   }
+  // "i like classic country": a genre word that is also a stop value; "the country" is a place.
+  const afterThe = i > 0 && ws[i - 1] === 'the';
   ws = ws.slice(i);
   if (ws.length === 0) return null;
   const first = ws[0] as string;
@@ -333,6 +398,7 @@ function interestValue(item: string): string | null {
   const verbContext = first.endsWith('ing') || i > 0 || /^\s*to\s/.test(item);
   if (act && verbContext) return act;
   if (topic) return topic;
+  if (!afterThe && AMBIGUOUS_GENRES.has(ws[0] as string) && (ws.length === 1 || BOUNDARY_WORDS.has(ws[1] as string) || ws[1] === 'music')) return `${ws[0] as string} music`;
   if (phrase.length === 0) return null;
   if (phrase.every((w) => STOP_VALUES.has(w) || FAMILY_WORDS.has(w))) return null;
   const lastW = phrase.at(-1) as string;
@@ -349,7 +415,17 @@ function interestValue(item: string): string | null {
   const head = lastPos === 'NOUN' && lastWord.endsWith('s') ? singular(lastWord) : lastWord;
   // "i love ... a construction worker": a job title is not an interest.
   if (OCC_INDEX.has(joined) || OCC_INDEX.has(head)) return null;
-  return [...phrase.slice(0, -1), head].join(' ');
+  // Animals people say they love ("i love bunnies", "german shepherds") are interests as said.
+  if (PET_INDEX.has(joined)) return singular(joined);
+  // Curated vocabulary (interest-vocab.ts): the longest tail of the phrase that names a known
+  // interest, so "grey van", "that count", "the view" are dropped and "fresh papaya" → "papaya".
+  const norm = [...phrase.slice(0, -1), head];
+  for (let n = norm.length; n >= 1; n--) {
+    const tail = norm.slice(norm.length - n).join(' ');
+    if (INTEREST_VOCAB.has(tail)) return tail;
+    if (AMBIGUOUS_GENRES.has(tail)) return `${tail.split(' ').at(-1) as string} music`;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,6 +452,14 @@ const RE = {
   avid: new RegExp(`${S}${I_AM}\\s+${ADV}an?\\s+(?:avid|keen|passionate|big|huge|enthusiastic|serious)\\s+([a-z]+(?:er|or|ist))\\b`),
   isMyPassion: /^(?:\W*)(.{2,40}?)\s+(?:is|are)\s+(?:really\s+)?my\s+(?:passion|hobby|thing|life|jam|obsession|favorite (?:hobby|thing|activity|pastime|sport)|favourite (?:hobby|thing|activity|pastime|sport)|favorite thing to do|biggest passion|true passion)\b/,
   favorite: /\bmy\s+(?:favorite|favourite|fav|fave)\s+(hobby|hobbies|sport|activity|pastime|thing to do|thing|band|music|type of music|kind of music|genre|singer|artist|food|movie|show|book|author|team|game|way to relax|way to unwind|place)\s+(?:is|are)\s+(.+)/,
+  forLiving: new RegExp(`${S}i\\s+${ADV}([a-z]+)(?:\\s+([a-z]+))?\\s+for a living\\b`),
+  dayJobIng: /\bmy\s+(?:day\s+)?(?:job|work|career)\s+is\s+([a-z]+ing)\b/,
+  workSector: new RegExp(`${S}i\\s+${ADV}(?:work|am working|'m working)\\s+(?:in|at|for)\\s+(?:an?\\s+|the\\s+)?(construction|a bank|bank|the bank|banking|the army|the military|the navy|the air force|the marines|law enforcement|a hospital as a nurse)\\b`),
+  major: new RegExp(`${S}(?:i\\s+${ADV}(?:major|am majoring|'m majoring|m majoring)\\s+in|my\\s+major\\s+(?:is|in))\\s+[a-z]`),
+  coach: new RegExp(`${S}i\\s+${ADV}coach\\b(?!\\s+(?:me|you|him|her|them|myself)\\b)`),
+  myPetIs: /(?:^|[^a-z'])my\s+(?:only\s+|little\s+|new\s+|first\s+)?pets?\s+(?:is|are)\s+(?:an?\s+|two\s+|three\s+|\d+\s+)?([a-z]+(?:\s+[a-z]+)?)/,
+  goTo: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:go|went)\\s+to\\s+(?:the\\s+)?(gym|beach|movies|concerts?|museums?|library|lake|mountains|park|zoo|theater|theatre|opera|ballet|casino)\\b`),
+  favBand: /\b(?:is|are|they're|they are|he's|she's)\s+(?:really\s+)?my\s+(?:favorite|favourite|fav|fave)\s+(?:band|singer|artist|group|musician|rapper)\b/,
   hobbies: /\bmy\s+hobb(?:y|ies)\s+(?:is|are|include|includes)\s+(.+)/,
   spareTime: /\bin\s+my\s+(?:spare|free|down)\s*time\s*,?\s*(?:i\s+)?(?:like to\s+|love to\s+|enjoy\s+|usually\s+|often\s+)?(.+)/,
   play: new RegExp(`${S}i\\s+${ADV}(?:play|practice|practise)\\s+(?:the\\s+)?(.+)`),
@@ -389,7 +473,7 @@ const RE = {
   kidsHave: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:have|'ve|ve|have got|'ve got|got)\\s+(?:got\\s+)?(?:(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\\d{1,2}|twins|a couple of|some|no|any)\\s+)?(?:(?:little|young|small|grown|adult|beautiful|wonderful|amazing|great|awesome|teenage|adopted|step|lovely|baby)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|twins|babies|baby|toddlers?|teenagers?|grandkids|grandchildren|stepkids|stepchildren)\\b`),
   iveKids: new RegExp(`${S}i've\\s+${ADV}(a|an|one|two|three|four|five|six|\\d{1,2})\\s+(?:(?:little|young|grown|adult|teenage|beautiful)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|grandkids|grandchildren)\\b`),
   parent: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)?(?:proud\\s+|single\\s+|new\\s+|working\\s+|stay at home\\s+|stay-at-home\\s+|first time\\s+|busy\\s+)?(mom|mum|mother|dad|father|parent|mommy|daddy|grandma|grandpa|grandmother|grandfather|grandparent)\\b(?!\\s+(?:of|to)\\s+(?:a|an|two|three|my)?\\s*(?:dog|cat|pet|fur|plant))`),
-  myKids: /(?:^|[^a-z'])my\s+(?:(?:little|young|oldest|youngest|eldest|older|younger|two|three|four|baby|teenage|adult|grown)\s+)?(kids|children|son|sons|daughter|daughters|toddler|twins|grandkids|grandchildren)\b/,
+  myKids: /(?:^|[^a-z'])my\s+(?:(?:little|young|oldest|youngest|eldest|older|younger|two|three|four|baby|teenage|adult|grown|first|second|third|fourth|fifth|middle)\s+)?(kids|children|son|sons|daughter|daughters|toddler|twins|grandkids|grandchildren)\b/,
   newBaby: /\b(?:we|i)\s+(?:just\s+|recently\s+|finally\s+)?(?:had|welcomed|adopted)\s+(?:a|our|my)\s+(?:first\s+|second\s+|third\s+|new\s+)?(?:baby|son|daughter|child|little (?:boy|girl))\b|\bi\s+(?:just\s+)?became\s+a\s+(?:mom|dad|mother|father|parent)\b|\bgave birth\b|\bnew ?born\b/,
   live: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:live|reside|am living|'m living|m living|are living|'re living|am based|'m based|m based|am located|'m located|now live|currently live)\\s+(?:in|near|outside(?:\\s+of)?|on|by)\\s+(.+)`),
   livingIn: /^(?:currently\s+|now\s+)?(?:living|based)\s+(?:in|near)\s+(.+)/,
@@ -400,13 +484,13 @@ const RE = {
   movingBare: new RegExp(`${S}(?:i|we)\\s*(?:'m|'re| am| are|m|re)?\\s+${ADV}(?:moving|relocating)\\b(?:\\s+(?:house|homes|out|soon|next|this|in))?`),
   speak: new RegExp(`${S}i\\s+${ADV}(?:speak|can speak|am fluent in|'m fluent in|m fluent in|am bilingual in|'m bilingual in|speak fluent)\\s+(.+)`),
   nativeLang: /\bmy\s+(?:native|first|mother)\s+(?:language|tongue)\s+is\s+([a-z ]+)/,
-  contactMe: /\b(email|e-mail|mail|call|phone|ring|text|sms|whatsapp|message|dm)\s+me\b/,
+  contactMe: /\b(email|e-mail|mail|call|phone|ring|text|sms|whatsapp|message|dm)\s+me\b(?!\s+(?:an?|the|crazy|names?|by|old|lazy|weird|mom|dad|[a-z]+ish)\b)/,
   prefer: /\b(?:i(?:\s+would|'d)?\s+prefer|i'd\s+rather|i\s+would\s+rather|best\s+(?:way\s+)?to\s+(?:reach|contact)\s+me\s+is|(?:contact|reach)\s+me)\s+(?:to\s+be\s+contacted\s+|being\s+contacted\s+|communicat\w+\s+|talking\s+|to\s+talk\s+)?(?:by|via|through|over|on|at|with|using)?\s*(?:an?\s+|the\s+)?(email|e-mail|mail|emails|phone|a phone call|a call|calls|phone calls|telephone|text|texts|text messages?|sms|chat|live chat|whatsapp|post|letter|the app|in-app messages?|\[email\]|\[phone\])\b/,
-  beginner: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:a\\s+|an\\s+)?(?:complete\\s+|total\\s+|absolute\\s+)?(?:beginner|newbie|novice|noob|new to|just starting|just getting started|learning)|i\\s+(?:just|recently)\\s+(?:started|began)\\s+(?:learning|playing|practicing|practising|taking lessons|to learn|to play|out)\\b|i\\s+(?:just|recently)\\s+(?:took up|picked up)\\s+(?!the\\b|my\\b|it\\b|some\\b))`),
+  beginner: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:a\\s+|an\\s+)?(?:complete\\s+|total\\s+|absolute\\s+)?(?:beginner|newbie|novice|noob|new to (?:this|it|[a-z]+ing)\\b|just starting|just getting started|learning (?:to|how)\\b)|i\\s+(?:just|recently)\\s+(?:started|began)\\s+(?:learning|playing|practicing|practising|taking lessons|to learn|to play|out)\\b|i\\s+(?:just|recently)\\s+(?:took up|picked up)\\s+(?!the\\b|my\\b|it\\b|some\\b))`),
   intermediate: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)?intermediate\\b`),
-  expert: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:an?\\s+)?(?:expert|pro|professional|advanced|seasoned|veteran|experienced)\\b|i(?:'ve| have)\\s+been\\s+[a-z]+ing\\s+(?:it\\s+|this\\s+)?for\\s+(?:over\\s+|more than\\s+)?(?:\\d{2}|ten|fifteen|twenty|thirty|forty|many|decades)\\b)`),
-  priceHigh: /\b(?:cheap|cheaper|cheapest|budget|bargain|bargains|discount|discounts|discounted|coupon|coupons|promo code|voucher|on sale|clearance|affordable|inexpensive|too expensive|overpriced|save money|saving money|can't afford|cannot afford|price match|lowest price|best price|best deal|good deal|under \$?\d+)\b/,
-  priceLow: /\b(?:premium|luxury|high[- ]end|top of the line|top-of-the-line|best quality|highest quality|money is no object|price doesn't matter|don't care about (?:the )?price|designer|professional grade|pro grade)\b/,
+  expert: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:an?\\s+)?(?:expert|pro|professional|advanced|seasoned|veteran|experienced)(?=\\s*$|\\s+(?:at|in|with|now|myself|player|level)\\b)|i(?:'ve| have)\\s+been\\s+[a-z]+ing\\s+(?:it\\s+|this\\s+)?for\\s+(?:over\\s+|more than\\s+)?(?:\\d{2}|ten|fifteen|twenty|thirty|forty|many|decades)\\b)`),
+  priceHigh: /\b(?:cheap|cheaper|cheapest|budget|bargain|bargains|discount|discounts|discounted|coupon|coupons|promo code|voucher|on sale|clearance|affordable|inexpensive|too expensive|overpriced|save money|saving money|can't afford|cannot afford|price match|lowest price|best price|best deal|good deal|under \$\d+)\b/,
+  priceLow: /\b(?:premium|luxury|high[- ]end|top of the line|top-of-the-line|best quality|highest quality|money is no object|price doesn't matter|don't care about (?:the )?price|designer (?:brands?|clothes|clothing|bags?|handbags?|labels?|shoes)|professional grade|pro grade)\b/,
   lifeJob: /\b(?:i\s+(?:just\s+|recently\s+|finally\s+)?(?:started|got|landed|accepted)\s+(?:a|my)\s+new\s+(?:job|position|role)|i\s+(?:just\s+|recently\s+)?got\s+(?:hired|promoted|a job)|i\s+(?:just|recently)\s+started\s+working\s+(?:at|for|as))\b/,
   lifeJobLoss: /\bi\s+(?:just\s+|recently\s+)?(?:lost my job|got laid off|was laid off|got fired|was fired|got let go|was let go)\b/,
   lifeGrad: /\bi\s+(?:just\s+|recently\s+|finally\s+)?(?:graduated|am graduating|'m graduating|finished (?:college|school|university|my degree))\b/,
@@ -429,16 +513,29 @@ function occupationFromTail(tail: string): string | null {
   return occupationIn(np);
 }
 
+/** "i X for a living" → the job noun (looked up in OCCUPATIONS when it is there). Extractor-only. */
+const LIVING_AGENTS: Readonly<Record<string, string>> = {
+  sing: 'singer', write: 'writer', teach: 'teacher', drive: 'driver', paint: 'painter', dance: 'dancer', act: 'actor', cook: 'cook', bake: 'baker', build: 'builder',
+  'build houses': 'construction worker', clean: 'cleaner', 'clean houses': 'housekeeper', 'walk dogs': 'dog walker', 'fix cars': 'mechanic', design: 'designer', code: 'programmer',
+  program: 'programmer', farm: 'farmer', fish: 'fisherman', nurse: 'nurse', sell: 'salesperson', 'sell cars': 'salesperson', 'sell houses': 'realtor', 'cut hair': 'hairdresser',
+  photograph: 'photographer', 'take pictures': 'photographer', 'take photos': 'photographer', wrestle: 'wrestler', box: 'boxer', tutor: 'tutor', translate: 'translator',
+  'drive trucks': 'truck driver', 'drive a truck': 'truck driver', babysit: 'babysitter', stream: 'streamer', blog: 'blogger', model: 'model', 'play music': 'musician',
+  'play guitar': 'musician', 'play football': 'football player', 'play basketball': 'basketball player', 'play baseball': 'baseball player', 'make music': 'musician',
+};
+/** "my day job is wrestling": gerunds whose agent noun is irregular. */
+const GERUND_JOBS: Readonly<Record<string, string>> = { wrestling: 'wrestler', nursing: 'nurse', modeling: 'model', modelling: 'model', acting: 'actor', teaching: 'teacher', farming: 'farmer', boxing: 'boxer' };
+
 const NUMBERS: Readonly<Record<string, number>> = { a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, twins: 2 };
 
 const PLACE_SETTINGS: Readonly<Record<string, string>> = {
   'the country': 'rural', 'the countryside': 'rural', country: 'rural', countryside: 'rural', 'a farm': 'rural', 'the city': 'urban', 'a big city': 'urban', 'a city': 'urban', 'the big city': 'urban',
   'the farm': 'rural', 'a farm town': 'rural', 'the boondocks': 'rural', 'the sticks': 'rural', 'a rural area': 'rural', 'the suburbs': 'suburban', suburbs: 'suburban', 'a suburb': 'suburban', 'a small town': 'small_town', 'small town': 'small_town', 'a little town': 'small_town', 'a village': 'small_town',
 };
+const PLACE_SETTINGS_VALUES: ReadonlySet<string> = new Set(['rural', 'urban', 'suburban', 'small_town']);
 const NOT_PLACES = new Set([
   'house', 'apartment', 'condo', 'home', 'trailer', 'van', 'dorm', 'flat', 'cave', 'basement', 'castle', 'cloud', 'clouds', 'tent', 'car', 'mansion', 'shed', 'box', 'moment', 'past', 'future',
   'fear', 'hope', 'peace', 'denial', 'sin', 'luxury', 'style', 'it', 'there', 'here', 'same', 'bed', 'sky', 'room', 'bedroom', 'world', 'dream', 'shelter', 'middle', 'area', 'neighborhood',
-  'hole', 'bubble', 'pain', 'poverty', 'debt',
+  'hole', 'bubble', 'pain', 'poverty', 'debt', 'far', 'away', 'around', 'nowhere', 'somewhere', 'everywhere', 'coffee', 'food', 'beer', 'love', 'work', 'faith',
 ]);
 const PLACE_STOP = new Set(['with', 'and', 'but', 'for', 'since', 'near', 'now', 'currently', 'right', 'because', 'where', 'so', 'too', 'at', 'on', 'by', 'which', 'who', 'that', 'when', 'though', 'lol', 'haha', 'alone', 'all', 'by', 'area', 'nowadays', 'these', 'this', 'in', 'as', 'it', 'is', 'are', 'my', 'to', 'next', 'soon', 'i', 'we', 'of', 'very', 'years', 'the',
   'how', 'what', 'about', 'during', 'from', 'working', 'baby', 'man', 'woman', 'six', 'months', 'month', 'year', 'summer', 'winter', 'anymore', 'though', 'you', 'your', 'lol', 'haha',
@@ -490,6 +587,12 @@ function matchPets(s: string, found: Found[], conf: number): void {
       }
     }
     if (pet && (!FARM_PETS.has(pet) || /\bpet\b/.test(tail) || /^(?:a|an|two|three|\d+)\s/.test(tail))) found.push({ key: 'pet', value: pet, confidence: conf });
+  }
+  const mp = RE.myPetIs.exec(s);
+  if (mp) {
+    const ws = words(mp[1] as string);
+    const pet = PET_INDEX.get(ws.join(' ')) ?? PET_INDEX.get(ws[0] as string) ?? null;
+    if (pet) found.push({ key: 'pet', value: pet, confidence: conf });
   }
   RE.petMy.lastIndex = 0;
   for (let m = RE.petMy.exec(s); m; m = RE.petMy.exec(s)) {
@@ -547,13 +650,15 @@ function matchInterests(s: string, found: Found[], conf: number): void {
       if (v) push([v], conf - 0.2);
     } else if (what === 'team') push(['sports'], conf - 0.2);
   }
+  // "i like rascal flats , they're my favorite band": a named artist is at least music.
+  if (RE.favBand.test(s) && /^(?:i|i'm|my|we)\b/.test(s)) push(['music'], conf - 0.15);
   const hb = RE.hobbies.exec(s);
   if (hb) push(interestValues(hb[1] as string), conf);
   const st = RE.spareTime.exec(s);
   if (st) push(interestValues(st[1] as string), conf - 0.05);
   const pl = RE.play.exec(s);
   if (pl) {
-    const t = topicIn(phraseWords(pl[1] as string, 3).join(' '));
+    const t = topicIn(phraseWords((pl[1] as string).replace(/^(?:a lot of|lots of|alot of|a bit of|some|many|a few|a little)\s+/, ''), 3).join(' '));
     if (t && !['cars', 'movies', 'tv', 'food'].includes(t)) push([t], conf - 0.1);
   }
   const go = RE.goIng.exec(s);
@@ -561,6 +666,11 @@ function matchInterests(s: string, found: Found[], conf: number): void {
     const g = go[1] as string;
     const t = TOPIC_INDEX.get(g) ?? ACTIVITY_VERBS[g.slice(0, -3)] ?? ACTIVITY_VERBS[`${g.slice(0, -3)}e`];
     if (t) push([t], conf - 0.05);
+  }
+  const gt = RE.goTo.exec(s);
+  if (gt) {
+    const t = topicIn(gt[1] as string) ?? (gt[1] === 'casino' ? 'gambling' : null);
+    if (t) push([t], conf - 0.1);
   }
   const av = RE.actVerb.exec(s);
   if (av) {
@@ -612,6 +722,26 @@ function matchOccupation(s: string, found: Found[], conf: number): void {
   const as = RE.asA.exec(s);
   if (as) add(occupationIn(words(as[1] as string)), conf - 0.05);
   if (RE.iTeach.test(s)) add('teacher', conf - 0.2);
+  // "i sing for a living", "i walk dogs for a living": the activity names the job.
+  const fl = RE.forLiving.exec(s);
+  if (fl) {
+    const verb = fl[1] as string;
+    const obj = fl[2];
+    const agent = (obj && LIVING_AGENTS[`${verb} ${obj}`]) || LIVING_AGENTS[verb];
+    if (agent) add(occupationIn(agent.split(' ')) ?? agent, conf - 0.05);
+  }
+  const dj = RE.dayJobIng.exec(s);
+  if (dj) {
+    const agent = LIVING_AGENTS[(dj[1] as string).replace(/ing$/, '')] ?? LIVING_AGENTS[(dj[1] as string).replace(/ing$/, 'e')] ?? GERUND_JOBS[dj[1] as string];
+    if (agent) add(occupationIn(agent.split(' ')) ?? agent, conf - 0.1);
+  }
+  const ws = RE.workSector.exec(s);
+  if (ws) {
+    const w = ws[1] as string;
+    add(w === 'construction' ? 'construction worker' : /bank/.test(w) ? 'banker' : /army|military|navy|air force|marines/.test(w) ? 'soldier' : /law enforcement/.test(w) ? 'police officer' : 'nurse', conf - 0.1);
+  }
+  if (RE.major.test(s)) add('student', conf - 0.1);
+  if (RE.coach.test(s)) add('coach', conf - 0.15);
   if (/\bstay(?:-| )at(?:-| )home (?:mom|dad|mother|father|parent|mum)\b/.test(s) && new RegExp(`${S}(?:${I_AM}|i work as)`).test(s)) {
     add('homemaker', conf);
     found.push({ key: 'has_children', value: true, confidence: conf });
@@ -662,11 +792,15 @@ function matchFamily(s: string, found: Found[], conf: number): void {
 function matchLocation(s: string, found: Found[], conf: number): void {
   const lv = RE.live.exec(s) ?? RE.livingIn.exec(s);
   if (lv) {
-    const p = placeFrom(lv[1] as string);
+    // "i live on coffee": "live on" names a place only for settings ("on a farm").
+    const onWhat = /\blive\s+on\s/.test(lv[0]);
+    const p0 = placeFrom(lv[1] as string);
+    const p = onWhat && p0 && !PLACE_SETTINGS_VALUES.has(p0) ? null : p0;
     if (p) found.push({ key: 'location_region', value: p, confidence: conf });
   }
   const hi = RE.hereIn.exec(s);
-  if (hi && !lv) {
+  // "it is cloudy here in boston" is chatter; "he had an accident here in california" is about him.
+  if (hi && !lv && /(?:^|[^a-z'])(?:i|i'm|im|we|we're|my|our)\b/.test(s) && !/(?:^|[^a-z'])(?:he|she|they|he's|she's|they're|it|it's)\b/.test(s)) {
     const p = placeFrom(hi[1] as string);
     if (p && !PLACE_SETTINGS[p]) found.push({ key: 'location_region', value: p, confidence: conf - 0.25 });
   }
@@ -869,15 +1003,25 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
     const base = isReview ? 0.8 : 0.85;
     for (const sent of sentences(text)) {
       const sl = lc.slice(sent.start, sent.end);
-      const isQuestion = /\?\s*$/.test(sl);
-      for (const cl0 of clauses(lc, sent)) {
+      const endsInQuestion = /\?\s*$/.test(sl);
+      // "i love to dance , what do you do for fun ?": only the tail after ", what ..." is the question.
+      const qAt = endsInQuestion ? questionTailStart(sl) : 0;
+      const parts = qAt > 0 ? [{ start: sent.start, end: sent.start + qAt, q: false }, { start: sent.start + qAt, end: sent.end, q: true }] : [{ ...sent, q: endsInQuestion }];
+      for (const part of parts) {
+      const isQuestion = part.q;
+      let prevFirstPerson = false;
+      for (const cl0 of clauses(lc, part)) {
         stats.clauses++;
         // Drop leading interjections ("yes ,", "lol") so "no , we bought a house" is not negated.
         const raw = lc.slice(cl0.start, cl0.end);
         const ij = INTERJECTION_RE.exec(raw);
         const cl = ij ? { start: cl0.start + ij[0].length, end: cl0.end } : cl0;
-        const s = lc.slice(cl.start, cl.end).trim();
-        if (!s) continue;
+        const s0 = lc.slice(cl.start, cl.end).trim();
+        if (!s0) continue;
+        // A clause with an elided "i": "love to knit" at the start of a message or after "but",
+        // "i hate dogs but love cats"; plainer verbs only right after a clause of the speaker's.
+        const s = ELIDED_START_RE.test(s0) || (prevFirstPerson && ELIDED_AFTER_I_RE.test(s0)) ? `i ${s0}` : s0;
+        prevFirstPerson = FIRST_PERSON_START_RE.test(s);
         if (isQuestion || QUESTION_START_RE.test(s)) {
           stats.skipped.question++;
           // A shopping question weakly suggests interest: "do you sell vegan food?"
@@ -887,24 +1031,37 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
           }
           continue;
         }
-        if (HYPOTHETICAL_RE.test(s) && !PREFERENCE_RE.test(s)) {
-          stats.skipped.hypothetical++;
-          continue;
-        }
-        const conf = HEDGE_RE.test(s) ? base - 0.2 : base;
-        if (NEGATION_RE.test(s)) {
+        // "i am a nurse and love hiking": each elided-subject part is read as its own "i ..." clause;
+        // the quote stays the whole clause, which holds both verbatim.
+        for (const seg of elidedSubjectParts(s)) {
+          if (HYPOTHETICAL_RE.test(seg) && !PREFERENCE_RE.test(seg)) {
+            // "i'd love to travel and have a dog": the hypothetical runs on to the later parts.
+            stats.skipped.hypothetical++;
+            break;
+          }
+          const conf = HEDGE_RE.test(seg) ? base - 0.2 : base;
+          const neg = NEGATION_RE.exec(seg);
+          if (!neg) {
+            for (const f of matchClause(seg, conf)) emit(f, cl);
+            continue;
+          }
+          // Negation scope: "i love hiking , not running" / "i'm a nurse so i never sleep" keep the
+          // statement before the negated part; the negated part alone is what is denied.
+          const cut = negationScopeStart(seg, neg.index);
+          const head = seg.slice(0, cut).trim();
+          const sn = seg.slice(cut).trim();
+          if (head) for (const f of matchClause(head, conf)) emit(f, cl);
           // Statements like "i don't eat meat" / "i have no kids" are positive facts.
-          const positive = matchClause(s, conf).filter((f) => (f.key === 'diet' && RE.noMeat.test(s)) || (f.key === 'has_children' && f.value === false));
+          const positive = matchClause(sn, conf).filter((f) => (f.key === 'diet' && RE.noMeat.test(sn)) || (f.key === 'has_children' && f.value === false));
           for (const f of positive) emit(f, cl);
-          const denied = matchClause(deNegate(s), conf).filter((f) => f.key !== 'has_children' || f.value !== false);
+          const denied = matchClause(deNegate(sn), conf).filter((f) => f.key !== 'has_children' || f.value !== false);
           stats.skipped.negated++;
           for (const f of denied) {
-            if (f.key === 'has_children' && f.value === true && RE.kidsHave.test(deNegate(s))) emit({ key: 'has_children', value: false, confidence: conf - 0.05 }, cl);
+            if (f.key === 'has_children' && f.value === true && RE.kidsHave.test(deNegate(sn))) emit({ key: 'has_children', value: false, confidence: conf - 0.05 }, cl);
             else emit({ ...f, negative: true }, cl);
           }
-          continue;
         }
-        for (const f of matchClause(s, conf)) emit(f, cl);
+      }
       }
       if (isSupport || (sig.type === 'chat_message' && /\b(?:order|package|parcel|delivery|refund|charged|account|password|login|subscription)\b/.test(sl))) {
         const c = isSupport ? 0.8 : 0.6;

@@ -58,7 +58,9 @@ const POSITIVE: Record<string, [string, string[]][]> = {
     ['i play guitar in a band', ['interest=guitar']],
     ['i go fishing every weekend', ['interest=fishing']],
     ['i love playing folk music .', ['interest=music']],
-    ['i love mickey mouse', ['interest=mickey mouse']],
+    // 1.1.0: open values come from the curated vocabulary only ("i love mickey mouse" no longer
+    // yields interest=mickey mouse; see offline-extractor-phrasings.test.ts).
+    ['i love papaya', ['interest=papaya']],
     ['my hobbies are painting and yoga', ['interest=painting', 'interest=yoga']],
   ],
   diet: [
