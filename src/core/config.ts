@@ -69,7 +69,8 @@ export const configSchema = z.object({
   TRAITLENS_DEFAULT_CONSENT: z
     .string()
     .default('profiling,llm_processing')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    // `none`: an empty value counts as unset (→ the default), so opting everyone out needs a word.
+    .transform((s) => (s.trim().toLowerCase() === 'none' ? [] : s.split(',').map((x) => x.trim()).filter(Boolean)))
     .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
   /** Per-API-key token bucket: sustained requests per second (0 = no limit) and burst size. */
   TRAITLENS_RATE_LIMIT_RPS: z.coerce.number().min(0).default(100),
