@@ -35,7 +35,8 @@ function failureOf(err: unknown): { retryable: boolean; deferred: boolean; retry
   const e = err as { retryable?: unknown; deferred?: unknown; retryAfterMs?: unknown; message?: unknown; name?: unknown } | null;
   return {
     retryable: e?.retryable !== false,
-    // `deferred` (the LLM budget is spent): wait until retryAfterMs without using up an attempt.
+    // `deferred` (provider outage, circuit open, LLM budget spent): not the job's fault; it waits
+    // (until retryAfterMs when given) without using up an attempt, so an outage never parks work.
     deferred: e?.deferred === true,
     retryAfterMs: typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
     message: `${typeof e?.name === 'string' ? e.name : 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`,
@@ -84,8 +85,10 @@ export class Worker {
           this.opts.onDone?.(job, performance.now() - started);
         } catch (err) {
           const f = failureOf(err);
-          if (f.deferred && f.retryable) {
-            releaseJob(this.db, job, { error: f.message, delayMs: f.retryAfterMs ?? this.opts.baseDelayMs, park: false, refundAttempt: true });
+          if (f.deferred) {
+            // An outage or a spent budget: wait (at least as long as asked, with jittered backoff), never park.
+            const wait = Math.max(f.retryAfterMs ?? 0, Math.round(Math.random() * Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.max(0, job.attempts - 1))));
+            releaseJob(this.db, job, { error: f.message, delayMs: wait, park: false, refundAttempt: true });
             tally.retried++;
             this.opts.onError?.(job, err, 'deferred');
             return;

@@ -26,6 +26,8 @@ export abstract class ProviderError extends TraitlensError {
 export class ProviderRateLimitError extends ProviderError {
   override readonly status = 503;
   readonly retryable = true;
+  /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
+  readonly deferred = true;
   constructor(message: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
     super('provider_rate_limited', message, { upstreamStatus: 429, ...opts });
   }
@@ -35,6 +37,8 @@ export class ProviderRateLimitError extends ProviderError {
 export class ProviderServerError extends ProviderError {
   override readonly status = 503;
   readonly retryable = true;
+  /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
+  readonly deferred = true;
   constructor(message: string, upstreamStatus: number, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
     super('provider_unavailable', message, { upstreamStatus, ...opts });
   }
@@ -43,6 +47,8 @@ export class ProviderServerError extends ProviderError {
 export class ProviderTimeoutError extends ProviderError {
   override readonly status = 503;
   readonly retryable = true;
+  /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
+  readonly deferred = true;
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super('provider_timeout', message, opts);
   }
@@ -52,6 +58,8 @@ export class ProviderTimeoutError extends ProviderError {
 export class ProviderConnectionError extends ProviderError {
   override readonly status = 503;
   readonly retryable = true;
+  /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
+  readonly deferred = true;
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super('provider_connection', message, opts);
   }
@@ -109,6 +117,8 @@ export class ProviderBadResponseError extends ProviderError {
 export class CircuitOpenError extends ProviderError {
   override readonly status = 503;
   readonly retryable = false;
+  /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
+  readonly deferred = true;
   constructor(name: string, retryAfterMs: number, lastError?: unknown) {
     super(
       'provider_circuit_open',
