@@ -1,0 +1,137 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/config.ts';
+import { llmBudgetStatus } from '../../src/db/llm-usage.ts';
+import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+import { startOpenAIServer, type ChatHandler, type OpenAITestServer } from '../support/openai-server.ts';
+
+let llm: OpenAITestServer;
+let api: TestApi;
+beforeAll(async () => {
+  llm = await startOpenAIServer();
+});
+afterAll(() => llm.close());
+beforeEach(() => {
+  llm.reset();
+  api = createTestApi();
+});
+afterEach(() => api.cleanup());
+
+/** Answers every extraction with one grounded op per "I love X" signal. */
+const healthy: ChatHandler = (body) => {
+  const prompt = String(body.messages?.at(-1)?.content ?? '');
+  const ops = [...prompt.matchAll(/id (\d+) \([a-z_]+\): "I love (\w+)/g)].map((m) => ({
+    op: 'add',
+    key: 'interest',
+    value: m[2]!,
+    confidence: 0.9,
+    evidence: [{ eventId: Number(m[1]), quote: `I love ${m[2]}` }],
+  }));
+  return { type: 'answer', data: { operations: ops }, usage: { prompt_tokens: 400, completion_tokens: 100 } };
+};
+
+const USERS = Array.from({ length: 8 }, (_, i) => `user${i}`);
+const HOBBIES = ['hiking', 'cooking', 'photography', 'chess', 'gardening', 'cycling', 'swimming', 'painting'];
+async function ingest() {
+  const r = await api.request('POST', '/v1/events', {
+    key: api.keys['events:write'],
+    json: USERS.map((u, i) => ({ userId: u, type: 'chat_message', text: `I love ${HOBBIES[i]}`, eventId: `${u}-1` })),
+  });
+  expect(r.body.accepted).toBe(USERS.length);
+}
+const jobsBy = () => Object.fromEntries((api.db.sqlite.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+const interests = () => (api.db.sqlite.prepare("SELECT count(*) AS n FROM traits WHERE key = 'interest' AND producer = 'openai:test-model'").get() as { n: number }).n;
+
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({
+    OPENAI_BASE_URL: llm.baseURL,
+    OPENAI_CHAT_MODEL: 'test-model',
+    OPENAI_EMBEDDING_MODEL: 'test-embedding',
+    OPENAI_MAX_RETRIES: '1',
+    OPENAI_RETRY_BASE_MS: '1',
+    OPENAI_RETRY_MAX_MS: '5',
+    OPENAI_TIMEOUT_MS: '1000',
+    OPENAI_BREAKER_THRESHOLD: '3',
+    OPENAI_BREAKER_COOLDOWN_MS: '100',
+    ...env,
+  });
+
+describe('LLM outage', () => {
+  it('the endpoint answers 503s and drops connections for a while: jobs wait (none parked), then all complete', async () => {
+    await ingest();
+    let down = true;
+    llm.chatHandler = (body, req) => (down ? (req.at % 2 ? { type: 'status', status: 503 } : { type: 'reset' }) : healthy(body, req));
+    const worker = createPipeline(api.db, config()).createWorker({ baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 3, pollMs: 10 });
+    // Far more rounds than maxAttempts: before the fix an open circuit breaker parked every job.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      await worker.runOnce();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(llm.chatRequests().length).toBeGreaterThan(3);
+    expect(jobsBy().parked ?? 0).toBe(0);
+    expect(jobsBy().done ?? 0).toBe(0);
+    down = false;
+    worker.start();
+    const deadline = Date.now() + 10_000;
+    while ((jobsBy().done ?? 0) < USERS.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await worker.stop();
+    expect(jobsBy()).toEqual({ done: USERS.length });
+    expect(interests()).toBe(USERS.length);
+  }, 30_000);
+
+  it('the endpoint is closed (connection refused), then comes back: every job completes', async () => {
+    await ingest();
+    const dead = await startOpenAIServer();
+    const deadURL = dead.baseURL;
+    await dead.close();
+    // Same database and jobs; first a pipeline pointed at the closed port, then at the live one.
+    const w1 = createPipeline(api.db, config({ OPENAI_BASE_URL: deadURL })).createWorker({ baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 2 });
+    for (let i = 0; i < 10; i++) {
+      await w1.runOnce();
+      api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
+    }
+    expect(jobsBy()).toEqual({ pending: USERS.length });
+    expect((api.db.sqlite.prepare('SELECT max(attempts) AS n FROM jobs').get() as { n: number }).n).toBeLessThanOrEqual(1);
+    llm.chatHandler = healthy;
+    api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
+    const t = await createPipeline(api.db, config()).createWorker({ baseDelayMs: 5 }).drain();
+    expect(t.done).toBe(USERS.length);
+    expect(interests()).toBe(USERS.length);
+  });
+});
+
+describe('daily LLM token budget', () => {
+  it('when spent, jobs wait until the UTC reset (not parked, attempts kept), /v1/stats says paused; the next day they complete', async () => {
+    api.cleanup();
+    api = createTestApi({ TRAITLENS_LLM_DAILY_TOKENS: '1000' });
+    await ingest();
+    llm.chatHandler = healthy;
+    // 500 tokens per call: a budget of 1,000 lets two users through today.
+    const pipeline = createPipeline(api.db, config({ TRAITLENS_LLM_DAILY_TOKENS: '1000', OPENAI_CONCURRENCY: '1' }));
+    const worker = pipeline.createWorker({ concurrency: 1, maxAttempts: 2 });
+    for (let i = 0; i < 12; i++) await worker.runOnce();
+    expect(llm.chatRequests()).toHaveLength(2);
+    expect(interests()).toBe(2);
+    const jobs = api.db.sqlite.prepare("SELECT status, attempts, run_after, last_error FROM jobs WHERE status <> 'done'").all() as { status: string; attempts: number; run_after: number; last_error: string }[];
+    expect(jobs).toHaveLength(USERS.length - 2);
+    const reset = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000;
+    for (const j of jobs) {
+      expect(j.status).toBe('pending');
+      expect(j.attempts).toBe(0);
+      expect(j.run_after).toBeGreaterThanOrEqual(reset);
+      expect(j.last_error).toMatch(/budget/);
+    }
+    const stats = (await api.request('GET', '/v1/stats')).body;
+    expect(stats.llmBudget).toEqual({ dailyTokens: 1000, usedToday: 1000, remaining: 0, paused: true, resetsAt: new Date(reset).toISOString() });
+    expect(stats.jobs).toMatchObject({ pending: USERS.length - 2, parked: 0 });
+    expect(llmBudgetStatus(api.db, 0).paused).toBe(false);
+    // The next day: move today's usage into yesterday and the waiting jobs' time forward.
+    api.db.sqlite.prepare('UPDATE llm_calls SET at = at - 86400000').run();
+    api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
+    for (let i = 0; i < 12 && interests() < USERS.length; i++) await worker.runOnce();
+    // 1,000 more tokens: two more users. Nothing is lost, only paced.
+    expect(interests()).toBe(4);
+    expect(jobsBy().parked ?? 0).toBe(0);
+  });
+});
