@@ -21,6 +21,10 @@ import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { privacyRoutes } from './routes/privacy.ts';
+import { profileRoutes } from './routes/profiles.ts';
+import { segmentRoutes } from './routes/segments.ts';
+import { createProfileServices, type ProfileServices } from '../similar/services.ts';
+import { loadCatalogue } from '../traits/catalogue.ts';
 import { modelRoutes } from './routes/models.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
@@ -37,6 +41,8 @@ export interface AppOptions {
   onWork?: () => void;
   /** Prometheus metrics; one per app by default */
   metrics?: ApiMetrics;
+  /** similar users, summaries, segments: the server passes its own (it owns the vector index); else one per app */
+  profiles?: ProfileServices;
 }
 
 export const API_VERSION = '0.1.0';
@@ -54,6 +60,7 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
   // One store per app: its prepared statements are compiled once.
   const store = new IngestStore(db);
   const metrics = opts.metrics ?? createMetrics(db);
+  const profiles = opts.profiles ?? createProfileServices(db, config);
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
@@ -64,6 +71,8 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     ...systemRoutes({ db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
     ...privacyRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
+    ...profileRoutes(profiles),
+    ...segmentRoutes(profiles, loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE)),
     ...docsRoutes(() =>
       (document ??= buildOpenApi(routes, {
         title: 'Traitlens API',

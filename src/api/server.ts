@@ -6,6 +6,7 @@ import type { Config } from '../core/config.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { createApp } from './app.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
+import { createProfileServices } from '../similar/services.ts';
 import type { Worker } from '../jobs/worker.ts';
 import { createLogger } from './logger.ts';
 import { createLifecycle } from './types.ts';
@@ -50,7 +51,16 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger.info({ workerId: worker.id }, 'pipeline worker started');
   }
   const w = worker;
-  const app = createApp({ db, config, logger, lifecycle, ...(w ? { onWork: () => w.notify() } : {}) });
+  // This process owns the vector index (docs/user-vector.md): load or rebuild it now, then follow SQLite.
+  const profiles = createProfileServices(db, config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
+  try {
+    const opened = profiles.index.open();
+    logger.info({ ...opened, vectors: profiles.index.size }, 'vector index ready');
+  } catch (err) {
+    logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');
+  }
+  profiles.index.start();
+  const app = createApp({ db, config, logger, lifecycle, profiles, ...(w ? { onWork: () => w.notify() } : {}) });
 
   let server: Server;
   try {
@@ -60,6 +70,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     });
   } catch (err) {
     await worker?.stop();
+    profiles.close();
     if (ownsDb) db.close();
     throw err;
   }
@@ -96,6 +107,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       }
       // A job still running after the grace period is left `running`; the next worker recovers it.
       if (worker) await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref())]);
+      profiles.close();
       if (ownsDb) db.close();
       uninstall?.();
       logger.info('stopped');

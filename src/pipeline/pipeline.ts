@@ -15,12 +15,15 @@ import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
 import { OfflineExtractor } from '../traits/offline.ts';
+import { profileDepsFromConfig, updateUserProfile, type ProfileReport } from '../profile/profile-stage.ts';
 
 export interface RefreshReport {
   traits: TraitStageReport;
   embeddings: EmbedReport | null;
   /** computed traits and model scores; absent without profiling consent */
   behaviour?: { computed: ComputedTraitsResult; scores: ScoreSummary[] };
+  /** the user vector (src/profile); the index owner picks it up from SQLite */
+  profile?: ProfileReport;
 }
 
 export interface Pipeline {
@@ -58,6 +61,7 @@ export function createPipeline(
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
   };
   const embeddings = opts.embeddings ?? true;
+  const profileDeps = profileDepsFromConfig(db, providers.embedder, config);
   const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
   const asOf = opts.featuresAsOf !== undefined ? { asOf: opts.featuresAsOf } : {};
   const refreshBehaviour = async (userId: number) => {
@@ -81,7 +85,10 @@ export function createPipeline(
     if (traits.skipped === 'no_profiling_consent') await eraseDerived(db, userId);
     const emb = embeddings && !traits.skipped ? await embedUser(db, embedderFor(userId), userId) : null;
     if (traits.skipped) return { traits, embeddings: emb };
-    return { traits, embeddings: emb, behaviour: await refreshBehaviour(userId) };
+    const behaviour = await refreshBehaviour(userId);
+    // The user vector last: it reads the text embedding and the computed/predicted traits.
+    if (!embeddings) return { traits, embeddings: emb, behaviour };
+    return { traits, embeddings: emb, behaviour, profile: await updateUserProfile(profileDeps, userId, { now: opts.featuresAsOf }) };
   };
   return {
     providers,

@@ -37,6 +37,15 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/users/u1/export', doc: '/v1/users/{id}/export', scope: 'admin' },
   { method: 'GET', path: '/v1/audit', doc: '/v1/audit', scope: 'admin' },
   { method: 'GET', path: '/v1/models/purchase_30d', doc: '/v1/models/{name}', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/users/u1/similar', doc: '/v1/users/{id}/similar', scope: 'profiles:read' },
+  { method: 'POST', path: '/v1/search/users', doc: '/v1/search/users', scope: 'profiles:read', json: { query: 'hiking' } },
+  { method: 'GET', path: '/v1/users/u1/summary', doc: '/v1/users/{id}/summary', scope: 'summaries:read' },
+  { method: 'GET', path: '/v1/users/u1/recommendations', doc: '/v1/users/{id}/recommendations', scope: 'profiles:read' },
+  // POST before the routes that read segment 1, which it creates.
+  { method: 'POST', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write', json: { name: 'probe', filter: { attribute: { key: 'a', eq: 1 } } } },
+  { method: 'GET', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write' },
+  { method: 'GET', path: '/v1/segments/1/users', doc: '/v1/segments/{id}/users', scope: 'segments:write' },
+  { method: 'POST', path: '/v1/segments/1/lookalikes', doc: '/v1/segments/{id}/lookalikes', scope: 'segments:write' },
 ];
 
 const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>
@@ -110,7 +119,8 @@ describe('scopes', () => {
     const k = createApiKey(api.db, 'multi', ['events:write', 'profiles:read']);
     for (const p of probes) {
       const r = await call(p, k.secret);
-      expect(r.status, `${p.method} ${p.path}`).toBe(p.scope === 'admin' ? 403 : p.path.endsWith('/refresh') ? 202 : 200);
+      const held = p.scope === 'events:write' || p.scope === 'profiles:read';
+      expect(r.status, `${p.method} ${p.path}`).toBe(!held ? 403 : p.path.endsWith('/refresh') ? 202 : 200);
     }
   });
 

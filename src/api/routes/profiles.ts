@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { requireUser } from '../../db/users.ts';
+import { recommend } from '../../recommend/recommend.ts';
+import { AUDIENCES, summarise } from '../../profile/summary.ts';
+import { parseFilterParam } from '../../segments/dsl.ts';
+import type { ProfileServices } from '../../similar/services.ts';
+import { searchUsers, similarUsers } from '../../similar/similar.ts';
+import { defineRoute } from '../registry.ts';
+import { userRefParams } from './users.ts';
+
+const kParam = (max: number, def = 10) => z.coerce.number().int().min(1).max(max).default(def).describe(`How many results, 1 to ${max}.`);
+
+const similarResult = z.object({
+  userId: z.string(),
+  similarity: z.number().describe('Cosine similarity of the user vectors (1 = identical direction).'),
+  blocks: z.record(z.string(), z.number().nullable()).describe('Cosine per vector block (text, behaviour, traits); null when either user lacks it.'),
+  sharedTraits: z.array(z.object({ key: z.string(), value: z.unknown(), kind: z.string(), confidence: z.tuple([z.number(), z.number()]) })).describe('Traits both hold with the same value: why they match.'),
+});
+
+const similarResponse = z.object({
+  userId: z.string(),
+  k: z.number().int(),
+  vectorVersion: z.string().nullable(),
+  results: z.array(similarResult),
+  note: z.string().optional(),
+});
+
+const searchBody = z.object({
+  query: z.string().trim().min(1).max(2000).describe('Free text, embedded with the profile embedder and matched against users’ text.'),
+  k: z.number().int().min(1).max(1000).default(10),
+});
+
+const summaryResponse = z.object({
+  userId: z.string(),
+  audience: z.enum(AUDIENCES),
+  summary: z.string(),
+  generator: z.string().describe('template.v1, or llm:<model>:summary.v1'),
+  profileVersion: z.number().int(),
+  cached: z.boolean(),
+  facts: z.array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() })).describe('What the summary was generated from.'),
+  fallbackReason: z.string().optional().describe('Why the LLM answer was replaced by the template.'),
+});
+
+const recResponse = z.object({
+  userId: z.string(),
+  neighbours: z.number().int(),
+  recommendations: z.array(
+    z.object({
+      item: z.string(),
+      kind: z.enum(['product', 'category']),
+      score: z.number(),
+      reason: z.object({ neighbours: z.array(z.object({ userId: z.string(), similarity: z.number(), events: z.record(z.string(), z.number()) })) }),
+    }),
+  ),
+  note: z.string().optional(),
+});
+
+/** Similar users, free-text user search, summaries and recommendations. */
+export function profileRoutes(s: ProfileServices) {
+  const { db } = s;
+  const maxK = s.config.TRAITLENS_SIMILAR_MAX_K;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/similar',
+      scope: 'profiles:read',
+      audit: 'similar.read',
+      tag: 'similar',
+      summary: 'Users most like this one',
+      description:
+        'Nearest neighbours of the user vector (text, behaviour, traits; docs/user-vector.md) with the shared traits that explain each match. ' +
+        '`filter`: `key:value[,key:value]` (a declared attribute or trait with that value) or the segment filter DSL as JSON. Filters are applied before the cut, so k results come back when k users pass.',
+      params: userRefParams,
+      query: z.object({
+        k: kParam(maxK),
+        filter: z.string().max(4000).optional().describe('e.g. country:DE, or {"trait":{"key":"interest","value":"hiking"}}'),
+      }),
+      responses: { 200: { description: 'Neighbours, most similar first', schema: similarResponse }, 404: { description: 'No such user' } },
+      handler: (c, { params, query }) => {
+        const u = requireUser(db, params.id);
+        const filter = query.filter ? parseFilterParam(query.filter) : null;
+        const r = similarUsers(s, u.id, { k: query.k, filter });
+        return c.json({ userId: params.id, k: query.k, ...r });
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/search/users',
+      scope: 'profiles:read',
+      tag: 'similar',
+      summary: 'Find users by free text',
+      description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote).',
+      body: searchBody,
+      responses: { 200: { description: 'Matches, best first', schema: z.object({ query: z.string(), vectorVersion: z.string(), results: z.array(z.object({ userId: z.string(), score: z.number() })) }) } },
+      handler: async (c, { body }) => {
+        const r = await searchUsers(s, body.query, Math.min(body.k, maxK));
+        return c.json({ query: body.query, vectorVersion: r.vectorVersion, results: r.results.map(({ userId, score }) => ({ userId, score })) });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/summary',
+      scope: 'summaries:read',
+      audit: 'summary.read',
+      tag: 'summaries',
+      summary: "A readable summary of a user's profile",
+      description:
+        'Generated from the profile only (traits with confidence, predictions, key stats) by the LLM when one is configured and the user consented to LLM processing, else by a template. ' +
+        'Cached per profile version. `marketing` needs the user’s marketing consent (403 otherwise).',
+      params: userRefParams,
+      query: z.object({ audience: z.enum(AUDIENCES).default('support').describe('support or marketing') }),
+      responses: { 200: { description: 'Summary', schema: summaryResponse }, 403: { description: 'No marketing consent (audience=marketing)' }, 404: { description: 'No such user' } },
+      handler: async (c, { params, query }) => {
+        const u = requireUser(db, params.id);
+        const r = await summarise({ db, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
+        return c.json({ userId: params.id, ...r });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/:id/recommendations',
+      scope: 'profiles:read',
+      audit: 'recommendations.read',
+      tag: 'similar',
+      summary: 'Items similar users engaged with',
+      description: 'Products (or categories) that the nearest users purchased, added to cart or viewed (weights 3, 2, 1) and this user has not, with the neighbours and events behind each.',
+      params: userRefParams,
+      query: z.object({
+        k: kParam(100),
+        neighbours: z.coerce.number().int().min(1).max(maxK).default(Math.min(20, maxK)).describe('How many similar users to draw from.'),
+        by: z.enum(['product', 'category']).default('product'),
+      }),
+      responses: { 200: { description: 'Recommendations, best first', schema: recResponse }, 404: { description: 'No such user' } },
+      handler: (c, { params, query }) => {
+        const u = requireUser(db, params.id);
+        return c.json({ userId: params.id, ...recommend(s, u.id, { k: query.k, neighbours: query.neighbours, by: query.by }) });
+      },
+    }),
+  ];
+}

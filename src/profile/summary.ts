@@ -1,0 +1,183 @@
+/**
+ * Profile summaries for an audience (support | marketing). The same facts feed both generators:
+ * the LLM (prompts/summary.v1.md, structured output, checked for grounding) when one is configured
+ * and the user consented to LLM processing, else a template that reads naturally. Cached per
+ * (user, profile version, audience, generator); a new profile version misses the cache.
+ */
+import { z } from 'zod';
+import { effectiveConsent } from '../core/consent.ts';
+import { ForbiddenError } from '../core/errors.ts';
+import type { ConsentFlag, Trait } from '../core/types.ts';
+import type { Db } from '../db/connection.ts';
+import { getSummary, putSummary } from '../db/profiles.ts';
+import { llmCalls } from '../db/schema.ts';
+import { currentTraits, eventCountsByType, type UserRow } from '../db/users.ts';
+import type { ChatModel } from '../providers/types.ts';
+import { loadPrompt } from '../traits/prompts.ts';
+import { redactPii } from '../traits/redact.ts';
+import { sensitiveCategoryOf } from '../traits/sensitive.ts';
+
+export const AUDIENCES = ['support', 'marketing'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+export const TEMPLATE_GENERATOR = 'template.v1';
+
+/** Attribute names that hold contact details or identity: never put in a summary. */
+const PII_KEYS = /(^|_)(name|first_name|last_name|email|e_mail|phone|mobile|address|street|zip|postcode|postal_code|birth|dob|ip|ssn|passport|iban|card)($|_)/i;
+
+export interface Fact {
+  n: number;
+  /** where it comes from: trait kind, or `activity` */
+  source: string;
+  key: string;
+  text: string;
+  confidence: number;
+}
+
+export interface ProfileFacts {
+  profileVersion: number;
+  facts: Fact[];
+}
+
+const human = (k: string) => k.replace(/_/g, ' ');
+const fmtValue = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
+
+function isSafe(t: Trait): boolean {
+  if (PII_KEYS.test(t.key)) return false;
+  const s = `${t.key} ${String(t.value)}`;
+  if (sensitiveCategoryOf(s)) return false;
+  return redactPii(String(t.value)).text === String(t.value);
+}
+
+/** The profile as numbered statements: traits with confidence, predictions, key activity stats. No evidence quotes, no PII. */
+export function profileFacts(db: Db, user: UserRow): ProfileFacts {
+  const traits = currentTraits(db, user.id).filter(isSafe);
+  const facts: Fact[] = [];
+  const push = (source: string, key: string, text: string, confidence: number) => facts.push({ n: facts.length + 1, source, key, text, confidence });
+  const order = { declared: 0, semantic: 1, predicted: 2, computed: 3 } as const;
+  for (const t of [...traits].sort((a, b) => order[a.kind] - order[b.kind] || b.confidence - a.confidence)) {
+    if (t.kind === 'predicted') push('predicted', t.key, `model prediction: ${human(t.key)} = ${fmtValue(t.value)}`, t.confidence);
+    else if (t.kind === 'computed') push('computed', t.key, `${human(t.key)}: ${fmtValue(t.value)}`, 1);
+    else if (t.kind === 'declared') push('declared', t.key, `${human(t.key)}: ${fmtValue(t.value)} (declared)`, 1);
+    else push('semantic', t.key, `${human(t.key)}: ${fmtValue(t.value)}`, t.confidence);
+  }
+  const counts = eventCountsByType(db, user.id);
+  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 4);
+  if (user.eventCount > 0) push('activity', 'events', `${user.eventCount} events${top.length ? ` (${top.map(([t, n]) => `${n} ${human(t)}`).join(', ')})` : ''}`, 1);
+  if (user.firstEventAt !== null && user.lastEventAt !== null)
+    push('activity', 'active_period', `active from ${new Date(user.firstEventAt).toISOString().slice(0, 10)} to ${new Date(user.lastEventAt).toISOString().slice(0, 10)}`, 1);
+  return { profileVersion: user.profileVersion, facts };
+}
+
+const hedge = (c: number) => (c >= 0.7 ? '' : c >= 0.5 ? 'probably ' : 'may ');
+const list = (xs: string[]) => (xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+
+/** A readable summary from the facts alone: every clause is one fact, nothing else. */
+export function templateSummary(pf: ProfileFacts, audience: Audience): string {
+  const f = pf.facts;
+  if (!f.length) return 'There is not enough data about this customer yet to summarise.';
+  const by = (src: string) => f.filter((x) => x.source === src);
+  const sentences: string[] = [];
+  const declared = by('declared').map((x) => x.text.replace(' (declared)', ''));
+  if (declared.length) sentences.push(`The customer declared ${list(declared)}.`);
+  const sem = by('semantic');
+  if (sem.length) {
+    const sure = sem.filter((x) => x.confidence >= 0.7).map((x) => x.text);
+    const unsure = sem.filter((x) => x.confidence < 0.7).map((x) => `${hedge(x.confidence)}${x.text}`.replace(/^(probably|may) /, '$1 '));
+    if (sure.length) sentences.push(`From what they wrote: ${list(sure)}.`);
+    if (unsure.length) sentences.push(`Less certain: ${list(unsure)}.`);
+  }
+  const comp = by('computed').map((x) => x.text);
+  if (comp.length) sentences.push(`Behaviour: ${list(comp.slice(0, audience === 'marketing' ? 6 : 4))}.`);
+  const pred = by('predicted').map((x) => `${x.text.replace('model prediction: ', '')} (confidence ${x.confidence.toFixed(2)})`);
+  if (pred.length) sentences.push(`Models predict ${list(pred)}.`);
+  const act = by('activity').map((x) => x.text);
+  if (act.length) sentences.push(`Activity: ${list(act)}.`);
+  return sentences.join(' ');
+}
+
+export const summaryAnswerSchema = z.strictObject({
+  summary: z.string().min(1).max(2000),
+  facts: z.array(z.number().int().min(1)).max(200),
+});
+
+export interface SummaryDeps {
+  db: Db;
+  chat: ChatModel | null;
+  defaultConsent: readonly ConsentFlag[];
+}
+
+export interface SummaryResult {
+  summary: string;
+  audience: Audience;
+  generator: string;
+  profileVersion: number;
+  cached: boolean;
+  facts: Fact[];
+  /** set when the LLM answer was rejected and the template used instead */
+  fallbackReason?: string;
+}
+
+/** Numbers, words of 4+ letters in the summary that appear in no fact: a crude grounding check. */
+export function ungroundedTerms(summary: string, facts: readonly Fact[]): string[] {
+  const known = new Set(facts.flatMap((f) => f.text.toLowerCase().match(/[\p{L}\p{N}.]+/gu) ?? []));
+  const nums = summary.match(/\b\d+(?:\.\d+)?\b/g) ?? [];
+  return nums.filter((n) => !known.has(n) && ![...known].some((k) => k.includes(n)));
+}
+
+export async function summarise(deps: SummaryDeps, user: UserRow, audience: Audience): Promise<SummaryResult> {
+  const consent = effectiveConsent(user.consent, deps.defaultConsent);
+  if (audience === 'marketing' && !consent.marketing)
+    throw new ForbiddenError('this user has not consented to marketing: no marketing summary is available', { consent: 'marketing', audience });
+  const pf = profileFacts(deps.db, user);
+  const prompt = loadPrompt('summary', 'v1');
+  const useLlm = deps.chat !== null && consent.llm_processing && pf.facts.length > 0;
+  const generator = useLlm ? `llm:${(deps.chat as ChatModel).id}:${prompt.id}` : TEMPLATE_GENERATOR;
+  const hit = getSummary(deps.db, user.id, pf.profileVersion, audience, generator);
+  if (hit) return { summary: hit.text, audience, generator, profileVersion: pf.profileVersion, cached: true, facts: pf.facts };
+  let text: string | null = null;
+  let usedGenerator = generator;
+  let fallbackReason: string | undefined;
+  if (useLlm) {
+    const r = await llmSummary(deps, user.id, pf, audience);
+    if ('summary' in r) text = r.summary;
+    else {
+      fallbackReason = r.rejected;
+      usedGenerator = TEMPLATE_GENERATOR;
+    }
+  }
+  text ??= templateSummary(pf, audience);
+  putSummary(deps.db, user.id, pf.profileVersion, audience, usedGenerator, text);
+  return { summary: text, audience, generator: usedGenerator, profileVersion: pf.profileVersion, cached: false, facts: pf.facts, ...(fallbackReason ? { fallbackReason } : {}) };
+}
+
+const AUDIENCE_TEXT: Record<Audience, string> = {
+  support: 'customer support agents, who need context to help the customer quickly',
+  marketing: 'marketing team, who want to understand interests and behaviour to tailor offers',
+};
+
+async function llmSummary(deps: SummaryDeps, userId: number, pf: ProfileFacts, audience: Audience): Promise<{ summary: string } | { rejected: string }> {
+  const chat = deps.chat as ChatModel;
+  const prompt = loadPrompt('summary', 'v1');
+  const system = await prompt.system.format({ audience_description: AUDIENCE_TEXT[audience] });
+  const user = await prompt.user.format({ audience, facts: pf.facts.map((f) => `${f.n}. ${f.text} [${f.confidence.toFixed(2)}]`).join('\n') });
+  const started = Date.now();
+  const record = (status: 'ok' | 'error', extra: { model?: string; promptTokens?: number; completionTokens?: number; error?: string }) =>
+    deps.db.orm
+      .insert(llmCalls)
+      .values({ at: started, userId, purpose: 'summary', model: extra.model ?? chat.id, promptVersion: prompt.id, promptTokens: extra.promptTokens ?? 0, completionTokens: extra.completionTokens ?? 0, latencyMs: Date.now() - started, status, ...(extra.error ? { error: extra.error } : {}) })
+      .run();
+  try {
+    const r = await chat.extractStructured({ system, user, schema: summaryAnswerSchema, schemaName: 'profile_summary' });
+    record('ok', { model: r.model, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens });
+    const s = r.data.summary.trim();
+    // Grounding checks: the model must cite only facts that exist, never a sensitive category, no PII, no invented numbers.
+    if (r.data.facts.some((n) => n > pf.facts.length)) return { rejected: 'cited a fact that does not exist' };
+    if (sensitiveCategoryOf(s)) return { rejected: 'mentioned a sensitive category' };
+    if (redactPii(s).text !== s) return { rejected: 'contained contact details' };
+    if (ungroundedTerms(s, pf.facts).length) return { rejected: `stated numbers not in the profile: ${ungroundedTerms(s, pf.facts).join(', ')}` };
+    return { summary: s };
+  } catch (err) {
+    record('error', { error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err) });
+    return { rejected: `the model call failed (${err instanceof Error ? err.name : 'error'})` };
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * An HNSW (hnswlib-node, cosine) index over user vectors, labels = internal user ids, persisted as
+ * `<path>` + `<path>.json` (the manifest). Writes are atomic (temp file + rename, index first, then
+ * the manifest that carries the index file's size and sha1), so a crash between the two renames
+ * leaves a pair that fails the check and is rebuilt rather than trusted.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import hnswlib from 'hnswlib-node';
+
+const { HierarchicalNSW } = hnswlib;
+type Hnsw = InstanceType<typeof HierarchicalNSW>;
+
+export const INDEX_FORMAT = 1;
+
+export interface IndexParams {
+  m: number;
+  efConstruction: number;
+  ef: number;
+}
+
+export interface Manifest {
+  format: number;
+  library: string;
+  space: 'cosine';
+  vectorVersion: string;
+  dimension: number;
+  /** live (searchable) vectors */
+  count: number;
+  maxElements: number;
+  M: number;
+  efConstruction: number;
+  ef: number;
+  /** labels are internal user ids (users.id) */
+  labels: 'users.id';
+  /** labels marked deleted whose slot may still exist (replaceDeleted may have reused some) */
+  deleted: number[];
+  deletedSlots: number;
+  /** the newest user_profiles.updated_at applied */
+  syncedAt: number;
+  indexBytes: number;
+  indexSha1: string;
+  savedAt: string;
+}
+
+export interface Hit {
+  label: number;
+  /** cosine similarity, 1 = same direction */
+  similarity: number;
+}
+
+const sha1File = (path: string): string => {
+  const h = createHash('sha1');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+};
+
+function atomicWrite(path: string, write: (tmp: string) => void): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    write(tmp);
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+export class VectorIndex {
+  readonly dim: number;
+  readonly params: IndexParams;
+  readonly vectorVersion: string;
+  private hnsw: Hnsw;
+  private live = new Set<number>();
+  /** labels marked deleted, possibly already evicted by a replaceDeleted add */
+  private deleted = new Set<number>();
+  private deletedSlots = 0;
+  syncedAt = 0;
+
+  private constructor(dim: number, params: IndexParams, vectorVersion: string, hnsw: Hnsw) {
+    this.dim = dim;
+    this.params = params;
+    this.vectorVersion = vectorVersion;
+    this.hnsw = hnsw;
+    this.hnsw.setEf(params.ef);
+  }
+
+  static create(dim: number, params: IndexParams, vectorVersion: string, capacity = 1024): VectorIndex {
+    const h = new HierarchicalNSW('cosine', dim);
+    h.initIndex({ maxElements: Math.max(16, capacity), m: params.m, efConstruction: params.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+    return new VectorIndex(dim, params, vectorVersion, h);
+  }
+
+  /**
+   * Loads a saved index when its manifest matches what is expected (format, version, dimension,
+   * parameters, file checksum); otherwise returns why not, and the caller rebuilds.
+   */
+  static load(path: string, expect: { vectorVersion: string; dim: number; params: IndexParams }): { index: VectorIndex } | { reason: string } {
+    const mpath = `${path}.json`;
+    if (!existsSync(path) || !existsSync(mpath)) return { reason: 'missing' };
+    let m: Manifest;
+    try {
+      m = JSON.parse(readFileSync(mpath, 'utf8')) as Manifest;
+    } catch {
+      return { reason: 'manifest unreadable' };
+    }
+    if (m.format !== INDEX_FORMAT || m.space !== 'cosine') return { reason: 'other format' };
+    if (m.vectorVersion !== expect.vectorVersion) return { reason: 'other vector version' };
+    if (m.dimension !== expect.dim) return { reason: 'other dimension' };
+    if (m.M !== expect.params.m || m.efConstruction !== expect.params.efConstruction) return { reason: 'other build parameters' };
+    const size = statSync(path).size;
+    if (size !== m.indexBytes || sha1File(path) !== m.indexSha1) return { reason: 'corrupt (checksum mismatch)' };
+    const h = new HierarchicalNSW('cosine', m.dimension);
+    try {
+      h.readIndexSync(path, true);
+    } catch (err) {
+      return { reason: `corrupt (${(err as Error).message})` };
+    }
+    if (h.getNumDimensions() !== m.dimension || h.getCurrentCount() !== m.count + m.deletedSlots) return { reason: 'corrupt (counts differ)' };
+    const ix = new VectorIndex(m.dimension, expect.params, m.vectorVersion, h);
+    ix.deleted = new Set(m.deleted);
+    ix.deletedSlots = m.deletedSlots;
+    for (const l of h.getIdsList()) if (!ix.deleted.has(l)) ix.live.add(l);
+    if (ix.live.size !== m.count) return { reason: 'corrupt (labels differ)' };
+    ix.syncedAt = m.syncedAt;
+    return { index: ix };
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+  has(label: number): boolean {
+    return this.live.has(label);
+  }
+  labels(): IterableIterator<number> {
+    return this.live.values();
+  }
+  setEf(ef: number): void {
+    this.hnsw.setEf(ef);
+  }
+
+  /** Adds or replaces a vector. Grows the index as needed; reuses deleted slots (replaceDeleted). */
+  upsert(label: number, v: Float32Array | number[]): void {
+    if (v.length !== this.dim) throw new Error(`vector dimension ${v.length} != index dimension ${this.dim}`);
+    const arr = Array.from(v);
+    if (this.live.has(label)) {
+      this.hnsw.addPoint(arr, label, false);
+      return;
+    }
+    if (this.deleted.has(label)) {
+      this.deleted.delete(label);
+      try {
+        // Still in the graph (not evicted by a replacement): bring it back and update in place.
+        this.hnsw.unmarkDelete(label);
+        this.deletedSlots--;
+        this.hnsw.addPoint(arr, label, false);
+        this.live.add(label);
+        return;
+      } catch {
+        // Its slot was reused: add as new below.
+      }
+    }
+    if (this.deletedSlots > 0) {
+      this.hnsw.addPoint(arr, label, true);
+      this.deletedSlots--;
+    } else {
+      if (this.hnsw.getCurrentCount() >= this.hnsw.getMaxElements()) this.hnsw.resizeIndex(Math.ceil(this.hnsw.getMaxElements() * 1.5) + 16);
+      this.hnsw.addPoint(arr, label, false);
+    }
+    this.live.add(label);
+  }
+
+  remove(label: number): boolean {
+    if (!this.live.has(label)) return false;
+    // markDelete only flags the slot: overwrite the vector first so an erased user's data does not
+    // stay in memory or in the next saved file.
+    this.hnsw.addPoint(this.placeholder(), label, false);
+    this.hnsw.markDelete(label);
+    this.live.delete(label);
+    this.deleted.add(label);
+    this.deletedSlots++;
+    return true;
+  }
+
+  private placeholder(): number[] {
+    const v = new Array<number>(this.dim).fill(0);
+    v[0] = 1;
+    return v;
+  }
+
+  /** Nearest neighbours by cosine; `k` is capped at the live count. */
+  search(v: Float32Array | number[], k: number, filter?: (label: number) => boolean): Hit[] {
+    const n = Math.min(k, this.live.size);
+    if (n <= 0) return [];
+    const r = filter ? this.hnsw.searchKnn(Array.from(v), n, filter) : this.hnsw.searchKnn(Array.from(v), n);
+    return r.neighbors.map((label, i) => ({ label, similarity: 1 - (r.distances[i] as number) }));
+  }
+
+  save(path: string): Manifest {
+    atomicWrite(path, (tmp) => this.hnsw.writeIndexSync(tmp));
+    const manifest: Manifest = {
+      format: INDEX_FORMAT,
+      library: 'hnswlib-node@3',
+      space: 'cosine',
+      vectorVersion: this.vectorVersion,
+      dimension: this.dim,
+      count: this.live.size,
+      maxElements: this.hnsw.getMaxElements(),
+      M: this.params.m,
+      efConstruction: this.params.efConstruction,
+      ef: this.params.ef,
+      labels: 'users.id',
+      deleted: [...this.deleted],
+      deletedSlots: this.deletedSlots,
+      syncedAt: this.syncedAt,
+      indexBytes: statSync(path).size,
+      indexSha1: sha1File(path),
+      savedAt: new Date().toISOString(),
+    };
+    atomicWrite(`${path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(manifest)));
+    return manifest;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The index owner. Ownership rule (docs/user-vector.md): workers (in the server or a separate
+ * `traitlens worker`) only write vectors to SQLite (user_profiles); exactly one process per
+ * database — the API server — holds the HNSW index in memory, pulls changes from SQLite by
+ * `updated_at` (on a timer and before every query), and writes the index file. `traitlens
+ * reindex` rebuilds vectors and the file offline; a running server notices the new vector version
+ * and reloads the file (or rebuilds). Deletions (erasure, consent withdrawn) are found by the
+ * periodic count check, which falls back to a full id diff.
+ */
+import { countProfiles, getProfiles, maxProfileUpdatedAt, profileIdsOfVersion, profilesChangedSince, profilesOfVersion } from '../db/profiles.ts';
+import type { Db } from '../db/connection.ts';
+import { registerEraser } from '../db/erasure.ts';
+import type { Config } from '../core/config.ts';
+import { currentLayout, type ProfileDeps } from '../profile/profile-stage.ts';
+import type { VectorLayout } from '../profile/vector.ts';
+import { VectorIndex, type Hit, type IndexParams } from './hnsw-index.ts';
+
+/** Rows committed slightly out of updated_at order (another process's clock and commit) are re-read. */
+const LOOKBACK_MS = 5000;
+/** Every Nth timer sync also compares counts with SQLite (a cheap way to notice deletions). */
+const FULL_CHECK_EVERY = 10;
+
+export interface IndexOptions {
+  path: string;
+  params: IndexParams;
+  syncMs: number;
+  saveMs: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export const indexPathFor = (config: Config, dbPath: string): string => config.TRAITLENS_INDEX_PATH ?? `${dbPath}.hnsw`;
+
+export const indexOptionsFromConfig = (config: Config, dbPath: string): IndexOptions => ({
+  path: indexPathFor(config, dbPath),
+  params: { m: config.TRAITLENS_HNSW_M, efConstruction: config.TRAITLENS_HNSW_EF_CONSTRUCTION, ef: config.TRAITLENS_HNSW_EF },
+  syncMs: config.TRAITLENS_INDEX_SYNC_MS,
+  saveMs: config.TRAITLENS_INDEX_SAVE_MS,
+});
+
+export interface SyncReport {
+  upserted: number;
+  removed: number;
+  rebuilt: boolean;
+  reason?: string;
+}
+
+export class ProfileIndex {
+  readonly deps: ProfileDeps;
+  readonly opts: IndexOptions;
+  private index: VectorIndex | null = null;
+  private layoutCache: VectorLayout | null = null;
+  private dirty = false;
+  private lastSave = 0;
+  private ticks = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** why the last open rebuilt instead of loading (for logs and tests) */
+  lastOpen: { loaded: boolean; reason?: string } | null = null;
+
+  constructor(deps: ProfileDeps, opts: IndexOptions) {
+    this.deps = deps;
+    this.opts = opts;
+    // An erasure in this process drops the vector from the index (overwritten, marked deleted) and
+    // saves at once; other processes' erasures arrive through the periodic count check.
+    registerEraser({
+      name: 'hnsw_index',
+      derived: true,
+      afterCommit: (db, userId) => {
+        if (db !== this.db || !this.index?.has(userId)) return 0;
+        this.index.remove(userId);
+        this.dirty = true;
+        this.save();
+        return 1;
+      },
+    });
+  }
+
+  get db(): Db {
+    return this.deps.db;
+  }
+
+  /** The layout of current vectors (never fits a scaler: only the pipeline and reindex do). */
+  layout(): VectorLayout {
+    return (this.layoutCache = currentLayout(this.deps, { fit: false }).layout);
+  }
+
+  /** Loads the file when it matches SQLite's current version, else rebuilds from SQLite; then catches up. */
+  open(): SyncReport {
+    const layout = this.layout();
+    const r = VectorIndex.load(this.opts.path, { vectorVersion: layout.version, dim: layout.dim, params: this.opts.params });
+    if ('index' in r) {
+      this.index = r.index;
+      this.lastOpen = { loaded: true };
+      const s = this.sync({ full: true });
+      return s;
+    }
+    this.lastOpen = { loaded: false, reason: r.reason };
+    this.opts.log?.('rebuilding the vector index from SQLite', { reason: r.reason, path: this.opts.path });
+    return { ...this.rebuild(), reason: r.reason };
+  }
+
+  /** A fresh index from every current-version row in SQLite, written to disk. */
+  rebuild(): SyncReport {
+    const layout = this.layout();
+    const since = maxProfileUpdatedAt(this.db);
+    const ix = VectorIndex.create(layout.dim, this.opts.params, layout.version, countProfiles(this.db, layout.version) + 16);
+    let n = 0;
+    for (const row of profilesOfVersion(this.db, layout.version)) {
+      ix.upsert(row.userId, row.vector);
+      n++;
+    }
+    ix.syncedAt = since;
+    this.index = ix;
+    this.save(true);
+    return { upserted: n, removed: 0, rebuilt: true };
+  }
+
+  private ensure(): VectorIndex {
+    if (!this.index) this.open();
+    return this.index as VectorIndex;
+  }
+
+  /** Applies SQLite changes since the last sync; `full` also reconciles ids (deletions). */
+  sync(opts: { full?: boolean } = {}): SyncReport {
+    if (!this.index) return this.open();
+    const layout = this.layout();
+    if (this.index.vectorVersion !== layout.version || this.index.dim !== layout.dim) {
+      // Vectors were rebuilt with another composition (reindex, new weights): load its file or rebuild.
+      this.index = null;
+      return this.open();
+    }
+    const ix = this.index;
+    let upserted = 0;
+    let removed = 0;
+    let newest = ix.syncedAt;
+    for (const row of profilesChangedSince(this.db, Math.max(0, ix.syncedAt - LOOKBACK_MS))) {
+      if (row.version === layout.version && row.dim === ix.dim) {
+        ix.upsert(row.userId, row.vector);
+        upserted++;
+      } else if (ix.remove(row.userId)) removed++;
+      newest = Math.max(newest, row.updatedAt);
+    }
+    ix.syncedAt = newest;
+    if (opts.full && countProfiles(this.db, layout.version) !== ix.size) {
+      const ids = new Set(profileIdsOfVersion(this.db, layout.version));
+      for (const l of [...ix.labels()]) if (!ids.has(l) && ix.remove(l)) removed++;
+      const missing = [...ids].filter((id) => !ix.has(id));
+      for (const [id, row] of getProfiles(this.db, missing)) {
+        ix.upsert(id, row.vector);
+        upserted++;
+      }
+    }
+    if (upserted || removed) this.dirty = true;
+    this.maybeSave();
+    return { upserted, removed, rebuilt: false };
+  }
+
+  /** Starts the periodic sync (the server calls this); unref'd so it never holds the process open. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.sync({ full: ++this.ticks % FULL_CHECK_EVERY === 0 });
+      } catch (err) {
+        this.opts.log?.('vector index sync failed', { err: String(err) });
+      }
+    }, this.opts.syncMs);
+    this.timer.unref();
+  }
+
+  private maybeSave(): void {
+    if (this.dirty && Date.now() - this.lastSave >= this.opts.saveMs) this.save();
+  }
+
+  save(force = false): void {
+    if (!this.index || (!this.dirty && !force)) return;
+    this.index.save(this.opts.path);
+    this.dirty = false;
+    this.lastSave = Date.now();
+  }
+
+  /** Stops the timer and writes pending changes. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    try {
+      this.save();
+    } catch (err) {
+      this.opts.log?.('saving the vector index failed', { err: String(err) });
+    }
+  }
+
+  /** Synced (cheaply: changes since the last sync) before answering. */
+  search(v: Float32Array, k: number, filter?: (label: number) => boolean): Hit[] {
+    if (this.index) this.sync();
+    return this.ensure().search(v, k, filter);
+  }
+
+  get size(): number {
+    return this.ensure().size;
+  }
+
+  has(label: number): boolean {
+    return this.ensure().has(label);
+  }
+
+  currentLayout(): VectorLayout {
+    return this.layoutCache ?? this.layout();
+  }
+
+  setEf(ef: number): void {
+    this.ensure().setEf(ef);
+  }
+}
