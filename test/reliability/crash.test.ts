@@ -9,6 +9,15 @@ import { tempDir } from '../support/temp-db.ts';
 
 const BATCH = 50;
 
+const batchOf = (b: number) =>
+  Array.from({ length: BATCH }, (_, i) => ({
+    eventId: `b${b}-${i}`,
+    userId: `u${(b * 7 + i) % 23}`,
+    type: i % 5 === 0 ? 'search' : 'page_view',
+    ...(i % 5 === 0 ? { text: `batch ${b} item ${i}` } : {}),
+    timestamp: 1_780_000_000_000 + b * 1000 + i,
+  }));
+
 async function serve(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
     env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'NORMAL', TRAITLENS_WORKER: 'true', TRAITLENS_RATE_LIMIT_RPS: '0' },
@@ -35,13 +44,7 @@ describe('crash safety', () => {
         while (!killed) {
           const b = next++;
           sent.add(b);
-          const events = Array.from({ length: BATCH }, (_, i) => ({
-            eventId: `b${b}-${i}`,
-            userId: `u${(b * 7 + i) % 23}`,
-            type: i % 5 === 0 ? 'search' : 'page_view',
-            ...(i % 5 === 0 ? { text: `batch ${b} item ${i}` } : {}),
-            timestamp: 1_780_000_000_000 + b * 1000 + i,
-          }));
+          const events = batchOf(b);
           try {
             const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
             const body = (await r.json()) as { accepted: number };
@@ -82,7 +85,8 @@ describe('crash safety', () => {
       // And the restarted server takes the stream up again; a retried in-flight batch is deduplicated.
       const unknown = [...sent].filter((b) => !acked.has(b));
       for (const b of unknown) {
-        const events = Array.from({ length: BATCH }, (_, i) => ({ eventId: `b${b}-${i}`, userId: `u${(b * 7 + i) % 23}`, type: 'page_view', timestamp: 1_780_000_000_000 + b * 1000 + i }));
+        // The same batch as first sent (an eventId re-sent with other content would be rejected as a conflict).
+        const events = batchOf(b);
         const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
         const body = (await r.json()) as { accepted: number; duplicates: number };
         expect(body.accepted + body.duplicates).toBe(BATCH);
