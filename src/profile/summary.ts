@@ -117,9 +117,9 @@ export interface SummaryResult {
   fallbackReason?: string;
 }
 
-/** Numbers, words of 4+ letters in the summary that appear in no fact: a crude grounding check. */
+/** Numbers in the summary that appear in no fact (text or confidence): a crude grounding check. */
 export function ungroundedTerms(summary: string, facts: readonly Fact[]): string[] {
-  const known = new Set(facts.flatMap((f) => f.text.toLowerCase().match(/[\p{L}\p{N}.]+/gu) ?? []));
+  const known = new Set(facts.flatMap((f) => [...(f.text.toLowerCase().match(/[\p{L}\p{N}.]+/gu) ?? []), f.confidence.toFixed(2)]));
   const nums = summary.match(/\b\d+(?:\.\d+)?\b/g) ?? [];
   return nums.filter((n) => !known.has(n) && ![...known].some((k) => k.includes(n)));
 }

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertTrait } from '../../src/db/traits.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
+import { indexConfig, layoutFor, seedUsers } from '../similar/helpers.ts';
+
+describe('segments (no LLM)', () => {
+  let api: TestApi;
+  let ids: number[];
+  beforeAll(() => {
+    api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
+    // even users consented to marketing (seedUsers), odd ones did not
+    ({ ids } = seedUsers(api.db, layoutFor(indexConfig(api.path)), 60, (i) => ({ country: i < 20 ? 'DE' : 'US' })));
+    for (let i = 0; i < 10; i++) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: i < 5 ? 0.9 : 0.4, evidence: [], producer: 'test', version: '1', validFrom: 1 });
+  });
+  afterAll(() => api.cleanup());
+
+  it('400 names the bad part; nothing is saved', async () => {
+    const r = await api.request('POST', '/v1/segments', { json: { name: 'x', filter: { and: [{ trait: { key: 'interest' } }, { attribute: { key: 'country' } }] } } });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'invalid_filter', message: expect.stringContaining('filter.and[1].attribute') });
+    expect((await api.request('POST', '/v1/segments', { json: { filter: { trait: { key: 'interest' } } } })).body.error.message).toContain('name');
+    expect((await api.request('POST', '/v1/segments', { json: { name: 'x' } })).status).toBe(400);
+    expect((await api.request('GET', '/v1/segments')).body.segments).toEqual([]);
+  });
+
+  it('saves a filter; members page with counts and leave out users without marketing consent', async () => {
+    const c = await api.request('POST', '/v1/segments', { json: { name: 'keen DE hikers', filter: { and: [{ trait: { key: 'interest', value: 'Hiking', minConfidence: 0.6 } }, { attribute: { key: 'country', eq: 'DE' } }] } } });
+    expect(c.status, c.text).toBe(201);
+    const p1 = await api.request('GET', `/v1/segments/${c.body.id}/users?limit=2`);
+    expect(p1.body).toMatchObject({ matched: 5, excludedNoConsent: 2, total: 3, users: ['u0', 'u2'] });
+    const p2 = await api.request('GET', `/v1/segments/${c.body.id}/users?limit=2&cursor=${p1.body.nextCursor}`);
+    expect(p2.body).toMatchObject({ users: ['u4'], nextCursor: null });
+    expect((await api.request('GET', '/v1/segments/999/users')).status).toBe(404);
+  });
+
+  it('lookalikes: nearest the centroid, never members, marketing consent only', async () => {
+    const c = await api.request('POST', '/v1/segments', { json: { name: 'DE', filter: { attribute: { key: 'country', eq: 'DE' } } } });
+    const r = await api.request('POST', `/v1/segments/${c.body.id}/lookalikes?k=5`);
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.results).toHaveLength(5);
+    for (const x of r.body.results) {
+      const i = Number(x.userId.slice(1));
+      expect(i).toBeGreaterThanOrEqual(20);
+      expect(i % 2).toBe(0);
+    }
+  });
+
+  it('a description offline falls back to embedding search and says so', async () => {
+    const r = await api.request('POST', '/v1/segments', { json: { description: 'people who love hiking' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ mode: 'embedding_search', saved: false });
+    expect(r.body.note).toMatch(/No LLM/);
+  }, 60_000);
+});
+
+describe('segments: the LLM proposes a filter, never saved or run blind', () => {
+  let server: OpenAITestServer;
+  let api: TestApi;
+  beforeAll(async () => {
+    server = await startOpenAIServer();
+    api = createTestApi({ OPENAI_BASE_URL: server.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_MAX_RETRIES: '0', OPENAI_TIMEOUT_MS: '2000' });
+  });
+  afterAll(async () => {
+    api.cleanup();
+    await server.close();
+  });
+
+  it('returns the proposed filter for review; an invalid proposal is a 422 with the issues', async () => {
+    const proposed = { and: [{ trait: { key: 'interest', value: 'hiking' } }, { predicted: { key: 'will_purchase', value: true, min: 0.7 } }] };
+    server.enqueueChat({ type: 'answer', data: { filter: proposed, explanation: 'Hikers likely to buy.' } });
+    const r = await api.request('POST', '/v1/segments', { json: { description: 'hikers who will probably buy soon' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ mode: 'llm', saved: false, filter: proposed, explanation: 'Hikers likely to buy.' });
+    const sent = JSON.stringify(server.requests.at(-1)?.body);
+    expect(sent).toContain('hikers who will probably buy soon');
+    expect((await api.request('GET', '/v1/segments')).body.segments).toEqual([]);
+
+    server.enqueueChat({ type: 'answer', data: { filter: { trait: { key: 'interest', minConfidence: 7 } }, explanation: 'x' } });
+    const bad = await api.request('POST', '/v1/segments', { json: { description: 'keen hikers' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.code).toBe('filter_compile_failed');
+    expect(JSON.stringify(bad.body.error.details)).toContain('filter.trait.minConfidence');
+
+    const sensitive = await api.request('POST', '/v1/segments', { json: { description: 'users with diabetes' } });
+    expect(sensitive.status).toBe(422);
+  });
+});

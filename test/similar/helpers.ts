@@ -1,0 +1,48 @@
+import { loadConfig, type Config } from '../../src/core/config.ts';
+import type { Db } from '../../src/db/connection.ts';
+import { upsertProfile } from '../../src/db/profiles.ts';
+import { setAttributes } from '../../src/db/users.ts';
+import { profileDepsFromConfig } from '../../src/profile/profile-stage.ts';
+import { vectorLayout, weightsFromConfig, type VectorLayout } from '../../src/profile/vector.ts';
+import { OfflineEmbedder } from '../../src/providers/index.ts';
+import { indexOptionsFromConfig, ProfileIndex } from '../../src/similar/profile-index.ts';
+
+/** Behaviour weight 0: the layout (text + traits, 200-d) needs no fitted scaler, so tests can write vectors directly. */
+export function indexConfig(dbPath: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0', TRAITLENS_WORKER: 'false', ...env });
+}
+
+export const embedder = (config: Config) => new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC });
+
+export function layoutFor(config: Config): VectorLayout {
+  return vectorLayout(embedder(config), null, weightsFromConfig(config));
+}
+
+export function openIndex(db: Db, config: Config): ProfileIndex {
+  return new ProfileIndex(profileDepsFromConfig(db, embedder(config), config), indexOptionsFromConfig(config, db.path));
+}
+
+let seed = 7;
+export const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+export function randomUnit(dim: number): Float32Array {
+  const v = Float32Array.from({ length: dim }, () => rnd() * 2 - 1);
+  let n = 0;
+  for (const x of v) n += x * x;
+  return v.map((x) => x / Math.sqrt(n));
+}
+
+/** Creates users u0..u(n-1) with attributes and a stored vector each; returns internal ids in order. */
+export function seedUsers(db: Db, layout: VectorLayout, n: number, attrs: (i: number) => Record<string, string> = () => ({}), prefix = 'u'): { ids: number[]; vectors: Float32Array[] } {
+  const ids: number[] = [];
+  const vectors: Float32Array[] = [];
+  db.sqlite.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const u = setAttributes(db, `${prefix}${i}`, attrs(i), i % 2 === 0 ? { marketing: true } : undefined);
+      const v = randomUnit(layout.dim);
+      upsertProfile(db, { userId: u.id, version: layout.version, vector: v, blocks: { text: true, behaviour: false, traits: true }, profileVersion: 0, updatedAt: Date.now() });
+      ids.push(u.id);
+      vectors.push(v);
+    }
+  })();
+  return { ids, vectors };
+}
