@@ -28,6 +28,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: '100000' },
     queries: { type: 'string', default: '500' },
     'skip-http': { type: 'boolean', default: false },
+    'skip-hnsw': { type: 'boolean', default: false },
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
@@ -49,12 +50,19 @@ const unit = (v: Float32Array) => {
   for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) / s;
   return v;
 };
-// ~50 users per centre, noise norm ≈ 0.6: neighbourhoods with real structure, as users sharing interests have.
-const CENTRES = Math.max(10, Math.round(N / 50));
-const centres = Array.from({ length: CENTRES }, () => unit(Float32Array.from({ length: DIM }, gauss)));
+// Latent-factor data: v = A·z + noise, z ~ N(0, I_32). Real profile vectors have a low intrinsic
+// dimension and no isolated clusters (well-separated clusters are a known pathological case for HNSW).
+const LATENT = 32;
+const A = Array.from({ length: DIM * LATENT }, gauss);
 const sample = () => {
-  const c = centres[Math.floor(rnd() * CENTRES)] as Float32Array;
-  return unit(Float32Array.from(c, (x) => x + 0.04 * gauss()));
+  const z = Array.from({ length: LATENT }, gauss);
+  const v = new Float32Array(DIM);
+  for (let i = 0; i < DIM; i++) {
+    let x = 0.3 * gauss();
+    for (let j = 0; j < LATENT; j++) x += (A[i * LATENT + j] as number) * (z[j] as number) / Math.sqrt(LATENT);
+    v[i] = x;
+  }
+  return unit(v);
 };
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,13 +73,15 @@ const log = (m: string) => {
 };
 
 // ---- 1. HNSW --------------------------------------------------------------------------------
+const runHnsw = !values['skip-hnsw'];
+const N_ = runHnsw ? N : 0;
 log(`dimension ${DIM} (text 100 + behaviour ${behaviourDim} + traits 100); ${N.toLocaleString('en-US')} vectors`);
-const data = new Float32Array(N * DIM);
-for (let i = 0; i < N; i++) data.set(sample(), i * DIM);
+const data = new Float32Array(N_ * DIM);
+for (let i = 0; i < N_; i++) data.set(sample(), i * DIM);
 const rss0 = process.memoryUsage().rss;
 const t0 = performance.now();
-const ix = VectorIndex.create(DIM, { m: 16, efConstruction: 200, ef: 64 }, 'bench', N);
-for (let i = 0; i < N; i++) {
+const ix = VectorIndex.create(DIM, { m: 16, efConstruction: 200, ef: 64 }, 'bench', N_);
+for (let i = 0; i < N_; i++) {
   ix.upsert(i + 1, data.subarray(i * DIM, (i + 1) * DIM));
   if ((i + 1) % 20000 === 0) log(`  built ${i + 1}`);
 }
@@ -82,16 +92,16 @@ const ts = performance.now();
 ix.save(join(dir, 'bench.hnsw'));
 const saveSeconds = (performance.now() - ts) / 1000;
 const tl = performance.now();
-const loaded = VectorIndex.load(join(dir, 'bench.hnsw'), { vectorVersion: 'bench', dim: DIM, params: { m: 16, efConstruction: 200, ef: 64 } });
+const loaded = !runHnsw ? { index: ix } : VectorIndex.load(join(dir, 'bench.hnsw'), { vectorVersion: 'bench', dim: DIM, params: { m: 16, efConstruction: 200, ef: 64 } });
 const loadSeconds = (performance.now() - tl) / 1000;
 if (!('index' in loaded)) throw new Error(`reload failed: ${loaded.reason}`);
 
-const queries = Array.from({ length: Q }, sample);
+const queries = runHnsw ? Array.from({ length: Q }, sample) : [];
 log(`exact top-10 for ${Q} queries (brute force)…`);
 const tb = performance.now();
 const truth = queries.map((q) => {
   const best: { id: number; s: number }[] = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < N_; i++) {
     let s = 0;
     const off = i * DIM;
     for (let j = 0; j < DIM; j++) s += (q[j] as number) * (data[off + j] as number);
@@ -105,7 +115,7 @@ const truth = queries.map((q) => {
 });
 const bruteMs = (performance.now() - tb) / Q;
 const efRows: { ef: number; recall_at_10: number; p50_ms: number; p99_ms: number }[] = [];
-for (const ef of [16, 32, 64, 128, 256]) {
+for (const ef of runHnsw ? [16, 32, 64, 128, 256] : []) {
   ix.setEf(ef);
   const lat: number[] = [];
   let hit = 0;

@@ -8,6 +8,8 @@ import { listCurrentTraits } from '../db/traits.ts';
 import { identify, setAttributes } from '../db/users.ts';
 import { importFile, type ImportSummary } from '../ingest/import-file.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
+import { rebuildAllProfiles } from '../profile/profile-stage.ts';
+import { createProfileServices } from '../similar/services.ts';
 import type { RunTally } from '../jobs/worker.ts';
 import { writePopulationJsonl, type DeclaredAttributes, type Identify } from './population.ts';
 
@@ -79,6 +81,15 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   const seconds = Math.round(performance.now() - started) / 1000;
   log(`  ${tally.done} users in ${seconds}s; parked ${tally.parked}`);
 
+  // Vectors were built per user as the pipeline ran; refit the behaviour scaler on the whole
+  // population, recompute them, and build the similar-users index file.
+  log('building user vectors and the similar-users index…');
+  await time('vectors', async () => {
+    const profiles = createProfileServices(db, config);
+    const built = await rebuildAllProfiles(profiles.deps);
+    const ix = profiles.index.rebuild();
+    log(`  ${built.stored} vectors (${profiles.index.currentLayout().dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
+  });
   const adminKey = createApiKey(db, 'demo admin', ['admin']);
   const readKey = createApiKey(db, 'demo support (read-only)', ['profiles:read', 'summaries:read']);
   return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings };

@@ -3,6 +3,9 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../../api/server.ts';
 import { findUser } from '../../db/users.ts';
 import { describeTraits, runDemo } from '../../demo/run-demo.ts';
+import { summarise } from '../../profile/summary.ts';
+import { createProfileServices } from '../../similar/services.ts';
+import { similarUsers } from '../../similar/similar.ts';
 import { UsageError, writeLine, type Command } from '../command.ts';
 
 export const demoCommand: Command = {
@@ -60,11 +63,11 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
             timings: demo.timings,
           }),
         );
-      } else printProfile();
+      } else await printProfile();
       demo.db.close();
       return 0;
     }
-    printProfile();
+    await printProfile();
     const server = await startServer({ config: { ...config, TRAITLENS_DB: dbPath }, db: demo.db });
     const u = server.url;
     const k = demo.adminKey.secret;
@@ -80,6 +83,15 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/traits/interest/history`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/events?limit=5"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/stats`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/similar?k=5&filter=plan:pro"`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/summary?audience=support"`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/recommendations`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" -H 'content-type: application/json' ${u}/v1/search/users -d '{"query":"hiking boots","k":5}'`);
+    log(
+      `  curl -s -H "Authorization: Bearer $TL_KEY" -H 'content-type: application/json' ${u}/v1/segments \\\n` +
+        `       -d '{"name":"keen hikers","filter":{"trait":{"key":"interest","value":"hiking","minConfidence":0.6}}}'`,
+    );
+    log(`  curl -s -X POST -H "Authorization: Bearer $TL_KEY" "${u}/v1/segments/1/lookalikes?k=5"`);
     log(
       `  curl -s -H "Authorization: Bearer $TL_KEY" -H 'content-type: application/json' ${u}/v1/events \\\n` +
         `       -d '{"events":[{"userId":"${demo.showcaseUserId}","type":"chat_message","text":"I just adopted a cat","eventId":"demo-1"}]}'`,
@@ -88,11 +100,21 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     log('Ctrl-C stops the server.');
     return new Promise<number>(() => {}); // serve until a signal; the server's handler exits the process
 
-    function printProfile(): void {
+    async function printProfile(): Promise<void> {
       if (!showcase) return;
       log('');
       log(`Profile of ${demo.showcaseUserId} (profile version ${showcase.profileVersion}):`);
       for (const line of describeTraits(demo.db, showcase.id)) log(line);
+      const summary = await summarise({ db: demo.db, chat: null, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }, showcase, 'support');
+      log('');
+      log(`Summary (${summary.generator}, profile version ${summary.profileVersion}):`);
+      log(`  ${summary.summary}`);
+      const profiles = createProfileServices(demo.db, config);
+      const similar = similarUsers(profiles, showcase.id, { k: 5 });
+      log('');
+      log(`Similar users (${similar.vectorVersion ?? 'no vector'}):`);
+      for (const r of similar.results)
+        log(`  ${r.userId.padEnd(10)} ${r.similarity.toFixed(3)}  shared: ${r.sharedTraits.map((t) => `${t.key}=${String(t.value)}`).join(', ') || '-'}`);
     }
   },
 };
