@@ -40,8 +40,14 @@ const Q = Number(values.queries);
 const behaviourDim = featureDefs({ version: FEATURE_VERSION, asOf: 0, eventTypes: [], categories: [], properties: [] }).reduce((n, d) => n + (FLAGGED_POLICIES.has(d.type) ? 2 : 1), 0);
 const DIM = 100 + behaviourDim + 100;
 
+// mulberry32: a full-period 32-bit generator (a plain LCG's short cycles duplicated vectors, which made recall meaningless).
 let seed = 12345;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rnd = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+};
 const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
 const unit = (v: Float32Array) => {
   let s = 0;

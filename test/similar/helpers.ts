@@ -23,7 +23,13 @@ export function openIndex(db: Db, config: Config): ProfileIndex {
 }
 
 let seed = 7;
-export const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+/** mulberry32 (full period: no repeated vectors) */
+export const rnd = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+};
 export function randomUnit(dim: number): Float32Array {
   const v = Float32Array.from({ length: dim }, () => rnd() * 2 - 1);
   let n = 0;

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestStore } from '../../src/db/ingest-store.ts';
+import { getProfile } from '../../src/db/profiles.ts';
+import { requireUser, setAttributes } from '../../src/db/users.ts';
+import { ingestBatch } from '../../src/ingest/ingest.ts';
+import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { recommend } from '../../src/recommend/recommend.ts';
+import { createProfileServices } from '../../src/similar/services.ts';
+import { testConfig } from '../support/api.ts';
+import { createTempDb, type TempDb } from '../support/temp-db.ts';
+
+let t: TempDb;
+beforeAll(() => {
+  t = createTempDb();
+});
+afterAll(() => t.cleanup());
+
+const T = 1_780_000_000_000;
+describe('the refresh job builds the user vector; the index owner picks it up', () => {
+  it('vector with all three blocks, similar users and recommendations from neighbours', async () => {
+    const config = testConfig(t.path, { TRAITLENS_INDEX_SAVE_MS: '0' });
+    const hikers = ['h1', 'h2', 'h3'];
+    const events: unknown[] = [];
+    for (const [n, u] of hikers.entries()) {
+      events.push({ userId: u, type: 'chat_message', text: 'I love hiking in the mountains with my dog', timestamp: T + n });
+      events.push({ userId: u, type: 'product_view', properties: { product_id: 'boots', category: 'outdoor' }, timestamp: T + 1000 + n });
+      if (u !== 'h1') events.push({ userId: u, type: 'purchase', properties: { product_id: 'tent', category: 'outdoor', price: 200 }, timestamp: T + 2000 + n });
+    }
+    events.push({ userId: 'c1', type: 'chat_message', text: 'I am a vegan chef and I bake bread', timestamp: T });
+    events.push({ userId: 'c1', type: 'purchase', properties: { product_id: 'knife', category: 'kitchen', price: 50 }, timestamp: T + 10 });
+    ingestBatch(new IngestStore(t.db), events);
+    setAttributes(t.db, 'c1', {}, { profiling: false });
+    const pipeline = createPipeline(t.db, config, { featuresAsOf: T + 10_000 });
+    await pipeline.createWorker().drain();
+    const h1 = requireUser(t.db, 'h1').id;
+    const p = getProfile(t.db, h1)!;
+    expect(p.blocks).toEqual({ text: true, behaviour: true, traits: true });
+    expect(p.version).toMatch(/^uv1;text=offline:.*;behaviour=f1-[0-9a-f]+\/\d+@0\.5;traits=offline:/);
+    // no profiling consent: no vector
+    expect(getProfile(t.db, requireUser(t.db, 'c1').id)).toBeNull();
+
+    const s = createProfileServices(t.db, config, { providers: pipeline.providers });
+    expect(s.index.size).toBe(3);
+    const rec = recommend(s, h1, { k: 5, neighbours: 5, by: 'product' });
+    expect(rec.recommendations[0]).toMatchObject({ item: 'tent', kind: 'product' });
+    expect(rec.recommendations.map((r) => r.item)).not.toContain('boots'); // already viewed
+    expect(rec.recommendations[0]!.reason.neighbours.map((n) => n.userId).sort()).toEqual(['h2', 'h3']);
+    expect(rec.recommendations[0]!.reason.neighbours[0]!.events).toEqual({ purchase: 1 });
+    s.close();
+  }, 60_000);
+});
