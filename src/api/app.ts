@@ -29,6 +29,8 @@ import { modelRoutes } from './routes/models.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { mountConsole } from '../console/routes.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
 
 export interface AppOptions {
@@ -73,6 +75,7 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
     ...profileRoutes(profiles),
     ...segmentRoutes(profiles, loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE)),
+    ...jobRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...docsRoutes(() =>
       (document ??= buildOpenApi(routes, {
         title: 'Traitlens API',
@@ -89,6 +92,8 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     await next();
     c.res.headers.set('x-content-type-options', 'nosniff');
   });
+  // The web console: static files only (no data, no key); it calls the routes above with the user's key.
+  mountConsole(app);
   mountRoutes(app, routes, {
     auth: auth(db),
     rateLimit: rateLimiter({

@@ -46,6 +46,7 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write' },
   { method: 'GET', path: '/v1/segments/1/users', doc: '/v1/segments/{id}/users', scope: 'segments:write' },
   { method: 'POST', path: '/v1/segments/1/lookalikes', doc: '/v1/segments/{id}/lookalikes', scope: 'segments:write' },
+  { method: 'POST', path: '/v1/jobs/retry', doc: '/v1/jobs/retry', scope: 'admin', json: {} },
 ];
 
 const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>

@@ -38,6 +38,7 @@ const ROUTES = [
   'get /v1/segments',
   'get /v1/segments/{id}/users',
   'post /v1/segments/{id}/lookalikes',
+  'post /v1/jobs/retry',
   'get /healthz',
   'get /readyz',
   'get /openapi.json',
