@@ -39,12 +39,14 @@ const toRow = (r: RawProfile): ProfileRow => ({
   updatedAt: r.updated_at,
 });
 
+/** Writes a vector; `updated_at` strictly increases per row (the index owner's sync keys on it). */
 export function upsertProfile(db: Db, p: Omit<ProfileRow, 'dim'>): void {
   db.sqlite
     .prepare(
       `INSERT INTO user_profiles (user_id, version, dim, vector, blocks, profile_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, dim = excluded.dim, vector = excluded.vector,
-         blocks = excluded.blocks, profile_version = excluded.profile_version, updated_at = excluded.updated_at`,
+         blocks = excluded.blocks, profile_version = excluded.profile_version,
+         updated_at = max(excluded.updated_at, user_profiles.updated_at + 1)`,
     )
     .run(p.userId, p.version, p.vector.length, toBlob(p.vector), JSON.stringify(p.blocks), p.profileVersion, p.updatedAt);
 }
@@ -76,6 +78,13 @@ export function getProfiles(db: Db, userIds: readonly number[]): Map<number, Pro
 export function* profilesChangedSince(db: Db, since: number): Generator<ProfileRow> {
   for (const r of db.sqlite.prepare('SELECT * FROM user_profiles WHERE updated_at >= ? ORDER BY updated_at, user_id').iterate(since) as Iterable<RawProfile>)
     yield toRow(r);
+}
+
+/** (user, updated_at, version) of rows changed at or after `since`: cheap, no vectors. */
+export function profileChangesSince(db: Db, since: number): { userId: number; updatedAt: number; version: string }[] {
+  return db.sqlite
+    .prepare('SELECT user_id AS userId, updated_at AS updatedAt, version FROM user_profiles WHERE updated_at >= ? ORDER BY updated_at, user_id')
+    .all(since) as { userId: number; updatedAt: number; version: string }[];
 }
 
 /** Every row of one vector version (a full rebuild). */

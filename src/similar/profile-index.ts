@@ -7,7 +7,7 @@
  * and reloads the file (or rebuilds). Deletions (erasure, consent withdrawn) are found by the
  * periodic count check, which falls back to a full id diff.
  */
-import { countProfiles, getProfiles, maxProfileUpdatedAt, profileIdsOfVersion, profilesChangedSince, profilesOfVersion } from '../db/profiles.ts';
+import { countProfiles, getProfiles, maxProfileUpdatedAt, profileChangesSince, profileIdsOfVersion, profilesOfVersion } from '../db/profiles.ts';
 import type { Db } from '../db/connection.ts';
 import { registerEraser } from '../db/erasure.ts';
 import type { Config } from '../core/config.ts';
@@ -53,6 +53,8 @@ export class ProfileIndex {
   private lastSave = 0;
   private ticks = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** rows inside the look-back window already applied (user → updated_at), so they are applied once */
+  private applied = new Map<number, number>();
   /** why the last open rebuilt instead of loading (for logs and tests) */
   lastOpen: { loaded: boolean; reason?: string } | null = null;
 
@@ -104,8 +106,10 @@ export class ProfileIndex {
     const since = maxProfileUpdatedAt(this.db);
     const ix = VectorIndex.create(layout.dim, this.opts.params, layout.version, countProfiles(this.db, layout.version) + 16);
     let n = 0;
+    this.applied.clear();
     for (const row of profilesOfVersion(this.db, layout.version)) {
       ix.upsert(row.userId, row.vector);
+      if (row.updatedAt >= since - LOOKBACK_MS) this.applied.set(row.userId, row.updatedAt);
       n++;
     }
     ix.syncedAt = since;
@@ -132,13 +136,20 @@ export class ProfileIndex {
     let upserted = 0;
     let removed = 0;
     let newest = ix.syncedAt;
-    for (const row of profilesChangedSince(this.db, Math.max(0, ix.syncedAt - LOOKBACK_MS))) {
-      if (row.version === layout.version && row.dim === ix.dim) {
-        ix.upsert(row.userId, row.vector);
+    // The look-back re-reads recent rows (another process may commit out of timestamp order); the
+    // `applied` map makes each (user, updated_at) count once, so steady-state queries apply nothing.
+    const changes = profileChangesSince(this.db, Math.max(0, ix.syncedAt - LOOKBACK_MS)).filter((c) => this.applied.get(c.userId) !== c.updatedAt);
+    const fresh = getProfiles(this.db, changes.filter((c) => c.version === layout.version).map((c) => c.userId));
+    for (const c of changes) {
+      const row = fresh.get(c.userId);
+      if (row && row.version === layout.version && row.dim === ix.dim) {
+        ix.upsert(c.userId, row.vector);
         upserted++;
-      } else if (ix.remove(row.userId)) removed++;
-      newest = Math.max(newest, row.updatedAt);
+      } else if (ix.remove(c.userId)) removed++;
+      this.applied.set(c.userId, c.updatedAt);
+      newest = Math.max(newest, c.updatedAt);
     }
+    for (const [id, at] of this.applied) if (at < newest - LOOKBACK_MS) this.applied.delete(id);
     ix.syncedAt = newest;
     if (opts.full && countProfiles(this.db, layout.version) !== ix.size) {
       const ids = new Set(profileIdsOfVersion(this.db, layout.version));

@@ -27,6 +27,9 @@ describe('vector index: SQLite is the source of truth, the HNSW file a cache', (
     expect(ix.lastOpen).toEqual({ loaded: false, reason: 'missing' });
     expect(ix.size).toBe(200);
     expect(ix.search(vectors[5]!, 1)[0]).toMatchObject({ label: ids[5] });
+    // steady state: a sync (every query runs one) re-applies nothing, even inside the look-back window
+    expect(ix.sync()).toMatchObject({ upserted: 0, removed: 0 });
+    expect(ix.sync()).toMatchObject({ upserted: 0, removed: 0 });
     const path = ix.opts.path;
     expect(path).toBe(`${t.path}.hnsw`);
     const m = manifestOf(path);
