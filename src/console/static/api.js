@@ -39,10 +39,11 @@ export class ApiError extends Error {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [json]
+ * @param {{ key?: string }} [opts] a key to try instead of the stored one (the key form checks it before keeping it)
  * @returns {Promise<any>} the parsed JSON body
  */
-export async function api(method, path, json) {
-  const key = getKey();
+export async function api(method, path, json, opts = {}) {
+  const key = opts.key ?? getKey();
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
@@ -68,7 +69,7 @@ export async function api(method, path, json) {
   }
   if (!res.ok) {
     const e = body && body.error ? body.error : { code: `http_${res.status}`, message: text.slice(0, 200) || res.statusText, details: null };
-    if (res.status === 401) setKey(null);
+    if (res.status === 401 && !opts.key) setKey(null);
     throw new ApiError(res.status, e.code, e.message, e.details);
   }
   return body;

@@ -48,18 +48,14 @@ function KeyForm() {
     if (!key) return setError('Paste an API key first.');
     setBusy(true);
     setError(null);
-    setKey(key);
     try {
       // Any answer but 401 means the key is valid (a non-admin key gets 403 here).
-      await api('GET', '/v1/stats');
+      await api('GET', '/v1/stats', undefined, { key });
+      setKey(key);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        setKey(null);
-        setError('That key was not accepted (unknown or revoked).');
-      } else if (!(err instanceof ApiError && err.status === 403)) {
-        setKey(null);
-        setError(err instanceof Error ? err.message : String(err));
-      }
+      if (err instanceof ApiError && err.status === 403) setKey(key);
+      else if (err instanceof ApiError && err.status === 401) setError('That key was not accepted (unknown or revoked).');
+      else setError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
     }

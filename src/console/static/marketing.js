@@ -238,7 +238,7 @@ function SegmentDetail({ id }) {
         <h3>Filter</h3>
         <pre class="code" aria-label="segment filter">${JSON.stringify(seg.filter, null, 2)}</pre>
         <${Loaded} res=${members} label="Counting members…">${(m) => html`
-          <p class="count" role="status"><strong data-testid="segment-count">${m.total.toLocaleString()}</strong> members with marketing consent
+          <p class="count" role="status"><strong data-testid="segment-count">${m.total.toLocaleString()}</strong> members with marketing consent${' '}
             <span class="muted">(${m.matched.toLocaleString()} match the filter; ${m.excludedNoConsent.toLocaleString()} left out for lack of consent)</span></p>
           <p><button type="button" onClick=${doExport} disabled=${m.total === 0}>Export member ids (CSV)</button>
             ${progress ? html` <span role="status" class="muted">${progress}</span>` : null}</p>

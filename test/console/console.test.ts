@@ -1,0 +1,319 @@
+/**
+ * The web console in a real headless Chromium, against the real server over a small demo
+ * population (and a tiny trained model). Needs /usr/bin/chromium (Debian's package; .ci/run
+ * installs it): without it these tests fail on purpose rather than skip.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/api/server.ts';
+import type { Db } from '../../src/db/connection.ts';
+import { enqueueJob } from '../../src/db/jobs.ts';
+import { createApiKey } from '../../src/db/keys.ts';
+import { runDemo } from '../../src/demo/run-demo.ts';
+import { initBackend } from '../../src/predict/backend.ts';
+import { scoreAll } from '../../src/predict/score.ts';
+import { parseSpec } from '../../src/predict/spec.ts';
+import { trainModel } from '../../src/predict/train.ts';
+import { testConfig } from '../support/api.ts';
+import { tempDir } from '../support/temp-db.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+let work: { dir: string; remove(): void };
+let shots: string;
+let db: Db;
+let server: RunningServer;
+let ctx: BrowserContext;
+let page: Page;
+let adminKey: string;
+let showcase: string;
+const modelName = 'purchase_soon';
+
+/** GET on the API with the admin key, for picking expectations. */
+async function apiGet(path: string): Promise<any> { // any: response shapes are asserted by the API tests
+  const r = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${adminKey}` } });
+  expect(r.status, path).toBe(200);
+  return r.json();
+}
+
+const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+async function signIn(key = adminKey) {
+  await page.goto(`${server.url}/console`);
+  // Start signed out: the tab's sessionStorage survives navigations.
+  await page.evaluate('sessionStorage.clear()');
+  await page.reload();
+  await page.getByLabel('API key').fill(key);
+  await page.keyboard.press('Enter');
+  await page.getByRole('navigation', { name: 'Views' }).waitFor();
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`the console tests need Chromium at ${CHROMIUM}: apt-get update && apt-get install -y --no-install-recommends chromium (.ci/run does this)`);
+  work = tempDir('traitlens-console-');
+  shots = mkdtempSync(join(tmpdir(), 'traitlens-console-shots-'));
+  const modelsDir = join(work.dir, 'models');
+  const dbPath = join(work.dir, 'demo.db');
+  const config = testConfig(dbPath, { TRAITLENS_MODELS_DIR: modelsDir });
+  const demo = await runDemo(config, { dbPath, users: 60, seed: 42 });
+  db = demo.db;
+  adminKey = demo.adminKey.secret;
+  showcase = demo.showcaseUserId;
+  // A tiny model so the models view has a card and profiles carry a predicted trait.
+  await initBackend({ log: () => {} });
+  const spec = parseSpec({
+    name: modelName,
+    description: 'Any purchase in the next 30 days (console test)',
+    target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 30 },
+    architecture: 'mlp',
+    split: { kind: 'users', validation: 0.2, test: 0.3, seed: 1 },
+    training: { epochs: 8, patience: 8, batchSize: 16, hidden: [8] },
+    trait: { key: 'will_purchase_30d' },
+  });
+  await trainModel(db, spec, { modelsDir, version: 'v1', log: () => {} });
+  await scoreAll(db, { dir: modelsDir });
+  server = await startServer({ config, db, handleSignals: false, worker: false });
+  ctx = await chromium.launchPersistentContext(join(work.dir, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    acceptDownloads: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(10_000);
+  // Any script error or CSP violation fails the test that caused it.
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (m) => {
+    // 401/403/404 answers are expected in some tests; the browser logs each as a failed load.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
+  });
+}, 120_000);
+
+const errors: string[] = [];
+
+afterAll(async () => {
+  await ctx?.close();
+  await server?.close();
+  work?.remove();
+  if (shots) process.stderr.write(`console screenshots: ${shots}\n`);
+});
+
+describe('web console (headless Chromium)', () => {
+  it('serves the shell without a key, with a strict CSP; vendor modules are immutable; unknown files are 404', async () => {
+    const shell = await fetch(`${server.url}/console`);
+    expect(shell.status).toBe(200);
+    expect(shell.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = shell.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    const html = await shell.text();
+    const vendor = /"preact":"([^"]+)"/.exec(html)?.[1];
+    expect(vendor).toMatch(/^\/console\/vendor\/preact@10\.\d+\.\d+\//);
+    const v = await fetch(`${server.url}${vendor}`);
+    expect(v.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(v.headers.get('cache-control')).toContain('immutable');
+    const own = await fetch(`${server.url}/console/app.js`);
+    expect(own.headers.get('cache-control')).toBe('no-cache');
+    const again = await fetch(`${server.url}/console/app.js`, { headers: { 'if-none-match': own.headers.get('etag') ?? '' } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${server.url}/console/../package.json`)).status).toBe(404);
+    expect((await fetch(`${server.url}/console/vendor/preact@10.29.8/package.json`)).status).toBe(404);
+  });
+
+  it('asks for a key, refuses an unknown one, keeps a good one in sessionStorage only', async () => {
+    await page.goto(`${server.url}/console`);
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('api-key');
+    await page.keyboard.type('tlk_not-a-real-key');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    await page.getByLabel('API key').fill(adminKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Support' }).waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('traitlens.apiKey')")).toBe(adminKey);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    await shot('01-signed-in');
+  });
+
+  it('support: look a user up from the keyboard, open a trait’s evidence with the quote highlighted in its signal', async () => {
+    await signIn();
+    // Pick a semantic trait whose quote appears verbatim in its signal, from the API itself.
+    const profile = await apiGet(`/v1/users/${showcase}`);
+    const events = await apiGet(`/v1/users/${showcase}/events?limit=1000`);
+    const textOf = new Map<number, string>(events.events.map((e: { id: number; text: string | null }) => [e.id, e.text ?? '']));
+    const trait = profile.traits.find(
+      (t: { kind: string; evidence: { eventId: number; quote: string }[] }) =>
+        t.kind === 'semantic' && t.evidence.length === 1 && textOf.get(t.evidence[0]!.eventId)?.toLowerCase().includes(t.evidence[0]!.quote.toLowerCase()),
+    );
+    expect(trait, 'the showcase user has a semantic trait with a verbatim quote').toBeDefined();
+    const ev = trait.evidence[0];
+
+    // Keyboard only: the lookup field takes focus by Tab order, Enter submits.
+    await page.getByLabel('User id or alias').focus();
+    await page.keyboard.type(showcase);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 2, name: new RegExp(`^${showcase}\\b`) }).waitFor();
+    expect(page.url()).toContain(`#/support/${showcase}`);
+    await page.getByRole('heading', { name: 'Summary' }).waitFor();
+    await page.locator('#summary p.summary').waitFor();
+
+    const row = page.locator(`li.trait[data-trait-key="${trait.key}"]`).filter({ hasText: String(trait.value) }).first();
+    const button = row.getByRole('button', { name: /^Evidence/ });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
+    const signal = row.locator(`li.signal[data-event-id="${ev.eventId}"]`);
+    const mark = signal.locator('mark');
+    await mark.waitFor();
+    expect((await mark.textContent())!.toLowerCase()).toBe(ev.quote.toLowerCase());
+    // The whole signal text is shown around the mark, with its time.
+    expect((await signal.locator('.signal-text').textContent())!.replace(/\s+/g, ' ').trim()).toBe(textOf.get(ev.eventId)!.replace(/\s+/g, ' ').trim());
+    expect(await signal.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // Focus is visible on the button that opened it.
+    const outline = await button.evaluate('(el) => getComputedStyle(el).outlineStyle');
+    expect(outline).not.toBe('none');
+    await signal.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, '02-evidence.png') });
+  });
+
+  it('support: trait history, predictions with the model version, paged timeline; follow a similar user', async () => {
+    await signIn();
+    await page.goto(`${server.url}/console#/support/${showcase}`);
+    const history = page.locator('li.trait').first().getByRole('button', { name: 'History' });
+    await history.click();
+    await page.locator('table.history tbody tr').first().waitFor();
+    expect(await page.locator('table.history tbody tr.current').count()).toBeGreaterThan(0);
+
+    const predicted = page.locator('#predicted');
+    await predicted.getByRole('cell', { name: 'will purchase 30d', exact: true }).first().waitFor();
+    await predicted.getByRole('cell', { name: 'v1', exact: true }).first().waitFor();
+    expect(await predicted.getByRole('link', { name: `model:${modelName}` }).count()).toBe(1);
+    expect(await page.locator('#features dl.features div').count()).toBeGreaterThan(3);
+
+    const timeline = page.locator('#timeline ol.timeline li');
+    await expect.poll(() => timeline.count()).toBe(25);
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await expect.poll(() => timeline.count()).toBeGreaterThan(25);
+    await shot('03-support');
+
+    const similar = page.locator('#similar ol.similar a.user-link').first();
+    const other = (await similar.textContent())!.trim();
+    expect(other).not.toBe(showcase);
+    await similar.click();
+    await page.getByRole('heading', { level: 2, name: new RegExp(`^${other}\\b`) }).waitFor();
+    expect(page.url()).toContain(`#/support/${other}`);
+    expect(await page.getByLabel('User id or alias').inputValue()).toBe(other);
+  });
+
+  it('a panel whose route the server lacks says it is not available', async () => {
+    await signIn();
+    await page.route('**/v1/users/*/summary*', (r) =>
+      r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'not_found', message: 'no route for GET /v1/users/x/summary', details: null } }) }),
+    );
+    try {
+      await page.goto(`${server.url}/console#/support/${showcase}`);
+      await page.locator('#summary').getByText('Not available on this server').waitFor();
+      await page.locator('#traits li.trait').first().waitFor();
+    } finally {
+      await page.unroute('**/v1/users/*/summary*');
+    }
+  });
+
+  it('marketing: build a segment, see the compiled filter, count, sample with summaries, lookalikes, and export the ids as CSV', async () => {
+    await signIn();
+    await page.getByRole('link', { name: 'Marketing' }).click();
+    await page.getByLabel('Name').fill('GB customers');
+    await page.getByLabel('Kind').selectOption('attribute');
+    await page.getByLabel('Key').fill('country');
+    await page.getByLabel('Value').fill('GB');
+    const compiled = JSON.parse(await page.getByLabel(/Compiled filter/).inputValue());
+    expect(compiled).toEqual({ attribute: { key: 'country', eq: 'GB' } });
+    await page.getByRole('button', { name: 'Create segment' }).click();
+    await page.getByRole('heading', { name: 'Segment: GB customers' }).waitFor();
+    expect(page.url()).toMatch(/#\/marketing\/segment\/\d+$/);
+    const id = /segment\/(\d+)$/.exec(page.url())![1];
+    const members = await apiGet(`/v1/segments/${id}/users?limit=1000`);
+    expect(members.total).toBeGreaterThan(0);
+    expect((await page.getByTestId('segment-count').textContent())!.replace(/\D/g, '')).toBe(String(members.total));
+    await page.locator('ul.sample li p').first().waitFor();
+    await page.locator('#lookalikes-h ~ ol.similar li, #lookalikes-h ~ p').first().waitFor();
+    await shot('04-segment');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export member ids/ }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('user_id');
+    expect(csv.slice(1).sort()).toEqual([...members.users].sort());
+    await page.getByRole('status').filter({ hasText: `Exported ${members.total} member ids` }).waitFor();
+  });
+
+  it('marketing: a description without an LLM falls back to embedding search, clearly labelled', async () => {
+    await signIn();
+    await page.goto(`${server.url}/console#/marketing`);
+    await page.getByLabel('In words').fill('people who love hiking');
+    await page.keyboard.press('Enter');
+    await page.getByText('No LLM is configured').waitFor();
+    expect(await page.locator('#describe a.user-link').count()).toBeGreaterThan(0);
+  });
+
+  it('models: the card with metrics against the baselines, ROC curve and calibration plot drawn as SVG', async () => {
+    await signIn();
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('heading', { level: 3, name: new RegExp(`^${modelName}`) }).waitFor();
+    const table = page.locator('table.metrics');
+    await table.getByRole('rowheader', { name: 'logistic regression' }).waitFor();
+    await table.getByRole('rowheader', { name: 'majority class' }).waitFor();
+    const card = (await apiGet(`/v1/models/${modelName}`)).versions[0];
+    expect(await table.locator('tbody tr').first().locator('td').first().textContent()).toBe(Number(card.metrics.test.auc).toFixed(3));
+    const roc = page.locator('svg[data-chart="roc"]');
+    await roc.waitFor();
+    expect(await roc.getAttribute('role')).toBe('img');
+    const d = (await roc.locator('path.curve').getAttribute('d')) ?? '';
+    expect(d.split(/[ML]/).filter(Boolean).length).toBeGreaterThan(2);
+    const dots = await page.locator('svg[data-chart="calibration"] circle.dot').count();
+    expect(dots).toBe(card.metrics.test.calibration.filter((b: { count: number }) => b.count > 0).length);
+    await page.locator('article.model-card').scrollIntoViewIfNeeded();
+    await shot('05-model');
+  });
+
+  it('quality: stats, rejected events by reason, parked jobs retried from the page, LLM budget', async () => {
+    // A parked job to retry (the worker is off, so it stays pending afterwards).
+    enqueueJob(db, 'user.refresh', 1);
+    const job = db.sqlite.prepare(`SELECT id FROM jobs WHERE status = 'pending' ORDER BY id DESC LIMIT 1`).get() as { id: number };
+    db.sqlite.prepare(`UPDATE jobs SET status = 'parked', attempts = 5, last_error = 'provider exploded' WHERE id = ?`).run(job.id);
+    await signIn();
+    await page.getByRole('link', { name: 'Quality' }).click();
+    await page.getByRole('heading', { name: 'Ingestion' }).waitFor();
+    const stats = await apiGet('/v1/stats');
+    for (const reason of Object.keys(stats.rejected.byReason)) await page.locator('#rejected').getByRole('rowheader', { name: reason.replace(/_/g, ' ') }).waitFor();
+    await page.getByText('provider exploded').waitFor();
+    await page.getByLabel(`#${job.id}`).check();
+    await page.getByRole('button', { name: 'Retry selected (1)' }).click();
+    await page.getByRole('status').filter({ hasText: 'Queued 1 job again' }).waitFor();
+    await page.getByText('No parked jobs.').waitFor();
+    expect((db.sqlite.prepare('SELECT status, attempts FROM jobs WHERE id = ?').get(job.id) as { status: string; attempts: number })).toEqual({ status: 'pending', attempts: 0 });
+    await page.locator('#llm').getByText(/No daily token budget|Today:/).waitFor();
+    await shot('06-quality');
+  });
+
+  it('a read-only key sees the support view and is told what it cannot see', async () => {
+    const read = createApiKey(db, 'console read-only', ['profiles:read']).secret;
+    await signIn(read);
+    await page.goto(`${server.url}/console#/support/${showcase}`);
+    await page.locator('#summary').getByText('summaries:read').waitFor();
+    await page.locator('#traits li.trait').first().waitFor();
+    await page.getByRole('link', { name: 'Quality' }).click();
+    await page.getByText('needs the admin scope', { exact: false }).waitFor();
+    await page.getByRole('button', { name: 'Forget key' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+
+  it('raised no script errors or CSP violations', () => {
+    expect(errors).toEqual([]);
+  });
+});
