@@ -31,6 +31,41 @@ export interface ModelCard {
   training: { epochsRun: number; bestEpoch: number; seconds: number; secondsPerEpoch: number; finalLoss: number; bestValLoss: number };
   metrics: { validation: TestMetrics; test: TestMetrics };
   baseline: { logisticRegression: TestMetrics; majority: TestMetrics };
+  /** binary models: the test ROC curve, for plots (the console draws it) */
+  curves?: { test: { roc: RocPoint[] } };
+}
+
+export interface RocPoint {
+  fpr: number;
+  tpr: number;
+  /** scores at or above it count as positive */
+  threshold: number;
+}
+
+/**
+ * The ROC curve at every distinct score, thinned to at most `maxPoints` (evenly by rank, ends
+ * kept) so a card stays small. Empty when the labels hold one class only.
+ */
+export function rocPoints(labels: ArrayLike<number>, scores: ArrayLike<number>, maxPoints = 51): RocPoint[] {
+  const idx = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  let P = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] === 1) P++;
+  const N = labels.length - P;
+  if (!P || !N) return [];
+  const all: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: 1 }];
+  let tp = 0;
+  let fp = 0;
+  for (let k = 0; k < idx.length; k++) {
+    if (labels[idx[k] as number] === 1) tp++;
+    else fp++;
+    const next = idx[k + 1];
+    // Tied scores move together: one point per distinct threshold.
+    if (next !== undefined && scores[next] === scores[idx[k] as number]) continue;
+    all.push({ fpr: fp / N, tpr: tp / P, threshold: scores[idx[k] as number] as number });
+  }
+  if (all.length <= maxPoints) return all;
+  const step = (all.length - 1) / (maxPoints - 1);
+  return Array.from({ length: maxPoints }, (_, i) => all[Math.round(i * step)] as RocPoint);
 }
 
 const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(3));

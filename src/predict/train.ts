@@ -14,7 +14,7 @@ import { fitPreprocessor, transformRows, type Preprocessor } from '../features/m
 import { computeSequences, sequenceDim } from '../features/sequence.ts';
 import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics } from '../eval/metrics.ts';
 import { initBackend } from './backend.ts';
-import { writeCard, type ModelCard, type TestMetrics } from './card.ts';
+import { rocPoints, writeCard, type ModelCard, type TestMetrics } from './card.ts';
 import { buildExamples, dataRange, fitClasses, resolveAsOf, userDraw, type Examples } from './dataset.ts';
 import { saveModelToDir } from './io.ts';
 import { fitLogReg, predictLogReg } from './logreg.ts';
@@ -239,6 +239,7 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
     },
     metrics: { validation: evaluate(pva.ex.labels, valScores, k, threshold), test: evaluate(pte.ex.labels, testScores, k, threshold) },
     baseline: { logisticRegression: lrTest, majority },
+    ...(k === 1 ? { curves: { test: { roc: rocPoints(pte.ex.labels, testScores) } } } : {}),
   };
   writeCard(dir, card);
   return { card, dir, test: { userIds: pte.ex.userIds, labels: pte.ex.labels, scores: testScores, baselineScores: lrScores } };
