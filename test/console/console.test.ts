@@ -20,7 +20,8 @@ import { trainModel } from '../../src/predict/train.ts';
 import { testConfig } from '../support/api.ts';
 import { tempDir } from '../support/temp-db.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Overridable only to prove the missing-browser failure; CI uses Debian's package.
+const CHROMIUM = process.env.TRAITLENS_CHROMIUM ?? '/usr/bin/chromium';
 
 let work: { dir: string; remove(): void };
 let shots: string;
@@ -231,8 +232,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Kind').selectOption('attribute');
     await page.getByLabel('Key').fill('country');
     await page.getByLabel('Value').fill('GB');
-    const compiled = JSON.parse(await page.getByLabel(/Compiled filter/).inputValue());
-    expect(compiled).toEqual({ attribute: { key: 'country', eq: 'GB' } });
+    await expect.poll(async () => JSON.parse((await page.getByLabel(/Compiled filter/).inputValue()) || 'null')).toEqual({ attribute: { key: 'country', eq: 'GB' } });
     await page.getByRole('button', { name: 'Create segment' }).click();
     await page.getByRole('heading', { name: 'Segment: GB customers' }).waitFor();
     expect(page.url()).toMatch(/#\/marketing\/segment\/\d+$/);
@@ -274,6 +274,10 @@ describe('web console (headless Chromium)', () => {
     expect(await roc.getAttribute('role')).toBe('img');
     const d = (await roc.locator('path.curve').getAttribute('d')) ?? '';
     expect(d.split(/[ML]/).filter(Boolean).length).toBeGreaterThan(2);
+    // Drawn from the card's stored test ROC points (src/predict/card.ts rocPoints).
+    expect(card.curves.test.roc.length).toBeGreaterThan(2);
+    expect(d.split(/[ML]/).filter(Boolean)).toHaveLength(card.curves.test.roc.length);
+    await page.getByText('points on the test set').waitFor();
     const dots = await page.locator('svg[data-chart="calibration"] circle.dot').count();
     expect(dots).toBe(card.metrics.test.calibration.filter((b: { count: number }) => b.count > 0).length);
     await page.locator('article.model-card').scrollIntoViewIfNeeded();

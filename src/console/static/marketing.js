@@ -118,13 +118,9 @@ function BuildForm() {
   const [edited, setEdited] = useState(false);
   const [error, setError] = useState(/** @type {any} */ (null));
   const [busy, setBusy] = useState(false);
-  // The editor follows the builder until someone edits the JSON by hand (or a proposal arrives).
-  useEffect(() => {
-    if (!edited) {
-      const f = compileRules(rules, combine);
-      setJsonText(f ? JSON.stringify(f, null, 2) : '');
-    }
-  }, [rules, combine, edited]);
+  // The editor shows the builder's filter until someone edits the JSON by hand (or a proposal arrives).
+  const built = compileRules(rules, combine);
+  const shown = edited ? jsonText : built ? JSON.stringify(built, null, 2) : '';
   useEffect(() => {
     const on = (e) => {
       setJsonText(JSON.stringify(e.detail, null, 2));
@@ -139,7 +135,7 @@ function BuildForm() {
     setError(null);
     let filter;
     try {
-      filter = JSON.parse(jsonText);
+      filter = JSON.parse(shown);
     } catch (err) {
       return setError({ message: `The filter is not valid JSON: ${err instanceof Error ? err.message : String(err)}` });
     }
@@ -168,7 +164,7 @@ function BuildForm() {
       <button type="button" class="small" onClick=${() => { setEdited(false); setRules([...rules, newRule()]); }}>Add condition</button>
       <div class="field">
         <label for="segment-filter">Compiled filter (JSON, editable)</label>
-        <textarea id="segment-filter" class="code" rows="8" value=${jsonText} spellcheck="false"
+        <textarea id="segment-filter" class="code" rows="8" value=${shown} spellcheck="false"
           onInput=${(e) => { setEdited(true); setJsonText(e.currentTarget.value); }} aria-describedby="filter-help"></textarea>
         <p id="filter-help" class="muted small">The segment DSL: trait, predicted, feature, attribute; and, or, not. ${edited ? html`Edited by hand; <button type="button" class="link" onClick=${() => setEdited(false)}>follow the builder again</button>.` : ''}</p>
       </div>
