@@ -13,9 +13,7 @@ export interface AuditEntry {
 }
 
 export function writeAudit(db: Db, e: AuditEntry): void {
-  db.sqlite
-    .prepare('INSERT INTO audit_log (at, key_id, action, method, route, status, user_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null);
+  db.stmt('INSERT INTO audit_log (at, key_id, action, method, route, status, user_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null);
 }
 
 export interface AuditFilter {

@@ -8,12 +8,12 @@ import type { Db } from './connection.ts';
  * returning users; profiling stages check `profiling`, anything sending text to a model `llm_processing`.
  */
 export function consentOf(db: Db, userId: number, defaults: readonly ConsentFlag[]): Consent {
-  const r = db.sqlite.prepare('SELECT consent FROM users WHERE id = ?').get(userId) as { consent: string | null } | undefined;
+  const r = db.stmt('SELECT consent FROM users WHERE id = ?').get(userId) as { consent: string | null } | undefined;
   return effectiveConsent(r?.consent ?? null, defaults);
 }
 
 export function hasConsent(db: Db, userId: number, flag: ConsentFlag, defaults: readonly ConsentFlag[]): boolean {
-  const r = db.sqlite.prepare('SELECT consent FROM users WHERE id = ?').get(userId) as { consent: string | null } | undefined;
+  const r = db.stmt('SELECT consent FROM users WHERE id = ?').get(userId) as { consent: string | null } | undefined;
   return r !== undefined && effectiveConsent(r.consent, defaults)[flag];
 }
 
@@ -24,7 +24,7 @@ export function filterByConsent(db: Db, userIds: readonly number[], flag: Consen
   // Chunks stay under SQLite's bound-parameter limit.
   for (let i = 0; i < userIds.length; i += 500) {
     const chunk = userIds.slice(i, i + 500);
-    const rows = db.sqlite.prepare(`SELECT id, consent FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: number; consent: string | null }[];
+    const rows = db.stmt(`SELECT id, consent FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: number; consent: string | null }[];
     for (const r of rows) if (effectiveConsent(r.consent, defaults)[flag]) allowed.add(r.id);
   }
   return userIds.filter((id) => allowed.has(id));

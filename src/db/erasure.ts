@@ -33,7 +33,7 @@ export function listErasers(): Eraser[] {
   return [...erasers.values()];
 }
 
-const run = (db: Db, sql: string, ...args: unknown[]) => db.sqlite.prepare(sql).run(...args).changes;
+const run = (db: Db, sql: string, ...args: unknown[]) => db.stmt(sql).run(...args).changes;
 
 // Core tables. Order matters only for counting: children before parents so the counts are real
 // rows and not cascade side effects (foreign keys would remove most of them anyway).
@@ -108,7 +108,7 @@ export async function eraseDerived(db: Db, userId: number): Promise<{ removed: R
   db.sqlite.transaction(() => {
     for (const e of erasers) if (e.erase) removed[e.name] = (removed[e.name] ?? 0) + e.erase(db, userId, 'profiling_withdrawn');
     // Caches (summaries, vectors) key on the profile version: what they held is gone.
-    if (Object.values(removed).some((n) => n > 0)) db.sqlite.prepare('UPDATE users SET profile_version = profile_version + 1, updated_at = ? WHERE id = ?').run(Date.now(), userId);
+    if (Object.values(removed).some((n) => n > 0)) db.stmt('UPDATE users SET profile_version = profile_version + 1, updated_at = ? WHERE id = ?').run(Date.now(), userId);
   }).immediate();
   const failed = await runAfterCommit(db, erasers, userId, 'profiling_withdrawn', removed);
   return { removed, failed };

@@ -32,7 +32,7 @@ export function claimJobs(db: Db, workerId: string, limit: number, now = Date.no
 }
 
 export function completeJob(db: Db, id: number, now = Date.now()): void {
-  db.sqlite.prepare(`UPDATE jobs SET status = 'done', locked_by = NULL, last_error = NULL, updated_at = ? WHERE id = ?`).run(now, id);
+  db.stmt(`UPDATE jobs SET status = 'done', locked_by = NULL, last_error = NULL, updated_at = ? WHERE id = ?`).run(now, id);
 }
 
 /**
@@ -47,12 +47,12 @@ export function releaseJob(
 ): 'pending' | 'parked' {
   const now = opts.now ?? Date.now();
   if (opts.refundAttempt) {
-    db.sqlite.prepare('UPDATE jobs SET attempts = max(0, attempts - 1) WHERE id = ?').run(job.id);
+    db.stmt('UPDATE jobs SET attempts = max(0, attempts - 1) WHERE id = ?').run(job.id);
     job = { ...job, attempts: Math.max(0, job.attempts - 1) };
   }
   const error = opts.error === null ? null : opts.error.slice(0, 2000);
   if (opts.park) {
-    db.sqlite.prepare(`UPDATE jobs SET status = 'parked', locked_by = NULL, last_error = ?, updated_at = ? WHERE id = ?`).run(error, now, job.id);
+    db.stmt(`UPDATE jobs SET status = 'parked', locked_by = NULL, last_error = ?, updated_at = ? WHERE id = ?`).run(error, now, job.id);
     return 'parked';
   }
   return db.sqlite.transaction(() => {
@@ -68,7 +68,7 @@ export function releaseJob(
            WHERE kind = ? AND user_id IS ? AND status = 'pending'`,
         )
         .run(job.attempts, error, now + opts.delayMs, now, job.kind, job.user_id);
-      db.sqlite.prepare('DELETE FROM jobs WHERE id = ?').run(job.id);
+      db.stmt('DELETE FROM jobs WHERE id = ?').run(job.id);
     }
     return 'pending' as const;
   }).immediate();
@@ -76,7 +76,7 @@ export function releaseJob(
 
 /** Jobs left `running` by a worker that died: back to pending (their attempt still counts). */
 export function recoverStale(db: Db, olderThanMs: number, now = Date.now()): number {
-  const stale = db.sqlite.prepare(`SELECT * FROM jobs WHERE status = 'running' AND locked_at < ?`).all(now - olderThanMs) as JobRow[];
+  const stale = db.stmt(`SELECT * FROM jobs WHERE status = 'running' AND locked_at < ?`).all(now - olderThanMs) as JobRow[];
   for (const j of stale) releaseJob(db, j, { error: j.last_error ?? 'worker stopped while running', delayMs: 0, park: false, now });
   return stale.length;
 }
@@ -84,21 +84,21 @@ export function recoverStale(db: Db, olderThanMs: number, now = Date.now()): num
 /** Parked jobs back to pending with a fresh attempt budget. */
 export function retryParked(db: Db, ids?: number[], now = Date.now()): number {
   const rows = (ids?.length
-    ? db.sqlite.prepare(`SELECT * FROM jobs WHERE status = 'parked' AND id IN (${ids.map(() => '?').join(',')})`).all(...ids)
-    : db.sqlite.prepare(`SELECT * FROM jobs WHERE status = 'parked'`).all()) as JobRow[];
+    ? db.stmt(`SELECT * FROM jobs WHERE status = 'parked' AND id IN (${ids.map(() => '?').join(',')})`).all(...ids)
+    : db.stmt(`SELECT * FROM jobs WHERE status = 'parked'`).all()) as JobRow[];
   for (const j of rows) {
-    db.sqlite.prepare(`UPDATE jobs SET attempts = 0 WHERE id = ?`).run(j.id);
+    db.stmt(`UPDATE jobs SET attempts = 0 WHERE id = ?`).run(j.id);
     releaseJob(db, { ...j, attempts: 0 }, { error: j.last_error, delayMs: 0, park: false, now });
   }
   return rows.length;
 }
 
 export function listJobs(db: Db, status: JobRow['status'], limit = 100): JobRow[] {
-  return db.sqlite.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY updated_at DESC LIMIT ?').all(status, limit) as JobRow[];
+  return db.stmt('SELECT * FROM jobs WHERE status = ? ORDER BY updated_at DESC LIMIT ?').all(status, limit) as JobRow[];
 }
 
 export function countJobs(db: Db, status: JobRow['status'], now = Date.now()): number {
-  return (db.sqlite.prepare('SELECT count(*) AS n FROM jobs WHERE status = ? AND (? OR run_after <= ?)').get(status, status === 'pending' ? 0 : 1, now) as { n: number }).n;
+  return (db.stmt('SELECT count(*) AS n FROM jobs WHERE status = ? AND (? OR run_after <= ?)').get(status, status === 'pending' ? 0 : 1, now) as { n: number }).n;
 }
 
 export function enqueueJob(db: Db, kind: string, userId: number | null, payload: unknown = {}, now = Date.now()): void {
@@ -112,5 +112,5 @@ export function enqueueJob(db: Db, kind: string, userId: number | null, payload:
 
 /** Old finished jobs are noise: keep a day of them for inspection. */
 export function pruneDone(db: Db, olderThanMs = 86_400_000, now = Date.now()): number {
-  return db.sqlite.prepare(`DELETE FROM jobs WHERE status = 'done' AND updated_at < ?`).run(now - olderThanMs).changes;
+  return db.stmt(`DELETE FROM jobs WHERE status = 'done' AND updated_at < ?`).run(now - olderThanMs).changes;
 }

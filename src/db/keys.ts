@@ -47,8 +47,11 @@ export function createApiKey(db: Db, name: string, scopes: Scope[], now = Date.n
 
 /** The key a secret belongs to, or null when it is unknown or revoked. */
 export function verifyApiKey(db: Db, secret: string): { id: string; scopes: Scope[] } | null {
-  const row = db.orm.select().from(apiKeys).where(eq(apiKeys.secretHash, hashSecret(secret))).get();
-  if (!row || row.revokedAt !== null) return null;
+  // Every request runs this: a cached raw statement, not a query built per call.
+  const row = db.stmt('SELECT id, scopes, revoked_at FROM api_keys WHERE secret_hash = ?').get(hashSecret(secret)) as
+    | { id: string; scopes: string; revoked_at: number | null }
+    | undefined;
+  if (!row || row.revoked_at !== null) return null;
   return { id: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
 }
 

@@ -8,7 +8,7 @@ export function utcDay(now: number): { start: number; next: number } {
 
 /** Chat tokens (prompt + completion) recorded since `since`, every process counted (it is the table). */
 export function tokensUsedSince(db: Db, since: number): number {
-  return (db.sqlite.prepare('SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) AS n FROM llm_calls WHERE at >= ?').get(since) as { n: number }).n;
+  return (db.stmt('SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) AS n FROM llm_calls WHERE at >= ?').get(since) as { n: number }).n;
 }
 
 export interface LlmBudgetStatus {

@@ -26,7 +26,7 @@ export function listMetricSources(): MetricSource[] {
   return [...sources.values()];
 }
 
-const rows = <T>(db: Db, sql: string) => db.sqlite.prepare(sql).all() as T[];
+const rows = <T>(db: Db, sql: string) => db.stmt(sql).all() as T[];
 
 registerMetricSource({
   name: 'traitlens_jobs',
@@ -55,7 +55,7 @@ registerMetricSource({
   type: 'counter',
   labelNames: ['kind'],
   collect: (db) => {
-    const r = db.sqlite.prepare('SELECT coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM llm_calls').get() as { p: number; c: number };
+    const r = db.stmt('SELECT coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM llm_calls').get() as { p: number; c: number };
     return [
       { labels: { kind: 'prompt' }, value: r.p },
       { labels: { kind: 'completion' }, value: r.c },
@@ -66,14 +66,14 @@ registerMetricSource({
   name: 'traitlens_users',
   help: 'Users held.',
   type: 'gauge',
-  collect: (db) => (db.sqlite.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n,
+  collect: (db) => (db.stmt('SELECT count(*) AS n FROM users').get() as { n: number }).n,
 });
 registerMetricSource({
   name: 'traitlens_events',
   help: 'Events held.',
   type: 'gauge',
   // max(rowid) would be O(1) but wrong after erasure; events_user_ts_idx makes this a fast index scan.
-  collect: (db) => (db.sqlite.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n,
+  collect: (db) => (db.stmt('SELECT count(*) AS n FROM events').get() as { n: number }).n,
 });
 registerMetricSource({
   name: 'traitlens_ingest_dropped_total',

@@ -52,21 +52,21 @@ export function upsertProfile(db: Db, p: Omit<ProfileRow, 'dim'>): void {
 }
 
 export function deleteProfile(db: Db, userId: number): boolean {
-  return db.sqlite.prepare('DELETE FROM user_profiles WHERE user_id = ?').run(userId).changes > 0;
+  return db.stmt('DELETE FROM user_profiles WHERE user_id = ?').run(userId).changes > 0;
 }
 
 export function deleteProfilesNotOfVersion(db: Db, version: string): number {
-  return db.sqlite.prepare('DELETE FROM user_profiles WHERE version != ?').run(version).changes;
+  return db.stmt('DELETE FROM user_profiles WHERE version != ?').run(version).changes;
 }
 
 export function getProfile(db: Db, userId: number): ProfileRow | null {
-  const r = db.sqlite.prepare('SELECT * FROM user_profiles WHERE user_id = ?').get(userId) as RawProfile | undefined;
+  const r = db.stmt('SELECT * FROM user_profiles WHERE user_id = ?').get(userId) as RawProfile | undefined;
   return r ? toRow(r) : null;
 }
 
 export function getProfiles(db: Db, userIds: readonly number[]): Map<number, ProfileRow> {
   const out = new Map<number, ProfileRow>();
-  const stmt = db.sqlite.prepare('SELECT * FROM user_profiles WHERE user_id = ?');
+  const stmt = db.stmt('SELECT * FROM user_profiles WHERE user_id = ?');
   for (const id of userIds) {
     const r = stmt.get(id) as RawProfile | undefined;
     if (r) out.set(id, toRow(r));
@@ -76,6 +76,7 @@ export function getProfiles(db: Db, userIds: readonly number[]): Map<number, Pro
 
 /** Rows changed at or after `since` (epoch ms), oldest first. */
 export function* profilesChangedSince(db: Db, since: number): Generator<ProfileRow> {
+  // A fresh statement: a cached one would be busy if two iterations overlap.
   for (const r of db.sqlite.prepare('SELECT * FROM user_profiles WHERE updated_at >= ? ORDER BY updated_at, user_id').iterate(since) as Iterable<RawProfile>)
     yield toRow(r);
 }
@@ -93,21 +94,21 @@ export function* profilesOfVersion(db: Db, version: string): Generator<ProfileRo
 }
 
 export function profileIdsOfVersion(db: Db, version: string): number[] {
-  return (db.sqlite.prepare('SELECT user_id FROM user_profiles WHERE version = ?').pluck().all(version) as number[]);
+  return (db.stmt('SELECT user_id FROM user_profiles WHERE version = ?').pluck().all(version) as number[]);
 }
 
 export function countProfiles(db: Db, version?: string): number {
   return (version === undefined
-    ? db.sqlite.prepare('SELECT count(*) FROM user_profiles').pluck().get()
-    : db.sqlite.prepare('SELECT count(*) FROM user_profiles WHERE version = ?').pluck().get(version)) as number;
+    ? db.stmt('SELECT count(*) FROM user_profiles').pluck().get()
+    : db.stmt('SELECT count(*) FROM user_profiles WHERE version = ?').pluck().get(version)) as number;
 }
 
 export function maxProfileUpdatedAt(db: Db): number {
-  return (db.sqlite.prepare('SELECT coalesce(max(updated_at), 0) FROM user_profiles').pluck().get() as number) ?? 0;
+  return (db.stmt('SELECT coalesce(max(updated_at), 0) FROM user_profiles').pluck().get() as number) ?? 0;
 }
 
 export function getMeta(db: Db, key: string): { value: string; updatedAt: number } | null {
-  const r = db.sqlite.prepare('SELECT value, updated_at FROM profile_meta WHERE key = ?').get(key) as { value: string; updated_at: number } | undefined;
+  const r = db.stmt('SELECT value, updated_at FROM profile_meta WHERE key = ?').get(key) as { value: string; updated_at: number } | undefined;
   return r ? { value: r.value, updatedAt: r.updated_at } : null;
 }
 
@@ -119,13 +120,13 @@ export function setMeta(db: Db, key: string, value: string, now = Date.now()): v
 
 /** Users with events (the ones a profile can be built for), ascending. */
 export function userIdsWithEvents(db: Db): number[] {
-  return db.sqlite.prepare('SELECT id FROM users WHERE event_count > 0 ORDER BY id').pluck().all() as number[];
+  return db.stmt('SELECT id FROM users WHERE event_count > 0 ORDER BY id').pluck().all() as number[];
 }
 
 /** The public id of each user: the external id, else the first anonymous alias. */
 export function publicIds(db: Db, userIds: readonly number[]): Map<number, string> {
   const out = new Map<number, string>();
-  const stmt = db.sqlite.prepare(
+  const stmt = db.stmt(
     `SELECT coalesce(u.external_id, (SELECT alias FROM identities i WHERE i.user_id = u.id ORDER BY i.id LIMIT 1)) FROM users u WHERE u.id = ?`,
   ).pluck();
   for (const id of userIds) {
@@ -138,7 +139,7 @@ export function publicIds(db: Db, userIds: readonly number[]): Map<number, strin
 /** Users (among `userIds`) whose effective consent has `flag`; `def` is the configured default. */
 export function usersWithConsent(db: Db, userIds: readonly number[], flag: string, def: boolean): Set<number> {
   const out = new Set<number>();
-  const stmt = db.sqlite.prepare(`SELECT coalesce(json_extract(consent, '$.' || ?), ?) FROM users WHERE id = ?`).pluck();
+  const stmt = db.stmt(`SELECT coalesce(json_extract(consent, '$.' || ?), ?) FROM users WHERE id = ?`).pluck();
   for (const id of userIds) if (stmt.get(flag, def ? 1 : 0, id) === 1) out.add(id);
   return out;
 }
@@ -155,7 +156,7 @@ export function getSummary(db: Db, userId: number, profileVersion: number, audie
 /** Stores a summary and drops the user's summaries of older profile versions (they can never be served again). */
 export function putSummary(db: Db, userId: number, profileVersion: number, audience: string, generator: string, text: string, now = Date.now()): void {
   db.sqlite.transaction(() => {
-    db.sqlite.prepare('DELETE FROM summaries WHERE user_id = ? AND profile_version < ?').run(userId, profileVersion);
+    db.stmt('DELETE FROM summaries WHERE user_id = ? AND profile_version < ?').run(userId, profileVersion);
     db.sqlite
       .prepare('INSERT OR REPLACE INTO summaries (user_id, profile_version, audience, generator, text, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(userId, profileVersion, audience, generator, text, now);
@@ -190,17 +191,17 @@ export function insertSegment(db: Db, s: { name: string; description: string | n
 }
 
 export function getSegment(db: Db, id: number): SegmentRow | null {
-  const r = db.sqlite.prepare('SELECT * FROM segments WHERE id = ?').get(id) as RawSegment | undefined;
+  const r = db.stmt('SELECT * FROM segments WHERE id = ?').get(id) as RawSegment | undefined;
   return r ? toSegment(r) : null;
 }
 
 export function listSegments(db: Db): SegmentRow[] {
-  return (db.sqlite.prepare('SELECT * FROM segments ORDER BY id').all() as RawSegment[]).map(toSegment);
+  return (db.stmt('SELECT * FROM segments ORDER BY id').all() as RawSegment[]).map(toSegment);
 }
 
 /** Runs a compiled segment condition (SQL over `users u`, from src/segments/dsl.ts) and returns matching user ids, ascending. */
 export function selectUserIds(db: Db, where: string, params: readonly unknown[]): number[] {
-  return db.sqlite.prepare(`SELECT u.id FROM users u WHERE ${where} ORDER BY u.id`).pluck().all(...params) as number[];
+  return db.stmt(`SELECT u.id FROM users u WHERE ${where} ORDER BY u.id`).pluck().all(...params) as number[];
 }
 
 // ---- recommendations -------------------------------------------------------------------------
@@ -217,7 +218,7 @@ export interface EngagementRow {
 export function engagements(db: Db, userIds: readonly number[], types: readonly string[]): EngagementRow[] {
   if (!userIds.length || !types.length) return [];
   const out: EngagementRow[] = [];
-  const stmt = db.sqlite.prepare(
+  const stmt = db.stmt(
     `SELECT user_id AS userId, type, CAST(json_extract(properties, '$.product_id') AS TEXT) AS productId,
             CAST(json_extract(properties, '$.category') AS TEXT) AS category, count(*) AS n
      FROM events WHERE user_id = ? AND type IN (${types.map(() => '?').join(', ')})

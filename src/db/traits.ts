@@ -89,7 +89,7 @@ export function markSignalsRead(db: Db, eventIds: number[], producer: string, ve
 
 /** Forgets which signals were read, so the next run re-reads them all (the LLM cache still answers unchanged batches). */
 export function forgetSignalsRead(db: Db, userId: number): number {
-  return db.sqlite.prepare('DELETE FROM signal_extractions WHERE event_id IN (SELECT id FROM events WHERE user_id = ?)').run(userId).changes;
+  return db.stmt('DELETE FROM signal_extractions WHERE event_id IN (SELECT id FROM events WHERE user_id = ?)').run(userId).changes;
 }
 
 /** Pipeline counters (trait rejections, sensitive drops...) share the ingest counters table. */

@@ -7,16 +7,18 @@ import { events, identities, jobs, llmCache, signalEmbeddings, traits, userEmbed
 
 export type UserRow = typeof users.$inferSelect;
 
-/** Finds a user by its external id, else by an anonymous alias. */
+const USER_COLUMNS =
+  'u.id, u.external_id AS externalId, u.attributes, u.consent, u.event_count AS eventCount, u.first_event_at AS firstEventAt, ' +
+  'u.last_event_at AS lastEventAt, u.profile_version AS profileVersion, u.created_at AS createdAt, u.updated_at AS updatedAt';
+
+/** Finds a user by its external id, else by an anonymous alias. (Hot: every profile read; raw cached SQL.) */
 export function findUser(db: Db, ref: string): UserRow | undefined {
-  const byKind = (kind: 'user' | 'anonymous') =>
-    db.orm
-      .select({ u: users })
-      .from(identities)
-      .innerJoin(users, eq(users.id, identities.userId))
-      .where(and(eq(identities.kind, kind), eq(identities.alias, ref)))
-      .get()?.u;
-  return byKind('user') ?? byKind('anonymous');
+  return db
+    .stmt(
+      `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
+       WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY i.kind = 'user' DESC LIMIT 1`,
+    )
+    .get(ref) as UserRow | undefined;
 }
 
 export function requireUser(db: Db, ref: string): UserRow {
@@ -26,21 +28,15 @@ export function requireUser(db: Db, ref: string): UserRow {
 }
 
 export function listIdentities(db: Db, userId: number): { kind: string; alias: string; createdAt: number }[] {
-  return db.orm
-    .select({ kind: identities.kind, alias: identities.alias, createdAt: identities.createdAt })
-    .from(identities)
-    .where(eq(identities.userId, userId))
-    .orderBy(identities.id)
-    .all();
+  return db.stmt('SELECT kind, alias, created_at AS createdAt FROM identities WHERE user_id = ? ORDER BY id').all(userId) as {
+    kind: string;
+    alias: string;
+    createdAt: number;
+  }[];
 }
 
 export function eventCountsByType(db: Db, userId: number): Record<string, number> {
-  const rows = db.orm
-    .select({ type: events.type, n: sql<number>`count(*)` })
-    .from(events)
-    .where(eq(events.userId, userId))
-    .groupBy(events.type)
-    .all();
+  const rows = db.stmt('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type').all(userId) as { type: string; n: number }[];
   return Object.fromEntries(rows.map((r) => [r.type, r.n]));
 }
 
@@ -62,10 +58,14 @@ export function rowToTrait(r: typeof traits.$inferSelect): Trait {
 
 /** The user's current traits (valid_to is null), optionally of one kind. */
 export function currentTraits(db: Db, userId: number, kind?: TraitKind): Trait[] {
-  const where = kind
-    ? and(eq(traits.userId, userId), isNull(traits.validTo), eq(traits.kind, kind))
-    : and(eq(traits.userId, userId), isNull(traits.validTo));
-  return db.orm.select().from(traits).where(where).orderBy(traits.key, traits.id).all().map(rowToTrait);
+  const cols =
+    'id, user_id AS userId, key, value, kind, confidence, evidence, producer, version, valid_from AS validFrom, valid_to AS validTo, superseded_by AS supersededBy';
+  const rows = (
+    kind
+      ? db.stmt(`SELECT ${cols} FROM traits WHERE user_id = ? AND valid_to IS NULL AND kind = ? ORDER BY key, id`).all(userId, kind)
+      : db.stmt(`SELECT ${cols} FROM traits WHERE user_id = ? AND valid_to IS NULL ORDER BY key, id`).all(userId)
+  ) as (typeof traits.$inferSelect)[];
+  return rows.map(rowToTrait);
 }
 
 export interface EventPage {

@@ -75,7 +75,7 @@ export async function embedUser(db: Db, embedder: Embedder, userId: number, opts
 }
 
 export function getUserEmbedding(db: Db, userId: number, embedderId: string): { vector: Float32Array; signals: number } | null {
-  const r = db.sqlite.prepare('SELECT vector, signals FROM user_embeddings WHERE user_id = ? AND embedder_id = ?').get(userId, embedderId) as
+  const r = db.stmt('SELECT vector, signals FROM user_embeddings WHERE user_id = ? AND embedder_id = ?').get(userId, embedderId) as
     | { vector: Buffer; signals: number }
     | undefined;
   return r ? { vector: fromBlob(r.vector), signals: r.signals } : null;

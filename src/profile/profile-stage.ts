@@ -30,8 +30,8 @@ export const profileDepsFromConfig = (db: Db, embedder: Embedder, config: Config
 });
 
 // Vectors and summaries are derived data: erased with the user and on profiling withdrawal.
-registerEraser({ name: 'user_profiles', derived: true, erase: (db, u) => db.sqlite.prepare('DELETE FROM user_profiles WHERE user_id = ?').run(u).changes });
-registerEraser({ name: 'summaries', derived: true, erase: (db, u) => db.sqlite.prepare('DELETE FROM summaries WHERE user_id = ?').run(u).changes });
+registerEraser({ name: 'user_profiles', derived: true, erase: (db, u) => db.stmt('DELETE FROM user_profiles WHERE user_id = ?').run(u).changes });
+registerEraser({ name: 'summaries', derived: true, erase: (db, u) => db.stmt('DELETE FROM summaries WHERE user_id = ?').run(u).changes });
 
 /** The current layout; fits the behaviour scaler the first time it is needed (behaviour weight > 0). */
 export function currentLayout(deps: ProfileDeps, opts: { fit?: boolean } = {}): { layout: VectorLayout; scaler: BehaviourScaler | null } {
@@ -85,7 +85,7 @@ type Built = { userId: number; version: string; row: { vector: Float32Array; pre
 
 async function buildUserVector(deps: ProfileDeps, userId: number, layout: VectorLayout, scaler: BehaviourScaler | null, now: number, behaviourGiven?: Float32Array | null): Promise<Built> {
   const { db } = deps;
-  const user = db.sqlite.prepare('SELECT consent, profile_version FROM users WHERE id = ?').get(userId) as { consent: string | null; profile_version: number } | undefined;
+  const user = db.stmt('SELECT consent, profile_version FROM users WHERE id = ?').get(userId) as { consent: string | null; profile_version: number } | undefined;
   if (!user || !effectiveConsent(user.consent, deps.defaultConsent).profiling) return { userId, version: layout.version, row: null };
   const consent = effectiveConsent(user.consent, deps.defaultConsent);
   // Trait phrases are derived from the user's text: they go to a remote embedder only with

@@ -125,7 +125,7 @@ export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFl
         const ext = new Map<number, string | null>();
         const externalOf = (id: number | null) => {
           if (id === null) return null;
-          if (!ext.has(id)) ext.set(id, (db.sqlite.prepare('SELECT external_id FROM users WHERE id = ?').get(id) as { external_id: string | null } | undefined)?.external_id ?? null);
+          if (!ext.has(id)) ext.set(id, (db.stmt('SELECT external_id FROM users WHERE id = ?').get(id) as { external_id: string | null } | undefined)?.external_id ?? null);
           return ext.get(id) ?? null;
         };
         return c.json({
