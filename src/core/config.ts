@@ -100,7 +100,7 @@ export const configSchema = z.object({
   /** HNSW graph degree, build-time and query-time candidate list sizes. */
   TRAITLENS_HNSW_M: int(16, 2, 128),
   TRAITLENS_HNSW_EF_CONSTRUCTION: int(200, 10, 4000),
-  TRAITLENS_HNSW_EF: int(64, 1, 10_000),
+  TRAITLENS_HNSW_EF: int(128, 1, 10_000),
   /** The index owner (the server) pulls changed vectors from SQLite this often; queries also sync first. */
   TRAITLENS_INDEX_SYNC_MS: int(2000, 50),
   /** A changed index is written to disk at most this often (and on shutdown). */
