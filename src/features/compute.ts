@@ -69,6 +69,12 @@ class Acc {
   first = 0;
   last = 0;
   lastPurchase: number | null = null;
+  firstPurchase: number | null = null;
+  /** purchase-history extras: purchases 90–180 and 180–365 days before the cut-off, spend <90 and 90–180 days */
+  purch90to180 = 0;
+  purch180to365 = 0;
+  monetary90 = 0;
+  monetary90to180 = 0;
   purchases = 0;
   purchaseDays = new Set<number>();
   monetary = 0;
@@ -142,11 +148,17 @@ function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTy
     a.purchases++;
     a.purchaseDays.add(day);
     a.lastPurchase = e.ts;
+    a.firstPurchase ??= e.ts;
+    const ageDays = age / DAY_MS;
+    if (ageDays >= 90 && ageDays < 180) a.purch90to180++;
+    else if (ageDays >= 180 && ageDays < 365) a.purch180to365++;
     const price = num(e.price);
     const value = price !== null ? price * (num(e.quantity) ?? 1) : num(e.amount);
     if (value !== null) {
       a.monetary += value;
       a.monetaryN++;
+      if (ageDays < 90) a.monetary90 += value;
+      else if (ageDays < 180) a.monetary90to180 += value;
     }
   }
   const dwell = num(e.dwell_ms);
@@ -227,6 +239,7 @@ function finish(a: Acc, asOf: number, schema: FeatureSchema, nTypes: number): (n
     }
     out.push(a.catN ? (a.catN - known) / a.catN : 0);
   }
+  const propStart = out.length;
   schema.properties.forEach((p, i) => {
     const st = a.props[i]!;
     if (p.agg === 'onehot') {
@@ -242,7 +255,30 @@ function finish(a: Acc, asOf: number, schema: FeatureSchema, nTypes: number): (n
     if (st.n === 0) return void out.push(p.type === 'count' || p.type === 'monetary' ? 0 : null);
     out.push(p.agg === 'last' ? st.last : p.agg === 'max' ? st.max : p.agg === 'sum' ? st.sum : st.sum / st.n);
   });
-  return out;
+  if (schema.purchaseHistory) out.push(...purchaseHistory(a, asOf, pDays, tenureDays));
+  return schema.propertiesOnly ? out.slice(propStart) : out;
+}
+
+/** The PURCHASE_HISTORY_DEFS values; `pDays` are the distinct purchase days, ascending. */
+function purchaseHistory(a: Acc, asOf: number, pDays: readonly number[], tenureDays: number): (number | null)[] {
+  const gaps: number[] = [];
+  for (let i = 1; i < pDays.length; i++) gaps.push((pDays[i] as number) - (pDays[i - 1] as number));
+  const meanGap = gaps.length ? gaps.reduce((x, y) => x + y, 0) / gaps.length : null;
+  const stdGap = gaps.length > 1 && meanGap !== null ? Math.sqrt(gaps.reduce((x, g) => x + (g - meanGap) ** 2, 0) / gaps.length) : null;
+  const sinceLast = a.lastPurchase !== null ? (asOf - a.lastPurchase) / DAY_MS : null;
+  const T = a.firstPurchase !== null ? (asOf - a.firstPurchase) / DAY_MS : null;
+  return [
+    a.purch90to180,
+    a.purch180to365,
+    a.monetary90,
+    a.monetary90to180,
+    pDays.length > 1 ? ((pDays.length - 1) * 7) / Math.max(7, tenureDays) : 0,
+    a.lastPurchase !== null && a.n > 0 && tenureDays > 0 ? (a.lastPurchase - a.first) / DAY_MS / tenureDays : null,
+    T,
+    stdGap,
+    gaps.length ? (gaps[gaps.length - 1] as number) : null,
+    sinceLast !== null && meanGap !== null && meanGap > 0 ? sinceLast / meanGap : null,
+  ];
 }
 
 function checkAsOf(asOf: number): void {

@@ -45,6 +45,17 @@ export interface FeatureSchema {
   eventTypes: string[];
   categories: string[];
   properties: FittedPropertyFeature[];
+  /**
+   * Repeat-purchase columns (longer purchase windows, spend trend, inter-purchase gaps, BG/NBD-style
+   * recency/frequency/age ratios), appended last. Opt-in per model spec, so the default column set,
+   * which the user vector and saved models depend on, is unchanged.
+   */
+  purchaseHistory?: boolean;
+  /**
+   * Only the property columns (and purchase-history ones): for data whose events are a carrier for
+   * the client's own per-user features (Online Shoppers' sessions), where times are synthetic.
+   */
+  propertiesOnly?: boolean;
 }
 
 export interface FeatureDef {
@@ -61,6 +72,23 @@ const def = (name: string, type: FeatureType, log = false, fallback = 0): Featur
 export function safeColumn(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40) || 'x';
 }
+
+/** Repeat-purchase columns, in the order `finish` (compute.ts) emits them. */
+export const PURCHASE_HISTORY_DEFS: readonly FeatureDef[] = [
+  def('purchases_90_180d', 'count', true),
+  def('purchases_180_365d', 'count', true),
+  def('monetary_90d', 'monetary', true),
+  def('monetary_90_180d', 'monetary', true),
+  // Frequency per week of tenure, and the BG/NBD-style recency ratio t_x / T (last purchase's
+  // position in the customer's lifetime: near 1 = bought lately relative to how long they have been around).
+  def('repeat_purchases_per_week', 'count', true),
+  def('purchase_recency_ratio', 'share'),
+  def('days_since_first_purchase', 'recency', true, RECENCY_FALLBACK_DAYS),
+  def('purchase_interval_std_days', 'interval', true, RECENCY_FALLBACK_DAYS),
+  def('purchase_interval_last_days', 'interval', true, RECENCY_FALLBACK_DAYS),
+  // Time since the last purchase in units of the customer's own mean gap: > 1 = overdue.
+  def('purchase_overdue_ratio', 'interval', true, 0),
+];
 
 /** The full feature vector's columns, in order, for a schema. */
 export function featureDefs(schema: FeatureSchema): FeatureDef[] {
@@ -94,6 +122,7 @@ export function featureDefs(schema: FeatureSchema): FeatureDef[] {
   defs.push(def('weekend_share', 'share'));
   for (const c of schema.categories) defs.push(def(`cat_${safeColumn(c)}_share`, 'share'));
   if (schema.categories.length) defs.push(def('cat_other_share', 'share'));
+  const propStart = defs.length;
   for (const p of schema.properties) {
     const base = `p_${p.event ? `${p.event}_` : ''}${p.key}`;
     if (p.agg === 'onehot') {
@@ -101,5 +130,6 @@ export function featureDefs(schema: FeatureSchema): FeatureDef[] {
       defs.push(def(`${base}_other`, 'share'));
     } else defs.push(def(`${base}_${p.agg}`, p.type, p.type !== 'rate' && p.type !== 'share', p.type === 'recency' || p.type === 'interval' ? RECENCY_FALLBACK_DAYS : 0));
   }
-  return defs;
+  if (schema.purchaseHistory) defs.push(...PURCHASE_HISTORY_DEFS);
+  return schema.propertiesOnly ? defs.slice(propStart) : defs;
 }

@@ -29,7 +29,10 @@ export interface ModelCard {
   examples: { train: number; validation: number; test: number; trainPositiveRate: number | null };
   features: { version: string; inputs: number; names: string[]; sequenceLength: number | null };
   training: { epochsRun: number; bestEpoch: number; seconds: number; secondsPerEpoch: number; finalLoss: number; bestValLoss: number };
-  metrics: { validation: TestMetrics; test: TestMetrics };
+  /** the network averaged with logistic regression (weight chosen on validation); null: network alone */
+  blend?: { networkWeight: number; chosenBy: string } | null;
+  /** `test`: the model as it scores; `networkTest`: the network alone, when blended */
+  metrics: { validation: TestMetrics; test: TestMetrics; networkTest?: TestMetrics };
   baseline: { logisticRegression: TestMetrics; majority: TestMetrics };
   /** binary models: the test ROC curve, for plots (the console draws it) */
   curves?: { test: { roc: RocPoint[] } };
@@ -93,7 +96,8 @@ export function cardMarkdown(c: ModelCard): string {
     '',
     '| model | ROC AUC | PR AUC | F1 | precision | recall | accuracy | log loss |',
     '|---|---|---|---|---|---|---|---|',
-    metricRow(c.name, c.metrics.test),
+    metricRow(c.blend ? `${c.name} (network × ${c.blend.networkWeight} + regression × ${1 - c.blend.networkWeight})` : c.name, c.metrics.test),
+    ...(c.metrics.networkTest ? [metricRow('network alone', c.metrics.networkTest)] : []),
     metricRow('logistic regression (same features)', c.baseline.logisticRegression),
     metricRow('majority class', c.baseline.majority),
     '',

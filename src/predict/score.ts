@@ -17,7 +17,8 @@ import { initBackend } from './backend.ts';
 import { loadModelFromDir } from './io.ts';
 import { predictProba } from './nets.ts';
 import { listModels, modelVersionDir } from './registry.ts';
-import { ARTEFACT_JSON, stackSequences, type ModelArtefact } from './train.ts';
+import { predictLogReg } from './logreg.ts';
+import { ARTEFACT_JSON, mixScores, stackSequences, type ModelArtefact } from './train.ts';
 
 export interface LoadedModel {
   artefact: ModelArtefact;
@@ -60,10 +61,14 @@ export function predictUsers(db: Db, m: LoadedModel, opts: { asOf?: number; user
   const f = computeFeatureRows(db, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
   if (!f.userIds.length) return [];
   let probs: Float32Array;
+  const dim = a.preprocessor.inputs.length;
+  const x = !a.sequenceLength || a.blend ? transformRows(a.preprocessor, f.defs, f.rows) : null;
   if (a.sequenceLength) {
     const ex = { ...f, labels: [] };
     probs = predictProba(net, stackSequences(db, ex, a.schema, a.sequenceLength), [a.sequenceLength, sequenceDim(a.schema)]);
-  } else probs = predictProba(net, transformRows(a.preprocessor, f.defs, f.rows), [a.preprocessor.inputs.length]);
+  } else probs = predictProba(net, x as Float32Array, [dim]);
+  // A blended model averages in its logistic regression on the same aggregate features.
+  if (a.blend) probs = mixScores(probs, predictLogReg({ weights: a.blend.logreg, iterations: 0 }, x as Float32Array, dim), a.blend.networkWeight);
   const k = a.classes.length === 2 ? 1 : a.classes.length;
   return f.userIds.map((userId, i) => {
     if (k === 1) {

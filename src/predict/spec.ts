@@ -40,6 +40,10 @@ export const modelSpecSchema = z.strictObject({
       maxEventTypes: z.number().int().min(0).max(50).default(10),
       topCategories: z.number().int().min(0).max(50).default(8),
       properties: z.array(propertyFeatureSchema).max(50).default([]),
+      /** repeat-purchase columns (features/definitions.ts PURCHASE_HISTORY_DEFS) */
+      purchaseHistory: z.boolean().default(false),
+      /** only the `properties` columns (and purchase history): drop the generic event aggregates */
+      propertiesOnly: z.boolean().default(false),
     })
     .prefault({}),
   sequenceLength: z.number().int().min(2).max(200).default(20),
@@ -50,6 +54,9 @@ export const modelSpecSchema = z.strictObject({
       validation: z.number().gt(0).lt(0.5).default(0.15),
       test: z.number().gt(0).lt(0.5).default(0.2),
       seed: z.number().int().default(42),
+      /** users split as k-fold cross-validation: test on fold `fold` (0-based) of `folds`; `test` is then 1/folds */
+      folds: z.number().int().min(2).max(20).optional(),
+      fold: z.number().int().min(0).optional(),
     })
     .prefault({}),
   training: z
@@ -63,6 +70,8 @@ export const modelSpecSchema = z.strictObject({
       dropout: z.number().min(0).max(0.9).default(0.1),
       l2: z.number().min(0).max(1).default(1e-4),
       classWeights: z.enum(['balanced', 'none']).default('balanced'),
+      /** binary: average the network with logistic regression when that scores better on validation */
+      blend: z.enum(['auto', 'none']).default('auto'),
       seed: z.number().int().default(7),
     })
     .prefault({}),
@@ -85,7 +94,9 @@ export function parseSpec(input: unknown, source = 'spec'): ModelSpec {
   const s = r.data;
   if (s.target.kind === 'attribute' && s.split.kind === 'time')
     throw new ValidationError(`invalid model spec (${source}): split.kind "time" needs a target with a horizon; use "users" for attribute targets`, [{ field: 'split.kind', message: 'time split needs a horizon target' }], 'invalid_model_spec');
-  if (s.split.validation + s.split.test >= 0.8)
+  if (s.split.folds !== undefined && (s.split.kind !== 'users' || (s.split.fold ?? 0) >= s.split.folds))
+    throw new ValidationError(`invalid model spec (${source}): split.folds needs split.kind "users" and fold < folds`, [{ field: 'split.fold', message: 'fold must be below folds, with a users split' }], 'invalid_model_spec');
+  if (s.split.validation + (s.split.folds ? 1 / s.split.folds : s.split.test) >= 0.8)
     throw new ValidationError(`invalid model spec (${source}): validation + test must leave at least 20 % for training`, [{ field: 'split', message: 'too little training data' }], 'invalid_model_spec');
   return s;
 }

@@ -12,7 +12,7 @@ import { fitFeatureSchema } from '../features/compute.ts';
 import { DAY_MS, FEATURE_VERSION, type FeatureSchema } from '../features/definitions.ts';
 import { fitPreprocessor, transformRows, type Preprocessor } from '../features/matrix.ts';
 import { computeSequences, sequenceDim } from '../features/sequence.ts';
-import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics } from '../eval/metrics.ts';
+import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics, rocAuc } from '../eval/metrics.ts';
 import { initBackend } from './backend.ts';
 import { rocPoints, writeCard, type ModelCard, type TestMetrics } from './card.ts';
 import { buildExamples, dataRange, fitClasses, resolveAsOf, userDraw, type Examples } from './dataset.ts';
@@ -33,6 +33,24 @@ export interface ModelArtefact {
   threshold: number | null;
   sequenceLength: number | null;
   traitKey: string;
+  /** binary models: the network averaged with logistic regression on the aggregate features (absent/null: network only) */
+  blend?: ModelBlend | null;
+}
+
+export interface ModelBlend {
+  /** weight of the network's probability; the regression gets 1 − weight */
+  networkWeight: number;
+  /** IRLS logistic regression weights on the preprocessed aggregate features (intercept first) */
+  logreg: number[];
+}
+
+/** Candidate network weights for the blend (1 = the network alone is the default). */
+const BLEND_WEIGHTS = [0, 0.25, 0.5, 0.75] as const;
+
+export function mixScores(net: ArrayLike<number>, lr: ArrayLike<number>, w: number): Float32Array {
+  const out = new Float32Array(net.length);
+  for (let i = 0; i < net.length; i++) out[i] = w * (net[i] as number) + (1 - w) * (lr[i] as number);
+  return out;
 }
 
 export const ARTEFACT_JSON = 'artefact.json';
@@ -96,7 +114,11 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
   const timeSplit = spec.split.kind === 'time';
   const cut = timeSplit && h !== null ? { train: T - 2 * h * DAY_MS, validation: T - h * DAY_MS, test: T } : { train: T, validation: T, test: T };
   // Columns are chosen from what the earliest (training) cut-off can see.
-  const schema = fitFeatureSchema(db, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties });
+  const schema: FeatureSchema = {
+    ...fitFeatureSchema(db, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties }),
+    ...(spec.features.purchaseHistory ? { purchaseHistory: true } : {}),
+    ...(spec.features.propertiesOnly ? { propertiesOnly: true } : {}),
+  };
   const classes = fitClasses(db, spec.target, cut.train);
   // Two classes train one sigmoid output (label 1 = classes[1]); more train a softmax.
   const k = classes.length === 2 ? 1 : classes.length;
@@ -110,13 +132,17 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
     test = buildExamples(db, spec, schema, cut.test, classes);
   } else {
     const all = buildExamples(db, spec, schema, T, classes);
-    const { validation: pv, test: pt, seed } = spec.split;
-    train = subset(all, (i) => userDraw(seed, all.userIds[i] as number) >= pv + pt);
+    const { validation: pv, seed, folds, fold } = spec.split;
+    // k-fold: fold f tests on the f-th 1/k of the draw, validates on the next pv; else one holdout.
+    const pt = folds ? 1 / folds : spec.split.test;
+    const off = folds ? (fold ?? 0) / folds : 0;
+    const draw = (i: number) => (userDraw(seed, all.userIds[i] as number) - off + 1) % 1;
+    train = subset(all, (i) => draw(i) >= pv + pt);
     val = subset(all, (i) => {
-      const d = userDraw(seed, all.userIds[i] as number);
+      const d = draw(i);
       return d >= pt && d < pv + pt;
     });
-    test = subset(all, (i) => userDraw(seed, all.userIds[i] as number) < pt);
+    test = subset(all, (i) => draw(i) < pt);
   }
   for (const [n, e] of [['training', train], ['validation', val], ['test', test]] as const)
     if (e.labels.length < 10) throw new UnprocessableError(`too few ${n} examples (${e.labels.length}) at cut-off ${new Date(e.asOf).toISOString()}: more history is needed`);
@@ -165,9 +191,11 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
   } finally {
     Object.values(tensors).forEach((t) => t.dispose());
   }
-  const valScores = predictProba(net, input(pva), shape);
-  const testScores = predictProba(net, input(pte), shape);
-  const threshold = k === 1 ? bestF1Threshold(pva.ex.labels, valScores) : null;
+  const netVal = predictProba(net, input(pva), shape);
+  const netTest = predictProba(net, input(pte), shape);
+  let valScores = netVal;
+  let testScores = netTest;
+  let blend: ModelBlend | null = null;
 
   // Baselines on the same (aggregate) features: IRLS logistic regression, and the majority class.
   let lrTest: TestMetrics;
@@ -179,6 +207,20 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
     lrScores = predictLogReg(lr, pte.x, dim);
     lrTest = evaluate(pte.ex.labels, lrScores, 1, bestF1Threshold(pva.ex.labels, lrVal));
     majority = { kind: 'binary', ...majorityBaseline(ptr.ex.labels, pte.ex.labels) };
+    if (spec.training.blend === 'auto') {
+      // The network's weight in a probability average with the regression, chosen on validation
+      // AUC only; the pure network wins ties, so a blend must earn its place.
+      let best = { w: 1, auc: rocAuc(pva.ex.labels, netVal) };
+      for (const w of BLEND_WEIGHTS) {
+        const auc = rocAuc(pva.ex.labels, mixScores(netVal, lrVal, w));
+        if (auc > best.auc + 1e-4) best = { w, auc };
+      }
+      if (best.w < 1) {
+        blend = { networkWeight: best.w, logreg: lr.weights };
+        valScores = mixScores(netVal, lrVal, best.w);
+        testScores = mixScores(netTest, lrScores, best.w);
+      }
+    }
   } else {
     const lrNet = buildNet({ architecture: 'logreg', inputShape: [dim], outputs: k, hidden: [], recurrentUnits: 1, dropout: 0, l2: spec.training.l2, learningRate: 0.01, seed: spec.training.seed });
     const t = { x: tf.tensor2d(ptr.x, [ptr.ex.labels.length, dim]), y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]), xVal: tf.tensor2d(pva.x, [pva.ex.labels.length, dim]), yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]) };
@@ -197,12 +239,13 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
     majority = evaluate(pte.ex.labels, probs, k, null);
   }
 
+  const threshold = k === 1 ? bestF1Threshold(pva.ex.labels, valScores) : null;
   const traitKey = spec.trait.key ?? spec.name;
   const dir = join(opts.modelsDir ?? defaultModelsDir(), spec.name, version);
   mkdirSync(dir, { recursive: true });
   await saveModelToDir(net, dir);
   net.dispose();
-  const artefact: ModelArtefact = { name: spec.name, version, spec, schema, preprocessor: pre, classes, threshold, sequenceLength: recurrent ? L : null, traitKey };
+  const artefact: ModelArtefact = { name: spec.name, version, spec, schema, preprocessor: pre, classes, threshold, sequenceLength: recurrent ? L : null, traitKey, blend };
   writeFileSync(join(dir, ARTEFACT_JSON), JSON.stringify(artefact));
   const iso = (t: number) => new Date(t).toISOString();
   const posRate = k === 1 ? ptr.ex.labels.reduce((a, b) => a + b, 0) / ptr.ex.labels.length : null;
@@ -237,7 +280,12 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
       finalLoss: last?.loss ?? NaN,
       bestValLoss: fit.bestValLoss,
     },
-    metrics: { validation: evaluate(pva.ex.labels, valScores, k, threshold), test: evaluate(pte.ex.labels, testScores, k, threshold) },
+    blend: blend ? { networkWeight: blend.networkWeight, chosenBy: 'validation ROC AUC' } : null,
+    metrics: {
+      validation: evaluate(pva.ex.labels, valScores, k, threshold),
+      test: evaluate(pte.ex.labels, testScores, k, threshold),
+      ...(blend ? { networkTest: evaluate(pte.ex.labels, netTest, k, k === 1 ? bestF1Threshold(pva.ex.labels, netVal) : null) } : {}),
+    },
     baseline: { logisticRegression: lrTest, majority },
     ...(k === 1 ? { curves: { test: { roc: rocPoints(pte.ex.labels, testScores) } } } : {}),
   };
