@@ -11,6 +11,7 @@ import { createPipeline } from '../pipeline/pipeline.ts';
 import { rebuildAllProfiles } from '../profile/profile-stage.ts';
 import { createProfileServices } from '../similar/services.ts';
 import type { RunTally } from '../jobs/worker.ts';
+import type { DemoModelsResult } from './models.ts';
 import { writePopulationJsonl, type DeclaredAttributes, type Identify } from './population.ts';
 
 export interface DemoOptions {
@@ -31,6 +32,9 @@ export interface DemoResult {
   /** a user with a rich profile, to show */
   showcaseUserId: string;
   timings: Record<string, number>;
+  /** the demo's trained models (next to the database), for the server it starts */
+  modelsDir: string;
+  models: DemoModelsResult;
 }
 
 /**
@@ -48,6 +52,8 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     return r;
   };
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.dbPath}${suffix}`, { force: true });
+  const modelsDir = join(dirname(opts.dbPath), 'demo-models');
+  rmSync(modelsDir, { recursive: true, force: true });
   const db = openDb(opts.dbPath, { synchronous: 'NORMAL', busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
 
   const eventsPath = join(dirname(opts.dbPath), 'demo-events.jsonl');
@@ -71,7 +77,9 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log(`identified ${identified} anonymous visitors; declared attributes for ${declared.attributes.length} users`);
 
   log('running the pipeline for every user (offline trait extraction, embeddings)…');
-  const pipeline = createPipeline(db, config);
+  // Behavioural features and scores as of the data's end (the population is a fixed past period).
+  const dataEnd = (db.sqlite.prepare('SELECT max(ts) FROM events').pluck().get() as number | null) ?? Date.now();
+  const pipeline = createPipeline(db, { ...config, TRAITLENS_MODELS_DIR: modelsDir }, { featuresAsOf: dataEnd });
   const started = performance.now();
   const tally = await time('pipeline', () =>
     pipeline.createWorker({ concurrency: 8 }).drain((t) => {
@@ -80,6 +88,11 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   );
   const seconds = Math.round(performance.now() - started) / 1000;
   log(`  ${tally.done} users in ${seconds}s; parked ${tally.parked}`);
+
+  log('training behavioural models (purchase propensity, churn) and scoring every user…');
+  // Loaded here: the models module pulls in tfjs, which other commands need not pay for.
+  const { trainDemoModels } = await import('./models.ts');
+  const models = await time('models', () => trainDemoModels(db, { modelsDir, asOf: dataEnd, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, log }));
 
   // Vectors were built per user as the pipeline ran; refit the behaviour scaler on the whole
   // population, recompute them, and build the similar-users index file.
@@ -92,7 +105,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   });
   const adminKey = createApiKey(db, 'demo admin', ['admin']);
   const readKey = createApiKey(db, 'demo support (read-only)', ['profiles:read', 'summaries:read']);
-  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings };
+  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings, modelsDir, models };
 }
 
 /** The known user with the most distinct semantic trait keys (ties: lowest id), for a rich example. */

@@ -61,6 +61,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
             showcaseUserId: demo.showcaseUserId,
             showcaseTraits: showcase ? describeTraits(demo.db, showcase.id).length : 0,
             timings: demo.timings,
+            models: demo.models.models,
           }),
         );
       } else await printProfile();
@@ -68,7 +69,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
       return 0;
     }
     await printProfile();
-    const server = await startServer({ config: { ...config, TRAITLENS_DB: dbPath }, db: demo.db });
+    const server = await startServer({ config: { ...config, TRAITLENS_DB: dbPath, TRAITLENS_MODELS_DIR: demo.modelsDir }, db: demo.db });
     const u = server.url;
     const k = demo.adminKey.secret;
     log('');
@@ -83,6 +84,8 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/traits/interest/history`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/events?limit=5"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/stats`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/traits?kind=predicted"`);
+    log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/models/purchase_30d`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/similar?k=5&filter=plan:pro"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/summary?audience=support"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/recommendations`);

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { listCurrentTraits } from '../../src/db/traits.ts';
+import { runDemo, type DemoResult } from '../../src/demo/run-demo.ts';
+import { getModel } from '../../src/predict/registry.ts';
+import { testConfig } from '../support/api.ts';
+import { tempDir } from '../support/temp-db.ts';
+
+let dir: { dir: string; remove(): void };
+let demo: DemoResult;
+beforeAll(async () => {
+  dir = tempDir('traitlens-demo-models-');
+  const dbPath = join(dir.dir, 'demo.db');
+  demo = await runDemo(testConfig(dbPath), { dbPath, users: 300, seed: 7 });
+}, 120_000);
+afterAll(() => {
+  demo?.db.close();
+  dir.remove();
+});
+
+describe('demo: behavioural models', () => {
+  it('trains purchase propensity and churn next to the demo database, not in the repository', () => {
+    expect(demo.modelsDir).toBe(join(dir.dir, 'demo-models'));
+    expect(demo.models.models.map((m) => m.name)).toEqual(['purchase_30d', 'churn_30d']);
+    for (const m of demo.models.models) expect(getModel(m.name, { dir: demo.modelsDir }).versions[0]?.version).toBe(m.version);
+  });
+
+  it('every user with events carries the predicted traits with the model versions', () => {
+    const users = demo.db.sqlite.prepare('SELECT DISTINCT user_id FROM events').pluck().all() as number[];
+    const versions = Object.fromEntries(demo.models.models.map((m) => [m.traitKey, m.version]));
+    for (const u of users) {
+      const predicted = listCurrentTraits(demo.db, u, { kind: 'predicted' });
+      expect(predicted.map((p) => p.key).sort(), `user ${u}`).toEqual(['churn_risk_30d', 'will_purchase_30d']);
+      for (const p of predicted) {
+        expect(p.version).toBe(versions[p.key]);
+        expect(typeof p.value).toBe('boolean');
+      }
+    }
+    const computed = listCurrentTraits(demo.db, users[0] as number, { kind: 'computed' });
+    expect(computed.map((c) => c.key)).toContain('purchase_count');
+  });
+});
