@@ -86,13 +86,17 @@ try {
   const featS = (performance.now() - t0) / 1000;
   row('features, all users', `${f.userIds.length} users × ${f.defs.length} features in ${fmt(featS)} s (${fmt(f.userIds.length / featS, 0)} users/s)`);
   t0 = performance.now();
+  const fh = computeFeatureRows(db, { asOf: ASOF, schema: { ...schema, purchaseHistory: true } });
+  const featHS = (performance.now() - t0) / 1000;
+  row('features + purchase history', `${fh.userIds.length} users × ${fh.defs.length} features in ${fmt(featHS)} s (${fmt(fh.userIds.length / featHS, 0)} users/s)`);
+  t0 = performance.now();
   const sample = f.userIds.slice(0, 500);
   for (const u of sample) computeUserFeatures(db, u, { asOf: ASOF, schema });
   row('features, one user', `${fmt(((performance.now() - t0) / sample.length), 2)} ms per user (${perUser.toFixed(0)} events/user mean)`);
   t0 = performance.now();
   const seqUsers = f.userIds.slice(0, 20_000);
   computeSequences(db, { asOf: ASOF, schema, length: 20, userIds: seqUsers });
-  row('sequences (last 20 events)', `${fmt(seqUsers.length / ((performance.now() - t0) / 1000), 0)} users/s`);
+  row(`sequences (last 20 events), ${seqUsers.length} users`, `${fmt(seqUsers.length / ((performance.now() - t0) / 1000), 0)} users/s (index walk for just those users)`);
 
   // 3. Training seconds per epoch per backend (MLP on 20k users' features, GRU on their sequences).
   const n = Math.min(20_000, f.userIds.length);

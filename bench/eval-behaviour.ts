@@ -1,6 +1,7 @@
 /**
  * Behavioural model evaluation on a real dataset:
- *   node --import tsx bench/eval-behaviour.ts --dataset cdnow|online-retail|online-shoppers --data DIR [--arch mlp|gru|lstm|logreg] [--json] [--keep]
+ *   node --import tsx bench/eval-behaviour.ts --dataset cdnow|online-retail|online-shoppers --data DIR [--arch mlp|gru|lstm|logreg] [--folds K] [--json] [--keep]
+ * (the same as `traitlens eval behaviour`)
  */
 import { parseArgs } from 'node:util';
 import { BEHAVIOUR_DATASETS, runBehaviourEval, type BehaviourDataset } from '../src/eval/behaviour.ts';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     arch: { type: 'string', default: 'mlp' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    folds: { type: 'string' },
   },
 });
 if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset)) {
@@ -24,6 +26,7 @@ const r = await runBehaviourEval({
   dataDir: values.data as string,
   architecture: values.arch as ModelSpec['architecture'],
   keep: values.keep as boolean,
+  ...(values.folds ? { folds: Number(values.folds) } : {}),
   log: values.json ? () => {} : undefined,
 });
 if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -12,6 +12,7 @@ import { IngestStore } from '../db/ingest-store.ts';
 import { setAttributes } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import type { PropertyFeature } from '../features/definitions.ts';
+import type { ModelCard } from '../predict/card.ts';
 import { parseSpec, type ModelSpec } from '../predict/spec.ts';
 import { trainModel } from '../predict/train.ts';
 
@@ -29,6 +30,10 @@ export interface BehaviourEvalOptions {
   /** keep the temp database and model files (default: removed) */
   keep?: boolean;
   log?: (msg: string) => void;
+  /** k-fold cross-validation over users (k runs; figures are fold means) instead of one 25 % holdout */
+  folds?: number;
+  /** spec overrides for tuning runs */
+  overrides?: SpecOverrides;
 }
 
 export interface BehaviourEvalResult {
@@ -56,6 +61,13 @@ export interface BehaviourEvalResult {
   total_seconds: number;
   epochs: number;
   work_dir: string | null;
+  /** the network alone on the test users (differs from `auc` when blended) */
+  network_auc: number;
+  /** the network's weight in its average with logistic regression (1: network alone) */
+  blend_weight: number;
+  validation_auc: number;
+  /** k-fold runs: per-fold figures (top-level figures are their means) */
+  cv: { folds: number; auc: number[]; baseline_auc: number[]; f1: number[]; accuracy: number[]; auc_sd: number; baseline_auc_sd: number } | null;
 }
 
 type RawEvent = Record<string, unknown>;
@@ -194,13 +206,101 @@ const SHOPPER_PROPERTIES: PropertyFeature[] = [
   ...(['month', 'visitor_type', 'traffic_type', 'region', 'browser', 'operating_systems'] as const).map((key): PropertyFeature => ({ event: 'session_start', key, agg: 'onehot', type: 'share', top: 12 })),
 ];
 
-function specFor(dataset: BehaviourDataset, architecture: ModelSpec['architecture']): ModelSpec {
-  const common = { architecture, split: { kind: 'users', validation: 0.15, test: 0.25, seed: 42 }, training: { epochs: 80, patience: 8, batchSize: 256, learningRate: 0.001, hidden: [64, 32], dropout: 0.1, l2: 1e-4, classWeights: 'none' } };
+/** Overrides of the spec (training settings, feature switches); tuning runs pass them. */
+export interface SpecOverrides {
+  training?: Record<string, unknown>;
+  features?: Record<string, unknown>;
+}
+
+export function specFor(dataset: BehaviourDataset, architecture: ModelSpec['architecture'], o: SpecOverrides = {}, split: { folds?: number; fold?: number } = {}): ModelSpec {
+  const training = { epochs: 80, patience: 8, batchSize: 256, learningRate: 0.001, hidden: [64, 32], dropout: 0.1, l2: 1e-4, classWeights: 'none', ...DATASET_TUNED[dataset].training, ...o.training };
+  o = { ...o, features: { ...DATASET_TUNED[dataset].features, ...o.features } };
+  const common = { architecture, split: { kind: 'users', validation: 0.15, test: 0.25, seed: 42, ...split }, training };
   if (dataset === 'cdnow')
-    return parseSpec({ ...common, name: 'cdnow_repurchase', description: 'CDNOW: any purchase in the 39 weeks after 1997-09-30', asOf: '1997-09-30T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 273 }, features: { maxEventTypes: 2, topCategories: 0 } });
+    return parseSpec({ ...common, name: 'cdnow_repurchase', description: 'CDNOW: any purchase in the 39 weeks after 1997-09-30', asOf: '1997-09-30T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 273 }, features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features } });
   if (dataset === 'online-retail')
-    return parseSpec({ ...common, name: 'retail_repurchase', description: 'Online Retail: any purchase after 2011-08-31', asOf: '2011-08-31T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 100 }, features: { maxEventTypes: 2, topCategories: 0 } });
-  return parseSpec({ ...common, name: 'shopper_purchase', description: 'Online Shoppers: does the session end in a purchase', target: { kind: 'attribute', key: 'revenue', positive: true }, features: { maxEventTypes: 4, topCategories: 3, properties: SHOPPER_PROPERTIES } });
+    return parseSpec({ ...common, name: 'retail_repurchase', description: 'Online Retail: any purchase after 2011-08-31', asOf: '2011-08-31T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 100 }, features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features } });
+  return parseSpec({ ...common, name: 'shopper_purchase', description: 'Online Shoppers: does the session end in a purchase', target: { kind: 'attribute', key: 'revenue', positive: true }, features: { maxEventTypes: 4, topCategories: 3, properties: SHOPPER_PROPERTIES, ...o.features } });
+}
+
+/**
+ * Settings per dataset, chosen by bench/tune-behaviour.ts: 4-fold cross-validation over the users
+ * that are NOT this evaluation's test users (those are deleted from the tuning database first).
+ * Stronger regularisation (L2 1e-2, dropout) won everywhere; the choices are in docs/eval-behaviour.md.
+ */
+const DATASET_TUNED: Record<BehaviourDataset, SpecOverrides> = {
+  cdnow: { training: { hidden: [32], dropout: 0.2, l2: 0.01 } },
+  'online-retail': { training: { hidden: [128, 64], dropout: 0.4, l2: 0.01 }, features: { purchaseHistory: false } },
+  'online-shoppers': { training: { hidden: [128, 64], dropout: 0.4, l2: 0.01 } },
+};
+
+/** Loads a dataset into `db` through the ingest path (and, for Online Shoppers, the label attribute). */
+export function loadBehaviourDataset(db: Db, dataset: BehaviourDataset, dataDir: string): { accepted: number; rejected: number; duplicates: number } {
+  if (dataset === 'cdnow') return ingestAll(db, cdnowEvents(dataDir));
+  if (dataset === 'online-retail') return ingestAll(db, retailEvents(dataDir));
+  const rows = readShoppers(dataDir);
+  const tally = ingestAll(db, shopperEvents(rows));
+  // The label is a declared attribute, set the way the API's attribute route sets it.
+  rows.forEach((r, i) => setAttributes(db, `s${i}`, { revenue: r.revenue }, undefined));
+  return tally;
+}
+
+interface FoldRun {
+  architecture: string;
+  backend: string;
+  auc: number;
+  pr_auc: number;
+  f1: number;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  log_loss: number;
+  threshold: number | null;
+  baseline_auc: number;
+  baseline_f1: number;
+  baseline_accuracy: number;
+  majority_accuracy: number;
+  network_auc: number;
+  blend_weight: number;
+  validation_auc: number;
+  positives: number;
+  n: number;
+  examples: { train: number; validation: number; test: number };
+  train_seconds: number;
+  epochs: number;
+}
+
+function foldRun(c: ModelCard): FoldRun {
+  const m = c.metrics.test;
+  const v = c.metrics.validation;
+  const net = c.metrics.networkTest ?? m;
+  const lr = c.baseline.logisticRegression;
+  const maj = c.baseline.majority;
+  if (m.kind !== 'binary' || v.kind !== 'binary' || net.kind !== 'binary' || lr.kind !== 'binary' || maj.kind !== 'binary') throw new Error('behaviour evaluation targets are binary');
+  return {
+    architecture: c.architecture,
+    backend: c.backend,
+    auc: m.auc,
+    pr_auc: m.prAuc,
+    f1: m.f1,
+    accuracy: m.accuracy,
+    precision: m.precision,
+    recall: m.recall,
+    log_loss: m.logLoss,
+    threshold: c.threshold,
+    baseline_auc: lr.auc,
+    baseline_f1: lr.f1,
+    baseline_accuracy: lr.accuracy,
+    majority_accuracy: maj.accuracy,
+    network_auc: net.auc,
+    blend_weight: c.blend?.networkWeight ?? 1,
+    validation_auc: v.auc,
+    positives: m.positives,
+    n: m.n,
+    examples: { train: c.examples.train, validation: c.examples.validation, test: c.examples.test },
+    train_seconds: c.training.seconds,
+    epochs: c.training.epochsRun,
+  };
 }
 
 export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<BehaviourEvalResult> {
@@ -211,49 +311,51 @@ export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<Beha
   const work = mkdtempSync(join(tmpdir(), `traitlens-eval-${opts.dataset}-`));
   const db = openDb(join(work, 'eval.db'), { synchronous: 'OFF' });
   try {
-    const spec = specFor(opts.dataset, opts.architecture ?? 'mlp');
-    let tally;
-    if (opts.dataset === 'cdnow') tally = ingestAll(db, cdnowEvents(opts.dataDir));
-    else if (opts.dataset === 'online-retail') tally = ingestAll(db, retailEvents(opts.dataDir));
-    else {
-      const rows = readShoppers(opts.dataDir);
-      tally = ingestAll(db, shopperEvents(rows));
-      // The label is a declared attribute, set the way the API's attribute route sets it.
-      rows.forEach((r, i) => setAttributes(db, `s${i}`, { revenue: r.revenue }, undefined));
-    }
+    const tally = loadBehaviourDataset(db, opts.dataset, opts.dataDir);
     const ingestSeconds = (performance.now() - t0) / 1000;
     log(`${opts.dataset}: ${tally.accepted} events accepted, ${tally.rejected} rejected, ${tally.duplicates} duplicates in ${ingestSeconds.toFixed(1)} s`);
-    const r = await trainModel(db, spec, { modelsDir: join(work, 'models'), log });
-    const c = r.card;
-    const m = c.metrics.test;
-    const lr = c.baseline.logisticRegression;
-    const maj = c.baseline.majority;
-    if (m.kind !== 'binary' || lr.kind !== 'binary' || maj.kind !== 'binary') throw new Error('behaviour evaluation targets are binary');
+    const runs: FoldRun[] = [];
+    const folds = opts.folds ?? 0;
+    for (let f = 0; f < Math.max(1, folds); f++) {
+      const spec = specFor(opts.dataset, opts.architecture ?? 'mlp', opts.overrides, folds ? { folds, fold: f } : {});
+      if (folds) log(`fold ${f + 1}/${folds}`);
+      runs.push(foldRun((await trainModel(db, spec, { modelsDir: join(work, 'models'), version: `fold${f}`, log })).card));
+    }
+    const mean = (k: keyof FoldRun) => runs.reduce((a, r) => a + (r[k] as number), 0) / runs.length;
+    const sd = (k: keyof FoldRun) => Math.sqrt(runs.reduce((a, r) => a + ((r[k] as number) - mean(k)) ** 2, 0) / Math.max(1, runs.length - 1));
+    const one = runs[0] as FoldRun;
+    const sum = (pick: (r: FoldRun) => number) => runs.reduce((a, r) => a + pick(r), 0);
     return {
       dataset: opts.dataset,
-      architecture: c.architecture,
-      backend: c.backend,
-      auc: m.auc,
-      pr_auc: m.prAuc,
-      f1: m.f1,
-      accuracy: m.accuracy,
-      precision: m.precision,
-      recall: m.recall,
-      log_loss: m.logLoss,
-      threshold: c.threshold,
-      baseline_auc: lr.auc,
-      baseline_f1: lr.f1,
-      baseline_accuracy: lr.accuracy,
-      majority_accuracy: maj.accuracy,
+      architecture: one.architecture,
+      backend: one.backend,
+      auc: mean('auc'),
+      pr_auc: mean('pr_auc'),
+      f1: mean('f1'),
+      accuracy: mean('accuracy'),
+      precision: mean('precision'),
+      recall: mean('recall'),
+      log_loss: mean('log_loss'),
+      threshold: folds ? null : one.threshold,
+      baseline_auc: mean('baseline_auc'),
+      baseline_f1: mean('baseline_f1'),
+      baseline_accuracy: mean('baseline_accuracy'),
+      majority_accuracy: mean('majority_accuracy'),
       reference_auc: REFERENCE_AUC[opts.dataset],
-      base_rate_test: m.positives / m.n,
-      examples: c.examples,
+      base_rate_test: sum((r) => r.positives) / sum((r) => r.n),
+      examples: one.examples,
       events: tally.accepted,
       ingest_seconds: ingestSeconds,
-      train_seconds: c.training.seconds,
+      train_seconds: sum((r) => r.train_seconds),
       total_seconds: (performance.now() - t0) / 1000,
-      epochs: c.training.epochsRun,
+      epochs: Math.round(mean('epochs')),
       work_dir: opts.keep ? work : null,
+      network_auc: mean('network_auc'),
+      blend_weight: mean('blend_weight'),
+      validation_auc: mean('validation_auc'),
+      cv: folds
+        ? { folds, auc: runs.map((r) => r.auc), baseline_auc: runs.map((r) => r.baseline_auc), f1: runs.map((r) => r.f1), accuracy: runs.map((r) => r.accuracy), auc_sd: sd('auc'), baseline_auc_sd: sd('baseline_auc') }
+        : null,
     };
   } finally {
     db.close();

@@ -16,6 +16,7 @@ async function behaviour(args: string[], io: Io): Promise<number> {
       arch: { type: 'string', default: 'mlp' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      folds: { type: 'string' },
     },
     strict: true,
     allowPositionals: true,
@@ -23,6 +24,8 @@ async function behaviour(args: string[], io: Io): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset)) throw new UsageError(`--dataset must be one of ${BEHAVIOUR_DATASETS.join(', ')}`);
   if (!(ARCHS as readonly string[]).includes(values.arch as string)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
+  const folds = values.folds === undefined ? undefined : Number(values.folds);
+  if (folds !== undefined && (!Number.isInteger(folds) || folds < 2 || folds > 20)) throw new UsageError('--folds must be an integer from 2 to 20');
   const json = values.json === true;
   const { runBehaviourEval } = await import('../../eval/behaviour.ts');
   const r = await runBehaviourEval({
@@ -30,6 +33,7 @@ async function behaviour(args: string[], io: Io): Promise<number> {
     dataDir: resolve(values.data as string),
     architecture: values.arch as (typeof ARCHS)[number],
     keep: values.keep === true,
+    ...(folds ? { folds } : {}),
     log: (m) => {
       if (!json) writeLine(io.stderr, m);
     },
@@ -47,6 +51,7 @@ export function formatBehaviour(r: BehaviourEvalResult): string {
     `logistic regression  AUC ${f(r.baseline_auc)}  F1 ${f(r.baseline_f1)}  accuracy ${f(r.baseline_accuracy)}`,
     `majority accuracy ${f(r.majority_accuracy)}; reference AUC ${r.reference_auc}; test base rate ${f(r.base_rate_test)}`,
     `ingest ${r.ingest_seconds.toFixed(1)} s, training ${r.train_seconds.toFixed(1)} s (${r.epochs} epochs), total ${r.total_seconds.toFixed(1)} s`,
+    `network alone AUC ${f(r.network_auc)}; network weight in the blend ${r.blend_weight}${r.cv ? `; ${r.cv.folds}-fold CV: AUC sd ${f(r.cv.auc_sd)}, regression AUC sd ${f(r.cv.baseline_auc_sd)}` : ''}`,
   ].join('\n');
 }
 
@@ -87,10 +92,11 @@ export const evalCommand: Command = {
 
 Runs an evaluation on a public dataset in a temporary database (nothing touches TRAITLENS_DB).
 
-  eval behaviour --dataset ${BEHAVIOUR_DATASETS.join('|')} [--data DIR] [--arch mlp|gru|lstm|logreg] [--json] [--keep]
+  eval behaviour --dataset ${BEHAVIOUR_DATASETS.join('|')} [--data DIR] [--arch mlp|gru|lstm|logreg] [--folds K] [--json] [--keep]
       loads the dataset through the ingest path, trains the behavioural model, reports held-out
       AUC, F1, accuracy against logistic regression on the same features and the dataset's
-      reference figure. --data is the datasets folder (default ../shared/datasets).
+      reference figure, on a 25 % user holdout or (--folds K) as K-fold cross-validation means.
+      --data is the datasets folder (default ../shared/datasets).
   eval traits --data FILE [--limit N] [--offset N] [--mode offline|llm-test-server] [--json] ...
       trait extraction on PersonaChat speakers, scored against their persona facts
       (docs/eval-traits.md).
