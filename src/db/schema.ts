@@ -274,7 +274,7 @@ export const summaries = sqliteTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     profileVersion: integer('profile_version').notNull(),
     audience: text('audience').notNull(),
-    /** `template.v1` or `llm:<model>:summary.v1` */
+    /** `template.v2` or `llm:<model>:summary.v1` */
     generator: text('generator').notNull(),
     text: text('text').notNull(),
     createdAt: integer('created_at').notNull(),

@@ -19,7 +19,7 @@ import { sensitiveCategoryOf } from '../traits/sensitive.ts';
 
 export const AUDIENCES = ['support', 'marketing'] as const;
 export type Audience = (typeof AUDIENCES)[number];
-export const TEMPLATE_GENERATOR = 'template.v1';
+export const TEMPLATE_GENERATOR = 'template.v2';
 
 /** Attribute names that hold contact details or identity: never put in a summary. */
 const PII_KEYS = /(^|_)(name|first_name|last_name|email|e_mail|phone|mobile|address|street|zip|postcode|postal_code|birth|dob|ip|ssn|passport|iban|card)($|_)/i;
@@ -68,26 +68,126 @@ export function profileFacts(db: Db, user: UserRow): ProfileFacts {
   return { profileVersion: user.profileVersion, facts };
 }
 
-const hedge = (c: number) => (c >= 0.7 ? '' : c >= 0.5 ? 'probably ' : 'may ');
 const list = (xs: string[]) => (xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+const words = (v: string) => v.replace(/_/g, ' ');
+const article = (w: string) => (/^[aeiou]/i.test(w) ? 'an' : 'a');
 
-/** A readable summary from the facts alone: every clause is one fact, nothing else. */
+/** "key: value" as the fact states it → [key, value] (the value as text). */
+function splitFact(f: Fact): [string, string] {
+  const i = f.text.indexOf(': ');
+  return [f.key, i >= 0 ? f.text.slice(i + 2) : f.text];
+}
+
+/**
+ * What a customer said about themselves as a base-form verb phrase ("be into hiking", "have a
+ * cat"), so it reads after both "they" (conjugated by `present`) and "they may".
+ */
+function semanticPhrase(key: string, values: string[]): string {
+  const v = values[0] ?? '';
+  switch (key) {
+    case 'occupation':
+      return `work as ${article(v)} ${v}`;
+    case 'pet':
+      return `have ${list(values.map((x) => `${article(x)} ${x}`))}`;
+    case 'interest':
+      return `be into ${list(values)}`;
+    case 'diet':
+      return `be ${words(v)}`;
+    case 'family_status':
+      return v === 'in_relationship' ? 'be in a relationship' : `be ${words(v)}`;
+    case 'has_children':
+      return v === 'true' ? 'have children' : 'have no children';
+    case 'children_count':
+      return `have ${v} ${v === '1' ? 'child' : 'children'}`;
+    case 'location_region':
+      return `live in ${v}`;
+    case 'language':
+      return `speak ${list(values)}`;
+    case 'life_event':
+      return `have a recent life event (${list(values.map(words))})`;
+    case 'price_sensitivity':
+      return v === 'high' ? 'look for deals (high price sensitivity)' : v === 'low' ? 'not be driven by price (low price sensitivity)' : 'be moderately price-conscious';
+    case 'preferred_channel':
+      return `prefer to be contacted by ${words(v)}`;
+    case 'skill_level':
+      return `describe themselves as ${v === 'intermediate' ? 'intermediate' : `${article(v)} ${v}`}`;
+    default:
+      return `have ${words(key)}: ${list(values)}`;
+  }
+}
+
+/** Base form after "they" in the present tense. */
+const present = (phrase: string) => phrase.replace(/^be /, 'are ').replace(/^not be /, 'are not ');
+
+/** Facts of one confidence band grouped by key (multi-valued keys read as one phrase). */
+function phrases(facts: Fact[]): string[] {
+  const byKey = new Map<string, string[]>();
+  for (const x of facts) byKey.set(x.key, [...(byKey.get(x.key) ?? []), splitFact(x)[1]]);
+  return [...byKey].map(([k, vs]) => semanticPhrase(k, vs));
+}
+
+/** Behaviour figures in plain words (unknown keys: "key: value"). */
+function computedPhrase(key: string, v: string): string {
+  const n = Number(v);
+  switch (key) {
+    case 'purchase_count':
+      return `${v} ${n === 1 ? 'purchase' : 'purchases'}`;
+    case 'monetary_total':
+      return `${v} spent in total`;
+    case 'monetary_mean':
+      return `${v} per purchase on average`;
+    case 'sessions':
+      return `${v} ${n === 1 ? 'session' : 'sessions'}`;
+    case 'events_30d':
+      return `${v} events in the last 30 days`;
+    case 'preferred_time_of_day':
+      return `mostly active in the ${words(v)}`;
+    case 'top_category':
+      return `top category ${words(v)}`;
+    case 'weekend_share':
+      return `${Math.round(n * 100)}% of activity at weekends`;
+    case 'ctr':
+      return `click-through rate ${Math.round(n * 100)}%`;
+    case 'dwell_mean_ms':
+      return `${Math.round(n / 1000)} s average dwell time`;
+    case 'session_length_mean_ms':
+      return `sessions of ${Math.round(n / 60000)} min on average`;
+    case 'last_purchase_at':
+      return `last purchase on ${v.slice(0, 10)}`;
+    default:
+      return `${words(key)}: ${v}`;
+  }
+}
+
+/**
+ * A readable summary from the facts alone: every clause renders one fact (with its confidence as
+ * a hedge), nothing else is added — no quote, no raw text, no value the profile does not hold.
+ */
 export function templateSummary(pf: ProfileFacts, audience: Audience): string {
   const f = pf.facts;
   if (!f.length) return 'There is not enough data about this customer yet to summarise.';
   const by = (src: string) => f.filter((x) => x.source === src);
   const sentences: string[] = [];
   const declared = by('declared').map((x) => x.text.replace(' (declared)', ''));
-  if (declared.length) sentences.push(`The customer declared ${list(declared)}.`);
+  if (declared.length) sentences.push(`Declared: ${list(declared)}.`);
+
   const sem = by('semantic');
-  if (sem.length) {
-    const sure = sem.filter((x) => x.confidence >= 0.7).map((x) => x.text);
-    const unsure = sem.filter((x) => x.confidence < 0.7).map((x) => `${hedge(x.confidence)}${x.text}`.replace(/^(probably|may) /, '$1 '));
-    if (sure.length) sentences.push(`From what they wrote: ${list(sure)}.`);
-    if (unsure.length) sentences.push(`Less certain: ${list(unsure)}.`);
-  }
-  const comp = by('computed').map((x) => x.text);
-  if (comp.length) sentences.push(`Behaviour: ${list(comp.slice(0, audience === 'marketing' ? 6 : 4))}.`);
+  const special = new Set(['brand_sentiment', 'support_issue']);
+  const hasCount = sem.some((x) => x.key === 'children_count');
+  const about = sem.filter((x) => !special.has(x.key) && !(hasCount && x.key === 'has_children'));
+  const sure = phrases(about.filter((x) => x.confidence >= 0.7)).map(present);
+  const probable = phrases(about.filter((x) => x.confidence >= 0.5 && x.confidence < 0.7)).map(present);
+  const hints = phrases(about.filter((x) => x.confidence < 0.5));
+  if (sure.length) sentences.push(`From what they wrote, they ${list(sure)}.`);
+  if (probable.length) sentences.push(`Probably, they ${list(probable)}.`);
+  if (hints.length) sentences.push(`Less certain (from searches and hints), they may ${list(hints)}.`);
+  const issues = sem.filter((x) => x.key === 'support_issue').map((x) => words(splitFact(x)[1]));
+  if (issues.length) sentences.push(`Support topics raised: ${list(issues)}.`);
+  const tone = sem.find((x) => x.key === 'brand_sentiment');
+  if (tone) sentences.push(`Their tone towards us is ${splitFact(tone)[1]}${tone.confidence < 0.7 ? ' (uncertain)' : ''}.`);
+
+  const comp = by('computed').map((x) => computedPhrase(...splitFact(x)));
+  if (comp.length) sentences.push(`Behaviour: ${list(comp.slice(0, audience === 'marketing' ? 8 : 6))}.`);
   const pred = by('predicted').map((x) => `${x.text.replace('model prediction: ', '')} (confidence ${x.confidence.toFixed(2)})`);
   if (pred.length) sentences.push(`Models predict ${list(pred)}.`);
   const act = by('activity').map((x) => x.text);

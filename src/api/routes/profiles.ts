@@ -34,7 +34,7 @@ const summaryResponse = z.object({
   userId: z.string(),
   audience: z.enum(AUDIENCES),
   summary: z.string(),
-  generator: z.string().describe('template.v1, or llm:<model>:summary.v1'),
+  generator: z.string().describe('template.v2, or llm:<model>:summary.v1'),
   profileVersion: z.number().int(),
   cached: z.boolean(),
   facts: z.array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() })).describe('What the summary was generated from.'),
