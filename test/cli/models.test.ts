@@ -122,13 +122,16 @@ describe('traitlens eval', () => {
 
   it('usage errors: subcommand, dataset, missing data', async () => {
     // Independent processes: spawned together (each pays the tsx start-up).
-    const [none, sub, ds, nodata, traits] = await Promise.all([
+    const [none, sub, ds, nodata, traits, similar] = await Promise.all([
       cli(['eval']),
       cli(['eval', 'nope']),
       cli(['eval', 'behaviour', '--dataset', 'iris']),
       cli(['eval', 'behaviour', '--dataset', 'cdnow', '--data', join(dir, 'empty')]),
       cli(['eval', 'traits']),
+      cli(['eval', 'similar', '--bogus']),
     ]);
+    expect(similar.code).toBe(2);
+    expect(similar.stderr).toMatch(/Unknown option '--bogus'/);
     expect(none.code).toBe(2);
     expect(sub.code).toBe(2);
     expect(sub.stderr).toMatch(/unknown subcommand "nope"/);

@@ -55,34 +55,16 @@ export function formatBehaviour(r: BehaviourEvalResult): string {
   ].join('\n');
 }
 
-/**
- * Slot for the similar-user evaluation (src/eval/similar.ts, in progress elsewhere). Loaded by a
- * variable specifier so this file compiles before that module exists; wire it statically once it lands.
- */
-async function similar(args: string[], io: Io): Promise<number> {
-  const specifier = '../../eval/similar.ts';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch {
-    writeLine(io.stderr, 'traitlens eval similar: the similar-user evaluation is not available in this build yet');
-    return 2;
-  }
-  const main = mod.similarEvalMain ?? mod.main;
-  if (typeof main !== 'function') {
-    writeLine(io.stderr, 'traitlens eval similar: src/eval/similar.ts exports no similarEvalMain(argv)');
-    return 70;
-  }
-  return (await (main as (argv: string[]) => Promise<number>)(args)) ?? 0;
-}
-
 const SUBCOMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   behaviour,
   traits: async (args, io) => {
     const { traitsEvalMain } = await import('../../eval/traits.ts');
     return traitsEvalMain(args, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
   },
-  similar,
+  similar: async (args, io) => {
+    const { similarEvalMain } = await import('../../eval/similar.ts');
+    return similarEvalMain(args, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
+  },
 };
 
 export const evalCommand: Command = {
@@ -100,8 +82,9 @@ Runs an evaluation on a public dataset in a temporary database (nothing touches 
   eval traits --data FILE [--limit N] [--offset N] [--mode offline|llm-test-server] [--json] ...
       trait extraction on PersonaChat speakers, scored against their persona facts
       (docs/eval-traits.md).
-  eval similar ...
-      similar-user lookup (when available in this build).`,
+  eval similar [--data FILE] [--limit N] [--cache-dir DIR] [--json] [--keep]
+      similar-user lookup on PersonaChat speakers: do users with overlapping personas come out as
+      neighbours (docs/user-vector.md).`,
   async run(args, { io }) {
     const [sub, ...rest] = args;
     if (sub === undefined) throw new UsageError('give a subcommand: behaviour, traits or similar');
