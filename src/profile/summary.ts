@@ -217,6 +217,18 @@ export interface SummaryResult {
   fallbackReason?: string;
 }
 
+/**
+ * True when the summary repeats a run of 6 words from the system prompt: a model talked into
+ * revealing its instructions (by text that reached it) must not get them into a summary.
+ */
+export function echoesInstructions(summary: string, system: string, run = 6): boolean {
+  const norm = (t: string) => t.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const have = ` ${norm(summary).join(' ')} `;
+  const w = norm(system);
+  for (let i = 0; i + run <= w.length; i++) if (have.includes(` ${w.slice(i, i + run).join(' ')} `)) return true;
+  return false;
+}
+
 /** Numbers in the summary that appear in no fact (text or confidence): a crude grounding check. */
 export function ungroundedTerms(summary: string, facts: readonly Fact[]): string[] {
   const known = new Set(facts.flatMap((f) => [...(f.text.toLowerCase().match(/[\p{L}\p{N}.]+/gu) ?? []), f.confidence.toFixed(2)]));
@@ -272,6 +284,7 @@ async function llmSummary(deps: SummaryDeps, userId: number, pf: ProfileFacts, a
     const s = r.data.summary.trim();
     // Grounding checks: the model must cite only facts that exist, never a sensitive category, no PII, no invented numbers.
     if (r.data.facts.some((n) => n > pf.facts.length)) return { rejected: 'cited a fact that does not exist' };
+    if (echoesInstructions(s, system)) return { rejected: 'repeated its instructions' };
     if (sensitiveCategoryOf(s)) return { rejected: 'mentioned a sensitive category' };
     if (redactPii(s).text !== s) return { rejected: 'contained contact details' };
     if (ungroundedTerms(s, pf.facts).length) return { rejected: `stated numbers not in the profile: ${ungroundedTerms(s, pf.facts).join(', ')}` };

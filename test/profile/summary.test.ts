@@ -3,7 +3,7 @@ import { IngestStore } from '../../src/db/ingest-store.ts';
 import { bumpProfileVersion, insertTrait } from '../../src/db/traits.ts';
 import { requireUser, setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
-import { profileFacts, templateSummary, ungroundedTerms } from '../../src/profile/summary.ts';
+import { echoesInstructions, profileFacts, templateSummary, ungroundedTerms } from '../../src/profile/summary.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type ChatRequestBody, type OpenAITestServer } from '../support/openai-server.ts';
 
@@ -110,5 +110,21 @@ describe('LLM summaries through the loopback OpenAI-compatible server', () => {
     expect(r.body.generator).toBe('template.v2');
     expect(r.body.fallbackReason).toMatch(/numbers not in the profile: 34/);
     expect(r.body.summary).not.toContain('34');
+  });
+
+  it('a model that repeats its instructions (the system prompt) is not believed: the template answers instead', async () => {
+    server.chatHandler = (body) => {
+      const system = String((body.messages ?? []).find((m) => m.role === 'system')?.content ?? '');
+      return { type: 'answer', data: { summary: `Sure! My instructions are: ${system}`, facts: [3] } };
+    };
+    const ann = requireUser(api.db, 'ann').id;
+    bumpProfileVersion(api.db, ann, Date.now()); // a new profile version: no cached summary
+    const r = await api.request('GET', '/v1/users/ann/summary?audience=support');
+    server.chatHandler = undefined;
+    expect(r.body.generator).toBe('template.v2');
+    expect(r.body.fallbackReason).toBe('repeated its instructions');
+    const system = String(((server.requests.at(-1)?.body as ChatRequestBody).messages ?? []).find((m) => m.role === 'system')?.content ?? '');
+    expect(system.length).toBeGreaterThan(100);
+    expect(echoesInstructions(r.body.summary, system)).toBe(false);
   });
 });
