@@ -73,7 +73,8 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     const u = server.url;
     const k = demo.adminKey.secret;
     log('');
-    log(`Traitlens is serving the demo profiles at ${u}  (docs: ${u}/docs)`);
+    log(`Traitlens is serving the demo profiles at ${u}  (API docs: ${u}/docs)`);
+    log(`Web console: ${u}/console  (paste the admin or the read-only key below)`);
     log(`admin API key (shown once): ${k}`);
     log(`read-only support key:      ${demo.readKey.secret}`);
     log('');
