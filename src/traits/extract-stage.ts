@@ -116,6 +116,10 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     report.promptTokens += result.promptTokens;
     report.completionTokens += result.completionTokens;
     report.ops += result.ops.length;
+    if (result.invalidOps) {
+      report.rejected.invalid_op = (report.rejected.invalid_op ?? 0) + result.invalidOps;
+      bumpCounter(deps.db, 'traits_rejected', 'invalid_op', result.invalidOps);
+    }
     const sensitive = dropSensitive(result.ops, { allow: deps.sensitiveAllow ?? [] });
     report.droppedSensitive += sensitive.droppedTotal;
     const now = Date.now();

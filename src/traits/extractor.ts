@@ -2,6 +2,8 @@ import type { CurrentTrait, Signal, TraitOp } from '../core/traits.ts';
 
 export interface ExtractResult {
   ops: TraitOp[];
+  /** operations the model returned that did not match the schema (dropped, counted) */
+  invalidOps?: number;
   /** LLM calls actually made (0 when answered from the cache or offline) */
   calls: number;
   promptTokens: number;

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { traitOpSchema, type CurrentTrait, type Signal } from '../core/traits.ts';
+import { traitOpSchema, type CurrentTrait, type Signal, type TraitOp } from '../core/traits.ts';
 import type { Db } from '../db/connection.ts';
 import { llmCache, llmCalls } from '../db/schema.ts';
 import { eq } from 'drizzle-orm';
@@ -9,7 +9,17 @@ import { describeCatalogue, type Catalogue } from './catalogue.ts';
 import type { ExtractResult, Extractor } from './extractor.ts';
 import { loadPrompt } from './prompts.ts';
 
-export const extractionAnswerSchema = z.object({ operations: z.array(traitOpSchema) });
+/**
+ * The model sees the strict operation schema; validation is per operation: one malformed operation
+ * (say, empty evidence) becomes null and is counted as rejected, instead of failing the whole
+ * answer and parking the user's job (which a hostile message could otherwise trigger at will).
+ */
+export const extractionAnswerSchema = z.object({ operations: z.array(traitOpSchema.nullable().catch(null)) });
+
+function validOps(ops: readonly (TraitOp | null)[]): { ops: TraitOp[]; invalid: number } {
+  const kept = ops.filter((o): o is TraitOp => o !== null);
+  return { ops: kept, invalid: ops.length - kept.length };
+}
 
 function formatCurrent(current: CurrentTrait[]): string {
   if (!current.length) return '(none)';
@@ -51,7 +61,10 @@ export class LlmExtractor implements Extractor {
     const cached = this.db.orm.select().from(llmCache).where(eq(llmCache.key, key)).get();
     if (cached) {
       const parsed = extractionAnswerSchema.safeParse(JSON.parse(cached.response));
-      if (parsed.success) return { ops: parsed.data.operations, calls: 0, promptTokens: 0, completionTokens: 0 };
+      if (parsed.success) {
+        const v = validOps(parsed.data.operations);
+        return { ops: v.ops, invalidOps: v.invalid, calls: 0, promptTokens: 0, completionTokens: 0 };
+      }
     }
     const started = Date.now();
     try {
@@ -75,7 +88,8 @@ export class LlmExtractor implements Extractor {
         .values({ key, userId: ctx.userId, response: JSON.stringify(r.data), createdAt: Date.now() })
         .onConflictDoNothing()
         .run();
-      return { ops: r.data.operations, calls: 1, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens };
+      const v = validOps(r.data.operations);
+      return { ops: v.ops, invalidOps: v.invalid, calls: 1, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens };
     } catch (err) {
       this.db.orm
         .insert(llmCalls)

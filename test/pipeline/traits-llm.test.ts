@@ -166,4 +166,22 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     expect(g.embeddings).toBeNull();
     expect(listCurrentTraits(db, userIdOf('gina'))).toHaveLength(0);
   });
+
+  it('one malformed operation is dropped and counted; the rest of the answer is used and nothing is parked', async () => {
+    const [a] = ingest('hank', ['I love sailing']);
+    server.enqueueChat({
+      type: 'answer',
+      data: {
+        operations: [
+          { op: 'add', key: 'interest', value: 'sailing', confidence: 0.9, evidence: [] },
+          { op: 'add', key: 'interest', value: 'sailing', confidence: 0.9, evidence: [{ eventId: a, quote: 'I love sailing' }] },
+        ],
+      },
+    });
+    const worker = pipeline.createWorker({ baseDelayMs: 0 });
+    expect(await worker.drain()).toEqual({ done: 1, retried: 0, parked: 0 });
+    expect(server.chatRequests()).toHaveLength(1);
+    expect(listCurrentTraits(db, userIdOf('hank'), { key: 'interest' }).map((x) => x.value)).toEqual(['sailing']);
+    expect(db.sqlite.prepare("SELECT count FROM ingest_counters WHERE metric = 'traits_rejected' AND key = 'invalid_op'").get()).toEqual({ count: 1 });
+  });
 });
