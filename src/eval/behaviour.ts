@@ -245,30 +245,13 @@ export function loadBehaviourDataset(db: Db, dataset: BehaviourDataset, dataDir:
   return tally;
 }
 
-interface FoldRun {
-  architecture: string;
-  backend: string;
-  auc: number;
-  pr_auc: number;
-  f1: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  log_loss: number;
-  threshold: number | null;
-  baseline_auc: number;
-  baseline_f1: number;
-  baseline_accuracy: number;
-  majority_accuracy: number;
-  network_auc: number;
-  blend_weight: number;
-  validation_auc: number;
-  positives: number;
-  n: number;
-  examples: { train: number; validation: number; test: number };
-  train_seconds: number;
-  epochs: number;
-}
+/** One training run's figures: the result's model fields, plus what averaging folds needs. */
+type FoldRun = Pick<
+  BehaviourEvalResult,
+  | 'architecture' | 'backend' | 'auc' | 'pr_auc' | 'f1' | 'accuracy' | 'precision' | 'recall' | 'log_loss' | 'threshold'
+  | 'baseline_auc' | 'baseline_f1' | 'baseline_accuracy' | 'majority_accuracy' | 'network_auc' | 'blend_weight' | 'validation_auc'
+  | 'examples' | 'train_seconds' | 'epochs'
+> & { positives: number; n: number };
 
 function foldRun(c: ModelCard): FoldRun {
   const m = c.metrics.test;
