@@ -22,6 +22,7 @@ import { createApiKey } from '../src/db/keys.ts';
 import { featureDefs, FEATURE_VERSION } from '../src/features/definitions.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
 import { VectorIndex } from '../src/similar/hnsw-index.ts';
+import { mulberry32 } from '../src/core/random.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,14 +41,8 @@ const Q = Number(values.queries);
 const behaviourDim = featureDefs({ version: FEATURE_VERSION, asOf: 0, eventTypes: [], categories: [], properties: [] }).reduce((n, d) => n + (FLAGGED_POLICIES.has(d.type) ? 2 : 1), 0);
 const DIM = 100 + behaviourDim + 100;
 
-// mulberry32: a full-period 32-bit generator (a plain LCG's short cycles duplicated vectors, which made recall meaningless).
-let seed = 12345;
-const rnd = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-};
+// mulberry32: full period, so generated vectors never repeat (an LCG's short cycles broke recall).
+const rnd = mulberry32(12345);
 const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
 const unit = (v: Float32Array) => {
   let s = 0;

@@ -1,6 +1,7 @@
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { CleanEvent, EventOutcome, IdentityKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
+import { enqueueJob } from './jobs.ts';
 
 /** An event to write, with its position in the client's batch. */
 export interface PendingEvent {
@@ -27,7 +28,6 @@ export class IngestStore {
   private readonly insertEvent: Statement<unknown[]>;
   private readonly findDuplicate: Statement<[string], { id: number; content_hash: string }>;
   private readonly touchUser: Statement<[number, number, number, number, number, number, number]>;
-  private readonly enqueue: Statement<[string, number, number, number, number]>;
   private readonly bump: Statement<[string, string, number]>;
   private readonly tx: Transaction<(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number) => EventOutcome[]>;
 
@@ -47,10 +47,6 @@ export class IngestStore {
          last_event_at = max(coalesce(last_event_at, ?), ?),
          updated_at = ?
        WHERE id = ?`,
-    );
-    this.enqueue = s.prepare(
-      `INSERT INTO jobs (kind, user_id, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`,
     );
     this.bump = s.prepare(
       'INSERT INTO ingest_counters (metric, key, count) VALUES (?, ?, ?) ON CONFLICT (metric, key) DO UPDATE SET count = count + excluded.count',
@@ -122,7 +118,7 @@ export class IngestStore {
     for (const r of rejections) count('rejected', r.reason);
     for (const [userId, t] of touched) {
       this.touchUser.run(t.n, t.first, t.first, t.last, t.last, receivedAt, userId);
-      this.enqueue.run(REFRESH_JOB, userId, receivedAt, receivedAt, receivedAt);
+      enqueueJob(this.db, REFRESH_JOB, userId, {}, receivedAt);
     }
     for (const [k, n] of counters) {
       const [metric, key] = k.split('\u0000') as [string, string];

@@ -102,12 +102,11 @@ export function countJobs(db: Db, status: JobRow['status'], now = Date.now()): n
 }
 
 export function enqueueJob(db: Db, kind: string, userId: number | null, payload: unknown = {}, now = Date.now()): void {
-  db.sqlite
-    .prepare(
-      `INSERT INTO jobs (kind, user_id, payload, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`,
-    )
-    .run(kind, userId, JSON.stringify(payload), now, now, now);
+  // Coalesces: at most one pending job per (kind, user). Ingestion calls this for every touched user.
+  db.stmt(
+    `INSERT INTO jobs (kind, user_id, payload, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`,
+  ).run(kind, userId, JSON.stringify(payload), now, now, now);
 }
 
 /** Old finished jobs are noise: keep a day of them for inspection. */

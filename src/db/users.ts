@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts
 import type { Consent, Json, JsonObject, Trait, TraitKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { REFRESH_JOB } from './ingest-store.ts';
+import { enqueueJob } from './jobs.ts';
 import { events, identities, jobs, llmCache, signalEmbeddings, traits, userEmbeddings, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -191,9 +192,7 @@ function createKnownUser(db: Db, externalId: string, now: number): number {
 }
 
 function enqueueRefresh(db: Db, userId: number, now: number): void {
-  db.sqlite
-    .prepare(`INSERT INTO jobs (kind, user_id, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`)
-    .run(REFRESH_JOB, userId, now, now, now);
+  enqueueJob(db, REFRESH_JOB, userId, {}, now);
 }
 
 /**

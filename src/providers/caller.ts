@@ -1,3 +1,4 @@
+import type { Config } from '../core/config.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { ConcurrencyLimiter } from './limiter.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
@@ -17,6 +18,19 @@ export interface ResilienceOptions {
   random?: RetryOptions['random'];
   onRetry?: RetryOptions['onRetry'];
   now?: () => number;
+}
+
+/** The retry, concurrency and breaker settings every OpenAI-compatible provider shares. */
+export function resilienceFromConfig(config: Config): Omit<ResilienceOptions, 'name'> {
+  return {
+    maxRetries: config.OPENAI_MAX_RETRIES,
+    baseDelayMs: config.OPENAI_RETRY_BASE_MS,
+    maxDelayMs: config.OPENAI_RETRY_MAX_MS,
+    maxRetryAfterMs: config.OPENAI_RETRY_AFTER_MAX_MS,
+    concurrency: config.OPENAI_CONCURRENCY,
+    breakerThreshold: config.OPENAI_BREAKER_THRESHOLD,
+    breakerCooldownMs: config.OPENAI_BREAKER_COOLDOWN_MS,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Embedder } from './types.ts';
 import { loadWordVectors, type WordVectors } from './word-vectors.ts';
+import { mulberry32 } from '../core/random.ts';
 
 /**
  * Offline sentence embeddings: SIF (Arora, Liang & Ma 2017, "A simple but tough-to-beat baseline for
@@ -39,17 +40,6 @@ export function tokenize(text: string): string[] {
   return norm.match(/[\p{L}\p{N}]+(?:['\-.][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
-/** Deterministic PRNG (mulberry32): the reference corpus must be identical on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class OfflineSifModel {
   readonly dim: number;

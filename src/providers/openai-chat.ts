@@ -4,7 +4,7 @@ import { HumanMessage, SystemMessage, type AIMessage } from '@langchain/core/mes
 import { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import { formatPath } from '../core/errors.ts';
-import { ResilientCaller, type ResilienceOptions } from './caller.ts';
+import { resilienceFromConfig, ResilientCaller, type ResilienceOptions } from './caller.ts';
 import { classifyProviderError, ProviderBadResponseError, type ValidationIssue } from './errors.ts';
 import { TokenRateLimiter } from './limiter.ts';
 import type { ChatModel, StructuredRequest, StructuredResult, TokenUsage } from './types.ts';
@@ -33,13 +33,7 @@ export function chatOptionsFromConfig(config: Config): OpenAIChatOptions {
     timeoutMs: config.OPENAI_TIMEOUT_MS,
     method: config.OPENAI_STRUCTURED_METHOD,
     tokensPerMinute: config.OPENAI_TPM,
-    maxRetries: config.OPENAI_MAX_RETRIES,
-    baseDelayMs: config.OPENAI_RETRY_BASE_MS,
-    maxDelayMs: config.OPENAI_RETRY_MAX_MS,
-    maxRetryAfterMs: config.OPENAI_RETRY_AFTER_MAX_MS,
-    concurrency: config.OPENAI_CONCURRENCY,
-    breakerThreshold: config.OPENAI_BREAKER_THRESHOLD,
-    breakerCooldownMs: config.OPENAI_BREAKER_COOLDOWN_MS,
+    ...resilienceFromConfig(config),
   };
 }
 

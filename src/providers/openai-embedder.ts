@@ -1,6 +1,6 @@
 import { OpenAIEmbeddings } from '@langchain/openai';
 import type { Config } from '../core/config.ts';
-import { ResilientCaller, type ResilienceOptions } from './caller.ts';
+import { resilienceFromConfig, ResilientCaller, type ResilienceOptions } from './caller.ts';
 import { ProviderBadResponseError } from './errors.ts';
 import type { Embedder } from './types.ts';
 
@@ -32,13 +32,7 @@ export function embedderOptionsFromConfig(config: Config): OpenAIEmbedderOptions
     ...(config.OPENAI_EMBEDDING_DIM ? { dimensions: config.OPENAI_EMBEDDING_DIM } : {}),
     encodingFormat: config.OPENAI_EMBEDDING_FORMAT,
     batchSize: config.OPENAI_EMBEDDING_BATCH,
-    maxRetries: config.OPENAI_MAX_RETRIES,
-    baseDelayMs: config.OPENAI_RETRY_BASE_MS,
-    maxDelayMs: config.OPENAI_RETRY_MAX_MS,
-    maxRetryAfterMs: config.OPENAI_RETRY_AFTER_MAX_MS,
-    concurrency: config.OPENAI_CONCURRENCY,
-    breakerThreshold: config.OPENAI_BREAKER_THRESHOLD,
-    breakerCooldownMs: config.OPENAI_BREAKER_COOLDOWN_MS,
+    ...resilienceFromConfig(config),
   };
 }
 

@@ -304,15 +304,6 @@ function words(s: string): string[] {
   return s.match(/[a-z0-9]+(?:[-'][a-z0-9]+)*/g) ?? [];
 }
 
-/** Gerund of an activity verb base ("hike" → "hiking"), for values not in TOPICS. */
-function gerund(v: string): string {
-  if (v.endsWith('ing')) return v;
-  if (/ie$/.test(v)) return `${v.slice(0, -2)}ying`;
-  if (/[^aeiou]e$/.test(v) && v !== 'be') return `${v.slice(0, -1)}ing`;
-  if (/^[^aeiou]*[aeiou][bdgmnprt]$/.test(v)) return `${v}${v.at(-1)}ing`;
-  return `${v}ing`;
-}
-
 /** Topic from a phrase by the longest lexicon form found in it. */
 function topicIn(phrase: string): string | null {
   TOPIC_SCAN_RE.lastIndex = 0;

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { mulberry32 } from '../../src/core/random.ts';
 
 /**
  * Hostile-input fuzzing over every route in /openapi.json (new routes are covered automatically):
@@ -13,16 +14,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const N_APP = Number(process.env.FUZZ_N ?? 10_000);
 const N_HTTP = 600;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_STRINGS = [
   '',

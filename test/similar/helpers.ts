@@ -6,6 +6,7 @@ import { profileDepsFromConfig } from '../../src/profile/profile-stage.ts';
 import { vectorLayout, weightsFromConfig, type VectorLayout } from '../../src/profile/vector.ts';
 import { OfflineEmbedder } from '../../src/providers/index.ts';
 import { indexOptionsFromConfig, ProfileIndex } from '../../src/similar/profile-index.ts';
+import { mulberry32 } from '../../src/core/random.ts';
 
 /** Behaviour weight 0: the layout (text + traits, 200-d) needs no fitted scaler, so tests can write vectors directly. */
 export function indexConfig(dbPath: string, env: Record<string, string> = {}): Config {
@@ -22,14 +23,8 @@ export function openIndex(db: Db, config: Config): ProfileIndex {
   return new ProfileIndex(profileDepsFromConfig(db, embedder(config), config), indexOptionsFromConfig(config, db.path));
 }
 
-let seed = 7;
-/** mulberry32 (full period: no repeated vectors) */
-export const rnd = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-};
+// mulberry32: full period, so generated vectors never repeat (an LCG's short cycles broke recall).
+export const rnd = mulberry32(7);
 export function randomUnit(dim: number): Float32Array {
   const v = Float32Array.from({ length: dim }, () => rnd() * 2 - 1);
   let n = 0;
