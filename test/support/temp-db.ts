@@ -2,9 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, type Db, type OpenOptions } from '../../src/db/connection.ts';
+import { sqliteStore, type SqliteStore } from '../../src/db/store.ts';
 
 export interface TempDb {
   db: Db;
+  /** the async store over `db` (what stages and routes take) */
+  store: SqliteStore;
   dir: string;
   path: string;
   /** closes the database and removes its directory */
@@ -24,6 +27,7 @@ export function createTempDb(opts: OpenOptions = {}): TempDb {
   const db = openDb(path, { synchronous: 'OFF', ...opts });
   return {
     db,
+    store: sqliteStore(db),
     dir,
     path,
     cleanup: () => {

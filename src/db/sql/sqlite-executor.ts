@@ -1,0 +1,100 @@
+import type { Db } from '../connection.ts';
+import type { Executor, Queryable, RunResult } from './executor.ts';
+
+/**
+ * better-sqlite3 behind the async executor. Statements are compiled once per connection
+ * (`db.stmt`). One connection has one transaction at a time, and an `await` inside a transaction
+ * lets other requests' code run: so transactions queue on a lock, and writes outside a transaction
+ * wait for it too (otherwise they would land inside, and vanish with a rollback). Reads never wait.
+ */
+export class SqliteExecutor implements Executor {
+  readonly dialect = 'sqlite' as const;
+  private lock: Promise<void> = Promise.resolve();
+  private locked = false;
+
+  constructor(readonly db: Db) {}
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    try {
+      return Promise.resolve(this.db.stmt(sql).all(...params) as T[]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    try {
+      return Promise.resolve(this.db.stmt(sql).get(...params) as T | undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<RunResult> {
+    if (this.locked) return this.exclusive(() => this.runNow(sql, params));
+    return this.runNow(sql, params);
+  }
+
+  private runNow(sql: string, params: readonly unknown[]): RunResult {
+    return { changes: this.db.stmt(sql).run(...params).changes };
+  }
+
+  /**
+   * Runs synchronous driver work (a hot path's prepared statements, a better-sqlite3
+   * transaction) once no async transaction is open, so the two never interleave.
+   */
+  async exclusive<T>(fn: () => T): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
+    this.locked = true;
+    try {
+      return fn();
+    } finally {
+      this.locked = false;
+      release();
+    }
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
+    this.locked = true;
+    const q: Queryable = {
+      dialect: 'sqlite',
+      all: (sql, params = []) => this.all(sql, params),
+      get: (sql, params = []) => this.get(sql, params),
+      run: async (sql, params = []) => this.runNow(sql, params),
+    };
+    try {
+      this.db.sqlite.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(q);
+        this.db.sqlite.exec('COMMIT');
+        return out;
+      } catch (err) {
+        if (this.db.sqlite.inTransaction) this.db.sqlite.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.locked = false;
+      release();
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return this.db.sqlite.open && (this.db.stmt('SELECT 1 AS ok').get() as { ok: number } | undefined)?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.lock;
+    this.db.close();
+  }
+}

@@ -1,0 +1,13 @@
+import type { Dialect } from '../sql/dialect.ts';
+import type { Executor } from '../sql/executor.ts';
+
+/** TODO(seam): the traits aggregate's async methods move here from src/db/*.ts and the stages. */
+// biome-ignore lint: placeholder filled by the aggregate's conversion
+export interface TraitStore {}
+
+export class SqlTraitStore implements TraitStore {
+  constructor(
+    protected readonly x: Executor,
+    protected readonly d: Dialect,
+  ) {}
+}
