@@ -101,6 +101,8 @@ export const jobs = sqliteTable(
     lastError: text('last_error'),
     lockedBy: text('locked_by'),
     lockedAt: integer('locked_at'),
+    /** the claimer's lease: past this, a `running` job belongs to a dead worker and is reclaimed */
+    leaseUntil: integer('lease_until'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -108,6 +110,7 @@ export const jobs = sqliteTable(
     // At most one pending job per (kind, user): ingestion coalesces into it.
     uniqueIndex('jobs_pending_uq').on(t.kind, t.userId).where(sql`status = 'pending'`),
     index('jobs_status_run_idx').on(t.status, t.runAfter),
+    index('jobs_status_lease_idx').on(t.status, t.leaseUntil),
   ],
 );
 
