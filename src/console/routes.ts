@@ -10,8 +10,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context, Hono } from 'hono';
-import type { ApiEnv } from '../api/types.ts';
+import { Hono, type Context } from 'hono';
+
+/** What the console sets on the request context: the route pattern, for the host app's logs. */
+interface ConsoleEnv {
+  Variables: { route: string | undefined };
+}
 
 interface StaticFile {
   body: Uint8Array<ArrayBuffer>;
@@ -113,11 +117,13 @@ export function loadConsoleAssets(): ConsoleAssets {
   return { files, csp };
 }
 
-/** Mounts GET (and HEAD) /console and /console/*, without auth: static files only, no data. */
-let cached: ConsoleAssets | undefined;
-
-export function mountConsole(app: Hono<ApiEnv>, assets: ConsoleAssets = (cached ??= loadConsoleAssets())): void {
-  const serveFile = (c: Context<ApiEnv>) => {
+/**
+ * The console as a hono sub-app, served at /console by the API (`app.route('/', consoleApp())`):
+ * GET (and HEAD) /console and /console/*, without auth: static files only, no data.
+ */
+export function consoleApp(assets: ConsoleAssets = loadConsoleAssets()): Hono<ConsoleEnv> {
+  const app = new Hono<ConsoleEnv>();
+  const serveFile = (c: Context<ConsoleEnv>) => {
     c.set('route', '/console/*');
     const path = new URL(c.req.url).pathname;
     const f = assets.files.get(path);
@@ -133,4 +139,5 @@ export function mountConsole(app: Hono<ApiEnv>, assets: ConsoleAssets = (cached 
   };
   app.get('/console', serveFile);
   app.get('/console/*', serveFile);
+  return app;
 }
