@@ -30,7 +30,7 @@ import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
 import { jobRoutes } from './routes/jobs.ts';
-import { mountConsole } from '../console/routes.ts';
+import { consoleApp } from '../console/routes.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
 
 export interface AppOptions {
@@ -93,7 +93,7 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     c.res.headers.set('x-content-type-options', 'nosniff');
   });
   // The web console: static files only (no data, no key); it calls the routes above with the user's key.
-  mountConsole(app);
+  app.route('/', consoleApp());
   mountRoutes(app, routes, {
     auth: auth(db),
     rateLimit: rateLimiter({
