@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { RateLimitedError, TraitlensError } from '../core/errors.ts';
 import { classifySqliteError } from '../db/errors.ts';
+import { CircuitOpenError, ProviderError } from '../providers/errors.ts';
 import type { ApiEnv } from './types.ts';
 
 /** The one error body every non-2xx JSON response uses. Also documented in /openapi.json. */
@@ -41,6 +42,46 @@ export function errorResponse(c: Context<ApiEnv>, status: number, code: string, 
 }
 
 /**
+ * What a client is told about a model-provider failure. The error's own message quotes the
+ * upstream's answer (which can name hosts, models or part of a key), so it goes to the log only.
+ */
+const PROVIDER_MESSAGES: Record<string, string> = {
+  provider_unavailable: 'the model provider is unavailable; retry later',
+  provider_rate_limited: 'the model provider is rate limiting us; retry later',
+  provider_timeout: 'the model provider did not answer in time; retry later',
+  provider_connection: 'the model provider could not be reached; retry later',
+  provider_auth: 'the model provider refused our credentials; an operator must fix the provider settings',
+  provider_request_rejected: 'the model provider rejected the request',
+  provider_bad_response: 'the model provider returned an unusable answer',
+};
+
+/** Seconds for Retry-After from an error that knows when to retry (`retryAfterMs`), else undefined. */
+function retryAfterSeconds(err: object): number | undefined {
+  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
+}
+
+/**
+ * A server-side failure we understand (502/503/504 from our own classes: a provider, the LLM
+ * budget, an audit write): answered with its status and code, Retry-After when the error says
+ * when to retry, and for provider errors a fixed message plus the upstream status.
+ */
+function dependencyFailure(c: Context<ApiEnv>, err: TraitlensError): Response {
+  const requestId = c.get('requestId') ?? null;
+  // 502: our configuration or the provider's answer is wrong, someone must act; 503/504: transient.
+  c.get('logger')?.[err.status === 502 ? 'error' : 'warn']({ err, reqId: requestId }, 'dependency failed');
+  if (err.status === 503) {
+    const after = retryAfterSeconds(err);
+    if (after !== undefined) c.header('Retry-After', String(after));
+  }
+  if (err instanceof ProviderError && !(err instanceof CircuitOpenError)) {
+    const message = PROVIDER_MESSAGES[err.code] ?? 'the model provider failed';
+    return errorResponse(c, err.status, err.code, message, { ...(err.upstreamStatus === undefined ? {} : { upstreamStatus: err.upstreamStatus }), requestId });
+  }
+  return errorResponse(c, err.status, err.code, err.message, err.details);
+}
+
+/**
  * Maps every thrown error to a response, in one place. Our error classes carry their status;
  * anything else is our own fault: logged with the request id, answered as a bare 500.
  */
@@ -49,7 +90,7 @@ export const onError: ErrorHandler<ApiEnv> = (err, c) => {
     if (err instanceof RateLimitedError) c.header('Retry-After', String(Math.max(0, Math.ceil(err.retryAfterSeconds))));
     return errorResponse(c, err.status, err.code, err.message, err.details);
   }
-  if (err instanceof TraitlensError && err.status === 503) return errorResponse(c, 503, err.code, err.message, err.details);
+  if (err instanceof TraitlensError && err.status >= 502 && err.status <= 504) return dependencyFailure(c, err);
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(c, err.status, HTTP_CODES[err.status] ?? 'http_error', err.message || 'request failed');
   }

@@ -17,6 +17,15 @@ import {
   ValidationError,
 } from '../../src/core/errors.ts';
 import { createApp } from '../../src/api/app.ts';
+import { LlmBudgetExhaustedError } from '../../src/providers/budget.ts';
+import {
+  CircuitOpenError,
+  ProviderAuthError,
+  ProviderBadResponseError,
+  ProviderRequestError,
+  ProviderServerError,
+  classifyProviderError,
+} from '../../src/providers/errors.ts';
 import { openDb } from '../../src/db/connection.ts';
 import { notFound, onError } from '../../src/api/errors.ts';
 import { requestId } from '../../src/api/middleware/request-id/index.ts';
@@ -69,6 +78,31 @@ describe('the error mapper', () => {
     bug: () => {
       throw new TypeError("Cannot read properties of undefined (reading 'secret')");
     },
+    // Provider failures as the classifier builds them from what the SDK threw (upstream text included).
+    upstream502: () => {
+      throw classifyProviderError(Object.assign(new Error('502 Bad Gateway <html>nginx secret-host</html>'), { status: 502 }), 'openai');
+    },
+    upstream503retry: () => {
+      throw classifyProviderError(Object.assign(new Error('503 overloaded'), { status: 503, headers: { 'retry-after': '17' } }), 'openai');
+    },
+    providerAuth: () => {
+      throw new ProviderAuthError('openai: 401 Incorrect API key provided: sk-secret-abc', 401);
+    },
+    providerRequest: () => {
+      throw new ProviderRequestError('openai: 404 model secret-model not found', 404);
+    },
+    providerBadAnswer: () => {
+      throw new ProviderBadResponseError('openai: unreadable response: secret user text', { rawOutput: 'secret user text' });
+    },
+    circuitOpen: () => {
+      throw new CircuitOpenError('openai', 12_300);
+    },
+    budget: () => {
+      throw new LlmBudgetExhaustedError(100, 100, 1_000 + 3_600_000, 1_000);
+    },
+    providerServerNoDelay: () => {
+      throw new ProviderServerError('openai: 500 secret stack', 500);
+    },
   };
   const lines: string[] = [];
   const logger = pino({ level: 'error' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }));
@@ -109,6 +143,37 @@ describe('the error mapper', () => {
     expect((await app.request('/unauthorized')).headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await app.request('/ratelimited')).headers.get('retry-after')).toBe('3');
     expect((await readResponse(await app.request('/notfound'))).body.error.details).toBeNull();
+  });
+
+  // One mapper for provider failures: a 502-class error is a 502 (not our 500), a 503 keeps the
+  // provider's retry delay as Retry-After, and the upstream's text never reaches the client.
+  const providerCases: [string, number, string, string | null][] = [
+    ['upstream502', 503, 'provider_unavailable', null],
+    ['upstream503retry', 503, 'provider_unavailable', '17'],
+    ['providerServerNoDelay', 503, 'provider_unavailable', null],
+    ['providerAuth', 502, 'provider_auth', null],
+    ['providerRequest', 502, 'provider_request_rejected', null],
+    ['providerBadAnswer', 502, 'provider_bad_response', null],
+    ['circuitOpen', 503, 'provider_circuit_open', '13'],
+    ['budget', 503, 'llm_budget_exhausted', '3600'],
+  ];
+  it.each(providerCases)('%s → %i %s, Retry-After %s, nothing upstream leaked', async (name, status, code, retryAfter) => {
+    lines.length = 0;
+    const r = await readResponse(await app.request(`/${name}`, { headers: { 'x-request-id': `req-${name}` } }));
+    expect(r.status).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    expect(Object.keys(r.body.error).sort()).toEqual(['code', 'details', 'message']);
+    expect(r.headers.get('retry-after')).toBe(retryAfter);
+    expect(r.text).not.toMatch(/secret|nginx|Incorrect API key|at \/|\.ts:/);
+    expect(r.body.error.message.length).toBeGreaterThan(10);
+  });
+
+  it('a provider error keeps the upstream status for the client, and the full text for the log', async () => {
+    lines.length = 0;
+    const r = await readResponse(await app.request('/providerAuth', { headers: { 'x-request-id': 'req-auth' } }));
+    expect(r.body.error.details).toMatchObject({ upstreamStatus: 401, requestId: 'req-auth' });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ reqId: 'req-auth', err: { message: expect.stringContaining('Incorrect API key') } });
   });
 
   it.each(['bug', 'config', 'http500'])('%s → 500 internal_error, nothing leaked, logged with the request id', async (name) => {
