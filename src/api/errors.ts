@@ -41,6 +41,18 @@ export function errorResponse(c: Context<ApiEnv>, status: number, code: string, 
   return c.json(body, status as ContentfulStatusCode);
 }
 
+/** Status recorded (logs, metrics) for a request whose client disconnected before the answer. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The node adapter aborts the request's signal when the client's connection closes early. */
+function clientGone(c: Context<ApiEnv>): boolean {
+  try {
+    return c.req.raw.signal?.aborted === true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * What a client is told about a model-provider failure. The error's own message quotes the
  * upstream's answer (which can name hosts, models or part of a key), so it goes to the log only.
@@ -86,6 +98,12 @@ function dependencyFailure(c: Context<ApiEnv>, err: TraitlensError): Response {
  * anything else is our own fault: logged with the request id, answered as a bare 500.
  */
 export const onError: ErrorHandler<ApiEnv> = (err, c) => {
+  if (clientGone(c)) {
+    // The client closed the connection (e.g. mid-upload), so reading its body failed: not our fault,
+    // and nobody will read the answer. 499 (nginx's "client closed request") keeps it out of 5xx alerts.
+    c.get('logger')?.debug({ err, reqId: c.get('requestId') }, 'client closed the request');
+    return c.body(null, CLIENT_CLOSED_REQUEST as ContentfulStatusCode);
+  }
   if (err instanceof TraitlensError && err.status < 500) {
     if (err instanceof RateLimitedError) c.header('Retry-After', String(Math.max(0, Math.ceil(err.retryAfterSeconds))));
     return errorResponse(c, err.status, err.code, err.message, err.details);
