@@ -21,6 +21,11 @@ export const configSchema = z.object({
   /** FULL fsyncs every commit: an acknowledged event survives power loss, not only a crash. */
   TRAITLENS_DB_SYNCHRONOUS: z.enum(['OFF', 'NORMAL', 'FULL']).default('FULL'),
   TRAITLENS_BUSY_TIMEOUT_MS: int(5000, 0),
+  /** PostgreSQL (TRAITLENS_DB=postgres://…): connections per process, per-statement limit (0 = none), TLS. */
+  TRAITLENS_PG_POOL_SIZE: int(10, 1, 1000),
+  TRAITLENS_PG_STATEMENT_TIMEOUT_MS: int(30_000, 0),
+  /** off | require (encrypted, certificate unchecked) | verify (certificate checked); an sslmode in the URL wins. */
+  TRAITLENS_PG_SSL: z.enum(['off', 'require', 'verify']).default('off'),
   TRAITLENS_MAX_BATCH_EVENTS: int(1000, 1, 100_000),
   TRAITLENS_MAX_BODY_BYTES: int(5 * 1024 * 1024, 1024),
   TRAITLENS_MAX_TEXT_CHARS: int(20_000, 1),
@@ -65,6 +70,10 @@ export const configSchema = z.object({
   /** Offline SIF embeddings: remove the common component (first principal component). */
   TRAITLENS_OFFLINE_REMOVE_PC: bool(true),
   TRAITLENS_WORKER: bool(true),
+  /** A claimed job's lease; the holder renews it while the job runs (every third of it). A killed worker's jobs are reclaimed once it lapses. */
+  TRAITLENS_JOB_LEASE_MS: int(30_000, 1000, 3_600_000),
+  /** Finished jobs are kept this long for inspection, then pruned by the worker. */
+  TRAITLENS_JOBS_RETENTION_MS: int(86_400_000, 0),
   /** Consent a user has until told otherwise: comma-separated flags among profiling, llm_processing, marketing. */
   TRAITLENS_DEFAULT_CONSENT: z
     .string()

@@ -6,10 +6,11 @@ import { updateComputedTraits, type ComputedTraitsResult } from '../features/tra
 import { listModels } from '../predict/registry.ts';
 import type { ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
-import { Worker, type WorkerOptions } from '../jobs/worker.ts';
+import { Worker, workerDefaults, type WorkerOptions } from '../jobs/worker.ts';
+import { sqliteStore } from '../db/store.ts';
 import { hasConsent } from '../db/consent.ts';
 import { eraseDerived } from '../db/erasure.ts';
-import { withDailyBudget } from '../providers/budget.ts';
+import { wrapProviders } from '../providers/usage.ts';
 import { createProviders, OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
 import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
@@ -48,14 +49,15 @@ export function createPipeline(
   opts: { providers?: Providers; embeddings?: boolean; featuresAsOf?: number } = {},
 ): Pipeline {
   const given = opts.providers ?? createProviders(config);
-  // Every chat call made through the pipeline counts against the daily token budget.
-  const providers: Providers = { ...given, chat: given.chat ? withDailyBudget(db, given.chat, config.TRAITLENS_LLM_DAILY_TOKENS) : null };
+  // Every chat call counts against the daily token budget and is recorded (TRANSITION: the composition root wraps once).
+  const providers: Providers = wrapProviders(given, { ledger: sqliteStore(db).llm, dailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS });
   const catalogue = loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE);
   const traitDeps: TraitStageDeps = {
-    db,
+    traits: sqliteStore(db).traits,
+    users: sqliteStore(db).users,
     catalogue,
     offline: new OfflineExtractor(catalogue, config.TRAITLENS_SENSITIVE_ALLOW),
-    llm: providers.chat ? new LlmExtractor(db, providers.chat, catalogue) : null,
+    llm: providers.chat ? new LlmExtractor(sqliteStore(db).llm, providers.chat, catalogue) : null,
     defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
     batchTokens: config.TRAITLENS_EXTRACT_BATCH_TOKENS,
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
@@ -83,7 +85,7 @@ export function createPipeline(
     // Without profiling consent no derived data is built, vectors included, and any built before
     // (consent withdrawn, or the default changed) is removed through the erasure registry.
     if (traits.skipped === 'no_profiling_consent') await eraseDerived(db, userId);
-    const emb = embeddings && !traits.skipped ? await embedUser(db, embedderFor(userId), userId) : null;
+    const emb = embeddings && !traits.skipped ? await embedUser(sqliteStore(db).embeddings, embedderFor(userId), userId) : null;
     if (traits.skipped) return { traits, embeddings: emb };
     const behaviour = await refreshBehaviour(userId);
     // The user vector last: it reads the text embedding and the computed/predicted traits.
@@ -97,13 +99,13 @@ export function createPipeline(
     refreshUser,
     createWorker: (wopts) =>
       new Worker(
-        db,
+        sqliteStore(db).jobs,
         {
           [REFRESH_JOB]: async (job) => {
-            if (job.user_id !== null) await refreshUser(job.user_id);
+            if (job.userId !== null) await refreshUser(job.userId);
           },
         },
-        wopts,
+        { ...workerDefaults(config), ...wopts },
       ),
   };
 }

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.ts';
 import { classifyProviderError, ProviderError } from './errors.ts';
 
 export interface RetryOptions {
@@ -37,8 +38,7 @@ export function retryDelay(error: ProviderError, attempt: number, opts: RetryOpt
   if (error.retryAfterMs !== undefined) {
     return error.retryAfterMs <= opts.maxRetryAfterMs ? error.retryAfterMs : null;
   }
-  const cap = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** attempt);
-  return Math.floor((opts.random ?? Math.random)() * cap);
+  return backoffDelay(attempt, opts);
 }
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../../src/core/config.ts';
 import { openDb, type Db } from '../../src/db/connection.ts';
 import { IngestStore } from '../../src/db/ingest-store.ts';
-import { listJobs } from '../../src/db/jobs.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { forgetSignalsRead, listCurrentTraits, traitHistory } from '../../src/db/traits.ts';
 import { setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
@@ -130,8 +130,8 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     const worker = pipeline.createWorker({ baseDelayMs: 0 });
     const t = await worker.drain();
     expect(t.parked).toBe(1);
-    const parked = listJobs(db, 'parked');
-    expect(parked[0]?.last_error).toMatch(/BadResponse|malformed|JSON/i);
+    const parked = await sqliteStore(db).jobs.list('parked');
+    expect(parked[0]?.lastError).toMatch(/BadResponse|malformed|JSON/i);
     const second = server.chatRequests()[1]!;
     expect(second.rawBody).toMatch(/not valid|invalid|error/i);
     server.chatHandler = () => ({ type: 'answer', data: { operations: [{ op: 'add', key: 'interest', value: 'cycling', confidence: 0.9, evidence: [{ eventId: a, quote: 'I love cycling' }] }] } });
@@ -149,7 +149,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     for (let i = 0; i < 5 && tally.done === 0; i++) tally = await worker.drain();
     expect(tally.done).toBe(1);
     expect(listCurrentTraits(db, userIdOf('erin'), { key: 'diet' }).map((x) => x.value)).toEqual(['vegan']);
-    expect(listJobs(db, 'parked')).toHaveLength(0);
+    expect(await sqliteStore(db).jobs.list('parked')).toHaveLength(0);
   });
 
   it('without llm_processing consent the offline extractor runs and nothing reaches the server; without profiling nothing is inferred', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/connection.ts';
-import { retryParked } from '../../db/jobs.ts';
+import { sqliteStore } from '../../db/store.ts';
 import { defineRoute } from '../registry.ts';
 
 const retryBody = z.object({
@@ -19,8 +19,8 @@ export function jobRoutes(deps: { db: Db; onWork?: () => void }) {
       description: 'Parked jobs (every attempt failed) go back to pending with a fresh attempt budget. Ids that are not parked are ignored; `retried` counts the ones moved.',
       body: retryBody,
       responses: { 200: { description: 'How many jobs were queued again', schema: z.object({ retried: z.number().int() }) } },
-      handler: (c, { body }) => {
-        const retried = retryParked(deps.db, body.ids);
+      handler: async (c, { body }) => {
+        const retried = await sqliteStore(deps.db).jobs.retryParked(body.ids);
         if (retried > 0) deps.onWork?.();
         return c.json({ retried });
       },

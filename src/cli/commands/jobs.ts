@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { countJobs, listJobs, retryParked } from '../../db/jobs.ts';
+import { sqliteStore } from '../../db/store.ts';
+import { JOB_STATUSES, type JobStatus } from '../../db/stores/jobs.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command, type Io } from '../command.ts';
 
@@ -38,7 +39,7 @@ exits. Jobs waiting out a retry backoff are left for later; parked jobs are list
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
     return withDb(config, async (db) => {
       const pipeline = createPipeline(db, config);
-      const total = countJobs(db, 'pending');
+      const total = (await sqliteStore(db).jobs.counts()).ready;
       const bar = jobProgress(io, total);
       const started = performance.now();
       const tally = await pipeline.createWorker().drain((t) => bar.update(t.done, t.parked));
@@ -64,6 +65,8 @@ Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the
     return withDb(config, async (db) => {
       const worker = createPipeline(db, config).createWorker({
         onError: (job, err, outcome) => writeLine(io.stderr, `job ${job.id} (${job.kind}) failed, ${outcome}: ${String(err)}`),
+        onLeaseLost: (job) => writeLine(io.stderr, `job ${job.id} (${job.kind}): lease lost while running; another worker has it`),
+        onMaintenance: (m) => writeLine(io.stderr, `queue: reclaimed ${m.reclaimed} job(s) of dead workers, parked ${m.parked}, pruned ${m.pruned} done`),
       });
       worker.start();
       writeLine(io.stdout, `worker ${worker.id} running; Ctrl-C to stop`);
@@ -71,7 +74,15 @@ Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
-      await worker.stop();
+      // Running jobs finish, up to the shutdown deadline; past it, their leases lapse and another worker reclaims them.
+      const stopped = await Promise.race([
+        worker.stop().then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref()),
+      ]);
+      if (!stopped) {
+        writeLine(io.stderr, `shutdown deadline passed; still running job(s) ${worker.running.map((j) => j.id).join(', ')} (reclaimed when their lease lapses)`);
+        return 1;
+      }
       writeLine(io.stdout, 'worker stopped');
       return 0;
     });
@@ -95,15 +106,15 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
         strict: true,
         allowPositionals: false,
       });
-      const status = values.status as string;
-      if (!['parked', 'pending', 'running', 'done'].includes(status)) throw new UsageError(`--status must be parked, pending, running or done`);
-      const rows = await withDb(config, (db) => listJobs(db, status as 'parked', 100));
+      const status = values.status as JobStatus;
+      if (!JOB_STATUSES.includes(status)) throw new UsageError(`--status must be parked, pending, running or done`);
+      const rows = await withDb(config, (db) => sqliteStore(db).jobs.list(status, 100));
       if (values.json) printJson(io, rows);
       else
         writeLine(
           io.stdout,
           rows.length
-            ? table(['id', 'kind', 'user', 'attempts', 'last error'], rows.map((r) => [r.id, r.kind, r.user_id ?? '', r.attempts, (r.last_error ?? '').slice(0, 80)]))
+            ? table(['id', 'kind', 'user', 'attempts', 'last error'], rows.map((r) => [r.id, r.kind, r.userId ?? '', r.attempts, (r.lastError ?? '').slice(0, 80)]))
             : `no ${status} jobs`,
         );
       return 0;
@@ -113,7 +124,7 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
         if (!/^\d+$/.test(x)) throw new UsageError(`job ids are integers (got "${x}")`);
         return Number(x);
       });
-      const n = await withDb(config, (db) => retryParked(db, ids));
+      const n = await withDb(config, (db) => sqliteStore(db).jobs.retryParked(ids));
       writeLine(io.stdout, `${n} parked job(s) queued again`);
       return 0;
     }
