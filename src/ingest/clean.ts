@@ -2,7 +2,7 @@ import { hash as oneShotHash } from 'node:crypto';
 import { formatPath } from '../core/errors.ts';
 import { EXPECTED_PROPERTIES, NUMERIC_PROPERTIES } from '../core/data-quality.ts';
 import { TEXT_SIGNAL_TYPES, type CleanEvent, type EventWarning, type Json, type JsonObject } from '../core/types.ts';
-import { eventInputSchema, FIELD_ALIASES } from './schema.ts';
+import { eventInputSchema, FIELD_ALIASES, INVALID_CHARACTERS } from './schema.ts';
 
 /** Limits cleaning enforces; from config, with the same defaults. */
 export interface CleanLimits {
@@ -89,7 +89,8 @@ const reject = (reason: string, field: string, message: string): never => {
 };
 
 /** Maps zod's issue codes onto the stable rejection reasons the API documents. */
-function reasonFor(code: string, message: string): string {
+function reasonFor(code: string, message: string, params?: unknown): string {
+  if ((params as { reason?: unknown } | undefined)?.reason === INVALID_CHARACTERS) return INVALID_CHARACTERS;
   if (code === 'unrecognized_keys') return 'unknown_field';
   if (code === 'too_big') return 'too_long';
   if (code === 'too_small') return 'empty_field';
@@ -97,6 +98,12 @@ function reasonFor(code: string, message: string): string {
   if (code === 'custom') return 'missing_identity';
   return 'invalid_value';
 }
+
+/**
+ * The earliest event time accepted, whichever way it is written (ISO 8601 or epoch): the Unix
+ * epoch. Earlier times (year 0000, negative epochs) are data errors, not history we hold.
+ */
+export const MIN_EVENT_TS = 0;
 
 function parseTimestamp(raw: string | number | undefined, receivedAt: number, limits: CleanLimits, warnings: EventWarning[]): number {
   if (raw === undefined) {
@@ -106,7 +113,7 @@ function parseTimestamp(raw: string | number | undefined, receivedAt: number, li
   let ms: number;
   if (typeof raw === 'number' || /^\d+$/.test(raw)) {
     ms = Number(raw);
-    if (!Number.isFinite(ms) || ms < 0) reject('invalid_timestamp', 'timestamp', 'epoch milliseconds must be a finite, non-negative number');
+    if (!Number.isFinite(ms)) reject('invalid_timestamp', 'timestamp', 'epoch milliseconds must be a finite number');
     if (ms < 1e11) {
       ms *= 1000;
       warnings.push({ code: 'epoch_seconds_assumed', field: 'timestamp', message: 'number below 1e11 read as epoch seconds' });
@@ -122,6 +129,8 @@ function parseTimestamp(raw: string | number | undefined, receivedAt: number, li
     if (!Number.isFinite(ms) || (m[7] === undefined && d.getUTCDate() !== Number(m[3])))
       reject('invalid_timestamp', 'timestamp', `not a valid date: ${raw}`);
   }
+  // One range for both spellings: checked on the instant, after parsing.
+  if (ms < MIN_EVENT_TS) reject('timestamp_too_old', 'timestamp', 'timestamp must be on or after 1970-01-01T00:00:00Z (epoch 0)');
   if (ms > receivedAt + limits.futureSkewMs)
     reject('timestamp_in_future', 'timestamp', `timestamp is more than ${Math.round(limits.futureSkewMs / 60000)} minutes in the future`);
   if (ms > receivedAt + limits.clampSkewMs) {
@@ -223,7 +232,7 @@ export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits
     const eventId = (raw as { eventId?: unknown }).eventId;
     return {
       ok: false,
-      rejection: { reason: reasonFor(issue.code, issue.message), field, message: issue.message },
+      rejection: { reason: reasonFor(issue.code, issue.message, (issue as { params?: unknown }).params), field, message: issue.message },
       ...(typeof eventId === 'string' ? { eventId } : {}),
     };
   }

@@ -1,12 +1,40 @@
 import { z } from 'zod';
 import { dict } from '../core/data-quality.ts';
 
+/**
+ * Characters an identifier may not contain: controls (C0, C1, NUL, DEL), format characters (bidi
+ * embeddings, overrides and isolates U+202A–U+202E / U+2066–U+2069, LRM/RLM/ALM, zero-width
+ * space/joiners, word joiner, soft hyphen, tag characters), lone surrogates and line/paragraph
+ * separators. Each is invisible or reorders what is shown, so `u00010\u202E` would display as
+ * `u00010` while being another user. Checked after NFC and trimming (docs/data-quality.md).
+ */
+export const HIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** Rejection reason (and zod issue param) for an identifier with a hidden character. */
+export const INVALID_CHARACTERS = 'invalid_characters';
+
+/** An identifier as stored: NFC, trimmed, 1..max characters, nothing hidden (see HIDDEN_CHARACTERS). */
+export const identifierString = (max: number) =>
+  z
+    .string()
+    .transform((v) => v.normalize('NFC').trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'must not be empty')
+        .max(max, `must be at most ${max} characters`)
+        .refine((v) => !HIDDEN_CHARACTERS.test(v), {
+          message: 'must not contain control, bidirectional or other invisible formatting characters (e.g. NUL, U+202E)',
+          params: { reason: INVALID_CHARACTERS },
+        }),
+    );
+
 /** Ids may arrive as numbers (common for user ids); they are stored as strings. */
 const idString = (max: number) =>
   z
     .union([z.string(), z.number().int().nonnegative()])
-    .transform((v) => String(v).normalize('NFC').trim())
-    .pipe(z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+    .transform((v) => String(v))
+    .pipe(identifierString(max));
 
 /**
  * One event as a client sends it. Unknown top-level fields are rejected (a typo such as

@@ -185,3 +185,49 @@ describe('hostile input never causes a 500', () => {
     }
   });
 });
+
+describe('identifiers with hidden characters are refused, naming the field (issue 12.9)', () => {
+  const sneaky = 'u00010\u202e'; // displays as u00010
+  it('an event whose userId or anonymousId hides a character is rejected per event as invalid_characters', async () => {
+    const r = await raw('POST', '/v1/events', {
+      body: JSON.stringify([
+        { userId: 'u00010', type: 'click', eventId: 'plain-1' },
+        { userId: sneaky, type: 'click', eventId: 'bidi-1' },
+        { anonymousId: 'anon\u0000', type: 'click', eventId: 'nul-1' },
+        { userId: 'u00010', type: 'click', eventId: 'ev\u2066id' },
+      ]),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.status).toBe(200);
+    const body = await json(r);
+    expect(body.accepted).toBe(1);
+    expect(body.results.slice(1).map((x: { reason: string; field: string }) => [x.reason, x.field])).toEqual([
+      ['invalid_characters', 'userId'],
+      ['invalid_characters', 'anonymousId'],
+      ['invalid_characters', 'eventId'],
+    ]);
+  });
+  it.each([
+    ['GET', `/v1/users/${encodeURIComponent(sneaky)}`],
+    ['GET', `/v1/users/${encodeURIComponent('u000\u0000 10')}/events`],
+    ['GET', `/v1/users/${encodeURIComponent('\u200bu00010')}/traits`],
+    ['PUT', `/v1/users/${encodeURIComponent('u00010\u2069')}/attributes`],
+  ])('%s %s is a 400 naming `id`, never a lookup of a look-alike', async (method, path) => {
+    const r = await raw(method, path, method === 'PUT' ? { body: '{"attributes":{"k":1}}', headers: { 'content-type': 'application/json' } } : {});
+    expect(r.status).toBe(400);
+    const body = await json(r);
+    expect(body.error.code).toBe('validation_error');
+    expect(body.error.details).toEqual([expect.objectContaining({ field: 'id' })]);
+    expect(body.error.message).toMatch(/id: must not contain control, bidirectional/);
+  });
+  it('identify with a hidden character is a 400 naming the field', async () => {
+    for (const [payload, field] of [
+      [{ anonymousId: 'a\u0000', userId: 'b' }, 'anonymousId'],
+      [{ anonymousId: 'a', userId: 'b\u202d' }, 'userId'],
+    ] as const) {
+      const r = await raw('POST', '/v1/identify', { body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+      expect(r.status).toBe(400);
+      expect((await json(r)).error.details).toEqual([expect.objectContaining({ field })]);
+    }
+  });
+});

@@ -77,7 +77,7 @@ describe('cleanEvent', () => {
     expect(ok({ userId: 'u', type: 'x', timestamp: '2026-01-02' }).event.ts).toBe(Date.parse('2026-01-02T00:00:00Z'));
     expect(rejected({ userId: 'u', type: 'x', timestamp: '2026-02-31' }).reason).toBe('invalid_timestamp');
     expect(rejected({ userId: 'u', type: 'x', timestamp: 'yesterday' }).reason).toBe('invalid_timestamp');
-    expect(rejected({ userId: 'u', type: 'x', timestamp: -5 }).reason).toBe('invalid_timestamp');
+    expect(rejected({ userId: 'u', type: 'x', timestamp: -5 })).toMatchObject({ reason: 'timestamp_too_old', field: 'timestamp' });
   });
   it('text signals: normalised text, required for text types, query fallback for search', () => {
     expect(ok({ userId: 'u', type: 'chat_message', text: '  I  love\u00a0hiking ' }).event.text).toBe('I love hiking');
@@ -126,5 +126,77 @@ describe('prototype-named fields', () => {
     expect(ok({ userId: 'u', type: 'constructor' }).event.type).toBe('constructor');
     expect(ok({ userId: 'u', type: 'to_string', properties: { toString: 'x', hasOwnProperty: 1 } }).event.properties).toEqual({ has_own_property: 1, to_string: 'x' });
     expect(rejected({ userId: 'u', type: 'x', constructor: 1 }).reason).toBe('unknown_field');
+  });
+});
+
+describe('identifiers that look alike are the same or refused (issue 12.9)', () => {
+  // Each would display like a plain id while being a different string: refused, naming the field.
+  const hidden: [string, string][] = [
+    ['NUL', '\u0000'],
+    ['C0 control', '\u0007'],
+    ['DEL', '\u007f'],
+    ['C1 control', '\u0085'],
+    ['right-to-left override', '\u202e'],
+    ['left-to-right embedding', '\u202a'],
+    ['pop directional formatting', '\u202c'],
+    ['left-to-right isolate', '\u2066'],
+    ['pop directional isolate', '\u2069'],
+    ['right-to-left mark', '\u200f'],
+    ['arabic letter mark', '\u061c'],
+    ['zero-width space', '\u200b'],
+    ['zero-width joiner', '\u200d'],
+    ['word joiner', '\u2060'],
+    ['soft hyphen', '\u00ad'],
+    ['line separator', '\u2028'],
+    ['tag character', '\u{e0041}'],
+  ];
+  const fields = ['userId', 'anonymousId', 'eventId'] as const;
+  it.each(fields.flatMap((f) => hidden.map(([name, ch]) => [f, name, ch] as const)))('%s with a %s is rejected naming the field', (field, _name, ch) => {
+    const ev: Record<string, unknown> = { userId: 'u00010', type: 'page_view' };
+    if (field === 'anonymousId') delete ev.userId;
+    ev[field] = `u000${ch}10`;
+    expect(rejected(ev)).toMatchObject({ reason: 'invalid_characters', field });
+    // At either end too, unless trimming removes it (then it is the same id, see below).
+    if (`x${ch}`.trim() !== 'x') {
+      ev[field] = `u00010${ch}`;
+      expect(rejected(ev)).toMatchObject({ reason: 'invalid_characters', field });
+      ev[field] = `${ch}u00010`;
+      expect(rejected(ev)).toMatchObject({ reason: 'invalid_characters', field });
+    }
+  });
+  it('line breaks and a byte-order mark around an id are trimmed: the same id', () => {
+    for (const id of ['u1\n', '\r\nu1', 'u1\u2028', '\ufeffu1', '\tu1']) expect(ok({ userId: id, type: 'x' }).event.identity).toBe('u1');
+  });
+  it('ordinary ids, including letters of any script, spaces inside and emoji, are kept', () => {
+    for (const id of ['u00010', 'José', 'ユーザー1', 'a b', 'user@example.com', 'שלום', '👍x', 42])
+      expect(ok({ userId: id, type: 'x' }).event.identity).toBe(String(id).normalize('NFC'));
+  });
+  it('canonically equal ids are the same id (NFC), surrounding spaces are trimmed', () => {
+    expect(ok({ userId: 'cafe\u0301', type: 'x' }).event.identity).toBe(ok({ userId: 'café', type: 'x' }).event.identity);
+    expect(ok({ userId: '  u1 ', type: 'x' }).event.identity).toBe('u1');
+  });
+});
+
+describe('one plausible timestamp range for ISO strings and epochs (issue 12.9)', () => {
+  it.each([
+    ['ISO year 0000', '0000-01-01T00:00:00Z'],
+    ['ISO year 0001', '0001-06-01'],
+    ['ISO 1969', '1969-12-31T23:59:59Z'],
+    ['ISO 1969 with a zone that lands before the floor', '1970-01-01T00:30:00+01:00'],
+    ['a negative epoch', -1],
+    ['a negative epoch far back', -62_167_219_200_000],
+  ])('%s is rejected as timestamp_too_old', (_name, ts) => {
+    expect(rejected({ userId: 'u', type: 'x', timestamp: ts })).toMatchObject({ reason: 'timestamp_too_old', field: 'timestamp' });
+  });
+  it('the floor itself is accepted in both spellings, and they mean the same instant', () => {
+    expect(ok({ userId: 'u', type: 'x', timestamp: '1970-01-01T00:00:00Z' }).event.ts).toBe(0);
+    expect(ok({ userId: 'u', type: 'x', timestamp: 0 }).event.ts).toBe(0);
+    expect(ok({ userId: 'u', type: 'x', timestamp: '1997-01-01' }).event.ts).toBe(Date.parse('1997-01-01T00:00:00Z'));
+  });
+  it('the future bound is the same for both spellings', () => {
+    const far = NOW + 3 * 86_400_000;
+    expect(rejected({ userId: 'u', type: 'x', timestamp: far }).reason).toBe('timestamp_in_future');
+    expect(rejected({ userId: 'u', type: 'x', timestamp: new Date(far).toISOString() }).reason).toBe('timestamp_in_future');
+    expect(rejected({ userId: 'u', type: 'x', timestamp: '9999-12-31T00:00:00Z' }).reason).toBe('timestamp_in_future');
   });
 });
