@@ -23,10 +23,42 @@ export function classifySqliteError(err: unknown): DriverErrorKind {
   }
 }
 
+/**
+ * Classifies a `pg` error by its SQLSTATE (class 23 integrity, 40 transaction rollback, 55P03 lock
+ * not available, 57014 statement timeout / cancel). Busy means "try again": the database was
+ * contended, not the request wrong.
+ */
+export function classifyPgError(err: unknown): DriverErrorKind {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case '23505':
+      return 'unique';
+    case '23502':
+      return 'not_null';
+    case '23503':
+      return 'foreign_key';
+    case '23514':
+      return 'check';
+    case '40001': // serialization_failure
+    case '40P01': // deadlock_detected
+    case '55P03': // lock_not_available
+    case '57014': // query_canceled (statement_timeout)
+      return 'busy';
+    default:
+      return 'other';
+  }
+}
+
+/** Either driver's error (their codes do not overlap: SQLITE_* names vs five-character SQLSTATEs). */
+export function classifyDriverError(err: unknown): DriverErrorKind {
+  const kind = classifySqliteError(err);
+  return kind !== 'other' ? kind : classifyPgError(err);
+}
+
 /** Maps a driver error to the service's error hierarchy; unknown errors pass through as our fault. */
 export function mapDriverError(err: unknown, what: string): unknown {
   if (err instanceof TraitlensError) return err;
-  switch (classifySqliteError(err)) {
+  switch (classifyDriverError(err)) {
     case 'unique':
       return new ConflictError(`${what} already exists`);
     case 'not_null':

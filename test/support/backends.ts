@@ -1,11 +1,16 @@
-import { afterEach, beforeEach, describe } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe } from 'vitest';
+import { loadConfig } from '../../src/core/config.ts';
+import { openStore } from '../../src/db/open.ts';
 import type { Store } from '../../src/db/store.ts';
+import { acquireMigratedSchema, dropIdleSchemas, pgAvailable, releaseMigratedSchema } from './pg.ts';
 import { createTempDb } from './temp-db.ts';
 
 /** One backend the store contract runs on: opens a fresh, migrated, empty store per test. */
 export interface Backend {
   name: 'sqlite' | 'postgres';
   open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
+  /** frees what the backend keeps between tests (called once a suite is done) */
+  release?(): Promise<void>;
 }
 
 const sqlite: Backend = {
@@ -16,9 +21,47 @@ const sqlite: Backend = {
   },
 };
 
-/** The backends available to this run. PostgreSQL joins when TRAITLENS_TEST_PG_URL is set (see test/support/pg.ts). */
+const pgConfig = (url: string) => ({ ...loadConfig({}), TRAITLENS_DB: url, TRAITLENS_PG_POOL_SIZE: 4 });
+
+/**
+ * The real PostgreSQL (TRAITLENS_TEST_PG_URL). Each test gets a migrated schema of its own, empty,
+ * with its ids restarting at 1, reached through a URL that puts it first on search_path, and a
+ * store opened by `openStore` (so migrations run under the advisory lock as in production).
+ * Measured on this machine under load: a fresh database ≈ 0.2-0.9 s to create plus ≈ 1 s to migrate
+ * plus 0.2-0.7 s to drop; a fresh schema ≈ 0.02 s plus the same 1 s migration; emptying a
+ * migrated schema (DELETE + sequence restart) ≈ 0.01-0.08 s. So schemas are migrated once per
+ * suite and process and emptied after each test.
+ */
+const postgres: Backend = {
+  name: 'postgres',
+  async open() {
+    const schema = await acquireMigratedSchema(async (url) => {
+      await (await openStore(pgConfig(url))).close();
+    });
+    let store: Store;
+    try {
+      store = await openStore(pgConfig(schema.url));
+    } catch (err) {
+      await schema.drop();
+      throw err;
+    }
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await releaseMigratedSchema(schema);
+      },
+    };
+  },
+  release: dropIdleSchemas,
+};
+
+/**
+ * The backends available to this run. PostgreSQL joins when TRAITLENS_TEST_PG_URL is set; without
+ * it, it is left out with one message, except in CI where that fails (see test/support/pg.ts).
+ */
 export function backends(): Backend[] {
-  return [sqlite];
+  return pgAvailable() ? [sqlite, postgres] : [sqlite];
 }
 
 /**
@@ -41,6 +84,9 @@ export function describeStores(title: string, fn: (ctx: { readonly store: Store 
       afterEach(async () => {
         await opened?.cleanup();
         opened = undefined;
+      });
+      afterAll(async () => {
+        await b.release?.();
       });
       fn(ctx);
     });

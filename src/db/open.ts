@@ -1,0 +1,40 @@
+import type { Config } from '../core/config.ts';
+import { openDb } from './connection.ts';
+import { migratePg } from './pg/migrate.ts';
+import { createPgPool, isPgUrl } from './pg/pool.ts';
+import { PgExecutor } from './sql/pg-executor.ts';
+import { buildStore, sqliteStore, type Store } from './store.ts';
+
+export type StoreConfig = Pick<
+  Config,
+  | 'TRAITLENS_DB'
+  | 'TRAITLENS_DB_SYNCHRONOUS'
+  | 'TRAITLENS_BUSY_TIMEOUT_MS'
+  | 'TRAITLENS_PG_POOL_SIZE'
+  | 'TRAITLENS_PG_STATEMENT_TIMEOUT_MS'
+  | 'TRAITLENS_PG_SSL'
+>;
+
+/**
+ * Opens the configured store, migrated. TRAITLENS_DB decides the backend: a `postgres://` or
+ * `postgresql://` URL is PostgreSQL (migrations under an advisory lock, then a pooled executor);
+ * anything else is a SQLite file.
+ */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  const target = config.TRAITLENS_DB;
+  if (!isPgUrl(target)) {
+    return sqliteStore(openDb(target, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS }));
+  }
+  const pool = createPgPool(target, {
+    max: config.TRAITLENS_PG_POOL_SIZE,
+    statementTimeoutMs: config.TRAITLENS_PG_STATEMENT_TIMEOUT_MS,
+    ssl: config.TRAITLENS_PG_SSL,
+  });
+  try {
+    await migratePg(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  return buildStore(new PgExecutor(pool));
+}
