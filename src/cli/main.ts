@@ -7,6 +7,7 @@ import { evaluateCommand } from './commands/evaluate.ts';
 import { importCommand } from './commands/import.ts';
 import { jobsCommand, processCommand, workerCommand } from './commands/jobs.ts';
 import { keysCommand } from './commands/keys.ts';
+import { migrateStoreCommand } from './commands/migrate-store.ts';
 import { reindexCommand } from './commands/reindex.ts';
 import { scoreCommand } from './commands/score.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   scoreCommand,
   evalCommand,
   reindexCommand,
+  migrateStoreCommand,
 ];
 
 /** Exit codes: 0 ok, 1 a client error (bad input, not found), 2 bad usage or configuration, 70 our bug. */
