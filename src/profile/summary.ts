@@ -10,7 +10,6 @@ import { ForbiddenError } from '../core/errors.ts';
 import type { ConsentFlag, Trait } from '../core/types.ts';
 import type { Db } from '../db/connection.ts';
 import { getSummary, putSummary } from '../db/profiles.ts';
-import { llmCalls } from '../db/schema.ts';
 import { currentTraits, eventCountsByType, type UserRow } from '../db/users.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { loadPrompt } from '../traits/prompts.ts';
@@ -272,15 +271,9 @@ async function llmSummary(deps: SummaryDeps, userId: number, pf: ProfileFacts, a
   const prompt = loadPrompt('summary', 'v1');
   const system = await prompt.system.format({ audience_description: AUDIENCE_TEXT[audience] });
   const user = await prompt.user.format({ audience, facts: pf.facts.map((f) => `${f.n}. ${f.text} [${f.confidence.toFixed(2)}]`).join('\n') });
-  const started = Date.now();
-  const record = (status: 'ok' | 'error', extra: { model?: string; promptTokens?: number; completionTokens?: number; error?: string }) =>
-    deps.db.orm
-      .insert(llmCalls)
-      .values({ at: started, userId, purpose: 'summary', model: extra.model ?? chat.id, promptVersion: prompt.id, promptTokens: extra.promptTokens ?? 0, completionTokens: extra.completionTokens ?? 0, latencyMs: Date.now() - started, status, ...(extra.error ? { error: extra.error } : {}) })
-      .run();
   try {
-    const r = await chat.extractStructured({ system, user, schema: summaryAnswerSchema, schemaName: 'profile_summary' });
-    record('ok', { model: r.model, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens });
+    // Usage (success or failure) and the daily budget: the metered chat model (src/providers/usage.ts).
+    const r = await chat.extractStructured({ system, user, schema: summaryAnswerSchema, schemaName: 'profile_summary', usage: { operation: 'summary', promptVersion: prompt.id, userId } });
     const s = r.data.summary.trim();
     // Grounding checks: the model must cite only facts that exist, never a sensitive category, no PII, no invented numbers.
     if (r.data.facts.some((n) => n > pf.facts.length)) return { rejected: 'cited a fact that does not exist' };
@@ -290,7 +283,6 @@ async function llmSummary(deps: SummaryDeps, userId: number, pf: ProfileFacts, a
     if (ungroundedTerms(s, pf.facts).length) return { rejected: `stated numbers not in the profile: ${ungroundedTerms(s, pf.facts).join(', ')}` };
     return { summary: s };
   } catch (err) {
-    record('error', { error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err) });
     return { rejected: `the model call failed (${err instanceof Error ? err.name : 'error'})` };
   }
 }

@@ -1,8 +1,10 @@
-import type { z } from 'zod';
 import { TraitlensError } from '../core/errors.ts';
-import type { Db } from '../db/connection.ts';
-import { tokensUsedSince, utcDay } from '../db/llm-usage.ts';
-import type { ChatModel, StructuredRequest, StructuredResult } from './types.ts';
+
+/** Start of the UTC day containing `now`, and the next one: the LLM budget resets at UTC midnight. */
+export function utcDay(now: number): { start: number; next: number } {
+  const start = Math.floor(now / 86_400_000) * 86_400_000;
+  return { start, next: start + 86_400_000 };
+}
 
 /**
  * The daily token budget is spent: not a failure of the job, which waits for the reset. The worker
@@ -26,21 +28,25 @@ export class LlmBudgetExhaustedError extends TraitlensError {
   }
 }
 
-/**
- * Wraps a chat model with the daily budget (TRAITLENS_LLM_DAILY_TOKENS): before each call, the
- * tokens recorded in llm_calls since UTC midnight are summed; at or over the budget the call is
- * refused with LlmBudgetExhaustedError. A call in flight when the budget runs out still finishes.
- */
-export function withDailyBudget(db: Db, chat: ChatModel, dailyTokens: number, clock: () => number = Date.now): ChatModel {
-  if (dailyTokens <= 0) return chat;
+export interface LlmBudgetStatus {
+  /** 0 = unlimited */
+  dailyTokens: number;
+  usedToday: number;
+  remaining: number | null;
+  /** true while LLM processing waits for the next day */
+  paused: boolean;
+  resetsAt: string;
+}
+
+/** The budget as /v1/stats shows it, from the tokens the ledger recorded today. */
+export async function llmBudgetStatus(ledger: { tokensUsedSince(since: number): Promise<number> }, dailyTokens: number, now = Date.now()): Promise<LlmBudgetStatus> {
+  const day = utcDay(now);
+  const used = await ledger.tokensUsedSince(day.start);
   return {
-    id: chat.id,
-    extractStructured<S extends z.ZodType>(req: StructuredRequest<S>): Promise<StructuredResult<z.output<S>>> {
-      const now = clock();
-      const day = utcDay(now);
-      const used = tokensUsedSince(db, day.start);
-      if (used >= dailyTokens) return Promise.reject(new LlmBudgetExhaustedError(used, dailyTokens, day.next, now));
-      return chat.extractStructured(req);
-    },
+    dailyTokens,
+    usedToday: used,
+    remaining: dailyTokens > 0 ? Math.max(0, dailyTokens - used) : null,
+    paused: dailyTokens > 0 && used >= dailyTokens,
+    resetsAt: new Date(day.next).toISOString(),
   };
 }

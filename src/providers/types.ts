@@ -13,6 +13,16 @@ export interface StructuredRequest<S extends z.ZodType> {
   /** Schema / tool name shown to the model: [a-zA-Z0-9_-]{1,64}. */
   schemaName: string;
   signal?: AbortSignal;
+  /** What the call is for: recorded with its usage by the wrapper (src/providers/usage.ts). */
+  usage?: CallPurpose;
+}
+
+/** The operation a chat call serves, recorded with its tokens and outcome. */
+export interface CallPurpose {
+  /** e.g. extract_traits, summary, segment_filter */
+  operation: string;
+  promptVersion: string;
+  userId?: number | null;
 }
 
 export interface StructuredResult<T> {

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { NotFoundError, UnprocessableError, ValidationError } from '../core/errors.ts';
 import type { Db } from '../db/connection.ts';
 import { getProfiles, getSegment, insertSegment, publicIds, type SegmentRow } from '../db/profiles.ts';
-import { llmCalls } from '../db/schema.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { describeCatalogue, type Catalogue } from '../traits/catalogue.ts';
 import { loadPrompt } from '../traits/prompts.ts';
@@ -126,12 +125,8 @@ export async function compileDescription(s: ProfileServices, deps: { chat: ChatM
   const prompt = loadPrompt('segment-filter', 'v1');
   const system = await prompt.system.format({ grammar: FILTER_GRAMMAR, catalogue: describeCatalogue(deps.catalogue) });
   const user = await prompt.user.format({ description });
-  const started = Date.now();
-  const r = await chat.extractStructured({ system, user, schema: compileAnswerSchema, schemaName: 'segment_filter' });
-  s.db.orm
-    .insert(llmCalls)
-    .values({ at: started, purpose: 'segment_filter', model: r.model, promptVersion: prompt.id, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, latencyMs: Date.now() - started, status: 'ok' })
-    .run();
+  // Usage (success or failure) and the daily budget: the metered chat model (src/providers/usage.ts).
+  const r = await chat.extractStructured({ system, user, schema: compileAnswerSchema, schemaName: 'segment_filter', usage: { operation: 'segment_filter', promptVersion: prompt.id } });
   let filter: Filter;
   try {
     filter = parseFilter(r.data.filter);

@@ -1,18 +1,17 @@
 import { effectiveConsent } from '../core/consent.ts';
 import type { ConsentFlag } from '../core/types.ts';
 import type { CurrentTrait, Signal, TraitValue } from '../core/traits.ts';
-import type { Db } from '../db/connection.ts';
-import { bumpCounter, currentTraitRows, markSignalsRead, unreadSignals } from '../db/traits.ts';
-import { users } from '../db/schema.ts';
-import { eq } from 'drizzle-orm';
+import type { TraitStore } from '../db/stores/traits.ts';
+import type { UserStore } from '../db/stores/users.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { Extractor } from './extractor.ts';
-import { mergeTraitOps } from './merge.ts';
+import { planTraitOps } from './merge.ts';
 import { redactPii, type RedactOptions } from './redact.ts';
 import { dropSensitive, type SensitiveCategory } from './sensitive.ts';
 
 export interface TraitStageDeps {
-  db: Db;
+  traits: TraitStore;
+  users: Pick<UserStore, 'byId'>;
   catalogue: Catalogue;
   /** the embedded default; always present */
   offline: Extractor;
@@ -73,7 +72,7 @@ export function batchSignals(signals: Signal[], budget: number, maxPerBatch = 50
  * `llm_processing` consent; without `profiling` consent nothing is inferred at all.
  */
 export async function extractTraitsForUser(deps: TraitStageDeps, userId: number): Promise<TraitStageReport> {
-  const user = deps.db.orm.select({ consent: users.consent }).from(users).where(eq(users.id, userId)).get();
+  const user = await deps.users.byId(userId);
   const consent = effectiveConsent(user?.consent ?? null, deps.defaultConsent);
   const extractor = deps.llm && consent.llm_processing ? deps.llm : deps.offline;
   const report: TraitStageReport = {
@@ -97,7 +96,7 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
   if (!user) return { ...report, skipped: 'unknown_user' };
   if (!consent.profiling) return { ...report, skipped: 'no_profiling_consent' };
 
-  const raw = unreadSignals(deps.db, userId, extractor.producer, extractor.version);
+  const raw = await deps.traits.unreadSignals(userId, extractor.producer, extractor.version);
   report.signals = raw.length;
   const signals: Signal[] = raw.map((r) => {
     const red = redactPii(r.text, deps.redact);
@@ -105,10 +104,10 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     return { eventId: r.id, type: r.type, text: red.text, ts: r.ts };
   });
   for (const batch of batchSignals(signals, deps.batchTokens)) {
-    const current: CurrentTrait[] = currentTraitRows(deps.db, userId, 'semantic').map((r) => ({
-      key: r.key,
-      value: JSON.parse(r.value) as TraitValue,
-      confidence: r.confidence,
+    const current: CurrentTrait[] = (await deps.traits.current(userId, { kind: 'semantic' })).map((t) => ({
+      key: t.key,
+      value: t.value as TraitValue,
+      confidence: t.confidence,
     }));
     const result = await extractor.extract(batch, current, { userId });
     report.batches++;
@@ -116,35 +115,43 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     report.promptTokens += result.promptTokens;
     report.completionTokens += result.completionTokens;
     report.ops += result.ops.length;
-    if (result.invalidOps) {
-      report.rejected.invalid_op = (report.rejected.invalid_op ?? 0) + result.invalidOps;
-      bumpCounter(deps.db, 'traits_rejected', 'invalid_op', result.invalidOps);
-    }
     const sensitive = dropSensitive(result.ops, { allow: deps.sensitiveAllow ?? [] });
     report.droppedSensitive += sensitive.droppedTotal;
-    const now = Date.now();
-    deps.db.sqlite.transaction(() => {
-      const merged = mergeTraitOps(deps.db, {
-        userId,
-        ops: sensitive.kept,
-        signals: new Map(batch.map((s) => [s.eventId, s.text])),
-        catalogue: deps.catalogue,
-        producer: extractor.producer,
-        version: extractor.version,
-        now,
-      });
-      report.added += merged.added;
-      report.reinforced += merged.reinforced;
-      report.superseded += merged.superseded;
-      report.retracted += merged.retracted;
-      if (merged.profileVersion !== null) report.profileVersion = merged.profileVersion;
-      for (const [reason, n] of Object.entries(merged.rejected)) {
-        report.rejected[reason] = (report.rejected[reason] ?? 0) + n;
-        bumpCounter(deps.db, 'traits_rejected', reason, n);
-      }
-      for (const [cat, n] of Object.entries(sensitive.dropped)) bumpCounter(deps.db, 'traits_dropped_sensitive', cat, n);
-      markSignalsRead(deps.db, batch.map((s) => s.eventId), extractor.producer, extractor.version, now);
-    }).immediate();
+    const input = {
+      userId,
+      ops: sensitive.kept,
+      signals: new Map(batch.map((s) => [s.eventId, s.text])),
+      catalogue: deps.catalogue,
+      producer: extractor.producer,
+      version: extractor.version,
+      now: Date.now(),
+    };
+    // One transaction per batch: the merged rows, the counters and the read marks land together.
+    const { result: merged, profileVersion } = await deps.traits.merge({
+      userId,
+      kind: 'semantic',
+      now: input.now,
+      markRead: { eventIds: batch.map((s) => s.eventId), producer: extractor.producer, version: extractor.version },
+      plan: (cur) => {
+        const plan = planTraitOps(cur, input);
+        const rejected: Record<string, number> = { ...plan.result.rejected };
+        if (result.invalidOps) rejected.invalid_op = (rejected.invalid_op ?? 0) + result.invalidOps;
+        return {
+          ...plan,
+          counters: [
+            ...Object.entries(rejected).map(([key, n]) => ({ metric: 'traits_rejected', key, n })),
+            ...Object.entries(sensitive.dropped).map(([key, n]) => ({ metric: 'traits_dropped_sensitive', key, n })),
+          ],
+          result: { ...plan.result, rejected },
+        };
+      },
+    });
+    report.added += merged.added;
+    report.reinforced += merged.reinforced;
+    report.superseded += merged.superseded;
+    report.retracted += merged.retracted;
+    if (profileVersion !== null) report.profileVersion = profileVersion;
+    for (const [reason, n] of Object.entries(merged.rejected)) report.rejected[reason] = (report.rejected[reason] ?? 0) + n;
   }
   return report;
 }

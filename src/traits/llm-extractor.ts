@@ -1,9 +1,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { traitOpSchema, type CurrentTrait, type Signal, type TraitOp } from '../core/traits.ts';
-import type { Db } from '../db/connection.ts';
-import { llmCache, llmCalls } from '../db/schema.ts';
-import { eq } from 'drizzle-orm';
+import type { LlmStore } from '../db/stores/llm.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { describeCatalogue, type Catalogue } from './catalogue.ts';
 import type { ExtractResult, Extractor } from './extractor.ts';
@@ -32,9 +30,9 @@ function formatSignals(signals: Signal[]): string {
 }
 
 /**
- * Trait extraction through any OpenAI-compatible chat model. Every call is recorded (tokens,
- * latency, outcome); answers are cached by the hash of the exact request, so re-running on
- * unchanged signals makes no call.
+ * Trait extraction through any OpenAI-compatible chat model. Answers are cached by the hash of the
+ * exact request, so re-running on unchanged signals makes no call. Usage and the daily budget are
+ * the metered chat model's job (src/providers/usage.ts), as for every other operation.
  */
 export class LlmExtractor implements Extractor {
   readonly producer: string;
@@ -42,7 +40,7 @@ export class LlmExtractor implements Extractor {
   private readonly prompt;
 
   constructor(
-    private readonly db: Db,
+    private readonly cache: Pick<LlmStore, 'cacheGet' | 'cachePut'>,
     private readonly chat: ChatModel,
     private readonly catalogue: Catalogue,
     promptVersion = 'v1',
@@ -58,53 +56,23 @@ export class LlmExtractor implements Extractor {
     // Keyed on the signals, not the current-traits context: the same text asked again (a forced
     // refresh, a re-run after a crash) is answered from the cache; merge dedupes against the profile.
     const key = hash('sha256', `${this.producer}\u0000${this.version}\u0000${system}\u0000${formatSignals(signals)}`, 'base64url');
-    const cached = this.db.orm.select().from(llmCache).where(eq(llmCache.key, key)).get();
-    if (cached) {
-      const parsed = extractionAnswerSchema.safeParse(JSON.parse(cached.response));
+    const cached = await this.cache.cacheGet(key);
+    if (cached !== null) {
+      const parsed = extractionAnswerSchema.safeParse(JSON.parse(cached));
       if (parsed.success) {
         const v = validOps(parsed.data.operations);
         return { ops: v.ops, invalidOps: v.invalid, calls: 0, promptTokens: 0, completionTokens: 0 };
       }
     }
-    const started = Date.now();
-    try {
-      const r = await this.chat.extractStructured({ system, user, schema: extractionAnswerSchema, schemaName: 'trait_operations' });
-      this.db.orm
-        .insert(llmCalls)
-        .values({
-          at: started,
-          userId: ctx.userId,
-          purpose: 'extract_traits',
-          model: r.model,
-          promptVersion: this.version,
-          promptTokens: r.usage.promptTokens,
-          completionTokens: r.usage.completionTokens,
-          latencyMs: Date.now() - started,
-          status: 'ok',
-        })
-        .run();
-      this.db.orm
-        .insert(llmCache)
-        .values({ key, userId: ctx.userId, response: JSON.stringify(r.data), createdAt: Date.now() })
-        .onConflictDoNothing()
-        .run();
-      const v = validOps(r.data.operations);
-      return { ops: v.ops, invalidOps: v.invalid, calls: 1, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens };
-    } catch (err) {
-      this.db.orm
-        .insert(llmCalls)
-        .values({
-          at: started,
-          userId: ctx.userId,
-          purpose: 'extract_traits',
-          model: this.chat.id,
-          promptVersion: this.version,
-          latencyMs: Date.now() - started,
-          status: 'error',
-          error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err),
-        })
-        .run();
-      throw err;
-    }
+    const r = await this.chat.extractStructured({
+      system,
+      user,
+      schema: extractionAnswerSchema,
+      schemaName: 'trait_operations',
+      usage: { operation: 'extract_traits', promptVersion: this.version, userId: ctx.userId },
+    });
+    await this.cache.cachePut(key, ctx.userId, JSON.stringify(r.data), Date.now());
+    const v = validOps(r.data.operations);
+    return { ops: v.ops, invalidOps: v.invalid, calls: 1, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens };
   }
 }

@@ -1,6 +1,6 @@
 import type { TraitOp, TraitValue } from '../core/traits.ts';
-import type { Db } from '../db/connection.ts';
-import { bumpProfileVersion, closeTrait, currentTraitRows, insertTrait, type TraitRow } from '../db/traits.ts';
+import type { Evidence, Trait } from '../core/types.ts';
+import type { NewTrait, TraitChange, TraitPlan, TraitStore } from '../db/stores/traits.ts';
 import type { Catalogue, TraitDef } from './catalogue.ts';
 
 /**
@@ -73,92 +73,118 @@ export function locateQuote(text: string, quote: string): string | null {
 const noisyOr = (a: number, b: number) => 1 - (1 - a) * (1 - b);
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-export function mergeTraitOps(db: Db, input: MergeInput): MergeReport {
+/**
+ * Plans the changes for one batch of operations against the user's current semantic traits. Pure:
+ * the trait store runs it inside the transaction that writes its changes (TraitStore.merge), so
+ * the rows it decides on are the rows it changes. Later operations see earlier ones' effects.
+ */
+export function planTraitOps(current: readonly Trait[], input: MergeInput): TraitPlan<MergeReport> {
   const report: MergeReport = { added: 0, reinforced: 0, superseded: 0, weakened: 0, retracted: 0, rejected: {}, changed: false, profileVersion: null };
   const reject = (reason: string) => {
     report.rejected[reason] = (report.rejected[reason] ?? 0) + 1;
   };
-  db.sqlite.transaction(() => {
-    for (const op of input.ops) {
-      const def = input.catalogue.get(op.key);
-      if (!def) {
-        reject('unknown_key');
-        continue;
-      }
-      const value = normaliseValue(def, op.value);
-      if (value === null) {
-        reject('invalid_value');
-        continue;
-      }
-      const evidence: { eventId: number; quote: string }[] = [];
-      for (const ev of op.evidence) {
-        const text = input.signals.get(ev.eventId);
-        const span = text === undefined ? null : locateQuote(text, ev.quote);
-        if (span !== null) evidence.push({ eventId: ev.eventId, quote: span });
-      }
-      if (evidence.length === 0) {
-        reject('unverified_evidence');
-        continue;
-      }
-      const confidence = Math.min(1, Math.max(0, op.confidence));
-      const current = currentTraitRows(db, input.userId, 'semantic', def.key);
-      const same = current.find((r) => JSON.parse(r.value) === value);
-      const base = { userId: input.userId, key: def.key, kind: 'semantic' as const, producer: input.producer, version: input.version, validFrom: input.now };
-
-      if (op.op === 'retract') {
-        if (!same) {
-          reject('retract_unknown_value');
-          continue;
-        }
-        closeTrait(db, same.id, input.now, null);
-        report.retracted++;
-        report.changed = true;
-        continue;
-      }
-      if (same) {
-        // Repeated evidence raises confidence; the old row stays in history.
-        const merged = mergeEvidence(same, evidence);
-        if (merged.added === 0) continue; // the same quotes again: nothing new learned
-        const id = insertTrait(db, { ...base, value, confidence: round(noisyOr(same.confidence, confidence)), evidence: merged.list });
-        closeTrait(db, same.id, input.now, id);
-        report.reinforced++;
-        report.changed = true;
-        continue;
-      }
-      if (def.cardinality === 'multi' || current.length === 0) {
-        insertTrait(db, { ...base, value, confidence: round(confidence), evidence });
-        report.added++;
-        report.changed = true;
-        continue;
-      }
-      // A single-valued key with a different current value: a contradiction.
-      const old = current[0] as TraitRow;
-      if (def.merge === 'latest' || confidence >= old.confidence) {
-        const id = insertTrait(db, { ...base, value, confidence: round(confidence), evidence });
-        for (const r of current) closeTrait(db, r.id, input.now, id);
-        report.superseded++;
-      } else {
-        // Weaker contrary evidence lowers the old value's confidence instead of replacing it.
-        const id = insertTrait(db, {
-          ...base,
-          value: JSON.parse(old.value) as TraitValue,
-          confidence: round(old.confidence * (1 - confidence / 2)),
-          evidence: JSON.parse(old.evidence) as { eventId: number; quote: string }[],
-          producer: old.producer,
-          version: old.version,
-        });
-        closeTrait(db, old.id, input.now, id);
-        report.weakened++;
-      }
-      report.changed = true;
+  const changes: TraitChange[] = [];
+  // The working set: current rows, with this plan's inserts (negative refs) and closes applied.
+  let rows: Trait[] = current.filter((t) => t.kind === 'semantic');
+  let nextRef = -1;
+  const insert = (t: Omit<NewTrait, 'kind' | 'producer' | 'version'> & Partial<Pick<NewTrait, 'producer' | 'version'>>): number => {
+    const ref = nextRef--;
+    const trait: NewTrait = { kind: 'semantic', producer: input.producer, version: input.version, ...t };
+    changes.push({ op: 'insert', ref, trait });
+    rows.push({ id: ref, ...trait, validFrom: input.now, validTo: null, supersededBy: null });
+    return ref;
+  };
+  const close = (id: number, supersededBy: number | null) => {
+    changes.push({ op: 'close', id, supersededBy });
+    rows = rows.filter((r) => r.id !== id);
+  };
+  for (const op of input.ops) {
+    const def = input.catalogue.get(op.key);
+    if (!def) {
+      reject('unknown_key');
+      continue;
     }
-    if (report.changed) report.profileVersion = bumpProfileVersion(db, input.userId, input.now);
-  }).immediate();
-  return report;
+    const value = normaliseValue(def, op.value);
+    if (value === null) {
+      reject('invalid_value');
+      continue;
+    }
+    const evidence: Evidence[] = [];
+    for (const ev of op.evidence) {
+      const text = input.signals.get(ev.eventId);
+      const span = text === undefined ? null : locateQuote(text, ev.quote);
+      if (span !== null) evidence.push({ eventId: ev.eventId, quote: span });
+    }
+    if (evidence.length === 0) {
+      reject('unverified_evidence');
+      continue;
+    }
+    const confidence = Math.min(1, Math.max(0, op.confidence));
+    // Oldest first, as rows were written: "the" current value of a single-valued key is the first.
+    const currentOfKey = rows.filter((r) => r.key === def.key).sort(byAge);
+    const same = currentOfKey.find((r) => r.value === value);
+
+    if (op.op === 'retract') {
+      if (!same) {
+        reject('retract_unknown_value');
+        continue;
+      }
+      close(same.id, null);
+      report.retracted++;
+      report.changed = true;
+      continue;
+    }
+    if (same) {
+      // Repeated evidence raises confidence; the old row stays in history.
+      const merged = mergeEvidence(same, evidence);
+      if (merged.added === 0) continue; // the same quotes again: nothing new learned
+      const id = insert({ key: def.key, value, confidence: round(noisyOr(same.confidence, confidence)), evidence: merged.list });
+      close(same.id, id);
+      report.reinforced++;
+      report.changed = true;
+      continue;
+    }
+    if (def.cardinality === 'multi' || currentOfKey.length === 0) {
+      insert({ key: def.key, value, confidence: round(confidence), evidence });
+      report.added++;
+      report.changed = true;
+      continue;
+    }
+    // A single-valued key with a different current value: a contradiction.
+    const old = currentOfKey[0] as Trait;
+    if (def.merge === 'latest' || confidence >= old.confidence) {
+      const id = insert({ key: def.key, value, confidence: round(confidence), evidence });
+      for (const r of currentOfKey) close(r.id, id);
+      report.superseded++;
+    } else {
+      // Weaker contrary evidence lowers the old value's confidence instead of replacing it.
+      const id = insert({
+        key: def.key,
+        value: old.value,
+        confidence: round(old.confidence * (1 - confidence / 2)),
+        evidence: old.evidence,
+        producer: old.producer,
+        version: old.version,
+      });
+      close(old.id, id);
+      report.weakened++;
+    }
+    report.changed = true;
+  }
+  return { changes, result: report };
 }
 
-function mergeEvidence(row: TraitRow, fresh: { eventId: number; quote: string }[]): { list: { eventId: number; quote: string }[]; added: number } {
-  const list = JSON.parse(row.evidence) as { eventId: number; quote: string }[];
+/** Merges one batch of operations in one transaction; see planTraitOps. */
+export async function mergeTraitOps(traits: TraitStore, input: MergeInput): Promise<MergeReport> {
+  const r = await traits.merge({ userId: input.userId, kind: 'semantic', now: input.now, plan: (current) => planTraitOps(current, input) });
+  return { ...r.result, profileVersion: r.profileVersion };
+}
+
+/** Stored rows by id; rows inserted by this plan (negative refs) after them, in insertion order. */
+const byAge = (a: Trait, b: Trait) => (a.id > 0 && b.id > 0 ? a.id - b.id : a.id > 0 ? -1 : b.id > 0 ? 1 : b.id - a.id);
+
+function mergeEvidence(row: Trait, fresh: Evidence[]): { list: Evidence[]; added: number } {
+  const list = [...row.evidence];
   const seen = new Set(list.map((e) => `${e.eventId}\u0000${e.quote}`));
   let added = 0;
   for (const e of fresh) {

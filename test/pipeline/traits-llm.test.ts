@@ -6,7 +6,6 @@ import { loadConfig } from '../../src/core/config.ts';
 import { openDb, type Db } from '../../src/db/connection.ts';
 import { IngestStore } from '../../src/db/ingest-store.ts';
 import { sqliteStore } from '../../src/db/store.ts';
-import { forgetSignalsRead, listCurrentTraits, traitHistory } from '../../src/db/traits.ts';
 import { setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
@@ -76,7 +75,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     expect(r.traits.rejected).toEqual({ unknown_key: 1, unverified_evidence: 1 });
     expect(r.traits.droppedSensitive).toBe(1);
     expect(r.traits.redacted).toBe(2);
-    const traits = listCurrentTraits(db, uid, { kind: 'semantic' });
+    const traits = await sqliteStore(db).traits.current(uid, { kind: 'semantic' });
     expect(traits.map((t) => [t.key, t.value]).sort()).toEqual([['interest', 'hiking'], ['occupation', 'nurse']]);
     for (const t of traits) {
       expect(t.producer).toBe('openai:test-model');
@@ -102,12 +101,12 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     expect(server.chatRequests()).toHaveLength(1);
     const again = await pipeline.refreshUser(uid);
     expect(again.traits.signals).toBe(0);
-    forgetSignalsRead(db, uid);
+    await sqliteStore(db).traits.forgetSignalsRead(uid);
     const forced = await pipeline.refreshUser(uid);
     expect(forced.traits.signals).toBe(1);
     expect(forced.traits.calls).toBe(0);
     expect(server.chatRequests()).toHaveLength(1);
-    expect(traitHistory(db, uid, 'occupation')).toHaveLength(1);
+    expect(await sqliteStore(db).traits.history(uid, 'occupation')).toHaveLength(1);
   });
 
   it('a contradiction supersedes and keeps history; the current traits are sent as context', async () => {
@@ -121,7 +120,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
       return { type: 'answer', data: { operations: [{ op: 'update', key: 'occupation', value: 'paramedic', confidence: 0.9, evidence: [{ eventId: b, quote: 'I am a paramedic' }] }] } };
     };
     await pipeline.refreshUser(uid);
-    expect(traitHistory(db, uid, 'occupation').map((t) => [t.value, t.validTo === null])).toEqual([['paramedic', true], ['nurse', false]]);
+    expect((await sqliteStore(db).traits.history(uid, 'occupation')).map((t) => [t.value, t.validTo === null])).toEqual([['paramedic', true], ['nurse', false]]);
   });
 
   it('malformed output is re-asked once with the error, then the job is parked with its error; retry later succeeds', async () => {
@@ -137,7 +136,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     server.chatHandler = () => ({ type: 'answer', data: { operations: [{ op: 'add', key: 'interest', value: 'cycling', confidence: 0.9, evidence: [{ eventId: a, quote: 'I love cycling' }] }] } });
     db.sqlite.prepare("UPDATE jobs SET status = 'pending', attempts = 0").run();
     expect((await worker.drain()).done).toBe(1);
-    expect(listCurrentTraits(db, userIdOf('dave'), { key: 'interest' }).map((x) => x.value)).toEqual(['cycling']);
+    expect((await sqliteStore(db).traits.current(userIdOf('dave'), { key: 'interest' })).map((x) => x.value)).toEqual(['cycling']);
   });
 
   it('an outage is retried with backoff and the job completes when the server is back', async () => {
@@ -148,7 +147,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     let tally = await worker.drain();
     for (let i = 0; i < 5 && tally.done === 0; i++) tally = await worker.drain();
     expect(tally.done).toBe(1);
-    expect(listCurrentTraits(db, userIdOf('erin'), { key: 'diet' }).map((x) => x.value)).toEqual(['vegan']);
+    expect((await sqliteStore(db).traits.current(userIdOf('erin'), { key: 'diet' })).map((x) => x.value)).toEqual(['vegan']);
     expect(await sqliteStore(db).jobs.list('parked')).toHaveLength(0);
   });
 
@@ -158,13 +157,13 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     const r = await pipeline.refreshUser(userIdOf('frank'));
     expect(r.traits.extractor).toMatch(/^offline-extractor@/);
     expect(server.chatRequests()).toHaveLength(0);
-    expect(listCurrentTraits(db, userIdOf('frank'), { kind: 'semantic' }).length).toBeGreaterThan(0);
+    expect((await sqliteStore(db).traits.current(userIdOf('frank'), { kind: 'semantic' })).length).toBeGreaterThan(0);
     ingest('gina', ['I love hiking with my dog']);
     setAttributes(db, 'gina', {}, { profiling: false });
     const g = await pipeline.refreshUser(userIdOf('gina'));
     expect(g.traits.skipped).toBe('no_profiling_consent');
     expect(g.embeddings).toBeNull();
-    expect(listCurrentTraits(db, userIdOf('gina'))).toHaveLength(0);
+    expect(await sqliteStore(db).traits.current(userIdOf('gina'))).toHaveLength(0);
   });
 
   it('one malformed operation is dropped and counted; the rest of the answer is used and nothing is parked', async () => {
@@ -181,7 +180,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     const worker = pipeline.createWorker({ baseDelayMs: 0 });
     expect(await worker.drain()).toEqual({ done: 1, retried: 0, parked: 0 });
     expect(server.chatRequests()).toHaveLength(1);
-    expect(listCurrentTraits(db, userIdOf('hank'), { key: 'interest' }).map((x) => x.value)).toEqual(['sailing']);
+    expect((await sqliteStore(db).traits.current(userIdOf('hank'), { key: 'interest' })).map((x) => x.value)).toEqual(['sailing']);
     expect(db.sqlite.prepare("SELECT count FROM ingest_counters WHERE metric = 'traits_rejected' AND key = 'invalid_op'").get()).toEqual({ count: 1 });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
-import { llmBudgetStatus } from '../../src/db/llm-usage.ts';
+import { llmBudgetStatus } from '../../src/providers/budget.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type ChatHandler, type OpenAITestServer } from '../support/openai-server.ts';
@@ -125,7 +125,7 @@ describe('daily LLM token budget', () => {
     const stats = (await api.request('GET', '/v1/stats')).body;
     expect(stats.llmBudget).toEqual({ dailyTokens: 1000, usedToday: 1000, remaining: 0, paused: true, resetsAt: new Date(reset).toISOString() });
     expect(stats.jobs).toMatchObject({ pending: USERS.length - 2, parked: 0 });
-    expect(llmBudgetStatus(api.db, 0).paused).toBe(false);
+    expect((await llmBudgetStatus(api.store.llm, 0)).paused).toBe(false);
     // The next day: move today's usage into yesterday and the waiting jobs' time forward.
     api.db.sqlite.prepare('UPDATE llm_calls SET at = at - 86400000').run();
     api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
@@ -133,5 +133,75 @@ describe('daily LLM token budget', () => {
     // 1,000 more tokens: two more users. Nothing is lost, only paced.
     expect(interests()).toBe(4);
     expect(jobsBy().parked ?? 0).toBe(0);
+  });
+});
+
+describe('every LLM operation goes through the one metered chat model', () => {
+  const apiEnv = (env: Record<string, string> = {}) => ({
+    OPENAI_BASE_URL: llm.baseURL,
+    OPENAI_CHAT_MODEL: 'test-model',
+    OPENAI_EMBEDDING_MODEL: 'test-embedding',
+    OPENAI_MAX_RETRIES: '0',
+    OPENAI_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  const usage = async () => Object.fromEntries((await api.store.stats.llmUsage()).calls.map((c) => [`${c.purpose}:${c.status}`, Number(c.n)]));
+  const compile = (description: string) => api.request('POST', '/v1/segments', { key: api.keys['segments:write'], json: { description } });
+  const summary = (user: string) => api.request('GET', `/v1/users/${user}/summary`, { key: api.keys['summaries:read'] });
+
+  it('summaries and segment compiling spend the daily budget: once it is spent, a compile is refused (503) and a summary falls back to the template without a call', async () => {
+    api.cleanup();
+    api = createTestApi(apiEnv({ TRAITLENS_LLM_DAILY_TOKENS: '1000' }));
+    await ingest();
+    // One compile answered with 1,000 tokens spends the whole day's budget.
+    llm.enqueueChat({
+      type: 'answer',
+      data: { filter: { trait: { key: 'interest', value: 'hiking' } }, explanation: 'people who like hiking' },
+      usage: { prompt_tokens: 900, completion_tokens: 100 },
+    });
+    const first = await compile('people who like hiking');
+    expect(first.status).toBe(200);
+    expect(first.body.mode).toBe('llm');
+    const refused = await compile('people who like chess');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('llm_budget_exhausted');
+    const s = await summary('user0');
+    expect(s.status).toBe(200);
+    expect(s.body.generator).not.toMatch(/^llm:/);
+    expect(s.body.fallbackReason).toMatch(/LlmBudgetExhausted/);
+    expect(llm.chatRequests()).toHaveLength(1);
+    expect(await usage()).toEqual({ 'segment_filter:ok': 1 });
+    expect((await api.request('GET', '/v1/stats')).body.llmBudget).toMatchObject({ usedToday: 1000, remaining: 0, paused: true });
+  });
+
+  it('a summary within the budget is made by the model and its tokens count against the budget', async () => {
+    api.cleanup();
+    api = createTestApi(apiEnv({ TRAITLENS_LLM_DAILY_TOKENS: '1000' }));
+    await ingest();
+    llm.enqueueChat({ type: 'answer', data: { summary: 'An active customer.', facts: [1] }, usage: { prompt_tokens: 700, completion_tokens: 300 } });
+    const s = await summary('user0');
+    expect(s.body.generator).toMatch(/^llm:/);
+    expect(await usage()).toEqual({ 'summary:ok': 1 });
+    // The budget is spent by the summary: extraction waits for the reset like everything else.
+    expect((await compile('people who like chess')).status).toBe(503);
+    expect(llm.chatRequests()).toHaveLength(1);
+  });
+
+  it('failed calls are recorded for every operation (summary, segment compile, extraction), with the tokens they spent', async () => {
+    api.cleanup();
+    api = createTestApi(apiEnv());
+    await ingest();
+    llm.enqueueChat({ type: 'status', status: 500 });
+    const s = await summary('user0');
+    expect(s.status).toBe(200);
+    expect(s.body.fallbackReason).toMatch(/failed/);
+    llm.enqueueChat({ type: 'status', status: 500 });
+    expect((await compile('people who like hiking')).status).toBeGreaterThanOrEqual(500);
+    // A malformed answer, re-asked once and malformed again: both attempts' tokens were spent.
+    llm.enqueueChat({ type: 'content', text: 'not json', usage: { prompt_tokens: 50, completion_tokens: 5 } }, { type: 'content', text: 'still not json', usage: { prompt_tokens: 60, completion_tokens: 6 } });
+    const pipeline = createPipeline(api.db, config());
+    await expect(pipeline.refreshUser((await api.store.users.require('user0')).id)).rejects.toThrow();
+    expect(await usage()).toEqual({ 'summary:error': 1, 'segment_filter:error': 1, 'extract_traits:error': 1 });
+    expect(await api.store.llm.tokensUsedSince(0)).toBe(121);
   });
 });

@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import type { Db } from '../../db/connection.ts';
-import { enqueueJob } from '../../db/jobs.ts';
-import { REFRESH_JOB } from '../../db/ingest-store.ts';
-import { forgetSignalsRead, listCurrentTraits, traitHistory } from '../../db/traits.ts';
-import { requireUser } from '../../db/users.ts';
+import type { Store } from '../../db/store.ts';
 import { defineRoute } from '../registry.ts';
 import { traitOut, traitSchema, userRefParams } from './users.ts';
 
@@ -36,8 +32,8 @@ const refreshResponse = z.object({
 });
 
 /** Traits with their evidence and history, and an on-demand refresh. */
-export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
-  const { db } = deps;
+export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWork?: () => void }) {
+  const { traits, users } = deps.store;
   return [
     defineRoute({
       method: 'get',
@@ -50,10 +46,10 @@ export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
       params: userRefParams,
       query: traitsQuery,
       responses: { 200: { description: 'Current traits', schema: traitsResponse }, 404: { description: 'No such user' } },
-      handler: (c, { params, query }) => {
-        const u = requireUser(db, params.id);
-        const traits = listCurrentTraits(db, u.id, { kind: query.kind, key: query.key, minConfidence: query.minConfidence });
-        return c.json({ userId: params.id, profileVersion: u.profileVersion, traits: traits.map(traitOut) });
+      handler: async (c, { params, query }) => {
+        const u = await users.require(params.id);
+        const current = await traits.current(u.id, { kind: query.kind, key: query.key, minConfidence: query.minConfidence });
+        return c.json({ userId: params.id, profileVersion: u.profileVersion, traits: current.map(traitOut) });
       },
     }),
     defineRoute({
@@ -65,10 +61,10 @@ export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
       summary: "Every version of one of a user's traits",
       params: historyParams,
       responses: { 200: { description: 'Versions, newest first', schema: historyResponse }, 404: { description: 'No such user' } },
-      handler: (c, { params }) => {
-        const u = requireUser(db, params.id);
+      handler: async (c, { params }) => {
+        const u = await users.require(params.id);
         // A key the user never had has an empty history, like an empty trait list: not an error.
-        const versions = traitHistory(db, u.id, params.key);
+        const versions = await traits.history(u.id, params.key);
         return c.json({ userId: params.id, key: params.key, versions: versions.map((t) => ({ ...traitOut(t), supersededBy: t.supersededBy })) });
       },
     }),
@@ -82,13 +78,9 @@ export function traitRoutes(deps: { db: Db; onWork?: () => void }) {
         'Queues the user for the pipeline and makes the extractor re-read all their text signals. Unchanged signals are answered from the LLM cache, so this costs no model calls unless something changed.',
       params: userRefParams,
       responses: { 202: { description: 'Queued', schema: refreshResponse }, 404: { description: 'No such user' } },
-      handler: (c, { params }) => {
-        const u = requireUser(db, params.id);
-        const reread = db.sqlite.transaction(() => {
-          const n = forgetSignalsRead(db, u.id);
-          enqueueJob(db, REFRESH_JOB, u.id);
-          return n;
-        }).immediate();
+      handler: async (c, { params }) => {
+        const u = await users.require(params.id);
+        const reread = await traits.requestReread(u.id, Date.now());
         deps.onWork?.();
         return c.json({ userId: params.id, queued: true, signalsToReread: reread }, 202);
       },
