@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { FLAGGED_POLICIES } from '../src/core/data-quality.ts';
 import { openDb } from '../src/db/connection.ts';
 import { IngestStore } from '../src/db/ingest-store.ts';
-import { createApiKey } from '../src/db/keys.ts';
+import { sqliteStore } from '../src/db/store.ts';
 import { featureDefs, FEATURE_VERSION } from '../src/features/definitions.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
 import { VectorIndex } from '../src/similar/hnsw-index.ts';
@@ -144,7 +144,7 @@ if (!values['skip-http']) {
       for (let e = 0; e < 8; e++) evs.push({ userId: `u${u}`, type: e % 3 ? 'product_view' : 'search', ts: 1_780_000_000_000 + e * 60_000, properties: { product_id: `p${(u * 7 + e) % 300}`, category: `c${u % 12}` }, ...(e % 3 ? {} : { text: `looking for hiking boots size ${e}` }) });
     ingestBatch(store, evs);
   }
-  const key = createApiKey(db, 'bench', ['profiles:read']).secret;
+  const key = (await sqliteStore(db).keys.create('bench', ['profiles:read'])).secret;
   db.close();
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);

@@ -1,12 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IngestSummary } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { listMetricSources, type MetricSample } from '../db/metric-sources.ts';
+import type { MetricSample, MetricSource } from '../db/metric-sources.ts';
 
 /**
  * Prometheus metrics for one app: HTTP and ingestion counters kept in-process, everything else
  * (jobs, LLM usage, module figures) read from the database at scrape time through the metric
- * sources registry, so a separate worker process is counted too.
+ * sources the caller passes (`storeMetricSources(store)` and any of its own), so a separate worker
+ * process is counted too.
  */
 export interface ApiMetrics {
   registry: Registry;
@@ -16,7 +16,7 @@ export interface ApiMetrics {
   contentType: string;
 }
 
-export function createMetrics(db: Db, opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
+export function createMetrics(sources: readonly MetricSource[], opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'traitlens_' });
   const requests = new Counter({ name: 'traitlens_http_requests_total', help: 'HTTP requests by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -30,11 +30,11 @@ export function createMetrics(db: Db, opts: { defaultMetrics?: boolean } = {}): 
   const ingest = new Counter({ name: 'traitlens_ingest_events_total', help: 'Events received over HTTP by outcome (accepted, duplicate, rejected).', labelNames: ['status'], registers: [registry] });
   for (const status of ['accepted', 'duplicate', 'rejected']) ingest.inc({ status }, 0);
 
-  for (const src of listMetricSources()) {
+  for (const src of sources) {
     const labelNames = src.labelNames ?? [];
-    const samples = (): MetricSample[] => {
+    const samples = async (): Promise<MetricSample[]> => {
       try {
-        const v = src.collect(db);
+        const v = await src.collect();
         return typeof v === 'number' ? [{ value: v }] : v;
       } catch {
         // A closed or busy database must not fail the whole scrape: the series is simply absent.
@@ -47,9 +47,10 @@ export function createMetrics(db: Db, opts: { defaultMetrics?: boolean } = {}): 
         help: src.help,
         labelNames,
         registers: [registry],
-        collect() {
+        async collect() {
+          const got = await samples();
           this.reset();
-          for (const s of samples()) this.set(s.labels ?? {}, s.value);
+          for (const s of got) this.set(s.labels ?? {}, s.value);
         },
       });
     } else {
@@ -59,9 +60,10 @@ export function createMetrics(db: Db, opts: { defaultMetrics?: boolean } = {}): 
         labelNames,
         registers: [registry],
         // Totals kept in the database: reset and re-read, so the exposed value is the stored total.
-        collect() {
+        async collect() {
+          const got = await samples();
           this.reset();
-          for (const s of samples()) this.inc(s.labels ?? {}, s.value);
+          for (const s of got) this.inc(s.labels ?? {}, s.value);
         },
       });
     }

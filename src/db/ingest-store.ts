@@ -1,25 +1,22 @@
 import type { Statement, Transaction } from 'better-sqlite3';
-import type { CleanEvent, EventOutcome, IdentityKind } from '../core/types.ts';
+import type { EventOutcome, IdentityKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
-import { enqueueJob } from './jobs.ts';
+import { sqliteDialect } from './sql/dialect.ts';
+import { REFRESH_JOB, TOUCH_USER_SQL, type PendingEvent, type PendingRejection } from './stores/events.ts';
+import { ENQUEUE_JOB_SQL } from './stores/jobs.ts';
+import { BUMP_COUNTER_SQL } from './stores/stats.ts';
 
-/** An event to write, with its position in the client's batch. */
-export interface PendingEvent {
-  index: number;
-  event: CleanEvent;
-  missing: string[];
-}
-export interface PendingRejection {
-  index: number;
-  reason: string;
-}
-
-export const REFRESH_JOB = 'user.refresh';
+// TRANSITION: importers of REFRESH_JOB from here move to stores/events.ts.
+export { REFRESH_JOB } from './stores/events.ts';
+export type { PendingEvent, PendingRejection } from './stores/events.ts';
 
 /**
- * The one writer path for events. Prepared statements on the raw driver: this is the hot path
- * (the import and HTTP benchmarks run through it), and drizzle's builder costs more per row than
- * the insert itself. A batch is one transaction: all of it is visible, or none.
+ * The SQLite half of `EventStore.writeBatch`: prepared statements on the raw driver, synchronous,
+ * one better-sqlite3 transaction per batch. This is the hot path (the import and HTTP benchmarks
+ * run through it): a promise per statement would cost more than the insert itself. Only
+ * `SqlEventStore` calls it, inside `SqliteExecutor.exclusive` so it never interleaves with an
+ * async transaction. It writes the same rows, with the same SQL for the shared statements
+ * (touch, enqueue, counters), as the portable path.
  */
 export class IngestStore {
   private readonly findIdentity: Statement<[string, string], { user_id: number }>;
@@ -28,10 +25,11 @@ export class IngestStore {
   private readonly insertEvent: Statement<unknown[]>;
   private readonly findDuplicate: Statement<[string], { id: number; content_hash: string }>;
   private readonly touchUser: Statement<[number, number, number, number, number, number, number]>;
+  private readonly enqueue: Statement<unknown[]>;
   private readonly bump: Statement<[string, string, number]>;
-  private readonly tx: Transaction<(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number) => EventOutcome[]>;
+  private readonly tx: Transaction<(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number) => EventOutcome[]>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     const s = db.sqlite;
     this.findIdentity = s.prepare('SELECT user_id FROM identities WHERE kind = ? AND alias = ?');
     this.insertUser = s.prepare('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?)');
@@ -41,21 +39,14 @@ export class IngestStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
     );
     this.findDuplicate = s.prepare('SELECT id, content_hash FROM events WHERE dedupe_key = ?');
-    this.touchUser = s.prepare(
-      `UPDATE users SET event_count = event_count + ?,
-         first_event_at = min(coalesce(first_event_at, ?), ?),
-         last_event_at = max(coalesce(last_event_at, ?), ?),
-         updated_at = ?
-       WHERE id = ?`,
-    );
-    this.bump = s.prepare(
-      'INSERT INTO ingest_counters (metric, key, count) VALUES (?, ?, ?) ON CONFLICT (metric, key) DO UPDATE SET count = count + excluded.count',
-    );
+    this.touchUser = s.prepare(TOUCH_USER_SQL(sqliteDialect));
+    this.enqueue = s.prepare(ENQUEUE_JOB_SQL);
+    this.bump = s.prepare(BUMP_COUNTER_SQL);
     this.tx = s.transaction((events, rejections, receivedAt) => this.write(events, rejections, receivedAt));
   }
 
   /** Writes a cleaned batch and the counters for its rejections in one transaction. */
-  writeBatch(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number): EventOutcome[] {
+  writeBatch(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): EventOutcome[] {
     // IMMEDIATE: take the write lock up front, so a concurrent writer (an import next to the
     // server) waits out busy_timeout instead of failing on a lock upgrade.
     return this.tx.immediate(events, rejections, receivedAt);
@@ -75,7 +66,7 @@ export class IngestStore {
     return id;
   }
 
-  private write(events: PendingEvent[], rejections: PendingRejection[], receivedAt: number): EventOutcome[] {
+  private write(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): EventOutcome[] {
     const out: EventOutcome[] = [];
     const users = new Map<string, number>();
     const touched = new Map<number, { n: number; first: number; last: number }>();
@@ -100,7 +91,7 @@ export class IngestStore {
           if (e.ts < t.first) t.first = e.ts;
           if (e.ts > t.last) t.last = e.ts;
         } else touched.set(userId, { n: 1, first: e.ts, last: e.ts });
-        count('accepted', e.type);
+        // Nothing keyed by the event type: a client-chosen string would outlive erasure (stats count types from events).
         for (const m of missing) count('missing', m);
         for (const w of e.warnings) count('warning', w.code);
       } else {
@@ -118,7 +109,7 @@ export class IngestStore {
     for (const r of rejections) count('rejected', r.reason);
     for (const [userId, t] of touched) {
       this.touchUser.run(t.n, t.first, t.first, t.last, t.last, receivedAt, userId);
-      enqueueJob(this.db, REFRESH_JOB, userId, {}, receivedAt);
+      this.enqueue.run(REFRESH_JOB, userId, '{}', receivedAt, receivedAt, receivedAt);
     }
     for (const [k, n] of counters) {
       const [metric, key] = k.split('\u0000') as [string, string];

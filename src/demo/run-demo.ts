@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Json } from '../core/types.ts';
 import { openDb, type Db } from '../db/connection.ts';
-import { createApiKey } from '../db/keys.ts';
+import { sqliteStore } from '../db/store.ts';
 import { listCurrentTraits } from '../db/traits.ts';
 import { identify, setAttributes } from '../db/users.ts';
 import { importFile, type ImportSummary } from '../ingest/import-file.ts';
@@ -60,7 +60,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log(`generating ${opts.users} users (seed ${opts.seed}) → ${eventsPath}`);
   const written = await time('generate', () => writePopulationJsonl(eventsPath, { users: opts.users, seed: opts.seed }));
   log(`importing ${written.events.toLocaleString('en-US')} events through the normal import path`);
-  const imported = await time('import', () => importFile(db, eventsPath, {}));
+  const imported = await time('import', () => importFile(sqliteStore(db).events, eventsPath, {}));
   log(
     `  accepted ${imported.accepted.toLocaleString('en-US')}, duplicates ${imported.duplicates}, rejected ${imported.rejected} ` +
       `(${Object.entries(imported.rejectedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) in ${imported.seconds.toFixed(1)}s`,
@@ -103,8 +103,8 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     const ix = profiles.index.rebuild();
     log(`  ${built.stored} vectors (${profiles.index.currentLayout().dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
   });
-  const adminKey = createApiKey(db, 'demo admin', ['admin']);
-  const readKey = createApiKey(db, 'demo support (read-only)', ['profiles:read', 'summaries:read']);
+  const adminKey = await sqliteStore(db).keys.create('demo admin', ['admin']);
+  const readKey = await sqliteStore(db).keys.create('demo support (read-only)', ['profiles:read', 'summaries:read']);
   return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings, modelsDir, models };
 }
 

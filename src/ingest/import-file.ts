@@ -3,8 +3,7 @@ import { extname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NotFoundError, TraitlensError, ValidationError } from '../core/errors.ts';
 import type { EventOutcome } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { IngestStore } from '../db/ingest-store.ts';
+import type { EventStore } from '../db/stores/events.ts';
 import { DEFAULT_CLEAN_LIMITS, type CleanLimits } from './clean.ts';
 import { decodeBatch, readCleanedBatches, type ImportFormat, type SourceBatch } from './import-source.ts';
 import type { ImportWorkerData, WorkerMessage } from './import-worker.ts';
@@ -78,8 +77,6 @@ export function detectFormat(file: string, explicit?: string): ImportFormat {
 
 /** Below this, starting a worker (and its TypeScript loader) costs more than it saves. */
 const WORKER_MIN_BYTES = 2 << 20;
-/** WAL pages (4 KB) allowed to accumulate during an import before a checkpoint. */
-const IMPORT_WAL_PAGES = 16_384;
 
 /**
  * Imports a JSONL or CSV file through the same clean and write halves as `POST /v1/events`
@@ -91,7 +88,7 @@ const IMPORT_WAL_PAGES = 16_384;
  * type + time + content); events without a timestamp get the import time, so those are the
  * exception (counted in `warningsByCode.timestamp_missing`).
  */
-export async function importFile(db: Db, file: string, opts: ImportOptions = {}): Promise<ImportSummary> {
+export async function importFile(events: EventStore, file: string, opts: ImportOptions = {}): Promise<ImportSummary> {
   const path = resolve(file);
   const format = detectFormat(file, opts.format);
   const batchSize = opts.batchSize ?? DEFAULT_IMPORT_BATCH_SIZE;
@@ -105,25 +102,17 @@ export async function importFile(db: Db, file: string, opts: ImportOptions = {})
   if (!info.isFile()) throw new ValidationError(`${file} is not a regular file`, { file: path });
 
   const limits = opts.limits ?? DEFAULT_CLEAN_LIMITS;
-  const store = new IngestStore(db);
   const started = performance.now();
   const tally = new ImportTally();
-  const write = (sb: SourceBatch) => {
-    tally.add(writeCleanedBatch(store, sb.batch).results, sb.lines);
+  const write = async (sb: SourceBatch) => {
+    tally.add((await writeCleanedBatch(events, sb.batch)).results, sb.lines);
     opts.onProgress?.({ bytesRead: sb.bytesRead, totalBytes: info.size, events: tally.events, elapsedMs: performance.now() - started });
   };
-  // Checkpointing the WAL after every 5,000-event commit rewrites the same random dedupe-index
-  // pages into the database file again and again; letting the WAL grow to 64 MB first measured
-  // ~15% less CPU per event and far fewer fsyncs. Restored (and the WAL checkpointed) afterwards.
-  const autoCheckpoint = Number(db.sqlite.pragma('wal_autocheckpoint', { simple: true }));
-  db.sqlite.pragma(`wal_autocheckpoint = ${Math.max(autoCheckpoint, IMPORT_WAL_PAGES)}`);
-  try {
-    if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) write(sb);
+  // `bulk`: the store's tuning for a long run of large batches (SQLite: fewer WAL checkpoints).
+  await events.bulk(async () => {
+    if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) await write(sb);
     else await runWorker({ file: path, format, batchSize, limits, maxInFlight: 3 }, write);
-  } finally {
-    db.sqlite.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
-    if (db.path !== ':memory:') db.sqlite.pragma('wal_checkpoint(PASSIVE)');
-  }
+  });
 
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -173,10 +162,13 @@ const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1
 const sortedCounts = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
 
 /** Runs the parse+clean worker and writes each batch it sends, in file order, on this thread. */
-function runWorker(data: ImportWorkerData, write: (sb: SourceBatch) => void): Promise<void> {
+function runWorker(data: ImportWorkerData, write: (sb: SourceBatch) => Promise<void>): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(new URL('./import-worker.mjs', import.meta.url), { workerData: data });
     let settled = false;
+    let writing: Promise<void> = Promise.resolve();
+    /** the worker sent everything (it may exit while the last batches are still being written) */
+    let ended = false;
     const finish = (err?: unknown) => {
       if (settled) return;
       settled = true;
@@ -187,18 +179,25 @@ function runWorker(data: ImportWorkerData, write: (sb: SourceBatch) => void): Pr
     worker.on('message', (m: WorkerMessage) => {
       if (settled) return;
       if (m.type === 'batch') {
-        try {
-          write(decodeBatch(m.wire));
-        } catch (err) {
-          finish(err);
-          return;
-        }
-        worker.postMessage({ type: 'ack' });
-      } else if (m.type === 'done') finish();
+        // Batches arrive in file order and are written in that order: each waits for the one before.
+        writing = writing.then(async () => {
+          if (settled) return;
+          try {
+            await write(decodeBatch(m.wire));
+          } catch (err) {
+            finish(err);
+            return;
+          }
+          worker.postMessage({ type: 'ack' });
+        });
+      } else if (m.type === 'done') {
+        ended = true;
+        void writing.then(() => finish());
+      }
       else finish(reviveError(m.error));
     });
     worker.on('error', (err) => finish(err));
-    worker.on('exit', (code) => finish(new Error(`import worker stopped before the end of the file (exit code ${code})`)));
+    worker.on('exit', (code) => ended || finish(new Error(`import worker stopped before the end of the file (exit code ${code})`)));
   });
 }
 

@@ -1,7 +1,7 @@
 import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { createReadStream, type ReadStream } from 'node:fs';
 import type { EventWarning, Json, JsonObject } from '../core/types.ts';
-import type { PendingEvent } from '../db/ingest-store.ts';
+import type { PendingEvent } from '../db/stores/events.ts';
 import type { CleanLimits } from './clean.ts';
 import { cleanBatch, type CleanedBatch } from './ingest.ts';
 import { FIELD_ALIASES } from './schema.ts';

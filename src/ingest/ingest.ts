@@ -1,5 +1,6 @@
 import type { EventOutcome, IngestSummary } from '../core/types.ts';
-import type { IngestStore, PendingEvent, PendingRejection } from '../db/ingest-store.ts';
+import { IngestStore } from '../db/ingest-store.ts';
+import type { EventStore, PendingEvent, PendingRejection } from '../db/stores/events.ts';
 import { cleanEvent, DEFAULT_CLEAN_LIMITS, type CleanLimits } from './clean.ts';
 
 /** A batch after cleaning, before writing: plain data, so it can cross a worker_threads boundary. */
@@ -27,14 +28,23 @@ export function cleanBatch(raw: readonly unknown[], opts: { limits?: CleanLimits
 }
 
 /** The write half of `ingestBatch`: one transaction; every event's outcome in batch order. */
-export function writeCleanedBatch(store: IngestStore, batch: CleanedBatch): IngestSummary {
+export async function writeCleanedBatch(events: EventStore, batch: CleanedBatch): Promise<IngestSummary> {
+  const { results, rejections } = prepare(batch);
+  return summarise(results, await events.writeBatch(batch.pending, rejections, batch.receivedAt));
+}
+
+function prepare(batch: CleanedBatch): { results: EventOutcome[]; rejections: PendingRejection[] } {
   const results: EventOutcome[] = new Array(batch.size);
   const rejections: PendingRejection[] = [];
   for (const r of batch.rejected) {
     results[r.index] = r;
     rejections.push({ index: r.index, reason: r.reason });
   }
-  for (const o of store.writeBatch(batch.pending, rejections, batch.receivedAt)) results[o.index] = o;
+  return { results, rejections };
+}
+
+function summarise(results: EventOutcome[], written: readonly EventOutcome[]): IngestSummary {
+  for (const o of written) results[o.index] = o;
   let accepted = 0;
   let duplicates = 0;
   let rejected = 0;
@@ -49,8 +59,20 @@ export function writeCleanedBatch(store: IngestStore, batch: CleanedBatch): Inge
 /**
  * The ingestion stage, shared by `POST /v1/events` and `traitlens import`: clean each event,
  * write the good ones in one transaction, and report every event's outcome in request order.
- * One bad event never rejects its neighbours. Returns only after the transaction committed.
+ * One bad event never rejects its neighbours. Resolves only after the transaction committed.
  */
-export function ingestBatch(store: IngestStore, raw: readonly unknown[], opts: { limits?: CleanLimits; now?: number } = {}): IngestSummary {
-  return writeCleanedBatch(store, cleanBatch(raw, opts));
+export function ingestBatch(events: EventStore, raw: readonly unknown[], opts?: { limits?: CleanLimits; now?: number }): Promise<IngestSummary>;
+/**
+ * TRANSITION: the synchronous form over the SQLite writer, for callers not yet converted to the
+ * store (tests' sync helpers, eval, bench). Delete once none remain.
+ * @deprecated pass `store.events` and await
+ */
+export function ingestBatch(store: IngestStore, raw: readonly unknown[], opts?: { limits?: CleanLimits; now?: number }): IngestSummary;
+export function ingestBatch(store: EventStore | IngestStore, raw: readonly unknown[], opts: { limits?: CleanLimits; now?: number } = {}): IngestSummary | Promise<IngestSummary> {
+  const batch = cleanBatch(raw, opts);
+  if (store instanceof IngestStore) {
+    const { results, rejections } = prepare(batch);
+    return summarise(results, store.writeBatch(batch.pending, rejections, batch.receivedAt));
+  }
+  return writeCleanedBatch(store, batch);
 }

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES, type Scope } from '../../src/core/types.ts';
-import { createApiKey, revokeApiKey } from '../../src/db/keys.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
@@ -62,8 +61,8 @@ describe('authentication', () => {
   });
 
   it.each(probes)('$method $path: 401 with WWW-Authenticate when the key is missing, malformed, unknown or revoked', async (p) => {
-    const revoked = createApiKey(api.db, 'to revoke', ['admin']);
-    revokeApiKey(api.db, revoked.id);
+    const revoked = await api.store.keys.create('to revoke', ['admin']);
+    await api.store.keys.revoke(revoked.id);
     const attempts: [string | null, Record<string, string>][] = [
       [null, {}],
       [null, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
@@ -91,10 +90,12 @@ describe('authentication', () => {
   });
 
   it('records when a key was last used', async () => {
-    const k = createApiKey(api.db, 'touch', ['profiles:read']);
+    const k = await api.store.keys.create('touch', ['profiles:read']);
+    const before = Date.now();
     await api.request('GET', '/v1/users/u1', { key: k.secret });
-    const row = api.db.sqlite.prepare('SELECT last_used_at FROM api_keys WHERE id = ?').get(k.id) as { last_used_at: number | null };
-    expect(row.last_used_at).not.toBeNull();
+    const listed = (await api.store.keys.list()).find((x) => x.id === k.id);
+    expect(listed?.lastUsedAt).not.toBeNull();
+    expect(Date.parse(listed?.lastUsedAt ?? '')).toBeGreaterThanOrEqual(before);
   });
 });
 
@@ -117,7 +118,7 @@ describe('scopes', () => {
   }
 
   it('a key with several scopes gets each of them', async () => {
-    const k = createApiKey(api.db, 'multi', ['events:write', 'profiles:read']);
+    const k = await api.store.keys.create('multi', ['events:write', 'profiles:read']);
     for (const p of probes) {
       const r = await call(p, k.secret);
       const held = p.scope === 'events:write' || p.scope === 'profiles:read';

@@ -192,10 +192,10 @@ describe('the real app', () => {
   let t: TempDb;
   const lines: Record<string, unknown>[] = [];
   let app: ReturnType<typeof createApp>;
-  let keys: ReturnType<typeof createKeysPerScope>;
-  beforeAll(() => {
+  let keys: Awaited<ReturnType<typeof createKeysPerScope>>;
+  beforeAll(async () => {
     t = createTempDb();
-    keys = createKeysPerScope(t.db);
+    keys = await createKeysPerScope(t.store);
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
     app = createApp({ db: t.db, config: testConfig(t.path), logger });
   });
@@ -216,7 +216,7 @@ describe('the real app', () => {
   it('a database failure is a 500 without the driver message', async () => {
     const own = createTempDb();
     const a = createApp({ db: own.db, config: testConfig(own.path), logger: pino({ level: 'silent' }) });
-    const k = createKeysPerScope(own.db);
+    const k = await createKeysPerScope(own.store);
     own.db.close();
     const r = await readResponse(await a.request('/v1/users/x', { headers: { authorization: `Bearer ${k.admin}` } }));
     // the key lookup itself fails: still our fault, still a clean 500
@@ -231,7 +231,7 @@ describe('a locked database', () => {
   it('is a 503 database_busy with Retry-After, and the request can be retried', async () => {
     const t = createTempDb({ busyTimeoutMs: 50 });
     try {
-      const keys = createKeysPerScope(t.db);
+      const keys = await createKeysPerScope(t.store);
       const app = createApp({ db: t.db, config: testConfig(t.path), logger: pino({ level: 'silent' }) });
       const other = openDb(t.path, { busyTimeoutMs: 50 });
       other.sqlite.exec('BEGIN IMMEDIATE'); // another process holding the write lock

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
-import { createApiKey } from '../../src/db/keys.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { createTestApi } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { tempDir } from '../support/temp-db.ts';
@@ -183,7 +183,7 @@ describe('graceful close', () => {
     const { dir, remove } = tempDir();
     const dbPath = join(dir, 'sig.db');
     const setup = openDb(dbPath, { synchronous: 'OFF' });
-    const key = createApiKey(setup, 'sig', ['admin']).secret;
+    const key = (await sqliteStore(setup).keys.create('sig', ['admin'])).secret;
     setup.close();
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
       env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_WORKER: 'false' },

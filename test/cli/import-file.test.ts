@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../src/core/errors.ts';
 import { openDb, type Db } from '../../src/db/connection.ts';
-import { getStats } from '../../src/db/stats.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { detectFormat, importFile, type ImportProgress } from '../../src/ingest/import-file.ts';
 import { render } from '../../src/cli/progress.ts';
 import { fixture } from './helpers.ts';
@@ -37,23 +37,23 @@ describe('importFile', () => {
   it.each([false, true])('gives the same outcome with worker=%s, batch after batch, and re-imports nothing', async (worker) => {
     const file = writeEvents(3000);
     const progress: ImportProgress[] = [];
-    const first = await importFile(db, file, { worker, batchSize: 400, onProgress: (p) => progress.push(p) });
+    const first = await importFile(sqliteStore(db).events, file, { worker, batchSize: 400, onProgress: (p) => progress.push(p) });
     expect(first).toMatchObject({ events: 3000, accepted: 2940, duplicates: 30, rejected: 30, rejectedByReason: { invalid_json: 30 } });
     expect(first.rejections[0]).toMatchObject({ line: 100, reason: 'invalid_json', field: 'line 100' });
     expect(first.rejections.at(-1)?.line).toBe(2000); // 20 samples kept
     expect(progress).toHaveLength(8); // ceil(3000 / 400) transactions
     expect(progress.at(-1)).toMatchObject({ bytesRead: first.bytes, totalBytes: first.bytes, events: 3000 });
 
-    const again = await importFile(db, file, { worker, batchSize: 400 });
+    const again = await importFile(sqliteStore(db).events, file, { worker, batchSize: 400 });
     expect(again).toMatchObject({ accepted: 0, duplicates: 2970, rejected: 30 });
-    expect(getStats(db).events.total).toBe(2940);
+    expect((await sqliteStore(db).stats.getStats()).events.total).toBe(2940);
   });
 
   it('reads CSV in the worker the same way as inline', async () => {
-    const inline = await importFile(db, fixture('cli-events.csv'), { worker: false });
+    const inline = await importFile(sqliteStore(db).events, fixture('cli-events.csv'), { worker: false });
     const other = openDb(join(dir, 'other.db'), { synchronous: 'OFF' });
     try {
-      const viaWorker = await importFile(other, fixture('cli-events.csv'), { worker: true });
+      const viaWorker = await importFile(sqliteStore(other).events, fixture('cli-events.csv'), { worker: true });
       expect({ ...viaWorker, seconds: 0, eventsPerSecond: 0 }).toEqual({ ...inline, seconds: 0, eventsPerSecond: 0 });
     } finally {
       other.close();
@@ -63,13 +63,13 @@ describe('importFile', () => {
   it('handles CRLF, a BOM, blank lines and a last line without a newline', async () => {
     const file = join(dir, 'crlf.ndjson');
     writeFileSync(file, '\ufeff{"userId":"u1","type":"a","timestamp":1772359200000}\r\n\r\n{"userId":"u1","type":"b","timestamp":1772359200000}');
-    expect(await importFile(db, file)).toMatchObject({ format: 'jsonl', events: 2, accepted: 2, rejected: 0 });
+    expect(await importFile(sqliteStore(db).events, file)).toMatchObject({ format: 'jsonl', events: 2, accepted: 2, rejected: 0 });
   });
 
   it('names the problem for a missing file, a directory and an unknown extension', async () => {
-    await expect(importFile(db, join(dir, 'nope.jsonl'))).rejects.toThrow(NotFoundError);
-    await expect(importFile(db, join(dir, 'nope.jsonl'))).rejects.toThrow(/file not found/);
-    await expect(importFile(db, dir, { format: 'jsonl' })).rejects.toThrow(/not a regular file/);
+    await expect(importFile(sqliteStore(db).events, join(dir, 'nope.jsonl'))).rejects.toThrow(NotFoundError);
+    await expect(importFile(sqliteStore(db).events, join(dir, 'nope.jsonl'))).rejects.toThrow(/file not found/);
+    await expect(importFile(sqliteStore(db).events, dir, { format: 'jsonl' })).rejects.toThrow(/not a regular file/);
     expect(() => detectFormat('events.txt')).toThrow(ValidationError);
     expect(detectFormat('events.txt', 'csv')).toBe('csv');
     expect(detectFormat('E.CSV')).toBe('csv');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
-import { verifyApiKey } from '../../src/db/keys.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { BIN, runCli } from './helpers.ts';
 
 let dir: string;
@@ -28,7 +28,7 @@ describe('traitlens keys', () => {
 
     const db = openDb(dbPath);
     try {
-      expect(verifyApiKey(db, key.secret)).toEqual({ id: key.id, scopes: ['events:write', 'profiles:read'] });
+      expect(await sqliteStore(db).keys.verify(key.secret)).toEqual({ id: key.id, scopes: ['events:write', 'profiles:read'] });
     } finally {
       db.close();
     }
@@ -42,7 +42,7 @@ describe('traitlens keys', () => {
     expect((await cli(['keys', 'revoke', key.id])).code).toBe(0);
     const db2 = openDb(dbPath);
     try {
-      expect(verifyApiKey(db2, key.secret)).toBeNull();
+      expect(await sqliteStore(db2).keys.verify(key.secret)).toBeNull();
     } finally {
       db2.close();
     }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { enqueueJob } from '../../src/db/jobs.ts';
-import { createApiKey } from '../../src/db/keys.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { runDemo } from '../../src/demo/run-demo.ts';
 import { initBackend } from '../../src/predict/backend.ts';
 import { scoreAll } from '../../src/predict/score.ts';
@@ -305,7 +305,7 @@ describe('web console (headless Chromium)', () => {
   });
 
   it('a read-only key sees the support view and is told what it cannot see', async () => {
-    const read = createApiKey(db, 'console read-only', ['profiles:read']).secret;
+    const read = (await sqliteStore(db).keys.create('console read-only', ['profiles:read'])).secret;
     await signIn(read);
     await page.goto(`${server.url}/console#/support/${showcase}`);
     await page.locator('#summary').getByText('summaries:read').waitFor();

@@ -6,7 +6,7 @@ import { cleanEvent } from '../../src/ingest/clean.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { openDb } from '../../src/db/connection.ts';
 import { IngestStore } from '../../src/db/ingest-store.ts';
-import { getStats } from '../../src/db/stats.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { identify } from '../../src/db/users.ts';
 import { OCCUPATIONS, PET_SPECIES, TOPICS } from '../../src/demo/catalog.ts';
 import {
@@ -319,7 +319,7 @@ describe('files and ingestion', () => {
     expect(declared.attributes).toEqual(pop.attributes);
   });
 
-  it('imports through the normal ingestion path with the planted duplicates and rejections', () => {
+  it('imports through the normal ingestion path with the planted duplicates and rejections', async () => {
     const pop = generatePopulation({ users: 60, seed: 3 });
     const db = openDb(join(dir, 'demo.db'), { synchronous: 'OFF' });
     try {
@@ -340,7 +340,7 @@ describe('files and ingestion', () => {
       expect(accepted).toBe(pop.events.length - duplicates - rejected);
       // merged when the user also has events under their user id; linked when all they did was anonymous.
       for (const p of pop.identifies) expect(['merged', 'linked']).toContain(identify(db, p.anonymousId, p.userId, RECEIVED).status);
-      const stats = getStats(db);
+      const stats = await sqliteStore(db).stats.getStats();
       expect(stats.users.total).toBe(60);
       expect(stats.users.anonymous).toBe(0);
     } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
-import { createApiKey } from '../../src/db/keys.ts';
+import { sqliteStore } from '../../src/db/store.ts';
 import { tempDir } from '../support/temp-db.ts';
 
 const BATCH = 50;
@@ -32,7 +32,7 @@ describe('crash safety', () => {
     const { dir, remove } = tempDir();
     const dbPath = join(dir, 'crash.db');
     const setup = openDb(dbPath, { synchronous: 'OFF' });
-    const key = createApiKey(setup, 'crash', ['admin']).secret;
+    const key = (await sqliteStore(setup).keys.create('crash', ['admin'])).secret;
     setup.close();
     let server = await serve(dbPath);
     try {

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/db/keys.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi | undefined;
@@ -10,7 +9,7 @@ describe('audit trail', () => {
     api = createTestApi();
     const a = api;
     await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'alice', type: 'click' }, { userId: 'bob', type: 'click' }] });
-    const reader = createApiKey(a.db, 'reader', ['profiles:read']);
+    const reader = await a.store.keys.create('reader', ['profiles:read']);
     const t0 = Date.now();
     for (const path of ['/v1/users/alice', '/v1/users/alice/events', '/v1/users/alice/traits', '/v1/users/alice/traits/interest/history', '/v1/users/bob', '/v1/users/nobody'])
       await a.request('GET', path, { key: reader.secret });

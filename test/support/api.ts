@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { loadConfig, type Config } from '../../src/core/config.ts';
 import type { Scope } from '../../src/core/types.ts';
-import { createApiKey } from '../../src/db/keys.ts';
+import type { Store } from '../../src/db/store.ts';
+import { newKeySecret } from '../../src/db/stores/keys.ts';
 import { createApp } from '../../src/api/app.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from '../../src/api/types.ts';
 import { createTempDb, type TempDb } from './temp-db.ts';
@@ -19,8 +20,10 @@ export interface TestApi extends TempDb {
   app: Hono<ApiEnv>;
   config: Config;
   lifecycle: Lifecycle;
-  /** one key secret per scope (`admin` implies all) */
+  /** one key secret per scope (`admin` implies all); written by the time `ready` resolves */
   keys: Record<Scope, string>;
+  /** resolves once the keys are stored (`request` waits for it; so does anything reading the key rows) */
+  ready: Promise<void>;
   request(method: string, path: string, opts?: { key?: string | null; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<ApiResponse>;
 }
 
@@ -29,10 +32,13 @@ export function testConfig(dbPath: string, env: Record<string, string> = {}): Co
   return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', TRAITLENS_WORKER: 'false', ...env });
 }
 
-/** Creates one API key per scope on `db`. */
-export function createKeysPerScope(db: TempDb['db']): Record<Scope, string> {
-  const scopes: Scope[] = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'];
-  return Object.fromEntries(scopes.map((s) => [s, createApiKey(db, `test ${s}`, [s]).secret])) as Record<Scope, string>;
+const TEST_SCOPES: Scope[] = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'];
+
+/** Creates one API key per scope in `store`. */
+export async function createKeysPerScope(store: Store): Promise<Record<Scope, string>> {
+  const keys = {} as Record<Scope, string>;
+  for (const s of TEST_SCOPES) keys[s] = (await store.keys.create(`test ${s}`, [s])).secret;
+  return keys;
 }
 
 /** The real app over a temp SQLite file, driven through `app.request()`. */
@@ -41,8 +47,16 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
   const config = testConfig(temp.path, env);
   const lifecycle = createLifecycle();
   const app = createApp({ db: temp.db, config, lifecycle });
-  const keys = createKeysPerScope(temp.db);
+  // createTestApi stays synchronous (most suites call it in a sync beforeEach, one expects it to
+  // throw): the secrets are chosen here and the rows written through the async store; `request`
+  // waits for them.
+  const keys = Object.fromEntries(TEST_SCOPES.map((s) => [s, newKeySecret()])) as Record<Scope, string>;
+  const ready = (async () => {
+    for (const s of TEST_SCOPES) await temp.store.keys.create(`test ${s}`, [s], { secret: keys[s] });
+  })();
+  ready.catch(() => {}); // surfaced by the first request, not as an unhandled rejection
   const request: TestApi['request'] = async (method, path, opts = {}) => {
+    await ready;
     const headers: Record<string, string> = {};
     const key = opts.key === undefined ? keys.admin : opts.key;
     if (key !== null) headers.authorization = `Bearer ${key}`;
@@ -55,7 +69,7 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
     const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
     return readResponse(res);
   };
-  return { ...temp, app, config, lifecycle, keys, request };
+  return { ...temp, app, config, lifecycle, keys, ready, request };
 }
 
 export async function readResponse(res: Response): Promise<ApiResponse> {

@@ -12,7 +12,7 @@ export interface TestServer extends TempDb {
 /** The real HTTP server from `startServer` on 127.0.0.1, a random port, over a temp database. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const temp = createTempDb();
-  const keys = createKeysPerScope(temp.db);
+  const keys = await createKeysPerScope(temp.store);
   let server: RunningServer;
   try {
     server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false });

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
 import type { IngestSummary } from '../../core/types.ts';
-import type { IngestStore } from '../../db/ingest-store.ts';
+import type { EventStore } from '../../db/stores/events.ts';
 import type { CleanLimits } from '../../ingest/clean.ts';
 import { ingestBatch } from '../../ingest/ingest.ts';
 import { batchRequestSchema, batchSchema, eventInputSchema, ingestResponseSchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
-export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; maxBatchEvents: number; onWork?: () => void; onIngested?: (s: IngestSummary) => void }) {
+export function eventRoutes(deps: { events: EventStore; limits: CleanLimits; maxBatchEvents: number; onWork?: () => void; onIngested?: (s: IngestSummary) => void }) {
   return [
     defineRoute({
       method: 'post',
@@ -26,7 +26,7 @@ export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; max
         200: { description: 'Per-event outcomes in request order', schema: ingestResponseSchema },
         413: { description: 'Body too large or too many events' },
       },
-      handler: (c, { body }) => {
+      handler: async (c, { body }) => {
         const events = Array.isArray(body) ? body : body.events;
         if (events.length === 0) throw new ValidationError('the batch has no events', [{ field: 'events', message: 'at least one event is required' }]);
         if (events.length > deps.maxBatchEvents)
@@ -34,7 +34,7 @@ export function eventRoutes(deps: { store: IngestStore; limits: CleanLimits; max
             maxEvents: deps.maxBatchEvents,
             received: events.length,
           });
-        const summary = ingestBatch(deps.store, events, { limits: deps.limits });
+        const summary = await ingestBatch(deps.events, events, { limits: deps.limits });
         deps.onIngested?.(summary);
         if (summary.accepted > 0) deps.onWork?.();
         return c.json(summary);

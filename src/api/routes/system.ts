@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { pingDb, type Db } from '../../db/connection.ts';
-import { getStats } from '../../db/stats.ts';
-import { llmBudgetStatus } from '../../db/llm-usage.ts';
+import type { Db } from '../../db/connection.ts';
+import { llmBudgetStatus } from '../../providers/budget.ts';
+import type { Store } from '../../db/store.ts';
 import { errorResponse } from '../errors.ts';
 import { defineRoute } from '../registry.ts';
 import type { Lifecycle } from '../types.ts';
@@ -27,8 +27,9 @@ const statsSchema = z.object({
 const healthSchema = z.object({ status: z.literal('ok') });
 const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), reason: z.string().optional() });
 
-export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle; llmDailyTokens?: number }) {
-  const { db, lifecycle } = deps;
+// TRANSITION: `db` only for llmBudgetStatus until the LLM store answers it.
+export function systemRoutes(deps: { store: Store; db: Db; lifecycle: Lifecycle; llmDailyTokens?: number }) {
+  const { store, db, lifecycle } = deps;
   return [
     defineRoute({
       method: 'get',
@@ -37,7 +38,7 @@ export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle; llmDailyToken
       tag: 'system',
       summary: 'Volume and data-quality figures',
       responses: { 200: { description: 'Counts of users, events, duplicates, rejections, missing fields, warnings and jobs', schema: statsSchema } },
-      handler: (c) => c.json({ ...getStats(db), llmBudget: llmBudgetStatus(db, deps.llmDailyTokens ?? 0) }),
+      handler: async (c) => c.json({ ...(await store.stats.getStats()), llmBudget: await llmBudgetStatus(store.llm, deps.llmDailyTokens ?? 0) }),
     }),
     defineRoute({
       method: 'get',
@@ -56,9 +57,9 @@ export function systemRoutes(deps: { db: Db; lifecycle: Lifecycle; llmDailyToken
         200: { description: 'Ready', schema: readySchema },
         503: { description: 'Not ready' },
       },
-      handler: (c) => {
+      handler: async (c) => {
         if (lifecycle.shuttingDown) return errorResponse(c, 503, 'unavailable', 'shutting down');
-        if (!pingDb(db)) return errorResponse(c, 503, 'unavailable', 'database is not answering');
+        if (!(await store.ping())) return errorResponse(c, 503, 'unavailable', 'database is not answering');
         return c.json({ status: 'ready' as const });
       },
     }),

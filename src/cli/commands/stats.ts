@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { getStats, type Stats } from '../../db/stats.ts';
+import { sqliteStore } from '../../db/store.ts';
+import type { Stats } from '../../db/stores/stats.ts';
 import { fmtInt, printJson, table, withDb, writeLine, type Command } from '../command.ts';
 
 export const statsCommand: Command = {
@@ -14,7 +15,7 @@ TRAITLENS_DB.
   --json   print the figures as one JSON object (the same shape as GET /v1/stats)`,
   async run(args, { config, io }) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
-    const stats = await withDb(config, (db) => getStats(db));
+    const stats = await withDb(config, (db) => sqliteStore(db).stats.getStats());
     if (values.json) printJson(io, stats);
     else writeLine(io.stdout, renderStats(stats));
     return 0;

@@ -1,52 +1,43 @@
 import type { MiddlewareHandler } from 'hono';
 import { ServiceUnavailableError } from '../../../core/errors.ts';
-import type { Db } from '../../../db/connection.ts';
-import { writeAudit } from '../../../db/audit.ts';
-import { findUser } from '../../../db/users.ts';
+import type { AuditStore } from '../../../db/stores/audit.ts';
 import type { ApiEnv } from '../../types.ts';
+
+export interface AuditDeps {
+  audit: AuditStore;
+  /** the internal id of the user a path's `:id` (external id or alias) names, or null */
+  userIdOf(ref: string): Promise<number | null>;
+}
 
 /**
  * Records an authorised read in audit_log: key id, action, method, route pattern, status, time and
- * the internal user id resolved from the `:id` path parameter (the external id is never stored).
+ * the internal id of each user the answer carried data of (`auditUsers`; the external id is never stored).
  * Mounted by the registry for routes declaring `audit: '<action>'`, after auth and the scope check,
  * so what is logged is what was actually served (failed lookups included, with their status).
- * Fails closed: a read that cannot be audited is answered 503, not served unrecorded.
+ * Fails closed: a read that cannot be audited is answered 503, not served unrecorded; the response
+ * leaves only after the audit row is committed (concurrent requests share that commit).
  */
-export function audit(db: Db, action: string): MiddlewareHandler<ApiEnv> {
+export function audit(deps: AuditDeps, action: string): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     await next();
-    const ref = c.req.param('id');
-    let userId: number | null = null;
-    if (ref !== undefined) {
+    // The users whose data the answer carried, as the registry collected them from the route's
+    // `returnsUsers` (never a bare `:id`: on /v1/segments/:id/users that is a segment id). One row each.
+    const userIds = new Set<number>();
+    for (const ref of c.get('auditUsers') ?? []) {
       try {
-        // Normalised as userRefParams does; a ref that fails validation simply resolves to nobody.
-        userId = findUser(db, decodeURIComponentSafe(ref).normalize('NFC').trim())?.id ?? null;
+        const id = await deps.userIdOf(ref);
+        if (id !== null) userIds.add(id);
       } catch {
-        userId = null;
+        // an id that cannot be resolved names nobody
       }
     }
     try {
-      writeAudit(db, {
-        at: Date.now(),
-        keyId: c.get('auth')?.keyId ?? null,
-        action,
-        method: c.req.method,
-        route: c.get('route') ?? null,
-        status: c.res.status,
-        userId,
-      });
+      const base = { at: Date.now(), keyId: c.get('auth')?.keyId ?? null, action, method: c.req.method, route: c.get('route') ?? null, status: c.res.status };
+      // Concurrent writes share one commit (group commit in the store).
+      await Promise.all((userIds.size ? [...userIds] : [null]).map((userId) => deps.audit.write({ ...base, userId })));
     } catch (err) {
       c.get('logger')?.error({ err, reqId: c.get('requestId') }, 'audit write failed');
       throw new ServiceUnavailableError('the access could not be audited; retry shortly');
     }
   };
-}
-
-function decodeURIComponentSafe(s: string): string {
-  // hono's param() already decodes; this only guards against a stray raw '%'.
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

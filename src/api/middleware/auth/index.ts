@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ForbiddenError, UnauthorizedError } from '../../../core/errors.ts';
 import type { Scope } from '../../../core/types.ts';
-import type { Db } from '../../../db/connection.ts';
-import { touchApiKey, verifyApiKey } from '../../../db/keys.ts';
+import type { KeyStore } from '../../../db/stores/keys.ts';
 import type { ApiEnv } from '../../types.ts';
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -15,20 +14,20 @@ const MAX_SECRET_CHARS = 512;
  * `lastUsedAt` is written at most once per `touchIntervalMs` per key: a write on every request
  * would contend with ingestion for the one SQLite writer.
  */
-export function auth(db: Db, opts: { touchIntervalMs?: number } = {}): MiddlewareHandler<ApiEnv> {
+export function auth(keys: KeyStore, opts: { touchIntervalMs?: number } = {}): MiddlewareHandler<ApiEnv> {
   const touchInterval = opts.touchIntervalMs ?? 60_000;
   const lastTouched = new Map<string, number>();
   return async (c, next) => {
     const m = BEARER.exec(c.req.header('authorization') ?? '');
     const secret = m?.[1];
     if (!secret || secret.length > MAX_SECRET_CHARS) throw new UnauthorizedError();
-    const key = verifyApiKey(db, secret);
+    const key = await keys.verify(secret);
     if (!key) throw new UnauthorizedError();
     const now = Date.now();
     if (now - (lastTouched.get(key.id) ?? 0) >= touchInterval) {
       lastTouched.set(key.id, now);
       try {
-        touchApiKey(db, key.id, now);
+        await keys.touch(key.id, now);
       } catch (err) {
         // Bookkeeping only: a busy database must not fail the request itself.
         c.get('logger')?.debug({ err, keyId: key.id }, 'could not record key use');
