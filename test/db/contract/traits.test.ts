@@ -1,0 +1,181 @@
+import { expect, it } from 'vitest';
+import type { Store } from '../../../src/db/store.ts';
+import type { TraitChange } from '../../../src/db/stores/traits.ts';
+import { ingestBatch } from '../../../src/ingest/ingest.ts';
+import { describeStores } from '../../support/backends.ts';
+
+const T0 = 1_780_000_000_000;
+
+/** Users and their text signals through the events store; returns the user's id and the event ids in order. */
+async function seed(store: Store, user: string, texts: string[], at = T0): Promise<{ userId: number; events: number[] }> {
+  const r = await ingestBatch(
+    store.events,
+    texts.map((text, i) => ({ userId: user, type: 'chat_message', text, timestamp: at + i * 1000, eventId: `${user}-${at}-${i}` })),
+  );
+  const events = r.results.map((x) => (x.status === 'accepted' ? x.id : -1));
+  return { userId: (await store.users.require(user)).id, events };
+}
+
+const semantic = (key: string, value: string, confidence: number, producer = 'p') => ({ key, value, kind: 'semantic' as const, confidence, evidence: [], producer, version: '1' });
+
+/** A plan that only inserts the given rows (refs -1, -2, …). */
+const inserts = (...rows: ReturnType<typeof semantic>[]) => (): { changes: TraitChange[]; result: null } => ({
+  changes: rows.map((trait, i) => ({ op: 'insert' as const, ref: -(i + 1), trait })),
+  result: null,
+});
+
+describeStores('traits', (ctx) => {
+  it('current: one sort order for every reader (kind, key, confidence high to low, then id) and every filter', async () => {
+    const { userId } = await seed(ctx.store, 'ann', ['hello']);
+    const traits = ctx.store.traits;
+    await traits.merge({ userId, kind: 'semantic', now: 10, plan: inserts(semantic('interest', 'chess', 0.4), semantic('diet', 'vegan', 0.7), semantic('interest', 'hiking', 0.9), semantic('interest', 'cooking', 0.4, 'q')) });
+    await traits.replaceTraits('computed', 'features', [{ userId, key: 'aov', value: 12.5, confidence: 1, version: 'v1' }], { now: 11 });
+    const all = await traits.current(userId);
+    expect(all.map((t) => [t.kind, t.key, t.value])).toEqual([
+      ['computed', 'aov', 12.5],
+      ['semantic', 'diet', 'vegan'],
+      ['semantic', 'interest', 'hiking'],
+      ['semantic', 'interest', 'chess'],
+      ['semantic', 'interest', 'cooking'],
+    ]);
+    expect((await traits.current(userId, { kind: 'semantic', key: 'interest', minConfidence: 0.5 })).map((t) => t.value)).toEqual(['hiking']);
+    expect((await traits.current(userId, { producer: 'q' })).map((t) => t.value)).toEqual(['cooking']);
+    expect(await traits.current(userId, { kind: 'predicted' })).toEqual([]);
+    const t = all[1]!;
+    expect(t).toMatchObject({ kind: 'semantic', confidence: 0.7, evidence: [], producer: 'p', version: '1', validFrom: 10, validTo: null, supersededBy: null });
+    expect(typeof t.id).toBe('number');
+  });
+
+  it('merge: the plan sees the current rows inside the transaction; inserts and closes by ref keep history; the profile version moves once', async () => {
+    const { userId } = await seed(ctx.store, 'bob', ['hello']);
+    const traits = ctx.store.traits;
+    const first = await traits.merge({ userId, kind: 'semantic', now: 100, plan: inserts(semantic('occupation', 'nurse', 0.8)) });
+    const nurse = first.inserted.get(-1)!;
+    let seen: string[] = [];
+    const second = await traits.merge({
+      userId,
+      kind: 'semantic',
+      now: 200,
+      plan: (current) => {
+        seen = current.map((c) => String(c.value));
+        return {
+          changes: [
+            { op: 'insert', ref: -1, trait: semantic('occupation', 'teacher', 0.6) },
+            { op: 'close', id: nurse, supersededBy: -1 },
+            // a row inserted and closed in the same plan
+            { op: 'insert', ref: -2, trait: semantic('occupation', 'paramedic', 0.9) },
+            { op: 'close', id: -1, supersededBy: -2 },
+          ],
+          result: 'ok',
+        };
+      },
+    });
+    expect(seen).toEqual(['nurse']);
+    expect(second.result).toBe('ok');
+    expect(second.profileVersion).toBe((first.profileVersion ?? 0) + 1);
+    const h = await traits.history(userId, 'occupation');
+    expect(h.map((x) => [x.value, x.validFrom, x.validTo])).toEqual([
+      ['paramedic', 200, null],
+      ['teacher', 200, 200],
+      ['nurse', 100, 200],
+    ]);
+    expect(h[1]!.supersededBy).toBe(h[0]!.id);
+    expect(h[2]!.supersededBy).toBe(h[1]!.id);
+    expect((await ctx.store.users.require('bob')).profileVersion).toBe(second.profileVersion);
+  });
+
+  it('merge: no change leaves the profile version; counters and read marks land with the changes; a failing plan writes nothing', async () => {
+    const { userId, events } = await seed(ctx.store, 'cy', ['a', 'b', 'c']);
+    const traits = ctx.store.traits;
+    const before = (await ctx.store.users.require('cy')).profileVersion;
+    const none = await traits.merge({
+      userId,
+      kind: 'semantic',
+      now: 5,
+      markRead: { eventIds: events.slice(0, 2), producer: 'x', version: '1' },
+      plan: () => ({ changes: [], counters: [{ metric: 'traits_rejected', key: 'unknown_key', n: 2 }], result: null }),
+    });
+    expect(none.profileVersion).toBeNull();
+    expect((await ctx.store.users.require('cy')).profileVersion).toBe(before);
+    expect((await traits.unreadSignals(userId, 'x', '1')).map((s) => s.text)).toEqual(['c']);
+    const counters = await ctx.store.stats.counters(['traits_rejected']);
+    expect(counters).toEqual([{ metric: 'traits_rejected', key: 'unknown_key', count: 2 }]);
+    await expect(
+      traits.merge({
+        userId,
+        kind: 'semantic',
+        now: 6,
+        markRead: { eventIds: [events[2]!], producer: 'x', version: '1' },
+        plan: () => ({ changes: [{ op: 'insert', ref: -1, trait: semantic('pet', 'dog', 0.5) }, { op: 'close', id: -7, supersededBy: null }], counters: [{ metric: 'traits_rejected', key: 'unknown_key', n: 1 }], result: null }),
+      }),
+    ).rejects.toThrow(/before inserting/);
+    expect(await traits.current(userId)).toEqual([]);
+    expect(await traits.unreadSignals(userId, 'x', '1')).toHaveLength(1);
+    expect(await ctx.store.stats.counters(['traits_rejected'])).toEqual(counters);
+  });
+
+  it('replaceTraits: unchanged values are left alone, changes supersede, null closes; one profile version bump per changed user', async () => {
+    const a = await seed(ctx.store, 'dee', ['x']);
+    const b = await seed(ctx.store, 'eve', ['y']);
+    const traits = ctx.store.traits;
+    const rows = (v: number | null, conf = 0.8, version = 'v1') => [
+      { userId: a.userId, key: 'churn', value: v === null ? null : v > 0.5, confidence: conf, version },
+      { userId: b.userId, key: 'churn', value: false, confidence: 0.9, version: 'v1' },
+    ];
+    const first = await traits.replaceTraits('predicted', 'model:churn', rows(1), { now: 10, confidenceTolerance: 0.01 });
+    expect(first).toMatchObject({ written: 2, closed: 0 });
+    expect([...first.profileVersions.keys()].sort()).toEqual([a.userId, b.userId].sort());
+    // within the tolerance: nothing changes, no version bump
+    const same = await traits.replaceTraits('predicted', 'model:churn', rows(1, 0.805), { now: 20, confidenceTolerance: 0.01 });
+    expect(same).toMatchObject({ written: 0, closed: 0 });
+    expect(same.profileVersions.size).toBe(0);
+    // a new model version supersedes even with the same value
+    const bumped = await traits.replaceTraits('predicted', 'model:churn', rows(1, 0.8, 'v2'), { now: 30 });
+    expect(bumped).toMatchObject({ written: 1, closed: 1 });
+    expect([...bumped.profileVersions.entries()]).toEqual([[a.userId, first.profileVersions.get(a.userId)! + 1]]);
+    // another producer's rows of the same kind and key are not touched
+    await traits.replaceTraits('predicted', 'model:other', [{ userId: a.userId, key: 'churn', value: true, confidence: 0.7, version: 'v1' }], { now: 35 });
+    const closed = await traits.replaceTraits('predicted', 'model:churn', rows(null), { now: 40 });
+    expect(closed).toMatchObject({ written: 0, closed: 1 });
+    expect((await traits.current(a.userId, { kind: 'predicted' })).map((t) => t.producer)).toEqual(['model:other']);
+    const h = await traits.history(a.userId, 'churn');
+    expect(h.map((t) => [t.producer, t.version, t.validTo])).toEqual([
+      ['model:other', 'v1', null],
+      ['model:churn', 'v2', 40],
+      ['model:churn', 'v1', 30],
+    ]);
+    expect(h[2]!.supersededBy).toBe(h[1]!.id);
+    expect(h[1]!.supersededBy).toBeNull();
+  });
+
+  it('unread signals per producer and version, oldest first; read marks are idempotent and can be forgotten', async () => {
+    const { userId, events } = await seed(ctx.store, 'fay', ['one', 'two', 'three']);
+    await seed(ctx.store, 'gus', ['other user']);
+    const traits = ctx.store.traits;
+    expect((await traits.unreadSignals(userId, 'x', '1')).map((s) => [s.id, s.text, s.type, s.ts])).toEqual([
+      [events[0], 'one', 'chat_message', T0],
+      [events[1], 'two', 'chat_message', T0 + 1000],
+      [events[2], 'three', 'chat_message', T0 + 2000],
+    ]);
+    await traits.markSignalsRead([events[0]!, events[1]!], 'x', '1', 5);
+    await traits.markSignalsRead([events[1]!], 'x', '1', 6);
+    expect((await traits.unreadSignals(userId, 'x', '1')).map((s) => s.text)).toEqual(['three']);
+    expect(await traits.unreadSignals(userId, 'x', '2')).toHaveLength(3);
+    expect(await traits.forgetSignalsRead(userId)).toBe(2);
+    expect(await traits.unreadSignals(userId, 'x', '1')).toHaveLength(3);
+  });
+
+  it('requestReread forgets the read marks and queues one refresh for the user', async () => {
+    const { userId, events } = await seed(ctx.store, 'hal', ['one', 'two']);
+    const traits = ctx.store.traits;
+    await traits.markSignalsRead(events, 'x', '1', 5);
+    const pendingBefore = (await ctx.store.jobs.counts(T0 * 2)).pending;
+    // ingestion already queued a refresh for hal: a second request folds into it
+    expect(await traits.requestReread(userId, T0)).toBe(2);
+    expect((await ctx.store.jobs.counts(T0 * 2)).pending).toBe(pendingBefore);
+    expect(await traits.unreadSignals(userId, 'x', '1')).toHaveLength(2);
+    for (const j of await ctx.store.jobs.claim('w', 10, { leaseMs: 1000, now: T0 * 2 })) await ctx.store.jobs.complete(j, T0 * 2);
+    expect(await traits.requestReread(userId, T0 * 2)).toBe(0);
+    expect((await ctx.store.jobs.counts(T0 * 3)).pending).toBe(1);
+  });
+});
