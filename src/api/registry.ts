@@ -31,6 +31,13 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject =
    * route, status, time and internal user id (from `:id`). Set it on every route that reads personal data.
    */
   audit?: string;
+  /**
+   * Whose per-user data the answer carries, so the audit rows name exactly those users (one row
+   * each): `param` — the user named by `:id` (default: true on `/users/:id…` paths); `body` — paths
+   * to the external ids the JSON answer lists, e.g. `results[].userId`, `users[]`. Needs `audit`.
+   * Published as `x-returns-users`; a test derives the routes that need it from the document.
+   */
+  returnsUsers?: ReturnsUsers;
   summary: string;
   description?: string;
   tag: string;
@@ -47,6 +54,48 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject =
     c: Context<ApiEnv>,
     input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> },
   ) => Response | Promise<Response>;
+}
+
+export interface ReturnsUsers {
+  param?: boolean;
+  body?: readonly string[];
+}
+
+const USER_PATH = /\/users\/:id(?:\/|$)/;
+
+/** The route's `returnsUsers` with its default filled in, or undefined when it returns nobody's data. */
+export function returnsUsersOf(r: Pick<AnyRoute, 'path' | 'returnsUsers'>): Required<ReturnsUsers> | undefined {
+  const param = r.returnsUsers?.param ?? USER_PATH.test(r.path);
+  const body = r.returnsUsers?.body ?? [];
+  return param || body.length ? { param, body } : undefined;
+}
+
+/**
+ * The strings at `path` in a JSON value: dot-separated keys, `[]` stepping into every array element
+ * (`results[].userId`, `users[]`, `recommendations[].reason.neighbours[].userId`).
+ */
+export function valuesAt(value: unknown, path: string): string[] {
+  let level: unknown[] = [value];
+  for (const part of path.split('.')) {
+    const many = part.endsWith('[]');
+    const key = many ? part.slice(0, -2) : part;
+    const next: unknown[] = [];
+    for (const v of level) {
+      const x = key === '' ? v : v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
+      if (many) {
+        if (Array.isArray(x)) next.push(...x);
+      } else if (x !== undefined) next.push(x);
+    }
+    level = next;
+  }
+  return level.filter((v): v is string => typeof v === 'string');
+}
+
+/** The external ids of the users an answer carried data of, for the audit middleware. */
+async function returnedUsers(spec: Required<ReturnsUsers>, res: Response): Promise<string[]> {
+  if (!spec.body.length || !res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return [];
+  const body: unknown = await res.clone().json();
+  return spec.body.flatMap((p) => valuesAt(body, p));
 }
 
 /** Identity function that keeps the schemas' types for the handler. */
@@ -92,6 +141,9 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
         await next();
       },
     ];
+    const users = returnsUsersOf(r);
+    // A route that returns someone's data but is not audited is a programming error: refuse to start.
+    if (r.returnsUsers && !r.audit) throw new Error(`${r.method.toUpperCase()} ${r.path} declares returnsUsers without audit`);
     if (r.scope) chain.push(deps.auth, ...(deps.rateLimit ? [deps.rateLimit(r.scope)] : []), requireScope(r.scope));
     if (r.audit && deps.audit) chain.push(deps.audit(r.audit));
     if (r.body) chain.push(...deps.body);
@@ -99,7 +151,14 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
       const body = parse(r.body, c.get('body'), 'request body');
       const query = parse(r.query, c.req.query(), 'query');
       const params = parse(r.params, c.req.param(), 'path');
-      return r.handler(c, { body, query, params });
+      if (!r.audit || !users) return r.handler(c, { body, query, params });
+      // The validated, normalised `:id` (set first, so a refused read, e.g. a 403, still names its user).
+      const subject = users.param ? (params as { id?: unknown } | undefined)?.id : undefined;
+      if (typeof subject === 'string') c.set('auditUsers', [subject]);
+      const res = await r.handler(c, { body, query, params });
+      const listed = await returnedUsers(users, res);
+      if (listed.length) c.set('auditUsers', [...(c.get('auditUsers') ?? []), ...listed]);
+      return res;
     };
     // hono's typed overloads only cover fixed arities; the list form takes any number of handlers.
     const handlers: MiddlewareHandler<ApiEnv>[] = [...chain, handler];
@@ -192,6 +251,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
       ...(r.audit ? { 'x-audit-action': r.audit } : {}),
+      ...(r.audit && returnsUsersOf(r) ? { 'x-returns-users': returnsUsersOf(r) } : {}),
       ...(r.scope ? { security: [{ bearerAuth: [] }], 'x-required-scope': r.scope } : { security: [] }),
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema) } } } } : {}),

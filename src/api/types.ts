@@ -16,6 +16,8 @@ export interface ApiVariables {
   body: unknown;
   /** The registered route pattern that handled the request, for logs. */
   route: string | undefined;
+  /** External ids of the users whose data the answer carried (set by the registry from `returnsUsers`), for the audit rows. */
+  auditUsers: string[] | undefined;
 }
 
 export interface ApiEnv {

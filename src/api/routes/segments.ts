@@ -14,6 +14,19 @@ const createBody = z.object({
   description: z.string().trim().min(1).max(2000).optional().describe('Natural language; compiled to a proposed filter that is returned, not saved.'),
 });
 
+const proposalSchema = z.union([
+  z.object({ mode: z.literal('llm'), filter: z.unknown(), explanation: z.string(), saved: z.literal(false), generator: z.string(), next: z.string() }),
+  z.object({ mode: z.literal('embedding_search'), note: z.string(), saved: z.literal(false), users: z.array(z.object({ userId: z.string(), score: z.number() })) }),
+]);
+
+const lookalikesSchema = z.object({
+  segmentId: z.number().int(),
+  members: z.number().int(),
+  membersWithVectors: z.number().int(),
+  results: z.array(z.object({ userId: z.string(), similarity: z.number(), blocks: z.record(z.string(), z.number().nullable()) })),
+  note: z.string().optional(),
+});
+
 const segmentParams = z.object({ id: z.coerce.number().int().min(1).describe('Segment id.') });
 
 /** Segments: DSL filters, LLM-proposed filters, members and lookalikes (marketing consent only). */
@@ -24,6 +37,9 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       method: 'post',
       path: '/v1/segments',
       scope: 'segments:write',
+      // The no-LLM fallback answers with users: audited like any other list of users.
+      audit: 'segment.write',
+      returnsUsers: { body: ['users[].userId'] },
       tag: 'segments',
       summary: 'Create a segment, or propose a filter from a description',
       description:
@@ -32,7 +48,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
         '{"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, ' +
         '{"attribute":{"key","eq"|"in"|"exists"}}, {"and":[...]}, {"or":[...]}, {"not":{...}}.',
       body: createBody,
-      responses: { 201: { description: 'Saved', schema: segmentSchema }, 200: { description: 'A proposed filter (not saved), or the embedding-search fallback' }, 422: { description: 'The model proposed an invalid filter' } },
+      responses: { 201: { description: 'Saved', schema: segmentSchema }, 200: { description: 'A proposed filter (not saved), or the embedding-search fallback', schema: proposalSchema }, 422: { description: 'The model proposed an invalid filter' } },
       handler: async (c, { body }) => {
         const hasFilter = body.filter !== undefined;
         if (hasFilter === (body.description !== undefined))
@@ -58,6 +74,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       path: '/v1/segments/:id/users',
       scope: 'segments:write',
       audit: 'segment.members.read',
+      returnsUsers: { body: ['users[]'] },
       tag: 'segments',
       summary: "A segment's members (marketing consent only), paged",
       params: segmentParams,
@@ -78,12 +95,14 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       method: 'post',
       path: '/v1/segments/:id/lookalikes',
       scope: 'segments:write',
+      audit: 'segment.lookalikes.read',
+      returnsUsers: { body: ['results[].userId'] },
       tag: 'segments',
       summary: 'Users like the segment who are not in it',
       description: 'Nearest users to the centroid of the members’ vectors, excluding members and users without marketing consent.',
       params: segmentParams,
       query: z.object({ k: z.coerce.number().int().min(1).max(s.config.TRAITLENS_SIMILAR_MAX_K).default(10) }),
-      responses: { 200: { description: 'Lookalikes, most similar first' }, 404: { description: 'No such segment' } },
+      responses: { 200: { description: 'Lookalikes, most similar first', schema: lookalikesSchema }, 404: { description: 'No such segment' } },
       handler: (c, { params, query }) => c.json(lookalikes(s, requireSegment(db, params.id), query.k)),
     }),
   ];
