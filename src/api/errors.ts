@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { RateLimitedError, TraitlensError } from '../core/errors.ts';
-import { classifySqliteError } from '../db/errors.ts';
+import { classifyDriverError } from '../db/errors.ts';
 import { CircuitOpenError, ProviderError } from '../providers/errors.ts';
 import type { ApiEnv } from './types.ts';
 
@@ -112,8 +112,9 @@ export const onError: ErrorHandler<ApiEnv> = (err, c) => {
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(c, err.status, HTTP_CODES[err.status] ?? 'http_error', err.message || 'request failed');
   }
-  if (classifySqliteError(err) === 'busy') {
-    // Another process (e.g. an import) held the write lock past the busy timeout: transient, so say when to retry.
+  if (classifyDriverError(err) === 'busy') {
+    // SQLite: another process held the write lock past the busy timeout; PostgreSQL: a deadlock, a
+    // serialization failure or the statement timeout. Transient, so say when to retry.
     c.get('logger')?.warn({ err, reqId: c.get('requestId') }, 'database busy');
     c.header('Retry-After', '1');
     return errorResponse(c, 503, 'database_busy', 'the database is busy; retry shortly');

@@ -7,8 +7,9 @@ import pg from 'pg';
  * database or schema and drops it afterwards.
  */
 
-export const PG_SKIP_MESSAGE =
-  'PostgreSQL tests skipped: run `sudo ../shared/scripts/postgres-up.sh` and set TRAITLENS_TEST_PG_URL=<url>';
+const HOW = 'run `sudo ../shared/scripts/postgres-up.sh` and set TRAITLENS_TEST_PG_URL=<url>';
+export const PG_SKIP_MESSAGE = `PostgreSQL tests skipped: ${HOW}`;
+const PG_CI_MESSAGE = `PostgreSQL tests must run in CI but TRAITLENS_TEST_PG_URL is not set: ${HOW} (.ci/run does)`;
 
 export function pgTestUrl(): string | undefined {
   const url = process.env.TRAITLENS_TEST_PG_URL?.trim();
@@ -23,7 +24,7 @@ let warned = false;
  */
 export function pgAvailable(): boolean {
   if (pgTestUrl()) return true;
-  if (process.env.CI) throw new Error(`TRAITLENS_TEST_PG_URL is not set in CI. ${PG_SKIP_MESSAGE}`);
+  if (process.env.CI) throw new Error(PG_CI_MESSAGE);
   if (!warned) {
     warned = true;
     console.warn(PG_SKIP_MESSAGE);
