@@ -162,7 +162,9 @@ export class SqlEventStore implements EventStore {
   }
 
   async countsByType(userId: number): Promise<Record<string, number>> {
-    // events_user_type_idx covers this: an index-only range scan of the user's entries.
+    // The user's range of events_user_ts_idx, then each row's type: cost grows with the user's
+    // events. A covering (user_id, type) index would make it index-only, at one more index insert
+    // per ingested event (a schema change; not made here).
     const rows = await this.x.all<{ type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type', [userId]);
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
