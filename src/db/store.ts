@@ -15,6 +15,8 @@ import { SqlStatsStore, type StatsStore } from './stores/stats.ts';
 import { SqlSummaryStore, type SummaryStore } from './stores/summaries.ts';
 import { SqlTraitStore, type TraitStore } from './stores/traits.ts';
 import { SqlUserStore, type UserStore } from './stores/users.ts';
+import { userDataSections } from './stores/user-data.ts';
+import type { UserDataSection } from './user-data.ts';
 
 /**
  * Everything the service keeps, one async interface per aggregate. Stages, routes, CLI commands,
@@ -36,6 +38,8 @@ export interface Store {
   readonly embeddings: EmbeddingStore;
   readonly features: FeatureStore;
   readonly stats: StatsStore;
+  /** the database's per-user data, one section per table (erasure and export; the root adds sections outside the database) */
+  readonly userData: UserDataSection[];
   /** runs `fn` in one write transaction (see Executor.tx) */
   readonly exec: Executor;
   ping(): Promise<boolean>;
@@ -65,6 +69,7 @@ export function buildStore(exec: Executor): Store {
     embeddings: new SqlEmbeddingStore(exec, d),
     features: new SqlFeatureStore(exec, d),
     stats: new SqlStatsStore(exec, d),
+    userData: userDataSections(exec, d),
     ping: () => exec.ping(),
     close: () => exec.close(),
   };

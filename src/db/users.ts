@@ -1,10 +1,15 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { and, eq, isNull } from 'drizzle-orm';
+import { ConflictError, NotFoundError } from '../core/errors.ts';
 import type { Consent, Json, JsonObject, Trait, TraitKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { REFRESH_JOB } from './ingest-store.ts';
 import { enqueueJob } from './jobs.ts';
 import { events, identities, jobs, llmCache, signalEmbeddings, traits, userEmbeddings, users } from './schema.ts';
+
+/*
+ * TRANSITION: the synchronous originals of `UserStore` (src/db/stores/users.ts) for callers not yet
+ * converted (demo, eval, some tests). Delete each once nothing calls it; new code uses the store.
+ */
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -26,19 +31,6 @@ export function requireUser(db: Db, ref: string): UserRow {
   const u = findUser(db, ref);
   if (!u) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
   return u;
-}
-
-export function listIdentities(db: Db, userId: number): { kind: string; alias: string; createdAt: number }[] {
-  return db.stmt('SELECT kind, alias, created_at AS createdAt FROM identities WHERE user_id = ? ORDER BY id').all(userId) as {
-    kind: string;
-    alias: string;
-    createdAt: number;
-  }[];
-}
-
-export function eventCountsByType(db: Db, userId: number): Record<string, number> {
-  const rows = db.stmt('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type').all(userId) as { type: string; n: number }[];
-  return Object.fromEntries(rows.map((r) => [r.type, r.n]));
 }
 
 export function rowToTrait(r: typeof traits.$inferSelect): Trait {
@@ -67,56 +59,6 @@ export function currentTraits(db: Db, userId: number, kind?: TraitKind): Trait[]
       : db.stmt(`SELECT ${cols} FROM traits WHERE user_id = ? AND valid_to IS NULL ORDER BY key, id`).all(userId)
   ) as (typeof traits.$inferSelect)[];
   return rows.map(rowToTrait);
-}
-
-export interface EventPage {
-  events: { id: number; type: string; timestamp: string; ts: number; properties: JsonObject; text: string | null; source: string | null; eventId: string | null; receivedAt: number; flags: string[] }[];
-  nextCursor: string | null;
-}
-
-/** Newest first, keyset-paged on (ts, id) so pages stay stable while events arrive. */
-export function pageEvents(db: Db, userId: number, opts: { limit: number; cursor?: string | undefined; type?: string | undefined }): EventPage {
-  const conds = [eq(events.userId, userId)];
-  if (opts.type) conds.push(eq(events.type, opts.type));
-  if (opts.cursor) {
-    const c = decodeCursor(opts.cursor);
-    conds.push(sql`(${events.ts} < ${c.ts} OR (${events.ts} = ${c.ts} AND ${events.id} < ${c.id}))`);
-  }
-  const rows = db.orm
-    .select()
-    .from(events)
-    .where(and(...conds))
-    .orderBy(desc(events.ts), desc(events.id))
-    .limit(opts.limit + 1)
-    .all();
-  const page = rows.slice(0, opts.limit);
-  const last = page[page.length - 1];
-  return {
-    events: page.map((r) => ({
-      id: r.id,
-      type: r.type,
-      timestamp: new Date(r.ts).toISOString(),
-      ts: r.ts,
-      properties: JSON.parse(r.properties) as JsonObject,
-      text: r.text,
-      source: r.source,
-      eventId: r.clientEventId,
-      receivedAt: r.receivedAt,
-      flags: r.flags ? (JSON.parse(r.flags) as string[]) : [],
-    })),
-    nextCursor: rows.length > opts.limit && last ? encodeCursor(last.ts, last.id) : null,
-  };
-}
-
-export function encodeCursor(ts: number, id: number): string {
-  return Buffer.from(`${ts}:${id}`).toString('base64url');
-}
-export function decodeCursor(cursor: string): { ts: number; id: number } {
-  const m = /^(-?\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  const ts = Number(m?.[1]);
-  const id = Number(m?.[2]);
-  if (!m || !Number.isSafeInteger(ts) || !Number.isSafeInteger(id)) throw new ValidationError('cursor is not valid', { field: 'cursor' }, 'invalid_cursor');
-  return { ts, id };
 }
 
 export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };

@@ -8,8 +8,7 @@ import type { ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
 import { Worker, workerDefaults, type WorkerOptions } from '../jobs/worker.ts';
 import { sqliteStore } from '../db/store.ts';
-import { hasConsent } from '../db/consent.ts';
-import { eraseDerived } from '../db/erasure.ts';
+import { eraseDerived } from '../db/privacy.ts';
 import { wrapProviders } from '../providers/usage.ts';
 import { createProviders, OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
 import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
@@ -76,16 +75,16 @@ export function createPipeline(
   // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
   let offlineEmbedder: Embedder | undefined;
-  const embedderFor = (userId: number): Embedder =>
-    providers.embedder.id.startsWith('offline:') || hasConsent(db, userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT)
+  const embedderFor = async (userId: number): Promise<Embedder> =>
+    providers.embedder.id.startsWith('offline:') || (await sqliteStore(db).users.hasConsent(userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT))
       ? providers.embedder
       : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
   const refreshUser = async (userId: number): Promise<RefreshReport> => {
     const traits = await extractTraitsForUser(traitDeps, userId);
     // Without profiling consent no derived data is built, vectors included, and any built before
-    // (consent withdrawn, or the default changed) is removed through the erasure registry.
-    if (traits.skipped === 'no_profiling_consent') await eraseDerived(db, userId);
-    const emb = embeddings && !traits.skipped ? await embedUser(sqliteStore(db).embeddings, embedderFor(userId), userId) : null;
+    // (consent withdrawn, or the default changed) is removed through the per-user data sections.
+    if (traits.skipped === 'no_profiling_consent') await eraseDerived(sqliteStore(db).exec, sqliteStore(db).userData, userId);
+    const emb = embeddings && !traits.skipped ? await embedUser(sqliteStore(db).embeddings, await embedderFor(userId), userId) : null;
     if (traits.skipped) return { traits, embeddings: emb };
     const behaviour = await refreshBehaviour(userId);
     // The user vector last: it reads the text embedding and the computed/predicted traits.

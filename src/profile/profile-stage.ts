@@ -9,7 +9,6 @@ import type { ConsentFlag, Trait } from '../core/types.ts';
 import type { Db } from '../db/connection.ts';
 import { deleteProfile, deleteProfilesNotOfVersion, upsertProfile, userIdsWithEvents } from '../db/profiles.ts';
 import { currentTraits } from '../db/users.ts';
-import { registerEraser } from '../db/erasure.ts';
 import { getUserEmbedding } from '../embed/embed-stage.ts';
 import type { Embedder } from '../providers/types.ts';
 import { behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
@@ -29,9 +28,8 @@ export const profileDepsFromConfig = (db: Db, embedder: Embedder, config: Config
   defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
 });
 
-// Vectors and summaries are derived data: erased with the user and on profiling withdrawal.
-registerEraser({ name: 'user_profiles', derived: true, erase: (db, u) => db.stmt('DELETE FROM user_profiles WHERE user_id = ?').run(u).changes });
-registerEraser({ name: 'summaries', derived: true, erase: (db, u) => db.stmt('DELETE FROM summaries WHERE user_id = ?').run(u).changes });
+// Vectors and summaries are derived data: their sections in src/db/stores/user-data.ts erase them
+// with the user and on profiling withdrawal.
 
 /** The current layout; fits the behaviour scaler the first time it is needed (behaviour weight > 0). */
 export function currentLayout(deps: ProfileDeps, opts: { fit?: boolean } = {}): { layout: VectorLayout; scaler: BehaviourScaler | null } {

@@ -9,7 +9,7 @@
  */
 import { countProfiles, getProfiles, maxProfileUpdatedAt, profileChangesSince, profileIdsOfVersion, profilesOfVersion } from '../db/profiles.ts';
 import type { Db } from '../db/connection.ts';
-import { registerEraser } from '../db/erasure.ts';
+import type { UserDataSection } from '../db/user-data.ts';
 import type { Config } from '../core/config.ts';
 import { currentLayout, type ProfileDeps } from '../profile/profile-stage.ts';
 import type { VectorLayout } from '../profile/vector.ts';
@@ -61,19 +61,27 @@ export class ProfileIndex {
   constructor(deps: ProfileDeps, opts: IndexOptions) {
     this.deps = deps;
     this.opts = opts;
-    // An erasure in this process drops the vector from the index (overwritten, marked deleted) and
-    // saves at once; other processes' erasures arrive through the periodic count check.
-    registerEraser({
+  }
+
+  /**
+   * This index's per-user data, for the erasure/export list the composition root assembles: an
+   * erasure in this process drops the vector from the index (overwritten, marked deleted) and saves
+   * at once; other processes' erasures arrive through the periodic count check.
+   */
+  dataSection(): UserDataSection {
+    return {
       name: 'hnsw_index',
+      tables: [],
       derived: true,
-      afterCommit: (db, userId) => {
-        if (db !== this.db || !this.index?.has(userId)) return 0;
+      export: async (userId) => ({ indexed: this.index?.has(userId) ?? false }),
+      afterCommit: async (userId) => {
+        if (!this.index?.has(userId)) return 0;
         this.index.remove(userId);
         this.dirty = true;
         this.save();
         return 1;
       },
-    });
+    };
   }
 
   get db(): Db {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
-import { consentSql, filterByConsent, hasConsent } from '../../src/db/consent.ts';
+import { consentSql } from '../../src/db/stores/users.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
@@ -94,20 +94,27 @@ describe('consent end to end (LLM configured, loopback server recording every re
 });
 
 describe('marketing consent helpers (for summaries with audience=marketing, segments, lookalikes)', () => {
-  it('filterByConsent / hasConsent / consentSql honour declared flags over the default', async () => {
+  it('filterByConsent / hasConsent / consentOf / consentSql honour declared flags over the default', async () => {
     await seed('optin', { marketing: true });
     await seed('optout', { marketing: false });
     await seed('silent');
     const ids = ['optin', 'optout', 'silent'].map(idOf);
     const defaults = ['profiling', 'llm_processing'] as const;
-    expect(filterByConsent(api.db, [...ids, 999_999], 'marketing', defaults)).toEqual([ids[0]]);
-    expect(filterByConsent(api.db, ids, 'marketing', ['marketing'])).toEqual([ids[0], ids[2]]);
-    expect(hasConsent(api.db, ids[0]!, 'marketing', defaults)).toBe(true);
-    expect(hasConsent(api.db, ids[2]!, 'marketing', defaults)).toBe(false);
-    const q = (d: readonly ('profiling' | 'llm_processing' | 'marketing')[]) =>
-      (api.db.sqlite.prepare(`SELECT u.external_id AS id FROM users u WHERE ${consentSql('u', 'marketing', d)} ORDER BY u.id`).all() as { id: string }[]).map((r) => r.id);
-    expect(q(defaults)).toEqual(['optin']);
-    expect(q(['marketing'])).toEqual(['optin', 'silent']);
-    expect(() => consentSql('u; DROP TABLE users', 'marketing', defaults)).toThrow();
+    const users = api.store.users;
+    expect(await users.filterByConsent([...ids, 999_999], 'marketing', defaults)).toEqual([ids[0]]);
+    expect(await users.filterByConsent(ids, 'marketing', ['marketing'])).toEqual([ids[0], ids[2]]);
+    // Input order is kept.
+    expect(await users.filterByConsent([ids[2]!, ids[0]!], 'marketing', ['marketing'])).toEqual([ids[2], ids[0]]);
+    expect(await users.hasConsent(ids[0]!, 'marketing', defaults)).toBe(true);
+    expect(await users.hasConsent(ids[2]!, 'marketing', defaults)).toBe(false);
+    expect(await users.hasConsent(999_999, 'profiling', defaults)).toBe(false);
+    expect(await users.consentOf(ids[1]!, ['marketing'])).toEqual({ profiling: false, llm_processing: false, marketing: false });
+    expect(await users.consentOf(ids[2]!, defaults)).toEqual({ profiling: true, llm_processing: true, marketing: false });
+    // The fragment stores use to select many users at once agrees with the helpers.
+    const q = async (d: readonly ('profiling' | 'llm_processing' | 'marketing')[]) =>
+      (await api.store.exec.all<{ id: string }>(`SELECT u.external_id AS id FROM users u WHERE ${consentSql(api.store.dialect, 'u', 'marketing', d)} ORDER BY u.id`)).map((r) => r.id);
+    expect(await q(defaults)).toEqual(['optin']);
+    expect(await q(['marketing'])).toEqual(['optin', 'silent']);
+    expect(() => consentSql(api.store.dialect, 'u; DROP TABLE users', 'marketing', defaults)).toThrow();
   });
 });

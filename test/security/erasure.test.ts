@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
-import { listErasers, registerEraser } from '../../src/db/erasure.ts';
+import { eraseUser } from '../../src/db/privacy.ts';
+import type { UserDataSection } from '../../src/db/user-data.ts';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
@@ -100,25 +101,41 @@ describe('DELETE /v1/users/:id', () => {
     expect((await api.request('GET', '/v1/users/bystander/traits')).body.traits.length).toBeGreaterThan(0);
   });
 
-  it('runs erasers other modules register, in the same transaction and after commit', async () => {
-    api.db.sqlite.exec('CREATE TABLE IF NOT EXISTS test_module_rows (user_id INTEGER NOT NULL, note TEXT)');
+  it('runs every section of the list it is given: in one transaction, then those outside the database; users last', async () => {
+    api.db.sqlite.exec('CREATE TABLE test_module_rows (user_id INTEGER NOT NULL, note TEXT)');
     let storeCalls = 0;
-    registerEraser({ name: 'test_module_rows', derived: true, erase: (db, u) => db.sqlite.prepare('DELETE FROM test_module_rows WHERE user_id = ?').run(u).changes });
-    registerEraser({ name: 'test_store', derived: true, afterCommit: () => ++storeCalls });
-    try {
-      await write([{ userId: 'modded', type: 'click' }]);
-      const id = (api.db.sqlite.prepare("SELECT id FROM users WHERE external_id = 'modded'").get() as { id: number }).id;
-      api.db.sqlite.prepare('INSERT INTO test_module_rows VALUES (?, ?), (?, ?)').run(id, 'a', id, 'b');
-      const r = await api.request('DELETE', '/v1/users/modded');
-      expect(r.body.removed).toMatchObject({ test_module_rows: 2, test_store: 1 });
-      expect(storeCalls).toBe(1);
-    } finally {
-      // The registry is process-wide: leave it as found for the other tests in this file.
-      const keep = listErasers().filter((e) => !e.name.startsWith('test_'));
-      expect(keep.length).toBeGreaterThan(5);
-      registerEraser({ name: 'test_module_rows', derived: true, erase: () => 0 });
-      registerEraser({ name: 'test_store', derived: true });
-    }
+    const order: string[] = [];
+    const extra: UserDataSection[] = [
+      { name: 'test_store', tables: [], derived: true, afterCommit: async () => (order.push('test_store'), ++storeCalls) },
+      { name: 'test_broken_store', tables: [], derived: true, afterCommit: async () => Promise.reject(new Error('index file gone')) },
+      {
+        name: 'test_module_rows',
+        tables: ['test_module_rows'],
+        derived: true,
+        erase: async (q, u) => (order.push('test_module_rows'), (await q.run('DELETE FROM test_module_rows WHERE user_id = ?', [u])).changes),
+      },
+    ];
+    // The list's own order puts users first here: erasure still deletes them last.
+    const users = api.store.userData.find((s) => s.name === 'users')!;
+    const list = [users, ...api.store.userData.filter((s) => s !== users), ...extra];
+    await write([{ userId: 'modded', type: 'click' }]);
+    const id = (await api.store.users.require('modded')).id;
+    api.db.sqlite.prepare('INSERT INTO test_module_rows VALUES (?, ?), (?, ?)').run(id, 'a', id, 'b');
+    const r = await eraseUser(api.store.exec, list, id);
+    expect(r.removed).toMatchObject({ test_module_rows: 2, test_store: 1, users: 1, events: 1 });
+    expect(r.failed).toEqual(['test_broken_store']);
+    expect(order).toEqual(['test_module_rows', 'test_store']);
+    expect(storeCalls).toBe(1);
+    expect(await api.store.users.find('modded')).toBeUndefined();
+  });
+
+  it('is all or nothing: a section that fails inside the transaction leaves every row in place', async () => {
+    await write([{ userId: 'kept', type: 'click' }]);
+    const id = (await api.store.users.require('kept')).id;
+    const failing: UserDataSection = { name: 'test_failing', tables: [], derived: false, erase: async () => Promise.reject(new Error('disk full')) };
+    await expect(eraseUser(api.store.exec, [...api.store.userData, failing], id)).rejects.toThrow('disk full');
+    expect((await api.store.users.require('kept')).eventCount).toBe(1);
+    expect((await api.request('GET', '/v1/users/kept/events')).body.events).toHaveLength(1);
   });
 });
 
@@ -129,18 +146,24 @@ describe('GET /v1/users/:id/export', () => {
     const r = await api.request('GET', '/v1/users/exported/export');
     expect(r.status).toBe(200);
     const x = r.body;
-    expect(x.user).toMatchObject({ id: 'exported', attributes: { nickname: marker }, consent: { profiling: true, llm_processing: true, marketing: false } });
+    const audit = (await api.request('GET', '/v1/audit?user=exported&action=user.export')).body.entries;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ route: '/v1/users/:id/export', status: 200, userId: 'exported' });
+    expect(x.users).toMatchObject({ id: 'exported', attributes: { nickname: marker }, consentDeclared: null });
+    expect(x.consent).toEqual({ profiling: true, llm_processing: true, marketing: false });
     expect(x.identities.map((i: { alias: string }) => i.alias).sort()).toEqual([`anon-${marker}`, 'exported'].sort());
     expect(x.events).toHaveLength(2);
     expect(x.events.map((e: { eventId: string }) => e.eventId).sort()).toEqual([`${marker}-e1`, `${marker}-e2`]);
     expect(x.traits.some((t: { key: string; evidence: { quote: string }[] }) => t.key === 'interest' && t.evidence[0]?.quote.includes(marker))).toBe(true);
     expect(x.traits.some((t: { kind: string }) => t.kind === 'declared')).toBe(true);
-    expect(x.embeddings.map((e: { kind: string }) => e.kind).sort()).toEqual(['signal', 'user']);
-    expect(x.llm.calls).toBe(1);
+    expect(x.signal_embeddings).toEqual([expect.objectContaining({ count: 2 })]);
+    expect(x.user_embeddings).toHaveLength(1);
+    expect(x.llm_calls).toHaveLength(1);
+    expect(JSON.stringify(x.llm_cache)).toContain(marker);
     expect(x.jobs.length).toBeGreaterThan(0);
-    const audit = (await api.request('GET', '/v1/audit?user=exported&action=user.export')).body.entries;
-    expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ route: '/v1/users/:id/export', status: 200, userId: 'exported' });
+    // The export and erasure run over one list: every section erasure counts is a key here.
+    const erasedKeys = Object.keys((await api.request('DELETE', '/v1/users/exported')).body.removed);
+    expect(erasedKeys.filter((k) => k !== 'ingest_counters' && !(k in x))).toEqual([]);
   });
 });
 

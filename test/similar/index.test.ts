@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
 import { deleteProfile, upsertProfile } from '../../src/db/profiles.ts';
-import { eraseUser } from '../../src/db/erasure.ts';
+import { eraseUser } from '../../src/db/privacy.ts';
 import type { Manifest } from '../../src/similar/hnsw-index.ts';
 import { createTempDb, type TempDb } from '../support/temp-db.ts';
 import { indexConfig, layoutFor, openIndex, randomUnit, seedUsers } from './helpers.ts';
@@ -92,8 +92,8 @@ describe('vector index: SQLite is the source of truth, the HNSW file a cache', (
     ix.sync({ full: true });
     expect(ix.has(ids[10]!)).toBe(false);
     expect(ix.search(vectors[10]!, 30).map((h) => h.label)).not.toContain(ids[10]);
-    // This process: the erasure registry removes it from the index and saves at once.
-    await eraseUser(t.db, ids[11]!);
+    // This process: the index's own data section removes it from the index and saves at once.
+    await eraseUser(t.store.exec, [...t.store.userData, ix.dataSection()], ids[11]!);
     expect(ix.has(ids[11]!)).toBe(false);
     expect(manifestOf(ix.opts.path).count).toBe(28);
     ix.close();

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import type { ConsentFlag } from '../../core/types.ts';
-import type { Db } from '../../db/connection.ts';
-import { queryAudit } from '../../db/audit.ts';
-import { eraseUser } from '../../db/erasure.ts';
-import { exportUser } from '../../db/export.ts';
-import { findUser, requireUser } from '../../db/users.ts';
+import { eraseUser, exportUser } from '../../db/privacy.ts';
+import type { Store } from '../../db/store.ts';
+import type { UserDataSection } from '../../db/user-data.ts';
 import { defineRoute } from '../registry.ts';
 import { userRefParams } from './users.ts';
 
@@ -56,8 +54,14 @@ const eraseResponse = z.object({
 });
 
 /** Erasure, export and the audit trail: all admin-only. */
-export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[] }) {
-  const { db } = deps;
+export function privacyRoutes(deps: {
+  store: Store;
+  defaultConsent: readonly ConsentFlag[];
+  /** every kind of per-user data, for erasure and export alike; defaults to the database's own sections */
+  userData?: readonly UserDataSection[];
+}) {
+  const { store } = deps;
+  const userData = () => deps.userData ?? store.userData;
   return [
     defineRoute({
       method: 'delete',
@@ -66,14 +70,14 @@ export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFl
       tag: 'privacy',
       summary: 'Erase a user and everything derived from them',
       description:
-        'Removes the user, every alias, event, trait (with history), embedding, cached model answer, job and audit entry naming them, plus what other modules ' +
-        'registered (vectors, index entries, summaries, segment memberships), in one transaction; then truncates the write-ahead log. ' +
+        'Removes the user, every alias, event, trait (with history), embedding, profile vector, summary, cached model answer, job and audit entry naming them ' +
+        '(the same sections the export returns) in one transaction, then index entries outside the database; then truncates the write-ahead log. ' +
         'An audit entry with counts only (no id) records the erasure. A client re-sending old events afterwards creates a new user.',
       params: userRefParams,
       responses: { 200: { description: 'Erased; counts of what was removed', schema: eraseResponse }, 404: { description: 'No such user' } },
       handler: async (c, { params }) => {
-        const u = requireUser(db, params.id);
-        const r = await eraseUser(db, u.id, { keyId: c.get('auth')?.keyId ?? null });
+        const u = await store.users.require(params.id);
+        const r = await eraseUser(store.exec, userData(), u.id, { keyId: c.get('auth')?.keyId ?? null });
         if (r.failed.length) c.get('logger')?.error({ stores: r.failed, reqId: c.get('requestId') }, 'erasure: some stores could not be cleaned');
         return c.json({ erased: true as const, ...r });
       },
@@ -86,14 +90,16 @@ export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFl
       tag: 'privacy',
       summary: 'Everything held about a user (subject access request)',
       description:
-        'Attributes, consent (effective and declared), identities, every event, every trait version with evidence, embeddings metadata, LLM usage, jobs, ' +
-        'and sections other modules register. Audited.',
+        'One key per kind of data held, named like the counts erasure returns: the user (attributes, declared consent), identities, every event, every trait ' +
+        'version with evidence, embeddings and profile-vector metadata, summaries, cached model answers, LLM usage, jobs, audit entries naming the user, ' +
+        'index entries; plus the effective consent. Exactly what erasure deletes. Audited.',
       params: userRefParams,
       responses: { 200: { description: 'The export', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such user' } },
-      handler: (c, { params }) => {
-        const u = requireUser(db, params.id);
+      handler: async (c, { params }) => {
+        const u = await store.users.require(params.id);
+        const body = await exportUser(userData(), u, deps.defaultConsent);
         c.header('content-disposition', 'attachment; filename="traitlens-export.json"');
-        return c.json(exportUser(db, u, deps.defaultConsent));
+        return c.json(body);
       },
     }),
     defineRoute({
@@ -105,14 +111,14 @@ export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFl
       description: 'Newest first, keyset-paged. Every read of a profile, events, traits, summary or export is recorded with key id, route, user and time.',
       query: auditQuery,
       responses: { 200: { description: 'One page', schema: auditResponse } },
-      handler: (c, { query }) => {
+      handler: async (c, { query }) => {
         let userId: number | undefined;
         if (query.user !== undefined) {
-          const u = findUser(db, query.user.normalize('NFC').trim());
+          const u = await store.users.find(query.user.normalize('NFC').trim());
           if (!u) return c.json({ entries: [], nextCursor: null });
           userId = u.id;
         }
-        const page = queryAudit(db, {
+        const page = await store.audit.query({
           keyId: query.key,
           userId,
           route: query.route,
@@ -122,12 +128,8 @@ export function privacyRoutes(deps: { db: Db; defaultConsent: readonly ConsentFl
           before: query.cursor === undefined ? undefined : Number(query.cursor),
           limit: query.limit,
         });
-        const ext = new Map<number, string | null>();
-        const externalOf = (id: number | null) => {
-          if (id === null) return null;
-          if (!ext.has(id)) ext.set(id, (db.stmt('SELECT external_id FROM users WHERE id = ?').get(id) as { external_id: string | null } | undefined)?.external_id ?? null);
-          return ext.get(id) ?? null;
-        };
+        const ext = await store.users.externalIds(page.rows.flatMap((r) => (r.userId === null ? [] : [r.userId])));
+        const externalOf = (id: number | null) => (id === null ? null : (ext.get(id) ?? null));
         return c.json({
           entries: page.rows.map((r) => ({
             id: r.id,

@@ -2,20 +2,12 @@ import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
 import { effectiveConsent } from '../../core/consent.ts';
 import type { ConsentFlag, Json, JsonObject, Trait } from '../../core/types.ts';
-import type { Db } from '../../db/connection.ts';
-import {
-  currentTraits,
-  eventCountsByType,
-  identify,
-  listIdentities,
-  pageEvents,
-  requireUser,
-  setAttributes,
-  type UserRow,
-} from '../../db/users.ts';
-import { eraseDerived } from '../../db/erasure.ts';
+import { eraseDerived } from '../../db/privacy.ts';
+import type { Store } from '../../db/store.ts';
+import type { UserRow } from '../../db/stores/users.ts';
+import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
-import { attributesSchema, identifySchema } from '../../ingest/schema.ts';
+import { attributesSchema, identifierString, identifySchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
 
@@ -26,11 +18,8 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 /** A user reference in a path: an external user id or an anonymous id, normalised like ingestion stores it. */
 export const userRefParams = z.object({
-  id: z
-    .string()
-    .transform((v) => v.normalize('NFC').trim())
-    .pipe(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'))
-    .describe('Your user id, or an anonymous id linked to the user.'),
+  // Same rule as ingestion: an id with a hidden character is refused (400 naming `id`), not looked up.
+  id: identifierString(256).describe('Your user id, or an anonymous id linked to the user.'),
 });
 
 const consentSchema = z.object({ profiling: z.boolean(), llm_processing: z.boolean(), marketing: z.boolean() });
@@ -134,8 +123,14 @@ function checkAttributeKeys(raw: unknown): void {
   if (issues.length) throw new ValidationError(`invalid attributes: ${issues[0]!.message}`, issues);
 }
 
-export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[] }) {
-  const { db } = deps;
+export function userRoutes(deps: {
+  store: Store;
+  defaultConsent: readonly ConsentFlag[];
+  /** what consent withdrawal erases (derived sections); defaults to the database's own sections */
+  userData?: readonly UserDataSection[];
+}) {
+  const { store } = deps;
+  const userData = () => deps.userData ?? store.userData;
   const consentOf = (row: UserRow) => effectiveConsent(row.consent, deps.defaultConsent);
   return [
     defineRoute({
@@ -152,7 +147,7 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
         200: { description: 'Linked, merged or already linked', schema: identifyResponseSchema },
         409: { description: 'The anonymous id belongs to another known user' },
       },
-      handler: (c, { body }) => c.json(identify(db, body.anonymousId, body.userId)),
+      handler: async (c, { body }) => c.json(await store.users.identify(body.anonymousId, body.userId)),
     }),
     defineRoute({
       method: 'put',
@@ -168,9 +163,9 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
       responses: { 200: { description: 'The user after the change', schema: attributesResponseSchema } },
       handler: async (c, { body, params }) => {
         checkAttributeKeys(c.get('body'));
-        const row = setAttributes(db, params.id, body.attributes as Record<string, Json>, body.consent);
+        const row = await store.users.setAttributes(params.id, body.attributes as Record<string, Json>, body.consent);
         // Withdrawing profiling removes what was inferred (traits, vectors, summaries...) at once; events and declared attributes stay.
-        if (body.consent?.profiling === false) await eraseDerived(db, row.id);
+        if (body.consent?.profiling === false) await eraseDerived(store.exec, userData(), row.id);
         return c.json({ id: row.externalId ?? params.id, attributes: JSON.parse(row.attributes) as JsonObject, consent: consentOf(row) });
       },
     }),
@@ -187,9 +182,9 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
         200: { description: 'The profile', schema: profileSchema },
         404: { description: 'No such user' },
       },
-      handler: (c, { params }) => {
-        const u = requireUser(db, params.id);
-        const ids = listIdentities(db, u.id);
+      handler: async (c, { params }) => {
+        const u = await store.users.require(params.id);
+        const [ids, eventCounts, traits] = await Promise.all([store.users.identities(u.id), store.events.countsByType(u.id), store.traits.current(u.id)]);
         return c.json({
           id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
           known: u.externalId !== null,
@@ -199,8 +194,8 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
           eventCount: u.eventCount,
           firstEventAt: iso(u.firstEventAt),
           lastEventAt: iso(u.lastEventAt),
-          eventCounts: eventCountsByType(db, u.id),
-          traits: currentTraits(db, u.id).map(traitOut),
+          eventCounts,
+          traits: traits.map(traitOut),
           createdAt: new Date(u.createdAt).toISOString(),
           updatedAt: new Date(u.updatedAt).toISOString(),
         });
@@ -220,15 +215,15 @@ export function userRoutes(deps: { db: Db; defaultConsent: readonly ConsentFlag[
         200: { description: 'One page', schema: eventPageSchema },
         404: { description: 'No such user' },
       },
-      handler: (c, { params, query }) => {
-        const u = requireUser(db, params.id);
+      handler: async (c, { params, query }) => {
+        const u = await store.users.require(params.id);
         const type = query.type === undefined ? undefined : normaliseName(query.type);
-        const page = pageEvents(db, u.id, { limit: query.limit, cursor: query.cursor, type: type || query.type });
+        const page = await store.events.page(u.id, { limit: query.limit, cursor: query.cursor, type: type || query.type });
         return c.json({
           events: page.events.map((e) => ({
             id: e.id,
             type: e.type,
-            timestamp: e.timestamp,
+            timestamp: new Date(e.ts).toISOString(),
             properties: e.properties,
             text: e.text,
             source: e.source,

@@ -1,13 +1,308 @@
+import { effectiveConsent } from '../../core/consent.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { Consent, ConsentFlag, Json, JsonObject } from '../../core/types.ts';
+import { classifyDriverError } from '../errors.ts';
 import type { Dialect } from '../sql/dialect.ts';
-import type { Executor } from '../sql/executor.ts';
+import type { Executor, Queryable } from '../sql/executor.ts';
+import { REFRESH_JOB } from './events.ts';
+import { ENQUEUE_JOB_SQL, enqueueParams } from './jobs.ts';
 
-/** TODO(seam): the users aggregate's async methods move here from src/db/*.ts and the stages. */
-// biome-ignore lint: placeholder filled by the aggregate's conversion
-export interface UserStore {}
+/** A user row as the stores return it (times are epoch ms; attributes and consent are JSON text). */
+export interface UserRow {
+  id: number;
+  externalId: string | null;
+  attributes: string;
+  consent: string | null;
+  eventCount: number;
+  firstEventAt: number | null;
+  lastEventAt: number | null;
+  profileVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Identity {
+  kind: 'user' | 'anonymous';
+  alias: string;
+  createdAt: number;
+}
+
+export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };
+
+/** Users, their identities (external id and anonymous aliases), declared attributes and consent. */
+export interface UserStore {
+  /** by external id, else by anonymous alias (hot: every profile read) */
+  find(ref: string): Promise<UserRow | undefined>;
+  /** like `find`, or a 404 naming the reference */
+  require(ref: string): Promise<UserRow>;
+  byId(id: number): Promise<UserRow | undefined>;
+  /** the current external ids of internal ids (absent: erased, or never identified) */
+  externalIds(ids: readonly number[]): Promise<Map<number, string>>;
+  identities(userId: number): Promise<Identity[]>;
+  /**
+   * Links an anonymous id to a known user. When the anonymous id already has its own (anonymous)
+   * user, that user's events, traits and aliases move to the known user and it is removed: nothing
+   * is lost and calling again changes nothing. An anonymous id that belongs to another known user
+   * is a 409 `identity_conflict`. Safe when two processes identify the same ids at once.
+   */
+  identify(anonymousId: string, userId: string, now?: number): Promise<IdentifyOutcome>;
+  /**
+   * Sets declared attributes (a null value removes one) and consent flags, creating the user if
+   * needed. Each change is also written as a `declared` trait closing the previous value, so
+   * declared attributes have the same history as every other trait.
+   */
+  setAttributes(ref: string, changes: Record<string, Json>, consent: Partial<Consent> | undefined, now?: number): Promise<UserRow>;
+  consentOf(userId: number, defaults: readonly ConsentFlag[]): Promise<Consent>;
+  /** false for unknown users */
+  hasConsent(userId: number, flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<boolean>;
+  /** the subset of internal ids that have `flag`, in the input order (unknown ids are dropped) */
+  filterByConsent(userIds: readonly number[], flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<number[]>;
+}
+
+const USER_COLUMNS =
+  'u.id, u.external_id AS "externalId", u.attributes, u.consent, u.event_count AS "eventCount", u.first_event_at AS "firstEventAt", ' +
+  'u.last_event_at AS "lastEventAt", u.profile_version AS "profileVersion", u.created_at AS "createdAt", u.updated_at AS "updatedAt"';
+
+/**
+ * A SQL condition over a `users` alias that keeps only users with `flag`, for stores that select
+ * many users at once (segments, lookalikes): a stored flag wins, a missing one takes the default.
+ * Portable: SQLite's JSON text of `true` is 1, PostgreSQL's is 'true'.
+ */
+export function consentSql(d: Dialect, alias: string, flag: ConsentFlag, defaults: readonly ConsentFlag[]): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(alias)) throw new Error(`bad SQL alias ${alias}`);
+  const fallback = defaults.includes(flag) ? 1 : 0;
+  return `(CASE CAST(${d.jsonText(`${alias}.consent`, flag)} AS TEXT) WHEN '1' THEN 1 WHEN 'true' THEN 1 WHEN '0' THEN 0 WHEN 'false' THEN 0 ELSE ${fallback} END) = 1`;
+}
+
+const isUniqueViolation = (err: unknown) => classifyDriverError(err) === 'unique';
+
+/** A merge that lost a race re-reads and decides again; more than this many rounds is a bug. */
+const MAX_ROUNDS = 5;
 
 export class SqlUserStore implements UserStore {
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
   ) {}
+
+  find(ref: string): Promise<UserRow | undefined> {
+    return findIn(this.x, ref);
+  }
+
+  async require(ref: string): Promise<UserRow> {
+    const u = await this.find(ref);
+    if (!u) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
+    return u;
+  }
+
+  byId(id: number): Promise<UserRow | undefined> {
+    return byIdIn(this.x, id);
+  }
+
+  async externalIds(ids: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows = await this.x.all<{ id: number; externalId: string | null }>(
+        `SELECT id, external_id AS "externalId" FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`,
+        chunk,
+      );
+      for (const r of rows) if (r.externalId !== null) out.set(Number(r.id), r.externalId);
+    }
+    return out;
+  }
+
+  async identities(userId: number): Promise<Identity[]> {
+    return this.x.all<Identity>('SELECT kind, alias, created_at AS "createdAt" FROM identities WHERE user_id = ? ORDER BY id', [userId]);
+  }
+
+  async identify(anonymousId: string, userId: string, now = Date.now()): Promise<IdentifyOutcome> {
+    // Every step either writes through a unique index (ON CONFLICT DO NOTHING) or takes the row it
+    // changes with a guarded UPDATE, then re-reads: a concurrent identify/ingest in another process
+    // makes a round come out empty, and the next round sees its result. If one still trips a unique
+    // index (another process created the known user between our read and our write), the whole
+    // transaction runs once more and finds that user.
+    try {
+      return await this.x.tx((q) => this.identifyIn(q, anonymousId, userId, now));
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return this.x.tx((q) => this.identifyIn(q, anonymousId, userId, now));
+    }
+  }
+
+  private async identifyIn(q: Queryable, anonymousId: string, userId: string, now: number): Promise<IdentifyOutcome> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const known = await ownerOf(q, 'user', userId);
+      const anon = await ownerOf(q, 'anonymous', anonymousId);
+      if (anon !== undefined && anon === known) return { status: 'unchanged', userId, movedEvents: 0 };
+      const anonUser = anon !== undefined ? await byIdIn(q, anon) : undefined;
+      if (anonUser && anonUser.externalId !== null)
+        throw new ConflictError(`anonymousId "${anonymousId}" already belongs to another user`, { field: 'anonymousId' }, 'identity_conflict');
+
+      if (anonUser === undefined) {
+        // An unseen anonymous id: attach it to the known user (created if new).
+        const target = known ?? (await ensureKnownUser(q, userId, now));
+        const r = await q.run(
+          'INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING',
+          ['anonymous', anonymousId, target, now],
+        );
+        if (r.changes === 1) return { status: 'linked', userId, movedEvents: 0 };
+        continue; // someone else attached it meanwhile: decide again
+      }
+      if (known === undefined) {
+        // The anonymous user simply becomes the known user: nothing has to move. The guard makes
+        // the row ours; a concurrent identify that converted it first leaves 0 changes here.
+        const r = await q.run('UPDATE users SET external_id = ?, updated_at = ? WHERE id = ? AND external_id IS NULL', [userId, now, anonUser.id]);
+        if (r.changes !== 1) continue;
+        await q.run('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING', ['user', userId, anonUser.id, now]);
+        await enqueueRefresh(q, anonUser.id, now);
+        return { status: 'linked', userId, movedEvents: 0 };
+      }
+      const moved = await this.mergeInto(q, anonUser.id, known, now);
+      if (moved === null) continue;
+      return { status: 'merged', userId, movedEvents: moved };
+    }
+    throw new Error(`identify(${anonymousId}, ${userId}) did not settle`);
+  }
+
+  /** Moves an anonymous user into a known one; null when the anonymous user is already gone (a concurrent merge). */
+  private async mergeInto(q: Queryable, anonId: number, known: number, now: number): Promise<number | null> {
+    // Take both rows (anonymous first, so two merges into one user queue instead of deadlocking),
+    // then read them: the figures below are the committed ones.
+    if ((await q.run('UPDATE users SET updated_at = ? WHERE id = ? AND external_id IS NULL', [now, anonId])).changes !== 1) return null;
+    await q.run('UPDATE users SET updated_at = ? WHERE id = ?', [now, known]);
+    const from = await byIdIn(q, anonId);
+    const to = await byIdIn(q, known);
+    if (!from || !to) return null;
+    const moved = (await q.run('UPDATE events SET user_id = ? WHERE user_id = ?', [known, anonId])).changes;
+    await q.run('UPDATE traits SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    await q.run('UPDATE signal_embeddings SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    await q.run('UPDATE llm_cache SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    await q.run('UPDATE llm_calls SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    await q.run('UPDATE audit_log SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    // Per-user derived rows (text vector, profile vector, summaries) are rebuilt by the refresh from the moved signals.
+    await q.run('DELETE FROM user_embeddings WHERE user_id = ?', [anonId]);
+    await q.run('DELETE FROM user_profiles WHERE user_id = ?', [anonId]);
+    await q.run('DELETE FROM summaries WHERE user_id = ?', [anonId]);
+    await q.run('UPDATE identities SET user_id = ? WHERE user_id = ?', [known, anonId]);
+    await q.run('DELETE FROM jobs WHERE user_id = ?', [anonId]);
+    // Attributes the known user declared win over the anonymous ones.
+    const attributes = { ...(JSON.parse(from.attributes) as JsonObject), ...(JSON.parse(to.attributes) as JsonObject) };
+    await q.run(
+      `UPDATE users SET attributes = ?, event_count = event_count + ?,
+         first_event_at = coalesce(${this.d.least('first_event_at', 'coalesce(?, first_event_at)')}, ?),
+         last_event_at = coalesce(${this.d.greatest('last_event_at', 'coalesce(?, last_event_at)')}, ?),
+         profile_version = profile_version + 1, updated_at = ?
+       WHERE id = ?`,
+      [JSON.stringify(attributes), from.eventCount, from.firstEventAt, from.firstEventAt, from.lastEventAt, from.lastEventAt, now, known],
+    );
+    await q.run('DELETE FROM users WHERE id = ?', [anonId]);
+    await enqueueRefresh(q, known, now);
+    return moved;
+  }
+
+  async setAttributes(ref: string, changes: Record<string, Json>, consent: Partial<Consent> | undefined, now = Date.now()): Promise<UserRow> {
+    const run = () =>
+      this.x.tx(async (q) => {
+        const id = (await findIn(q, ref))?.id ?? (await ensureKnownUser(q, ref, now));
+        // Take the row before reading it, so two concurrent changes apply one after the other.
+        await q.run('UPDATE users SET updated_at = ? WHERE id = ?', [now, id]);
+        const row = (await byIdIn(q, id))!;
+        const attrs = JSON.parse(row.attributes) as JsonObject;
+        for (const [key, value] of Object.entries(changes)) {
+          const prev = await q.get<{ id: number; value: string }>(
+            "SELECT id, value FROM traits WHERE user_id = ? AND key = ? AND kind = 'declared' AND valid_to IS NULL ORDER BY id DESC LIMIT 1",
+            [id, key],
+          );
+          if (prev && prev.value === JSON.stringify(value)) continue;
+          let newId: number | null = null;
+          if (value === null) delete attrs[key];
+          else {
+            attrs[key] = value;
+            const ins = await q.get<{ id: number }>(
+              `INSERT INTO traits (user_id, key, value, kind, confidence, evidence, producer, version, valid_from)
+               VALUES (?, ?, ?, 'declared', 1, '[]', 'client', '1', ?) RETURNING id`,
+              [id, key, JSON.stringify(value), now],
+            );
+            newId = Number(ins!.id);
+          }
+          if (prev) await q.run('UPDATE traits SET valid_to = ?, superseded_by = ? WHERE id = ?', [now, newId, prev.id]);
+        }
+        const mergedConsent = consent ? { ...(row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {}), ...consent } : undefined;
+        await q.run('UPDATE users SET attributes = ?, consent = coalesce(?, consent), updated_at = ? WHERE id = ?', [
+          JSON.stringify(attrs),
+          mergedConsent ? JSON.stringify(mergedConsent) : null,
+          now,
+          id,
+        ]);
+        return (await byIdIn(q, id))!;
+      });
+    try {
+      return await run();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return run(); // another process created the user between our read and our insert
+    }
+  }
+
+  async consentOf(userId: number, defaults: readonly ConsentFlag[]): Promise<Consent> {
+    const r = await this.x.get<{ consent: string | null }>('SELECT consent FROM users WHERE id = ?', [userId]);
+    return effectiveConsent(r?.consent ?? null, defaults);
+  }
+
+  async hasConsent(userId: number, flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<boolean> {
+    const r = await this.x.get<{ consent: string | null }>('SELECT consent FROM users WHERE id = ?', [userId]);
+    return r !== undefined && effectiveConsent(r.consent, defaults)[flag];
+  }
+
+  async filterByConsent(userIds: readonly number[], flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<number[]> {
+    const allowed = new Set<number>();
+    for (const chunk of chunks([...new Set(userIds)])) {
+      const rows = await this.x.all<{ id: number; consent: string | null }>(
+        `SELECT id, consent FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`,
+        chunk,
+      );
+      for (const r of rows) if (effectiveConsent(r.consent, defaults)[flag]) allowed.add(Number(r.id));
+    }
+    return userIds.filter((id) => allowed.has(id));
+  }
+}
+
+/** Chunks stay under SQLite's bound-parameter limit. */
+function chunks<T>(list: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+function findIn(q: Queryable, ref: string): Promise<UserRow | undefined> {
+  return q.get<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
+     WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY (CASE WHEN i.kind = 'user' THEN 0 ELSE 1 END) LIMIT 1`,
+    [ref],
+  );
+}
+
+function byIdIn(q: Queryable, id: number): Promise<UserRow | undefined> {
+  return q.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [id]);
+}
+
+async function ownerOf(q: Queryable, kind: 'user' | 'anonymous', alias: string): Promise<number | undefined> {
+  const r = await q.get<{ userId: number }>('SELECT user_id AS "userId" FROM identities WHERE kind = ? AND alias = ?', [kind, alias]);
+  return r === undefined ? undefined : Number(r.userId);
+}
+
+/** The known user with this external id, created if new; never a second one (the unique index decides). */
+async function ensureKnownUser(q: Queryable, externalId: string, now: number): Promise<number> {
+  const created = await q.get<{ id: number }>(
+    'INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id',
+    [externalId, now, now],
+  );
+  const id = created ? Number(created.id) : Number((await q.get<{ id: number }>('SELECT id FROM users WHERE external_id = ?', [externalId]))!.id);
+  await q.run('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING', ['user', externalId, id, now]);
+  return id;
+}
+
+/** One pending refresh per user (the partial unique index coalesces), as ingestion enqueues it. */
+async function enqueueRefresh(q: Queryable, userId: number, now: number): Promise<void> {
+  await q.run(ENQUEUE_JOB_SQL, enqueueParams(REFRESH_JOB, userId, {}, now));
 }
