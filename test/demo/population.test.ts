@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanEvent } from '../../src/ingest/clean.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { openDb } from '../../src/db/connection.ts';
-import { IngestStore } from '../../src/db/ingest-store.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { identify } from '../../src/db/users.ts';
 import { OCCUPATIONS, PET_SPECIES, TOPICS } from '../../src/demo/catalog.ts';
@@ -323,12 +322,12 @@ describe('files and ingestion', () => {
     const pop = generatePopulation({ users: 60, seed: 3 });
     const db = openDb(join(dir, 'demo.db'), { synchronous: 'OFF' });
     try {
-      const store = new IngestStore(db);
+      const store = sqliteStore(db);
       let accepted = 0;
       let duplicates = 0;
       let rejected = 0;
       for (let i = 0; i < pop.events.length; i += 1000) {
-        const s = ingestBatch(store, pop.events.slice(i, i + 1000), { now: RECEIVED });
+        const s = await ingestBatch(store.events, pop.events.slice(i, i + 1000), { now: RECEIVED });
         accepted += s.accepted;
         duplicates += s.duplicates;
         rejected += s.rejected;
@@ -340,7 +339,7 @@ describe('files and ingestion', () => {
       expect(accepted).toBe(pop.events.length - duplicates - rejected);
       // merged when the user also has events under their user id; linked when all they did was anonymous.
       for (const p of pop.identifies) expect(['merged', 'linked']).toContain(identify(db, p.anonymousId, p.userId, RECEIVED).status);
-      const stats = await sqliteStore(db).stats.getStats();
+      const stats = await store.stats.getStats();
       expect(stats.users.total).toBe(60);
       expect(stats.users.anonymous).toBe(0);
     } finally {
