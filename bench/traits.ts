@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/core/config.ts';
 import { openDb, type Db } from '../src/db/connection.ts';
 import { IngestStore } from '../src/db/ingest-store.ts';
-import { forgetSignalsRead } from '../src/db/traits.ts';
+import { sqliteStore } from '../src/db/store.ts';
 import { generatePopulation } from '../src/demo/population.ts';
 import { echoOracleOperations, loadSpeakers } from '../src/eval/traits.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
@@ -139,7 +139,7 @@ try {
       const u = usage();
       const per100 = (x: number) => ((x / n) * 100).toFixed(1);
       rows.push([`LLM budget ${budget} tokens (${ids.length} users, ${n} signals)`, `${per100(u.calls)} calls, ${per100(u.p)} prompt + ${per100(u.c)} completion tokens per 100 signals; ${(n / s).toFixed(0)} signals/s on loopback`]);
-      for (const id of ids) forgetSignalsRead(db, id);
+      for (const id of ids) await sqliteStore(db).traits.forgetSignalsRead(id);
       let again = 0;
       let calls = 0;
       for (const id of ids) {

@@ -13,7 +13,9 @@ import { ValidationError } from '../core/errors.ts';
 import type { Signal, TraitOp } from '../core/traits.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
-import { listCurrentTraits } from '../db/traits.ts';
+import { sqliteStore } from '../db/store.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
+import { sqliteStore } from '../db/store.ts';
 import { findUser } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
@@ -219,7 +221,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       extractMs += performance.now() - t;
       signals += r.traits.signals;
       for (const [k, n] of Object.entries(r.traits.rejected)) rejected[k] = (rejected[k] ?? 0) + n;
-      const traits = listCurrentTraits(db, user.id, { kind: 'semantic' }).map((x) => ({ key: x.key, value: x.value as string | number | boolean }));
+      const traits = (await sqliteStore(db).traits.current(user.id, { kind: 'semantic' })).map((x) => ({ key: x.key, value: x.value as string | number | boolean }));
       results.push({ index: offset + i, speaker: s, traits });
       if ((i + 1) % 50 === 0 || i === speakers.length - 1) opts.onProgress?.({ phase: 'extract', done: i + 1, total: speakers.length });
     }
@@ -327,7 +329,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       work_dir: opts.keep ? dir : null,
       ...(opts.collectPairs ? { pairs } : {}),
     };
-    if (mode === 'llm-test-server') report.llm = llmFigures(db, results.reduce((a, u) => a + u.traits.length, 0), rejected);
+    if (mode === 'llm-test-server') report.llm = await llmFigures(sqliteStore(db).features, results.reduce((a, u) => a + u.traits.length, 0), rejected);
     return report;
   } finally {
     await server?.close();
@@ -336,28 +338,25 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
   }
 }
 
-function llmFigures(db: Db, traits: number, rejected: Record<string, number>): LlmRunFigures {
-  const u = db.sqlite
-    .prepare("SELECT count(*) AS n, sum(status = 'ok') AS ok, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM llm_calls")
-    .get() as { n: number; ok: number | null; p: number; c: number };
+async function llmFigures(features: FeatureStore, traits: number, rejected: Record<string, number>): Promise<LlmRunFigures> {
+  const u = await features.llmCallTotals();
   // Re-check every current trait's evidence ourselves, independently of merge.
-  const rows = db.sqlite.prepare("SELECT evidence FROM traits WHERE kind = 'semantic' AND valid_to IS NULL").all() as { evidence: string }[];
-  const textOf = db.sqlite.prepare('SELECT text FROM events WHERE id = ?');
+  const rows = (await features.semanticEvidence()).map((e) => JSON.parse(e) as { eventId: number; quote: string }[]);
+  const texts = await features.eventTexts(rows.flatMap((ev) => ev.map((e) => e.eventId)));
   let unverified = 0;
-  for (const r of rows) {
-    const ev = JSON.parse(r.evidence) as { eventId: number; quote: string }[];
+  for (const ev of rows) {
     const ok = ev.length > 0 && ev.every((e) => {
-      const t = (textOf.get(e.eventId) as { text: string } | undefined)?.text;
+      const t = texts.get(e.eventId);
       return t !== undefined && redactPii(t).text.includes(e.quote);
     });
     if (!ok) unverified++;
   }
   return {
     note: 'echo oracle: the loopback server answers with the offline extractor run on the signals in the prompt. This proves the client, prompt, structured output, verification and merge end to end; it is not a measure of any model’s quality.',
-    calls: u.n,
-    ok_calls: u.ok ?? 0,
-    prompt_tokens: u.p,
-    completion_tokens: u.c,
+    calls: u.calls,
+    ok_calls: u.ok,
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
     traits,
     rejected,
     all_traits_verified: unverified === 0 && rows.length === traits,
