@@ -135,6 +135,12 @@ export class SqlUserStore implements UserStore {
       const anon = await ownerOf(q, 'anonymous', anonymousId);
       if (anon !== undefined && anon === known) return { status: 'unchanged', userId, movedEvents: 0 };
       const anonUser = anon !== undefined ? await byIdIn(q, anon) : undefined;
+      if (anonUser && anonUser.externalId === userId) {
+        // Our reads straddled a concurrent identify's commit (each statement sees the latest commit
+        // on PostgreSQL): it converted the anonymous user to this very user. Repair a missing alias, decide again.
+        await q.run('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING', ['user', userId, anonUser.id, now]);
+        continue;
+      }
       if (anonUser && anonUser.externalId !== null)
         throw new ConflictError(`anonymousId "${anonymousId}" already belongs to another user`, { field: 'anonymousId' }, 'identity_conflict');
 

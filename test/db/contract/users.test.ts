@@ -1,0 +1,174 @@
+import { expect, it } from 'vitest';
+import type { Store } from '../../../src/db/store.ts';
+import { consentSql } from '../../../src/db/stores/users.ts';
+import { cleanBatch } from '../../../src/ingest/ingest.ts';
+import { describeStores } from '../../support/backends.ts';
+
+const T = 1_780_000_000_000;
+const NOW = T + 86_400_000;
+
+/** Ingests raw events through the event store, as the API does (creates users on first sight). */
+async function ingest(store: Store, raw: unknown[]): Promise<void> {
+  const b = cleanBatch(raw, { now: NOW });
+  expect(b.rejected).toEqual([]);
+  await store.events.writeBatch(b.pending, [], b.receivedAt);
+}
+
+const userCount = async (store: Store) => Number((await store.exec.get<{ n: number }>('SELECT count(*) AS n FROM users'))!.n);
+
+describeStores('users', (ctx) => {
+  it('finds a user by external id or by any anonymous alias; require is a 404 naming the reference', async () => {
+    const s = ctx.store;
+    await ingest(s, [{ userId: 'ann', type: 'click', timestamp: T }]);
+    await s.users.identify('dev-a', 'ann', NOW);
+    const byId = await s.users.find('ann');
+    expect(byId).toMatchObject({ externalId: 'ann', eventCount: 1, firstEventAt: T, lastEventAt: T });
+    expect((await s.users.find('dev-a'))?.id).toBe(byId!.id);
+    expect(await s.users.byId(byId!.id)).toEqual(byId);
+    expect(await s.users.find('nobody')).toBeUndefined();
+    await expect(s.users.require('nobody')).rejects.toMatchObject({ status: 404, details: { userId: 'nobody' } });
+    expect((await s.users.identities(byId!.id)).map((i) => `${i.kind}:${i.alias}`)).toEqual(['user:ann', 'anonymous:dev-a']);
+    expect(await s.users.externalIds([byId!.id, 999_999])).toEqual(new Map([[byId!.id, 'ann']]));
+  });
+
+  it('an external id wins over an equal anonymous alias of another user', async () => {
+    const s = ctx.store;
+    await ingest(s, [
+      { anonymousId: 'same', type: 'click', timestamp: T },
+      { userId: 'same', type: 'click', timestamp: T + 1 },
+    ]);
+    const u = await s.users.find('same');
+    expect(u?.externalId).toBe('same');
+  });
+
+  it('identify links an unseen anonymous id, turns an anonymous user into the known one, and merges into an existing known user', async () => {
+    const s = ctx.store;
+    // Unseen anonymous id, unknown user: creates the known user and links.
+    expect(await s.users.identify('dev-0', 'zed', NOW)).toEqual({ status: 'linked', userId: 'zed', movedEvents: 0 });
+    expect((await s.users.find('dev-0'))?.externalId).toBe('zed');
+
+    // An anonymous user, no known user yet: it becomes the known user (same row, nothing moves).
+    await ingest(s, [{ anonymousId: 'dev-1', type: 'search', text: 'tents', timestamp: T }]);
+    const anon = await s.users.require('dev-1');
+    expect(await s.users.identify('dev-1', 'bob', NOW)).toEqual({ status: 'linked', userId: 'bob', movedEvents: 0 });
+    expect(await s.users.require('bob')).toMatchObject({ id: anon.id, externalId: 'bob', eventCount: 1 });
+
+    // An anonymous user and a known user: events, traits and aliases move; counts and times add up.
+    await ingest(s, [
+      { userId: 'ann', type: 'page_view', timestamp: T + 5000 },
+      { anonymousId: 'dev-2', type: 'click', timestamp: T + 1000 },
+      { anonymousId: 'dev-2', type: 'click', timestamp: T + 9000 },
+    ]);
+    await s.users.setAttributes('dev-2', { plan: 'free', city: 'Lyon' }, undefined, NOW);
+    await s.users.setAttributes('ann', { plan: 'pro' }, undefined, NOW);
+    const before = await userCount(s);
+    expect(await s.users.identify('dev-2', 'ann', NOW + 1)).toEqual({ status: 'merged', userId: 'ann', movedEvents: 2 });
+    expect(await userCount(s)).toBe(before - 1);
+    const ann = await s.users.require('ann');
+    expect(ann).toMatchObject({ eventCount: 3, firstEventAt: T + 1000, lastEventAt: T + 9000 });
+    // Attributes the known user declared win over the anonymous ones.
+    expect(JSON.parse(ann.attributes)).toEqual({ plan: 'pro', city: 'Lyon' });
+    expect(await s.events.countsByType(ann.id)).toEqual({ page_view: 1, click: 2 });
+    expect((await s.traits.current(ann.id)).filter((t) => t.kind === 'declared').map((t) => t.key).sort()).toEqual(['city', 'plan', 'plan']);
+    expect((await s.users.require('dev-2')).id).toBe(ann.id);
+    // One pending refresh for the merged user, none left for the removed one.
+    const jobs = await s.exec.all<{ userId: number }>(`SELECT user_id AS "userId" FROM jobs WHERE status = 'pending'`);
+    expect(jobs.map((j) => Number(j.userId))).toContain(ann.id);
+    expect(new Set(jobs.map((j) => Number(j.userId))).size).toBe(jobs.length);
+
+    // Idempotent.
+    expect(await s.users.identify('dev-2', 'ann', NOW + 2)).toEqual({ status: 'unchanged', userId: 'ann', movedEvents: 0 });
+    expect((await s.users.require('ann')).eventCount).toBe(3);
+  });
+
+  it('an anonymous id that belongs to another known user is a 409 identity_conflict, and nothing changes', async () => {
+    const s = ctx.store;
+    await ingest(s, [{ anonymousId: 'dev-3', type: 'click', timestamp: T }]);
+    await s.users.identify('dev-3', 'bob', NOW);
+    await ingest(s, [{ userId: 'ann', type: 'click', timestamp: T }]);
+    await expect(s.users.identify('dev-3', 'ann', NOW)).rejects.toMatchObject({ status: 409, code: 'identity_conflict', details: { field: 'anonymousId' } });
+    expect((await s.users.require('dev-3')).externalId).toBe('bob');
+    expect((await s.users.require('ann')).eventCount).toBe(1);
+  });
+
+  it('two identify calls for the same anonymous id at once end with one user (no duplicate, no error)', async () => {
+    const s = ctx.store;
+    // Unseen ids on both sides: both calls race to create the known user and link the alias.
+    const fresh = await Promise.all([s.users.identify('dev-x', 'xena', NOW), s.users.identify('dev-x', 'xena', NOW)]);
+    expect(fresh.map((r) => r.status).sort()).toEqual(['linked', 'unchanged']);
+    expect(await userCount(s)).toBe(1);
+
+    // An anonymous user with events and a known user: both calls race to merge.
+    await ingest(s, [
+      { userId: 'yan', type: 'click', timestamp: T },
+      { anonymousId: 'dev-y', type: 'click', timestamp: T + 1 },
+      { anonymousId: 'dev-y', type: 'click', timestamp: T + 2 },
+    ]);
+    const merged = await Promise.all([s.users.identify('dev-y', 'yan', NOW), s.users.identify('dev-y', 'yan', NOW)]);
+    expect(merged.map((r) => r.status).sort()).toEqual(['merged', 'unchanged']);
+    expect(merged.reduce((n, r) => n + r.movedEvents, 0)).toBe(2);
+    expect(await s.users.require('yan')).toMatchObject({ eventCount: 3 });
+    expect(await userCount(s)).toBe(2);
+
+    // An anonymous user and no known user: both calls race to convert it.
+    await ingest(s, [{ anonymousId: 'dev-z', type: 'click', timestamp: T }]);
+    const converted = await Promise.all([s.users.identify('dev-z', 'zoe', NOW), s.users.identify('dev-z', 'zoe', NOW)]);
+    expect(converted.map((r) => r.status).sort()).toEqual(['linked', 'unchanged']);
+    expect(await userCount(s)).toBe(3);
+    expect((await s.users.require('zoe')).eventCount).toBe(1);
+  });
+
+  it('setAttributes creates the user, merges attributes, keeps declared history, and merges consent flags', async () => {
+    const s = ctx.store;
+    const u1 = await s.users.setAttributes('cat', { plan: 'free', city: 'Oslo' }, { marketing: true }, T);
+    expect(u1).toMatchObject({ externalId: 'cat' });
+    expect(JSON.parse(u1.attributes)).toEqual({ plan: 'free', city: 'Oslo' });
+    expect(JSON.parse(u1.consent!)).toEqual({ marketing: true });
+    // Unchanged values write no history; a change closes the previous row; null removes.
+    const u2 = await s.users.setAttributes('cat', { plan: 'pro', city: 'Oslo', pets: null }, { profiling: false }, T + 10);
+    expect(u2.id).toBe(u1.id);
+    expect(JSON.parse(u2.consent!)).toEqual({ marketing: true, profiling: false });
+    const u3 = await s.users.setAttributes('cat', { city: null }, undefined, T + 20);
+    expect(JSON.parse(u3.attributes)).toEqual({ plan: 'pro' });
+    expect(JSON.parse(u3.consent!)).toEqual({ marketing: true, profiling: false });
+
+    const plan = await s.traits.history(u1.id, 'plan');
+    expect(plan.map((t) => [t.value, t.validFrom, t.validTo])).toEqual([
+      ['pro', T + 10, null],
+      ['free', T, T + 10],
+    ]);
+    expect(plan[1]!.supersededBy).toBe(plan[0]!.id);
+    const city = await s.traits.history(u1.id, 'city');
+    expect(city.map((t) => [t.value, t.validTo])).toEqual([['Oslo', T + 20]]);
+    expect((await s.traits.current(u1.id)).map((t) => `${t.kind}:${t.key}`)).toEqual(['declared:plan']);
+  });
+
+  it('two concurrent setAttributes for a new user make one user with both changes', async () => {
+    const s = ctx.store;
+    await Promise.all([s.users.setAttributes('dee', { a: 1 }, undefined, T), s.users.setAttributes('dee', { b: 2 }, undefined, T)]);
+    expect(await userCount(s)).toBe(1);
+    expect(JSON.parse((await s.users.require('dee')).attributes)).toEqual({ a: 1, b: 2 });
+  });
+
+  it('consent: declared flags over the defaults, for one user and for many', async () => {
+    const s = ctx.store;
+    const optin = (await s.users.setAttributes('optin', {}, { marketing: true }, T)).id;
+    const optout = (await s.users.setAttributes('optout', {}, { marketing: false, profiling: false }, T)).id;
+    const silent = (await s.users.setAttributes('silent', {}, undefined, T)).id;
+    const defaults = ['profiling', 'llm_processing'] as const;
+    expect(await s.users.consentOf(optout, defaults)).toEqual({ profiling: false, llm_processing: true, marketing: false });
+    expect(await s.users.consentOf(silent, ['marketing'])).toEqual({ profiling: false, llm_processing: false, marketing: true });
+    expect(await s.users.hasConsent(optin, 'marketing', defaults)).toBe(true);
+    expect(await s.users.hasConsent(silent, 'marketing', defaults)).toBe(false);
+    expect(await s.users.hasConsent(999_999, 'profiling', defaults)).toBe(false);
+    expect(await s.users.filterByConsent([silent, optout, optin, 999_999], 'marketing', ['marketing'])).toEqual([silent, optin]);
+    expect(await s.users.filterByConsent([silent, optout, optin], 'profiling', defaults)).toEqual([silent, optin]);
+    expect(await s.users.filterByConsent([], 'profiling', defaults)).toEqual([]);
+    // The SQL fragment stores use to select many users at once agrees, on every backend.
+    const where = async (flag: 'marketing' | 'profiling', d: readonly ('profiling' | 'llm_processing' | 'marketing')[]) =>
+      (await s.exec.all<{ id: number }>(`SELECT u.id FROM users u WHERE ${consentSql(s.dialect, 'u', flag, d)} ORDER BY u.id`)).map((r) => Number(r.id));
+    expect(await where('marketing', defaults)).toEqual([optin]);
+    expect(await where('marketing', ['marketing'])).toEqual([optin, silent]);
+    expect(await where('profiling', defaults)).toEqual([optin, silent]);
+  });
+});
