@@ -203,6 +203,10 @@ describe('fuzz', () => {
       if (f) failures.push(f);
       if (failures.length >= 20) break;
     }
+    // The figures SECURITY.md quotes ("Measured figures"): printed so a run can be checked against it.
+    const tried = [...statuses.values()].reduce((n, c) => n + c, 0);
+    const serverErrors = [...statuses.entries()].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
+    console.info(`[figures] fuzz in-app: seed ${SEED}, ${tried} hostile requests over ${ops.length} operations, ${serverErrors} answered 5xx; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
     expect(failures, `seed ${SEED}`).toEqual([]);
     // The run reached handlers, not only validation: some requests succeed.
     expect([...statuses.entries()].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(50);
@@ -224,6 +228,8 @@ describe('fuzz on the real server', () => {
     const keys = [srv.keys.admin, srv.keys['profiles:read'], srv.keys['events:write']];
     const reqs = generate(ops, keys, N_HTTP, SEED + 1);
     const failures: string[] = [];
+    let sent = 0;
+    let serverErrors = 0;
     for (const r of reqs) {
       let res: Response;
       try {
@@ -233,6 +239,8 @@ describe('fuzz on the real server', () => {
         if (err instanceof TypeError) continue;
         throw err;
       }
+      sent++;
+      if (res.status >= 500) serverErrors++;
       const f = checkResponse(r, res.status, res.headers.get('content-type') ?? '', await res.text());
       if (f) failures.push(f);
     }
@@ -263,6 +271,7 @@ describe('fuzz on the real server', () => {
       // 0: the server (node's parser) closed the connection on bytes that are not HTTP at all.
       expect(status === 0 || status < 500, `${bytes.toString('latin1').slice(0, 60)} → ${answer.slice(0, 200)}`).toBe(true);
     }
+    console.info(`[figures] fuzz over HTTP: ${sent} requests reached the server (of ${reqs.length} generated), ${serverErrors} answered 5xx; ${raw.length} raw malformed requests, none answered 5xx`);
     expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
   }, 60_000);
 });
