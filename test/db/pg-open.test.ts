@@ -41,7 +41,7 @@ describe('openStore: TRAITLENS_DB picks the backend', () => {
       }
     });
 
-    it('a server that refuses the login fails the open with the server's error', async () => {
+    it('a server that refuses the login fails the open with its error', async () => {
       const bad = new URL(process.env.TRAITLENS_TEST_PG_URL!);
       bad.password = 'wrong-password';
       await expect(openStore(config(bad.toString()))).rejects.toMatchObject({ code: '28P01' });
