@@ -20,5 +20,5 @@ describe('concurrent writers on one database file', () => {
     expect((db.sqlite.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n).toBe(24_000);
     expect((db.sqlite.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n).toBe(37);
     db.close();
-  });
+  }, 90_000); // three tsx processes start, each loading the store: slow on a busy machine
 });
