@@ -61,6 +61,9 @@ describeStores('users', (ctx) => {
     ]);
     await s.users.setAttributes('dev-2', { plan: 'free', city: 'Lyon' }, undefined, NOW);
     await s.users.setAttributes('ann', { plan: 'pro' }, undefined, NOW);
+    // A read of the anonymous user's data was audited: the row must follow the person (erasure finds it there).
+    const anon2 = (await s.users.require('dev-2')).id;
+    await s.audit.write({ at: NOW, keyId: 'key_test', action: 'profile.read', method: 'GET', route: '/v1/users/:id', status: 200, userId: anon2 });
     const before = await userCount(s);
     expect(await s.users.identify('dev-2', 'ann', NOW + 1)).toEqual({ status: 'merged', userId: 'ann', movedEvents: 2 });
     expect(await userCount(s)).toBe(before - 1);
@@ -71,6 +74,8 @@ describeStores('users', (ctx) => {
     expect(await s.events.countsByType(ann.id)).toEqual({ page_view: 1, click: 2 });
     expect((await s.traits.current(ann.id)).filter((t) => t.kind === 'declared').map((t) => t.key).sort()).toEqual(['city', 'plan', 'plan']);
     expect((await s.users.require('dev-2')).id).toBe(ann.id);
+    expect((await s.audit.query({ userId: ann.id, limit: 10 })).rows.map((r) => r.action)).toEqual(['profile.read']);
+    expect((await s.audit.query({ userId: anon2, limit: 10 })).rows).toEqual([]);
     // One pending refresh for the merged user, none left for the removed one.
     const jobs = await s.exec.all<{ userId: number }>(`SELECT user_id AS "userId" FROM jobs WHERE status = 'pending'`);
     expect(jobs.map((j) => Number(j.userId))).toContain(ann.id);
