@@ -7,15 +7,30 @@ import { openDb, type Db } from '../db/connection.ts';
 import { createApp } from './app.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createProfileServices } from '../similar/services.ts';
-import type { Worker } from '../jobs/worker.ts';
+import { Worker, workerDefaults } from '../jobs/worker.ts';
+import { sqliteStore } from '../db/store.ts';
+import { startPipelineThread, type PipelineThread } from '../pipeline/worker-thread.ts';
 import { createLogger } from './logger.ts';
 import { createLifecycle } from './types.ts';
+
+export interface ShutdownReport {
+  /** false when the deadline passed with work still in flight (requests cut off, jobs abandoned) */
+  clean: boolean;
+  /** what shutdown was still waiting for at the deadline */
+  waitingFor: string[];
+}
 
 export interface RunningServer {
   url: string;
   port: number;
-  /** Graceful: readiness turns 503, no new connections, in-flight requests finish (up to the shutdown timeout), DB closed. Idempotent. */
-  close(): Promise<void>;
+  /** how the pipeline runs beside this server: its own thread, this event loop, or not at all */
+  workerMode: 'thread' | 'inline' | 'off';
+  /**
+   * Graceful: readiness turns 503, no new connections, in-flight requests and running jobs finish,
+   * the index is saved, the DB closed — all within TRAITLENS_SHUTDOWN_TIMEOUT_MS; past it, what is
+   * left is cut off and named in the report (and the log). Idempotent.
+   */
+  close(): Promise<ShutdownReport>;
 }
 
 export interface StartOptions {
@@ -23,11 +38,18 @@ export interface StartOptions {
   /** an open database; when omitted, `config.TRAITLENS_DB` is opened and closed with the server */
   db?: Db;
   logger?: Logger;
-  /** install SIGTERM/SIGINT handlers that close gracefully and exit 0 (default true; tests pass false) */
+  /** install SIGTERM/SIGINT handlers that close gracefully and exit 0 (1 past the deadline) (default true; tests pass false) */
   handleSignals?: boolean;
-  /** run the pipeline worker in this process (default: TRAITLENS_WORKER) */
-  worker?: boolean;
+  /**
+   * Run the pipeline worker beside the server (default: TRAITLENS_WORKER). `true`/`'thread'` runs it
+   * on a worker thread with its own connection, so HTTP never waits for it; `'inline'` on this
+   * event loop (an in-memory database has no second connection, so it always runs inline).
+   */
+  worker?: boolean | 'thread' | 'inline';
 }
+
+/** A request that ingests events: the pipeline thread yields to these. */
+const isIngestion = (req: Request) => req.method === 'POST' && new URL(req.url).pathname === '/v1/events';
 
 /** Starts the HTTP API on HOST:PORT (PORT 0 picks a free port; the actual one is returned). */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
@@ -35,22 +57,44 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const ownsDb = opts.db === undefined;
   const db = opts.db ?? openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
+  const store = sqliteStore(db);
   const lifecycle = createLifecycle();
-  // The pipeline worker runs in the server process unless TRAITLENS_WORKER=false (then run
-  // `traitlens worker` separately); ingestion wakes it so new signals are read promptly.
-  let worker: Worker | null = null;
-  if (opts.worker ?? config.TRAITLENS_WORKER) {
-    worker = createPipeline(db, config).createWorker({
+  const wanted = opts.worker ?? config.TRAITLENS_WORKER;
+  const workerMode: RunningServer['workerMode'] = wanted === false ? 'off' : wanted === 'inline' || db.path === ':memory:' ? 'inline' : 'thread';
+  // The pipeline runs on its own thread (its own connection and event loop) unless
+  // TRAITLENS_WORKER=false (then run `traitlens worker` separately); ingestion wakes it.
+  let inline: Worker | null = null;
+  let thread: PipelineThread | null = null;
+  if (workerMode === 'thread') {
+    thread = await startPipelineThread({ config: { ...config, TRAITLENS_DB: db.path }, logger });
+    logger.info({ workerId: thread.workerId, mode: 'thread' }, 'pipeline worker started');
+  } else if (workerMode === 'inline') {
+    inline = createPipeline(db, config).createWorker({
       onError: (job, err, outcome) =>
         outcome === 'deferred'
-          ? logger.info({ jobId: job.id, kind: job.kind, userId: job.user_id, reason: String(err) }, 'job deferred: LLM processing paused')
-          : logger.warn({ jobId: job.id, kind: job.kind, userId: job.user_id, attempts: job.attempts, outcome, err: String(err) }, 'job failed'),
-      onDone: (job, ms) => logger.debug({ jobId: job.id, kind: job.kind, userId: job.user_id, attempts: job.attempts, ms: Math.round(ms) }, 'job done'),
+          ? logger.info({ jobId: job.id, kind: job.kind, userId: job.userId, reason: String(err) }, 'job deferred: LLM processing paused')
+          : logger.warn({ jobId: job.id, kind: job.kind, userId: job.userId, attempts: job.attempts, outcome, err: String(err) }, 'job failed'),
+      onDone: (job, ms) => logger.debug({ jobId: job.id, kind: job.kind, userId: job.userId, attempts: job.attempts, ms: Math.round(ms) }, 'job done'),
+      onLeaseLost: (job) => logger.warn({ jobId: job.id, userId: job.userId }, 'job lease lost while running; another worker has it'),
     });
-    worker.start();
-    logger.info({ workerId: worker.id }, 'pipeline worker started');
+    inline.start();
+    logger.info({ workerId: inline.id, mode: 'inline' }, 'pipeline worker started');
   }
-  const w = worker;
+  // Without a worker here, still hand back jobs of dead workers and prune old ones (a separate
+  // `traitlens worker` may be down): the queue never keeps a job `running` past its lease.
+  let janitor: NodeJS.Timeout | undefined;
+  if (workerMode === 'off') {
+    const keeper = new Worker(store.jobs, {}, workerDefaults(config));
+    const tick = () =>
+      void keeper.maintain().then(
+        (m) => (m.reclaimed || m.parked ? logger.info(m, 'job queue: reclaimed jobs of dead workers') : undefined),
+        (err: unknown) => logger.warn({ err: String(err) }, 'job queue maintenance failed'),
+      );
+    tick();
+    janitor = setInterval(tick, Math.max(1000, Math.floor(config.TRAITLENS_JOB_LEASE_MS / 2)));
+    janitor.unref();
+  }
+  const onWork = thread ? () => thread.notify() : inline ? () => inline.notify() : undefined;
   // This process owns the vector index (docs/user-vector.md): load or rebuild it now, then follow SQLite.
   const profiles = createProfileServices(db, config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
   try {
@@ -60,16 +104,29 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');
   }
   profiles.index.start();
-  const app = createApp({ db, config, logger, lifecycle, profiles, ...(w ? { onWork: () => w.notify() } : {}) });
+  const app = createApp({ db, config, logger, lifecycle, profiles, ...(onWork ? { onWork } : {}) });
+  const t = thread;
+  const fetch: typeof app.fetch = t ? (req, ...rest) => (isIngestion(req) ? t.ingesting(async () => app.fetch(req, ...rest)) : app.fetch(req, ...rest)) : app.fetch;
+
+  const stopWorker = async (deadlineMs: number): Promise<{ clean: boolean; abandonedJobs: number[] }> => {
+    clearInterval(janitor);
+    if (thread) return thread.stop(deadlineMs);
+    if (inline) {
+      const w = inline;
+      const stopped = await Promise.race([w.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), deadlineMs).unref())]);
+      return stopped ? { clean: true, abandonedJobs: [] } : { clean: false, abandonedJobs: w.running.map((j) => j.id) };
+    }
+    return { clean: true, abandonedJobs: [] };
+  };
 
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s as Server)) as Server;
+      const s = serve({ fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s as Server)) as Server;
       s.once('error', reject);
     });
   } catch (err) {
-    await worker?.stop();
+    await stopWorker(config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
     profiles.close();
     if (ownsDb) db.close();
     throw err;
@@ -81,48 +138,68 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
-  logger.info({ url }, 'listening');
+  logger.info({ url, workerMode }, 'listening');
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<ShutdownReport> | undefined;
   const close = () =>
-    (closing ??= (async () => {
+    (closing ??= (async (): Promise<ShutdownReport> => {
+      const deadline = Date.now() + config.TRAITLENS_SHUTDOWN_TIMEOUT_MS;
+      const left = () => Math.max(0, deadline - Date.now());
+      const waitingFor: string[] = [];
       lifecycle.shuttingDown = true;
-      logger.info({ inFlight: lifecycle.inFlight }, 'shutting down');
+      logger.info({ inFlight: lifecycle.inFlight, deadlineMs: config.TRAITLENS_SHUTDOWN_TIMEOUT_MS }, 'shutting down');
+      // The worker stops claiming at once and finishes its jobs while HTTP drains: one deadline for both.
+      const worker = stopWorker(config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive sockets with no request in flight would hold close() open: drop them now and
       // as in-flight requests finish (their responses carry `Connection: close`).
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
       server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
-      });
-      const outcome = await Promise.race([closed.then(() => 'closed' as const), timedOut]);
+      const http = await raceDeadline(closed, left());
       clearInterval(sweep);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        logger.warn({ inFlight: lifecycle.inFlight }, 'shutdown timeout: closing remaining connections');
+      if (http === 'timeout') {
+        waitingFor.push(`${lifecycle.inFlight} HTTP request(s) in flight`);
         server.closeAllConnections();
-        await closed;
+        // Sockets are destroyed; if close() still does not call back, do not wait for it.
+        await raceDeadline(closed, 1000);
       }
-      // A job still running after the grace period is left `running`; the next worker recovers it.
-      if (worker) await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref())]);
-      profiles.close();
+      const w = await worker;
+      if (!w.clean) waitingFor.push(`pipeline job(s) ${w.abandonedJobs.join(', ') || '(unknown)'} still running (reclaimed when their leases lapse)`);
+      try {
+        profiles.close();
+      } catch (err) {
+        waitingFor.push(`vector index save failed: ${String(err)}`);
+      }
       if (ownsDb) db.close();
       uninstall?.();
-      logger.info('stopped');
+      const report = { clean: waitingFor.length === 0, waitingFor };
+      if (report.clean) logger.info('stopped');
+      else logger.error({ waitingFor }, 'shutdown deadline passed; stopped with work cut off');
+      return report;
     })());
 
-  const running: RunningServer = { url, port: addr.port, close };
-  const uninstall = opts.handleSignals === false ? undefined : installShutdown(running, logger);
+  const running: RunningServer = { url, port: addr.port, workerMode, close };
+  const uninstall = opts.handleSignals === false ? undefined : installShutdown(running, logger, config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
   return running;
 }
 
+function raceDeadline(p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => 'done' as const),
+    new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
- * SIGTERM/SIGINT → graceful close, then exit 0 (1 if closing failed). A second signal exits at
- * once. Returns a function that removes the handlers.
+ * SIGTERM/SIGINT → graceful close, then exit 0 (1 if the deadline cut work off or closing failed).
+ * A second signal exits at once. A backstop timer exits 1 if close itself hangs past the deadline
+ * (e.g. the log sink is gone and a write blocks), naming what it was still waiting for on stderr.
+ * Returns a function that removes the handlers.
  */
-export function installShutdown(server: Pick<RunningServer, 'close'>, logger?: Logger): () => void {
+export function installShutdown(server: Pick<RunningServer, 'close'>, logger?: Logger, deadlineMs = 10_000): () => void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -131,8 +208,16 @@ export function installShutdown(server: Pick<RunningServer, 'close'>, logger?: L
     }
     signalled = true;
     logger?.info({ signal }, 'signal received');
+    const backstop = setTimeout(() => {
+      // The logger may be what hangs: write straight to stderr, ignoring a closed pipe.
+      try {
+        process.stderr.write(`traitlens: shutdown did not finish within ${deadlineMs} ms; exiting 1\n`);
+      } catch {}
+      process.exit(1);
+    }, deadlineMs + 2000);
+    backstop.unref();
     server.close().then(
-      () => process.exit(0),
+      (report) => process.exit(report && report.clean === false ? 1 : 0),
       (err: unknown) => {
         logger?.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -1,0 +1,61 @@
+/**
+ * The pipeline worker inside `serve`, on its own thread: its own SQLite connection, pipeline and
+ * event loop, so a busy pipeline (synchronous driver calls, CPU-bound extraction and embedding)
+ * never delays an HTTP answer. Talks to the server through messages (see worker-thread.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../core/config.ts';
+import { openDb } from '../db/connection.ts';
+import { createPipeline } from './pipeline.ts';
+import type { FromThread, ThreadData, ToThread } from './worker-thread.ts';
+
+const port = parentPort!;
+const data = workerData as ThreadData;
+const config = data.config as Config;
+const send = (m: FromThread) => port.postMessage(m);
+const ingesting = new Int32Array(data.ingesting);
+
+/**
+ * Ingestion goes first: while HTTP ingestion requests are in flight, wait before claiming the next
+ * slice (bounded, so a steady stream of ingestion slows the pipeline down but never stops it).
+ */
+async function yieldToIngestion(): Promise<void> {
+  const until = Date.now() + data.maxYieldMs;
+  while (Atomics.load(ingesting, 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+}
+
+const db = openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
+const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => send({ type: 'log', level, msg, fields });
+const worker = createPipeline(db, config).createWorker({
+  concurrency: data.concurrency,
+  beforeSlice: yieldToIngestion,
+  onError: (job, err, outcome) =>
+    outcome === 'deferred'
+      ? log('info', 'job deferred: LLM processing paused', { jobId: job.id, kind: job.kind, userId: job.userId, reason: String(err) })
+      : log('warn', 'job failed', { jobId: job.id, kind: job.kind, userId: job.userId, attempts: job.attempts, outcome, err: String(err) }),
+  onDone: (job, ms) => log('debug', 'job done', { jobId: job.id, kind: job.kind, userId: job.userId, attempts: job.attempts, ms: Math.round(ms) }),
+  onLeaseLost: (job) => log('warn', 'job lease lost while running; another worker has it', { jobId: job.id, userId: job.userId }),
+  onMaintenance: (m) => log('info', 'job queue maintenance', m),
+});
+
+// What the server reports if shutdown gives up on us.
+const running = setInterval(() => send({ type: 'running', ids: worker.running.map((j) => j.id) }), 250);
+running.unref();
+
+port.on('message', (m: ToThread) => {
+  if (m.type === 'notify') worker.notify();
+  else if (m.type === 'stop') {
+    void worker.stop().then(
+      () => {
+        clearInterval(running);
+        db.close();
+        send({ type: 'stopped' });
+        port.close();
+      },
+      (err: unknown) => send({ type: 'log', level: 'error', msg: 'pipeline worker failed to stop', fields: { err: String(err) } }),
+    );
+  }
+});
+
+worker.start();
+send({ type: 'ready', workerId: worker.id });
