@@ -7,12 +7,7 @@ import { buildStore, sqliteStore, type Store } from './store.ts';
 
 export type StoreConfig = Pick<
   Config,
-  | 'TRAITLENS_DB'
-  | 'TRAITLENS_DB_SYNCHRONOUS'
-  | 'TRAITLENS_BUSY_TIMEOUT_MS'
-  | 'TRAITLENS_PG_POOL_SIZE'
-  | 'TRAITLENS_PG_STATEMENT_TIMEOUT_MS'
-  | 'TRAITLENS_PG_SSL'
+  'TRAITLENS_DB' | 'TRAITLENS_DB_SYNCHRONOUS' | 'TRAITLENS_BUSY_TIMEOUT_MS' | 'TRAITLENS_PG_POOL_SIZE' | 'TRAITLENS_PG_STATEMENT_TIMEOUT_MS' | 'TRAITLENS_PG_SSL'
 >;
 
 /**
@@ -36,5 +31,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     await pool.end().catch(() => {});
     throw err;
   }
-  return buildStore(new PgExecutor(pool));
+  // pgvector's HNSW index takes the same settings as the in-process one.
+  return buildStore(new PgExecutor(pool), {
+    vectors: { m: config.TRAITLENS_HNSW_M, efConstruction: config.TRAITLENS_HNSW_EF_CONSTRUCTION, efSearch: config.TRAITLENS_HNSW_EF },
+  });
 }

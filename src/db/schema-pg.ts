@@ -1,16 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  customType,
-  doublePrecision,
-  index,
-  integer,
-  pgTable,
-  primaryKey,
-  text,
-  uniqueIndex,
-  type AnyPgColumn,
-} from 'drizzle-orm/pg-core';
+import { bigint, customType, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex, type AnyPgColumn } from 'drizzle-orm/pg-core';
 
 /**
  * The PostgreSQL schema: the same tables, columns, nullability, defaults and indexes as the SQLite
@@ -22,6 +11,11 @@ import {
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
+});
+
+/** pgvector without a fixed length: the length follows the embedder; indexes cast per length. */
+const pgvector = customType<{ data: string; driverData: string }>({
+  dataType: () => 'vector',
 });
 
 const id = () => bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();
@@ -107,7 +101,9 @@ export const jobs = pgTable(
     kind: text('kind').notNull(),
     userId: big('user_id').references(() => users.id, { onDelete: 'cascade' }),
     payload: text('payload').notNull().default('{}'),
-    status: text('status', { enum: ['pending', 'running', 'done', 'parked'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'running', 'done', 'parked'] })
+      .notNull()
+      .default('pending'),
     attempts: big('attempts').notNull().default(0),
     runAfter: big('run_after').notNull(),
     lastError: text('last_error'),
@@ -248,6 +244,8 @@ export const userProfiles = pgTable(
     version: text('version').notNull(),
     dim: integer('dim').notNull(),
     vector: bytea('vector').notNull(),
+    /** PostgreSQL only: the same vector for pgvector's HNSW search (stores/profiles-pg.ts). */
+    embedding: pgvector('embedding'),
     blocks: text('blocks').notNull(),
     profileVersion: big('profile_version').notNull(),
     updatedAt: big('updated_at').notNull(),

@@ -5,7 +5,7 @@ import { openStore } from '../../src/db/open.ts';
 import { PgExecutor } from '../../src/db/sql/pg-executor.ts';
 import { SqliteExecutor } from '../../src/db/sql/sqlite-executor.ts';
 import type { Store } from '../../src/db/store.ts';
-import { createTempPgSchema, pgAvailable } from '../support/pg.ts';
+import { createTempPgSchema, pgAvailable, pgTestUrl } from '../support/pg.ts';
 import { tempDir } from '../support/temp-db.ts';
 
 const config = (db: string, env: Record<string, string> = {}) => ({ ...loadConfig(env), TRAITLENS_DB: db });
@@ -15,7 +15,10 @@ describe('openStore: TRAITLENS_DB picks the backend', () => {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-  const opened = (s: Store) => (cleanups.push(() => s.close()), s);
+  const opened = (s: Store) => {
+    cleanups.push(() => s.close());
+    return s;
+  };
 
   it('a file path opens SQLite, migrated', async () => {
     const dir = tempDir();
@@ -42,7 +45,7 @@ describe('openStore: TRAITLENS_DB picks the backend', () => {
     });
 
     it('a server that refuses the login fails the open with its error', async () => {
-      const bad = new URL(process.env.TRAITLENS_TEST_PG_URL!);
+      const bad = new URL(pgTestUrl() ?? '');
       bad.password = 'wrong-password';
       await expect(openStore(config(bad.toString()))).rejects.toMatchObject({ code: '28P01' });
     });

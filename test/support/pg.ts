@@ -107,9 +107,17 @@ async function sweepStale(): Promise<void> {
     return Number.isFinite(t) && Date.now() - t > STALE_MS;
   };
   const schemas = await adminPool().query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE nspname ~ '^t_[0-9a-z]+_[0-9a-f]{8}$'`);
-  for (const { name } of schemas.rows) if (old(name)) await adminPool().query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => {});
+  for (const { name } of schemas.rows)
+    if (old(name))
+      await adminPool()
+        .query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
+        .catch(() => {});
   const dbs = await adminPool().query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE datname ~ '^traitlens_t_[0-9a-z]+_[0-9a-f]{8}$'`);
-  for (const { name } of dbs.rows) if (old(name)) await adminPool().query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+  for (const { name } of dbs.rows)
+    if (old(name))
+      await adminPool()
+        .query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+        .catch(() => {});
 }
 
 /** A migrated schema that tests take turns on, emptied between them. */
@@ -133,20 +141,13 @@ export async function acquireMigratedSchema(migrate: (url: string) => Promise<vo
   const tmp = await createTempPgSchema();
   await migrate(tmp.url);
   const q = (s: string) => `"${tmp.name}"."${s}"`;
-  const tables = await adminPool().query<{ name: string }>(
-    `SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> '__drizzle_migrations'`,
-    [tmp.name],
-  );
-  const seqs = await adminPool().query<{ name: string }>(
-    `SELECT sequencename AS name FROM pg_sequences WHERE schemaname = $1 AND sequencename <> '__drizzle_migrations_id_seq'`,
-    [tmp.name],
-  );
+  const tables = await adminPool().query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> '__drizzle_migrations'`, [tmp.name]);
+  const seqs = await adminPool().query<{ name: string }>(`SELECT sequencename AS name FROM pg_sequences WHERE schemaname = $1 AND sequencename <> '__drizzle_migrations_id_seq'`, [
+    tmp.name,
+  ]);
   // DELETE, not TRUNCATE: on small tables it is ten times faster (TRUNCATE makes new files).
   // Every foreign key cascades or sets null, so the order does not matter.
-  const wipeSql = [
-    ...tables.rows.map((t) => `DELETE FROM ${q(t.name)}`),
-    ...seqs.rows.map((s) => `ALTER SEQUENCE ${q(s.name)} RESTART`),
-  ].join(';\n');
+  const wipeSql = [...tables.rows.map((t) => `DELETE FROM ${q(t.name)}`), ...seqs.rows.map((s) => `ALTER SEQUENCE ${q(s.name)} RESTART`)].join(';\n');
   return { ...tmp, wipe: async () => void (await adminPool().query(wipeSql)) };
 }
 

@@ -33,9 +33,7 @@ export async function migratePg(pool: pg.Pool, migrationsFolder = PG_MIGRATIONS_
     await client.query('SELECT pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK_KEY]);
     try {
       const vector = await ensureVector(client);
-      await client.query(
-        'CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)',
-      );
+      await client.query('CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)');
       const last = await client.query<{ created_at: string | null }>('SELECT max(created_at)::text AS created_at FROM __drizzle_migrations');
       const lastMillis = Number(last.rows[0]?.created_at ?? 0);
       let applied = 0;
@@ -56,9 +54,7 @@ export async function migratePg(pool: pg.Pool, migrationsFolder = PG_MIGRATIONS_
       }
       return { applied, vector };
     } finally {
-      await client
-        .query('SELECT pg_advisory_unlock($1, hashtext(current_schema()))', [MIGRATION_LOCK_KEY])
-        .catch((e: Error) => (broken = e));
+      await client.query('SELECT pg_advisory_unlock($1, hashtext(current_schema()))', [MIGRATION_LOCK_KEY]).catch((e: Error) => (broken = e));
       await client.query('RESET statement_timeout').catch((e: Error) => (broken = e));
     }
   } finally {
@@ -77,9 +73,8 @@ async function ensureVector(client: pg.PoolClient): Promise<boolean> {
     `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available,
             EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed`,
   );
-  const { available, installed } = r.rows[0]!;
-  if (installed) return true;
-  if (!available) return false;
+  if (r.rows[0]?.installed) return true;
+  if (!r.rows[0]?.available) return false;
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS vector');
     return true;

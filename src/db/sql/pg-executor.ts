@@ -15,7 +15,7 @@ export function toPgPlaceholders(sql: string): string {
   let n = 0;
   let i = 0;
   while (i < sql.length) {
-    const c = sql[i]!;
+    const c = sql.charAt(i);
     if (c === "'" || c === '"') {
       // '' inside a literal (and "" inside an identifier) closes and reopens: the scan stays in step.
       const end = sql.indexOf(c, i + 1);
