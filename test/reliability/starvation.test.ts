@@ -60,7 +60,7 @@ describe('starvation: the pipeline cannot hold up HTTP', () => {
 
     // The worker resumes once the lock is free: new work is picked up.
     expect((await post([{ userId: 'starve', type: 'search', text: 'and hiking boots', eventId: 'e2' }])).status).toBe(200);
-    for (let i = 0; i < 600 && (await jobCounts()).done < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && ((await jobCounts()).done ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect((await jobCounts()).done).toBe(2);
   });
 });
