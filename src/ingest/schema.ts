@@ -10,6 +10,11 @@ import { dict } from '../core/data-quality.ts';
  */
 export const HIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
+/** `\u{202e}`-style escapes for hidden characters, so an error message can show where they are. */
+export function escapeHidden(s: string): string {
+  return s.replace(new RegExp(HIDDEN_CHARACTERS.source, 'gu'), (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+}
+
 /** Rejection reason (and zod issue param) for an identifier with a hidden character. */
 export const INVALID_CHARACTERS = 'invalid_characters';
 

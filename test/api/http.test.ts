@@ -231,3 +231,14 @@ describe('identifiers with hidden characters are refused, naming the field (issu
     }
   });
 });
+
+describe('attribute names with hidden characters are refused (issue 12.9)', () => {
+  it('a name that would look like another attribute is a 400 naming it, with the character escaped', async () => {
+    const r = await raw('PUT', '/v1/users/attr-user/attributes', { body: JSON.stringify({ attributes: { 'country\u202e': 'DE' } }), headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(400);
+    const body = await json(r);
+    expect(body.error.details).toEqual([expect.objectContaining({ field: 'attributes.country\\u{202e}' })]);
+    const ok = await raw('PUT', '/v1/users/attr-user/attributes', { body: JSON.stringify({ attributes: { country: 'DE', 'Straße': 'x' } }), headers: { 'content-type': 'application/json' } });
+    expect(ok.status).toBe(200);
+  });
+});

@@ -7,7 +7,7 @@ import type { Store } from '../../db/store.ts';
 import type { UserRow } from '../../db/stores/users.ts';
 import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
-import { attributesSchema, identifierString, identifySchema } from '../../ingest/schema.ts';
+import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
 
@@ -118,6 +118,9 @@ function checkAttributeKeys(raw: unknown): void {
     if (k.trim() === '') issues.push({ field, message: 'attribute names must not be empty' });
     else if (k.length > MAX_ATTRIBUTE_KEY_CHARS) issues.push({ field, message: `attribute names are at most ${MAX_ATTRIBUTE_KEY_CHARS} characters` });
     else if (k === '__proto__') issues.push({ field, message: 'reserved attribute name' });
+    // Same rule as ids: a name with a hidden character would look like another attribute.
+    else if (HIDDEN_CHARACTERS.test(k))
+      issues.push({ field: `attributes.${escapeHidden(k.slice(0, 120))}`, message: 'attribute names must not contain control, bidirectional or other invisible formatting characters' });
     if (issues.length >= 20) break;
   }
   if (issues.length) throw new ValidationError(`invalid attributes: ${issues[0]!.message}`, issues);
