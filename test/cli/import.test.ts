@@ -15,7 +15,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('traitlens import and stats', () => {
+// Each test starts the CLI several times (≈1 s each on a quiet machine, 10+ s on a loaded one).
+describe('traitlens import and stats', { timeout: 120_000 }, () => {
   type Summary = { accepted: number; duplicates: number; rejected: number; seconds: number; eventsPerSecond: number; rejectedByReason: Record<string, number>; file: string; rejections: { line: number; reason: string }[] };
 
   it('imports a JSONL file with a malformed line, bad events and a duplicate', async () => {

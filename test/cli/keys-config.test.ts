@@ -17,7 +17,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('traitlens keys', () => {
+// Each test starts the CLI several times (≈1 s each on a quiet machine, 10+ s on a loaded one).
+describe('traitlens keys', { timeout: 120_000 }, () => {
   it('creates a usable key with --json, lists it and revokes it', async () => {
     const r = await cli(['keys', 'create', '--name', 'ingest bot', '--scopes', 'events:write,profiles:read', '--json']);
     expect(r.code).toBe(0);
@@ -65,7 +66,8 @@ describe('traitlens keys', () => {
   });
 });
 
-describe('configuration and usage', () => {
+// Each test starts the CLI several times (≈1 s each on a quiet machine, 10+ s on a loaded one).
+describe('configuration and usage', { timeout: 120_000 }, () => {
   it('fails fast on a wrong setting, naming the variable', async () => {
     const [serve, stats] = await Promise.all([cli(['serve'], { PORT: 'abc' }), cli(['stats'], { TRAITLENS_DB_SYNCHRONOUS: 'SOMETIMES' })]);
     expect(serve.code).toBe(2);
