@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { createTestApi } from '../support/api.ts';
+import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { tempDir } from '../support/temp-db.ts';
 
@@ -255,5 +256,114 @@ describe('body limit on the wire', () => {
     const r = await post(body, { duplex: 'half' });
     expect(r.status).toBe(413);
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('shutdown deadline (work in flight)', () => {
+  /** A model endpoint that holds every chat call until released: the pipeline job stays in flight. */
+  async function hangingLlm(): Promise<{ llm: OpenAITestServer; called: Promise<void>; release(): void }> {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let called!: () => void;
+    const calledP = new Promise<void>((r) => (called = r));
+    const llm = await startOpenAIServer({
+      chatHandler: async () => {
+        called();
+        await released;
+        return { type: 'status', status: 503 };
+      },
+    });
+    return { llm, called: calledP, release };
+  }
+
+  it('close() gives up on a running pipeline job at the deadline and names it; the job is reclaimed later', async () => {
+    const { llm, called, release } = await hangingLlm();
+    const s = await startTestServer({ TRAITLENS_WORKER: 'true', TRAITLENS_SHUTDOWN_TIMEOUT_MS: '1500', OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'k', OPENAI_TIMEOUT_MS: '600000' });
+    try {
+      expect(s.server.workerMode).toBe('thread');
+      const r = await fetch(`${s.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.keys.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ userId: 'slow', type: 'search', text: 'I am looking for trail running shoes', eventId: 'slow-1' }]),
+      });
+      expect(r.status).toBe(200);
+      await called; // the job is inside its LLM call, on the pipeline thread
+      const t0 = Date.now();
+      const report = await s.server.close();
+      const took = Date.now() - t0;
+      expect(report.clean).toBe(false);
+      expect(report.waitingFor.join(' ')).toMatch(/pipeline job\(s\) \d+ still running/);
+      expect(took).toBeGreaterThanOrEqual(1400);
+      expect(took).toBeLessThan(1500 + 3000);
+      // The abandoned job keeps its lease; once it lapses, any worker hands it back.
+      const counts = await s.store.jobs.counts();
+      expect(counts.running).toBe(1);
+      expect(await s.store.jobs.reclaimExpired({ now: Date.now() + 60 * 60_000 })).toMatchObject({ reclaimed: 1 });
+    } finally {
+      release();
+      await llm.close();
+      s.cleanup();
+    }
+  });
+
+  it('SIGTERM with a job in flight and the log sink gone: the process still exits, non-zero, by the deadline', async () => {
+    const { llm, called, release } = await hangingLlm();
+    const { dir, remove } = tempDir();
+    const dbPath = join(dir, 'sink.db');
+    const setup = openDb(dbPath, { synchronous: 'OFF' });
+    const key = (await sqliteStore(setup).keys.create('sink', ['admin'])).secret;
+    setup.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
+      env: {
+        ...process.env,
+        TRAITLENS_DB: dbPath,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        TRAITLENS_DB_SYNCHRONOUS: 'OFF',
+        TRAITLENS_WORKER: 'true',
+        TRAITLENS_SHUTDOWN_TIMEOUT_MS: '1500',
+        OPENAI_BASE_URL: llm.baseURL,
+        OPENAI_API_KEY: 'k',
+        OPENAI_TIMEOUT_MS: '600000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const lines = createInterface({ input: child.stdout });
+      let url = '';
+      for await (const line of lines) {
+        const m = /^\{"url":"([^"]+)"/.exec(line);
+        if (m) {
+          url = m[1]!;
+          break;
+        }
+      }
+      const r = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ userId: 'sink', type: 'search', text: 'I am looking for trail running shoes', eventId: 'sink-1' }]),
+      });
+      expect(r.status).toBe(200);
+      await called;
+      // The harness that read the logs is gone: every later log line hits a closed pipe.
+      lines.close();
+      child.stdout.destroy();
+      const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      const took = Date.now() - t0;
+      expect(signal, stderr).toBeNull();
+      expect(code, stderr).toBe(1);
+      expect(took).toBeLessThan(1500 + 5000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      release();
+      await llm.close();
+      remove();
+    }
   });
 });
