@@ -8,7 +8,7 @@ import pg from 'pg';
  */
 
 const HOW = 'run `sudo ../shared/scripts/postgres-up.sh` and set TRAITLENS_TEST_PG_URL=<url>';
-export const PG_SKIP_MESSAGE = `PostgreSQL tests skipped: ${HOW}`;
+const PG_SKIP_MESSAGE = `PostgreSQL tests skipped: ${HOW}`;
 const PG_CI_MESSAGE = `PostgreSQL tests must run in CI but TRAITLENS_TEST_PG_URL is not set: ${HOW} (.ci/run does)`;
 
 export function pgTestUrl(): string | undefined {

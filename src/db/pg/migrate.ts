@@ -6,7 +6,7 @@ import type pg from 'pg';
 export const PG_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../db/pg');
 
 /** First key of the two-key advisory lock held while migrating ('trln'); the second is the schema. */
-export const MIGRATION_LOCK_KEY = 0x74726c6e;
+const MIGRATION_LOCK_KEY = 0x74726c6e;
 
 export interface PgMigrateResult {
   /** migrations applied by this call (0 when another replica got there first) */

@@ -20,14 +20,14 @@ const toNumber = (v: string) => Number(v);
  * (ids, epoch ms, count(*)) and numeric (sum() of a bigint) come back as JS numbers, as on SQLite.
  * Ids and epoch milliseconds stay far below 2^53.
  */
-export const pgTypes = {
+const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if ((format ?? 'text') === 'text' && (oid === OID_INT8 || oid === OID_NUMERIC)) return toNumber;
     return pg.types.getTypeParser(oid, format as 'text');
   },
 } as pg.CustomTypesConfig;
 
-export function sslOption(mode: PgPoolOptions['ssl']): pg.PoolConfig['ssl'] {
+function sslOption(mode: PgPoolOptions['ssl']): pg.PoolConfig['ssl'] {
   if (mode === 'require') return { rejectUnauthorized: false };
   if (mode === 'verify') return { rejectUnauthorized: true };
   return undefined;
