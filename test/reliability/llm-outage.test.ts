@@ -165,6 +165,9 @@ describe('every LLM operation goes through the one metered chat model', () => {
     const refused = await compile('people who like chess');
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('llm_budget_exhausted');
+    // retry when the budget resets (next UTC midnight)
+    const untilReset = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000 - Date.now();
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(Math.floor(untilReset / 1000) - 60);
     const s = await summary('user0');
     expect(s.status).toBe(200);
     expect(s.body.generator).not.toMatch(/^llm:/);
