@@ -30,7 +30,8 @@ import { openDb } from '../../src/db/connection.ts';
 import { notFound, onError } from '../../src/api/errors.ts';
 import { requestId } from '../../src/api/middleware/request-id/index.ts';
 import type { ApiEnv } from '../../src/api/types.ts';
-import { createKeysPerScope, readResponse, testConfig } from '../support/api.ts';
+import { createKeysPerScope, createTestApi, readResponse, testConfig, type TestApi } from '../support/api.ts';
+import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 import { createTempDb, type TempDb } from '../support/temp-db.ts';
 
 describe('the error mapper', () => {
@@ -253,5 +254,34 @@ describe('a locked database', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('provider failures through the real app and a loopback model server (issue 10.4)', () => {
+  let llm: OpenAITestServer;
+  let api: TestApi;
+  beforeAll(async () => {
+    llm = await startOpenAIServer();
+    // No transport retries and a breaker that stays closed: each request meets exactly one upstream answer.
+    api = createTestApi({ OPENAI_BASE_URL: llm.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_MAX_RETRIES: '0', OPENAI_TIMEOUT_MS: '2000', OPENAI_BREAKER_THRESHOLD: '100' });
+  });
+  afterAll(async () => {
+    api?.cleanup();
+    await llm?.close();
+  });
+  const propose = () => api.request('POST', '/v1/segments', { json: { description: 'people who love hiking' } });
+
+  it.each([
+    ['502 Bad Gateway', 503, 'provider_unavailable', null, { status: 502, message: 'upstream nginx secret-host' }],
+    ['503 with retry-after', 503, 'provider_unavailable', '30', { status: 503, headers: { 'retry-after': '30' }, message: 'overloaded secret' }],
+    ['401 bad key', 502, 'provider_auth', null, { status: 401, message: 'Incorrect API key provided: sk-secret-123' }],
+    ['400 rejected request', 502, 'provider_request_rejected', null, { status: 400, message: 'model secret-model does not exist' }],
+  ] as const)('upstream %s → %i %s (Retry-After %s), never a 500, nothing upstream leaked', async (_name, status, code, retryAfter, fixture) => {
+    llm.enqueueChat({ type: 'status', ...fixture });
+    const r = await propose();
+    expect(r.status, r.text).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    expect(r.headers.get('retry-after')).toBe(retryAfter);
+    expect(r.text).not.toMatch(/secret|nginx|sk-/);
   });
 });
