@@ -9,6 +9,7 @@ import { SqlFeatureStore, type FeatureStore } from './stores/features.ts';
 import { SqlJobStore, type JobStore } from './stores/jobs.ts';
 import { SqlKeyStore, type KeyStore } from './stores/keys.ts';
 import { SqlLlmStore, type LlmStore } from './stores/llm.ts';
+import { PgProfileStore, type VectorSearchOptions } from './stores/profiles-pg.ts';
 import { SqlProfileStore, type ProfileStore } from './stores/profiles.ts';
 import { SqlSegmentStore, type SegmentStore } from './stores/segments.ts';
 import { SqlStatsStore, type StatsStore } from './stores/stats.ts';
@@ -51,7 +52,8 @@ export interface SqliteStore extends Store {
   readonly db: Db;
 }
 
-export function buildStore(exec: Executor): Store {
+/** `vectors`: pgvector's HNSW settings (PostgreSQL only; SQLite's index lives in process). */
+export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions } = {}): Store {
   const d = dialectOf(exec.dialect);
   return {
     dialect: d,
@@ -62,7 +64,7 @@ export function buildStore(exec: Executor): Store {
     jobs: new SqlJobStore(exec, d),
     keys: new SqlKeyStore(exec, d),
     audit: new SqlAuditStore(exec, d),
-    profiles: new SqlProfileStore(exec, d),
+    profiles: exec.dialect === 'postgres' ? new PgProfileStore(exec, d, opts.vectors) : new SqlProfileStore(exec, d),
     summaries: new SqlSummaryStore(exec, d),
     segments: new SqlSegmentStore(exec, d),
     llm: new SqlLlmStore(exec, d),

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { copyStore, type TableReport } from '../../db/copy.ts';
 import { openStore } from '../../db/open.ts';
+import { PgProfileStore } from '../../db/stores/profiles-pg.ts';
 import { table, UsageError, writeLine, type Command } from '../command.ts';
 
 export const migrateStoreCommand: Command = {
@@ -35,6 +36,8 @@ matches, 1 otherwise. Stop writers to SOURCE first, or re-run after they stop.
             if (!values.json && io.stderr.isTTY) writeLine(io.stderr, `${t.table}: ${t.copied} copied`);
           },
         });
+        // Copied vectors arrive as float32 blobs; pgvector's column is filled from them.
+        if (to.profiles instanceof PgProfileStore) await to.profiles.backfillEmbeddings();
         if (values.json) writeLine(io.stdout, JSON.stringify(result, null, 2));
         else writeLine(io.stdout, render(result.tables, result.ok));
         return result.ok ? 0 : 1;
