@@ -10,6 +10,8 @@ export * from './errors.ts';
 export { OpenAIChatModel } from './openai-chat.ts';
 export { OpenAIEmbedder } from './openai-embedder.ts';
 export { OfflineEmbedder } from './offline-embedder.ts';
+export { LlmBudgetExhaustedError, llmBudgetStatus, type LlmBudgetStatus } from './budget.ts';
+export { wrapProviders, type UsageLedger, type UsageRecord } from './usage.ts';
 
 export interface Providers {
   /** null: no endpoint configured; the offline trait extractor runs alone. */
