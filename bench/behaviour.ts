@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { openDb } from '../src/db/connection.ts';
 import { IngestStore } from '../src/db/ingest-store.ts';
+import { sqliteStore } from '../src/db/store.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
 import { computeFeatureRows, computeUserFeatures, fitFeatureSchema } from '../src/features/compute.ts';
 import { fitPreprocessor, transformRows } from '../src/features/matrix.ts';
@@ -49,6 +50,7 @@ const row = (k: string, v: string) => {
 
 const work = mkdtempSync(join(tmpdir(), 'traitlens-bench-behaviour-'));
 const db = openDb(join(work, 'bench.db'), { synchronous: 'OFF' });
+const st = sqliteStore(db);
 try {
   // 1. Synthetic events through the ingest path (cleaning + IngestStore), 10 % after the cut-off.
   const store = new IngestStore(db);
@@ -80,22 +82,22 @@ try {
   row('events ingested', `${written} for ${USERS} users in ${fmt(ingestS)} s (${fmt(written / ingestS, 0)} events/s)`);
 
   // 2. Features for all users, then single users.
-  const schema = fitFeatureSchema(db, { asOf: ASOF });
+  const schema = await fitFeatureSchema(st.features, { asOf: ASOF });
   t0 = performance.now();
-  const f = computeFeatureRows(db, { asOf: ASOF, schema });
+  const f = await computeFeatureRows(st.features, { asOf: ASOF, schema });
   const featS = (performance.now() - t0) / 1000;
   row('features, all users', `${f.userIds.length} users × ${f.defs.length} features in ${fmt(featS)} s (${fmt(f.userIds.length / featS, 0)} users/s)`);
   t0 = performance.now();
-  const fh = computeFeatureRows(db, { asOf: ASOF, schema: { ...schema, purchaseHistory: true } });
+  const fh = await computeFeatureRows(st.features, { asOf: ASOF, schema: { ...schema, purchaseHistory: true } });
   const featHS = (performance.now() - t0) / 1000;
   row('features + purchase history', `${fh.userIds.length} users × ${fh.defs.length} features in ${fmt(featHS)} s (${fmt(fh.userIds.length / featHS, 0)} users/s)`);
   t0 = performance.now();
   const sample = f.userIds.slice(0, 500);
-  for (const u of sample) computeUserFeatures(db, u, { asOf: ASOF, schema });
+  for (const u of sample) await computeUserFeatures(st.features, u, { asOf: ASOF, schema });
   row('features, one user', `${fmt(((performance.now() - t0) / sample.length), 2)} ms per user (${perUser.toFixed(0)} events/user mean)`);
   t0 = performance.now();
   const seqUsers = f.userIds.slice(0, 20_000);
-  computeSequences(db, { asOf: ASOF, schema, length: 20, userIds: seqUsers });
+  await computeSequences(st.features, { asOf: ASOF, schema, length: 20, userIds: seqUsers });
   row(`sequences (last 20 events), ${seqUsers.length} users`, `${fmt(seqUsers.length / ((performance.now() - t0) / 1000), 0)} users/s (index walk for just those users)`);
 
   // 3. Training seconds per epoch per backend (MLP on 20k users' features, GRU on their sequences).
@@ -103,7 +105,7 @@ try {
   const pre = fitPreprocessor(f.defs, f.rows.slice(0, n));
   const x = transformRows(pre, f.defs, f.rows.slice(0, n));
   const y = Array.from({ length: n }, (_, i) => ((f.rows[i]![0] as number) > perUser * 0.05 ? 1 : 0));
-  const seq = computeSequences(db, { asOf: ASOF, schema, length: 20, userIds: f.userIds.slice(0, n) });
+  const seq = await computeSequences(st.features, { asOf: ASOF, schema, length: 20, userIds: f.userIds.slice(0, n) });
   const sdim = sequenceDim(schema);
   const xs = new Float32Array(n * 20 * sdim);
   f.userIds.slice(0, n).forEach((u, i) => xs.set(seq.get(u) ?? new Float32Array(20 * sdim), i * 20 * sdim));
@@ -137,17 +139,17 @@ try {
   await initBackend({ force: true, log: () => {} });
   const spec = parseSpec({ name: 'bench_purchase', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 30 }, asOf: new Date(ASOF).toISOString(), split: { kind: 'users' }, training: { epochs: 3 } });
   const modelsDir = join(work, 'models');
-  await trainModel(db, spec, { modelsDir, log: () => {} });
+  await trainModel(st, spec, { modelsDir, log: () => {} });
   const m = await loadModel('bench_purchase', { dir: modelsDir });
   t0 = performance.now();
-  const preds = predictUsers(db, m, { asOf: ASOF });
+  const preds = await predictUsers(st.features, m, { asOf: ASOF });
   const predS = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  writePredictions(db, m, preds, ASOF);
+  await writePredictions(st.traits, m, preds, ASOF);
   const writeS = (performance.now() - t0) / 1000;
   row('scoring, batch', `${preds.length} users: features+predict ${fmt(predS)} s, trait writes ${fmt(writeS)} s → ${fmt(preds.length / (predS + writeS), 0)} users/s`);
   t0 = performance.now();
-  for (const u of sample.slice(0, 200)) writePredictions(db, m, predictUsers(db, m, { asOf: ASOF + D, userIds: [u] }), ASOF + D);
+  for (const u of sample.slice(0, 200)) await writePredictions(st.traits, m, await predictUsers(st.features, m, { asOf: ASOF + D, userIds: [u] }), ASOF + D);
   row('scoring, one user', `${fmt((performance.now() - t0) / 200, 2)} ms per user`);
 
   console.log('\n| measure | result |\n|---|---|');

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDb } from '../src/db/connection.ts';
+import { sqliteStore } from '../src/db/store.ts';
 import { loadBehaviourDataset, specFor, type BehaviourDataset, type SpecOverrides } from '../src/eval/behaviour.ts';
 import { userDraw } from '../src/predict/dataset.ts';
 import { parseSpec } from '../src/predict/spec.ts';
@@ -40,7 +41,7 @@ try {
     for (let f = 0; f < folds; f++) {
       const base = specFor(dataset, 'mlp', o);
       const spec = parseSpec({ ...base, split: { kind: 'users', validation: 0.15, seed: 7, folds, fold: f } });
-      const c = (await trainModel(db, spec, { modelsDir: join(work, 'models'), version: `c${i}f${f}`, log: () => {} })).card;
+      const c = (await trainModel(sqliteStore(db), spec, { modelsDir: join(work, 'models'), version: `c${i}f${f}`, log: () => {} })).card;
       const m = c.metrics.test;
       const n = c.metrics.networkTest ?? m;
       const b = c.baseline.logisticRegression;

@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UnprocessableError } from '../core/errors.ts';
 import type { ConsentFlag } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
+import type { TraitStore } from '../db/stores/traits.ts';
 import { profilingUserIds, scoreAll, type ScoreSummary } from '../predict/score.ts';
 import { loadSpec } from '../predict/spec.ts';
 import { trainModel } from '../predict/train.ts';
@@ -38,7 +39,7 @@ export function clearDemoModels(modelsDir: string): void {
 }
 
 export async function trainDemoModels(
-  db: Db,
+  store: { features: FeatureStore; traits: TraitStore },
   opts: { modelsDir: string; asOf: number; defaultConsent: readonly ConsentFlag[]; log?: (line: string) => void },
 ): Promise<DemoModelsResult> {
   const log = opts.log ?? (() => {});
@@ -47,7 +48,7 @@ export async function trainDemoModels(
   for (const name of DEMO_SPECS) {
     let r;
     try {
-      r = await trainModel(db, loadSpec(specPath(name)), { modelsDir: opts.modelsDir, log: () => {} });
+      r = await trainModel(store, loadSpec(specPath(name)), { modelsDir: opts.modelsDir, log: () => {} });
     } catch (err) {
       // A small population (--users 50) may not have enough history at the cut-offs: no model, no predictions.
       if (!(err instanceof UnprocessableError)) throw err;
@@ -61,7 +62,7 @@ export async function trainDemoModels(
     models.push(model);
     log(`  ${c.name} ${c.version}: test AUC ${m.auc.toFixed(3)} (logistic regression ${b.auc.toFixed(3)}), ${c.examples.train + c.examples.validation + c.examples.test} examples → trait ${c.traitKey}`);
   }
-  const scored = !models.length ? [] : await scoreAll(db, { dir: opts.modelsDir, asOf: opts.asOf, userIds: profilingUserIds(db, opts.defaultConsent) });
+  const scored = !models.length ? [] : await scoreAll(store, { dir: opts.modelsDir, asOf: opts.asOf, userIds: await profilingUserIds(store.features, opts.defaultConsent) });
   for (const s of scored) log(`  scored ${s.users} users with ${s.model} in ${s.seconds.toFixed(1)}s`);
   return { models, scored, seconds: (performance.now() - t0) / 1000 };
 }

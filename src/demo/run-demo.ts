@@ -4,6 +4,7 @@ import type { Config } from '../core/config.ts';
 import type { Json } from '../core/types.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
 import { listCurrentTraits } from '../db/traits.ts';
 import { identify, setAttributes } from '../db/users.ts';
 import { importFile, type ImportSummary } from '../ingest/import-file.ts';
@@ -78,7 +79,8 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
 
   log('running the pipeline for every user (offline trait extraction, embeddings)…');
   // Behavioural features and scores as of the data's end (the population is a fixed past period).
-  const dataEnd = (db.sqlite.prepare('SELECT max(ts) FROM events').pluck().get() as number | null) ?? Date.now();
+  const store = sqliteStore(db);
+  const dataEnd = (await store.features.maxEventTs()) ?? Date.now();
   const pipeline = createPipeline(db, { ...config, TRAITLENS_MODELS_DIR: modelsDir }, { featuresAsOf: dataEnd });
   const started = performance.now();
   const tally = await time('pipeline', () =>
@@ -92,7 +94,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log('training behavioural models (purchase propensity, churn) and scoring every user…');
   // Loaded here: the models module pulls in tfjs, which other commands need not pay for.
   const { trainDemoModels } = await import('./models.ts');
-  const models = await time('models', () => trainDemoModels(db, { modelsDir, asOf: dataEnd, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, log }));
+  const models = await time('models', () => trainDemoModels(store, { modelsDir, asOf: dataEnd, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, log }));
 
   // Vectors were built per user as the pipeline ran; refit the behaviour scaler on the whole
   // population, recompute them, and build the similar-users index file.
@@ -100,24 +102,17 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   await time('vectors', async () => {
     const profiles = createProfileServices(db, config);
     const built = await rebuildAllProfiles(profiles.deps);
-    const ix = profiles.index.rebuild();
-    log(`  ${built.stored} vectors (${profiles.index.currentLayout().dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
+    const ix = await profiles.index.rebuild();
+    log(`  ${built.stored} vectors (${(await profiles.index.currentLayout()).dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
   });
   const adminKey = await sqliteStore(db).keys.create('demo admin', ['admin']);
   const readKey = await sqliteStore(db).keys.create('demo support (read-only)', ['profiles:read', 'summaries:read']);
-  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: pickShowcase(db), timings, modelsDir, models };
+  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: await pickShowcase(store.features), timings, modelsDir, models };
 }
 
 /** The known user with the most distinct semantic trait keys (ties: lowest id), for a rich example. */
-export function pickShowcase(db: Db): string {
-  const row = db.sqlite
-    .prepare(
-      `SELECT u.external_id AS id FROM users u JOIN traits t ON t.user_id = u.id
-       WHERE t.valid_to IS NULL AND t.kind = 'semantic' AND u.external_id IS NOT NULL
-       GROUP BY u.id ORDER BY count(DISTINCT t.key) DESC, u.id LIMIT 1`,
-    )
-    .get() as { id: string } | undefined;
-  return row?.id ?? 'u00001';
+export async function pickShowcase(features: FeatureStore): Promise<string> {
+  return (await features.richestKnownUser()) ?? 'u00001';
 }
 
 /** A readable block of a user's current traits with their evidence. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
+import { sqliteStore } from '../db/store.ts';
 import { setAttributes } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import type { PropertyFeature } from '../features/definitions.ts';
@@ -302,7 +303,7 @@ export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<Beha
     for (let f = 0; f < Math.max(1, folds); f++) {
       const spec = specFor(opts.dataset, opts.architecture ?? 'mlp', opts.overrides, folds ? { folds, fold: f } : {});
       if (folds) log(`fold ${f + 1}/${folds}`);
-      runs.push(foldRun((await trainModel(db, spec, { modelsDir: join(work, 'models'), version: `fold${f}`, log })).card));
+      runs.push(foldRun((await trainModel(sqliteStore(db), spec, { modelsDir: join(work, 'models'), version: `fold${f}`, log })).card));
     }
     const mean = (k: keyof FoldRun) => runs.reduce((a, r) => a + (r[k] as number), 0) / runs.length;
     const sd = (k: keyof FoldRun) => Math.sqrt(runs.reduce((a, r) => a + ((r[k] as number) - mean(k)) ** 2, 0) / Math.max(1, runs.length - 1));

@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { openDb } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
-import { profilesOfVersion } from '../db/profiles.ts';
+import { sqliteStore } from '../db/store.ts';
+import type { ProfileRow } from '../db/stores/profiles.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { rebuildAllProfiles } from '../profile/profile-stage.ts';
@@ -89,16 +90,17 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
     const s = createProfileServices(db, config, { providers: pipeline.providers });
     const built = await timed('vectors', () => rebuildAllProfiles(s.deps, { now: T0 + speakers.length * 3_600_000 }));
     await timed('index', () => s.index.rebuild());
-    const layout = s.index.currentLayout();
+    const layout = await s.index.currentLayout();
 
     return await timed('eval', async () => {
       const idOf = new Map<number, Speaker>();
       const byExt = new Map(speakers.map((sp) => [`pc-${sp.user_id}`, sp]));
-      for (const r of db.sqlite.prepare('SELECT id, external_id FROM users').all() as { id: number; external_id: string }[]) {
-        const sp = byExt.get(r.external_id);
+      for (const r of await sqliteStore(db).features.externalIds()) {
+        const sp = r.externalId === null ? undefined : byExt.get(r.externalId);
         if (sp) idOf.set(r.id, sp);
       }
-      const rows = [...profilesOfVersion(db, layout.version)];
+      const rows: ProfileRow[] = [];
+      for await (const r of sqliteStore(db).profiles.ofVersion(layout.version)) rows.push(r);
       // Persona facts, embedded once.
       const factVecs = new Map<string, Float32Array[]>();
       for (const sp of speakers) factVecs.set(sp.user_id, await s.providers.embedder.embed(sp.persona));
@@ -125,7 +127,7 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
       const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
       for (const row of rows) {
         const me = idOf.get(row.userId) as Speaker;
-        const approx = s.index.search(row.vector, k + 1).filter((h) => h.label !== row.userId).slice(0, k);
+        const approx = (await s.index.search(row.vector, k + 1)).filter((h) => h.label !== row.userId).slice(0, k);
         const exact = rows
           .filter((o) => o.userId !== row.userId)
           .map((o) => ({ id: o.userId, s: cosine(row.vector, o.vector) }))

@@ -15,7 +15,6 @@ import { openDb, type Db } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
-import { sqliteStore } from '../db/store.ts';
 import { findUser } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';

@@ -1,11 +1,11 @@
 /**
- * Behavioural features from the events table as of a cut-off. One streaming pass over
- * (user_id, ts)-ordered rows with the few JSON fields pulled out by SQLite (json_extract runs in C,
- * far cheaper than JSON.parse per row). The cut-off is enforced twice: in the WHERE clause, and
- * again per row, so a future query change cannot leak events after `asOf` into training data.
+ * Behavioural features from the events as of a cut-off. One streaming pass over (user_id, ts, id)-
+ * ordered pages from the feature store, with the few JSON fields pulled out by the database. The
+ * cut-off is enforced twice: in the store's WHERE clause, and again per row here, so a future query
+ * change cannot leak events after `asOf` into training data.
  */
 import { UnprocessableError, ValidationError } from '../core/errors.ts';
-import type { Db } from '../db/connection.ts';
+import type { FeatureEvent, FeatureStore } from '../db/stores/features.ts';
 import {
   DAY_MS,
   featureDefs,
@@ -27,39 +27,19 @@ export interface FeatureRows {
   rows: (number | null)[][];
 }
 
-/** One event row as the pass sees it. */
-interface EvRow {
-  user_id: number;
-  type: string;
-  ts: number;
-  price: number | null;
-  quantity: number | null;
-  amount: number | null;
-  dwell_ms: number | null;
-  category: string | null;
-  /** property feature values, in schema.properties order */
-  [k: `p${number}`]: number | string | null;
+/**
+ * One user's events up to a cut-off, read once and shared by every consumer of a refresh (computed
+ * traits, each model's scoring, sequences): `keys` are the property keys extracted as p0, p1, …
+ */
+export interface UserEvents {
+  userId: number;
+  asOf: number;
+  keys: readonly string[];
+  events: readonly FeatureEvent[];
 }
 
-const MONEY_FALLBACKS = ['amount', 'revenue', 'total', 'value'] as const;
-
-function buildQuery(schema: FeatureSchema | null, oneUser: boolean): { sql: string; params: string[] } {
-  const params: string[] = [];
-  const props = (schema?.properties ?? []).map((p, i) => {
-    params.push(`$.${p.key}`);
-    return `json_extract(properties, ?) AS p${i}`;
-  });
-  const money = `coalesce(${MONEY_FALLBACKS.map((k) => `json_extract(properties, '$.${k}')`).join(', ')})`;
-  const sql = `SELECT user_id, type, ts,
-      json_extract(properties, '$.price') AS price,
-      json_extract(properties, '$.quantity') AS quantity,
-      ${money} AS amount,
-      json_extract(properties, '$.dwell_ms') AS dwell_ms,
-      json_extract(properties, '$.category') AS category
-      ${props.length ? `, ${props.join(', ')}` : ''}
-    FROM events WHERE ${oneUser ? 'user_id = ? AND ' : ''}ts <= ? ORDER BY user_id, ts, id`;
-  return { sql, params };
-}
+/** The amount fallbacks, as SQL's coalesce(amount, revenue, total, value) would pick. */
+export const moneyOf = (e: FeatureEvent): unknown => e.amount ?? e.revenue ?? e.total ?? e.value ?? null;
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -95,6 +75,8 @@ class Acc {
   weekend = 0;
   catN = 0;
   cats = new Map<string, number>();
+  /** non-string category values (numbers): they only decide whether a top category exists */
+  otherCats: Map<unknown, number> | null = null;
   /** counts[w][typeIndex]; the last type slot is "all" */
   counts: Float64Array[];
   props: { sum: number; n: number; last: number | null; max: number | null; hot: Map<string, number> }[];
@@ -111,7 +93,7 @@ function closeSession(a: Acc): void {
   a.sessionLenSum += a.sessionLast - a.sessionStart;
 }
 
-function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTypes: number, props: readonly PropertyFeature[]): void {
+function add(a: Acc, e: FeatureEvent, asOf: number, typeIndex: Map<string, number>, nTypes: number, props: readonly PropertyFeature[], propCols: readonly string[]): void {
   if (e.ts > asOf) throw new UnprocessableError(`feature leakage guard: event at ${e.ts} is after the cut-off ${asOf}`);
   if (a.n === 0) {
     a.first = e.ts;
@@ -153,7 +135,7 @@ function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTy
     if (ageDays >= 90 && ageDays < 180) a.purch90to180++;
     else if (ageDays >= 180 && ageDays < 365) a.purch180to365++;
     const price = num(e.price);
-    const value = price !== null ? price * (num(e.quantity) ?? 1) : num(e.amount);
+    const value = price !== null ? price * (num(e.quantity) ?? 1) : num(moneyOf(e));
     if (value !== null) {
       a.monetary += value;
       a.monetaryN++;
@@ -161,7 +143,7 @@ function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTy
       else if (ageDays < 180) a.monetary90to180 += value;
     }
   }
-  const dwell = num(e.dwell_ms);
+  const dwell = num(e.dwellMs);
   if (dwell !== null) {
     a.dwellSum += dwell;
     a.dwellN++;
@@ -171,11 +153,14 @@ function add(a: Acc, e: EvRow, asOf: number, typeIndex: Map<string, number>, nTy
   if (typeof e.category === 'string' && e.category !== '') {
     a.catN++;
     a.cats.set(e.category, (a.cats.get(e.category) ?? 0) + 1);
+  } else if (e.category !== null && e.category !== undefined && e.category !== '') {
+    a.otherCats ??= new Map();
+    a.otherCats.set(e.category, (a.otherCats.get(e.category) ?? 0) + 1);
   }
   for (let i = 0; i < props.length; i++) {
     const p = props[i] as PropertyFeature;
     if (p.event !== undefined && p.event !== e.type) continue;
-    const raw = e[`p${i}`];
+    const raw = e[propCols[i] as `p${number}`];
     const st = a.props[i]!;
     if (p.agg === 'onehot') {
       if (raw === null || raw === undefined) continue;
@@ -285,90 +270,133 @@ function checkAsOf(asOf: number): void {
   if (!Number.isFinite(asOf)) throw new ValidationError('asOf must be a finite epoch-millisecond time', { asOf });
 }
 
+/** The property keys a schema reads from events (the store extracts them as p0, p1, …). */
+export function propertyKeys(schemas: readonly FeatureSchema[]): string[] {
+  return [...new Set(schemas.flatMap((s) => s.properties.map((p) => p.key)))];
+}
+
+/** Each schema property's column in events scanned with `keys`. */
+function propColumns(schema: FeatureSchema, keys: readonly string[]): string[] {
+  return schema.properties.map((p) => {
+    const i = keys.indexOf(p.key);
+    if (i < 0) throw new ValidationError(`events were read without property "${p.key}"`, { key: p.key });
+    return `p${i}`;
+  });
+}
+
+/** Folds one user's events (already in (ts, id) order) into its running state. */
+function foldUser(events: Iterable<FeatureEvent>, asOf: number, schema: FeatureSchema, cols: readonly string[]): Acc {
+  const typeIndex = new Map(schema.eventTypes.map((t, i) => [t, i]));
+  const a = new Acc(schema.eventTypes.length, schema.properties.length);
+  for (const e of events) add(a, e, asOf, typeIndex, schema.eventTypes.length, schema.properties, cols);
+  return a;
+}
+
 /**
  * Features for every user with at least one event at or before `asOf` (or only `userIds`), in
  * user id order. `schema` fixes the columns (from `fitFeatureSchema`, or a trained model's).
  */
-export function computeFeatureRows(db: Db, opts: { asOf: number; schema: FeatureSchema; userIds?: readonly number[] }): FeatureRows {
+export async function computeFeatureRows(features: FeatureStore, opts: { asOf: number; schema: FeatureSchema; userIds?: readonly number[] }): Promise<FeatureRows> {
   checkAsOf(opts.asOf);
   const { asOf, schema } = opts;
   const defs = featureDefs(schema);
   const typeIndex = new Map(schema.eventTypes.map((t, i) => [t, i]));
   const nTypes = schema.eventTypes.length;
-  const wanted = opts.userIds ? new Set(opts.userIds) : null;
+  const keys = propertyKeys([schema]);
+  const cols = propColumns(schema, keys);
   const userIds: number[] = [];
   const rows: (number | null)[][] = [];
-  const emit = (uid: number, a: Acc) => {
-    userIds.push(uid);
-    rows.push(finish(a, asOf, schema, nTypes));
-  };
-  if (wanted && wanted.size <= 64) {
-    // A few users: the (user_id, ts) index serves each directly.
-    const q = buildQuery(schema, true);
-    const stmt = db.sqlite.prepare(q.sql);
-    for (const uid of [...wanted].sort((x, y) => x - y)) {
-      const a = new Acc(nTypes, schema.properties.length);
-      for (const e of stmt.iterate(...q.params, uid, asOf) as Iterable<EvRow>) add(a, e, asOf, typeIndex, nTypes, schema.properties);
-      if (a.n > 0) emit(uid, a);
-    }
-    return { asOf, defs, userIds, rows };
-  }
-  const q = buildQuery(schema, false);
   let cur = -1;
   let a: Acc | null = null;
-  for (const e of db.sqlite.prepare(q.sql).iterate(...q.params, asOf) as Iterable<EvRow>) {
-    if (wanted && !wanted.has(e.user_id)) continue;
-    if (e.user_id !== cur) {
-      if (a) emit(cur, a);
-      cur = e.user_id;
-      a = new Acc(nTypes, schema.properties.length);
+  const scan = features.scanEvents({ asOf, props: keys, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
+  for await (const page of scan) {
+    for (const e of page) {
+      if (e.userId !== cur) {
+        if (a) {
+          userIds.push(cur);
+          rows.push(finish(a, asOf, schema, nTypes));
+        }
+        cur = e.userId;
+        a = new Acc(nTypes, schema.properties.length);
+      }
+      add(a as Acc, e, asOf, typeIndex, nTypes, schema.properties, cols);
     }
-    add(a as Acc, e, asOf, typeIndex, nTypes, schema.properties);
   }
-  if (a) emit(cur, a);
+  if (a) {
+    userIds.push(cur);
+    rows.push(finish(a, asOf, schema, nTypes));
+  }
   return { asOf, defs, userIds, rows };
 }
 
+/**
+ * One user's events up to `asOf` with every property key `schemas` need, read once so a refresh
+ * computes computed traits, each model's features and sequences without reading them again.
+ */
+export async function loadUserEvents(features: FeatureStore, userId: number, asOf: number, schemas: readonly FeatureSchema[] = []): Promise<UserEvents> {
+  checkAsOf(asOf);
+  const keys = propertyKeys(schemas);
+  const events: FeatureEvent[] = [];
+  for await (const page of features.scanEvents({ asOf, props: keys, userIds: [userId] })) for (const e of page) events.push(e);
+  return { userId, asOf, keys, events };
+}
+
+/** `computeFeatureRows` for one user from events already read (no row when the user has none). */
+export function featureRowsFromEvents(ev: UserEvents, schema: FeatureSchema): FeatureRows {
+  const defs = featureDefs(schema);
+  if (!ev.events.length) return { asOf: ev.asOf, defs, userIds: [], rows: [] };
+  const a = foldUser(ev.events, ev.asOf, schema, propColumns(schema, ev.keys));
+  return { asOf: ev.asOf, defs, userIds: [ev.userId], rows: [finish(a, ev.asOf, schema, schema.eventTypes.length)] };
+}
+
+export interface UserFeatureSummary {
+  /** the full feature vector by name (raw, null = missing); empty values when no events */
+  values: Record<string, number | null>;
+  /** time of the latest purchase-type event, null without one */
+  lastPurchaseAt: number | null;
+  /** the most frequent non-empty string `category` (ties: smallest), null when a non-string value is as frequent */
+  topCategory: string | null;
+}
+
+/** What computed traits read: one user's feature vector plus the two values beside it. */
+export function summariseUser(ev: UserEvents, schema: FeatureSchema): UserFeatureSummary {
+  const a = foldUser(ev.events, ev.asOf, schema, propColumns(schema, ev.keys));
+  const defs = featureDefs(schema);
+  const row = finish(a, ev.asOf, schema, schema.eventTypes.length);
+  let topCategory: string | null = null;
+  let best = 0;
+  for (const [c, k] of a.cats) if (k > best || (k === best && topCategory !== null && c < topCategory)) [topCategory, best] = [c, k];
+  // The SQL this replaces ordered values by count, then numbers before text: a number as frequent wins, and is no category name.
+  if (a.otherCats) for (const k of a.otherCats.values()) if (k >= best) topCategory = null;
+  return { values: Object.fromEntries(defs.map((d, i) => [d.name, row[i] ?? null])), lastPurchaseAt: a.lastPurchase, topCategory };
+}
+
 /** One user's full feature vector by name (raw, null = missing); empty values when no events. */
-export function computeUserFeatures(db: Db, userId: number, opts: { asOf: number; schema: FeatureSchema }): Record<string, number | null> {
-  const r = computeFeatureRows(db, { ...opts, userIds: [userId] });
-  const row = r.rows[0] ?? finish(new Acc(opts.schema.eventTypes.length, opts.schema.properties.length), opts.asOf, opts.schema, opts.schema.eventTypes.length);
-  return Object.fromEntries(r.defs.map((d, i) => [d.name, row[i] ?? null]));
+export async function computeUserFeatures(features: FeatureStore, userId: number, opts: { asOf: number; schema: FeatureSchema }): Promise<Record<string, number | null>> {
+  return summariseUser(await loadUserEvents(features, userId, opts.asOf, [opts.schema]), opts.schema).values;
 }
 
 /**
  * Chooses the population-dependent columns: the most frequent event types and categories (and
  * one-hot values of property features), counting only events at or before `asOf`.
  */
-export function fitFeatureSchema(
-  db: Db,
+export async function fitFeatureSchema(
+  features: FeatureStore,
   opts: { asOf: number; maxEventTypes?: number; topCategories?: number; properties?: readonly PropertyFeature[] },
-): FeatureSchema {
+): Promise<FeatureSchema> {
   checkAsOf(opts.asOf);
-  const types = db.sqlite
-    .prepare('SELECT type, count(*) AS n FROM events WHERE ts <= ? GROUP BY type ORDER BY n DESC, type LIMIT ?')
-    .all(opts.asOf, opts.maxEventTypes ?? 10) as { type: string; n: number }[];
-  const cats = db.sqlite
-    .prepare(
-      `SELECT json_extract(properties, '$.category') AS c, count(*) AS n FROM events
-       WHERE ts <= ? AND c IS NOT NULL AND c != '' GROUP BY c ORDER BY n DESC, c LIMIT ?`,
-    )
-    .all(opts.asOf, opts.topCategories ?? 8) as { c: unknown; n: number }[];
-  const properties: FittedPropertyFeature[] = (opts.properties ?? []).map((p) => {
-    if (p.agg !== 'onehot') return { ...p };
-    const vals = db.sqlite
-      .prepare(
-        `SELECT CAST(json_extract(properties, ?) AS TEXT) AS v, count(*) AS n FROM events
-         WHERE ts <= ? ${p.event ? 'AND type = ?' : ''} AND v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?`,
-      )
-      .all(...[`$.${p.key}`, opts.asOf, ...(p.event ? [p.event] : []), p.top]) as { v: string }[];
-    return { ...p, values: vals.map((r) => r.v) };
-  });
+  const types = await features.topEventTypes(opts.asOf, opts.maxEventTypes ?? 10);
+  const cats = await features.topCategories(opts.asOf, opts.topCategories ?? 8);
+  const properties: FittedPropertyFeature[] = [];
+  for (const p of opts.properties ?? []) {
+    if (p.agg !== 'onehot') properties.push({ ...p });
+    else properties.push({ ...p, values: await features.topPropertyValues(p.key, { asOf: opts.asOf, limit: p.top, ...(p.event ? { eventType: p.event } : {}) }) });
+  }
   return {
     version: FEATURE_VERSION,
     asOf: opts.asOf,
-    eventTypes: types.map((t) => t.type),
-    categories: cats.filter((c) => typeof c.c === 'string').map((c) => c.c as string),
+    eventTypes: types.map((t) => t.value),
+    categories: cats.filter((c) => typeof c.value === 'string').map((c) => c.value as string),
     properties,
   };
 }

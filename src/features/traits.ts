@@ -4,33 +4,25 @@
  * moving forward do not churn history), the old row is closed, and the profile version bumped.
  */
 import type { Json } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { bumpProfileVersion, closeTrait, currentTraitRows, insertTrait } from '../db/traits.ts';
-import { computeUserFeatures } from './compute.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
+import type { TraitStore } from '../db/stores/traits.ts';
+import { loadUserEvents, summariseUser, type UserEvents } from './compute.ts';
 import { FEATURE_PRODUCER, FEATURE_VERSION, TIME_BUCKETS, type FeatureSchema } from './definitions.ts';
 
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
 
 /** Columns-free schema: computed traits need no population-fitted columns. */
-const BASE_SCHEMA: FeatureSchema = { version: FEATURE_VERSION, asOf: 0, eventTypes: [], categories: [], properties: [] };
+export const baseSchema = (asOf: number): FeatureSchema => ({ version: FEATURE_VERSION, asOf, eventTypes: [], categories: [], properties: [] });
 
-/** Trait key → value for one user as of `asOf` (null: the user has no value; any stored one is closed). */
-export function computedTraitValues(db: Db, userId: number, asOf: number): Record<string, Json> {
-  const f = computeUserFeatures(db, userId, { asOf, schema: { ...BASE_SCHEMA, asOf } });
+/** Trait key → value for one user from its events (null: the user has no value; any stored one is closed). */
+export function computedTraitValuesFrom(ev: UserEvents): Record<string, Json> {
+  const s = summariseUser(ev, baseSchema(ev.asOf));
+  const f = s.values;
   const get = (k: string) => f[k] ?? null;
   const r = (k: string, digits?: number) => {
     const v = get(k);
     return v === null ? null : round(v, digits);
   };
-  const top = db.sqlite
-    .prepare(
-      `SELECT json_extract(properties, '$.category') AS c, count(*) AS n FROM events
-       WHERE user_id = ? AND ts <= ? AND c IS NOT NULL AND c != '' GROUP BY c ORDER BY n DESC, c LIMIT 1`,
-    )
-    .get(userId, asOf) as { c: unknown } | undefined;
-  const last = db.sqlite
-    .prepare(`SELECT max(ts) AS t FROM events WHERE user_id = ? AND ts <= ? AND type IN ('purchase', 'order_completed', 'checkout_completed')`)
-    .get(userId, asOf) as { t: number | null };
   const tod = TIME_BUCKETS.map((b) => get(`tod_${b}_share`) ?? 0);
   const best = tod.indexOf(Math.max(...tod));
   return {
@@ -38,15 +30,20 @@ export function computedTraitValues(db: Db, userId: number, asOf: number): Recor
     purchase_count: get('purchase_count'),
     monetary_total: r('monetary_total', 6),
     monetary_mean: get('purchase_count') ? r('monetary_mean', 4) : null,
-    last_purchase_at: last.t !== null ? new Date(last.t).toISOString() : null,
+    last_purchase_at: s.lastPurchaseAt !== null ? new Date(s.lastPurchaseAt).toISOString() : null,
     sessions: get('sessions'),
     session_length_mean_ms: r('session_length_mean_ms', 2),
     dwell_mean_ms: r('dwell_mean_ms', 2),
     ctr: r('ctr', 2),
-    top_category: typeof top?.c === 'string' ? top.c : null,
+    top_category: s.topCategory,
     preferred_time_of_day: (get('events_total') ?? 0) > 0 ? (TIME_BUCKETS[best] ?? null) : null,
     weekend_share: (get('events_total') ?? 0) > 0 ? r('weekend_share', 2) : null,
   };
+}
+
+/** Trait key → value for one user as of `asOf`. */
+export async function computedTraitValues(features: FeatureStore, userId: number, asOf: number): Promise<Record<string, Json>> {
+  return computedTraitValuesFrom(await loadUserEvents(features, userId, asOf));
 }
 
 export interface ComputedTraitsResult {
@@ -55,32 +52,18 @@ export interface ComputedTraitsResult {
   profileVersion: number | null;
 }
 
-/** Refreshes one user's computed traits (the per-user refresh job calls this). */
-export function updateComputedTraits(db: Db, userId: number, opts: { now?: number; asOf?: number } = {}): ComputedTraitsResult {
+/**
+ * Refreshes one user's computed traits (the per-user refresh job calls this). `events`: the user's
+ * events as of the cut-off, when the caller has read them already.
+ */
+export async function updateComputedTraits(
+  store: { features: FeatureStore; traits: TraitStore },
+  userId: number,
+  opts: { now?: number; asOf?: number; events?: UserEvents } = {},
+): Promise<ComputedTraitsResult> {
   const now = opts.now ?? Date.now();
-  const values = computedTraitValues(db, userId, opts.asOf ?? now);
-  return db.sqlite.transaction((): ComputedTraitsResult => {
-    const current = new Map(currentTraitRows(db, userId, 'computed').filter((r) => r.producer === FEATURE_PRODUCER).map((r) => [r.key, r]));
-    let written = 0;
-    let closed = 0;
-    for (const [key, value] of Object.entries(values)) {
-      const prev = current.get(key);
-      if (value === null) {
-        if (prev) {
-          closeTrait(db, prev.id, now, null);
-          closed++;
-        }
-        continue;
-      }
-      if (prev && prev.value === JSON.stringify(value) && prev.version === FEATURE_VERSION) continue;
-      const id = insertTrait(db, { userId, key, value, kind: 'computed', confidence: 1, evidence: [], producer: FEATURE_PRODUCER, version: FEATURE_VERSION, validFrom: now });
-      if (prev) {
-        closeTrait(db, prev.id, now, id);
-        closed++;
-      }
-      written++;
-    }
-    const profileVersion = written || closed ? bumpProfileVersion(db, userId, now) : null;
-    return { written, closed, profileVersion };
-  })();
+  const values = opts.events ? computedTraitValuesFrom(opts.events) : await computedTraitValues(store.features, userId, opts.asOf ?? now);
+  const rows = Object.entries(values).map(([key, value]) => ({ userId, key, value, confidence: 1, version: FEATURE_VERSION }));
+  const r = await store.traits.replaceTraits('computed', FEATURE_PRODUCER, rows, { now });
+  return { written: r.written, closed: r.closed, profileVersion: r.profileVersions.get(userId) ?? null };
 }

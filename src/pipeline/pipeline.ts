@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/connection.ts';
 import { REFRESH_JOB } from '../db/ingest-store.ts';
+import { loadUserEvents } from '../features/compute.ts';
 import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
 import { listModels } from '../predict/registry.ts';
 import type { ScoreSummary } from '../predict/score.ts';
@@ -62,15 +63,20 @@ export function createPipeline(
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
   };
   const embeddings = opts.embeddings ?? true;
-  const profileDeps = profileDepsFromConfig(db, providers.embedder, config);
+  const profileDeps = profileDepsFromConfig(sqliteStore(db), providers.embedder, config);
   const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
   const asOf = opts.featuresAsOf !== undefined ? { asOf: opts.featuresAsOf } : {};
   const refreshBehaviour = async (userId: number) => {
-    const computed = updateComputedTraits(db, userId, asOf);
+    const store = sqliteStore(db);
     // No trained model: skip quietly, and without loading tfjs (score.ts pulls it in).
-    if (!listModels({ dir: modelsDir }).length) return { computed, scores: [] };
-    const { scoreUser } = await import('../predict/score.ts');
-    return { computed, scores: await scoreUser(db, userId, { dir: modelsDir, ...asOf }) };
+    if (!listModels({ dir: modelsDir }).length) return { computed: await updateComputedTraits(store, userId, asOf), scores: [] };
+    const { loadLatestModels, scoreUser } = await import('../predict/score.ts');
+    const models = await loadLatestModels({ dir: modelsDir });
+    // The user's events are read once, for the computed traits and every model's features.
+    const at = opts.featuresAsOf ?? Date.now();
+    const events = await loadUserEvents(store.features, userId, at, models.map((m) => m.artefact.schema));
+    const computed = await updateComputedTraits(store, userId, { asOf: at, events });
+    return { computed, scores: await scoreUser(store, userId, { dir: modelsDir, asOf: at, events, models }) };
   };
   // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).

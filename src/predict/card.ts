@@ -1,7 +1,7 @@
 /** Model cards: what a trained model is, on which data, how good, against which baselines. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BinaryMetrics, MulticlassMetrics } from '../eval/metrics.ts';
+import type { BinaryMetrics, MulticlassMetrics } from './metrics.ts';
 import type { TargetSpec } from './spec.ts';
 
 export type TestMetrics = ({ kind: 'binary' } & BinaryMetrics) | ({ kind: 'multiclass' } & MulticlassMetrics);

@@ -4,7 +4,7 @@
  * feature pass stops at the cut-off and the label queries start just after it.
  */
 import { UnprocessableError } from '../core/errors.ts';
-import type { Db } from '../db/connection.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
 import { computeFeatureRows, type FeatureRows } from '../features/compute.ts';
 import { DAY_MS, type FeatureSchema } from '../features/definitions.ts';
 import { horizonDays, type ModelSpec, type TargetSpec } from './spec.ts';
@@ -13,75 +13,56 @@ export interface Examples extends FeatureRows {
   labels: number[];
 }
 
-export function dataRange(db: Db): { first: number | null; last: number | null; events: number } {
-  const r = db.sqlite.prepare('SELECT min(ts) AS first, max(ts) AS last, count(*) AS events FROM events').get() as { first: number | null; last: number | null; events: number };
-  return r;
+export function dataRange(features: FeatureStore): Promise<{ first: number | null; last: number | null; events: number }> {
+  return features.dataSpan();
 }
 
 /** The test cut-off: the spec's, else the latest event minus the horizon (labels fully observed). */
-export function resolveAsOf(db: Db, spec: ModelSpec): number {
+export async function resolveAsOf(features: FeatureStore, spec: ModelSpec): Promise<number> {
   if (spec.asOf) {
     const t = Date.parse(spec.asOf.length === 10 ? `${spec.asOf}T23:59:59.999Z` : spec.asOf);
     return t;
   }
-  const { last } = dataRange(db);
+  const { last } = await dataRange(features);
   if (last === null) throw new UnprocessableError('no events to train on');
   const h = horizonDays(spec.target);
   return h === null ? last : last - h * DAY_MS;
 }
 
 /** Class names: binary targets have ['negative', 'positive'] and one sigmoid output. */
-export function fitClasses(db: Db, target: TargetSpec, asOf: number): string[] {
+export async function fitClasses(features: FeatureStore, target: TargetSpec, asOf: number): Promise<string[]> {
   if (target.kind === 'next_category') {
-    const rows = db.sqlite
-      .prepare(
-        `SELECT json_extract(properties, '$.category') AS c, count(*) AS n FROM events
-         WHERE ts <= ? AND c IS NOT NULL AND c != '' GROUP BY c ORDER BY n DESC, c LIMIT ?`,
-      )
-      .all(asOf, target.classes - 1) as { c: unknown }[];
-    return [...rows.map((r) => String(r.c)), '__other__'];
+    const rows = await features.topCategories(asOf, target.classes - 1);
+    return [...rows.map((r) => String(r.value)), '__other__'];
   }
   if (target.kind === 'attribute' && target.positive === undefined) {
-    const rows = db.sqlite
-      .prepare(`SELECT json_extract(attributes, ?) AS v, count(*) AS n FROM users WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 50`)
-      .all(`$."${target.key}"`) as { v: unknown }[];
-    return rows.map((r) => String(r.v));
+    const rows = await features.attributeValues(target.key, 50);
+    return rows.map((r) => String(r.value));
   }
   return ['negative', 'positive'];
 }
 
 /** One label per user (null: no label, the user is left out), from data strictly after `asOf`. */
-export function labelUsers(db: Db, target: TargetSpec, asOf: number, userIds: readonly number[], classes: readonly string[]): (number | null)[] {
+export async function labelUsers(features: FeatureStore, target: TargetSpec, asOf: number, userIds: readonly number[], classes: readonly string[]): Promise<(number | null)[]> {
   if (target.kind === 'event_in_horizon' || target.kind === 'churn') {
     const end = asOf + target.horizonDays * DAY_MS;
-    const types = target.kind === 'event_in_horizon' ? target.eventTypes : null;
-    const sql = `SELECT DISTINCT user_id FROM events WHERE ts > ? AND ts <= ?${types ? ` AND type IN (${types.map(() => '?').join(',')})` : ''}`;
-    const active = new Set((db.sqlite.prepare(sql).pluck().all(asOf, end, ...(types ?? [])) as number[]));
+    const active = await features.activeUsers(asOf, end, target.kind === 'event_in_horizon' ? target.eventTypes : undefined);
     return userIds.map((u) => (target.kind === 'churn' ? (active.has(u) ? 0 : 1) : active.has(u) ? 1 : 0));
   }
   if (target.kind === 'next_category') {
-    const end = asOf + target.horizonDays * DAY_MS;
-    const first = new Map<number, string>();
-    const rows = db.sqlite
-      .prepare(
-        `SELECT user_id, json_extract(properties, '$.category') AS c FROM events
-         WHERE ts > ? AND ts <= ? AND c IS NOT NULL AND c != '' ORDER BY user_id, ts, id`,
-      )
-      .iterate(asOf, end) as Iterable<{ user_id: number; c: unknown }>;
-    for (const r of rows) if (!first.has(r.user_id)) first.set(r.user_id, String(r.c));
+    const first = await features.firstCategories(asOf, asOf + target.horizonDays * DAY_MS);
     const other = classes.length - 1;
     return userIds.map((u) => {
       const c = first.get(u);
       if (c === undefined) return null;
-      const i = classes.indexOf(c);
+      const i = classes.indexOf(String(c));
       return i >= 0 ? i : other;
     });
   }
   // Declared attribute: the label is the user's current value.
-  const get = db.sqlite.prepare('SELECT json_extract(attributes, ?) AS v FROM users WHERE id = ?').pluck();
-  const path = `$."${target.key}"`;
+  const values = await features.attributeOf(target.key, userIds);
   return userIds.map((u) => {
-    const v = get.get(path, u) as unknown;
+    const v = values.get(u);
     if (v === null || v === undefined) return null;
     if (target.positive !== undefined) {
       const pos = typeof target.positive === 'boolean' ? (target.positive ? 1 : 0) : target.positive;
@@ -92,9 +73,9 @@ export function labelUsers(db: Db, target: TargetSpec, asOf: number, userIds: re
   });
 }
 
-export function buildExamples(db: Db, spec: ModelSpec, schema: FeatureSchema, asOf: number, classes: readonly string[]): Examples {
-  const f = computeFeatureRows(db, { asOf, schema });
-  const labels = labelUsers(db, spec.target, asOf, f.userIds, classes);
+export async function buildExamples(features: FeatureStore, spec: ModelSpec, schema: FeatureSchema, asOf: number, classes: readonly string[]): Promise<Examples> {
+  const f = await computeFeatureRows(features, { asOf, schema });
+  const labels = await labelUsers(features, spec.target, asOf, f.userIds, classes);
   const keep = labels.map((l, i) => (l === null ? -1 : i)).filter((i) => i >= 0);
   return {
     asOf,

@@ -3,18 +3,18 @@
  * (default: the latest one whose horizon is fully observed), labels from after it, the model's
  * saved threshold. Note the examples may overlap its training users; the card holds the held-out figures.
  */
-import type { Db } from '../db/connection.ts';
-import { binaryMetrics, multiclassMetrics } from '../eval/metrics.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
+import { binaryMetrics, multiclassMetrics } from './metrics.ts';
 import type { TestMetrics } from './card.ts';
 import { buildExamples, resolveAsOf } from './dataset.ts';
 import { loadModel, predictUsers } from './score.ts';
 
-export async function evaluateModel(db: Db, name: string, opts: { dir?: string; version?: string; asOf?: number } = {}): Promise<{ name: string; version: string; asOf: string; metrics: TestMetrics }> {
+export async function evaluateModel(store: { features: FeatureStore }, name: string, opts: { dir?: string; version?: string; asOf?: number } = {}): Promise<{ name: string; version: string; asOf: string; metrics: TestMetrics }> {
   const m = await loadModel(name, opts);
   const a = m.artefact;
-  const asOf = opts.asOf ?? resolveAsOf(db, { ...a.spec, asOf: undefined });
-  const ex = buildExamples(db, a.spec, a.schema, asOf, a.classes);
-  const preds = predictUsers(db, m, { asOf, userIds: ex.userIds });
+  const asOf = opts.asOf ?? (await resolveAsOf(store.features, { ...a.spec, asOf: undefined }));
+  const ex = await buildExamples(store.features, a.spec, a.schema, asOf, a.classes);
+  const preds = await predictUsers(store.features, m, { asOf, userIds: ex.userIds });
   const byUser = new Map(preds.map((p) => [p.userId, p]));
   let metrics: TestMetrics;
   if (a.classes.length === 2) {

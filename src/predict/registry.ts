@@ -2,7 +2,7 @@
  * Trained models on disk: MODELS_DIR/NAME/VERSION/{model.json, weights.bin, artefact.json,
  * card.json, card.md}. The newest version (versions sort by time) is the one that scores.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError } from '../core/errors.ts';
@@ -31,18 +31,46 @@ export function readCard(dir: string, name: string, version: string): ModelCard 
   return JSON.parse(readFileSync(join(dir, name, version, 'card.json'), 'utf8')) as ModelCard;
 }
 
-/** Every trained model with its newest card (GET /v1/models). */
-export function listModels(opts: { dir?: string } = {}): ModelSummary[] {
-  const dir = opts.dir ?? defaultModelsDir();
-  if (!existsSync(dir)) return [];
+/**
+ * The listing per models root, kept per process: the per-user refresh asks for it for every user.
+ * Its key is the mtime of the root and of each model folder (a new version folder changes its
+ * model folder's); a listing that saw a version folder still being written is not kept.
+ */
+const listings = new Map<string, { sig: string; list: ModelSummary[] }>();
+
+function signature(dir: string): string {
+  const parts = [String(statSync(dir).mtimeMs)];
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory() && e.name !== 'specs') parts.push(`${e.name}:${statSync(join(dir, e.name)).mtimeMs}`);
+  return parts.join('|');
+}
+
+function readListing(dir: string): { list: ModelSummary[]; complete: boolean } {
   const out: ModelSummary[] = [];
+  let complete = true;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (!e.isDirectory() || e.name === 'specs') continue;
     const versions = versionsOf(dir, e.name);
+    if (readdirSync(join(dir, e.name), { withFileTypes: true }).filter((v) => v.isDirectory()).length !== versions.length) complete = false;
     const latest = versions[versions.length - 1];
     if (latest) out.push({ name: e.name, versions, latest: readCard(dir, e.name, latest) });
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  return { list: out.sort((a, b) => a.name.localeCompare(b.name)), complete };
+}
+
+/** Every trained model with its newest card (GET /v1/models). */
+export function listModels(opts: { dir?: string } = {}): ModelSummary[] {
+  const dir = resolve(opts.dir ?? defaultModelsDir());
+  if (!existsSync(dir)) {
+    listings.delete(dir);
+    return [];
+  }
+  const sig = signature(dir);
+  const hit = listings.get(dir);
+  if (hit && hit.sig === sig) return hit.list;
+  const { list, complete } = readListing(dir);
+  if (complete) listings.set(dir, { sig, list });
+  else listings.delete(dir);
+  return list;
 }
 
 /** One model's cards, newest first (GET /v1/models/:name); NotFoundError when unknown. */

@@ -5,18 +5,18 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { effectiveConsent } from '../core/consent.ts';
 import type { ConsentFlag, Json } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { bumpProfileVersion, closeTrait, currentTraitRows, insertTrait } from '../db/traits.ts';
-import { computeFeatureRows } from '../features/compute.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
+import type { TraitStore } from '../db/stores/traits.ts';
+import { computeFeatureRows, featureRowsFromEvents, loadUserEvents, type UserEvents } from '../features/compute.ts';
 import { transformRows } from '../features/matrix.ts';
 import { sequenceDim } from '../features/sequence.ts';
 import { initBackend } from './backend.ts';
 import { loadModelFromDir } from './io.ts';
 import { predictProba } from './nets.ts';
-import { listModels, modelVersionDir } from './registry.ts';
+import { defaultModelsDir, listModels, modelVersionDir } from './registry.ts';
 import { predictLogReg } from './logreg.ts';
 import { ARTEFACT_JSON, mixScores, stackSequences, type ModelArtefact } from './train.ts';
 
@@ -30,7 +30,11 @@ const cache = new Map<string, Promise<LoadedModel>>();
 
 /** Loads (once per process) a model version; the newest when `version` is omitted. */
 export function loadModel(name: string, opts: { dir?: string; version?: string } = {}): Promise<LoadedModel> {
-  const { dir } = modelVersionDir(name, opts);
+  return loadModelAt(modelVersionDir(name, opts).dir);
+}
+
+/** A version directory's model, loaded once per process (a version's files never change). */
+function loadModelAt(dir: string): Promise<LoadedModel> {
   let hit = cache.get(dir);
   if (!hit) {
     hit = (async () => {
@@ -54,18 +58,21 @@ export interface Prediction {
   probability: number | null;
 }
 
-/** Predictions for users as of `asOf` (default now); users without events before it are skipped. */
-export function predictUsers(db: Db, m: LoadedModel, opts: { asOf?: number; userIds?: readonly number[] } = {}): Prediction[] {
+/**
+ * Predictions for users as of `asOf` (default now); users without events before it are skipped.
+ * `events`: one user's events already read as of `asOf` (with the model's property keys).
+ */
+export async function predictUsers(features: FeatureStore, m: LoadedModel, opts: { asOf?: number; userIds?: readonly number[]; events?: UserEvents } = {}): Promise<Prediction[]> {
   const { artefact: a, net } = m;
-  const asOf = opts.asOf ?? Date.now();
-  const f = computeFeatureRows(db, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
+  const asOf = opts.events?.asOf ?? opts.asOf ?? Date.now();
+  const f = opts.events ? featureRowsFromEvents(opts.events, a.schema) : await computeFeatureRows(features, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
   if (!f.userIds.length) return [];
   let probs: Float32Array;
   const dim = a.preprocessor.inputs.length;
   const x = !a.sequenceLength || a.blend ? transformRows(a.preprocessor, f.defs, f.rows) : null;
   if (a.sequenceLength) {
     const ex = { ...f, labels: [] };
-    probs = predictProba(net, stackSequences(db, ex, a.schema, a.sequenceLength), [a.sequenceLength, sequenceDim(a.schema)]);
+    probs = predictProba(net, await stackSequences(features, ex, a.schema, a.sequenceLength, opts.events), [a.sequenceLength, sequenceDim(a.schema)]);
   } else probs = predictProba(net, x as Float32Array, [dim]);
   // A blended model averages in its logistic regression on the same aggregate features.
   if (a.blend) probs = mixScores(probs, predictLogReg({ weights: a.blend.logreg, iterations: 0 }, x as Float32Array, dim), a.blend.networkWeight);
@@ -82,23 +89,19 @@ export function predictUsers(db: Db, m: LoadedModel, opts: { asOf?: number; user
   });
 }
 
-/** Writes predictions as traits; returns how many changed. */
-export function writePredictions(db: Db, m: LoadedModel, preds: readonly Prediction[], now = Date.now()): number {
+/** Writes predictions as traits (one transaction); returns how many changed. */
+export async function writePredictions(traits: TraitStore, m: LoadedModel, preds: readonly Prediction[], now = Date.now()): Promise<number> {
   const { artefact: a } = m;
-  const producer = `model:${a.name}`;
-  let changed = 0;
-  db.sqlite.transaction(() => {
-    for (const p of preds) {
-      const conf = Math.round(Math.min(1, Math.max(0, p.confidence)) * 1000) / 1000;
-      const prev = currentTraitRows(db, p.userId, 'predicted', a.traitKey).find((r) => r.producer === producer);
-      if (prev && prev.version === a.version && prev.value === JSON.stringify(p.value) && Math.abs(prev.confidence - conf) < 0.01) continue;
-      const id = insertTrait(db, { userId: p.userId, key: a.traitKey, value: p.value, kind: 'predicted', confidence: conf, evidence: [], producer, version: a.version, validFrom: now });
-      if (prev) closeTrait(db, prev.id, now, id);
-      bumpProfileVersion(db, p.userId, now);
-      changed++;
-    }
-  })();
-  return changed;
+  const rows = preds.map((p) => ({
+    userId: p.userId,
+    key: a.traitKey,
+    value: p.value,
+    confidence: Math.round(Math.min(1, Math.max(0, p.confidence)) * 1000) / 1000,
+    version: a.version,
+  }));
+  // Confidences are rounded to 0.001: a change under 0.01 is noise, not history.
+  const r = await traits.replaceTraits('predicted', `model:${a.name}`, rows, { now, confidenceTolerance: 0.0095 });
+  return r.written;
 }
 
 export interface ScoreSummary {
@@ -113,19 +116,39 @@ export interface ScoreSummary {
  * Users whose effective consent includes `profiling` (stored flags over the configured defaults):
  * batch scoring writes predicted traits for these only, like the per-user refresh job.
  */
-export function profilingUserIds(db: Db, defaults: readonly ConsentFlag[]): number[] {
-  const rows = db.sqlite.prepare('SELECT id, consent FROM users ORDER BY id').all() as { id: number; consent: string | null }[];
+export async function profilingUserIds(features: FeatureStore, defaults: readonly ConsentFlag[]): Promise<number[]> {
+  const rows = await features.userConsents();
   return rows.filter((r) => effectiveConsent(r.consent, defaults).profiling).map((r) => r.id);
 }
 
-/** Scores one user with every trained model (the per-user refresh job calls this). */
-export async function scoreUser(db: Db, userId: number, opts: { dir?: string; now?: number; asOf?: number } = {}): Promise<ScoreSummary[]> {
-  const out: ScoreSummary[] = [];
+/** The newest version of every trained model, loaded (once per process per version). */
+export async function loadLatestModels(opts: { dir?: string; models?: readonly string[] } = {}): Promise<LoadedModel[]> {
+  const out: LoadedModel[] = [];
   for (const s of listModels(opts.dir ? { dir: opts.dir } : {})) {
+    if (opts.models && !opts.models.includes(s.name)) continue;
+    out.push(await loadModelAt(join(resolve(opts.dir ?? defaultModelsDir()), s.name, s.versions[s.versions.length - 1] as string)));
+  }
+  return out;
+}
+
+/**
+ * Scores one user with every trained model (the per-user refresh job calls this). `events`: the
+ * user's events as of the cut-off read once for the whole refresh (see `loadUserEvents`); they must
+ * carry every model's property keys.
+ */
+export async function scoreUser(
+  store: { features: FeatureStore; traits: TraitStore },
+  userId: number,
+  opts: { dir?: string; now?: number; asOf?: number; events?: UserEvents; models?: readonly LoadedModel[] } = {},
+): Promise<ScoreSummary[]> {
+  const out: ScoreSummary[] = [];
+  const models = opts.models ?? (await loadLatestModels(opts.dir ? { dir: opts.dir } : {}));
+  const asOf = opts.asOf ?? opts.now ?? Date.now();
+  const events = opts.events ?? (models.length ? await loadUserEvents(store.features, userId, asOf, models.map((m) => m.artefact.schema)) : undefined);
+  for (const m of models) {
     const t0 = performance.now();
-    const m = await loadModel(s.name, opts.dir ? { dir: opts.dir } : {});
-    const preds = predictUsers(db, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), userIds: [userId] });
-    out.push({ model: s.name, version: m.artefact.version, users: preds.length, changed: writePredictions(db, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
+    const preds = await predictUsers(store.features, m, { asOf, userIds: [userId], ...(events ? { events } : {}) });
+    out.push({ model: m.artefact.name, version: m.artefact.version, users: preds.length, changed: await writePredictions(store.traits, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
   }
   return out;
 }
@@ -135,16 +158,14 @@ export async function scoreUser(db: Db, userId: number, opts: { dir?: string; no
  * pass per model. `asOf` (default `now`) is the features' cut-off; `now` stamps the traits.
  */
 export async function scoreAll(
-  db: Db,
+  store: { features: FeatureStore; traits: TraitStore },
   opts: { dir?: string; now?: number; asOf?: number; models?: string[]; userIds?: readonly number[] } = {},
 ): Promise<ScoreSummary[]> {
   const out: ScoreSummary[] = [];
-  for (const s of listModels(opts.dir ? { dir: opts.dir } : {})) {
-    if (opts.models && !opts.models.includes(s.name)) continue;
+  for (const m of await loadLatestModels({ ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.models ? { models: opts.models } : {}) })) {
     const t0 = performance.now();
-    const m = await loadModel(s.name, opts.dir ? { dir: opts.dir } : {});
-    const preds = predictUsers(db, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), ...(opts.userIds ? { userIds: opts.userIds } : {}) });
-    out.push({ model: s.name, version: m.artefact.version, users: preds.length, changed: writePredictions(db, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
+    const preds = await predictUsers(store.features, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), ...(opts.userIds ? { userIds: opts.userIds } : {}) });
+    out.push({ model: m.artefact.name, version: m.artefact.version, users: preds.length, changed: await writePredictions(store.traits, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
   }
   return out;
 }

@@ -7,12 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnprocessableError } from '../core/errors.ts';
-import type { Db } from '../db/connection.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
 import { fitFeatureSchema } from '../features/compute.ts';
 import { DAY_MS, FEATURE_VERSION, type FeatureSchema } from '../features/definitions.ts';
 import { fitPreprocessor, transformRows, type Preprocessor } from '../features/matrix.ts';
+import type { UserEvents } from '../features/compute.ts';
 import { computeSequences, sequenceDim } from '../features/sequence.ts';
-import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics, rocAuc } from '../eval/metrics.ts';
+import { bestF1Threshold, binaryMetrics, majorityBaseline, multiclassMetrics, rocAuc } from './metrics.ts';
 import { initBackend } from './backend.ts';
 import { rocPoints, writeCard, type ModelCard, type TestMetrics } from './card.ts';
 import { buildExamples, dataRange, fitClasses, resolveAsOf, userDraw, type Examples } from './dataset.ts';
@@ -86,9 +87,10 @@ function versionFor(now: number): string {
   return new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-export function stackSequences(db: Db, ex: Examples, schema: FeatureSchema, length: number): Float32Array {
+/** `events`: one user's events already read as of `ex.asOf` (scoring in a refresh). */
+export async function stackSequences(features: FeatureStore, ex: Examples, schema: FeatureSchema, length: number, events?: UserEvents): Promise<Float32Array> {
   const dim = sequenceDim(schema);
-  const seqs = computeSequences(db, { asOf: ex.asOf, schema, length, userIds: ex.userIds });
+  const seqs = await computeSequences(features, { asOf: ex.asOf, schema, length, userIds: ex.userIds, ...(events ? { events } : {}) });
   const out = new Float32Array(ex.userIds.length * length * dim);
   ex.userIds.forEach((u, i) => {
     const s = seqs.get(u);
@@ -102,24 +104,25 @@ function evaluate(labels: number[], scores: Float32Array | Float64Array, k: numb
   return { kind: 'multiclass', ...multiclassMetrics(labels, scores, k) };
 }
 
-export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function trainModel(store: { features: FeatureStore }, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
+  const fs = store.features;
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const backend = await initBackend({ log });
   const now = opts.now ?? Date.now();
   const version = opts.version ?? versionFor(now);
-  const range = dataRange(db);
+  const range = await dataRange(fs);
   if (range.events === 0) throw new UnprocessableError('no events to train on');
-  const T = resolveAsOf(db, spec);
+  const T = await resolveAsOf(fs, spec);
   const h = horizonDays(spec.target);
   const timeSplit = spec.split.kind === 'time';
   const cut = timeSplit && h !== null ? { train: T - 2 * h * DAY_MS, validation: T - h * DAY_MS, test: T } : { train: T, validation: T, test: T };
   // Columns are chosen from what the earliest (training) cut-off can see.
   const schema: FeatureSchema = {
-    ...fitFeatureSchema(db, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties }),
+    ...(await fitFeatureSchema(fs, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties })),
     ...(spec.features.purchaseHistory ? { purchaseHistory: true } : {}),
     ...(spec.features.propertiesOnly ? { propertiesOnly: true } : {}),
   };
-  const classes = fitClasses(db, spec.target, cut.train);
+  const classes = await fitClasses(fs, spec.target, cut.train);
   // Two classes train one sigmoid output (label 1 = classes[1]); more train a softmax.
   const k = classes.length === 2 ? 1 : classes.length;
   if (classes.length < 2) throw new UnprocessableError(`target has ${classes.length} class(es) in the data: nothing to learn`);
@@ -127,11 +130,11 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
   let val: Examples;
   let test: Examples;
   if (timeSplit) {
-    train = buildExamples(db, spec, schema, cut.train, classes);
-    val = buildExamples(db, spec, schema, cut.validation, classes);
-    test = buildExamples(db, spec, schema, cut.test, classes);
+    train = await buildExamples(fs, spec, schema, cut.train, classes);
+    val = await buildExamples(fs, spec, schema, cut.validation, classes);
+    test = await buildExamples(fs, spec, schema, cut.test, classes);
   } else {
-    const all = buildExamples(db, spec, schema, T, classes);
+    const all = await buildExamples(fs, spec, schema, T, classes);
     const { validation: pv, seed, folds, fold } = spec.split;
     // k-fold: fold f tests on the f-th 1/k of the draw, validates on the next pv; else one holdout.
     const pt = folds ? 1 / folds : spec.split.test;
@@ -154,8 +157,8 @@ export async function trainModel(db: Db, spec: ModelSpec, opts: TrainOptions = {
   const recurrent = spec.architecture === 'gru' || spec.architecture === 'lstm';
   const L = spec.sequenceLength;
   const sdim = sequenceDim(schema);
-  const part = (ex: Examples): Part => ({ ex, x: transformRows(pre, ex.defs, ex.rows), seq: recurrent ? stackSequences(db, ex, schema, L) : null });
-  const [ptr, pva, pte] = [part(train), part(val), part(test)];
+  const part = async (ex: Examples): Promise<Part> => ({ ex, x: transformRows(pre, ex.defs, ex.rows), seq: recurrent ? await stackSequences(fs, ex, schema, L) : null });
+  const [ptr, pva, pte] = [await part(train), await part(val), await part(test)];
   const shape = recurrent ? [L, sdim] : [dim];
   const input = (p: Part) => (recurrent ? (p.seq as Float32Array) : p.x);
 

@@ -19,13 +19,13 @@ afterAll(() => {
 });
 
 describe('demo: behavioural models', () => {
-  it('trains purchase propensity and churn next to the demo database, not in the repository', () => {
+  it('trains purchase propensity and churn next to the demo database, not in the repository', async () => {
     expect(demo.modelsDir).toBe(join(dir.dir, 'demo-models'));
     expect(demo.models.models.map((m) => m.name)).toEqual(['purchase_30d', 'churn_30d']);
     for (const m of demo.models.models) expect(getModel(m.name, { dir: demo.modelsDir }).versions[0]?.version).toBe(m.version);
   });
 
-  it('every user with events carries the predicted traits with the model versions', () => {
+  it('every user with events carries the predicted traits with the model versions', async () => {
     const users = demo.db.sqlite.prepare('SELECT DISTINCT user_id FROM events').pluck().all() as number[];
     const versions = Object.fromEntries(demo.models.models.map((m) => [m.traitKey, m.version]));
     for (const u of users) {

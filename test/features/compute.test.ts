@@ -34,14 +34,14 @@ beforeEach(() => {
 });
 afterEach(() => t.cleanup());
 
-function schemaAt(asOf: number): FeatureSchema {
-  return fitFeatureSchema(t.db, { asOf, maxEventTypes: 4, topCategories: 2 });
+function schemaAt(asOf: number): Promise<FeatureSchema> {
+  return fitFeatureSchema(t.store.features, { asOf, maxEventTypes: 4, topCategories: 2 });
 }
 
 describe('behavioural features', () => {
-  it('computes exact values on a hand-built event set', () => {
+  it('computes exact values on a hand-built event set', async () => {
     ingest(t.db, U1);
-    const f = computeUserFeatures(t.db, userId(t.db, 'u1'), { asOf: ASOF, schema: schemaAt(ASOF) });
+    const f = await computeUserFeatures(t.store.features, userId(t.db, 'u1'), { asOf: ASOF, schema: await schemaAt(ASOF) });
     expect(f.events_total).toBe(6);
     expect(f.n_all_7d).toBe(2);
     expect(f.n_all_30d).toBe(6);
@@ -77,44 +77,44 @@ describe('behavioural features', () => {
     expect(f.cat_other_share).toBe(0);
   });
 
-  it('leakage guard: events after the cut-off change nothing', () => {
+  it('leakage guard: events after the cut-off change nothing', async () => {
     ingest(t.db, U1);
-    const schema = schemaAt(ASOF);
-    const before = computeFeatureRows(t.db, { asOf: ASOF, schema });
-    const seqBefore = computeSequences(t.db, { asOf: ASOF, schema, length: 8 });
+    const schema = await schemaAt(ASOF);
+    const before = await computeFeatureRows(t.store.features, { asOf: ASOF, schema });
+    const seqBefore = await computeSequences(t.store.features, { asOf: ASOF, schema, length: 8 });
     ingest(t.db, FUTURE);
     // The fitted columns ignore future events too.
-    expect(schemaAt(ASOF)).toEqual(schema);
-    const after = computeFeatureRows(t.db, { asOf: ASOF, schema });
+    expect(await schemaAt(ASOF)).toEqual(schema);
+    const after = await computeFeatureRows(t.store.features, { asOf: ASOF, schema });
     expect(after.userIds).toEqual(before.userIds); // u2 has no event before the cut-off
     expect(after.rows).toEqual(before.rows);
-    expect(computeSequences(t.db, { asOf: ASOF, schema, length: 8 })).toEqual(seqBefore);
+    expect(await computeSequences(t.store.features, { asOf: ASOF, schema, length: 8 })).toEqual(seqBefore);
     // Batch and single-user paths agree.
-    expect(computeFeatureRows(t.db, { asOf: ASOF, schema, userIds: [userId(t.db, 'u1')] }).rows).toEqual(before.rows);
+    expect((await computeFeatureRows(t.store.features, { asOf: ASOF, schema, userIds: [userId(t.db, 'u1')] })).rows).toEqual(before.rows);
     // And a later cut-off does see them.
-    const later = computeUserFeatures(t.db, userId(t.db, 'u1'), { asOf: T('2024-03-01T00:00:00Z'), schema });
+    const later = await computeUserFeatures(t.store.features, userId(t.db, 'u1'), { asOf: T('2024-03-01T00:00:00Z'), schema });
     expect(later.monetary_total).toBe(5020);
   });
 
-  it('sequences: last N events, left-padded, newest last', () => {
+  it('sequences: last N events, left-padded, newest last', async () => {
     ingest(t.db, U1);
-    const schema = schemaAt(ASOF);
+    const schema = await schemaAt(ASOF);
     const dim = sequenceDim(schema);
-    const s = computeSequences(t.db, { asOf: ASOF, schema, length: 8 }).get(userId(t.db, 'u1'))!;
+    const s = (await computeSequences(t.store.features, { asOf: ASOF, schema, length: 8 })).get(userId(t.db, 'u1'))!;
     expect(s.length).toBe(8 * dim);
     expect(Array.from(s.subarray(0, 2 * dim)).every((v) => v === 0)).toBe(true); // 6 events in 8 steps
     const lastType = schema.eventTypes.indexOf('impression');
     expect(s[7 * dim + lastType]).toBe(1);
-    const short = computeSequences(t.db, { asOf: ASOF, schema, length: 3 }).get(userId(t.db, 'u1'))!;
+    const short = (await computeSequences(t.store.features, { asOf: ASOF, schema, length: 3 })).get(userId(t.db, 'u1'))!;
     expect(short[2 * dim + lastType]).toBe(1);
     expect(short[0 * dim + schema.eventTypes.indexOf('purchase')]).toBe(1);
   });
 
-  it('missing values follow the policy: median/mean fills with flags, zero for counts', () => {
+  it('missing values follow the policy: median/mean fills with flags, zero for counts', async () => {
     ingest(t.db, U1);
     ingest(t.db, [{ userId: 'u3', type: 'search', timestamp: '2024-01-08T00:00:00Z', text: 'hello' }]);
-    const schema = schemaAt(ASOF);
-    const r = computeFeatureRows(t.db, { asOf: ASOF, schema });
+    const schema = await schemaAt(ASOF);
+    const r = await computeFeatureRows(t.store.features, { asOf: ASOF, schema });
     const pre = fitPreprocessor(r.defs, r.rows);
     expect(pre.inputs).toContain('ctr__missing');
     expect(pre.inputs).not.toContain('purchase_count__missing');
@@ -128,11 +128,11 @@ describe('behavioural features', () => {
     expect(featureDefs(schema).length).toBe(r.defs.length);
   });
 
-  it('computed traits: written once, rewritten only on change, with history', () => {
+  it('computed traits: written once, rewritten only on change, with history', async () => {
     ingest(t.db, U1);
     const u = userId(t.db, 'u1');
     const now = T('2024-01-10T00:00:00Z');
-    const first = updateComputedTraits(t.db, u, { now });
+    const first = await updateComputedTraits(t.store, u, { now });
     expect(first.written).toBeGreaterThan(5);
     expect(first.profileVersion).not.toBeNull();
     const traits = Object.fromEntries(listCurrentTraits(t.db, u, { kind: 'computed' }).map((x) => [x.key, x]));
@@ -141,9 +141,9 @@ describe('behavioural features', () => {
     expect(traits.top_category?.value).toBe('books');
     expect(traits.preferred_time_of_day?.value).toBe('morning');
     expect(traits.purchase_count?.producer).toBe('features');
-    expect(updateComputedTraits(t.db, u, { now: now + 1000 })).toEqual({ written: 0, closed: 0, profileVersion: null });
+    expect(await updateComputedTraits(t.store, u, { now: now + 1000 })).toEqual({ written: 0, closed: 0, profileVersion: null });
     ingest(t.db, [{ userId: 'u1', type: 'purchase', timestamp: '2024-01-09T12:00:00Z', properties: { price: 5, category: 'books' } }]);
-    const second = updateComputedTraits(t.db, u, { now: now + 2000 });
+    const second = await updateComputedTraits(t.store, u, { now: now + 2000 });
     expect(second.written).toBeGreaterThan(0);
     const hist = traitHistory(t.db, u, 'purchase_count');
     expect(hist.map((h) => h.value)).toEqual([2, 1]);

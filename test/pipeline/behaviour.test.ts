@@ -37,7 +37,7 @@ describe('refresh job: computed traits and model scores', () => {
   });
 
   it('with a trained model: the user is scored; without profiling consent nothing is derived', async () => {
-    await trainModel(t.db, parseSpec(toySpecJson('toy_refresh')), { modelsDir: models.dir, version: 'v1', log: () => {} });
+    await trainModel(t.store, parseSpec(toySpecJson('toy_refresh')), { modelsDir: models.dir, version: 'v1', log: () => {} });
     const p = pipelineWith(models.dir);
     const r = await p.refreshUser(userId(t.db, 't4'));
     expect(r.behaviour?.scores).toEqual([expect.objectContaining({ model: 'toy_refresh', version: 'v1', users: 1 })]);

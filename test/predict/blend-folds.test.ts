@@ -29,7 +29,7 @@ const spec = (name: string, over: Record<string, unknown> = {}, training: Record
 describe('blend with logistic regression', () => {
   it('an untrained network is out-voted on validation; scoring reproduces the blended test scores', async () => {
     // One tiny epoch at a negligible learning rate: the network is near random, the regression separates.
-    const r = await trainModel(t.db, spec('weak_net', {}, { epochs: 1, learningRate: 1e-6, hidden: [2] }), { modelsDir: models.dir, version: 'v1', log: () => {} });
+    const r = await trainModel(t.store, spec('weak_net', {}, { epochs: 1, learningRate: 1e-6, hidden: [2] }), { modelsDir: models.dir, version: 'v1', log: () => {} });
     expect(r.card.blend?.networkWeight).toBe(0);
     expect(r.card.blend?.chosenBy).toMatch(/validation/);
     const test = r.card.metrics.test;
@@ -37,12 +37,12 @@ describe('blend with logistic regression', () => {
     expect(test.kind === 'binary' && net?.kind === 'binary' && test.auc > net.auc).toBe(true);
     const m = await loadModel('weak_net', { dir: models.dir });
     expect(m.artefact.blend?.logreg.length).toBe(m.artefact.preprocessor.inputs.length + 1);
-    const preds = predictUsers(t.db, m, { asOf: TOY_ASOF, userIds: r.test.userIds.slice(0, 5) });
+    const preds = await predictUsers(t.store.features, m, { asOf: TOY_ASOF, userIds: r.test.userIds.slice(0, 5) });
     preds.forEach((p, i) => expect(p.probability).toBeCloseTo(r.test.scores[i] as number, 5));
   });
 
   it('blend "none" keeps the network alone', async () => {
-    const r = await trainModel(t.db, spec('net_only', {}, { epochs: 1, learningRate: 1e-6, hidden: [2], blend: 'none' }), { modelsDir: models.dir, version: 'v1', log: () => {} });
+    const r = await trainModel(t.store, spec('net_only', {}, { epochs: 1, learningRate: 1e-6, hidden: [2], blend: 'none' }), { modelsDir: models.dir, version: 'v1', log: () => {} });
     expect(r.card.blend).toBeNull();
     expect(r.card.metrics.networkTest).toBeUndefined();
     expect((await loadModel('net_only', { dir: models.dir })).artefact.blend).toBeNull();
@@ -53,7 +53,7 @@ describe('k-fold user split', () => {
   it('the folds test disjoint user sets that cover everyone', async () => {
     const seen: number[] = [];
     for (let fold = 0; fold < 4; fold++) {
-      const r = await trainModel(t.db, spec('cv', { split: { kind: 'users', validation: 0.15, seed: 3, folds: 4, fold } }, { epochs: 1 }), { modelsDir: models.dir, version: `f${fold}`, log: () => {} });
+      const r = await trainModel(t.store, spec('cv', { split: { kind: 'users', validation: 0.15, seed: 3, folds: 4, fold } }, { epochs: 1 }), { modelsDir: models.dir, version: `f${fold}`, log: () => {} });
       expect(r.card.examples.test).toBeGreaterThan(30);
       seen.push(...r.test.userIds);
     }
@@ -61,7 +61,7 @@ describe('k-fold user split', () => {
     expect(seen.length).toBe(200);
   });
 
-  it('folds need a users split and fold < folds', () => {
+  it('folds need a users split and fold < folds', async () => {
     const base = toySpecJson('x');
     expect(() => parseSpec({ ...base, split: { kind: 'users', folds: 4, fold: 4 } })).toThrow(ValidationError);
     expect(() => parseSpec({ ...base, split: { kind: 'time', folds: 4, fold: 0 } })).toThrow(/users/);

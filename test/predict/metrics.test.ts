@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestF1Threshold, binaryMetrics, calibrationBins, confusion, logLoss, majorityBaseline, multiclassMetrics, prAuc, rocAuc } from '../../src/eval/metrics.ts';
+import { bestF1Threshold, binaryMetrics, calibrationBins, confusion, logLoss, majorityBaseline, multiclassMetrics, prAuc, rocAuc } from '../../src/predict/metrics.ts';
 
 describe('metrics against hand-computed values', () => {
   const y = [0, 0, 1, 1];

@@ -77,7 +77,7 @@ describe('training, saving, scoring', () => {
 
   it('a tiny MLP converges on separable data; card, registry and scoring work', async () => {
     const losses: number[] = [];
-    const r = await trainModel(t.db, toySpec('toy_mlp', 'mlp'), { modelsDir: models.dir, log: () => {}, onEpoch: (e) => losses.push(e.loss), version: '20240301T000000Z', now: ASOF });
+    const r = await trainModel(t.store, toySpec('toy_mlp', 'mlp'), { modelsDir: models.dir, log: () => {}, onEpoch: (e) => losses.push(e.loss), version: '20240301T000000Z', now: ASOF });
     expect(losses.length).toBeGreaterThan(5);
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! / 2);
     expect(r.card.training.finalLoss).toBeLessThan(0.3);
@@ -93,29 +93,29 @@ describe('training, saving, scoring', () => {
 
     // Loaded from disk, the model reproduces the test predictions of the trained one.
     const m = await loadModel('toy_mlp', { dir: models.dir });
-    const preds = predictUsers(t.db, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 5) });
+    const preds = await predictUsers(t.store.features, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 5) });
     preds.forEach((p, i) => expect(p.probability).toBeCloseTo(r.test.scores[i] as number, 5));
 
-    const ev = await evaluateModel(t.db, 'toy_mlp', { dir: models.dir, asOf: ASOF });
+    const ev = await evaluateModel(t.store, 'toy_mlp', { dir: models.dir, asOf: ASOF });
     expect(ev.metrics.kind === 'binary' && ev.metrics.auc).toBeGreaterThan(0.9);
 
-    const summary = await scoreAll(t.db, { dir: models.dir, now: ASOF });
+    const summary = await scoreAll(t.store, { dir: models.dir, now: ASOF });
     expect(summary[0]).toMatchObject({ model: 'toy_mlp', users: 240, changed: 240 });
     const buyer = userId(t.db, 't0');
     const trait = listCurrentTraits(t.db, buyer, { kind: 'predicted' })[0]!;
     expect(trait).toMatchObject({ key: 'toy_mlp_trait', value: true, producer: 'model:toy_mlp', version: '20240301T000000Z' });
     expect(trait.confidence).toBeGreaterThan(0.5);
     // Unchanged prediction: nothing new is written.
-    expect((await scoreUser(t.db, buyer, { dir: models.dir, now: ASOF + 1000 }))[0]?.changed).toBe(0);
+    expect((await scoreUser(t.store, buyer, { dir: models.dir, now: ASOF + 1000 }))[0]?.changed).toBe(0);
     expect(traitHistory(t.db, buyer, 'toy_mlp_trait')).toHaveLength(1);
   });
 
   it('a GRU trains on event sequences and scores', async () => {
-    const r = await trainModel(t.db, toySpec('toy_gru', 'gru'), { modelsDir: models.dir, log: () => {}, version: '20240301T000001Z', now: ASOF });
+    const r = await trainModel(t.store, toySpec('toy_gru', 'gru'), { modelsDir: models.dir, log: () => {}, version: '20240301T000001Z', now: ASOF });
     expect(r.card.features.sequenceLength).toBe(6);
     expect(r.card.training.epochsRun).toBeGreaterThan(0);
     const m = await loadModel('toy_gru', { dir: models.dir });
-    const preds = predictUsers(t.db, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 3) });
+    const preds = await predictUsers(t.store.features, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 3) });
     preds.forEach((p, i) => expect(p.probability).toBeCloseTo(r.test.scores[i] as number, 5));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rocPoints } from '../../src/predict/card.ts';
-import { rocAuc } from '../../src/eval/metrics.ts';
+import { rocAuc } from '../../src/predict/metrics.ts';
 
 /** Trapezoid area under the points. */
 const area = (pts: { fpr: number; tpr: number }[]) => pts.slice(1).reduce((a, p, i) => a + ((p.fpr - pts[i]!.fpr) * (p.tpr + pts[i]!.tpr)) / 2, 0);

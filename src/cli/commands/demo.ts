@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../../api/server.ts';
 import { findUser } from '../../db/users.ts';
 import { describeTraits, runDemo } from '../../demo/run-demo.ts';
+import { sqliteStore } from '../../db/store.ts';
 import { summarise } from '../../profile/summary.ts';
 import { createProfileServices } from '../../similar/services.ts';
 import { similarUsers } from '../../similar/similar.ts';
@@ -109,12 +110,12 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
       log('');
       log(`Profile of ${demo.showcaseUserId} (profile version ${showcase.profileVersion}):`);
       for (const line of describeTraits(demo.db, showcase.id)) log(line);
-      const summary = await summarise({ db: demo.db, chat: null, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }, showcase, 'support');
+      const summary = await summarise({ store: sqliteStore(demo.db), chat: null, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }, showcase, 'support');
       log('');
       log(`Summary (${summary.generator}, profile version ${summary.profileVersion}):`);
       log(`  ${summary.summary}`);
       const profiles = createProfileServices(demo.db, config);
-      const similar = similarUsers(profiles, showcase.id, { k: 5 });
+      const similar = await similarUsers(profiles, showcase.id, { k: 5 });
       log('');
       log(`Similar users (${similar.vectorVersion ?? 'no vector'}):`);
       for (const r of similar.results)

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sqliteStore } from '../../db/store.ts';
 import { printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
 import { metricCells } from './train.ts';
 
@@ -32,7 +33,7 @@ figures are in its model card (GET /v1/models/NAME).
     const name = positionals[0] as string;
     const { evaluateModel } = await import('../../predict/evaluate.ts'); // tfjs: loaded only when used
     const r = await withDb(config, (db) =>
-      evaluateModel(db, name, { dir: resolve(config.TRAITLENS_MODELS_DIR), ...(values.version ? { version: values.version } : {}), ...(asOf !== undefined ? { asOf } : {}) }),
+      evaluateModel(sqliteStore(db), name, { dir: resolve(config.TRAITLENS_MODELS_DIR), ...(values.version ? { version: values.version } : {}), ...(asOf !== undefined ? { asOf } : {}) }),
     );
     if (values.json) {
       printJson(io, r);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NotFoundError } from '../../core/errors.ts';
 import { listModels } from '../../predict/registry.ts';
+import { sqliteStore } from '../../db/store.ts';
 import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
 
 export const scoreCommand: Command = {
@@ -35,14 +36,15 @@ e.g. after \`traitlens train\`.
       if (!Number.isFinite(asOf)) throw new UsageError('--as-of must be an ISO 8601 time');
     }
     const { profilingUserIds, scoreAll } = await import('../../predict/score.ts'); // tfjs: loaded only when used
-    const out = await withDb(config, (db) =>
-      scoreAll(db, {
+    const out = await withDb(config, async (db) => {
+      const store = sqliteStore(db);
+      return scoreAll(store, {
         dir,
-        userIds: profilingUserIds(db, config.TRAITLENS_DEFAULT_CONSENT),
+        userIds: await profilingUserIds(store.features, config.TRAITLENS_DEFAULT_CONSENT),
         ...(values.model ? { models: values.model } : {}),
         ...(asOf !== undefined ? { asOf } : {}),
-      }),
-    );
+      });
+    });
     if (values.json) printJson(io, out);
     else writeLine(io.stdout, table(['model', 'version', 'users', 'changed', 'seconds'], out.map((s) => [s.model, s.version, s.users, s.changed, s.seconds.toFixed(2)])));
     if (!values.json && out.every((s) => s.users === 0)) writeLine(io.stderr, `no user had events to score (${fmtInt(out.length)} model(s))`);
