@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../core/errors.ts';
-import type { Consent, Json, JsonObject, Trait, TraitKind } from '../core/types.ts';
+import type { Consent, Json, JsonObject, Trait } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { REFRESH_JOB } from './ingest-store.ts';
 import { enqueueJob } from './jobs.ts';
@@ -47,18 +47,6 @@ export function rowToTrait(r: typeof traits.$inferSelect): Trait {
     validTo: r.validTo,
     supersededBy: r.supersededBy,
   };
-}
-
-/** The user's current traits (valid_to is null), optionally of one kind. */
-export function currentTraits(db: Db, userId: number, kind?: TraitKind): Trait[] {
-  const cols =
-    'id, user_id AS userId, key, value, kind, confidence, evidence, producer, version, valid_from AS validFrom, valid_to AS validTo, superseded_by AS supersededBy';
-  const rows = (
-    kind
-      ? db.stmt(`SELECT ${cols} FROM traits WHERE user_id = ? AND valid_to IS NULL AND kind = ? ORDER BY key, id`).all(userId, kind)
-      : db.stmt(`SELECT ${cols} FROM traits WHERE user_id = ? AND valid_to IS NULL ORDER BY key, id`).all(userId)
-  ) as (typeof traits.$inferSelect)[];
-  return rows.map(rowToTrait);
 }
 
 export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };
