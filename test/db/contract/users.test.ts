@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import type { Store } from '../../../src/db/store.ts';
 import { consentSql } from '../../../src/db/stores/users.ts';
+import { eraseDerived, eraseUser, exportUser } from '../../../src/db/privacy.ts';
 import { cleanBatch } from '../../../src/ingest/ingest.ts';
 import { describeStores } from '../../support/backends.ts';
 
@@ -175,5 +176,50 @@ describeStores('users', (ctx) => {
     expect(await where('marketing', defaults)).toEqual([optin]);
     expect(await where('marketing', ['marketing'])).toEqual([optin, silent]);
     expect(await where('profiling', defaults)).toEqual([optin, silent]);
+  });
+
+  it('per-user data: the export returns every section, erasure removes it in one go (llm_calls detached), withdrawal only the derived part', async () => {
+    const s = ctx.store;
+    await ingest(s, [
+      { userId: 'eve', type: 'chat_message', text: 'I love sailing', timestamp: T, eventId: 'eve-1' },
+      { anonymousId: 'dev-eve', type: 'search', text: 'life jackets', timestamp: T + 1 },
+      { userId: 'other', type: 'click', timestamp: T },
+    ]);
+    await s.users.identify('dev-eve', 'eve', NOW);
+    await s.users.setAttributes('eve', { boat: 'sloop' }, { marketing: true }, NOW);
+    const eve = await s.users.require('eve');
+    await s.llm.cachePut('k-eve', eve.id, '{"operations":[]}', NOW);
+    await s.llm.recordCall({ at: NOW, userId: eve.id, operation: 'extract_traits', model: 'm', promptVersion: 'v1', promptTokens: 5, completionTokens: 2, latencyMs: 3, status: 'error', error: 'said sailing' });
+    await s.audit.write({ at: NOW, keyId: 'key_x', action: 'profile.read', method: 'GET', route: '/v1/users/:id', status: 200, userId: eve.id });
+
+    const x = await exportUser(s.userData, eve, ['profiling']);
+    expect(x.consent).toEqual({ profiling: true, llm_processing: false, marketing: true });
+    expect(x.users).toMatchObject({ id: 'eve', attributes: { boat: 'sloop' }, consentDeclared: { marketing: true }, eventCount: 2 });
+    expect((x.events as { eventId: string | null }[]).map((e) => e.eventId)).toEqual(['eve-1', null]);
+    expect((x.identities as { alias: string }[]).map((i) => i.alias).sort()).toEqual(['dev-eve', 'eve']);
+    expect(x.traits).toEqual([expect.objectContaining({ key: 'boat', value: 'sloop', kind: 'declared' })]);
+    expect(x.llm_cache).toEqual([expect.objectContaining({ response: { operations: [] } })]);
+    expect(x.llm_calls).toEqual([expect.objectContaining({ error: 'said sailing', promptTokens: 5 })]);
+    expect(x.audit_log).toEqual([expect.objectContaining({ action: 'profile.read', keyId: 'key_x' })]);
+    expect((x.jobs as unknown[]).length).toBeGreaterThan(0);
+    for (const sec of s.userData) if (sec.export) expect(x, sec.name).toHaveProperty(sec.name);
+
+    // Withdrawal: derived rows only (the declared attribute's trait and the events stay).
+    const w = await eraseDerived(s.exec, s.userData, eve.id, { now: NOW });
+    expect(w.removed).toMatchObject({ llm_cache: 1, traits: 0 });
+    expect(w.removed).not.toHaveProperty('events');
+    expect((await s.users.require('eve')).profileVersion).toBe(eve.profileVersion + 1);
+
+    const r = await eraseUser(s.exec, s.userData, eve.id, { keyId: 'key_admin', now: NOW });
+    expect(r.removed).toMatchObject({ users: 1, identities: 2, events: 2, traits: 1, llm_calls: 1, audit_log: 1 });
+    expect(r.failed).toEqual([]);
+    expect(await s.users.find('eve')).toBeUndefined();
+    expect(await s.users.find('dev-eve')).toBeUndefined();
+    // The usage row stays for the budget, with neither the user nor the error text.
+    expect(await s.exec.all('SELECT user_id AS "userId", error FROM llm_calls')).toEqual([{ userId: null, error: null }]);
+    // The erasure itself is audited with counts only.
+    const audit = (await s.audit.query({ action: 'user.erase', limit: 10 })).rows;
+    expect(audit).toEqual([expect.objectContaining({ userId: null, keyId: 'key_admin', details: { removed: r.removed } })]);
+    expect((await s.users.require('other')).eventCount).toBe(1);
   });
 });
