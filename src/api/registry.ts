@@ -230,6 +230,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       add(413, 'Body too large');
       add(415, 'Body is not application/json');
     }
+    if (r.scope) add(503, 'Temporarily unavailable: the database is busy, the access could not be audited, or the model provider is down (`Retry-After` when known)');
     add(500, 'Internal error (no details; see the server log by request id)');
     return out;
   };

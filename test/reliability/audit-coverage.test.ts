@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertTrait } from '../../src/db/traits.ts';
 import { createTestApi, type ApiResponse, type TestApi } from '../support/api.ts';
 import { indexConfig, layoutFor, seedUsers } from '../similar/helpers.ts';
+import { seedTraits } from '../support/traits.ts';
 
 // Issue 12.6: every route that returns per-user data writes audit rows naming exactly the users it
 // returned. The routes are derived from the OpenAPI document, so a new one cannot be forgotten.
@@ -62,8 +62,8 @@ describe('audit coverage (issue 12.6)', () => {
     api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
     // u0..u29 with vectors; even ones consented to marketing. User "1" exists too: the id of the
     // first segment, which the members route used to audit as if it were a user id.
-    const { ids } = seedUsers(api.db, layoutFor(indexConfig(api.path)), 30, (i) => ({ country: i < 10 ? 'DE' : 'US' }));
-    for (let i = 0; i < 5; i++) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: 0.9, evidence: [], producer: 'test', version: '1', validFrom: 1 });
+    const { ids } = await seedUsers(api.store, layoutFor(indexConfig(api.path)), 30, (i) => ({ country: i < 10 ? 'DE' : 'US' }));
+    for (let i = 0; i < 5; i++) await seedTraits(api.store, ids[i]!, [{ key: 'interest', value: 'hiking', confidence: 0.9, producer: 'test', version: '1' }]);
     await api.request('POST', '/v1/events', { json: [{ userId: '1', type: 'page_view', eventId: 'one-1' }, { userId: 'u0', type: 'purchase', eventId: 'u0-p', properties: { product_id: 'p1', price: 3 } }] });
     const seg = await api.request('POST', '/v1/segments', { json: { name: 'DE', filter: { attribute: { key: 'country', eq: 'DE' } } } });
     expect(seg.status, seg.text).toBe(201);
