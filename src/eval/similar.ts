@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { openDb } from '../db/connection.ts';
-import { IngestStore } from '../db/ingest-store.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { ProfileRow } from '../db/stores/profiles.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
@@ -78,11 +77,10 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
   };
   try {
     log(`importing ${speakers.length} speakers`);
-    await timed('ingest', () => {
-      const store = new IngestStore(db);
-      speakers.forEach((s, i) =>
-        ingestBatch(store, s.utterances.map((text, j) => ({ userId: `pc-${s.user_id}`, type: 'chat_message', text, timestamp: T0 + i * 3_600_000 + j * 60_000, eventId: `pc-${s.user_id}-${j}` }))),
-      );
+    await timed('ingest', async () => {
+      const events = sqliteStore(db).events;
+      for (const [i, s] of speakers.entries())
+        await ingestBatch(events, s.utterances.map((text, j) => ({ userId: `pc-${s.user_id}`, type: 'chat_message', text, timestamp: T0 + i * 3_600_000 + j * 60_000, eventId: `pc-${s.user_id}-${j}` })));
     });
     log('pipeline (offline traits, embeddings, vectors)…');
     const pipeline = createPipeline(db, config, { providers: { chat: null, embedder: createProfileServices(db, config).providers.embedder }, featuresAsOf: T0 + speakers.length * 3_600_000 });

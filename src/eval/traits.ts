@@ -12,7 +12,6 @@ import { loadConfig } from '../core/config.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { Signal, TraitOp } from '../core/traits.ts';
 import { openDb, type Db } from '../db/connection.ts';
-import { IngestStore } from '../db/ingest-store.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
 import { findUser } from '../db/users.ts';
@@ -193,13 +192,13 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
     const pipeline = createPipeline(db, config, { embeddings: false });
 
     // Import through the normal ingest path, a few speakers per batch.
-    const store = new IngestStore(db);
+    const events = sqliteStore(db).events;
     const tImport = performance.now();
     let batch: unknown[] = [];
     for (const [i, s] of speakers.entries()) {
       batch.push(...speakerEvents(s, offset + i));
       if (batch.length >= 500 || i === speakers.length - 1) {
-        const r = ingestBatch(store, batch, { now: Date.now() });
+        const r = await ingestBatch(events, batch, { now: Date.now() });
         if (r.rejected > 0) throw new ValidationError(`ingest rejected ${r.rejected} PersonaChat events`);
         batch = [];
         opts.onProgress?.({ phase: 'import', done: i + 1, total: speakers.length });

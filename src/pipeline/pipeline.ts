@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/connection.ts';
-import { REFRESH_JOB } from '../db/ingest-store.ts';
+import { REFRESH_JOB } from '../db/stores/events.ts';
 import { loadUserEvents } from '../features/compute.ts';
 import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
 import { listModels } from '../predict/registry.ts';
