@@ -173,12 +173,13 @@ export class SqlFeatureStore implements FeatureStore {
   }
 
   async topPropertyValues(key: string, opts: { asOf: number; limit: number; eventType?: string }): Promise<string[]> {
-    // As text, so one-hot columns compare with String(value) of the scanned rows.
+    // As text, so one-hot columns compare with String(value) of the scanned rows. Grouped by the
+    // output name: PostgreSQL cannot match two bound copies of the key as one expression.
     const v = `CAST(${this.d.jsonTextParam('properties')} AS TEXT)`;
     const rows = await this.x.all<{ v: unknown }>(
       `SELECT ${v} AS v, count(*) AS n FROM events WHERE ts <= ?${opts.eventType !== undefined ? ' AND type = ?' : ''} AND ${v} IS NOT NULL
-       GROUP BY ${v} ORDER BY n DESC, v LIMIT ?`,
-      [key, opts.asOf, ...(opts.eventType !== undefined ? [opts.eventType] : []), key, key, opts.limit],
+       GROUP BY v ORDER BY n DESC, v LIMIT ?`,
+      [key, opts.asOf, ...(opts.eventType !== undefined ? [opts.eventType] : []), key, opts.limit],
     );
     return rows.map((r) => String(r.v));
   }
@@ -191,7 +192,7 @@ export class SqlFeatureStore implements FeatureStore {
   async attributeValues(key: string, limit: number): Promise<ValueCount[]> {
     const v = this.d.jsonValueParam('attributes');
     // One more than asked: PostgreSQL keeps a JSON null as a value (SQLite as NULL); it is dropped here.
-    const rows = await this.x.all<{ v: unknown; n: unknown }>(`SELECT ${v} AS v, count(*) AS n FROM users WHERE ${v} IS NOT NULL GROUP BY ${v} ORDER BY n DESC, v LIMIT ?`, [key, key, key, limit + 1]);
+    const rows = await this.x.all<{ v: unknown; n: unknown }>(`SELECT ${v} AS v, count(*) AS n FROM users WHERE ${v} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?`, [key, key, limit + 1]);
     return rows
       .map((r) => ({ value: this.norm(r.v), n: n(r.n) }))
       .filter((r) => r.value !== null)
