@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connection.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { tempDir } from '../support/temp-db.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { startOpenAIServer } from '../support/openai-server.ts';
 
 const BATCH = 50;
 
@@ -23,6 +26,17 @@ async function serve(dbPath: string): Promise<{ child: ChildProcess; url: string
     env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'NORMAL', TRAITLENS_WORKER: 'true', TRAITLENS_RATE_LIMIT_RPS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const [first] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return { child, url: (JSON.parse(first) as { url: string }).url };
+}
+
+const spawned: ChildProcess[] = [];
+async function serveNoWorker(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
+    env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_WORKER: 'false', TRAITLENS_RATE_LIMIT_RPS: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawned.push(child);
   const [first] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return { child, url: (JSON.parse(first) as { url: string }).url };
 }
@@ -97,4 +111,64 @@ describe('crash safety', () => {
       remove();
     }
   }, 60_000);
+
+  it('SIGKILL of a `traitlens worker` mid-job: another worker reclaims the job within a lease and runs it', async () => {
+    const LEASE = 2000;
+    const { dir, remove } = tempDir();
+    const dbPath = join(dir, 'reclaim.db');
+    const setup = openDb(dbPath, { synchronous: 'OFF' });
+    // One user with text: its refresh calls the model, which holds the call (the job stays in flight).
+    const key = (await sqliteStore(setup).keys.create('reclaim', ['admin'])).secret;
+    setup.close();
+    let called!: () => void;
+    const inCall = new Promise<void>((r) => (called = r));
+    const llm = await startOpenAIServer({ chatHandler: () => (called(), new Promise(() => {})) });
+    const env = { ...process.env, TRAITLENS_DB: dbPath, LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_JOB_LEASE_MS: String(LEASE), TRAITLENS_RATE_LIMIT_RPS: '0' };
+    const worker = spawn(process.execPath, [join(import.meta.dirname, '../../bin/traitlens.mjs'), 'worker'], {
+      env: { ...env, OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'k', OPENAI_TIMEOUT_MS: '600000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let survivor: ReturnType<ReturnType<typeof createPipeline>['createWorker']> | undefined;
+    const db = openDb(dbPath, { synchronous: 'OFF' });
+    try {
+      // The server runs without a worker of its own: only the CLI worker claims.
+      const r = await fetch(`${(await serveNoWorker(dbPath)).url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ userId: 'victim', type: 'search', text: 'I am looking for trail running shoes', eventId: 'v-1' }]),
+      });
+      expect(r.status).toBe(200);
+      await inCall;
+      const store = sqliteStore(db);
+      const [held] = await store.jobs.list('running');
+      expect(held?.lockedBy).toMatch(/^worker-/);
+      const exited = once(worker, 'exit');
+      worker.kill('SIGKILL');
+      await exited;
+      const killedAt = Date.now();
+      // A second worker (offline: no model) on the same queue.
+      const config = loadConfig({ TRAITLENS_DB: dbPath, TRAITLENS_JOB_LEASE_MS: String(LEASE), LOG_LEVEL: 'silent' });
+      survivor = createPipeline(db, config).createWorker({ pollMs: 50 });
+      survivor.start();
+      // Reclaimed (no longer held by the dead worker) within a lease plus the half-lease reclaim period.
+      const stillDead = async () => (await store.jobs.list('running')).some((j) => j.lockedBy === held!.lockedBy);
+      while (Date.now() - killedAt < 30_000 && (await stillDead())) await new Promise((res) => setTimeout(res, 25));
+      const reclaimedMs = Date.now() - killedAt;
+      expect(reclaimedMs).toBeGreaterThan(0);
+      expect(reclaimedMs).toBeLessThan(LEASE * 1.5 + 1500);
+      // And run to completion by the survivor.
+      let done: Awaited<ReturnType<typeof store.jobs.list>> = [];
+      while (Date.now() - killedAt < 60_000 && !(done = await store.jobs.list('done')).length) await new Promise((res) => setTimeout(res, 50));
+      expect(done.map((j) => j.id)).toEqual([held!.id]);
+      expect(done[0]!.attempts).toBe(2);
+      expect((await store.jobs.counts()).stuck).toBe(0);
+    } finally {
+      await survivor?.stop();
+      db.close();
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+      for (const c of spawned) if (c.exitCode === null) c.kill('SIGKILL');
+      await llm.close();
+      remove();
+    }
+  }, 90_000);
 });
