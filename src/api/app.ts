@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/connection.ts';
-import { IngestStore } from '../db/ingest-store.ts';
+import { storeMetricSources } from '../db/metric-sources.ts';
 import type { CleanLimits } from '../ingest/clean.ts';
 import { notFound, onError } from './errors.ts';
 import { createLogger } from './logger.ts';
@@ -28,6 +28,7 @@ import { loadCatalogue } from '../traits/catalogue.ts';
 import { modelRoutes } from './routes/models.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
+import { sqliteStore } from '../db/store.ts';
 import { userRoutes } from './routes/users.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { consoleApp } from '../console/routes.ts';
@@ -59,19 +60,21 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     futureSkewMs: config.TRAITLENS_FUTURE_SKEW_MS,
     clampSkewMs: config.TRAITLENS_CLAMP_SKEW_MS,
   };
-  // One store per app: its prepared statements are compiled once.
-  const store = new IngestStore(db);
-  const metrics = opts.metrics ?? createMetrics(db);
+  // TRANSITION: the store of this connection, until createRuntime passes one in.
+  const store = sqliteStore(db);
+  const metrics = opts.metrics ?? createMetrics(storeMetricSources(store));
   const profiles = opts.profiles ?? createProfileServices(db, config);
+  // TRANSITION (createRuntime will own this list): every per-user section, the index's included.
+  const userData = [...store.userData, profiles.index.dataSection()];
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
-    ...eventRoutes({ store, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
-    ...userRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
-    ...traitRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...eventRoutes({ events: store.events, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
+    ...userRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
+    ...traitRoutes({ store: sqliteStore(db), ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...modelRoutes({ modelsDir: resolve(config.TRAITLENS_MODELS_DIR) }),
-    ...systemRoutes({ db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
-    ...privacyRoutes({ db, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }),
+    ...systemRoutes({ store, db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
+    ...privacyRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
     ...profileRoutes(profiles),
     ...segmentRoutes(profiles, loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE)),
@@ -95,12 +98,12 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
   // The web console: static files only (no data, no key); it calls the routes above with the user's key.
   app.route('/', consoleApp());
   mountRoutes(app, routes, {
-    auth: auth(db),
+    auth: auth(store.keys),
     rateLimit: rateLimiter({
       global: { rps: config.TRAITLENS_RATE_LIMIT_RPS, burst: config.TRAITLENS_RATE_LIMIT_BURST },
       perScope: parseRateLimits(config.TRAITLENS_RATE_LIMITS),
     }),
-    audit: (action) => audit(db, action),
+    audit: (action) => audit({ audit: store.audit, userIdOf: async (ref) => (await store.users.find(ref))?.id ?? null }, action),
     body: [bodyLimit({ maxBytes: config.TRAITLENS_MAX_BODY_BYTES }), jsonBody()],
   });
   return app;
