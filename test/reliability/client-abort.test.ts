@@ -2,9 +2,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/api/server.ts';
-import { createKeysPerScope, testConfig } from '../support/api.ts';
-import { createTempDb, type TempDb } from '../support/temp-db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 
 const ABORTS = 100; // as in the issue's report
 
@@ -34,16 +32,15 @@ function requestCounts(metrics: string): { route: string; status: number; value:
 }
 
 describe('client disconnects (issue 12.8)', () => {
-  let t: TempDb;
-  let server: RunningServer;
-  let keys: Awaited<ReturnType<typeof createKeysPerScope>>;
+  let t: TestServer;
+  let server: TestServer['server'];
+  let keys: TestServer['keys'];
   const lines: { level: number; status?: number; msg: string; route?: string | null }[] = [];
 
   beforeAll(async () => {
-    t = createTempDb();
-    keys = await createKeysPerScope(t.store);
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
-    server = await startServer({ config: testConfig(t.path, { LOG_LEVEL: 'info', TRAITLENS_RATE_LIMIT_RPS: '0' }), db: t.db, logger, handleSignals: false });
+    t = await startTestServer({ TRAITLENS_RATE_LIMIT_RPS: '0' }, { logger });
+    ({ server, keys } = t);
   });
   afterAll(async () => {
     await server?.close();

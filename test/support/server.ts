@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Scope } from '../../src/core/types.ts';
 import { startServer, type RunningServer } from '../../src/api/server.ts';
 import { createKeysPerScope, testConfig } from './api.ts';
@@ -9,13 +10,13 @@ export interface TestServer extends TempDb {
   keys: Record<Scope, string>;
 }
 
-/** The real HTTP server from `startServer` on 127.0.0.1, a random port, over a temp database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** The real HTTP server from `startServer` on 127.0.0.1, a random port, over a temp database; `logger` to read its log lines. */
+export async function startTestServer(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
   const temp = createTempDb();
   const keys = await createKeysPerScope(temp.store);
   let server: RunningServer;
   try {
-    server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false });
+    server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
   } catch (err) {
     temp.cleanup();
     throw err;
