@@ -32,6 +32,12 @@ export function storeMetricSources(store: Store): MetricSource[] {
       },
     },
     {
+      name: 'traitlens_jobs_stuck',
+      help: 'Running jobs whose lease has lapsed (their worker died); any worker or server reclaims them within half a lease.',
+      type: 'gauge',
+      collect: async () => (await store.jobs.counts()).stuck,
+    },
+    {
       name: 'traitlens_llm_calls_total',
       help: 'LLM calls recorded, by purpose and outcome.',
       type: 'counter',
