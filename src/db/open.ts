@@ -24,6 +24,9 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     max: config.TRAITLENS_PG_POOL_SIZE,
     statementTimeoutMs: config.TRAITLENS_PG_STATEMENT_TIMEOUT_MS,
     ssl: config.TRAITLENS_PG_SSL,
+    // pgvector reads these per session: one round trip per nearest-neighbour query. relaxed_order lets a
+    // filtered HNSW walk continue until k rows pass (the store re-sorts by distance).
+    session: { 'hnsw.ef_search': config.TRAITLENS_HNSW_EF, 'hnsw.iterative_scan': 'relaxed_order' },
   });
   try {
     await migratePg(pool);

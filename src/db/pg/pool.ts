@@ -9,6 +9,8 @@ export interface PgPoolOptions {
   ssl?: 'off' | 'require' | 'verify';
   /** shown in pg_stat_activity */
   applicationName?: string;
+  /** settings for every connection, e.g. pgvector's `hnsw.ef_search` (names and values are ours, not user input) */
+  session?: Record<string, string | number>;
 }
 
 const OID_INT8 = 20;
@@ -46,6 +48,14 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
   // An idle client losing its connection (server restart) emits here; without a listener it would
   // crash the process. The next query gets a fresh connection.
   pool.on('error', () => {});
+  const session = Object.entries(opts.session ?? {});
+  if (session.length) {
+    const sql = session.map(([k, v]) => `SET ${k} = ${typeof v === 'number' ? Math.trunc(v) : `'${v.replace(/'/g, "''")}'`}`).join('; ');
+    // Runs before any query on a new connection (the driver queues them behind it).
+    pool.on('connect', (client) => {
+      client.query(sql).catch(() => {});
+    });
+  }
   return pool;
 }
 

@@ -42,26 +42,33 @@ export class PgProfileStore extends SqlProfileStore {
     this.indexed.add(dim);
   }
 
-  private async setEmbedding(q: Queryable, p: ProfileWrite): Promise<void> {
-    await q.run('UPDATE user_profiles SET embedding = ?::vector WHERE user_id = ?', [literal(p.vector), p.userId]);
+  /** Up to 100 rows per statement: the blob every backend keeps and pgvector's column, in one write. */
+  private async upsertRows(q: Queryable, rows: readonly ProfileWrite[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 100) {
+      const chunk = rows.slice(i, i + 100);
+      await q.run(
+        `INSERT INTO user_profiles (user_id, version, dim, vector, embedding, blocks, profile_version, updated_at)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?::vector, ?, ?, ?)').join(', ')}
+         ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, dim = excluded.dim, vector = excluded.vector, embedding = excluded.embedding,
+           blocks = excluded.blocks, profile_version = excluded.profile_version,
+           updated_at = greatest(excluded.updated_at, user_profiles.updated_at + 1)`,
+        chunk.flatMap((p) => [p.userId, p.version, p.vector.length, this.encodeVector(p.vector), literal(p.vector), JSON.stringify(p.blocks), p.profileVersion, p.updatedAt]),
+      );
+    }
   }
 
   override async upsert(p: ProfileWrite): Promise<void> {
     await this.ensureIndex(p.vector.length);
-    await this.x.tx(async (q) => {
-      await super.upsertOn(q, p);
-      await this.setEmbedding(q, p);
-    });
+    await this.upsertRows(this.x, [p]);
   }
 
   override async writeMany(upserts: readonly ProfileWrite[], deletes: readonly number[]): Promise<void> {
     if (!upserts.length && !deletes.length) return;
     for (const dim of new Set(upserts.map((p) => p.vector.length))) await this.ensureIndex(dim);
+    // One user once per statement: ON CONFLICT cannot touch the same row twice in one INSERT.
+    const last = [...new Map(upserts.map((p) => [p.userId, p])).values()];
     await this.x.tx(async (q) => {
-      for (const p of upserts) {
-        await super.upsertOn(q, p);
-        await this.setEmbedding(q, p);
-      }
+      await this.upsertRows(q, last);
       for (const id of deletes) await q.run('DELETE FROM user_profiles WHERE user_id = ?', [id]);
     });
   }
@@ -91,20 +98,16 @@ export class PgProfileStore extends SqlProfileStore {
     const v = literal(query.vector);
     const exclude = query.exclude?.length ? `AND p.user_id NOT IN (${query.exclude.map(() => '?').join(', ')})` : '';
     const where = query.where ? `AND (${query.where.where})` : '';
-    return this.x.tx(async (q) => {
-      await q.run(`SET LOCAL hnsw.ef_search = ${Math.trunc(Math.max(this.opts.efSearch, query.k))}`);
-      // With a filter, the index walk goes on until k rows pass it (pgvector ≥ 0.8), instead of
-      // filtering one ef_search-sized candidate list and returning fewer than k.
-      if (where || exclude) await q.run('SET LOCAL hnsw.iterative_scan = relaxed_order');
-      const rows = await q.all<{ userId: number; distance: number }>(
-        `SELECT p.user_id AS "userId", p.embedding::vector(${n}) <=> ?::vector(${n}) AS distance
-         FROM user_profiles p JOIN users u ON u.id = p.user_id
-         WHERE p.dim = ${n} AND p.version = ? ${where} ${exclude}
-         ORDER BY p.embedding::vector(${n}) <=> ?::vector(${n}) LIMIT ?`,
-        [v, query.version, ...(query.where?.params ?? []), ...(query.exclude ?? []), v, query.k],
-      );
-      // relaxed_order may return neighbours slightly out of order: sort by distance.
-      return rows.map((r) => ({ userId: Number(r.userId), similarity: 1 - Number(r.distance) })).sort((a, b) => b.similarity - a.similarity);
-    });
+    // hnsw.ef_search and hnsw.iterative_scan (relaxed_order, so a filtered walk goes on until k
+    // rows pass) are session settings of the pool (open.ts): the query is one round trip.
+    const rows = await this.x.all<{ userId: number; distance: number }>(
+      `SELECT p.user_id AS "userId", p.embedding::vector(${n}) <=> ?::vector(${n}) AS distance
+       FROM user_profiles p JOIN users u ON u.id = p.user_id
+       WHERE p.dim = ${n} AND p.version = ? ${where} ${exclude}
+       ORDER BY p.embedding::vector(${n}) <=> ?::vector(${n}) LIMIT ?`,
+      [v, query.version, ...(query.where?.params ?? []), ...(query.exclude ?? []), v, query.k],
+    );
+    // relaxed_order may return neighbours slightly out of order: sort by distance.
+    return rows.map((r) => ({ userId: Number(r.userId), similarity: 1 - Number(r.distance) })).sort((a, b) => b.similarity - a.similarity);
   }
 }
