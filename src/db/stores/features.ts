@@ -135,11 +135,28 @@ export class SqlFeatureStore implements FeatureStore {
       for (let i = 0; i < ids.length; i += IN_CHUNK) chunks.push(ids.slice(i, i + IN_CHUNK));
     } else chunks.push(null);
     for (const ids of chunks) {
-      const where = `${ids ? `user_id IN (${ids.map(() => '?').join(', ')}) AND ` : ''}ts <= ?`;
       let after: [number, number, number] | null = null;
       for (;;) {
-        const sql = `SELECT ${cols} FROM events WHERE ${where}${after ? ' AND (user_id, ts, id) > (?, ?, ?)' : ''} ORDER BY user_id, ts, id LIMIT ${limit}`;
-        const rows = await this.x.all<FeatureEvent>(sql, [...(ids ?? []), scan.asOf, ...(after ?? [])]);
+        // The keyset as the indexes can use it: all users, a range on (user_id, ts); one user, a
+        // range on ts; a list, only the users not finished yet (the cursor's own user is filtered).
+        let sql: string;
+        let params: unknown[];
+        const order = `ORDER BY user_id, ts, id LIMIT ${limit}`;
+        if (!ids) {
+          sql = `SELECT ${cols} FROM events WHERE ts <= ?${after ? ' AND (user_id, ts, id) > (?, ?, ?)' : ''} ${order}`;
+          params = [scan.asOf, ...(after ?? [])];
+        } else {
+          const rest = after ? ids.filter((id) => id >= (after as [number, number, number])[0]) : ids;
+          if (!rest.length) break;
+          if (rest.length === 1) {
+            sql = `SELECT ${cols} FROM events WHERE user_id = ? AND ts <= ?${after ? ' AND ts >= ? AND (ts > ? OR id > ?)' : ''} ${order}`;
+            params = [rest[0], scan.asOf, ...(after ? [after[1], after[1], after[2]] : [])];
+          } else {
+            sql = `SELECT ${cols} FROM events WHERE user_id IN (${rest.map(() => '?').join(', ')}) AND ts <= ?${after ? ' AND (user_id, ts, id) > (?, ?, ?)' : ''} ${order}`;
+            params = [...rest, scan.asOf, ...(after ?? [])];
+          }
+        }
+        const rows = await this.x.all<FeatureEvent>(sql, params);
         if (!rows.length) break;
         if (fix) {
           for (const r of rows) {

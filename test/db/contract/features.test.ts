@@ -117,6 +117,11 @@ describeStores('features', (ctx) => {
     expect(new Set(some.rows.map((r) => r.id)).size).toBe(14);
     expect([...new Set(some.rows.map((r) => r.userId))]).toEqual([...new Set(want)].sort((x, y) => x - y));
     expect((await scanAll(s, { asOf, userIds: [] })).rows).toEqual([]);
+    // One user paged inside runs of equal timestamps: every row once, the late one beyond the cut-off never.
+    const one = await scanAll(s, { asOf, userIds: [await uid(s, 'u0')], pageSize: 2 });
+    expect(one.pages.map((p) => p.length)).toEqual([2, 2, 2, 1]);
+    expect(one.rows.map((r) => r.id)).toEqual(rows.filter((r) => r.userId === one.rows[0]?.userId).map((r) => r.id));
+    expect(new Set(one.rows.map((r) => r.id))).toEqual(new Set(ids.slice(0, 7)));
   });
 
   it('reads declared attributes, consents and external ids', async () => {
