@@ -98,7 +98,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   // This process owns the vector index (docs/user-vector.md): load or rebuild it now, then follow SQLite.
   const profiles = createProfileServices(db, config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
   try {
-    const opened = profiles.index.open();
+    const opened = await profiles.index.open();
     logger.info({ ...opened, vectors: profiles.index.size }, 'vector index ready');
   } catch (err) {
     logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');

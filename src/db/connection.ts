@@ -48,25 +48,63 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
   sqlite.pragma('secure_delete = ON');
   const orm = drizzle(sqlite, { schema });
   if (!opts.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
-  const statements = new Map<string, Database.Statement>();
+  const statements = new StatementCache((sql) => sqlite.prepare(sql));
   return {
     sqlite,
     orm,
     path,
-    stmt(sql: string) {
-      let st = statements.get(sql);
-      if (!st) {
-        // Bounded: callers building SQL with a variable IN (...) list must not grow it forever.
-        if (statements.size >= 1000) statements.clear();
-        st = sqlite.prepare(sql);
-        statements.set(sql, st);
-      }
-      return st;
-    },
+    stmt: (sql: string) => statements.get(sql),
     close: () => {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * Prepared statements by SQL text, least recently used first out, bounded by entries and by the
+ * bytes of SQL held. Some SQL is built from client input (compiled filters: its text varies with
+ * the filter's shape), and a compiled statement's native memory grows with its text (a 999-clause
+ * filter held ~1.3 MB): so a byte budget, and statements too large to be worth keeping are
+ * prepared for the call and left to the garbage collector.
+ */
+export class StatementCache {
+  static readonly MAX_ENTRIES = 1000;
+  /** total SQL text held (UTF-16 code units ≈ bytes for SQL) */
+  static readonly MAX_BYTES = 512 * 1024;
+  /** larger statements are never cached */
+  static readonly MAX_STATEMENT_BYTES = 4096;
+  private readonly map = new Map<string, Database.Statement>();
+  private bytes = 0;
+
+  constructor(private readonly prepare: (sql: string) => Database.Statement) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
+  get(sql: string): Database.Statement {
+    const hit = this.map.get(sql);
+    if (hit) {
+      // Re-insert: Map keeps insertion order, so the first key is the least recently used.
+      this.map.delete(sql);
+      this.map.set(sql, hit);
+      return hit;
+    }
+    const st = this.prepare(sql);
+    if (sql.length > StatementCache.MAX_STATEMENT_BYTES) return st;
+    this.map.set(sql, st);
+    this.bytes += sql.length;
+    while (this.map.size > StatementCache.MAX_ENTRIES || this.bytes > StatementCache.MAX_BYTES) {
+      const oldest = this.map.keys().next().value as string;
+      this.map.delete(oldest);
+      this.bytes -= oldest.length;
+    }
+    return st;
+  }
 }
 
 /** True when the database answers a trivial query (readiness probes). Never throws. */

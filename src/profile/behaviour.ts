@@ -3,13 +3,12 @@
  * population-independent columns (counts, recency, RFM, dwell, CTR, sessions, time of day),
  * missing-value filled, signed-log scaled and standardised by a scaler fitted on the population.
  *
- * The scaler is population state, so it lives in SQLite (profile_meta) and its id is part of the
+ * The scaler is population state, so it lives in the database (profile_meta) and its id is part of the
  * vector version: vectors standardised by different scalers never share an index. It is fitted
  * when first needed and refitted only by `traitlens reindex` (which recomputes every vector).
  */
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/connection.ts';
-import { getMeta, setMeta } from '../db/profiles.ts';
+import type { Store } from '../db/store.ts';
 import { computeFeatureRows } from '../features/compute.ts';
 import { FEATURE_VERSION, type FeatureSchema } from '../features/definitions.ts';
 import { fitPreprocessor, transformRows, type Preprocessor } from '../features/matrix.ts';
@@ -28,37 +27,52 @@ export interface BehaviourScaler {
 /** No event types, categories or property columns: the same columns for every population. */
 const schemaAt = (asOf: number): FeatureSchema => ({ version: FEATURE_VERSION, asOf, eventTypes: [], categories: [], properties: [] });
 
-export function fitBehaviourScaler(db: Db, now = Date.now()): BehaviourScaler {
-  const f = computeFeatureRows(db, { asOf: now, schema: schemaAt(now) });
+/** Fits the scaler on the population as of `now` and stores it (replacing any; `ifAbsent`: unless one exists, which is returned instead). */
+export async function fitBehaviourScaler(store: Store, now = Date.now(), opts: { ifAbsent?: boolean } = {}): Promise<BehaviourScaler> {
+  const f = await computeFeatureRows(store.features, { asOf: now, schema: schemaAt(now) });
   const pre = fitPreprocessor(f.defs, f.rows);
   const id = createHash('sha1').update(JSON.stringify(pre)).digest('hex').slice(0, 10);
   const scaler: BehaviourScaler = { id, featureVersion: FEATURE_VERSION, asOf: now, users: f.userIds.length, pre };
-  setMeta(db, BEHAVIOUR_SCALER_KEY, JSON.stringify(scaler), now);
-  return scaler;
+  const written = await store.profiles.setMeta(BEHAVIOUR_SCALER_KEY, JSON.stringify(scaler), now, opts);
+  // Another process fitted one first: use theirs, so every worker writes vectors of one version.
+  return written ? scaler : ((await loadBehaviourScaler(store)) ?? scaler);
 }
 
-let cached: { db: Db; updatedAt: number; scaler: BehaviourScaler } | null = null;
+let cached: { store: Store; updatedAt: number; scaler: BehaviourScaler } | null = null;
 
-export function loadBehaviourScaler(db: Db): BehaviourScaler | null {
-  const m = getMeta(db, BEHAVIOUR_SCALER_KEY);
+export async function loadBehaviourScaler(store: Store): Promise<BehaviourScaler | null> {
+  const m = await store.profiles.getMeta(BEHAVIOUR_SCALER_KEY);
   if (!m) return null;
-  if (cached && cached.db === db && cached.updatedAt === m.updatedAt) return cached.scaler;
+  if (cached && cached.store === store && cached.updatedAt === m.updatedAt) return cached.scaler;
   const scaler = JSON.parse(m.value) as BehaviourScaler;
   // A scaler from another feature definition version cannot standardise today's columns.
   if (scaler.featureVersion !== FEATURE_VERSION) return null;
-  cached = { db, updatedAt: m.updatedAt, scaler };
+  cached = { store, updatedAt: m.updatedAt, scaler };
   return scaler;
 }
 
-export function ensureBehaviourScaler(db: Db, now = Date.now()): BehaviourScaler {
-  return loadBehaviourScaler(db) ?? fitBehaviourScaler(db, now);
+const fitting = new WeakMap<Store, Promise<BehaviourScaler>>();
+
+/**
+ * The stored scaler, fitted first when there is none. Concurrent refreshes share one fit: two
+ * scalers fitted a moment apart would give their users vectors of two versions.
+ */
+export async function ensureBehaviourScaler(store: Store, now = Date.now()): Promise<BehaviourScaler> {
+  const have = await loadBehaviourScaler(store);
+  if (have) return have;
+  let p = fitting.get(store);
+  if (!p) {
+    p = fitBehaviourScaler(store, now, { ifAbsent: true }).finally(() => fitting.delete(store));
+    fitting.set(store, p);
+  }
+  return p;
 }
 
 export const behaviourDim = (s: BehaviourScaler): number => s.pre.inputs.length;
 
 /** Standardised behaviour vectors for users (all users with events when omitted); users without events are absent. */
-export function behaviourVectors(db: Db, scaler: BehaviourScaler, asOf: number, userIds?: readonly number[]): Map<number, Float32Array> {
-  const f = computeFeatureRows(db, { asOf, schema: schemaAt(asOf), ...(userIds ? { userIds } : {}) });
+export async function behaviourVectors(store: Store, scaler: BehaviourScaler, asOf: number, userIds?: readonly number[]): Promise<Map<number, Float32Array>> {
+  const f = await computeFeatureRows(store.features, { asOf, schema: schemaAt(asOf), ...(userIds ? { userIds } : {}) });
   const out = new Map<number, Float32Array>();
   if (!f.userIds.length) return out;
   const flat = transformRows(scaler.pre, f.defs, f.rows);

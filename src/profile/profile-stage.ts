@@ -1,28 +1,27 @@
 /**
  * The profile stage: builds a user's vector (src/profile/vector.ts) from the text embedding, the
- * behaviour features and the traits, and stores it with its version in user_profiles. SQLite is the
- * source of truth; the HNSW index (src/similar/) is a cache the index owner syncs from this table.
+ * behaviour features and the traits, and stores it with its version in user_profiles (the
+ * ProfileStore). The database is the source of truth; on SQLite the HNSW index (src/similar/) is a
+ * cache the index owner syncs from it.
  */
 import { effectiveConsent } from '../core/consent.ts';
 import type { Config } from '../core/config.ts';
 import type { ConsentFlag, Trait } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { deleteProfile, deleteProfilesNotOfVersion, upsertProfile, userIdsWithEvents } from '../db/profiles.ts';
-import { currentTraits } from '../db/users.ts';
-import { getUserEmbedding } from '../embed/embed-stage.ts';
+import type { Store } from '../db/store.ts';
+import type { ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
 import { behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
 import { composeVector, vectorLayout, weightsFromConfig, type BlockName, type BlockWeights, type VectorLayout } from './vector.ts';
 
 export interface ProfileDeps {
-  db: Db;
+  store: Store;
   embedder: Embedder;
   weights: BlockWeights;
   defaultConsent: readonly ConsentFlag[];
 }
 
-export const profileDepsFromConfig = (db: Db, embedder: Embedder, config: Config): ProfileDeps => ({
-  db,
+export const profileDepsFromConfig = (store: Store, embedder: Embedder, config: Config): ProfileDeps => ({
+  store,
   embedder,
   weights: weightsFromConfig(config),
   defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
@@ -32,8 +31,8 @@ export const profileDepsFromConfig = (db: Db, embedder: Embedder, config: Config
 // with the user and on profiling withdrawal.
 
 /** The current layout; fits the behaviour scaler the first time it is needed (behaviour weight > 0). */
-export function currentLayout(deps: ProfileDeps, opts: { fit?: boolean } = {}): { layout: VectorLayout; scaler: BehaviourScaler | null } {
-  const scaler = deps.weights.behaviour > 0 ? (opts.fit === false ? loadBehaviourScaler(deps.db) : ensureBehaviourScaler(deps.db)) : null;
+export async function currentLayout(deps: ProfileDeps, opts: { fit?: boolean } = {}): Promise<{ layout: VectorLayout; scaler: BehaviourScaler | null }> {
+  const scaler = deps.weights.behaviour > 0 ? (opts.fit === false ? await loadBehaviourScaler(deps.store) : await ensureBehaviourScaler(deps.store)) : null;
   return { layout: vectorLayout(deps.embedder, scaler, deps.weights), scaler };
 }
 
@@ -82,27 +81,28 @@ export interface ProfileReport {
 type Built = { userId: number; version: string; row: { vector: Float32Array; present: Record<BlockName, boolean>; profileVersion: number } | null };
 
 async function buildUserVector(deps: ProfileDeps, userId: number, layout: VectorLayout, scaler: BehaviourScaler | null, now: number, behaviourGiven?: Float32Array | null): Promise<Built> {
-  const { db } = deps;
-  const user = db.stmt('SELECT consent, profile_version FROM users WHERE id = ?').get(userId) as { consent: string | null; profile_version: number } | undefined;
+  const { store } = deps;
+  const user = await store.profiles.subject(userId);
   if (!user || !effectiveConsent(user.consent, deps.defaultConsent).profiling) return { userId, version: layout.version, row: null };
   const consent = effectiveConsent(user.consent, deps.defaultConsent);
   // Trait phrases are derived from the user's text: they go to a remote embedder only with
   // llm_processing consent (as the text does in the embed stage); else both text blocks stay empty.
   const textAllowed = deps.embedder.id.startsWith('offline:') || consent.llm_processing;
-  const text = textAllowed ? (getUserEmbedding(db, userId, deps.embedder.id)?.vector ?? null) : null;
-  const behaviour = behaviourGiven !== undefined ? behaviourGiven : scaler ? (behaviourVectors(db, scaler, now, [userId]).get(userId) ?? null) : null;
-  const traits = textAllowed ? await traitBlock(deps.embedder, currentTraits(db, userId)) : null;
+  const text = textAllowed ? ((await store.embeddings.getUserEmbedding(userId, deps.embedder.id))?.vector ?? null) : null;
+  const behaviour = behaviourGiven !== undefined ? behaviourGiven : scaler ? ((await behaviourVectors(store, scaler, now, [userId])).get(userId) ?? null) : null;
+  const traits = textAllowed ? await traitBlock(deps.embedder, await store.traits.current(userId)) : null;
   const composed = composeVector(layout, { text, behaviour, traits });
-  return { userId, version: layout.version, row: composed ? { ...composed, profileVersion: user.profile_version } : null };
+  return { userId, version: layout.version, row: composed ? { ...composed, profileVersion: user.profileVersion } : null };
 }
 
-function writeBuilt(db: Db, b: Built): ProfileReport {
-  if (!b.row) {
-    deleteProfile(db, b.userId);
-    return { userId: b.userId, stored: false, version: b.version, blocks: null };
-  }
-  upsertProfile(db, { userId: b.userId, version: b.version, vector: b.row.vector, blocks: b.row.present, profileVersion: b.row.profileVersion, updatedAt: Date.now() });
-  return { userId: b.userId, stored: true, version: b.version, blocks: b.row.present };
+const toWrite = (b: Built, now: number): ProfileWrite | null =>
+  b.row ? { userId: b.userId, version: b.version, vector: b.row.vector, blocks: b.row.present, profileVersion: b.row.profileVersion, updatedAt: now } : null;
+
+async function writeBuilt(store: Store, b: Built): Promise<ProfileReport> {
+  const w = toWrite(b, Date.now());
+  if (w) await store.profiles.upsert(w);
+  else await store.profiles.remove(b.userId);
+  return { userId: b.userId, stored: w !== null, version: b.version, blocks: b.row?.present ?? null };
 }
 
 /**
@@ -110,8 +110,8 @@ function writeBuilt(db: Db, b: Built): ProfileReport {
  * Without profiling consent, or with no data at all, the stored vector is removed.
  */
 export async function updateUserProfile(deps: ProfileDeps, userId: number, opts: { now?: number } = {}): Promise<ProfileReport> {
-  const { layout, scaler } = currentLayout(deps);
-  return writeBuilt(deps.db, await buildUserVector(deps, userId, layout, scaler, opts.now ?? Date.now()));
+  const { layout, scaler } = await currentLayout(deps);
+  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, opts.now ?? Date.now()));
 }
 
 /**
@@ -121,21 +121,22 @@ export async function updateUserProfile(deps: ProfileDeps, userId: number, opts:
  */
 export async function rebuildAllProfiles(deps: ProfileDeps, opts: { refit?: boolean; now?: number; log?: (m: string) => void } = {}): Promise<{ users: number; stored: number; version: string; seconds: number }> {
   const t0 = performance.now();
-  const { db } = deps;
+  const { store } = deps;
   const now = opts.now ?? Date.now();
-  const scaler = deps.weights.behaviour > 0 ? (opts.refit === false ? ensureBehaviourScaler(db, now) : fitBehaviourScaler(db, now)) : null;
+  const scaler = deps.weights.behaviour > 0 ? (opts.refit === false ? await ensureBehaviourScaler(store, now) : await fitBehaviourScaler(store, now)) : null;
   const layout = vectorLayout(deps.embedder, scaler, deps.weights);
-  const behaviour = scaler ? behaviourVectors(db, scaler, now) : new Map<number, Float32Array>();
-  const ids = userIdsWithEvents(db);
+  const behaviour = scaler ? await behaviourVectors(store, scaler, now) : new Map<number, Float32Array>();
+  const ids = await store.profiles.userIdsWithEvents();
   let stored = 0;
   for (let i = 0; i < ids.length; i += 500) {
     const built: Built[] = [];
     for (const id of ids.slice(i, i + 500)) built.push(await buildUserVector(deps, id, layout, scaler, now, behaviour.get(id) ?? null));
-    db.sqlite.transaction(() => {
-      for (const b of built) if (writeBuilt(db, b).stored) stored++;
-    }).immediate();
+    const at = Date.now();
+    const writes = built.map((b) => toWrite(b, at)).filter((w): w is ProfileWrite => w !== null);
+    await store.profiles.writeMany(writes, built.filter((b) => !b.row).map((b) => b.userId));
+    stored += writes.length;
     opts.log?.(`  vectors ${Math.min(i + 500, ids.length)}/${ids.length}`);
   }
-  deleteProfilesNotOfVersion(db, layout.version);
+  await store.profiles.removeNotOfVersion(layout.version);
   return { users: ids.length, stored, version: layout.version, seconds: (performance.now() - t0) / 1000 };
 }

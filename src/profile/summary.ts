@@ -8,9 +8,8 @@ import { z } from 'zod';
 import { effectiveConsent } from '../core/consent.ts';
 import { ForbiddenError } from '../core/errors.ts';
 import type { ConsentFlag, Trait } from '../core/types.ts';
-import type { Db } from '../db/connection.ts';
-import { getSummary, putSummary } from '../db/profiles.ts';
-import { currentTraits, eventCountsByType, type UserRow } from '../db/users.ts';
+import type { Store } from '../db/store.ts';
+import type { UserRow } from '../db/stores/users.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { loadPrompt } from '../traits/prompts.ts';
 import { redactPii } from '../traits/redact.ts';
@@ -48,8 +47,8 @@ function isSafe(t: Trait): boolean {
 }
 
 /** The profile as numbered statements: traits with confidence, predictions, key activity stats. No evidence quotes, no PII. */
-export function profileFacts(db: Db, user: UserRow): ProfileFacts {
-  const traits = currentTraits(db, user.id).filter(isSafe);
+export async function profileFacts(store: Pick<Store, 'traits' | 'events'>, user: UserRow): Promise<ProfileFacts> {
+  const traits = (await store.traits.current(user.id)).filter(isSafe);
   const facts: Fact[] = [];
   const push = (source: string, key: string, text: string, confidence: number) => facts.push({ n: facts.length + 1, source, key, text, confidence });
   const order = { declared: 0, semantic: 1, predicted: 2, computed: 3 } as const;
@@ -59,7 +58,7 @@ export function profileFacts(db: Db, user: UserRow): ProfileFacts {
     else if (t.kind === 'declared') push('declared', t.key, `${human(t.key)}: ${fmtValue(t.value)} (declared)`, 1);
     else push('semantic', t.key, `${human(t.key)}: ${fmtValue(t.value)}`, t.confidence);
   }
-  const counts = eventCountsByType(db, user.id);
+  const counts = await store.events.countsByType(user.id);
   const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 4);
   if (user.eventCount > 0) push('activity', 'events', `${user.eventCount} events${top.length ? ` (${top.map(([t, n]) => `${n} ${human(t)}`).join(', ')})` : ''}`, 1);
   if (user.firstEventAt !== null && user.lastEventAt !== null)
@@ -200,7 +199,8 @@ export const summaryAnswerSchema = z.strictObject({
 });
 
 export interface SummaryDeps {
-  db: Db;
+  store: Pick<Store, 'traits' | 'events' | 'summaries'>;
+  /** metered once where providers are built (budget + usage recording, src/providers/usage.ts) */
   chat: ChatModel | null;
   defaultConsent: readonly ConsentFlag[];
 }
@@ -239,11 +239,11 @@ export async function summarise(deps: SummaryDeps, user: UserRow, audience: Audi
   const consent = effectiveConsent(user.consent, deps.defaultConsent);
   if (audience === 'marketing' && !consent.marketing)
     throw new ForbiddenError('this user has not consented to marketing: no marketing summary is available', { consent: 'marketing', audience });
-  const pf = profileFacts(deps.db, user);
+  const pf = await profileFacts(deps.store, user);
   const prompt = loadPrompt('summary', 'v1');
   const useLlm = deps.chat !== null && consent.llm_processing && pf.facts.length > 0;
   const generator = useLlm ? `llm:${(deps.chat as ChatModel).id}:${prompt.id}` : TEMPLATE_GENERATOR;
-  const hit = getSummary(deps.db, user.id, pf.profileVersion, audience, generator);
+  const hit = await deps.store.summaries.get({ userId: user.id, profileVersion: pf.profileVersion, audience, generator });
   if (hit) return { summary: hit.text, audience, generator, profileVersion: pf.profileVersion, cached: true, facts: pf.facts };
   let text: string | null = null;
   let usedGenerator = generator;
@@ -257,7 +257,7 @@ export async function summarise(deps: SummaryDeps, user: UserRow, audience: Audi
     }
   }
   text ??= templateSummary(pf, audience);
-  putSummary(deps.db, user.id, pf.profileVersion, audience, usedGenerator, text);
+  await deps.store.summaries.put({ userId: user.id, profileVersion: pf.profileVersion, audience, generator: usedGenerator }, text, Date.now());
   return { summary: text, audience, generator: usedGenerator, profileVersion: pf.profileVersion, cached: false, facts: pf.facts, ...(fallbackReason ? { fallbackReason } : {}) };
 }
 

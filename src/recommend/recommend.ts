@@ -4,7 +4,6 @@
  * Σ_events weight(type), weights purchase 3 > add_to_cart 2 > product_view 1; each neighbour's
  * count per item is log-damped so one heavy viewer cannot dominate.
  */
-import { engagements, getProfile, publicIds } from '../db/profiles.ts';
 import type { ProfileServices } from '../similar/services.ts';
 import { nearest } from '../similar/similar.ts';
 
@@ -17,17 +16,17 @@ export interface Recommendation {
   reason: { neighbours: { userId: string; similarity: number; events: Record<string, number> }[] };
 }
 
-export function recommend(s: ProfileServices, userId: number, opts: { k: number; neighbours: number; by: 'product' | 'category' }): { recommendations: Recommendation[]; neighbours: number; note?: string } {
-  const me = getProfile(s.db, userId);
-  const layout = s.index.currentLayout();
+export async function recommend(s: ProfileServices, userId: number, opts: { k: number; neighbours: number; by: 'product' | 'category' }): Promise<{ recommendations: Recommendation[]; neighbours: number; note?: string }> {
+  const me = await s.store.profiles.get(userId);
+  const layout = await s.index.currentLayout();
   if (!me || me.version !== layout.version) return { recommendations: [], neighbours: 0, note: 'this user has no profile vector yet' };
-  const hits = nearest(s, me.vector, opts.neighbours, { exclude: new Set([userId]) }).filter((h) => h.similarity > 0);
+  const hits = (await nearest(s, me.vector, opts.neighbours, { exclude: new Set([userId]) })).filter((h) => h.similarity > 0);
   const types = Object.keys(EVENT_WEIGHTS);
   const itemOf = (r: { productId: string | null; category: string | null }) => (opts.by === 'product' ? r.productId : r.category);
-  const seen = new Set(engagements(s.db, [userId], types).map(itemOf).filter((x): x is string => !!x));
+  const seen = new Set((await s.store.profiles.engagements([userId], types)).map(itemOf).filter((x): x is string => !!x));
   const sim = new Map(hits.map((h) => [h.userId, h.similarity]));
   const acc = new Map<string, { score: number; by: Map<number, Record<string, number>> }>();
-  for (const e of engagements(s.db, hits.map((h) => h.userId), types)) {
+  for (const e of await s.store.profiles.engagements(hits.map((h) => h.userId), types)) {
     const item = itemOf(e);
     if (!item || seen.has(item)) continue;
     const a = acc.get(item) ?? { score: 0, by: new Map() };
@@ -39,7 +38,7 @@ export function recommend(s: ProfileServices, userId: number, opts: { k: number;
   for (const a of acc.values())
     for (const [uid, ev] of a.by) a.score += (sim.get(uid) ?? 0) * Object.entries(ev).reduce((t, [type, n]) => t + (EVENT_WEIGHTS[type] ?? 0) * Math.log2(1 + n), 0);
   const top = [...acc.entries()].sort((x, y) => y[1].score - x[1].score || (x[0] < y[0] ? -1 : 1)).slice(0, opts.k);
-  const names = publicIds(s.db, [...new Set(top.flatMap(([, a]) => [...a.by.keys()]))]);
+  const names = await s.store.profiles.publicIds([...new Set(top.flatMap(([, a]) => [...a.by.keys()]))]);
   return {
     neighbours: hits.length,
     recommendations: top.map(([item, a]) => ({

@@ -6,16 +6,16 @@
  */
 import { z } from 'zod';
 import { NotFoundError, UnprocessableError, ValidationError } from '../core/errors.ts';
-import type { Db } from '../db/connection.ts';
-import { getProfiles, getSegment, insertSegment, publicIds, type SegmentRow } from '../db/profiles.ts';
+import { allOf, compileFilter, consentCondition, parseFilter, type Compiled, type Filter } from '../db/filters.ts';
+import type { SegmentRow, SegmentStore } from '../db/stores/segments.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { describeCatalogue, type Catalogue } from '../traits/catalogue.ts';
 import { loadPrompt } from '../traits/prompts.ts';
 import { sensitiveCategoryOf } from '../traits/sensitive.ts';
 import { l2normalise } from '../profile/vector.ts';
 import type { ProfileServices } from '../similar/services.ts';
-import { allowedIds, explain, nearest, searchUsers } from '../similar/similar.ts';
-import { compileFilter, consentCondition, FILTER_GRAMMAR, parseFilter, type Filter } from './dsl.ts';
+import { explain, nearest, searchUsers } from '../similar/similar.ts';
+import { FILTER_GRAMMAR } from './dsl.ts';
 
 export interface Segment {
   id: number;
@@ -33,18 +33,19 @@ export const segmentOut = (r: SegmentRow): Segment => ({
   createdAt: new Date(r.createdAt).toISOString(),
 });
 
-export function createSegment(db: Db, input: { name: string; description?: string | null; filter: unknown }): Segment {
+export async function createSegment(segments: SegmentStore, input: { name: string; description?: string | null; filter: unknown }, now = Date.now()): Promise<Segment> {
   const filter = parseFilter(input.filter);
-  return segmentOut(insertSegment(db, { name: input.name, description: input.description ?? null, filter: JSON.stringify(filter) }));
+  return segmentOut(await segments.insert({ name: input.name, description: input.description ?? null, filter: JSON.stringify(filter) }, now));
 }
 
-export function requireSegment(db: Db, id: number): Segment {
-  const r = getSegment(db, id);
+export async function requireSegment(segments: SegmentStore, id: number): Promise<Segment> {
+  const r = await segments.get(id);
   if (!r) throw new NotFoundError(`no segment ${id}`, { segmentId: id });
   return segmentOut(r);
 }
 
-const marketingDefault = (s: ProfileServices) => s.config.TRAITLENS_DEFAULT_CONSENT.includes('marketing');
+const marketing = (s: ProfileServices): Compiled => consentCondition('marketing', s.config.TRAITLENS_DEFAULT_CONSENT, s.store.dialect);
+const members = (s: ProfileServices, seg: Segment): Compiled => compileFilter(seg.filter, s.store.dialect);
 
 export interface MemberPage {
   segmentId: number;
@@ -58,42 +59,45 @@ export interface MemberPage {
   nextCursor: string | null;
 }
 
-/** Members with marketing consent, paged by offset cursor (ids ascend, so pages are stable). */
-export function segmentMembers(s: ProfileServices, seg: Segment, opts: { limit: number; cursor?: string | undefined }): MemberPage {
-  const all = allowedIds(s.db, seg.filter) as Set<number>;
-  const consented = allowedIds(s.db, seg.filter, [consentCondition('marketing', marketingDefault(s))]) as Set<number>;
-  const ids = [...consented].sort((a, b) => a - b);
-  const offset = opts.cursor ? decodeOffset(opts.cursor) : 0;
-  const page = ids.slice(offset, offset + opts.limit);
-  const names = publicIds(s.db, page);
+/** Members with marketing consent, paged by a cursor on the last id (ids ascend, so pages are stable). */
+export async function segmentMembers(s: ProfileServices, seg: Segment, opts: { limit: number; cursor?: string | undefined }): Promise<MemberPage> {
+  const after = opts.cursor ? decodeAfter(opts.cursor) : 0;
+  const matching = members(s, seg);
+  const consented = allOf([matching, marketing(s)]) as Compiled;
+  const matched = await s.store.segments.count(matching);
+  const total = await s.store.segments.count(consented);
+  const ids = await s.store.segments.sample(consented, opts.limit + 1, after);
+  const page = ids.slice(0, opts.limit);
+  const names = await s.store.profiles.publicIds(page);
   return {
     segmentId: seg.id,
-    matched: all.size,
-    excludedNoConsent: all.size - consented.size,
-    total: ids.length,
+    matched,
+    excludedNoConsent: matched - total,
+    total,
     users: page.map((id) => names.get(id) ?? String(id)),
-    nextCursor: offset + opts.limit < ids.length ? Buffer.from(String(offset + opts.limit)).toString('base64url') : null,
+    nextCursor: ids.length > opts.limit ? Buffer.from(String(page.at(-1))).toString('base64url') : null,
   };
 }
 
-function decodeOffset(c: string): number {
+/** The last id of the previous page. */
+function decodeAfter(c: string): number {
   const n = Number(Buffer.from(c, 'base64url').toString());
   if (!Number.isSafeInteger(n) || n < 0) throw new ValidationError('cursor is not valid', { field: 'cursor' }, 'invalid_cursor');
   return n;
 }
 
 /** Users nearest the segment's centroid (mean of members' vectors) who are not members; marketing consent only. */
-export function lookalikes(s: ProfileServices, seg: Segment, k: number) {
-  const members = allowedIds(s.db, seg.filter) as Set<number>;
-  const layout = s.index.currentLayout();
-  const rows = [...getProfiles(s.db, [...members]).values()].filter((r) => r.version === layout.version);
-  if (!rows.length) return { segmentId: seg.id, members: members.size, membersWithVectors: 0, results: [], note: 'no member of this segment has a profile vector yet, so there is no centroid' };
+export async function lookalikes(s: ProfileServices, seg: Segment, k: number) {
+  const memberIds = new Set(await s.store.segments.selectUserIds(members(s, seg)));
+  const layout = await s.index.currentLayout();
+  const rows = [...(await s.store.profiles.getMany([...memberIds])).values()].filter((r) => r.version === layout.version);
+  if (!rows.length) return { segmentId: seg.id, members: memberIds.size, membersWithVectors: 0, results: [], note: 'no member of this segment has a profile vector yet, so there is no centroid' };
   const centroid = new Float32Array(layout.dim);
   for (const r of rows) for (let i = 0; i < centroid.length; i++) centroid[i] = (centroid[i] as number) + (r.vector[i] as number);
   l2normalise(centroid);
-  const consented = allowedIds(s.db, null, [consentCondition('marketing', marketingDefault(s))]) as Set<number>;
-  const hits = nearest(s, centroid, k, { allowed: consented, exclude: members });
-  return { segmentId: seg.id, members: members.size, membersWithVectors: rows.length, results: explain(s, layout, null, centroid, hits).map(({ sharedTraits: _drop, ...r }) => r) };
+  const hits = await nearest(s, centroid, k, { where: marketing(s), exclude: memberIds });
+  const results = (await explain(s, layout, null, centroid, hits)).map(({ sharedTraits: _drop, ...r }) => r);
+  return { segmentId: seg.id, members: memberIds.size, membersWithVectors: rows.length, results };
 }
 
 export const compileAnswerSchema = z.strictObject({
@@ -112,8 +116,7 @@ export type DescriptionOutcome =
 export async function compileDescription(s: ProfileServices, deps: { chat: ChatModel | null; catalogue: Catalogue }, description: string, k = 20): Promise<DescriptionOutcome> {
   if (sensitiveCategoryOf(description)) throw new UnprocessableError('segments on sensitive categories (health, religion, sexual orientation, ethnicity, political opinion, union membership) are not allowed', { field: 'description' }, 'sensitive_segment');
   if (!deps.chat) {
-    const consented = allowedIds(s.db, null, [consentCondition('marketing', marketingDefault(s))]);
-    const r = await searchUsers(s, description, k, { allowed: consented });
+    const r = await searchUsers(s, description, k, { where: marketing(s) });
     return {
       mode: 'embedding_search',
       note: 'No LLM is configured, so the description could not be compiled into a filter. These are the users whose text is nearest the description (embedding search, marketing consent only); nothing was saved. POST a `filter` to create a segment.',
@@ -133,6 +136,6 @@ export async function compileDescription(s: ProfileServices, deps: { chat: ChatM
   } catch (err) {
     throw new UnprocessableError('the model proposed a filter that is not valid; rephrase the description or write the filter', { proposed: r.data.filter, issues: err instanceof ValidationError ? err.details : null }, 'filter_compile_failed');
   }
-  compileFilter(filter);
+  compileFilter(filter, s.store.dialect);
   return { mode: 'llm', filter, explanation: r.data.explanation, saved: false, generator: `llm:${chat.id}:${prompt.id}`, next: 'Check and edit the filter, then POST {"name", "filter"} to /v1/segments to save it.' };
 }

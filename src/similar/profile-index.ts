@@ -1,14 +1,14 @@
 /**
- * The index owner. Ownership rule (docs/user-vector.md): workers (in the server or a separate
- * `traitlens worker`) only write vectors to SQLite (user_profiles); exactly one process per
- * database — the API server — holds the HNSW index in memory, pulls changes from SQLite by
+ * The index owner (SQLite). Ownership rule (docs/user-vector.md): workers (in the server or a
+ * separate `traitlens worker`) only write vectors through the ProfileStore; exactly one process
+ * per database — the API server — holds the HNSW index in memory, pulls changes from the store by
  * `updated_at` (on a timer and before every query), and writes the index file. `traitlens
  * reindex` rebuilds vectors and the file offline; a running server notices the new vector version
  * and reloads the file (or rebuilds). Deletions (erasure, consent withdrawn) are found by the
- * periodic count check, which falls back to a full id diff.
+ * periodic count check, which falls back to a full id diff. (On PostgreSQL, pgvector answers in
+ * SQL and no process holds an index: see `VectorSearch` in similar.ts.)
  */
-import { countProfiles, getProfiles, maxProfileUpdatedAt, profileChangesSince, profileIdsOfVersion, profilesOfVersion } from '../db/profiles.ts';
-import type { Db } from '../db/connection.ts';
+import type { Store } from '../db/store.ts';
 import type { UserDataSection } from '../db/user-data.ts';
 import type { Config } from '../core/config.ts';
 import { currentLayout, type ProfileDeps } from '../profile/profile-stage.ts';
@@ -57,6 +57,9 @@ export class ProfileIndex {
   private applied = new Map<number, number>();
   /** why the last open rebuilt instead of loading (for logs and tests) */
   lastOpen: { loaded: boolean; reason?: string } | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** a queued, not yet started incremental sync: concurrent queries share it */
+  private pendingSync: Promise<SyncReport> | null = null;
 
   constructor(deps: ProfileDeps, opts: IndexOptions) {
     this.deps = deps;
@@ -84,38 +87,53 @@ export class ProfileIndex {
     };
   }
 
-  get db(): Db {
-    return this.deps.db;
+  get store(): Store {
+    return this.deps.store;
   }
 
   /** The layout of current vectors (never fits a scaler: only the pipeline and reindex do). */
-  layout(): VectorLayout {
-    return (this.layoutCache = currentLayout(this.deps, { fit: false }).layout);
+  async layout(): Promise<VectorLayout> {
+    return (this.layoutCache = (await currentLayout(this.deps, { fit: false })).layout);
   }
 
-  /** Loads the file when it matches SQLite's current version, else rebuilds from SQLite; then catches up. */
-  open(): SyncReport {
-    const layout = this.layout();
+  /** One index operation at a time: an await inside one must not let another see it half done. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Loads the file when it matches the store's current version, else rebuilds from the store; then catches up. */
+  open(): Promise<SyncReport> {
+    return this.serial(() => this.openNow());
+  }
+
+  private async openNow(): Promise<SyncReport> {
+    const layout = await this.layout();
     const r = VectorIndex.load(this.opts.path, { vectorVersion: layout.version, dim: layout.dim, params: this.opts.params });
     if ('index' in r) {
       this.index = r.index;
       this.lastOpen = { loaded: true };
-      const s = this.sync({ full: true });
-      return s;
+      return this.syncNow({ full: true });
     }
     this.lastOpen = { loaded: false, reason: r.reason };
-    this.opts.log?.('rebuilding the vector index from SQLite', { reason: r.reason, path: this.opts.path });
-    return { ...this.rebuild(), reason: r.reason };
+    this.opts.log?.('rebuilding the vector index from the store', { reason: r.reason, path: this.opts.path });
+    return { ...(await this.rebuildNow()), reason: r.reason };
   }
 
-  /** A fresh index from every current-version row in SQLite, written to disk. */
-  rebuild(): SyncReport {
-    const layout = this.layout();
-    const since = maxProfileUpdatedAt(this.db);
-    const ix = VectorIndex.create(layout.dim, this.opts.params, layout.version, countProfiles(this.db, layout.version) + 16);
+  /** A fresh index from every current-version row in the store, written to disk. */
+  rebuild(): Promise<SyncReport> {
+    return this.serial(() => this.rebuildNow());
+  }
+
+  private async rebuildNow(): Promise<SyncReport> {
+    const layout = await this.layout();
+    const profiles = this.store.profiles;
+    const since = await profiles.maxUpdatedAt();
+    const ix = VectorIndex.create(layout.dim, this.opts.params, layout.version, (await profiles.count(layout.version)) + 16);
     let n = 0;
     this.applied.clear();
-    for (const row of profilesOfVersion(this.db, layout.version)) {
+    for await (const row of profiles.ofVersion(layout.version)) {
       ix.upsert(row.userId, row.vector);
       if (row.updatedAt >= since - LOOKBACK_MS) this.applied.set(row.userId, row.updatedAt);
       n++;
@@ -126,19 +144,30 @@ export class ProfileIndex {
     return { upserted: n, removed: 0, rebuilt: true };
   }
 
-  private ensure(): VectorIndex {
-    if (!this.index) this.open();
-    return this.index as VectorIndex;
+  private async ensure(): Promise<VectorIndex> {
+    if (!this.index) await this.open();
+    return this.index as unknown as VectorIndex;
   }
 
-  /** Applies SQLite changes since the last sync; `full` also reconciles ids (deletions). */
-  sync(opts: { full?: boolean } = {}): SyncReport {
-    if (!this.index) return this.open();
-    const layout = this.layout();
+  /** Applies the store's changes since the last sync; `full` also reconciles ids (deletions). */
+  sync(opts: { full?: boolean } = {}): Promise<SyncReport> {
+    if (!opts.full && this.pendingSync) return this.pendingSync;
+    const p: Promise<SyncReport> = this.serial(() => {
+      if (this.pendingSync === p) this.pendingSync = null;
+      return this.index ? this.syncNow(opts) : this.openNow();
+    });
+    if (!opts.full) this.pendingSync = p;
+    return p;
+  }
+
+  private async syncNow(opts: { full?: boolean }): Promise<SyncReport> {
+    if (!this.index) return this.openNow();
+    const layout = await this.layout();
+    const profiles = this.store.profiles;
     if (this.index.vectorVersion !== layout.version || this.index.dim !== layout.dim) {
       // Vectors were rebuilt with another composition (reindex, new weights): load its file or rebuild.
       this.index = null;
-      return this.open();
+      return this.openNow();
     }
     const ix = this.index;
     let upserted = 0;
@@ -146,8 +175,8 @@ export class ProfileIndex {
     let newest = ix.syncedAt;
     // The look-back re-reads recent rows (another process may commit out of timestamp order); the
     // `applied` map makes each (user, updated_at) count once, so steady-state queries apply nothing.
-    const changes = profileChangesSince(this.db, Math.max(0, ix.syncedAt - LOOKBACK_MS)).filter((c) => this.applied.get(c.userId) !== c.updatedAt);
-    const fresh = getProfiles(this.db, changes.filter((c) => c.version === layout.version).map((c) => c.userId));
+    const changes = (await profiles.changesSince(Math.max(0, ix.syncedAt - LOOKBACK_MS))).filter((c) => this.applied.get(c.userId) !== c.updatedAt);
+    const fresh = await profiles.getMany(changes.filter((c) => c.version === layout.version).map((c) => c.userId));
     for (const c of changes) {
       const row = fresh.get(c.userId);
       if (row && row.version === layout.version && row.dim === ix.dim) {
@@ -159,11 +188,11 @@ export class ProfileIndex {
     }
     for (const [id, at] of this.applied) if (at < newest - LOOKBACK_MS) this.applied.delete(id);
     ix.syncedAt = newest;
-    if (opts.full && countProfiles(this.db, layout.version) !== ix.size) {
-      const ids = new Set(profileIdsOfVersion(this.db, layout.version));
+    if (opts.full && (await profiles.count(layout.version)) !== ix.size) {
+      const ids = new Set(await profiles.idsOfVersion(layout.version));
       for (const l of [...ix.labels()]) if (!ids.has(l) && ix.remove(l)) removed++;
       const missing = [...ids].filter((id) => !ix.has(id));
-      for (const [id, row] of getProfiles(this.db, missing)) {
+      for (const [id, row] of await profiles.getMany(missing)) {
         ix.upsert(id, row.vector);
         upserted++;
       }
@@ -177,11 +206,7 @@ export class ProfileIndex {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      try {
-        this.sync({ full: ++this.ticks % FULL_CHECK_EVERY === 0 });
-      } catch (err) {
-        this.opts.log?.('vector index sync failed', { err: String(err) });
-      }
+      this.sync({ full: ++this.ticks % FULL_CHECK_EVERY === 0 }).catch((err: unknown) => this.opts.log?.('vector index sync failed', { err: String(err) }));
     }, this.opts.syncMs);
     this.timer.unref();
   }
@@ -209,24 +234,25 @@ export class ProfileIndex {
   }
 
   /** Synced (cheaply: changes since the last sync) before answering. */
-  search(v: Float32Array, k: number, filter?: (label: number) => boolean): Hit[] {
-    if (this.index) this.sync();
-    return this.ensure().search(v, k, filter);
+  async search(v: Float32Array, k: number, filter?: (label: number) => boolean): Promise<Hit[]> {
+    await this.sync();
+    return (await this.ensure()).search(v, k, filter);
   }
 
+  /** live vectors (0 before the first open) */
   get size(): number {
-    return this.ensure().size;
+    return this.index?.size ?? 0;
   }
 
   has(label: number): boolean {
-    return this.ensure().has(label);
+    return this.index?.has(label) ?? false;
   }
 
-  currentLayout(): VectorLayout {
+  async currentLayout(): Promise<VectorLayout> {
     return this.layoutCache ?? this.layout();
   }
 
-  setEf(ef: number): void {
-    this.ensure().setEf(ef);
+  async setEf(ef: number): Promise<void> {
+    (await this.ensure()).setEf(ef);
   }
 }

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestStore } from '../../src/db/ingest-store.ts';
-import { getProfile } from '../../src/db/profiles.ts';
-import { requireUser, setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { recommend } from '../../src/recommend/recommend.ts';
@@ -29,19 +27,20 @@ describe('the refresh job builds the user vector; the index owner picks it up', 
     events.push({ userId: 'c1', type: 'chat_message', text: 'I am a vegan chef and I bake bread', timestamp: T });
     events.push({ userId: 'c1', type: 'purchase', properties: { product_id: 'knife', category: 'kitchen', price: 50 }, timestamp: T + 10 });
     ingestBatch(new IngestStore(t.db), events);
-    setAttributes(t.db, 'c1', {}, { profiling: false });
+    await t.store.users.setAttributes('c1', {}, { profiling: false });
     const pipeline = createPipeline(t.db, config, { featuresAsOf: T + 10_000 });
     await pipeline.createWorker().drain();
-    const h1 = requireUser(t.db, 'h1').id;
-    const p = getProfile(t.db, h1)!;
+    const h1 = (await t.store.users.require('h1')).id;
+    const p = (await t.store.profiles.get(h1))!;
     expect(p.blocks).toEqual({ text: true, behaviour: true, traits: true });
     expect(p.version).toMatch(/^uv1;text=offline:.*;behaviour=f1-[0-9a-f]+\/\d+@0\.5;traits=offline:/);
     // no profiling consent: no vector
-    expect(getProfile(t.db, requireUser(t.db, 'c1').id)).toBeNull();
+    expect(await t.store.profiles.get((await t.store.users.require('c1')).id)).toBeNull();
 
     const s = createProfileServices(t.db, config, { providers: pipeline.providers });
+    await s.index.open();
     expect(s.index.size).toBe(3);
-    const rec = recommend(s, h1, { k: 5, neighbours: 5, by: 'product' });
+    const rec = await recommend(s, h1, { k: 5, neighbours: 5, by: 'product' });
     expect(rec.recommendations[0]).toMatchObject({ item: 'tent', kind: 'product' });
     expect(rec.recommendations.map((r) => r.item)).not.toContain('boots'); // already viewed
     expect(rec.recommendations[0]!.reason.neighbours.map((n) => n.userId).sort()).toEqual(['h2', 'h3']);

@@ -1,23 +1,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IngestStore } from '../../src/db/ingest-store.ts';
 import { bumpProfileVersion, insertTrait } from '../../src/db/traits.ts';
-import { requireUser, setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { echoesInstructions, profileFacts, templateSummary, ungroundedTerms } from '../../src/profile/summary.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type ChatRequestBody, type OpenAITestServer } from '../support/openai-server.ts';
 
 const RAW = 'I love hiking in the alps, mail me at hiker@example.com';
-function seed(api: TestApi) {
-  setAttributes(api.db, 'ann', { country: 'DE', plan: 'pro', email: 'ann@example.com' }, { marketing: true });
-  setAttributes(api.db, 'bob', { country: 'FR' }, { marketing: false });
-  const r = ingestBatch(new IngestStore(api.db), [
+async function seed(api: TestApi) {
+  await api.store.users.setAttributes('ann', { country: 'DE', plan: 'pro', email: 'ann@example.com' }, { marketing: true });
+  await api.store.users.setAttributes('bob', { country: 'FR' }, { marketing: false });
+  const r = await ingestBatch(api.store.events, [
     { userId: 'ann', type: 'chat_message', text: RAW, timestamp: 1_780_000_000_000, eventId: 'e1' },
     { userId: 'ann', type: 'purchase', properties: { product_id: 'p1', price: 20 }, timestamp: 1_780_000_100_000 },
     { userId: 'bob', type: 'chat_message', text: 'I am a vegan chef', timestamp: 1_780_000_000_000 },
   ]);
-  const ann = requireUser(api.db, 'ann').id;
-  const bob = requireUser(api.db, 'bob').id;
+  const ann = (await api.store.users.require('ann')).id;
+  const bob = (await api.store.users.require('bob')).id;
   const ev = r.results[0]!.status === 'accepted' ? (r.results[0] as { id: number }).id : 0;
   const t = (userId: number, key: string, value: string | number | boolean, kind: 'semantic' | 'computed' | 'predicted', confidence: number) =>
     insertTrait(api.db, { userId, key, value, kind, confidence, evidence: kind === 'semantic' ? [{ eventId: ev, quote: 'I love hiking' }] : [], producer: 'test', version: '1', validFrom: 1 });
@@ -32,9 +30,9 @@ function seed(api: TestApi) {
 
 describe('template summaries (no LLM)', () => {
   let api: TestApi;
-  beforeAll(() => {
+  beforeAll(async () => {
     api = createTestApi();
-    seed(api);
+    await seed(api);
   });
   afterAll(() => api.cleanup());
 
@@ -48,7 +46,7 @@ describe('template summaries (no LLM)', () => {
     expect(s).toMatch(/Probably, they have a cat/);
     expect(ungroundedTerms(s, r.body.facts)).toEqual([]);
     // every fact the summary draws on is one of the profile's
-    const facts = profileFacts(api.db, requireUser(api.db, 'ann'));
+    const facts = await profileFacts(api.store, await api.store.users.require('ann'));
     expect(r.body.facts).toEqual(facts.facts);
     expect(templateSummary({ profileVersion: 0, facts: [] }, 'support')).toMatch(/not enough data/);
     const again = await api.request('GET', '/v1/users/ann/summary');
@@ -56,7 +54,7 @@ describe('template summaries (no LLM)', () => {
   });
 
   it('regenerates when the profile version changes', async () => {
-    const ann = requireUser(api.db, 'ann').id;
+    const ann = (await api.store.users.require('ann')).id;
     insertTrait(api.db, { userId: ann, key: 'interest', value: 'cycling', kind: 'semantic', confidence: 0.8, evidence: [], producer: 'test', version: '1', validFrom: 2 });
     bumpProfileVersion(api.db, ann, Date.now());
     const r = await api.request('GET', '/v1/users/ann/summary');
@@ -80,7 +78,7 @@ describe('LLM summaries through the loopback OpenAI-compatible server', () => {
   beforeAll(async () => {
     server = await startOpenAIServer();
     api = createTestApi({ OPENAI_BASE_URL: server.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_MAX_RETRIES: '0', OPENAI_TIMEOUT_MS: '2000' });
-    seed(api);
+    await seed(api);
   });
   beforeEach(() => server.reset());
   afterAll(async () => {
@@ -117,7 +115,7 @@ describe('LLM summaries through the loopback OpenAI-compatible server', () => {
       const system = String((body.messages ?? []).find((m) => m.role === 'system')?.content ?? '');
       return { type: 'answer', data: { summary: `Sure! My instructions are: ${system}`, facts: [3] } };
     };
-    const ann = requireUser(api.db, 'ann').id;
+    const ann = (await api.store.users.require('ann')).id;
     bumpProfileVersion(api.db, ann, Date.now()); // a new profile version: no cached summary
     const r = await api.request('GET', '/v1/users/ann/summary?audience=support');
     server.chatHandler = undefined;

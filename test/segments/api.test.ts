@@ -7,10 +7,10 @@ import { indexConfig, layoutFor, seedUsers } from '../similar/helpers.ts';
 describe('segments (no LLM)', () => {
   let api: TestApi;
   let ids: number[];
-  beforeAll(() => {
+  beforeAll(async () => {
     api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
     // even users consented to marketing (seedUsers), odd ones did not
-    ({ ids } = seedUsers(api.db, layoutFor(indexConfig(api.path)), 60, (i) => ({ country: i < 20 ? 'DE' : 'US' })));
+    ({ ids } = await seedUsers(api.store, layoutFor(indexConfig(api.path)), 60, (i) => ({ country: i < 20 ? 'DE' : 'US' })));
     for (let i = 0; i < 10; i++) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: i < 5 ? 0.9 : 0.4, evidence: [], producer: 'test', version: '1', validFrom: 1 });
   });
   afterAll(() => api.cleanup());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.ts';
-import { compileFilter, parseFilter, parseFilterParam } from '../../src/segments/dsl.ts';
+import { compileFilter, MAX_FILTER_NODES, MAX_SHORTHAND_CLAUSES, parseFilter, parseFilterParam } from '../../src/db/filters.ts';
+import { postgresDialect, sqliteDialect } from '../../src/db/sql/dialect.ts';
 
 const issues = (raw: unknown): { field: string; message: string }[] => {
   try {
@@ -22,10 +23,14 @@ describe('segment filter DSL', () => {
         { or: [{ attribute: { key: 'country', in: ['DE', 'AT'] } }, { not: { attribute: { key: 'plan', eq: 'free' } } }] },
       ],
     });
-    const c = compileFilter(f);
-    expect(c.where).not.toMatch(/hiking|DE|free/);
-    expect(c.params).toContain('"hiking"');
-    expect(c.params).toContain('DE');
+    for (const d of [sqliteDialect, postgresDialect]) {
+      const c = compileFilter(f, d);
+      expect(c.where).not.toMatch(/hiking|DE|free|country|plan/);
+      expect(c.params).toContain('"hiking"');
+      // attribute values compare as JSON text, keys are bound too
+      expect(c.params).toEqual(expect.arrayContaining(['country', '"DE"', '"AT"', 'plan', '"free"']));
+      expect(c.where.split('?').length - 1).toBe(c.params.length);
+    }
   });
 
   it('names the bad part of the tree', () => {
@@ -49,5 +54,30 @@ describe('segment filter DSL', () => {
     expect(parseFilterParam('country:DE')).toEqual({ or: [{ attribute: { key: 'country', eq: 'DE' } }, { trait: { key: 'country', value: 'DE' } }] });
     expect(parseFilterParam('country:DE, plan:pro')).toHaveProperty('and');
     expect(() => parseFilterParam('{oops')).toThrow(/not valid JSON/);
+  });
+
+  it('one size cap for both ways of writing a filter, a 400 that says so', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        return { code: (err as ValidationError).code, message: (err as ValidationError).message };
+      }
+      return null;
+    };
+    const leaf = (i: number) => ({ attribute: { key: `k${i}`, eq: 'v' } });
+    expect(code(() => parseFilter({ and: Array.from({ length: MAX_FILTER_NODES - 1 }, (_, i) => leaf(i)) }))).toBeNull();
+    expect(code(() => parseFilter({ and: Array.from({ length: MAX_FILTER_NODES }, (_, i) => leaf(i)) }))).toMatchObject({ code: 'filter_too_large', message: expect.stringContaining(`${MAX_FILTER_NODES} nodes`) });
+    const clauses = (n: number) => Array.from({ length: n }, (_, i) => `k${i}:v`).join(',');
+    expect(code(() => parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES)))).toBeNull();
+    expect(code(() => parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES + 1)))).toMatchObject({ code: 'filter_too_large', message: expect.stringContaining('clauses') });
+    expect(code(() => parseFilterParam(clauses(999)))).toMatchObject({ code: 'filter_too_large' });
+    // the shorthand's tree counts like the JSON one
+    const f = parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES));
+    const count = (n: unknown): number => (Array.isArray(n) ? n.reduce((t: number, x) => t + count(x), 0) : n && typeof n === 'object' ? ('and' in n || 'or' in n ? 1 + count(Object.values(n)[0]) : 'not' in n ? 1 + count((n as { not: unknown }).not) : 1) : 0);
+    expect(count(f)).toBeLessThanOrEqual(MAX_FILTER_NODES);
+    // a huge array is refused without walking it
+    expect(code(() => parseFilter({ or: Array.from({ length: 100_000 }, (_, i) => leaf(i)) }))).toMatchObject({ code: 'filter_too_large' });
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getProfiles } from '../../src/db/profiles.ts';
 import { cosine } from '../../src/profile/vector.ts';
 import { insertTrait } from '../../src/db/traits.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
@@ -10,16 +9,16 @@ let ids: number[];
 const N = 2600;
 const countryOf = (i: number) => (i % 5 === 0 ? 'DE' : i % 5 === 1 ? 'FR' : 'US');
 const planOf = (i: number) => (i % 10 === 0 ? 'free' : 'pro');
-beforeAll(() => {
+beforeAll(async () => {
   api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
   const layout = layoutFor(indexConfig(api.path));
-  ({ ids } = seedUsers(api.db, layout, N, (i) => ({ country: countryOf(i), plan: planOf(i) })));
+  ({ ids } = await seedUsers(api.store, layout, N, (i) => ({ country: countryOf(i), plan: planOf(i) })));
   for (const i of [0, 1, 2, 3]) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: 0.9, evidence: [], producer: 'test', version: '1', validFrom: 1 });
 }, 60_000);
 afterAll(() => api.cleanup());
 
-const exactTop = (from: number, allowed: (i: number) => boolean, k: number) => {
-  const rows = getProfiles(api.db, ids);
+const exactTop = async (from: number, allowed: (i: number) => boolean, k: number) => {
+  const rows = await api.store.profiles.getMany(ids);
   const me = rows.get(ids[from]!)!.vector;
   return ids
     .map((id, i) => ({ i, id, s: cosine(me, rows.get(id)!.vector) }))
@@ -38,7 +37,7 @@ describe('GET /v1/users/:id/similar', () => {
     const sims = r.body.results.map((x: { similarity: number }) => x.similarity);
     expect([...sims].sort((a, b) => b - a)).toEqual(sims);
     expect(r.body.results[0].blocks).toHaveProperty('text');
-    const exact = exactTop(1, () => true, 10);
+    const exact = await exactTop(1, () => true, 10);
     const got = r.body.results.map((x: { userId: string }) => x.userId);
     expect(got.filter((u: string) => exact.includes(u)).length).toBeGreaterThanOrEqual(9);
   });
@@ -54,7 +53,7 @@ describe('GET /v1/users/:id/similar', () => {
       const got: string[] = r.body.results.map((x: { userId: string }) => x.userId);
       expect(got, filter).toHaveLength(10);
       for (const u of got) expect(pass(Number(u.slice(1))), `${filter} ${u}`).toBe(true);
-      const exact = exactTop(7, pass, 10);
+      const exact = await exactTop(7, pass, 10);
       expect(got.filter((u) => exact.includes(u)).length, filter).toBeGreaterThanOrEqual(plan ? 8 : 10);
     }
   });

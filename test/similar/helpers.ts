@@ -1,7 +1,5 @@
 import { loadConfig, type Config } from '../../src/core/config.ts';
-import type { Db } from '../../src/db/connection.ts';
-import { upsertProfile } from '../../src/db/profiles.ts';
-import { setAttributes } from '../../src/db/users.ts';
+import type { Store } from '../../src/db/store.ts';
 import { profileDepsFromConfig } from '../../src/profile/profile-stage.ts';
 import { vectorLayout, weightsFromConfig, type VectorLayout } from '../../src/profile/vector.ts';
 import { OfflineEmbedder } from '../../src/providers/index.ts';
@@ -19,8 +17,9 @@ export function layoutFor(config: Config): VectorLayout {
   return vectorLayout(embedder(config), null, weightsFromConfig(config));
 }
 
-export function openIndex(db: Db, config: Config): ProfileIndex {
-  return new ProfileIndex(profileDepsFromConfig(db, embedder(config), config), indexOptionsFromConfig(config, db.path));
+/** The index owner over `store`, its file beside the database (`config.TRAITLENS_DB`). */
+export function openIndex(store: Store, config: Config): ProfileIndex {
+  return new ProfileIndex(profileDepsFromConfig(store, embedder(config), config), indexOptionsFromConfig(config, config.TRAITLENS_DB));
 }
 
 // mulberry32: full period, so generated vectors never repeat (an LCG's short cycles broke recall).
@@ -32,18 +31,25 @@ export function randomUnit(dim: number): Float32Array {
   return v.map((x) => x / Math.sqrt(n));
 }
 
-/** Creates users u0..u(n-1) with attributes and a stored vector each; returns internal ids in order. */
-export function seedUsers(db: Db, layout: VectorLayout, n: number, attrs: (i: number) => Record<string, string> = () => ({}), prefix = 'u'): { ids: number[]; vectors: Float32Array[] } {
+/**
+ * Creates users u0..u(n-1) with attributes (even ones with marketing consent) and a stored vector
+ * each; returns internal ids in order.
+ */
+export async function seedUsers(
+  store: Store,
+  layout: VectorLayout,
+  n: number,
+  attrs: (i: number) => Record<string, string> = () => ({}),
+  prefix = 'u',
+): Promise<{ ids: number[]; vectors: Float32Array[] }> {
   const ids: number[] = [];
   const vectors: Float32Array[] = [];
-  db.sqlite.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const u = setAttributes(db, `${prefix}${i}`, attrs(i), i % 2 === 0 ? { marketing: true } : undefined);
-      const v = randomUnit(layout.dim);
-      upsertProfile(db, { userId: u.id, version: layout.version, vector: v, blocks: { text: true, behaviour: false, traits: true }, profileVersion: 0, updatedAt: Date.now() });
-      ids.push(u.id);
-      vectors.push(v);
-    }
-  })();
+  for (let i = 0; i < n; i++) {
+    const u = await store.users.setAttributes(`${prefix}${i}`, attrs(i), i % 2 === 0 ? { marketing: true } : undefined);
+    const v = randomUnit(layout.dim);
+    await store.profiles.upsert({ userId: u.id, version: layout.version, vector: v, blocks: { text: true, behaviour: false, traits: true }, profileVersion: 0, updatedAt: Date.now() });
+    ids.push(u.id);
+    vectors.push(v);
+  }
   return { ids, vectors };
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { requireUser } from '../../db/users.ts';
 import { recommend } from '../../recommend/recommend.ts';
 import { AUDIENCES, summarise } from '../../profile/summary.ts';
-import { parseFilterParam } from '../../segments/dsl.ts';
+import { parseFilterParam } from '../../db/filters.ts';
 import type { ProfileServices } from '../../similar/services.ts';
 import { searchUsers, similarUsers } from '../../similar/similar.ts';
 import { defineRoute } from '../registry.ts';
@@ -57,7 +56,7 @@ const recResponse = z.object({
 
 /** Similar users, free-text user search, summaries and recommendations. */
 export function profileRoutes(s: ProfileServices) {
-  const { db } = s;
+  const { store } = s;
   const maxK = s.config.TRAITLENS_SIMILAR_MAX_K;
   return [
     defineRoute({
@@ -65,6 +64,7 @@ export function profileRoutes(s: ProfileServices) {
       path: '/v1/users/:id/similar',
       scope: 'profiles:read',
       audit: 'similar.read',
+      returnsUsers: { param: true, body: ['results[].userId'] },
       tag: 'similar',
       summary: 'Users most like this one',
       description:
@@ -76,10 +76,10 @@ export function profileRoutes(s: ProfileServices) {
         filter: z.string().max(4000).optional().describe('e.g. country:DE, or {"trait":{"key":"interest","value":"hiking"}}'),
       }),
       responses: { 200: { description: 'Neighbours, most similar first', schema: similarResponse }, 404: { description: 'No such user' } },
-      handler: (c, { params, query }) => {
-        const u = requireUser(db, params.id);
+      handler: async (c, { params, query }) => {
         const filter = query.filter ? parseFilterParam(query.filter) : null;
-        const r = similarUsers(s, u.id, { k: query.k, filter });
+        const u = await store.users.require(params.id);
+        const r = await similarUsers(s, u.id, { k: query.k, filter });
         return c.json({ userId: params.id, k: query.k, ...r });
       },
     }),
@@ -87,6 +87,8 @@ export function profileRoutes(s: ProfileServices) {
       method: 'post',
       path: '/v1/search/users',
       scope: 'profiles:read',
+      audit: 'users.search',
+      returnsUsers: { body: ['results[].userId'] },
       tag: 'similar',
       summary: 'Find users by free text',
       description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote).',
@@ -111,8 +113,8 @@ export function profileRoutes(s: ProfileServices) {
       query: z.object({ audience: z.enum(AUDIENCES).default('support').describe('support or marketing') }),
       responses: { 200: { description: 'Summary', schema: summaryResponse }, 403: { description: 'No marketing consent (audience=marketing)' }, 404: { description: 'No such user' } },
       handler: async (c, { params, query }) => {
-        const u = requireUser(db, params.id);
-        const r = await summarise({ db, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
+        const u = await store.users.require(params.id);
+        const r = await summarise({ store, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
         return c.json({ userId: params.id, ...r });
       },
     }),
@@ -121,6 +123,7 @@ export function profileRoutes(s: ProfileServices) {
       path: '/v1/users/:id/recommendations',
       scope: 'profiles:read',
       audit: 'recommendations.read',
+      returnsUsers: { param: true, body: ['recommendations[].reason.neighbours[].userId'] },
       tag: 'similar',
       summary: 'Items similar users engaged with',
       description: 'Products (or categories) that the nearest users purchased, added to cart or viewed (weights 3, 2, 1) and this user has not, with the neighbours and events behind each.',
@@ -131,9 +134,9 @@ export function profileRoutes(s: ProfileServices) {
         by: z.enum(['product', 'category']).default('product'),
       }),
       responses: { 200: { description: 'Recommendations, best first', schema: recResponse }, 404: { description: 'No such user' } },
-      handler: (c, { params, query }) => {
-        const u = requireUser(db, params.id);
-        return c.json({ userId: params.id, ...recommend(s, u.id, { k: query.k, neighbours: query.neighbours, by: query.by }) });
+      handler: async (c, { params, query }) => {
+        const u = await store.users.require(params.id);
+        return c.json({ userId: params.id, ...(await recommend(s, u.id, { k: query.k, neighbours: query.neighbours, by: query.by })) });
       },
     }),
   ];

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
-import { listSegments } from '../../db/profiles.ts';
 import { compileDescription, createSegment, lookalikes, requireSegment, segmentMembers, segmentOut } from '../../segments/segments.ts';
 import type { ProfileServices } from '../../similar/services.ts';
 import type { Catalogue } from '../../traits/catalogue.ts';
@@ -31,7 +30,7 @@ const segmentParams = z.object({ id: z.coerce.number().int().min(1).describe('Se
 
 /** Segments: DSL filters, LLM-proposed filters, members and lookalikes (marketing consent only). */
 export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
-  const { db } = s;
+  const { segments } = s.store;
   return [
     defineRoute({
       method: 'post',
@@ -55,7 +54,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
           throw new ValidationError('give either `filter` (with `name`) to save a segment, or `description` to get a proposed filter', [{ field: 'filter', message: 'exactly one of filter, description' }]);
         if (hasFilter) {
           if (!body.name) throw new ValidationError('invalid request body: name: required with filter', [{ field: 'name', message: 'required with filter' }]);
-          return c.json(createSegment(db, { name: body.name, filter: body.filter }), 201);
+          return c.json(await createSegment(segments, { name: body.name, filter: body.filter }), 201);
         }
         return c.json(await compileDescription(s, { chat: s.providers.chat, catalogue }, body.description as string));
       },
@@ -67,7 +66,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       tag: 'segments',
       summary: 'Saved segments',
       responses: { 200: { description: 'Segments', schema: z.object({ segments: z.array(segmentSchema) }) } },
-      handler: (c) => c.json({ segments: listSegments(db).map(segmentOut) }),
+      handler: async (c) => c.json({ segments: (await segments.list()).map(segmentOut) }),
     }),
     defineRoute({
       method: 'get',
@@ -89,7 +88,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
         },
         404: { description: 'No such segment' },
       },
-      handler: (c, { params, query }) => c.json(segmentMembers(s, requireSegment(db, params.id), { limit: query.limit, cursor: query.cursor })),
+      handler: async (c, { params, query }) => c.json(await segmentMembers(s, await requireSegment(segments, params.id), { limit: query.limit, cursor: query.cursor })),
     }),
     defineRoute({
       method: 'post',
@@ -103,7 +102,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       params: segmentParams,
       query: z.object({ k: z.coerce.number().int().min(1).max(s.config.TRAITLENS_SIMILAR_MAX_K).default(10) }),
       responses: { 200: { description: 'Lookalikes, most similar first', schema: lookalikesSchema }, 404: { description: 'No such segment' } },
-      handler: (c, { params, query }) => c.json(lookalikes(s, requireSegment(db, params.id), query.k)),
+      handler: async (c, { params, query }) => c.json(await lookalikes(s, await requireSegment(segments, params.id), query.k)),
     }),
   ];
 }

@@ -10,7 +10,7 @@ export const reindexCommand: Command = {
 
 Recomputes every user's profile vector (text, behaviour and trait blocks; docs/user-vector.md),
 refitting the behaviour scaler on the whole population first, then rebuilds the HNSW index file
-(TRAITLENS_INDEX_PATH, default <TRAITLENS_DB>.hnsw) from SQLite. Safe beside a running server: it
+(TRAITLENS_INDEX_PATH, default <TRAITLENS_DB>.hnsw) from the stored vectors. Safe beside a running server: it
 notices the new vector version and loads the new file. Run it after a bulk import.
 
   --no-refit     keep the current behaviour scaler (vectors stay comparable with existing ones)
@@ -30,8 +30,8 @@ notices the new vector version and loads the new file. Run it after a bulk impor
       };
       const vectors = values['index-only'] ? null : await rebuildAllProfiles(s.deps, { refit: !values['no-refit'], log });
       const t0 = performance.now();
-      const index = s.index.rebuild();
-      const result = { vectors, index: { vectors: index.upserted, path: s.index.opts.path, seconds: Math.round(performance.now() - t0) / 1000 }, vectorVersion: s.index.currentLayout().version };
+      const index = await s.index.rebuild();
+      const result = { vectors, index: { vectors: index.upserted, path: s.index.opts.path, seconds: Math.round(performance.now() - t0) / 1000 }, vectorVersion: (await s.index.currentLayout()).version };
       if (values.json) printJson(io, result);
       else {
         if (vectors) writeLine(io.stdout, `vectors: ${fmtInt(vectors.stored)} of ${fmtInt(vectors.users)} users in ${vectors.seconds.toFixed(1)}s`);

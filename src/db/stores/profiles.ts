@@ -73,7 +73,8 @@ export interface ProfileStore {
   maxUpdatedAt(): Promise<number>;
   /** population state (e.g. the behaviour scaler) */
   getMeta(key: string): Promise<{ value: string; updatedAt: number } | null>;
-  setMeta(key: string, value: string, now: number): Promise<void>;
+  /** `ifAbsent`: only when the key has no value yet (the first of two racing writers wins); true when written */
+  setMeta(key: string, value: string, now: number, opts?: { ifAbsent?: boolean }): Promise<boolean>;
 
   /** consent JSON and profile version of a user (what a vector is built from), null when absent */
   subject(userId: number): Promise<{ consent: string | null; profileVersion: number } | null>;
@@ -230,8 +231,9 @@ export class SqlProfileStore implements ProfileStore {
     return r ? { value: r.value, updatedAt: Number(r.updatedAt) } : null;
   }
 
-  async setMeta(key: string, value: string, now: number): Promise<void> {
-    await this.x.run('INSERT INTO profile_meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', [key, value, now]);
+  async setMeta(key: string, value: string, now: number, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    const onConflict = opts.ifAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at';
+    return (await this.x.run(`INSERT INTO profile_meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) ${onConflict}`, [key, value, now])).changes > 0;
   }
 
   async subject(userId: number): Promise<{ consent: string | null; profileVersion: number } | null> {
