@@ -1,8 +1,7 @@
 import { and, asc, desc, eq, gte, isNull, sql } from 'drizzle-orm';
-import type { Json, Trait, TraitKind } from '../core/types.ts';
+import type { Evidence, Json, Trait, TraitKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { traits, users } from './schema.ts';
-import { rowToTrait } from './users.ts';
 
 /**
  * TRANSITION: the synchronous trait queries a few callers (tests that seed traits, eval, demo)
@@ -10,6 +9,20 @@ import { rowToTrait } from './users.ts';
  * delete this file once these callers have moved (`store.traits.current / history / merge`,
  * test/support/traits.ts `seedTraits`).
  */
+
+const rowToTrait = (r: typeof traits.$inferSelect): Trait => ({
+  id: r.id,
+  key: r.key,
+  value: JSON.parse(r.value) as Json,
+  kind: r.kind,
+  confidence: r.confidence,
+  evidence: JSON.parse(r.evidence) as Evidence[],
+  producer: r.producer,
+  version: r.version,
+  validFrom: r.validFrom,
+  validTo: r.validTo,
+  supersededBy: r.supersededBy,
+});
 
 export interface NewTrait {
   userId: number;
