@@ -12,7 +12,7 @@ export interface EmbedReport {
 
 /** Recency weight of a signal: halves every `halfLifeDays`. */
 export function recencyWeight(ts: number, now: number, halfLifeDays = 30): number {
-  return Math.pow(0.5, Math.max(0, now - ts) / (halfLifeDays * 86_400_000));
+  return 0.5 ** (Math.max(0, now - ts) / (halfLifeDays * 86_400_000));
 }
 
 /**

@@ -30,7 +30,10 @@ const op = (o: Partial<TraitOp> & Pick<TraitOp, 'key' | 'value'>, n = 1, quote =
   evidence: [{ eventId: n === 99 ? 99_999 : (ids[n - 1] as number), quote }],
   ...o,
 });
-const merge = (ops: TraitOp[]) => mergeTraitOps(store.traits, { userId, ops, signals, catalogue: BUILT_IN_CATALOGUE, producer: 'test', version: '1', now: (t += 1000) });
+const merge = (ops: TraitOp[]) => {
+  t += 1000;
+  return mergeTraitOps(store.traits, { userId, ops, signals, catalogue: BUILT_IN_CATALOGUE, producer: 'test', version: '1', now: t });
+};
 const current = async (key: string) => (await store.traits.current(userId, { kind: 'semantic', key })).map((r) => [r.value, r.confidence]);
 
 describe('mergeTraitOps', () => {
