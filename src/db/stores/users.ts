@@ -74,7 +74,22 @@ export function consentSql(d: Dialect, alias: string, flag: ConsentFlag, default
   return `(CASE CAST(${d.jsonText(`${alias}.consent`, flag)} AS TEXT) WHEN '1' THEN 1 WHEN 'true' THEN 1 WHEN '0' THEN 0 WHEN 'false' THEN 0 ELSE ${fallback} END) = 1`;
 }
 
-const isUniqueViolation = (err: unknown) => classifyDriverError(err) === 'unique';
+/**
+ * Runs a write transaction again when it lost a race the database settled: a unique index tripped
+ * (another process created the same user between our read and our insert) or the database chose it
+ * as a deadlock / serialization victim (PostgreSQL; merges lock two user rows). The next run sees
+ * the winner's commit and decides again.
+ */
+async function retried<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const kind = classifyDriverError(err);
+      if (i >= attempts || (kind !== 'unique' && kind !== 'busy')) throw err;
+    }
+  }
+}
 
 /** A merge that lost a race re-reads and decides again; more than this many rounds is a bug. */
 const MAX_ROUNDS = 5;
@@ -121,12 +136,7 @@ export class SqlUserStore implements UserStore {
     // makes a round come out empty, and the next round sees its result. If one still trips a unique
     // index (another process created the known user between our read and our write), the whole
     // transaction runs once more and finds that user.
-    try {
-      return await this.x.tx((q) => this.identifyIn(q, anonymousId, userId, now));
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      return this.x.tx((q) => this.identifyIn(q, anonymousId, userId, now));
-    }
+    return retried(() => this.x.tx((q) => this.identifyIn(q, anonymousId, userId, now)));
   }
 
   private async identifyIn(q: Queryable, anonymousId: string, userId: string, now: number): Promise<IdentifyOutcome> {
@@ -242,12 +252,7 @@ export class SqlUserStore implements UserStore {
         ]);
         return (await byIdIn(q, id))!;
       });
-    try {
-      return await run();
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      return run(); // another process created the user between our read and our insert
-    }
+    return retried(run);
   }
 
   async consentOf(userId: number, defaults: readonly ConsentFlag[]): Promise<Consent> {

@@ -122,6 +122,12 @@ describeStores('users', (ctx) => {
     expect(converted.map((r) => r.status).sort()).toEqual(['linked', 'unchanged']);
     expect(await userCount(s)).toBe(3);
     expect((await s.users.require('zoe')).eventCount).toBe(1);
+
+    // Ingestion creating the known user while identify creates it too.
+    await Promise.all([ingest(s, [{ userId: 'kim', type: 'click', timestamp: T }]), s.users.identify('dev-k', 'kim', NOW), s.users.setAttributes('kim', { a: 1 }, undefined, NOW)]);
+    expect(await userCount(s)).toBe(4);
+    expect(await s.users.require('kim')).toMatchObject({ eventCount: 1, attributes: '{"a":1}' });
+    expect((await s.users.require('dev-k')).externalId).toBe('kim');
   });
 
   it('setAttributes creates the user, merges attributes, keeps declared history, and merges consent flags', async () => {
