@@ -33,6 +33,7 @@ export const configSchema = z.object({
   /** Timestamps later than received time by more than this are rejected; within it, clamped. */
   TRAITLENS_FUTURE_SKEW_MS: int(24 * 3600 * 1000, 0),
   TRAITLENS_CLAMP_SKEW_MS: int(5 * 60 * 1000, 0),
+  /** Shutdown deadline: requests and running jobs get this long, then serve logs what is left and exits 1. */
   TRAITLENS_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_BASE_URL: z.url().optional(),

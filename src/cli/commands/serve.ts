@@ -8,8 +8,12 @@ export const serveCommand: Command = {
   usage: `usage: traitlens serve
 
 Starts the HTTP API on HOST:PORT (default 127.0.0.1:8080) over the database in TRAITLENS_DB,
-applying migrations on open. SIGTERM or Ctrl-C shuts down gracefully: in-flight requests finish
-(up to TRAITLENS_SHUTDOWN_TIMEOUT_MS), then the database is closed.`,
+applying migrations on open. With TRAITLENS_WORKER=true (the default) the pipeline worker runs on a
+thread of its own with its own connection, so HTTP never waits for it; ingestion goes first.
+SIGTERM or Ctrl-C shuts down gracefully: in-flight requests and running jobs finish, then the
+database is closed, all within TRAITLENS_SHUTDOWN_TIMEOUT_MS. Past that deadline the server logs
+what it was still waiting for and exits 1; a job it abandoned is reclaimed by any worker once its
+lease (TRAITLENS_JOB_LEASE_MS) lapses.`,
   async run(args, { config, io }) {
     parseArgs({ args, options: {}, strict: true, allowPositionals: false });
     // Loaded on demand: the other commands need none of the HTTP stack.
