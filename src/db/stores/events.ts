@@ -71,6 +71,17 @@ const EVENT_COLUMNS = 'user_id, type, ts, properties, text, source, client_event
 const INSERT_CHUNK = 400;
 /** values per `IN (...)` list */
 const IN_CHUNK = 500;
+/** users per touch statement (5 CASE lists of 2 parameters per user) */
+const TOUCH_CHUNK = 200;
+/** new identities per statement */
+const CREATE_CHUNK = 300;
+
+/** A single-row `INSERT … VALUES (?, …) …` statement turned into one inserting `rows` rows. */
+function multiRow(sql: string, columns: number, rows: number): string {
+  const one = `(${marks(columns)})`;
+  if (!sql.includes(`VALUES ${one}`)) throw new Error(`not a single-row insert of ${columns} values: ${sql}`);
+  return sql.replace(`VALUES ${one}`, `VALUES ${Array.from({ length: rows }, () => one).join(', ')}`);
+}
 
 export const TOUCH_USER_SQL = (d: Dialect) =>
   `UPDATE users SET event_count = event_count + ?,
@@ -280,10 +291,32 @@ async function writeBatchPortable(
   }
   for (const r of rejections) count('rejected', r.reason);
 
-  const touchSql = TOUCH_USER_SQL(d);
-  for (const [userId, t] of [...touched].sort((a, b) => a[0] - b[0])) {
-    await q.run(touchSql, [t.n, t.first, t.first, t.last, t.last, receivedAt, userId]);
-    await q.run(ENQUEUE_JOB_SQL, enqueueParams(REFRESH_JOB, userId, {}, receivedAt));
+  // Users in id order, a chunk per statement: `id IN (…)` on the primary key visits rows in key
+  // order on PostgreSQL, so concurrent batches lock users in one order.
+  const users_ = [...touched].sort((a, b) => a[0] - b[0]);
+  for (const part of chunks(users_, TOUCH_CHUNK)) {
+    const caseOf = (pick: (t: { n: number; first: number; last: number }) => number) => {
+      const params: unknown[] = [];
+      for (const [id, t] of part) params.push(id, pick(t));
+      return { sql: `CASE id ${part.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ')} END`, params };
+    };
+    const n = caseOf((t) => t.n);
+    const first = caseOf((t) => t.first);
+    const last = caseOf((t) => t.last);
+    await q.run(
+      `UPDATE users SET event_count = event_count + ${n.sql},
+         first_event_at = ${d.least(`coalesce(first_event_at, ${first.sql})`, first.sql)},
+         last_event_at = ${d.greatest(`coalesce(last_event_at, ${last.sql})`, last.sql)},
+         updated_at = ?
+       WHERE id IN (${marks(part.length)})`,
+      [...n.params, ...first.params, ...first.params, ...last.params, ...last.params, receivedAt, ...part.map(([id]) => id)],
+    );
+    // The jobs store's enqueue statement, one row per user (at most one pending refresh each).
+    const one = enqueueParams(REFRESH_JOB, 0, {}, receivedAt);
+    await q.run(
+      multiRow(ENQUEUE_JOB_SQL, one.length, part.length),
+      part.flatMap(([id]) => enqueueParams(REFRESH_JOB, id, {}, receivedAt)),
+    );
   }
   for (const k of [...counters.keys()].sort(byString)) {
     const [metric, key] = k.split('\u0000') as [string, string];
@@ -312,30 +345,61 @@ async function resolveIdentities(q: Queryable, events: readonly PendingEvent[], 
       for (const r of rows) found.set(identityKey(kind, r.alias), Number(r.userId));
     }
   }
-  const toCreate = [...wanted].filter(([k]) => !found.has(k)).sort((a, b) => byString(a[0], b[0]));
-  for (const [k, { kind, alias }] of toCreate) {
-    let created: number | undefined;
-    let userId: number | undefined;
-    if (kind === 'user') {
-      const r = await q.get<{ id: number }>('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id', [alias, now, now]);
-      created = r ? Number(r.id) : undefined;
-      userId = created ?? Number((await q.get<{ id: number }>('SELECT id FROM users WHERE external_id = ?', [alias]))?.id);
-    } else {
-      const r = await q.get<{ id: number }>('INSERT INTO users (external_id, created_at, updated_at) VALUES (NULL, ?, ?) RETURNING id', [now, now]);
-      created = Number(r?.id);
-      userId = created;
+  // New identities, in (kind, alias) order, a chunk per statement. Known users: INSERT … ON
+  // CONFLICT (external_id) DO NOTHING, then read back the ones a concurrent writer created.
+  // Anonymous users have nothing unique to conflict on: each gets a new row, and the identity
+  // link decides; a user whose link lost the race is deleted again.
+  for (const kind of ['user', 'anonymous'] as const) {
+    const aliases = [...wanted.values()]
+      .filter((w) => w.kind === kind && !found.has(identityKey(kind, w.alias)))
+      .map((w) => w.alias)
+      .sort(byString);
+    for (const part of chunks(aliases, CREATE_CHUNK)) {
+      const userOf = new Map<string, number>();
+      const created = new Set<number>();
+      if (kind === 'user') {
+        const rows = await q.all<{ id: number; externalId: string }>(
+          `INSERT INTO users (external_id, created_at, updated_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}
+           ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id AS "externalId"`,
+          part.flatMap((alias) => [alias, now, now]),
+        );
+        for (const r of rows) {
+          userOf.set(r.externalId, Number(r.id));
+          created.add(Number(r.id));
+        }
+        const rest = part.filter((alias) => !userOf.has(alias));
+        if (rest.length)
+          for (const r of await q.all<{ id: number; externalId: string }>(`SELECT id, external_id AS "externalId" FROM users WHERE external_id IN (${marks(rest.length)})`, rest))
+            userOf.set(r.externalId, Number(r.id));
+      } else {
+        const rows = await q.all<{ id: number }>(
+          `INSERT INTO users (external_id, created_at, updated_at) VALUES ${part.map(() => '(NULL, ?, ?)').join(', ')} RETURNING id`,
+          part.flatMap(() => [now, now]),
+        );
+        // Ids come from the sequence row by row in VALUES order: ascending ids follow the aliases.
+        const ids = rows.map((r) => Number(r.id)).sort((x, y) => x - y);
+        if (ids.length !== part.length) throw new Error(`created ${ids.length} users for ${part.length} identities`);
+        part.forEach((alias, i) => userOf.set(alias, ids[i] as number));
+        for (const id of ids) created.add(id);
+      }
+      const linked = await q.all<{ alias: string; userId: number }>(
+        `INSERT INTO identities (kind, alias, user_id, created_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (kind, alias) DO NOTHING RETURNING alias, user_id AS "userId"`,
+        part.flatMap((alias) => [kind, alias, userOf.get(alias), now]),
+      );
+      for (const r of linked) found.set(identityKey(kind, r.alias), Number(r.userId));
+      const lost = part.filter((alias) => !found.has(identityKey(kind, alias)));
+      if (lost.length === 0) continue;
+      // A concurrent writer linked these first (PostgreSQL made us wait for its commit): use its users.
+      const orphans = lost.map((alias) => userOf.get(alias) as number).filter((id) => created.has(id));
+      if (orphans.length) await q.run(`DELETE FROM users WHERE id IN (${marks(orphans.length)})`, orphans);
+      for (const r of await q.all<{ alias: string; userId: number }>(
+        `SELECT alias, user_id AS "userId" FROM identities WHERE kind = ? AND alias IN (${marks(lost.length)})`,
+        [kind, ...lost],
+      ))
+        found.set(identityKey(kind, r.alias), Number(r.userId));
+      for (const alias of lost) if (!found.has(identityKey(kind, alias))) throw new Error(`identity ${kind}:${alias} vanished while being linked`);
     }
-    const linked = await q.get<{ userId: number }>(
-      'INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING RETURNING user_id AS "userId"',
-      [kind, alias, userId, now],
-    );
-    if (!linked) {
-      if (created !== undefined) await q.run('DELETE FROM users WHERE id = ?', [created]);
-      const r = await q.get<{ userId: number }>('SELECT user_id AS "userId" FROM identities WHERE kind = ? AND alias = ?', [kind, alias]);
-      if (!r) throw new Error(`identity ${kind}:${alias} vanished while being linked`);
-      userId = Number(r.userId);
-    }
-    found.set(k, userId);
   }
   return found;
 }
