@@ -106,7 +106,21 @@ export class SqlEventStore implements EventStore {
       const w = (this.sqliteWriter ??= new IngestStore(x.db));
       return x.exclusive(() => w.writeBatch(events, rejections, receivedAt));
     }
-    return x.tx((q) => writeBatchPortable(q, this.d, events, rejections, receivedAt));
+    return this.portable(events, rejections, receivedAt);
+  }
+
+  private async portable(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
+    // Locks are taken in one order, but a deadlock or serialization failure is still possible in
+    // corners (a sequential scan meeting moved rows): the batch is one transaction and idempotent
+    // (dedupe keys), so running it again is safe.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.x.tx((q) => writeBatchPortable(q, this.d, events, rejections, receivedAt));
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw err;
+      }
+    }
   }
 
   async bulk<T>(fn: () => Promise<T>): Promise<T> {
