@@ -160,7 +160,9 @@ describe('crash safety', () => {
       let done: Awaited<ReturnType<typeof store.jobs.list>> = [];
       while (Date.now() - killedAt < 60_000 && !(done = await store.jobs.list('done')).length) await new Promise((res) => setTimeout(res, 50));
       expect(done.map((j) => j.id)).toEqual([held!.id]);
-      expect(done[0]!.attempts).toBe(2);
+      // At least the dead worker's attempt and the survivor's (a 2 s lease under a loaded test machine
+      // may also lapse on the survivor itself, which then runs the job again: never lost, never twice done).
+      expect(done[0]!.attempts, JSON.stringify(done[0])).toBeGreaterThanOrEqual(2);
       expect((await store.jobs.counts()).stuck).toBe(0);
     } finally {
       await survivor?.stop();
