@@ -66,7 +66,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let inline: Worker | null = null;
   let thread: PipelineThread | null = null;
   if (workerMode === 'thread') {
-    thread = await startPipelineThread({ config: { ...config, TRAITLENS_DB: db.path }, logger });
+    try {
+      thread = await startPipelineThread({ config: { ...config, TRAITLENS_DB: db.path }, logger });
+    } catch (err) {
+      if (ownsDb) db.close();
+      throw err;
+    }
     logger.info({ workerId: thread.workerId, mode: 'thread' }, 'pipeline worker started');
   } else if (workerMode === 'inline') {
     inline = createPipeline(db, config).createWorker({

@@ -94,7 +94,9 @@ export async function startPipelineThread(opts: { config: Config; logger: Logger
       clearTimeout(timer);
       if (outcome === 'stopped') return { clean: true, abandonedJobs: [] };
       const abandonedJobs = [...running];
-      await thread.terminate();
+      // terminate() waits for the thread to reach JS again; a native busy wait (SQLite lock) may
+      // hold it for the busy timeout, so do not let that extend the deadline by more than a second.
+      await Promise.race([thread.terminate(), new Promise((r) => setTimeout(r, 1000).unref())]);
       return { clean: false, abandonedJobs };
     },
   };
