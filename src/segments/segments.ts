@@ -1,7 +1,8 @@
 /**
  * Segments: a saved DSL filter (src/segments/dsl.ts). A natural-language description is compiled by
  * the LLM into a filter that is returned for review and saved only when the client posts the filter
- * itself; offline, the description falls back to free-text embedding search and says so. Member
+ * itself; offline, the words compiler (words.ts) proposes one the same way, with the phrase of each
+ * condition and the words not understood (embedding search when nothing was understood). Member
  * lists and lookalikes are marketing-facing: users without marketing consent are left out.
  */
 import { z } from 'zod';
@@ -16,6 +17,8 @@ import { l2normalise } from '../profile/vector.ts';
 import type { ProfileServices } from '../similar/services.ts';
 import { explain, nearest, searchUsers } from '../similar/similar.ts';
 import { FILTER_GRAMMAR } from './dsl.ts';
+import { compileWords, type CompiledWords } from './words.ts';
+import { offlineWordsVocab } from './words-vocab.ts';
 
 export interface Segment {
   id: number;
@@ -107,19 +110,27 @@ export const compileAnswerSchema = z.strictObject({
 
 export type DescriptionOutcome =
   | { mode: 'llm'; filter: Filter; explanation: string; saved: false; generator: string; next: string }
-  | { mode: 'embedding_search'; note: string; saved: false; users: { userId: string; score: number }[] };
+  | { mode: 'words'; filter: Filter; conditions: CompiledWords['conditions']; notUnderstood: string[]; saved: false; generator: string; next: string }
+  | { mode: 'embedding_search'; note: string; notUnderstood: string[]; saved: false; users: { userId: string; score: number }[] };
 
 /**
- * A description → a proposed filter (LLM), never executed or saved here. Without an LLM: the
- * nearest users to the description by text embedding, labelled as such.
+ * A description → a proposed filter (LLM, or offline the words compiler), never executed or saved
+ * here. Offline with nothing understood: the nearest users by text embedding, labelled as such.
  */
 export async function compileDescription(s: ProfileServices, deps: { chat: ChatModel | null; catalogue: Catalogue }, description: string, k = 20): Promise<DescriptionOutcome> {
   if (sensitiveCategoryOf(description)) throw new UnprocessableError('segments on sensitive categories (health, religion, sexual orientation, ethnicity, political opinion, union membership) are not allowed', { field: 'description' }, 'sensitive_segment');
   if (!deps.chat) {
+    // Offline: the words compiler (src/segments/words.ts); embedding search only when it understood nothing.
+    const words = compileWords(description, await offlineWordsVocab(deps.catalogue, s.config.TRAITLENS_CACHE_DIR));
+    if (words.filter) {
+      compileFilter(words.filter, s.store.dialect);
+      return { mode: 'words', filter: words.filter, conditions: words.conditions, notUnderstood: words.notUnderstood, saved: false, generator: 'offline:words', next: 'Check each condition against the phrase it came from and the words not understood, edit the filter, then POST {"name", "filter"} to /v1/segments to save it.' };
+    }
     const r = await searchUsers(s, description, k, { where: marketing(s) });
     return {
       mode: 'embedding_search',
-      note: 'No LLM is configured, so the description could not be compiled into a filter. These are the users whose text is nearest the description (embedding search, marketing consent only); nothing was saved. POST a `filter` to create a segment.',
+      note: 'No LLM is configured and no phrase of the description matched the offline vocabulary (catalogue traits, attributes, predicted traits, features), so it could not be compiled into a filter. These are the users whose text is nearest the description (embedding search, marketing consent only); nothing was saved. POST a `filter` to create a segment.',
+      notUnderstood: words.notUnderstood,
       saved: false,
       users: r.results.map(({ userId, score }) => ({ userId, score })),
     };

@@ -46,10 +46,26 @@ describe('segments (no LLM)', () => {
     }
   });
 
-  it('a description offline falls back to embedding search and says so', async () => {
-    const r = await api.request('POST', '/v1/segments', { json: { description: 'people who love hiking' } });
+  it('a description offline is compiled by the words compiler: filter, phrases, what was not understood; nothing saved', async () => {
+    const r = await api.request('POST', '/v1/segments', { json: { description: 'hikers in Germany who drive a Tesla' } });
     expect(r.status, r.text).toBe(200);
-    expect(r.body).toMatchObject({ mode: 'embedding_search', saved: false });
+    const filter = { and: [{ trait: { key: 'interest', value: 'hiking' } }, { attribute: { key: 'country', eq: 'DE' } }] };
+    expect(r.body).toMatchObject({ mode: 'words', saved: false, generator: 'offline:words', filter, notUnderstood: ['drive tesla'] });
+    expect(r.body.conditions).toEqual([
+      { phrase: 'hikers', condition: filter.and[0] },
+      { phrase: 'germany', condition: filter.and[1] },
+    ]);
+    expect((await api.request('GET', '/v1/segments')).body.segments.map((x: { name: string }) => x.name)).not.toContain('proposed');
+    // The proposal is a filter the client can save as it is.
+    const c = await api.request('POST', '/v1/segments', { json: { name: 'proposed', filter: r.body.filter } });
+    expect(c.status, c.text).toBe(201);
+    expect((await api.request('GET', `/v1/segments/${c.body.id}/users`)).body.matched).toBe(10);
+  }, 60_000);
+
+  it('a description offline that nothing matches falls back to embedding search and says so', async () => {
+    const r = await api.request('POST', '/v1/segments', { json: { description: 'purple unicorns' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ mode: 'embedding_search', saved: false, notUnderstood: ['purple unicorns'] });
     expect(r.body.note).toMatch(/No LLM/);
   }, 60_000);
 });

@@ -15,7 +15,16 @@ const createBody = z.object({
 
 const proposalSchema = z.union([
   z.object({ mode: z.literal('llm'), filter: z.unknown(), explanation: z.string(), saved: z.literal(false), generator: z.string(), next: z.string() }),
-  z.object({ mode: z.literal('embedding_search'), note: z.string(), saved: z.literal(false), users: z.array(z.object({ userId: z.string(), score: z.number() })) }),
+  z.object({
+    mode: z.literal('words'),
+    filter: z.unknown(),
+    conditions: z.array(z.object({ phrase: z.string(), condition: z.unknown(), via: z.string().optional().describe('how a near-synonym was matched (word vectors)') })),
+    notUnderstood: z.array(z.string()),
+    saved: z.literal(false),
+    generator: z.string(),
+    next: z.string(),
+  }),
+  z.object({ mode: z.literal('embedding_search'), note: z.string(), notUnderstood: z.array(z.string()), saved: z.literal(false), users: z.array(z.object({ userId: z.string(), score: z.number() })) }),
 ]);
 
 const lookalikesSchema = z.object({
@@ -43,7 +52,8 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       summary: 'Create a segment, or propose a filter from a description',
       description:
         'With `filter` (and `name`): validates the DSL and saves the segment (201). With `description`: the LLM proposes a filter that is returned for review and NOT saved (200); ' +
-        'without an LLM, the nearest users by text embedding are returned instead, labelled `embedding_search`. DSL: ' +
+        'without an LLM, the offline words compiler proposes the filter (`words`: each condition with the phrase it came from, and the words not understood), ' +
+        'and only when it understood nothing are the nearest users by text embedding returned instead, labelled `embedding_search`. DSL: ' +
         '{"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, ' +
         '{"attribute":{"key","eq"|"in"|"exists"}}, {"and":[...]}, {"or":[...]}, {"not":{...}}.',
       body: createBody,
