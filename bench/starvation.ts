@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   const modes: ('off' | 'thread' | 'inline')[] = values.inline ? ['off', 'thread', 'inline'] : ['off', 'thread'];
   let offRate = 0;
+  let idleHealth = '';
   try {
     for (const mode of modes) {
       const db = join(dir, `${mode}.db`);
@@ -116,6 +117,16 @@ async function main(): Promise<void> {
         const batchMs: number[] = [];
         const health: number[] = [];
         const profile: number[] = [];
+        if (mode === 'off') {
+          // For scale: the same probes against an idle server (this machine's floor).
+          const idle: number[] = [];
+          for (let i = 0; i < 100; i++) {
+            const t = performance.now();
+            await (await fetch(`${url}/healthz`)).arrayBuffer();
+            idle.push(performance.now() - t);
+          }
+          idleHealth = `${pct(idle, 50).toFixed(1)} / ${pct(idle, 99).toFixed(1)}`;
+        }
         const end = performance.now() + SECONDS * 1000;
         const clients = Array.from({ length: CLIENTS }, async () => {
           while (performance.now() < end) {
@@ -166,5 +177,6 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`${CLIENTS} clients × ${BATCH}-event batches, ${USERS} users, ${SECONDS} s per row (after an 8-batch backlog); latencies in ms`);
+  console.log(`/healthz p50 / p99 on the idle server (no clients): ${idleHealth} ms`);
   console.table(rows);
 }

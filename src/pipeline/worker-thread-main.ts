@@ -3,6 +3,8 @@
  * event loop, so a busy pipeline (synchronous driver calls, CPU-bound extraction and embedding)
  * never delays an HTTP answer. Talks to the server through messages (see worker-thread.ts).
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { openDb } from '../db/connection.ts';
@@ -23,6 +25,20 @@ async function yieldToIngestion(): Promise<void> {
   const until = Date.now() + data.maxYieldMs;
   while (Atomics.load(ingesting, 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
 }
+
+/**
+ * Ingestion goes first at the OS level too: on Linux a thread has its own nice value, so lower this
+ * thread's CPU priority (the serving thread keeps its own). Best effort: elsewhere it is a no-op.
+ */
+function lowerPriority(nice: number): void {
+  try {
+    const tid = Number(/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
+    if (tid > 0 && nice > 0) setPriority(tid, nice);
+  } catch {
+    // not Linux, or not allowed: the yield to ingestion above still applies
+  }
+}
+lowerPriority(data.nice);
 
 const db = openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
 const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => send({ type: 'log', level, msg, fields });

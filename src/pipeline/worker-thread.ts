@@ -10,6 +10,8 @@ export interface ThreadData {
   /** the longest the thread waits for ingestion before claiming a slice anyway */
   maxYieldMs: number;
   concurrency: number;
+  /** nice value for the thread (Linux): the serving thread wins CPU contention */
+  nice: number;
 }
 
 export type ToThread = { type: 'notify' } | { type: 'stop' };
@@ -38,10 +40,10 @@ export interface PipelineThread {
  * Starts the pipeline worker on its own thread with its own database connection (the server's
  * event loop only answers HTTP). Resolves once the worker runs; rejects if the thread failed to start.
  */
-export async function startPipelineThread(opts: { config: Config; logger: Logger; concurrency?: number; maxYieldMs?: number }): Promise<PipelineThread> {
+export async function startPipelineThread(opts: { config: Config; logger: Logger; concurrency?: number; maxYieldMs?: number; nice?: number }): Promise<PipelineThread> {
   const ingesting = new SharedArrayBuffer(4);
   const counter = new Int32Array(ingesting);
-  const data: ThreadData = { config: opts.config, ingesting, maxYieldMs: opts.maxYieldMs ?? 250, concurrency: opts.concurrency ?? 4 };
+  const data: ThreadData = { config: opts.config, ingesting, maxYieldMs: opts.maxYieldMs ?? 250, concurrency: opts.concurrency ?? 4, nice: opts.nice ?? 10 };
   const thread = new Thread(new URL('./worker-thread-entry.mjs', import.meta.url), { workerData: data, name: 'traitlens-pipeline' });
   const { logger } = opts;
   let running: number[] = [];
