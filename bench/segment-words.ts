@@ -4,9 +4,14 @@
  * children and of `in` values ignored, nested ands flattened), tuning and held-out cases apart.
  * With word vectors when the cache (TRAITLENS_CACHE_DIR, default ./data/cache) can be built.
  *
- *   npx tsx bench/segment-words.ts [--no-vectors] [--verbose]
+ * With `--demo N`: also builds the demo population of N users (src/demo, seed 42, in a temp dir;
+ * minutes) and prints, per case, the users the compiled filter matches vs the expected filter.
+ *
+ *   npx tsx bench/segment-words.ts [--no-vectors] [--verbose] [--demo 300]
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { canonicalFilter, compileWords, defaultWordsVocab } from '../src/segments/words.ts';
 import { loadWordVectors } from '../src/providers/word-vectors.ts';
 
@@ -16,10 +21,12 @@ const args = new Set(process.argv.slice(2));
 const vectors = args.has('--no-vectors') ? null : await loadWordVectors(process.env.TRAITLENS_CACHE_DIR ?? './data/cache');
 const vocab = defaultWordsVocab({ vectors });
 
+const results: { c: Case; got: unknown }[] = [];
 const tally = { tuning: { n: 0, ok: 0 }, heldOut: { n: 0, ok: 0 } };
 for (const c of cases) {
   const r = compileWords(c.text, vocab);
   const ok = JSON.stringify(canonicalFilter(r.filter)) === JSON.stringify(canonicalFilter(c.expected as never));
+  results.push({ c, got: r.filter });
   const t = c.heldOut ? tally.heldOut : tally.tuning;
   t.n++;
   if (ok) t.ok++;
@@ -28,3 +35,30 @@ for (const c of cases) {
 }
 const pct = (t: { n: number; ok: number }) => `${t.ok}/${t.n} (${((100 * t.ok) / t.n).toFixed(0)} %)`;
 console.log(`\nexact filter match (word vectors ${vectors ? 'on' : 'off'}): tuning ${pct(tally.tuning)}, held-out ${pct(tally.heldOut)}`);
+
+const demoAt = process.argv.indexOf('--demo');
+if (demoAt > 0) {
+  const users = Number(process.argv[demoAt + 1] ?? 300);
+  const { loadConfig } = await import('../src/core/config.ts');
+  const { runDemo } = await import('../src/demo/run-demo.ts');
+  const { sqliteStore } = await import('../src/db/store.ts');
+  const { compileFilter } = await import('../src/db/filters.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'traitlens-words-demo-'));
+  try {
+    const t0 = performance.now();
+    const demo = await runDemo(loadConfig({ ...process.env, TRAITLENS_DATA_DIR: dir }), { dbPath: join(dir, 'traitlens.db'), users, seed: 42 });
+    const store = sqliteStore(demo.db);
+    console.log(`\ndemo population: ${users} users built in ${((performance.now() - t0) / 1000).toFixed(0)} s; users matched: compiled vs expected`);
+    let same = 0;
+    for (const { c, got } of results) {
+      const count = async (f: unknown) => (f ? store.segments.count(compileFilter(f as never, store.dialect)) : null);
+      const [a, b] = [await count(got), await count(c.expected)];
+      if (a === b) same++;
+      console.log(`${a === b ? '=' : '≠'} ${String(a ?? '-').padStart(5)} ${String(b ?? '-').padStart(5)}  ${c.heldOut ? '[held-out] ' : ''}${c.text}`);
+    }
+    console.log(`same count on ${same}/${results.length} cases`);
+    demo.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

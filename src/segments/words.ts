@@ -306,13 +306,15 @@ function buildTable(v: WordsVocab): Table {
     for (const g of m.gerunds) bases.push([`at risk of ${g}`, likely], [`risk of ${g}`, likely], [`likely ${g}`, likely]);
     for (const a of m.agents) bases.push([`likely ${a}`, likely], [`potential ${a}`, likely], [a, likely]);
     const nn = m.noun;
-    bases.push([`${nn} risk`, likely], [`high ${nn} risk`, likely], [`at risk of ${nn}`, likely], [`risk of ${nn}`, likely], [`${nn} propensity`, likely], [`high ${nn} propensity`, likely], [`${nn} probability`, likely], [`high ${nn} probability`, likely], [`low ${nn} risk`, unlikely], [`low ${nn} propensity`, unlikely], [`very high ${nn} risk`, veryLikely], [`${nn} risk high`, likely], [`at risk`, likely]);
+    bases.push([`${nn} risk`, likely], [`high ${nn} risk`, likely], [`at risk of ${nn}`, likely], [`risk of ${nn}`, likely], [`${nn} propensity`, likely], [`high ${nn} propensity`, likely], [`${nn} probability`, likely], [`high ${nn} probability`, likely], [`probability of ${nn}`, likely], [`probability of ${m.gerunds[0]}`, likely], [`${nn} score`, likely], [`low ${nn} risk`, unlikely], [`low ${nn} propensity`, unlikely], [`very high ${nn} risk`, veryLikely], [`${nn} risk high`, likely]);
+    // "At risk" alone means churn, never a purchase propensity.
+    if (nn === 'churn') bases.push(['at risk', likely], ['at risk customers', likely]);
     for (const [b, build] of bases) for (const s of suffixes) add(`${b}${s}`, { build, kind: 'predicted', priority: 10, key: `pred:${m.key}` });
   }
 
   // Computed features without numbers.
   const feat = (key: string, cond: Record<string, Scalar>): Filter => ({ feature: { key, ...cond } }) as Filter;
-  const tod: Record<string, readonly string[]> = { night: ['at night', 'night owls', 'night', 'nighttime', 'late at night'], morning: ['in the morning', 'morning', 'mornings', 'early birds'], afternoon: ['in the afternoon', 'afternoon', 'afternoons'], evening: ['in the evening', 'evening', 'evenings'] };
+  const tod: Record<string, readonly string[]> = { night: ['at night', 'night owls', 'night', 'nighttime', 'late at night', 'late night'], morning: ['in the morning', 'morning', 'mornings', 'early birds'], afternoon: ['in the afternoon', 'afternoon', 'afternoons'], evening: ['in the evening', 'evening', 'evenings'] };
   for (const [bucket, forms] of Object.entries(tod)) for (const f of forms) add(f, { build: plain(feat('preferred_time_of_day', { eq: bucket })), kind: 'feature', priority: 7, key: 'feature:preferred_time_of_day' });
   for (const f of ['weekend', 'weekends', 'on weekends', 'at the weekend', 'weekend shoppers']) add(f, { build: (n) => feat('weekend_share', n ? { lt: 0.5 } : { gte: 0.5 }), kind: 'feature', priority: 7, key: 'feature:weekend_share' });
   for (const f of ['purchased', 'bought', 'ordered', 'made a purchase', 'have purchased', 'paying customers', 'purchases', 'orders', 'any purchases', 'any orders'])
@@ -550,6 +552,17 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
       if (!e) continue;
       best = { start: i, end: i + len, build: e.build, kind: e.kind, ...(e.key ? { key: e.key } : {}), ...(e.genericKey ? { genericKey: e.genericKey } : {}) };
       break;
+    }
+    if (best?.kind === 'predicted' && best.key) {
+      // "churn risk above 70%", "probability of churn over 0.7": the stated bound replaces the threshold.
+      const c = comparison(tok, best.end, null);
+      const op = c && (Object.keys(c.cond) as Op[]).every((o) => o !== 'eq') ? c : null;
+      const p = op ? Object.fromEntries(Object.entries(op.cond).map(([o, x]) => [o, x > 1 ? x / 100 : x])) : null;
+      if (op && p && Object.values(p).every((x) => x >= 0 && x <= 1)) {
+        const key = best.key.slice('pred:'.length);
+        const range = { ...('gt' in p || 'gte' in p ? { min: (p.gt ?? p.gte) as number } : {}), ...('lt' in p || 'lte' in p ? { max: (p.lt ?? p.lte) as number } : {}) };
+        best = { ...best, end: best.end + op.len, build: (n: boolean) => (n ? neg({ predicted: { key, ...range } }) : { predicted: { key, ...range } }) };
+      }
     }
     if (best) {
       matches.push(best);

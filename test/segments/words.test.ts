@@ -104,6 +104,9 @@ describe('compileWords: numbers, negation, or', () => {
     ['not in Germany or Austria', { not: { attribute: { key: 'country', in: ['DE', 'AT'] } } }],
     ['very likely to churn', { predicted: { key: 'churn_risk_30d', min: 0.8 } }],
     ['unlikely to churn', { predicted: { key: 'churn_risk_30d', max: 0.5 } }],
+    ['churn risk above 70%', { predicted: { key: 'churn_risk_30d', min: 0.7 } }],
+    ['probability of buying below 0.2', { predicted: { key: 'will_purchase_30d', max: 0.2 } }],
+    ['at risk customers', { predicted: { key: 'churn_risk_30d', min: 0.5 } }],
     ['plan:enterprise', { attribute: { key: 'plan', eq: 'enterprise' } }],
   ] as [string, Filter][])('%s', (text, expected) => {
     const r = compileWords(text, vocab);
