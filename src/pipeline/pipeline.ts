@@ -65,18 +65,17 @@ export function createPipeline(
   const embeddings = opts.embeddings ?? true;
   const profileDeps = profileDepsFromConfig(sqliteStore(db), providers.embedder, config);
   const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
-  const asOf = opts.featuresAsOf !== undefined ? { asOf: opts.featuresAsOf } : {};
   const refreshBehaviour = async (userId: number) => {
     const store = sqliteStore(db);
-    // No trained model: skip quietly, and without loading tfjs (score.ts pulls it in).
-    if (!listModels({ dir: modelsDir }).length) return { computed: await updateComputedTraits(store, userId, asOf), scores: [] };
-    const { loadLatestModels, scoreUser } = await import('../predict/score.ts');
-    const models = await loadLatestModels({ dir: modelsDir });
-    // The user's events are read once, for the computed traits and every model's features.
     const at = opts.featuresAsOf ?? Date.now();
+    // No trained model: skip scoring quietly, and without loading tfjs (score.ts pulls it in).
+    const score = listModels({ dir: modelsDir }).length ? await import('../predict/score.ts') : null;
+    const models = score ? await score.loadLatestModels({ dir: modelsDir }) : [];
+    // The user's events are read once: computed traits, every model's features, the profile's behaviour block.
     const events = await loadUserEvents(store.features, userId, at, models.map((m) => m.artefact.schema));
     const computed = await updateComputedTraits(store, userId, { asOf: at, events });
-    return { computed, scores: await scoreUser(store, userId, { dir: modelsDir, asOf: at, events, models }) };
+    const scores = score ? await score.scoreUser(store, userId, { dir: modelsDir, asOf: at, events, models }) : [];
+    return { report: { computed, scores }, events };
   };
   // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
@@ -92,10 +91,10 @@ export function createPipeline(
     if (traits.skipped === 'no_profiling_consent') await eraseDerived(sqliteStore(db).exec, sqliteStore(db).userData, userId);
     const emb = embeddings && !traits.skipped ? await embedUser(sqliteStore(db).embeddings, await embedderFor(userId), userId) : null;
     if (traits.skipped) return { traits, embeddings: emb };
-    const behaviour = await refreshBehaviour(userId);
+    const { report: behaviour, events } = await refreshBehaviour(userId);
     // The user vector last: it reads the text embedding and the computed/predicted traits.
     if (!embeddings) return { traits, embeddings: emb, behaviour };
-    return { traits, embeddings: emb, behaviour, profile: await updateUserProfile(profileDeps, userId, { now: opts.featuresAsOf }) };
+    return { traits, embeddings: emb, behaviour, profile: await updateUserProfile(profileDeps, userId, { now: events.asOf, events }) };
   };
   return {
     providers,

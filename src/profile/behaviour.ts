@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Store } from '../db/store.ts';
-import { computeFeatureRows } from '../features/compute.ts';
+import { computeFeatureRows, featureRowsFromEvents, type UserEvents } from '../features/compute.ts';
 import { FEATURE_VERSION, type FeatureSchema } from '../features/definitions.ts';
 import { fitPreprocessor, transformRows, type Preprocessor } from '../features/matrix.ts';
 
@@ -79,4 +79,10 @@ export async function behaviourVectors(store: Store, scaler: BehaviourScaler, as
   const dim = behaviourDim(scaler);
   f.userIds.forEach((id, i) => out.set(id, flat.slice(i * dim, (i + 1) * dim)));
   return out;
+}
+
+/** One user's standardised behaviour vector from events already read (a refresh shares them); null without events. */
+export function behaviourVectorFromEvents(scaler: BehaviourScaler, events: UserEvents): Float32Array | null {
+  const f = featureRowsFromEvents(events, schemaAt(events.asOf));
+  return f.userIds.length ? transformRows(scaler.pre, f.defs, f.rows) : null;
 }

@@ -10,7 +10,8 @@ import type { ConsentFlag, Trait } from '../core/types.ts';
 import type { Store } from '../db/store.ts';
 import type { ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
-import { behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
+import type { UserEvents } from '../features/compute.ts';
+import { behaviourVectorFromEvents, behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
 import { composeVector, vectorLayout, weightsFromConfig, type BlockName, type BlockWeights, type VectorLayout } from './vector.ts';
 
 export interface ProfileDeps {
@@ -109,9 +110,13 @@ async function writeBuilt(store: Store, b: Built): Promise<ProfileReport> {
  * Recomputes and stores one user's vector (called by the per-user refresh job after embeddings).
  * Without profiling consent, or with no data at all, the stored vector is removed.
  */
-export async function updateUserProfile(deps: ProfileDeps, userId: number, opts: { now?: number } = {}): Promise<ProfileReport> {
+export async function updateUserProfile(deps: ProfileDeps, userId: number, opts: { now?: number; events?: UserEvents } = {}): Promise<ProfileReport> {
   const { layout, scaler } = await currentLayout(deps);
-  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, opts.now ?? Date.now()));
+  const now = opts.now ?? Date.now();
+  // The refresh job passes the user's events it read for the features: no second read.
+  const ev = opts.events;
+  const given = scaler && ev && ev.userId === userId && ev.asOf === now ? behaviourVectorFromEvents(scaler, ev) : undefined;
+  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given));
 }
 
 /**
