@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCurrentTraits } from '../../src/db/traits.ts';
 import { setAttributes } from '../../src/db/users.ts';
+import { computeFeatureRows, featureRowsFromEvents, fitFeatureSchema, loadUserEvents } from '../../src/features/compute.ts';
+import { computeSequences } from '../../src/features/sequence.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { behaviourVectorFromEvents, behaviourVectors, fitBehaviourScaler } from '../../src/profile/behaviour.ts';
 import { initBackend } from '../../src/predict/backend.ts';
 import { parseSpec } from '../../src/predict/spec.ts';
 import { trainModel } from '../../src/predict/train.ts';
@@ -48,5 +51,27 @@ describe('refresh job: computed traits and model scores', () => {
     expect(none.behaviour).toBeUndefined();
     expect(listCurrentTraits(t.db, userId(t.db, 't2'), { kind: 'predicted' })).toEqual([]);
     expect(listCurrentTraits(t.db, userId(t.db, 't2'), { kind: 'computed' })).toEqual([]);
+  });
+});
+
+describe('one read of the events per refresh', () => {
+  it('events read once give the same feature rows, sequences and behaviour vector as separate reads', async () => {
+    const schema = {
+      ...(await fitFeatureSchema(t.store.features, { asOf: TOY_ASOF, properties: [{ key: 'price', agg: 'max', type: 'monetary', top: 12 }, { key: 'category', agg: 'onehot', type: 'share', top: 3 }] })),
+      purchaseHistory: true,
+    };
+    const scaler = await fitBehaviourScaler(t.store, TOY_ASOF);
+    for (const ext of ['t0', 't1', 't7']) {
+      const u = userId(t.db, ext);
+      const events = await loadUserEvents(t.store.features, u, TOY_ASOF, [schema]);
+      expect(events.events.length).toBeGreaterThan(0);
+      expect(featureRowsFromEvents(events, schema)).toEqual(await computeFeatureRows(t.store.features, { asOf: TOY_ASOF, schema, userIds: [u] }));
+      expect(await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, events })).toEqual(await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, userIds: [u] }));
+      expect(behaviourVectorFromEvents(scaler, events)).toEqual((await behaviourVectors(t.store, scaler, TOY_ASOF, [u])).get(u));
+    }
+    // A user with no event before the cut-off: no rows, no vector.
+    const none = await loadUserEvents(t.store.features, 999_999, TOY_ASOF, [schema]);
+    expect(featureRowsFromEvents(none, schema).userIds).toEqual([]);
+    expect(behaviourVectorFromEvents(scaler, none)).toBeNull();
   });
 });
