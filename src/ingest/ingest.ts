@@ -29,11 +29,11 @@ export function cleanBatch(raw: readonly unknown[], opts: { limits?: CleanLimits
 
 /** The write half of `ingestBatch`: one transaction; every event's outcome in batch order. */
 export async function writeCleanedBatch(events: EventStore, batch: CleanedBatch): Promise<IngestSummary> {
-  const { results, rejections } = prepare(batch);
+  const { results, rejections } = splitRejected(batch);
   return summarise(results, await events.writeBatch(batch.pending, rejections, batch.receivedAt));
 }
 
-function prepare(batch: CleanedBatch): { results: EventOutcome[]; rejections: PendingRejection[] } {
+function splitRejected(batch: CleanedBatch): { results: EventOutcome[]; rejections: PendingRejection[] } {
   const results: EventOutcome[] = new Array(batch.size);
   const rejections: PendingRejection[] = [];
   for (const r of batch.rejected) {
@@ -71,7 +71,7 @@ export function ingestBatch(store: IngestStore, raw: readonly unknown[], opts?: 
 export function ingestBatch(store: EventStore | IngestStore, raw: readonly unknown[], opts: { limits?: CleanLimits; now?: number } = {}): IngestSummary | Promise<IngestSummary> {
   const batch = cleanBatch(raw, opts);
   if (store instanceof IngestStore) {
-    const { results, rejections } = prepare(batch);
+    const { results, rejections } = splitRejected(batch);
     return summarise(results, store.writeBatch(batch.pending, rejections, batch.receivedAt));
   }
   return writeCleanedBatch(store, batch);
