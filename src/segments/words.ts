@@ -383,13 +383,14 @@ const SPEND_FILL = new Set(['a', 'total', 'of', 'in', 'overall', 'lifetime', 'so
 const COUNT_UNITS: Record<string, string> = { purchases: 'purchase_count', purchase: 'purchase_count', orders: 'purchase_count', order: 'purchase_count', sessions: 'sessions', session: 'sessions', visits: 'sessions', visit: 'sessions' };
 const BUY_VERBS = new Set(['bought', 'ordered', 'purchased', 'shopped', 'visited']);
 
+const AOV = ['average order value', 'average order', 'aov', 'average spend', 'average basket', 'average basket size', 'average purchase', 'mean order value'].sort((x, y) => y.length - x.length);
+
 /** Numeric and activity phrases at i (feature conditions), longest first. */
 function numeric(tok: string[], i: number): Match | null {
   const feature = (key: string, cond: Record<string, Scalar>): Filter => ({ feature: { key, ...cond } }) as Filter;
   const w = tok[i] as string;
   // "spent over 500", "total spend above 1000", "lifetime value of at least 200", "average order value above 80"
-  const aov = ['average order value', 'average order', 'aov', 'average spend', 'average basket', 'average basket size', 'average purchase', 'mean order value'];
-  for (const a of aov.sort((x, y) => y.length - x.length)) {
+  for (const a of AOV) {
     const words = a.split(' ');
     if (words.every((x, k) => tok[i + k] === x)) {
       let j = i + words.length;
@@ -575,10 +576,12 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
   for (const m of matches) for (let k = m.start; k < m.end; k++) covered[k] = true;
   const idx = vectorIndex(vocab, table);
   if (idx) {
+    const seen = new Map<string, ReturnType<typeof nearestTerm>>();
     for (let k = 0; k < tok.length; k++) {
       const w = tok[k] as string;
       if (covered[k] || FILLER.has(w) || NEGATORS.has(w) || BOUNDARY.has(w) || w.length < 4 || isNumber(w)) continue;
-      const near = nearestTerm(vocab, idx, w);
+      if (!seen.has(w)) seen.set(w, nearestTerm(vocab, idx, w));
+      const near = seen.get(w);
       if (!near) continue;
       const e = near.entry;
       matches.push({ start: k, end: k + 1, build: e.build, kind: e.kind, ...(e.key ? { key: e.key } : {}), via: `word vectors: "${w}" ≈ "${near.phrase}" (${near.score.toFixed(2)})` });
@@ -658,6 +661,13 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
   }
 
   // 6. Valid for the DSL parser, always: beyond the node cap, the last conditions are reported instead.
+  const size = (f: Filter): number => ('and' in f ? 1 + f.and.reduce((n, k) => n + size(k), 0) : 'or' in f ? 1 + f.or.reduce((n, k) => n + size(k), 0) : 'not' in f ? 1 + size(f.not) : 1);
+  let total = conditions.reduce((n, c) => n + size(c.condition), conditions.length > 1 ? 1 : 0);
+  while (total > MAX_FILTER_NODES) {
+    const dropped = conditions.pop() as CompiledWords['conditions'][number];
+    total -= size(dropped.condition);
+    notUnderstood.push(`${dropped.phrase} (the filter would exceed ${MAX_FILTER_NODES} nodes)`);
+  }
   while (conditions.length) {
     const filter: Filter = conditions.length === 1 ? (conditions[0]?.condition as Filter) : { and: conditions.map((c) => c.condition) };
     try {
@@ -665,7 +675,7 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const dropped = conditions.pop();
-      if (dropped) notUnderstood.push(`${dropped.phrase} (the filter would exceed ${MAX_FILTER_NODES} nodes or was not valid)`);
+      if (dropped) notUnderstood.push(`${dropped.phrase} (not a valid filter condition)`);
     }
   }
   return { filter: null, conditions: [], notUnderstood };
