@@ -92,6 +92,14 @@ const DEFAULT_PAGE = 5000;
 const IN_CHUNK = 500;
 
 const n = (v: unknown): number => Number(v);
+
+function padded(ids: readonly number[]): readonly number[] {
+  let size = 2;
+  while (size < ids.length) size *= 2;
+  const out = ids.slice();
+  while (out.length < size) out.push(ids[ids.length - 1] as number);
+  return out;
+}
 const nOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export class SqlFeatureStore implements FeatureStore {
@@ -152,8 +160,10 @@ export class SqlFeatureStore implements FeatureStore {
             sql = `SELECT ${cols} FROM events WHERE user_id = ? AND ts <= ?${after ? ' AND ts >= ? AND (ts > ? OR id > ?)' : ''} ${order}`;
             params = [rest[0], scan.asOf, ...(after ? [after[1], after[1], after[2]] : [])];
           } else {
-            sql = `SELECT ${cols} FROM events WHERE user_id IN (${rest.map(() => '?').join(', ')}) AND ts <= ?${after ? ' AND (user_id, ts, id) > (?, ?, ?)' : ''} ${order}`;
-            params = [...rest, scan.asOf, ...(after ?? [])];
+            // Lists padded to a power of two (repeating an id changes nothing): a few statement texts, not one per length.
+            const list = padded(rest);
+            sql = `SELECT ${cols} FROM events WHERE user_id IN (${list.map(() => '?').join(', ')}) AND ts <= ?${after ? ' AND (user_id, ts, id) > (?, ?, ?)' : ''} ${order}`;
+            params = [...list, scan.asOf, ...(after ?? [])];
           }
         }
         const rows = await this.x.all<FeatureEvent>(sql, params);
