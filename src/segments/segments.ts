@@ -121,7 +121,7 @@ export async function compileDescription(s: ProfileServices, deps: { chat: ChatM
   if (sensitiveCategoryOf(description)) throw new UnprocessableError('segments on sensitive categories (health, religion, sexual orientation, ethnicity, political opinion, union membership) are not allowed', { field: 'description' }, 'sensitive_segment');
   if (!deps.chat) {
     // Offline: the words compiler (src/segments/words.ts); embedding search only when it understood nothing.
-    const words = compileWords(description, await offlineWordsVocab(deps.catalogue, s.config.TRAITLENS_CACHE_DIR));
+    const words = compileWords(description, await offlineWordsVocab(deps.catalogue, s.config));
     if (words.filter) {
       compileFilter(words.filter, s.store.dialect);
       return { mode: 'words', filter: words.filter, conditions: words.conditions, notUnderstood: words.notUnderstood, saved: false, generator: 'offline:words', next: 'Check each condition against the phrase it came from and the words not understood, edit the filter, then POST {"name", "filter"} to /v1/segments to save it.' };

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileFilter, MAX_FILTER_NODES, parseFilter, type Filter } from '../../src/db/filters.ts';
 import { postgresDialect, sqliteDialect } from '../../src/db/sql/dialect.ts';
 import { loadWordVectors } from '../../src/providers/word-vectors.ts';
 import { canonicalFilter, compileWords, defaultWordsVocab, tokenize } from '../../src/segments/words.ts';
+import { offlineWordsVocab } from '../../src/segments/words-vocab.ts';
 import { loadCatalogue } from '../../src/traits/catalogue.ts';
 
 interface Case {
@@ -176,5 +179,29 @@ describe('compileWords with word vectors', () => {
     const toddlers = compileWords('toddlers', v);
     expect(toddlers.filter).toEqual({ trait: { key: 'has_children', value: true } });
     expect(compileWords('purple unicorns', v).notUnderstood).toEqual(['purple unicorns']);
+  }, 60_000);
+});
+
+describe('the vocabulary of the no-LLM proposal', () => {
+  it("reads 'likely' at each trained model's decision threshold; the shipped defaults when none is trained", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traitlens-words-models-'));
+    try {
+      const cacheDir = process.env.TRAITLENS_CACHE_DIR ?? './data/cache';
+      const catalogue = loadCatalogue();
+      const none = await offlineWordsVocab(catalogue, { TRAITLENS_CACHE_DIR: cacheDir, TRAITLENS_MODELS_DIR: dir });
+      expect(compileWords('likely to churn', none).filter).toEqual({ predicted: { key: 'churn_risk_30d', min: 0.5 } });
+      const v1 = join(dir, 'churn_30d', '20260101T000000Z');
+      mkdirSync(v1, { recursive: true });
+      writeFileSync(join(v1, 'card.json'), JSON.stringify({ name: 'churn_30d', version: '20260101T000000Z', traitKey: 'churn_risk_30d', classes: ['false', 'true'], threshold: 0.3712 }));
+      writeFileSync(join(v1, 'artefact.json'), '{}');
+      const trained = await offlineWordsVocab(catalogue, { TRAITLENS_CACHE_DIR: cacheDir, TRAITLENS_MODELS_DIR: dir });
+      expect(trained).not.toBe(none);
+      expect(compileWords('likely to churn', trained).filter).toEqual({ predicted: { key: 'churn_risk_30d', min: 0.371 } });
+      // Only trained models are known then: no purchase model, so purchase phrases are not understood.
+      expect(compileWords('likely to buy', trained).filter).toBeNull();
+      expect(trained.vectors).not.toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
