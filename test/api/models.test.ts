@@ -15,8 +15,8 @@ beforeAll(async () => {
   api = createTestApi({ TRAITLENS_MODELS_DIR: models.dir });
   ingest(api.db, toyEvents(120));
   const spec = parseSpec({ ...toySpecJson('toy_api'), training: { epochs: 5, batchSize: 32, hidden: [4] } });
-  await trainModel(api.db, spec, { modelsDir: models.dir, version: 'v1', log: () => {} });
-  await trainModel(api.db, spec, { modelsDir: models.dir, version: 'v2', log: () => {} });
+  await trainModel(api.store, spec, { modelsDir: models.dir, version: 'v1', log: () => {} });
+  await trainModel(api.store, spec, { modelsDir: models.dir, version: 'v2', log: () => {} });
 }, 60_000);
 afterAll(() => {
   api.cleanup();

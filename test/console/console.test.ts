@@ -75,8 +75,8 @@ beforeAll(async () => {
     training: { epochs: 8, patience: 8, batchSize: 16, hidden: [8] },
     trait: { key: 'will_purchase_30d' },
   });
-  await trainModel(db, spec, { modelsDir, version: 'v1', log: () => {} });
-  await scoreAll(db, { dir: modelsDir });
+  await trainModel(sqliteStore(db), spec, { modelsDir, version: 'v1', log: () => {} });
+  await scoreAll(sqliteStore(db), { dir: modelsDir });
   server = await startServer({ config, db, handleSignals: false, worker: false });
   ctx = await chromium.launchPersistentContext(join(work.dir, 'chromium-profile'), {
     executablePath: CHROMIUM,
