@@ -527,6 +527,8 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
   if (!table) tables.set(vocab, (table = buildTable(vocab)));
   const raw = text.slice(0, 2000);
   const tok = tokenize(raw);
+  // `key:value` clauses keep the case they were written in (attribute values compare exactly: "DE").
+  const written = [...raw.matchAll(/(?:^|\s)([A-Za-z][A-Za-z0-9_-]{0,99}):([^\s,;]+)/g)].map((m) => ({ key: m[1] as string, value: m[2] as string }));
   const matches: Match[] = [];
   const notUnderstood: string[] = [];
 
@@ -537,7 +539,9 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
     // The `key:value` shorthand of similar users' ?filter= means a declared attribute here.
     const kv = /^([a-z][a-z0-9_-]{0,99}):(.+)$/.exec(w);
     if (kv) {
-      const f: Filter = { attribute: { key: kv[1] as string, eq: kv[2] as string } };
+      const orig = written.find((x) => x.key.toLowerCase() === kv[1]);
+      if (orig) written.splice(written.indexOf(orig), 1);
+      const f: Filter = { attribute: { key: orig?.key ?? (kv[1] as string), eq: orig?.value ?? (kv[2] as string) } };
       matches.push({ start: i, end: i + 1, build: plain(f), kind: 'attribute', key: `attr:${kv[1]}` });
       i++;
       continue;
@@ -660,7 +664,18 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
     conditions.push({ phrase: tok.slice(first.m.start, (g.at(-1) as Item).m.end).join(' '), condition: cond, ...(via.length ? { via: via.join('; ') } : {}) });
   }
 
-  // 6. Valid for the DSL parser, always: beyond the node cap, the last conditions are reported instead.
+  // 6. Valid for the DSL parser, always: an invalid condition (e.g. a 300-character `key:value`) and
+  // the last conditions beyond the node cap are reported instead.
+  for (let k = conditions.length - 1; k >= 0; k--) {
+    const c = conditions[k] as CompiledWords['conditions'][number];
+    try {
+      parseFilter(c.condition);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      conditions.splice(k, 1);
+      notUnderstood.push(`${c.phrase} (not a valid filter condition)`);
+    }
+  }
   const size = (f: Filter): number => ('and' in f ? 1 + f.and.reduce((n, k) => n + size(k), 0) : 'or' in f ? 1 + f.or.reduce((n, k) => n + size(k), 0) : 'not' in f ? 1 + size(f.not) : 1);
   let total = conditions.reduce((n, c) => n + size(c.condition), conditions.length > 1 ? 1 : 0);
   while (total > MAX_FILTER_NODES) {

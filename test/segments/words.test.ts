@@ -111,6 +111,7 @@ describe('compileWords: numbers, negation, or', () => {
     ['probability of buying below 0.2', { predicted: { key: 'will_purchase_30d', max: 0.2 } }],
     ['at risk customers', { predicted: { key: 'churn_risk_30d', min: 0.5 } }],
     ['plan:enterprise', { attribute: { key: 'plan', eq: 'enterprise' } }],
+    ['vegans with country:DE', { and: [{ trait: { key: 'diet', value: 'vegan' } }, { attribute: { key: 'country', eq: 'DE' } }] }],
   ] as [string, Filter][])('%s', (text, expected) => {
     const r = compileWords(text, vocab);
     checkWellFormed(text, r);
@@ -134,7 +135,7 @@ describe('compileWords: never an invalid filter', () => {
   });
 
   it('refuses an attribute value the DSL would refuse (over 200 characters) and reports it', () => {
-    const r = compileWords(`vegans plan:${'x'.repeat(250)}`, vocab);
+    const r = compileWords(`plan:${'x'.repeat(250)} vegans`, vocab);
     expect(r.filter).toEqual({ trait: { key: 'diet', value: 'vegan' } });
     expect(r.notUnderstood).toHaveLength(1);
   });
