@@ -7,7 +7,10 @@
  * With `--demo N`: also builds the demo population of N users (src/demo, seed 42, in a temp dir;
  * minutes) and prints, per case, the users the compiled filter matches vs the expected filter.
  *
- *   npx tsx bench/segment-words.ts [--no-vectors] [--verbose] [--demo 300]
+ * With `--llm`: the LLM path (prompts/segment-filter.v1.md, the configured OPENAI_* chat model) on
+ * the same cases, scored the same way; a proposal the DSL refuses counts as a miss.
+ *
+ *   npx tsx bench/segment-words.ts [--no-vectors] [--verbose] [--demo 300] [--llm]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,5 +63,38 @@ if (demoAt > 0) {
     demo.db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.has('--llm')) {
+  const { loadConfig } = await import('../src/core/config.ts');
+  const { createProviders } = await import('../src/providers/index.ts');
+  const { loadPrompt } = await import('../src/traits/prompts.ts');
+  const { describeCatalogue, BUILT_IN_CATALOGUE } = await import('../src/traits/catalogue.ts');
+  const { FILTER_GRAMMAR } = await import('../src/segments/dsl.ts');
+  const { compileAnswerSchema } = await import('../src/segments/segments.ts');
+  const { parseFilter } = await import('../src/db/filters.ts');
+  const { chat } = createProviders(loadConfig());
+  if (!chat) console.log('\n--llm: no LLM is configured (OPENAI_BASE_URL or OPENAI_API_KEY)');
+  else {
+    // The same prompt as compileDescription (src/segments/segments.ts).
+    const prompt = loadPrompt('segment-filter', 'v1');
+    const system = await prompt.system.format({ grammar: FILTER_GRAMMAR, catalogue: describeCatalogue(BUILT_IN_CATALOGUE) });
+    const llm = { tuning: { n: 0, ok: 0 }, heldOut: { n: 0, ok: 0 } };
+    for (const c of cases) {
+      let got: unknown = null;
+      try {
+        const r = await chat.extractStructured({ system, user: await prompt.user.format({ description: c.text }), schema: compileAnswerSchema, schemaName: 'segment_filter' });
+        got = parseFilter(r.data.filter);
+      } catch (err) {
+        got = `error: ${(err as Error).message.slice(0, 120)}`;
+      }
+      const ok = typeof got !== 'string' && JSON.stringify(canonicalFilter(got as never)) === JSON.stringify(canonicalFilter(c.expected as never));
+      const t = c.heldOut ? llm.heldOut : llm.tuning;
+      t.n++;
+      if (ok) t.ok++;
+      if (!ok || args.has('--verbose')) console.log(`${ok ? 'ok  ' : 'MISS'} llm ${c.id}: "${c.text}"\n     got      ${JSON.stringify(got)}\n     expected ${JSON.stringify(c.expected)}`);
+    }
+    console.log(`\nLLM (${chat.id}) exact filter match: tuning ${pct(llm.tuning)}, held-out ${pct(llm.heldOut)}`);
   }
 }
