@@ -2,6 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/core/random.ts';
+import { StatementCache } from '../../src/db/connection.ts';
 import { compileFilter, MAX_FILTER_NODES, MAX_SHORTHAND_CLAUSES, parseFilter } from '../../src/db/filters.ts';
 import { sqliteDialect } from '../../src/db/sql/dialect.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
@@ -106,6 +107,24 @@ describe('memory is bounded by bytes, not entries', () => {
   // cache bounded by count alone (each of these statements is ~75-100 KB native; a 999-clause one,
   // refused now, was ~1.3 MB). The bound sits between the two.
   const BOUND_MB = 30;
+
+  it('the statement cache is bounded by the bytes of SQL it holds, least recently used out; large statements are not kept', () => {
+    const cache = new StatementCache((sql) => api.db.sqlite.prepare(sql));
+    const q = (i: number, pad: number) => `SELECT ${i} AS n /* ${'x'.repeat(pad)} */`;
+    const hot = q(-1, 10);
+    const st = cache.get(hot);
+    for (let i = 0; i < 3000; i++) {
+      cache.get(q(i, 1000));
+      if (i % 100 === 0) expect(cache.get(hot)).toBe(st); // kept while in use
+      expect(cache.heldBytes).toBeLessThanOrEqual(StatementCache.MAX_BYTES);
+    }
+    expect(cache.size).toBeLessThan(StatementCache.MAX_BYTES / 1000 + 2);
+    const big = q(0, StatementCache.MAX_STATEMENT_BYTES);
+    const before = cache.heldBytes;
+    expect((cache.get(big).get() as { n: number }).n).toBe(0);
+    expect(cache.heldBytes).toBe(before);
+    expect(cache.get(big)).not.toBe(cache.get(big));
+  });
 
   it(`600 distinct filters through the API with a read-only key keep RSS growth under ${BOUND_MB} MB`, async () => {
     const filters = Array.from({ length: 600 }, (_, i) => JSON.stringify(distinctFilter(i)));
