@@ -25,7 +25,7 @@ const work = mkdtempSync(join(tmpdir(), 'traitlens-tune-'));
 const db = openDb(join(work, 'tune.db'), { synchronous: 'OFF' });
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 try {
-  loadBehaviourDataset(db, dataset, values.data as string);
+  await loadBehaviourDataset(db, dataset, values.data as string);
   const evalSpec = specFor(dataset, 'mlp');
   const ids = db.sqlite.prepare('SELECT id FROM users').pluck().all() as number[];
   const testUsers = ids.filter((u) => userDraw(evalSpec.split.seed, u) < evalSpec.split.test);

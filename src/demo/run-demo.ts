@@ -5,10 +5,9 @@ import type { Json } from '../core/types.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
-import { listCurrentTraits } from '../db/traits.ts';
-import { identify, setAttributes } from '../db/users.ts';
+import type { TraitStore } from '../db/stores/traits.ts';
 import { importFile, type ImportSummary } from '../ingest/import-file.ts';
-import { createPipeline } from '../pipeline/pipeline.ts';
+import { assembleRuntime } from '../runtime/runtime.ts';
 import { rebuildAllProfiles } from '../profile/profile-stage.ts';
 import { createProfileServices } from '../similar/services.ts';
 import type { RunTally } from '../jobs/worker.ts';
@@ -68,11 +67,12 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   );
 
   const declared = JSON.parse(readFileSync(written.declaredPath, 'utf8')) as { identifies: Identify[]; attributes: DeclaredAttributes[] };
-  const identified = await time('declare', () => {
+  const users = sqliteStore(db).users;
+  const identified = await time('declare', async () => {
     let n = 0;
-    for (const i of declared.identifies) if (identify(db, i.anonymousId, i.userId).status !== 'unchanged') n++;
+    for (const i of declared.identifies) if ((await users.identify(i.anonymousId, i.userId)).status !== 'unchanged') n++;
     // Demo users opted in to marketing, so segments and lookalikes have someone to show.
-    for (const a of declared.attributes) setAttributes(db, a.userId, a.attributes as unknown as Record<string, Json>, { marketing: true });
+    for (const a of declared.attributes) await users.setAttributes(a.userId, a.attributes as unknown as Record<string, Json>, { marketing: true });
     return n;
   });
   log(`identified ${identified} anonymous visitors; declared attributes for ${declared.attributes.length} users`);
@@ -81,7 +81,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   // Behavioural features and scores as of the data's end (the population is a fixed past period).
   const store = sqliteStore(db);
   const dataEnd = (await store.features.maxEventTs()) ?? Date.now();
-  const pipeline = createPipeline(db, { ...config, TRAITLENS_MODELS_DIR: modelsDir }, { featuresAsOf: dataEnd });
+  const { pipeline } = assembleRuntime(store, { ...config, TRAITLENS_MODELS_DIR: modelsDir }, { featuresAsOf: dataEnd });
   const started = performance.now();
   const tally = await time('pipeline', () =>
     pipeline.createWorker({ concurrency: 8 }).drain((t) => {
@@ -116,8 +116,8 @@ export async function pickShowcase(features: FeatureStore): Promise<string> {
 }
 
 /** A readable block of a user's current traits with their evidence. */
-export function describeTraits(db: Db, userId: number): string[] {
-  return listCurrentTraits(db, userId).map((t) => {
+export async function describeTraits(traits: TraitStore, userId: number): Promise<string[]> {
+  return (await traits.current(userId)).map((t) => {
     const ev = t.evidence[0];
     const quote = ev ? `  “${ev.quote}” (event ${ev.eventId}${t.evidence.length > 1 ? ` +${t.evidence.length - 1} more` : ''})` : '';
     return `  ${t.kind.padEnd(9)} ${t.key} = ${JSON.stringify(t.value)}  [${t.confidence.toFixed(2)}, ${t.producer}]${quote}`;

@@ -10,7 +10,6 @@ import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
 import { sqliteStore } from '../db/store.ts';
-import { setAttributes } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import type { PropertyFeature } from '../features/definitions.ts';
 import type { ModelCard } from '../predict/card.ts';
@@ -236,13 +235,14 @@ const DATASET_TUNED: Record<BehaviourDataset, SpecOverrides> = {
 };
 
 /** Loads a dataset into `db` through the ingest path (and, for Online Shoppers, the label attribute). */
-export function loadBehaviourDataset(db: Db, dataset: BehaviourDataset, dataDir: string): { accepted: number; rejected: number; duplicates: number } {
+export async function loadBehaviourDataset(db: Db, dataset: BehaviourDataset, dataDir: string): Promise<{ accepted: number; rejected: number; duplicates: number }> {
   if (dataset === 'cdnow') return ingestAll(db, cdnowEvents(dataDir));
   if (dataset === 'online-retail') return ingestAll(db, retailEvents(dataDir));
   const rows = readShoppers(dataDir);
   const tally = ingestAll(db, shopperEvents(rows));
   // The label is a declared attribute, set the way the API's attribute route sets it.
-  rows.forEach((r, i) => setAttributes(db, `s${i}`, { revenue: r.revenue }, undefined));
+  const users = sqliteStore(db).users;
+  for (const [i, r] of rows.entries()) await users.setAttributes(`s${i}`, { revenue: r.revenue }, undefined);
   return tally;
 }
 
@@ -295,7 +295,7 @@ export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<Beha
   const work = mkdtempSync(join(tmpdir(), `traitlens-eval-${opts.dataset}-`));
   const db = openDb(join(work, 'eval.db'), { synchronous: 'OFF' });
   try {
-    const tally = loadBehaviourDataset(db, opts.dataset, opts.dataDir);
+    const tally = await loadBehaviourDataset(db, opts.dataset, opts.dataDir);
     const ingestSeconds = (performance.now() - t0) / 1000;
     log(`${opts.dataset}: ${tally.accepted} events accepted, ${tally.rejected} rejected, ${tally.duplicates} duplicates in ${ingestSeconds.toFixed(1)} s`);
     const runs: FoldRun[] = [];

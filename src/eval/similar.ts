@@ -18,9 +18,9 @@ import { openDb } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { ProfileRow } from '../db/stores/profiles.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
-import { createPipeline } from '../pipeline/pipeline.ts';
 import { rebuildAllProfiles } from '../profile/profile-stage.ts';
 import { cosine } from '../profile/vector.ts';
+import { assembleRuntime } from '../runtime/runtime.ts';
 import { createProfileServices } from '../similar/services.ts';
 import { loadSpeakers, type Speaker } from './traits.ts';
 
@@ -83,7 +83,7 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
         await ingestBatch(events, s.utterances.map((text, j) => ({ userId: `pc-${s.user_id}`, type: 'chat_message', text, timestamp: T0 + i * 3_600_000 + j * 60_000, eventId: `pc-${s.user_id}-${j}` })));
     });
     log('pipeline (offline traits, embeddings, vectors)…');
-    const pipeline = createPipeline(db, config, { providers: { chat: null, embedder: createProfileServices(db, config).providers.embedder }, featuresAsOf: T0 + speakers.length * 3_600_000 });
+    const { pipeline } = assembleRuntime(sqliteStore(db), config, { providers: { chat: null, embedder: createProfileServices(db, config).providers.embedder }, featuresAsOf: T0 + speakers.length * 3_600_000 });
     await timed('pipeline', () => pipeline.createWorker({ concurrency: 4 }).drain());
     const s = createProfileServices(db, config, { providers: pipeline.providers });
     const built = await timed('vectors', () => rebuildAllProfiles(s.deps, { now: T0 + speakers.length * 3_600_000 }));

@@ -14,9 +14,8 @@ import type { Signal, TraitOp } from '../core/traits.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
-import { findUser } from '../db/users.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
-import { createPipeline } from '../pipeline/pipeline.ts';
+import { assembleRuntime } from '../runtime/runtime.ts';
 import { OfflineEmbedder } from '../providers/offline-embedder.ts';
 import { extractOffline } from '../traits/offline-extractor.ts';
 import { redactPii } from '../traits/redact.ts';
@@ -189,7 +188,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       Object.assign(env, { OPENAI_BASE_URL: server.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_TIMEOUT_MS: '10000' });
     }
     const config = loadConfig(env);
-    const pipeline = createPipeline(db, config, { embeddings: false });
+    const { pipeline } = assembleRuntime(sqliteStore(db), config, { embeddings: false });
 
     // Import through the normal ingest path, a few speakers per batch.
     const events = sqliteStore(db).events;
@@ -212,7 +211,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
     let signals = 0;
     const rejected: Record<string, number> = {};
     for (const [i, s] of speakers.entries()) {
-      const user = findUser(db, `pc-${s.user_id}`);
+      const user = await sqliteStore(db).users.find(`pc-${s.user_id}`);
       if (!user) throw new ValidationError(`speaker ${s.user_id} was not imported`);
       const t = performance.now();
       const r = await pipeline.refreshUser(user.id);

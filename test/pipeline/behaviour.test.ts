@@ -3,7 +3,7 @@ import { listCurrentTraits } from '../../src/db/traits.ts';
 import { setAttributes } from '../../src/db/users.ts';
 import { computeFeatureRows, featureRowsFromEvents, fitFeatureSchema, loadUserEvents } from '../../src/features/compute.ts';
 import { computeSequences } from '../../src/features/sequence.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { behaviourVectorFromEvents, behaviourVectors, fitBehaviourScaler } from '../../src/profile/behaviour.ts';
 import { initBackend } from '../../src/predict/backend.ts';
 import { parseSpec } from '../../src/predict/spec.ts';
@@ -27,7 +27,7 @@ afterAll(() => {
   models.remove();
 });
 
-const pipelineWith = (dir: string) => createPipeline(t.db, testConfig(t.path, { TRAITLENS_MODELS_DIR: dir }), { embeddings: false, featuresAsOf: TOY_ASOF });
+const pipelineWith = (dir: string) => assembleRuntime(t.store, testConfig(t.path, { TRAITLENS_MODELS_DIR: dir }), { embeddings: false, featuresAsOf: TOY_ASOF }).pipeline;
 
 describe('refresh job: computed traits and model scores', () => {
   it('without a trained model: computed traits only, scoring skipped quietly', async () => {

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../api/server.ts';
-import { findUser } from '../../db/users.ts';
 import { describeTraits, runDemo } from '../../demo/run-demo.ts';
 import { sqliteStore } from '../../db/store.ts';
 import { summarise } from '../../profile/summary.ts';
@@ -47,7 +46,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     const log = (line: string) => writeLine(quiet ? io.stderr : io.stdout, line);
 
     const demo = await runDemo({ ...config, TRAITLENS_DB: dbPath }, { dbPath, users, seed, log });
-    const showcase = findUser(demo.db, demo.showcaseUserId);
+    const showcase = await sqliteStore(demo.db).users.find(demo.showcaseUserId);
     if (values['no-serve']) {
       if (quiet) {
         writeLine(
@@ -60,7 +59,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
             identified: demo.identified,
             pipeline: demo.pipeline,
             showcaseUserId: demo.showcaseUserId,
-            showcaseTraits: showcase ? describeTraits(demo.db, showcase.id).length : 0,
+            showcaseTraits: showcase ? (await describeTraits(sqliteStore(demo.db).traits, showcase.id)).length : 0,
             timings: demo.timings,
             models: demo.models.models,
           }),
@@ -109,7 +108,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
       if (!showcase) return;
       log('');
       log(`Profile of ${demo.showcaseUserId} (profile version ${showcase.profileVersion}):`);
-      for (const line of describeTraits(demo.db, showcase.id)) log(line);
+      for (const line of await describeTraits(sqliteStore(demo.db).traits, showcase.id)) log(line);
       const summary = await summarise({ store: sqliteStore(demo.db), chat: null, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT }, showcase, 'support');
       log('');
       log(`Summary (${summary.generator}, profile version ${summary.profileVersion}):`);
