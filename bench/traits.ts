@@ -19,7 +19,7 @@ import { sqliteStore } from '../src/db/store.ts';
 import { generatePopulation } from '../src/demo/population.ts';
 import { echoOracleOperations, loadSpeakers } from '../src/eval/traits.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
-import { createPipeline } from '../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../test/support/runtime.ts';
 import { extractOffline } from '../src/traits/offline-extractor.ts';
 import { startOpenAIServer } from '../test/support/openai-server.ts';
 
@@ -95,7 +95,7 @@ try {
   {
     const { db, path } = tempDb();
     const ids = importUsers(db, users);
-    const pipeline = createPipeline(db, loadConfig({ TRAITLENS_DB: path, TRAITLENS_EMBEDDER: 'offline', TRAITLENS_WORKER: 'false' }), { embeddings: false });
+    const pipeline = pipelineFor(db, loadConfig({ TRAITLENS_DB: path, TRAITLENS_EMBEDDER: 'offline', TRAITLENS_WORKER: 'false' }), { embeddings: false });
     const lat: number[] = [];
     let n = 0;
     const t = performance.now();
@@ -130,7 +130,7 @@ try {
         OPENAI_BASE_URL: server.baseURL,
         OPENAI_CHAT_MODEL: 'test-model',
       });
-      const pipeline = createPipeline(db, config, { embeddings: false });
+      const pipeline = pipelineFor(db, config, { embeddings: false });
       let n = 0;
       const t = performance.now();
       for (const id of ids) n += (await pipeline.refreshUser(id)).traits.signals;

@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.ts';
-import type { Db } from '../db/connection.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { storeMetricSources } from '../db/metric-sources.ts';
 import type { CleanLimits } from '../ingest/clean.ts';
 import { notFound, onError } from './errors.ts';
@@ -23,20 +22,15 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { privacyRoutes } from './routes/privacy.ts';
 import { profileRoutes } from './routes/profiles.ts';
 import { segmentRoutes } from './routes/segments.ts';
-import { createProfileServices, type ProfileServices } from '../similar/services.ts';
-import { loadCatalogue } from '../traits/catalogue.ts';
 import { modelRoutes } from './routes/models.ts';
 import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
-import { sqliteStore } from '../db/store.ts';
 import { userRoutes } from './routes/users.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { consoleApp } from '../console/routes.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
 
 export interface AppOptions {
-  db: Db;
-  config: Config;
   logger?: Logger;
   /** shared with the server so shutdown can flip readiness and wait for in-flight requests */
   lifecycle?: Lifecycle;
@@ -44,14 +38,13 @@ export interface AppOptions {
   onWork?: () => void;
   /** Prometheus metrics; one per app by default */
   metrics?: ApiMetrics;
-  /** similar users, summaries, segments: the server passes its own (it owns the vector index); else one per app */
-  profiles?: ProfileServices;
 }
 
 export const API_VERSION = '0.1.0';
 
-export function createApp(opts: AppOptions): Hono<ApiEnv> {
-  const { db, config } = opts;
+/** The HTTP API over a runtime (src/runtime): routes get the runtime's store, services and lists. */
+export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
+  const { config, store, profiles, userData } = rt;
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const lifecycle = opts.lifecycle ?? createLifecycle();
   const limits: CleanLimits = {
@@ -60,25 +53,20 @@ export function createApp(opts: AppOptions): Hono<ApiEnv> {
     futureSkewMs: config.TRAITLENS_FUTURE_SKEW_MS,
     clampSkewMs: config.TRAITLENS_CLAMP_SKEW_MS,
   };
-  // TRANSITION: the store of this connection, until createRuntime passes one in.
-  const store = sqliteStore(db);
   const metrics = opts.metrics ?? createMetrics(storeMetricSources(store));
-  const profiles = opts.profiles ?? createProfileServices(db, config);
-  // TRANSITION (createRuntime will own this list): every per-user section, the index's included.
-  const userData = [...store.userData, profiles.index.dataSection()];
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
     ...eventRoutes({ events: store.events, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
     ...userRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
-    ...traitRoutes({ store: sqliteStore(db), ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...traitRoutes({ store, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...modelRoutes({ modelsDir: resolve(config.TRAITLENS_MODELS_DIR) }),
-    ...systemRoutes({ store, db, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
+    ...systemRoutes({ store, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
     ...privacyRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
     ...profileRoutes(profiles),
-    ...segmentRoutes(profiles, loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE)),
-    ...jobRoutes({ db, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...segmentRoutes(profiles, rt.catalogue),
+    ...jobRoutes({ jobs: store.jobs, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...docsRoutes(() =>
       (document ??= buildOpenApi(routes, {
         title: 'Traitlens API',

@@ -3,13 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
-import { openDb, type Db } from '../db/connection.ts';
 import { createApp } from './app.ts';
-import { createPipeline } from '../pipeline/pipeline.ts';
-import { createProfileServices } from '../similar/services.ts';
 import { Worker, workerDefaults } from '../jobs/worker.ts';
-import { sqliteStore } from '../db/store.ts';
-import { startPipelineThread, type PipelineThread } from '../pipeline/worker-thread.ts';
+import { createRuntime, type Runtime } from '../runtime/runtime.ts';
+import { startPipelineThread, type PipelineThread } from '../runtime/worker-thread.ts';
 import { createLogger } from './logger.ts';
 import { createLifecycle } from './types.ts';
 
@@ -35,8 +32,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   config: Config;
-  /** an open database; when omitted, `config.TRAITLENS_DB` is opened and closed with the server */
-  db?: Db;
+  /** a built runtime (tests); when omitted, one is created from `config` and closed with the server */
+  runtime?: Runtime;
   logger?: Logger;
   /** install SIGTERM/SIGINT handlers that close gracefully and exit 0 (1 past the deadline) (default true; tests pass false) */
   handleSignals?: boolean;
@@ -55,26 +52,27 @@ const isIngestion = (req: Request) => req.method === 'POST' && new URL(req.url).
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const ownsDb = opts.db === undefined;
-  const db = opts.db ?? openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
-  const store = sqliteStore(db);
+  const ownsRuntime = opts.runtime === undefined;
+  const rt = opts.runtime ?? (await createRuntime(config, { log: (msg, fields) => logger.info(fields ?? {}, msg) }));
+  const { store, profiles } = rt;
   const lifecycle = createLifecycle();
   const wanted = opts.worker ?? config.TRAITLENS_WORKER;
-  const workerMode: RunningServer['workerMode'] = wanted === false ? 'off' : wanted === 'inline' || db.path === ':memory:' ? 'inline' : 'thread';
+  const workerMode: RunningServer['workerMode'] = wanted === false ? 'off' : wanted === 'inline' || config.TRAITLENS_DB === ':memory:' ? 'inline' : 'thread';
   // The pipeline runs on its own thread (its own connection and event loop) unless
   // TRAITLENS_WORKER=false (then run `traitlens worker` separately); ingestion wakes it.
   let inline: Worker | null = null;
   let thread: PipelineThread | null = null;
   if (workerMode === 'thread') {
     try {
-      thread = await startPipelineThread({ config: { ...config, TRAITLENS_DB: db.path }, logger });
+      // The thread builds its own runtime from the same config (its own connection or pool).
+      thread = await startPipelineThread({ config, logger });
     } catch (err) {
-      if (ownsDb) db.close();
+      if (ownsRuntime) await rt.close();
       throw err;
     }
     logger.info({ workerId: thread.workerId, mode: 'thread' }, 'pipeline worker started');
   } else if (workerMode === 'inline') {
-    inline = createPipeline(db, config).createWorker({
+    inline = rt.pipeline.createWorker({
       onError: (job, err, outcome) =>
         outcome === 'deferred'
           ? logger.info({ jobId: job.id, kind: job.kind, userId: job.userId, reason: String(err) }, 'job deferred: LLM processing paused')
@@ -100,8 +98,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     janitor.unref();
   }
   const onWork = thread ? () => thread.notify() : inline ? () => inline.notify() : undefined;
-  // This process owns the vector index (docs/user-vector.md): load or rebuild it now, then follow SQLite.
-  const profiles = createProfileServices(db, config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
+  // On SQLite this process owns the vector index (docs/user-vector.md): load or rebuild it now, then
+  // follow the store. On PostgreSQL pgvector answers in SQL and the index here stays empty.
   try {
     const opened = await profiles.index.open();
     logger.info({ ...opened, vectors: profiles.index.size }, 'vector index ready');
@@ -109,7 +107,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');
   }
   profiles.index.start();
-  const app = createApp({ db, config, logger, lifecycle, profiles, ...(onWork ? { onWork } : {}) });
+  const app = createApp(rt, { logger, lifecycle, ...(onWork ? { onWork } : {}) });
   const t = thread;
   const fetch: typeof app.fetch = t ? (req, ...rest) => (isIngestion(req) ? t.ingesting(async () => app.fetch(req, ...rest)) : app.fetch(req, ...rest)) : app.fetch;
 
@@ -133,7 +131,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   } catch (err) {
     await stopWorker(config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
     profiles.close();
-    if (ownsDb) db.close();
+    if (ownsRuntime) await rt.close();
     throw err;
   }
   // Slow or idle clients must not pin a socket forever.
@@ -175,7 +173,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       } catch (err) {
         waitingFor.push(`vector index save failed: ${String(err)}`);
       }
-      if (ownsDb) db.close();
+      if (ownsRuntime) await rt.close();
       uninstall?.();
       const report = { clean: waitingFor.length === 0, waitingFor };
       if (report.clean) logger.info('stopped');

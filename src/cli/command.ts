@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.ts';
-import { openDb, type Db } from '../db/connection.ts';
+import { openStore } from '../db/open.ts';
+import type { Store } from '../db/store.ts';
 
 /** Where a command writes; process streams in production, replaceable for in-process callers. */
 export interface Io {
@@ -23,17 +24,13 @@ export interface Command {
   run(args: string[], ctx: CommandContext): Promise<number>;
 }
 
-/** Opens the configured database with the configured durability and busy timeout. */
-export function openConfiguredDb(config: Config): Db {
-  return openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
-}
-
-export async function withDb<T>(config: Config, fn: (db: Db) => T | Promise<T>): Promise<T> {
-  const db = openConfiguredDb(config);
+/** Runs `fn` on the configured store (SQLite file or PostgreSQL URL, migrated) and closes it. */
+export async function withStore<T>(config: Config, fn: (store: Store) => T | Promise<T>): Promise<T> {
+  const store = await openStore(config);
   try {
-    return await fn(db);
+    return await fn(store);
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
-import type { Db } from '../db/connection.ts';
+import type { Store } from '../db/store.ts';
+import type { UserDataSection } from '../db/user-data.ts';
 import { REFRESH_JOB } from '../db/stores/events.ts';
 import { loadUserEvents } from '../features/compute.ts';
 import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
@@ -8,11 +9,9 @@ import { listModels } from '../predict/registry.ts';
 import type { ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
 import { Worker, workerDefaults, type WorkerOptions } from '../jobs/worker.ts';
-import { sqliteStore } from '../db/store.ts';
 import { eraseDerived } from '../db/privacy.ts';
-import { wrapProviders } from '../providers/usage.ts';
-import { createProviders, OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
-import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
+import { OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
+import type { Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
 import { OfflineExtractor } from '../traits/offline.ts';
@@ -37,37 +36,40 @@ export interface Pipeline {
   createWorker(opts?: WorkerOptions): Worker;
 }
 
+export interface PipelineParts {
+  /** already metered (the composition root wraps them once) */
+  providers: Providers;
+  catalogue: Catalogue;
+  /** every kind of per-user data: withdrawn profiling consent removes the derived ones */
+  userData: readonly UserDataSection[];
+  /** build text embeddings and user vectors (default true) */
+  embeddings?: boolean;
+  /** cut-off for behavioural features and scoring (default: now; the demo pins its data's end) */
+  featuresAsOf?: number;
+}
+
 /**
- * Wires the stages to the configured providers: the LLM extractor when an endpoint is configured
- * (and a user consented), the offline extractor always. The same pipeline runs in the server's
- * background worker, in `traitlens worker`, and in `traitlens process`.
+ * Wires the stages to the providers: the LLM extractor when an endpoint is configured (and a user
+ * consented), the offline extractor always. Built once by the composition root (src/runtime); the
+ * same pipeline runs in the server's worker thread, in `traitlens worker`, and in `traitlens process`.
  */
-export function createPipeline(
-  db: Db,
-  config: Config,
-  /** `featuresAsOf`: cut-off for behavioural features and scoring (default: now; the demo pins its data's end) */
-  opts: { providers?: Providers; embeddings?: boolean; featuresAsOf?: number } = {},
-): Pipeline {
-  const given = opts.providers ?? createProviders(config);
-  // Every chat call counts against the daily token budget and is recorded (TRANSITION: the composition root wraps once).
-  const providers: Providers = wrapProviders(given, { ledger: sqliteStore(db).llm, dailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS });
-  const catalogue = loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE);
+export function createPipeline(store: Store, config: Config, parts: PipelineParts): Pipeline {
+  const { providers, catalogue } = parts;
   const traitDeps: TraitStageDeps = {
-    traits: sqliteStore(db).traits,
-    users: sqliteStore(db).users,
+    traits: store.traits,
+    users: store.users,
     catalogue,
     offline: new OfflineExtractor(catalogue, config.TRAITLENS_SENSITIVE_ALLOW),
-    llm: providers.chat ? new LlmExtractor(sqliteStore(db).llm, providers.chat, catalogue) : null,
+    llm: providers.chat ? new LlmExtractor(store.llm, providers.chat, catalogue) : null,
     defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
     batchTokens: config.TRAITLENS_EXTRACT_BATCH_TOKENS,
     sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
   };
-  const embeddings = opts.embeddings ?? true;
-  const profileDeps = profileDepsFromConfig(sqliteStore(db), providers.embedder, config);
+  const embeddings = parts.embeddings ?? true;
+  const profileDeps = profileDepsFromConfig(store, providers.embedder, config);
   const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
   const refreshBehaviour = async (userId: number) => {
-    const store = sqliteStore(db);
-    const at = opts.featuresAsOf ?? Date.now();
+    const at = parts.featuresAsOf ?? Date.now();
     // No trained model: skip scoring quietly, and without loading tfjs (score.ts pulls it in).
     const score = listModels({ dir: modelsDir }).length ? await import('../predict/score.ts') : null;
     const models = score ? await score.loadLatestModels({ dir: modelsDir }) : [];
@@ -81,15 +83,15 @@ export function createPipeline(
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
   let offlineEmbedder: Embedder | undefined;
   const embedderFor = async (userId: number): Promise<Embedder> =>
-    providers.embedder.id.startsWith('offline:') || (await sqliteStore(db).users.hasConsent(userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT))
+    providers.embedder.id.startsWith('offline:') || (await store.users.hasConsent(userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT))
       ? providers.embedder
       : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
   const refreshUser = async (userId: number): Promise<RefreshReport> => {
     const traits = await extractTraitsForUser(traitDeps, userId);
     // Without profiling consent no derived data is built, vectors included, and any built before
     // (consent withdrawn, or the default changed) is removed through the per-user data sections.
-    if (traits.skipped === 'no_profiling_consent') await eraseDerived(sqliteStore(db).exec, sqliteStore(db).userData, userId);
-    const emb = embeddings && !traits.skipped ? await embedUser(sqliteStore(db).embeddings, await embedderFor(userId), userId) : null;
+    if (traits.skipped === 'no_profiling_consent') await eraseDerived(store.exec, parts.userData, userId);
+    const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId) : null;
     if (traits.skipped) return { traits, embeddings: emb };
     const { report: behaviour, events } = await refreshBehaviour(userId);
     // The user vector last: it reads the text embedding and the computed/predicted traits.
@@ -103,7 +105,7 @@ export function createPipeline(
     refreshUser,
     createWorker: (wopts) =>
       new Worker(
-        sqliteStore(db).jobs,
+        store.jobs,
         {
           [REFRESH_JOB]: async (job) => {
             if (job.userId !== null) await refreshUser(job.userId);

@@ -17,6 +17,7 @@ import {
   ValidationError,
 } from '../../src/core/errors.ts';
 import { createApp } from '../../src/api/app.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { LlmBudgetExhaustedError } from '../../src/providers/budget.ts';
 import {
   CircuitOpenError,
@@ -198,7 +199,7 @@ describe('the real app', () => {
     t = createTempDb();
     keys = await createKeysPerScope(t.store);
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
-    app = createApp({ db: t.db, config: testConfig(t.path), logger });
+    app = createApp(assembleRuntime(t.store, testConfig(t.path)), { logger });
   });
   afterAll(() => t.cleanup());
 
@@ -216,7 +217,7 @@ describe('the real app', () => {
 
   it('a database failure is a 500 without the driver message', async () => {
     const own = createTempDb();
-    const a = createApp({ db: own.db, config: testConfig(own.path), logger: pino({ level: 'silent' }) });
+    const a = createApp(assembleRuntime(own.store, testConfig(own.path)), { logger: pino({ level: 'silent' }) });
     const k = await createKeysPerScope(own.store);
     own.db.close();
     const r = await readResponse(await a.request('/v1/users/x', { headers: { authorization: `Bearer ${k.admin}` } }));
@@ -233,7 +234,7 @@ describe('a locked database', () => {
     const t = createTempDb({ busyTimeoutMs: 50 });
     try {
       const keys = await createKeysPerScope(t.store);
-      const app = createApp({ db: t.db, config: testConfig(t.path), logger: pino({ level: 'silent' }) });
+      const app = createApp(assembleRuntime(t.store, testConfig(t.path)), { logger: pino({ level: 'silent' }) });
       const other = openDb(t.path, { busyTimeoutMs: 50 });
       other.sqlite.exec('BEGIN IMMEDIATE'); // another process holding the write lock
       const send = () =>

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
@@ -17,7 +17,7 @@ describe('traits API (offline extractor)', () => {
       { userId: 'ann', type: 'chat_message', text: 'I work as a nurse and I love hiking with my dog.', timestamp: '2026-05-01T10:00:00Z', eventId: 'c1' },
       { userId: 'ann', type: 'search', text: 'waterproof hiking boots', timestamp: '2026-05-02T10:00:00Z', eventId: 's1' },
     ]);
-    const pipeline = createPipeline(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false });
+    const pipeline = pipelineFor(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false });
     expect((await pipeline.createWorker().drain()).done).toBe(1);
 
     const r = await api.request('GET', '/v1/users/ann/traits', { key: api.keys['profiles:read'] });

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../src/api/server.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { enqueueJob } from '../../src/db/jobs.ts';
 import { sqliteStore } from '../../src/db/store.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { runDemo } from '../../src/demo/run-demo.ts';
 import { initBackend } from '../../src/predict/backend.ts';
 import { scoreAll } from '../../src/predict/score.ts';
@@ -77,7 +78,7 @@ beforeAll(async () => {
   });
   await trainModel(sqliteStore(db), spec, { modelsDir, version: 'v1', log: () => {} });
   await scoreAll(sqliteStore(db), { dir: modelsDir });
-  server = await startServer({ config, db, handleSignals: false, worker: false });
+  server = await startServer({ config, runtime: assembleRuntime(sqliteStore(db), config), handleSignals: false, worker: false });
   ctx = await chromium.launchPersistentContext(join(work.dir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,

@@ -8,7 +8,8 @@ import { IngestStore } from '../../src/db/ingest-store.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { setAttributes } from '../../src/db/users.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
-import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { startOpenAIServer, type ChatRequestBody, type OpenAITestServer } from '../support/openai-server.ts';
 
 let server: OpenAITestServer;
@@ -31,7 +32,7 @@ beforeEach(() => {
     OPENAI_MAX_RETRIES: '2',
     OPENAI_TIMEOUT_MS: '2000',
   });
-  pipeline = createPipeline(db, config);
+  pipeline = pipelineFor(db, config);
 });
 afterEach(() => db.close());
 

@@ -7,7 +7,7 @@ import { openDb } from '../../src/db/connection.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { tempDir } from '../support/temp-db.ts';
 import { loadConfig } from '../../src/core/config.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { startOpenAIServer } from '../support/openai-server.ts';
 
 const BATCH = 50;
@@ -128,7 +128,7 @@ describe('crash safety', () => {
       env: { ...env, OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'k', OPENAI_TIMEOUT_MS: '600000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let survivor: ReturnType<ReturnType<typeof createPipeline>['createWorker']> | undefined;
+    let survivor: ReturnType<ReturnType<typeof pipelineFor>['createWorker']> | undefined;
     const db = openDb(dbPath, { synchronous: 'OFF' });
     try {
       // The server runs without a worker of its own: only the CLI worker claims.
@@ -148,7 +148,7 @@ describe('crash safety', () => {
       const killedAt = Date.now();
       // A second worker (offline: no model) on the same queue.
       const config = loadConfig({ TRAITLENS_DB: dbPath, TRAITLENS_JOB_LEASE_MS: String(LEASE), LOG_LEVEL: 'silent' });
-      survivor = createPipeline(db, config).createWorker({ pollMs: 50 });
+      survivor = pipelineFor(db, config).createWorker({ pollMs: 50 });
       survivor.start();
       // Reclaimed (no longer held by the dead worker) within a lease plus the half-lease reclaim period.
       const stillDead = async () => (await store.jobs.list('running')).some((j) => j.lockedBy === held!.lockedBy);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
 import { llmBudgetStatus } from '../../src/providers/budget.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type ChatHandler, type OpenAITestServer } from '../support/openai-server.ts';
 
@@ -61,7 +61,7 @@ describe('LLM outage', () => {
     await ingest();
     let down = true;
     llm.chatHandler = (body, req) => (down ? (req.at % 2 ? { type: 'status', status: 503 } : { type: 'reset' }) : healthy(body, req));
-    const worker = createPipeline(api.db, config()).createWorker({ baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 3, pollMs: 10 });
+    const worker = pipelineFor(api.db, config()).createWorker({ baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 3, pollMs: 10 });
     // Far more rounds than maxAttempts: before the fix an open circuit breaker parked every job.
     const until = Date.now() + 1500;
     while (Date.now() < until) {
@@ -86,7 +86,7 @@ describe('LLM outage', () => {
     const deadURL = dead.baseURL;
     await dead.close();
     // Same database and jobs; first a pipeline pointed at the closed port, then at the live one.
-    const w1 = createPipeline(api.db, config({ OPENAI_BASE_URL: deadURL })).createWorker({ baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 2 });
+    const w1 = pipelineFor(api.db, config({ OPENAI_BASE_URL: deadURL })).createWorker({ baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 2 });
     for (let i = 0; i < 10; i++) {
       await w1.runOnce();
       api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
@@ -95,7 +95,7 @@ describe('LLM outage', () => {
     expect((api.db.sqlite.prepare('SELECT max(attempts) AS n FROM jobs').get() as { n: number }).n).toBeLessThanOrEqual(1);
     llm.chatHandler = healthy;
     api.db.sqlite.prepare("UPDATE jobs SET run_after = 0 WHERE status = 'pending'").run();
-    const t = await createPipeline(api.db, config()).createWorker({ baseDelayMs: 5 }).drain();
+    const t = await pipelineFor(api.db, config()).createWorker({ baseDelayMs: 5 }).drain();
     expect(t.done).toBe(USERS.length);
     expect(interests()).toBe(USERS.length);
   });
@@ -108,7 +108,7 @@ describe('daily LLM token budget', () => {
     await ingest();
     llm.chatHandler = healthy;
     // 500 tokens per call: a budget of 1,000 lets two users through today.
-    const pipeline = createPipeline(api.db, config({ TRAITLENS_LLM_DAILY_TOKENS: '1000', OPENAI_CONCURRENCY: '1' }));
+    const pipeline = pipelineFor(api.db, config({ TRAITLENS_LLM_DAILY_TOKENS: '1000', OPENAI_CONCURRENCY: '1' }));
     const worker = pipeline.createWorker({ concurrency: 1, maxAttempts: 2 });
     for (let i = 0; i < 12; i++) await worker.runOnce();
     expect(llm.chatRequests()).toHaveLength(2);
@@ -202,7 +202,7 @@ describe('every LLM operation goes through the one metered chat model', () => {
     expect((await compile('people who like hiking')).status).toBeGreaterThanOrEqual(500);
     // A malformed answer, re-asked once and malformed again: both attempts' tokens were spent.
     llm.enqueueChat({ type: 'content', text: 'not json', usage: { prompt_tokens: 50, completion_tokens: 5 } }, { type: 'content', text: 'still not json', usage: { prompt_tokens: 60, completion_tokens: 6 } });
-    const pipeline = createPipeline(api.db, config());
+    const pipeline = pipelineFor(api.db, config());
     await expect(pipeline.refreshUser((await api.store.users.require('user0')).id)).rejects.toThrow();
     expect(await usage()).toEqual({ 'summary:error': 1, 'segment_filter:error': 1, 'extract_traits:error': 1 });
     expect(await api.store.llm.tokensUsedSince(0)).toBe(121);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
 import { consentSql } from '../../src/db/stores/users.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 
@@ -24,7 +24,7 @@ beforeEach(() => {
 afterEach(() => api.cleanup());
 
 const pipelineWith = (env: Record<string, string> = {}) =>
-  createPipeline(api.db, loadConfig({ OPENAI_BASE_URL: llm.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_EMBEDDING_MODEL: 'test-embedding', OPENAI_MAX_RETRIES: '0', ...env }));
+  pipelineFor(api.db, loadConfig({ OPENAI_BASE_URL: llm.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_EMBEDDING_MODEL: 'test-embedding', OPENAI_MAX_RETRIES: '0', ...env }));
 
 async function seed(user: string, consent?: Record<string, boolean>) {
   if (consent) await api.request('PUT', `/v1/users/${user}/attributes`, { key: api.keys['events:write'], json: { attributes: {}, consent } });

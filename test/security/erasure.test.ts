@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../../src/core/config.ts';
 import { eraseUser } from '../../src/db/privacy.ts';
 import type { UserDataSection } from '../../src/db/user-data.ts';
-import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 
@@ -34,7 +35,7 @@ afterAll(() => llm.close());
 beforeEach(() => {
   llm.reset();
   api = createTestApi();
-  pipeline = createPipeline(
+  pipeline = pipelineFor(
     api.db,
     loadConfig({
       OPENAI_BASE_URL: llm.baseURL,

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
 import { loadCatalogue } from '../../src/traits/catalogue.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 
@@ -94,7 +94,7 @@ describe('prompt injection', () => {
   it(`offline extractor: ${ATTACKS.length} attempts yield no ungrounded, non-catalogue or planted trait`, async () => {
     expect(ATTACKS.length).toBeGreaterThanOrEqual(30);
     await ingestAttacks();
-    await createPipeline(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false }).createWorker().drain();
+    await pipelineFor(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false }).createWorker().drain();
     const traits = checkAllTraits();
     for (const t of traits.filter((x) => x.user === 'attacker')) expect(JSON.stringify(t.value), t.key).not.toMatch(BAD_VALUE);
     expect(traits.filter((t) => t.user === 'other-user').map((t) => `${t.key}=${String(t.value)}`)).toEqual(['occupation=teacher']);
@@ -131,7 +131,7 @@ describe('prompt injection', () => {
       };
     };
     const cfg = loadConfig({ OPENAI_BASE_URL: llm.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_EMBEDDING_MODEL: 'test-embedding', OPENAI_MAX_RETRIES: '0' });
-    const t = await createPipeline(api.db, cfg, { embeddings: false }).createWorker().drain();
+    const t = await pipelineFor(api.db, cfg, { embeddings: false }).createWorker().drain();
     expect(t.parked, JSON.stringify(api.db.sqlite.prepare("SELECT last_error FROM jobs WHERE status = 'parked'").all())).toBe(0);
     expect(llm.chatRequests().length).toBeGreaterThan(0);
     const traits = checkAllTraits();

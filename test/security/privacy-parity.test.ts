@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REFRESH_JOB } from '../../src/db/stores/events.ts';
-import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { pipelineFor } from '../support/runtime.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { startOpenAIServer, type OpenAITestServer, type ChatRequestBody } from '../support/openai-server.ts';
 
@@ -28,7 +29,7 @@ beforeEach(() => {
     OPENAI_MAX_RETRIES: '0',
   };
   api = createTestApi(env);
-  pipeline = createPipeline(api.db, { ...api.config, TRAITLENS_CACHE_DIR: join(api.dir, 'cache') });
+  pipeline = pipelineFor(api.db, { ...api.config, TRAITLENS_CACHE_DIR: join(api.dir, 'cache') });
 });
 afterEach(() => api.cleanup());
 

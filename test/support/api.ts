@@ -4,6 +4,7 @@ import type { Scope } from '../../src/core/types.ts';
 import type { Store } from '../../src/db/store.ts';
 import { newKeySecret } from '../../src/db/stores/keys.ts';
 import { createApp } from '../../src/api/app.ts';
+import { assembleRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from '../../src/api/types.ts';
 import { createTempDb, type TempDb } from './temp-db.ts';
 
@@ -18,6 +19,8 @@ export interface ApiResponse<T = any> {
 
 export interface TestApi extends TempDb {
   app: Hono<ApiEnv>;
+  /** the composition root the app runs on (over the temp store) */
+  runtime: Runtime;
   config: Config;
   lifecycle: Lifecycle;
   /** one key secret per scope (`admin` implies all); written by the time `ready` resolves */
@@ -46,7 +49,8 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
   const temp = createTempDb();
   const config = testConfig(temp.path, env);
   const lifecycle = createLifecycle();
-  const app = createApp({ db: temp.db, config, lifecycle });
+  const runtime = assembleRuntime(temp.store, config);
+  const app = createApp(runtime, { lifecycle });
   // createTestApi stays synchronous (most suites call it in a sync beforeEach, one expects it to
   // throw): the secrets are chosen here and the rows written through the async store; `request`
   // waits for them.
@@ -69,7 +73,11 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
     const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
     return readResponse(res);
   };
-  return { ...temp, app, config, lifecycle, keys, ready, request };
+  const cleanup = () => {
+    runtime.profiles.close();
+    temp.cleanup();
+  };
+  return { ...temp, cleanup, app, runtime, config, lifecycle, keys, ready, request };
 }
 
 export async function readResponse(res: Response): Promise<ApiResponse> {

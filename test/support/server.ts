@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Scope } from '../../src/core/types.ts';
 import { startServer, type RunningServer } from '../../src/api/server.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { createKeysPerScope, testConfig } from './api.ts';
 import { createTempDb, type TempDb } from './temp-db.ts';
 
@@ -16,7 +17,8 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   const keys = await createKeysPerScope(temp.store);
   let server: RunningServer;
   try {
-    server = await startServer({ config: testConfig(temp.path, env), db: temp.db, handleSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
+    const config = testConfig(temp.path, env);
+    server = await startServer({ config, runtime: assembleRuntime(temp.store, config), handleSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
   } catch (err) {
     temp.cleanup();
     throw err;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Db } from '../../db/connection.ts';
-import { sqliteStore } from '../../db/store.ts';
+import type { JobStore } from '../../db/stores/jobs.ts';
 import { defineRoute } from '../registry.ts';
 
 const retryBody = z.object({
@@ -8,7 +7,7 @@ const retryBody = z.object({
 });
 
 /** Operator actions on the job queue (the same as `traitlens jobs retry`). */
-export function jobRoutes(deps: { db: Db; onWork?: () => void }) {
+export function jobRoutes(deps: { jobs: JobStore; onWork?: () => void }) {
   return [
     defineRoute({
       method: 'post',
@@ -20,7 +19,7 @@ export function jobRoutes(deps: { db: Db; onWork?: () => void }) {
       body: retryBody,
       responses: { 200: { description: 'How many jobs were queued again', schema: z.object({ retried: z.number().int() }) } },
       handler: async (c, { body }) => {
-        const retried = await sqliteStore(deps.db).jobs.retryParked(body.ids);
+        const retried = await deps.jobs.retryParked(body.ids);
         if (retried > 0) deps.onWork?.();
         return c.json({ retried });
       },

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Db } from '../../db/connection.ts';
 import { llmBudgetStatus } from '../../providers/budget.ts';
 import type { Store } from '../../db/store.ts';
 import { errorResponse } from '../errors.ts';
@@ -27,9 +26,8 @@ const statsSchema = z.object({
 const healthSchema = z.object({ status: z.literal('ok') });
 const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), reason: z.string().optional() });
 
-// TRANSITION: `db` only for llmBudgetStatus until the LLM store answers it.
-export function systemRoutes(deps: { store: Store; db: Db; lifecycle: Lifecycle; llmDailyTokens?: number }) {
-  const { store, db, lifecycle } = deps;
+export function systemRoutes(deps: { store: Store; lifecycle: Lifecycle; llmDailyTokens?: number }) {
+  const { store, lifecycle } = deps;
   return [
     defineRoute({
       method: 'get',

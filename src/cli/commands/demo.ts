@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startServer } from '../../api/server.ts';
 import { describeTraits, runDemo } from '../../demo/run-demo.ts';
 import { sqliteStore } from '../../db/store.ts';
+import { assembleRuntime } from '../../runtime/runtime.ts';
 import { summarise } from '../../profile/summary.ts';
 import { createProfileServices } from '../../similar/services.ts';
 import { similarUsers } from '../../similar/similar.ts';
@@ -69,7 +70,8 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
       return 0;
     }
     await printProfile();
-    const server = await startServer({ config: { ...config, TRAITLENS_DB: dbPath, TRAITLENS_MODELS_DIR: demo.modelsDir }, db: demo.db });
+    const serveConfig = { ...config, TRAITLENS_DB: dbPath, TRAITLENS_MODELS_DIR: demo.modelsDir };
+    const server = await startServer({ config: serveConfig, runtime: assembleRuntime(sqliteStore(demo.db), serveConfig) });
     const u = server.url;
     const k = demo.adminKey.secret;
     log('');

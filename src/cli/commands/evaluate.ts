@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sqliteStore } from '../../db/store.ts';
-import { printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
+import { printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
 import { metricCells } from './train.ts';
 
 export const evaluateCommand: Command = {
@@ -32,8 +31,8 @@ figures are in its model card (GET /v1/models/NAME).
     }
     const name = positionals[0] as string;
     const { evaluateModel } = await import('../../predict/evaluate.ts'); // tfjs: loaded only when used
-    const r = await withDb(config, (db) =>
-      evaluateModel(sqliteStore(db), name, { dir: resolve(config.TRAITLENS_MODELS_DIR), ...(values.version ? { version: values.version } : {}), ...(asOf !== undefined ? { asOf } : {}) }),
+    const r = await withStore(config, (store) =>
+      evaluateModel(store, name, { dir: resolve(config.TRAITLENS_MODELS_DIR), ...(values.version ? { version: values.version } : {}), ...(asOf !== undefined ? { asOf } : {}) }),
     );
     if (values.json) {
       printJson(io, r);

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../../core/config.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { sqliteStore } from '../../db/store.ts';
 import type { CleanLimits } from '../../ingest/clean.ts';
 import { DEFAULT_IMPORT_BATCH_SIZE, detectFormat, importFile, type ImportSummary } from '../../ingest/import-file.ts';
-import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
+import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
 export const importCommand: Command = {
@@ -44,7 +43,7 @@ option value), 2 bad usage or configuration.`,
     const bar = values.json ? null : progressBar(io);
     let summary: ImportSummary;
     try {
-      summary = await withDb(config, (db) => importFile(sqliteStore(db).events, file, { format, batchSize, limits: limitsOf(config), onProgress: bar?.update }));
+      summary = await withStore(config, (store) => importFile(store.events, file, { format, batchSize, limits: limitsOf(config), onProgress: bar?.update }));
     } finally {
       bar?.done();
     }

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { sqliteStore } from '../../db/store.ts';
 import { JOB_STATUSES, type JobStatus } from '../../db/stores/jobs.ts';
-import { createPipeline } from '../../pipeline/pipeline.ts';
-import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command, type Io } from '../command.ts';
+import { withRuntime } from '../../runtime/runtime.ts';
+import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Command, type Io } from '../command.ts';
 
 /** A one-line job progress display on a terminal; silent elsewhere. */
 function jobProgress(io: Io, total: number): { update(done: number, parked: number): void; done(): void } {
@@ -37,9 +36,8 @@ exits. Jobs waiting out a retry backoff are left for later; parked jobs are list
   --json   print the tally as one JSON object`,
   async run(args, { config, io }) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
-    return withDb(config, async (db) => {
-      const pipeline = createPipeline(db, config);
-      const total = (await sqliteStore(db).jobs.counts()).ready;
+    return withRuntime(config, async ({ store, pipeline }) => {
+      const total = (await store.jobs.counts()).ready;
       const bar = jobProgress(io, total);
       const started = performance.now();
       const tally = await pipeline.createWorker().drain((t) => bar.update(t.done, t.parked));
@@ -62,8 +60,8 @@ Runs queued pipeline jobs as they arrive, until SIGTERM or SIGINT (then finishes
 Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the API process.`,
   async run(args, { config, io }) {
     parseArgs({ args, options: {}, strict: true, allowPositionals: false });
-    return withDb(config, async (db) => {
-      const worker = createPipeline(db, config).createWorker({
+    return withRuntime(config, async ({ pipeline }) => {
+      const worker = pipeline.createWorker({
         onError: (job, err, outcome) => writeLine(io.stderr, `job ${job.id} (${job.kind}) failed, ${outcome}: ${String(err)}`),
         onLeaseLost: (job) => writeLine(io.stderr, `job ${job.id} (${job.kind}): lease lost while running; another worker has it`),
         onMaintenance: (m) => writeLine(io.stderr, `queue: reclaimed ${m.reclaimed} job(s) of dead workers, parked ${m.parked}, pruned ${m.pruned} done`),
@@ -108,7 +106,7 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
       });
       const status = values.status as JobStatus;
       if (!JOB_STATUSES.includes(status)) throw new UsageError(`--status must be parked, pending, running or done`);
-      const rows = await withDb(config, (db) => sqliteStore(db).jobs.list(status, 100));
+      const rows = await withStore(config, (store) => store.jobs.list(status, 100));
       if (values.json) printJson(io, rows);
       else
         writeLine(
@@ -124,7 +122,7 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
         if (!/^\d+$/.test(x)) throw new UsageError(`job ids are integers (got "${x}")`);
         return Number(x);
       });
-      const n = await withDb(config, (db) => sqliteStore(db).jobs.retryParked(ids));
+      const n = await withStore(config, (store) => store.jobs.retryParked(ids));
       writeLine(io.stdout, `${n} parked job(s) queued again`);
       return 0;
     }

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../../core/errors.ts';
-import { sqliteStore } from '../../db/store.ts';
 import { parseScopes } from '../../db/stores/keys.ts';
 import { SCOPES } from '../../core/types.ts';
-import { printJson, table, UsageError, withDb, writeLine, type Command, type CommandContext } from '../command.ts';
+import { printJson, table, UsageError, withStore, writeLine, type Command, type CommandContext } from '../command.ts';
 
 const USAGE = `usage: traitlens keys create --name NAME --scopes SCOPE[,SCOPE...] [--json]
        traitlens keys list [--all] [--json]
@@ -44,7 +43,7 @@ async function create(args: string[], { config, io }: CommandContext): Promise<n
   // Validate before opening the database, so a typo never creates a file.
   const scopes = parseScopes(values.scopes);
   const name = values.name;
-  const key = await withDb(config, (db) => sqliteStore(db).keys.create(name, scopes));
+  const key = await withStore(config, (store) => store.keys.create(name, scopes));
   if (values.json) printJson(io, key);
   else {
     writeLine(io.stdout, `Created API key ${key.id} (${key.name}) with scopes ${key.scopes.join(', ')}.`);
@@ -64,7 +63,7 @@ async function list(args: string[], { config, io }: CommandContext): Promise<num
     strict: true,
     allowPositionals: false,
   });
-  const keys = await withDb(config, (db) => sqliteStore(db).keys.list({ includeRevoked: values.all }));
+  const keys = await withStore(config, (store) => store.keys.list({ includeRevoked: values.all }));
   if (values.json) {
     printJson(io, keys);
     return 0;
@@ -82,7 +81,7 @@ async function revoke(args: string[], { config, io }: CommandContext): Promise<n
   const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
   const [id, ...extra] = positionals;
   if (id === undefined || extra.length) throw new UsageError('give exactly one key id, e.g. traitlens keys revoke key_0123abcd4567');
-  await withDb(config, (db) => sqliteStore(db).keys.revoke(id));
+  await withStore(config, (store) => store.keys.revoke(id));
   writeLine(io.stdout, `Revoked ${id}.`);
   return 0;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { rebuildAllProfiles } from '../../profile/profile-stage.ts';
-import { createProfileServices } from '../../similar/services.ts';
-import { fmtInt, printJson, withDb, writeLine, type Command } from '../command.ts';
+import { withRuntime } from '../../runtime/runtime.ts';
+import { fmtInt, printJson, writeLine, type Command } from '../command.ts';
 
 export const reindexCommand: Command = {
   name: 'reindex',
@@ -23,8 +23,7 @@ notices the new vector version and loads the new file. Run it after a bulk impor
       strict: true,
       allowPositionals: false,
     });
-    return withDb(config, async (db) => {
-      const s = createProfileServices(db, config);
+    return withRuntime(config, async ({ profiles: s }) => {
       const log = (m: string) => {
         if (!values.json) writeLine(io.stderr, m);
       };

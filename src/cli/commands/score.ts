@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NotFoundError } from '../../core/errors.ts';
 import { listModels } from '../../predict/registry.ts';
-import { sqliteStore } from '../../db/store.ts';
-import { fmtInt, printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
+import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
 
 export const scoreCommand: Command = {
   name: 'score',
@@ -36,8 +35,7 @@ e.g. after \`traitlens train\`.
       if (!Number.isFinite(asOf)) throw new UsageError('--as-of must be an ISO 8601 time');
     }
     const { profilingUserIds, scoreAll } = await import('../../predict/score.ts'); // tfjs: loaded only when used
-    const out = await withDb(config, async (db) => {
-      const store = sqliteStore(db);
+    const out = await withStore(config, async (store) => {
       return scoreAll(store, {
         dir,
         userIds: await profilingUserIds(store.features, config.TRAITLENS_DEFAULT_CONSENT),

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { sqliteStore } from '../../db/store.ts';
 import type { Stats } from '../../db/stores/stats.ts';
-import { fmtInt, printJson, table, withDb, writeLine, type Command } from '../command.ts';
+import { fmtInt, printJson, table, withStore, writeLine, type Command } from '../command.ts';
 
 export const statsCommand: Command = {
   name: 'stats',
@@ -15,7 +14,7 @@ TRAITLENS_DB.
   --json   print the figures as one JSON object (the same shape as GET /v1/stats)`,
   async run(args, { config, io }) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
-    const stats = await withDb(config, (db) => sqliteStore(db).stats.getStats());
+    const stats = await withStore(config, (store) => store.stats.getStats());
     if (values.json) printJson(io, stats);
     else writeLine(io.stdout, renderStats(stats));
     return 0;

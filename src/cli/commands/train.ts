@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TestMetrics } from '../../predict/card.ts';
 import { loadSpec } from '../../predict/spec.ts';
-import { sqliteStore } from '../../db/store.ts';
-import { printJson, table, UsageError, withDb, writeLine, type Command } from '../command.ts';
+import { printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
 
 const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(3));
 
@@ -43,8 +42,8 @@ pipeline use.
     };
     // Loaded here, not at start-up: tfjs costs every other command a few hundred ms.
     const { trainModel } = await import('../../predict/train.ts');
-    const r = await withDb(config, (db) =>
-      trainModel(sqliteStore(db), spec, { modelsDir: resolve(config.TRAITLENS_MODELS_DIR), log, ...(values.version ? { version: values.version } : {}) }),
+    const r = await withStore(config, (store) =>
+      trainModel(store, spec, { modelsDir: resolve(config.TRAITLENS_MODELS_DIR), log, ...(values.version ? { version: values.version } : {}) }),
     );
     const c = r.card;
     if (json) {

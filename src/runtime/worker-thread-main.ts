@@ -1,14 +1,13 @@
 /**
- * The pipeline worker inside `serve`, on its own thread: its own SQLite connection, pipeline and
- * event loop, so a busy pipeline (synchronous driver calls, CPU-bound extraction and embedding)
+ * The pipeline worker inside `serve`, on its own thread: its own runtime (store connection or pool,
+ * providers, pipeline) and event loop, so a busy pipeline (synchronous driver calls, CPU-bound extraction and embedding)
  * never delays an HTTP answer. Talks to the server through messages (see worker-thread.ts).
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
-import { openDb } from '../db/connection.ts';
-import { createPipeline } from './pipeline.ts';
+import { createRuntime } from './runtime.ts';
 import type { FromThread, ThreadData, ToThread } from './worker-thread.ts';
 
 const port = parentPort!;
@@ -40,9 +39,9 @@ function lowerPriority(nice: number): void {
 }
 lowerPriority(data.nice);
 
-const db = openDb(config.TRAITLENS_DB, { synchronous: config.TRAITLENS_DB_SYNCHRONOUS, busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
+const rt = await createRuntime(config);
 const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => send({ type: 'log', level, msg, fields });
-const worker = createPipeline(db, config).createWorker({
+const worker = rt.pipeline.createWorker({
   concurrency: data.concurrency,
   beforeSlice: yieldToIngestion,
   onError: (job, err, outcome) =>
@@ -64,9 +63,11 @@ port.on('message', (m: ToThread) => {
     void worker.stop().then(
       () => {
         clearInterval(running);
-        db.close();
-        send({ type: 'stopped' });
-        port.close();
+        // Not closing the index: this thread never opened or saved it (the serving thread owns it).
+        void rt.store.close().then(() => {
+          send({ type: 'stopped' });
+          port.close();
+        });
       },
       (err: unknown) => send({ type: 'log', level: 'error', msg: 'pipeline worker failed to stop', fields: { err: String(err) } }),
     );
