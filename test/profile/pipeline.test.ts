@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestStore } from '../../src/db/ingest-store.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
-import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { recommend } from '../../src/recommend/recommend.ts';
-import { createProfileServices } from '../../src/similar/services.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { testConfig } from '../support/api.ts';
 import { createTempDb, type TempDb } from '../support/temp-db.ts';
 
@@ -26,10 +24,10 @@ describe('the refresh job builds the user vector; the index owner picks it up', 
     }
     events.push({ userId: 'c1', type: 'chat_message', text: 'I am a vegan chef and I bake bread', timestamp: T });
     events.push({ userId: 'c1', type: 'purchase', properties: { product_id: 'knife', category: 'kitchen', price: 50 }, timestamp: T + 10 });
-    ingestBatch(new IngestStore(t.db), events);
+    await ingestBatch(t.store.events, events);
     await t.store.users.setAttributes('c1', {}, { profiling: false });
-    const pipeline = createPipeline(t.db, config, { featuresAsOf: T + 10_000 });
-    await pipeline.createWorker().drain();
+    const rt = assembleRuntime(t.store, config, { featuresAsOf: T + 10_000 });
+    await rt.pipeline.createWorker().drain();
     const h1 = (await t.store.users.require('h1')).id;
     const p = (await t.store.profiles.get(h1))!;
     expect(p.blocks).toEqual({ text: true, behaviour: true, traits: true });
@@ -37,7 +35,7 @@ describe('the refresh job builds the user vector; the index owner picks it up', 
     // no profiling consent: no vector
     expect(await t.store.profiles.get((await t.store.users.require('c1')).id)).toBeNull();
 
-    const s = createProfileServices(t.db, config, { providers: pipeline.providers });
+    const s = rt.profiles;
     await s.index.open();
     expect(s.index.size).toBe(3);
     const rec = await recommend(s, h1, { k: 5, neighbours: 5, by: 'product' });
@@ -45,6 +43,6 @@ describe('the refresh job builds the user vector; the index owner picks it up', 
     expect(rec.recommendations.map((r) => r.item)).not.toContain('boots'); // already viewed
     expect(rec.recommendations[0]!.reason.neighbours.map((n) => n.userId).sort()).toEqual(['h2', 'h3']);
     expect(rec.recommendations[0]!.reason.neighbours[0]!.events).toEqual({ purchase: 1 });
-    s.close();
+    await rt.close();
   }, 60_000);
 });
