@@ -99,14 +99,16 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   }
   const onWork = thread ? () => thread.notify() : inline ? () => inline.notify() : undefined;
   // On SQLite this process owns the vector index (docs/user-vector.md): load or rebuild it now, then
-  // follow the store. On PostgreSQL pgvector answers in SQL and the index here stays empty.
-  try {
-    const opened = await profiles.index.open();
-    logger.info({ ...opened, vectors: profiles.index.size }, 'vector index ready');
-  } catch (err) {
-    logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');
+  // follow the store. On PostgreSQL pgvector answers in SQL: no index here.
+  if (rt.vectorIndex === 'hnsw') {
+    try {
+      const opened = await profiles.index.open();
+      logger.info({ ...opened, vectors: profiles.index.size }, 'vector index ready');
+    } catch (err) {
+      logger.warn({ err: String(err) }, 'vector index not loaded; it is rebuilt on first use');
+    }
+    profiles.index.start();
   }
-  profiles.index.start();
   const app = createApp(rt, { logger, lifecycle, ...(onWork ? { onWork } : {}) });
   const t = thread;
   const fetch: typeof app.fetch = t ? (req, ...rest) => (isIngestion(req) ? t.ingesting(async () => app.fetch(req, ...rest)) : app.fetch(req, ...rest)) : app.fetch;

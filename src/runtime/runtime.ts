@@ -25,6 +25,11 @@ export interface Runtime {
   readonly userData: readonly UserDataSection[];
   readonly pipeline: Pipeline;
   readonly profiles: ProfileServices;
+  /**
+   * Where similar-user queries run: `hnsw`, an in-process index file this process owns (SQLite), or
+   * `pgvector`, in SQL (PostgreSQL; replicas hold no index and answer alike).
+   */
+  readonly vectorIndex: 'hnsw' | 'pgvector';
   /** closes the index and the store (when the runtime opened it) */
   close(): Promise<void>;
 }
@@ -46,7 +51,9 @@ export function assembleRuntime(store: Store, config: Config, opts: RuntimeOptio
   const providers = wrapProviders(opts.providers ?? createProviders(config), { ledger: store.llm, dailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS });
   const catalogue = loadCatalogue(config.TRAITLENS_TRAIT_CATALOGUE);
   const profiles = createProfileServices(store, config, { providers, ...(opts.log ? { log: opts.log } : {}) });
-  const userData = [...store.userData, ...(profiles.index.dataSection ? [profiles.index.dataSection()] : [])];
+  const vectorIndex = store.profiles.nearest ? 'pgvector' : 'hnsw';
+  // The in-process index holds per-user data too (erased after the commit, exported as a flag).
+  const userData = [...store.userData, ...(vectorIndex === 'hnsw' ? [profiles.index.dataSection()] : [])];
   const pipeline = createPipeline(store, config, {
     providers,
     catalogue,
@@ -63,6 +70,7 @@ export function assembleRuntime(store: Store, config: Config, opts: RuntimeOptio
     userData,
     pipeline,
     profiles,
+    vectorIndex,
     close: () =>
       (closed ??= (async () => {
         profiles.close();

@@ -252,10 +252,20 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('status').filter({ hasText: `Exported ${members.total} member ids` }).waitFor();
   });
 
-  it('marketing: a description without an LLM falls back to embedding search, clearly labelled', async () => {
+  it('marketing: a description without an LLM compiles offline, showing each phrase and what was not understood', async () => {
     await signIn();
     await page.goto(`${server.url}/console#/marketing`);
-    await page.getByLabel('In words').fill('people who love hiking');
+    await page.getByLabel('In words').fill('people who love hiking and drive tesla');
+    await page.keyboard.press('Enter');
+    await page.getByText('Compiled offline').waitFor();
+    expect(await page.locator('#describe .words li q').first().textContent()).toMatch(/hiking/);
+    expect(await page.locator('#describe .words .note').textContent()).toMatch(/tesla/);
+  });
+
+  it('marketing: words it cannot compile fall back to embedding search, clearly labelled', async () => {
+    await signIn();
+    await page.goto(`${server.url}/console#/marketing`);
+    await page.getByLabel('In words').fill('purple unicorns');
     await page.keyboard.press('Enter');
     await page.getByText('No LLM is configured').waitFor();
     expect(await page.locator('#describe a.user-link').count()).toBeGreaterThan(0);

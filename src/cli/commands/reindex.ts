@@ -23,11 +23,18 @@ notices the new vector version and loads the new file. Run it after a bulk impor
       strict: true,
       allowPositionals: false,
     });
-    return withRuntime(config, async ({ profiles: s }) => {
+    return withRuntime(config, async ({ profiles: s, vectorIndex }) => {
       const log = (m: string) => {
         if (!values.json) writeLine(io.stderr, m);
       };
       const vectors = values['index-only'] ? null : await rebuildAllProfiles(s.deps, { refit: !values['no-refit'], log });
+      if (vectorIndex === 'pgvector') {
+        // PostgreSQL: the vectors are the index (pgvector's HNSW is maintained by the database).
+        const result = { vectors, index: null, vectorVersion: (await s.index.currentLayout()).version };
+        if (values.json) printJson(io, result);
+        else if (vectors) writeLine(io.stdout, `vectors: ${fmtInt(vectors.stored)} of ${fmtInt(vectors.users)} users in ${vectors.seconds.toFixed(1)}s (pgvector indexes them)`);
+        return 0;
+      }
       const t0 = performance.now();
       const index = await s.index.rebuild();
       const result = { vectors, index: { vectors: index.upserted, path: s.index.opts.path, seconds: Math.round(performance.now() - t0) / 1000 }, vectorVersion: (await s.index.currentLayout()).version };

@@ -86,7 +86,7 @@ function DescribeForm({ onProposal }) {
     try {
       const r = await api('POST', '/v1/segments', { description: text.trim() });
       setRes({ ok: r });
-      if (r.mode === 'llm') onProposal(r.filter);
+      if (r.mode === 'llm' || r.mode === 'words') onProposal(r.filter);
     } catch (err) {
       setRes({ error: err });
     } finally {
@@ -105,6 +105,9 @@ function DescribeForm({ onProposal }) {
     </form>
     ${res?.error ? html`<${ErrorNote} error=${res.error} />` : null}
     ${r && r.mode === 'llm' ? html`<p class="ok" role="status">Proposed by ${r.generator}: ${r.explanation} The filter is in the editor below — check it, name it and create the segment.</p>` : null}
+    ${r && r.mode === 'words' ? html`<div role="status" class="words"><p class="ok">Compiled offline (${r.generator}). The filter is in the editor below — check it, name it and create the segment.</p>
+      <ul class="small">${r.conditions.map((c) => html`<li><q>${c.phrase}</q> → <code>${JSON.stringify(c.condition)}</code>${c.via ? html` <span class="muted">(${c.via})</span>` : null}</li>`)}</ul>
+      ${r.notUnderstood.length ? html`<p class="note">Not understood: ${r.notUnderstood.map((w, i) => html`${i ? ', ' : ''}<q>${w}</q>`)}</p>` : null}</div>` : null}
     ${r && r.mode === 'embedding_search' ? html`<div role="status"><p class="note">${r.note}</p>
       <ol class="inline-list">${r.users.map((x) => html`<li><${UserLink} id=${x.userId} /> <span class="muted small">${x.score.toFixed(2)}</span></li>`)}</ol></div>` : null}
   <//>`;

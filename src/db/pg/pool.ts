@@ -35,10 +35,23 @@ function sslOption(mode: PgPoolOptions['ssl']): pg.PoolConfig['ssl'] {
   return undefined;
 }
 
+/**
+ * Session settings travel in the startup packet (`options=-c name=value`), added to any the URL
+ * already carries (e.g. a search_path): set before the first query, with no extra round trip.
+ */
+function withSession(url: string, session: PgPoolOptions['session']): string {
+  const entries = Object.entries(session ?? {});
+  if (!entries.length) return url;
+  const u = new URL(url);
+  const ours = entries.map(([k, v]) => `-c ${k}=${String(v).replace(/[^A-Za-z0-9_.]/g, '')}`).join(' ');
+  u.searchParams.set('options', [u.searchParams.get('options'), ours].filter(Boolean).join(' '));
+  return u.toString();
+}
+
 /** A pool on `url` with our type parsers, statement timeout and SSL settings. */
 export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withSession(url, opts.session),
     max: opts.max ?? 10,
     ssl: sslOption(opts.ssl),
     application_name: opts.applicationName ?? 'traitlens',
@@ -48,14 +61,6 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
   // An idle client losing its connection (server restart) emits here; without a listener it would
   // crash the process. The next query gets a fresh connection.
   pool.on('error', () => {});
-  const session = Object.entries(opts.session ?? {});
-  if (session.length) {
-    const sql = session.map(([k, v]) => `SET ${k} = ${typeof v === 'number' ? Math.trunc(v) : `'${v.replace(/'/g, "''")}'`}`).join('; ');
-    // Runs before any query on a new connection (the driver queues them behind it).
-    pool.on('connect', (client) => {
-      client.query(sql).catch(() => {});
-    });
-  }
   return pool;
 }
 
