@@ -12,7 +12,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/core/config.ts';
 import { mulberry32 } from '../src/core/random.ts';
 import { openStore } from '../src/db/open.ts';
-import { PgProfileStore } from '../src/db/stores/profiles-pg.ts';
+import type { PgProfileStore } from '../src/db/stores/profiles-pg.ts';
 import { VectorIndex } from '../src/similar/hnsw-index.ts';
 
 const { values } = parseArgs({

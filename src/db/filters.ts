@@ -43,7 +43,7 @@ export const MAX_IN_VALUES = 100;
 const scalar = z.union([z.string().min(1).max(200), z.number().finite(), z.boolean()]);
 const traitKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'trait keys are snake_case, at most 64 characters');
 // Attribute keys are bound as a JSON key; kept to a plain alphabet all the same (logs, docs, paths).
-const attrKey = z.string().regex(/^[A-Za-z0-9_\-]{1,100}$/, 'attribute keys are letters, digits, _ and -, at most 100 characters');
+const attrKey = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'attribute keys are letters, digits, _ and -, at most 100 characters');
 const prob = z.number().min(0).max(1);
 
 const LEAVES = {

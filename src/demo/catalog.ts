@@ -69,7 +69,10 @@ export const PRODUCTS: readonly Product[] = CATEGORIES.flatMap((category, ci) =>
 );
 
 export const PRODUCTS_BY_CATEGORY: Readonly<Record<Category, readonly Product[]>> = CATEGORIES.reduce(
-  (acc, c) => ({ ...acc, [c]: PRODUCTS.filter((p) => p.category === c) }),
+  (acc, c) => {
+    acc[c] = PRODUCTS.filter((p) => p.category === c);
+    return acc;
+  },
   {} as Record<Category, readonly Product[]>,
 );
 

@@ -46,7 +46,7 @@ export async function trainDemoModels(
   const t0 = performance.now();
   const models: DemoModel[] = [];
   for (const name of DEMO_SPECS) {
-    let r;
+    let r: Awaited<ReturnType<typeof trainModel>>;
     try {
       r = await trainModel(store, loadSpec(specPath(name)), { modelsDir: opts.modelsDir, log: () => {} });
     } catch (err) {

@@ -170,7 +170,7 @@ function cleanObject(obj: Record<string, unknown>, path: (string | number)[], de
       warnings.push({ code: 'property_dropped', field: formatPath([...path, raw]), message: 'property name has no letters or digits' });
       continue;
     }
-    if (Object.prototype.hasOwnProperty.call(out, name))
+    if (Object.hasOwn(out, name))
       warnings.push({ code: 'property_key_collision', field: formatPath([...path, name]), message: `"${raw}" normalises to an existing key and replaced it` });
     let value = cleanValue(obj[raw], [...path, name], depth, warnings);
     if (depth === 1) value = applyNumericRule(name, value, path, warnings);

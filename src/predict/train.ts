@@ -179,7 +179,7 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     xVal: tf.tensor(input(pva), [pva.ex.labels.length, ...shape]),
     yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]),
   };
-  let fit;
+  let fit: Awaited<ReturnType<typeof fitEarlyStopping>>;
   try {
     fit = await fitEarlyStopping(net, tensors, {
       epochs: spec.training.epochs,

@@ -1,5 +1,5 @@
 import { backoffDelay } from '../core/backoff.ts';
-import { classifyProviderError, ProviderError } from './errors.ts';
+import { classifyProviderError, type ProviderError } from './errors.ts';
 
 export interface RetryOptions {
   /** Retries after the first attempt (0 = one attempt). */

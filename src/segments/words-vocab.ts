@@ -16,7 +16,7 @@ const vocabs = new WeakMap<Catalogue, Map<string, Promise<WordsVocab>>>();
 
 /** Binary models on disk (newest version each); none trained: the shipped specs' keys at 0.5. */
 function trainedPredicted(modelsDir: string): PredictedVocab[] | null {
-  let models;
+  let models: ReturnType<typeof listModels>;
   try {
     models = listModels({ dir: modelsDir });
   } catch {

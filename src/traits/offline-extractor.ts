@@ -614,7 +614,7 @@ function matchInterests(s: string, found: Found[], conf: number): void {
     }
   }
   const into = RE.into.exec(s);
-  if (into && into[1]) push(interestValues(into[1]), conf);
+  if (into?.[1]) push(interestValues(into[1]), conf);
   const avid = RE.avid.exec(s);
   if (avid) {
     const noun = avid[1] as string;

@@ -174,7 +174,7 @@ describe('hostile input never causes a 500', () => {
     const p = await raw('GET', '/v1/users/h');
     expect(p.status).toBe(200);
     const attrs = (await json(p)).attributes;
-    expect(Object.prototype.hasOwnProperty.call(attrs, 'constructor')).toBe(true);
+    expect(Object.hasOwn(attrs, 'constructor')).toBe(true);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 

@@ -19,7 +19,7 @@ function files(dir: string): string[] {
 const folderOf = (file: string) => relative(src, file).split(sep)[0]!;
 
 /** folder → folders it may import, from the Layout table. */
-export function readLayerTable(markdown: string, all: readonly string[]): Map<string, Set<string>> {
+function readLayerTable(markdown: string, all: readonly string[]): Map<string, Set<string>> {
   const table = new Map<string, Set<string>>();
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());

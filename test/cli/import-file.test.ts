@@ -80,6 +80,6 @@ describe('importFile', () => {
 describe('progress bar', () => {
   it('shows percent, events, rate and ETA from bytes read', () => {
     const line = render({ bytesRead: 25, totalBytes: 100, events: 50_000, elapsedMs: 10_000 }, 100);
-    expect(line).toMatch(/^\[#{5,}\.+\]\s+25\.0%  50,000 events  5,000 ev\/s  ETA 0:30$/);
+    expect(line).toMatch(/^\[#{5,}\.+\]\s+25\.0% {2}50,000 events {2}5,000 ev\/s {2}ETA 0:30$/);
   });
 });

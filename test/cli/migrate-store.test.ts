@@ -50,9 +50,11 @@ describe('traitlens migrate-store', () => {
 
   describe.skipIf(!pgAvailable())('to PostgreSQL', () => {
     let pg: TempPg;
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: this nested suite's own schema
     beforeAll(async () => {
       pg = await createTempPgSchema();
     });
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: drops this nested suite's schema
     afterAll(async () => pg?.drop());
 
     it('moves the database to PostgreSQL and verifies every table', async () => {

@@ -121,7 +121,7 @@ describe('LLM summaries through the loopback OpenAI-compatible server', () => {
     server.chatHandler = undefined;
     expect(r.body.generator).toBe('template.v2');
     expect(r.body.fallbackReason).toBe('repeated its instructions');
-    const system = String(((server.requests.at(-1)?.body as ChatRequestBody).messages ?? []).find((m) => m.role === 'system')?.content ?? '');
+    const system = String(((server.requests.at(-1)?.body as ChatRequestBody | undefined)?.messages ?? []).find((m) => m.role === 'system')?.content ?? '');
     expect(system.length).toBeGreaterThan(100);
     expect(echoesInstructions(r.body.summary, system)).toBe(false);
   });

@@ -168,6 +168,7 @@ describe('transport retries', () => {
   });
 
   it('retries a timeout and a connection reset', async () => {
+    // biome-ignore lint/suspicious/noThenProperty: the fixture's field, not a thenable
     server.enqueueChat({ type: 'delay', ms: 1500, then: { type: 'answer', data: good } }, { type: 'reset' }, { type: 'answer', data: good });
     const { m, retries } = model({ timeoutMs: 300 });
     expect((await m.extractStructured(req)).data).toEqual(good);

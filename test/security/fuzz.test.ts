@@ -48,6 +48,7 @@ const HOSTILE_STRINGS = [
   '[]',
   '{}',
   '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile literal, not a template
   '${jndi:ldap://x}',
   '\r\nX-Injected: 1',
   'ｕ１',
@@ -79,6 +80,7 @@ function makeGen(rand: () => number) {
     const e: Record<string, unknown> = {};
     const fields = ['userId', 'anonymousId', 'type', 'timestamp', 'text', 'properties', 'eventId', 'source'];
     for (const f of fields) if (rand() < 0.6) e[f] = rand() < 0.5 ? value() : f === 'type' ? 'chat_message' : f === 'timestamp' ? new Date(1_780_000_000_000 + int(1e9)).toISOString() : str();
+    // biome-ignore lint/suspicious/noProto: prototype pollution is the attack under test
     if (rand() < 0.2) e['__proto__'] = { admin: true };
     return e;
   };

@@ -68,7 +68,7 @@ export async function api(method, path, json, opts = {}) {
     body = null;
   }
   if (!res.ok) {
-    const e = body && body.error ? body.error : { code: `http_${res.status}`, message: text.slice(0, 200) || res.statusText, details: null };
+    const e = body?.error ? body.error : { code: `http_${res.status}`, message: text.slice(0, 200) || res.statusText, details: null };
     if (res.status === 401 && !opts.key) setKey(null);
     throw new ApiError(res.status, e.code, e.message, e.details);
   }

@@ -36,12 +36,12 @@ export function useApi(load, deps) {
 
 /** What went wrong, in words a support agent can act on. */
 export function ErrorNote({ error }) {
-  if (error && error.routeMissing) return html`<p class="note">Not available on this server (the API has no route for it yet).</p>`;
+  if (error?.routeMissing) return html`<p class="note">Not available on this server (the API has no route for it yet).</p>`;
   if (error && error.status === 403) {
-    const need = error.details && error.details.requiredScope;
+    const need = error.details?.requiredScope;
     return html`<p class="note">Your API key cannot see this${need ? html` (needs the <code>${need}</code> scope)` : ''}: ${error.message}</p>`;
   }
-  return html`<p class="error" role="alert">${error ? error.message : 'failed'}${error && error.code ? html` <code>${error.code}</code>` : ''}</p>`;
+  return html`<p class="error" role="alert">${error ? error.message : 'failed'}${error?.code ? html` <code>${error.code}</code>` : ''}</p>`;
 }
 
 /** Renders loading, error or `children(data)` for a useApi result. */
