@@ -233,8 +233,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL: two API replicas and two workers on
     // Wait (bounded) for the moment that matters: requests in flight to the replica, jobs held by the worker.
     const held = () => store!.exec.all<{ id: number }>(`SELECT id FROM jobs WHERE status = 'running' AND locked_by = ?`, [workers[0]!.id]);
     let heldAtKill = await held();
-    for (const until = Date.now() + 10_000; Date.now() < until && !done; heldAtKill = await held())
-      if ((inFlight.get(servers[0]!.url) ?? 0) > 0 && heldAtKill.length > 0) break;
+    for (const until = Date.now() + 10_000; Date.now() < until && !done; heldAtKill = await held()) if ((inFlight.get(servers[0]!.url) ?? 0) > 0 && heldAtKill.length > 0) break;
     const inFlightAtKill = inFlight.get(servers[0]!.url) ?? 0;
     await Promise.all([kill(servers[0]!), kill(workers[0]!)]);
     live[0] = null;
@@ -247,8 +246,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL: two API replicas and two workers on
     const loadMs = Date.now() - t0;
 
     // The queue drains: the killed worker's jobs come back once their leases lapse.
-    const open = () =>
-      store!.exec.all<{ status: string; n: number }>(`SELECT status, count(*) AS n FROM jobs WHERE status IN ('pending', 'running', 'parked') GROUP BY status`);
+    const open = () => store!.exec.all<{ status: string; n: number }>(`SELECT status, count(*) AS n FROM jobs WHERE status IN ('pending', 'running', 'parked') GROUP BY status`);
     const drainStart = Date.now();
     let left = await open();
     while (left.some((r) => r.status !== 'parked') && Date.now() - drainStart < DRAIN_MS) {
@@ -261,9 +259,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL: two API replicas and two workers on
     expect((await store!.jobs.counts()).stuck).toBe(0);
 
     // Every acknowledged event exactly once; nothing stored that no client sent.
-    const rows = await store!.exec.all<{ eventId: string; n: number }>(
-      `SELECT client_event_id AS "eventId", count(*) AS n FROM events GROUP BY client_event_id`,
-    );
+    const rows = await store!.exec.all<{ eventId: string; n: number }>(`SELECT client_event_id AS "eventId", count(*) AS n FROM events GROUP BY client_event_id`);
     const stored = new Map(rows.map((r) => [r.eventId, Number(r.n)]));
     const lost = [...acked].filter((id) => !stored.has(id));
     const duplicates = rows.filter((r) => Number(r.n) > 1).map((r) => r.eventId);
@@ -292,7 +288,9 @@ describe.skipIf(!pgAvailable())('PostgreSQL: two API replicas and two workers on
        FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id`,
     );
     expect(users.map((u) => u.externalId).sort()).toEqual([...touched].sort());
-    const stale = users.filter((u) => Number(u.events) !== Number(u.eventCount) || u.profiled === null || Number(u.profiled) !== Number(u.profileVersion) || Number(u.events30d) !== Number(u.events));
+    const stale = users.filter(
+      (u) => Number(u.events) !== Number(u.eventCount) || u.profiled === null || Number(u.profiled) !== Number(u.profileVersion) || Number(u.events30d) !== Number(u.events),
+    );
     expect(stale, 'users whose counters, refresh or profile do not match their events').toEqual([]);
     const jobsLeft = await store!.exec.all<{ userId: number }>(`SELECT DISTINCT user_id AS "userId" FROM jobs WHERE status <> 'done'`);
     expect(jobsLeft).toEqual([]);

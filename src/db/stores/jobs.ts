@@ -87,10 +87,14 @@ const COLUMNS = `id, kind, user_id AS "userId", payload, status, attempts, run_a
 /**
  * The enqueue statement, for a hot path that writes jobs inside its own transaction (ingestion):
  * params `[kind, userId, payloadJson, now, now, now]`. Coalesces on the partial unique index
- * `jobs_pending_uq` (kind, user_id) WHERE status = 'pending'.
+ * `jobs_pending_uq` (kind, user_id) WHERE status = 'pending'. On a conflict it changes nothing but
+ * locks the pending row until the caller commits (PostgreSQL locks every conflicting row of DO
+ * UPDATE, even one its WHERE skips): claimers skip locked rows, so the refresh this work relies on
+ * cannot start before the work is visible. DO NOTHING let a worker claim the job and read the
+ * user's data mid-transaction, and the new events were never refreshed.
  */
 export const ENQUEUE_JOB_SQL = `INSERT INTO jobs (kind, user_id, payload, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-  ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`;
+  ON CONFLICT (kind, user_id) WHERE status = 'pending' DO UPDATE SET updated_at = jobs.updated_at WHERE false`;
 
 export const enqueueParams = (kind: string, userId: number | null, payload: unknown, now: number) => [kind, userId, JSON.stringify(payload ?? {}), now, now, now] as const;
 
