@@ -11,6 +11,9 @@ export interface VectorSearchOptions {
 
 export const DEFAULT_VECTOR_SEARCH: VectorSearchOptions = { m: 16, efConstruction: 200, efSearch: 128 };
 
+/** First key of the advisory lock held while creating a vector index ('trlx'); the second is the schema. */
+const INDEX_LOCK_KEY = 0x74726c78;
+
 const literal = (v: Float32Array): string => `[${Array.from(v, (x) => (Number.isFinite(x) ? x : 0)).join(',')}]`;
 
 /**
@@ -21,7 +24,8 @@ const literal = (v: Float32Array): string => `[${Array.from(v, (x) => (Number.is
  * (`embedding::vector(n)`, partial on `dim = n`), created on first use.
  */
 export class PgProfileStore extends SqlProfileStore {
-  private readonly indexed = new Set<number>();
+  /** the index per vector length: created, or being created (concurrent writers share one attempt) */
+  private readonly indexed = new Map<number, Promise<void>>();
 
   constructor(
     x: Executor,
@@ -31,15 +35,28 @@ export class PgProfileStore extends SqlProfileStore {
     super(x, d);
   }
 
-  private async ensureIndex(dim: number): Promise<void> {
-    if (this.indexed.has(dim)) return;
+  private ensureIndex(dim: number): Promise<void> {
+    let p = this.indexed.get(dim);
+    if (!p) {
+      p = this.createIndex(dim);
+      this.indexed.set(dim, p);
+      p.catch(() => this.indexed.delete(dim)); // the next write tries again
+    }
+    return p;
+  }
+
+  private async createIndex(dim: number): Promise<void> {
     const n = Math.trunc(dim);
-    // DDL takes no bound parameters: every value here is an integer we computed or validated.
-    await this.x.run(
-      `CREATE INDEX IF NOT EXISTS user_profiles_hnsw_${n} ON user_profiles USING hnsw ((embedding::vector(${n})) vector_cosine_ops)
-       WITH (m = ${Math.trunc(this.opts.m)}, ef_construction = ${Math.trunc(this.opts.efConstruction)}) WHERE dim = ${n}`,
-    );
-    this.indexed.add(dim);
+    // Two sessions running CREATE INDEX IF NOT EXISTS for the same name at once race in the catalogue
+    // (23505 on pg_class_relname_nsp_index): other workers and replicas queue on a lock per schema.
+    await this.x.tx(async (q) => {
+      await q.run('SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))', [INDEX_LOCK_KEY]);
+      // DDL takes no bound parameters: every value here is an integer we computed or validated.
+      await q.run(
+        `CREATE INDEX IF NOT EXISTS user_profiles_hnsw_${n} ON user_profiles USING hnsw ((embedding::vector(${n})) vector_cosine_ops)
+         WITH (m = ${Math.trunc(this.opts.m)}, ef_construction = ${Math.trunc(this.opts.efConstruction)}) WHERE dim = ${n}`,
+      );
+    });
   }
 
   /** Up to 100 rows per statement: the blob every backend keeps and pgvector's column, in one write. */
