@@ -21,7 +21,7 @@ import { tempDir } from '../support/temp-db.ts';
 
 const LEASE_MS = 2000;
 const CLIENTS = 4;
-const BATCHES_PER_CLIENT = 24;
+const BATCHES_PER_CLIENT = 20;
 const BATCH = 25;
 const USERS = 300;
 /** the kill happens once this many batches were acknowledged, while the others are in flight */
