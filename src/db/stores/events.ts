@@ -190,7 +190,7 @@ export class SqlEventStore implements EventStore {
     // The user's range of events_user_ts_idx, then each row's type: cost grows with the user's
     // events. A covering (user_id, type) index would make it index-only, at one more index insert
     // per ingested event (a schema change; not made here).
-    const rows = await this.x.all<{ type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type', [userId]);
+    const rows = await this.x.all<{ type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type ORDER BY type', [userId]);
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
 }
