@@ -21,13 +21,23 @@ import { parseSpec } from '../src/predict/spec.ts';
 import { trainModel } from '../src/predict/train.ts';
 import { loadModel, predictUsers, writePredictions } from '../src/predict/score.ts';
 
-const { values } = parseArgs({ options: { users: { type: 'string', default: '100000' }, events: { type: 'string', default: '5000000' }, epochs: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { users: { type: 'string', default: '100000' }, events: { type: 'string', default: '5000000' }, epochs: { type: 'string', default: '2' } },
+});
 const USERS = Number(values.users);
 const EVENTS = Number(values.events);
 const EPOCHS = Number(values.epochs);
 const D = 86_400_000;
 const ASOF = Date.parse('2025-06-01T00:00:00Z');
-const TYPES: [string, number][] = [['page_view', 0.5], ['impression', 0.2], ['click', 0.08], ['product_view', 0.1], ['add_to_cart', 0.05], ['purchase', 0.03], ['session_start', 0.04]];
+const TYPES: [string, number][] = [
+  ['page_view', 0.5],
+  ['impression', 0.2],
+  ['click', 0.08],
+  ['product_view', 0.1],
+  ['add_to_cart', 0.05],
+  ['purchase', 0.03],
+  ['session_start', 0.04],
+];
 const CATS = ['books', 'games', 'music', 'garden', 'toys', 'food', 'sport', 'fashion', 'tools', 'beauty', 'pets', 'travel'];
 
 let seed = 12345;
@@ -94,7 +104,7 @@ try {
   t0 = performance.now();
   const sample = f.userIds.slice(0, 500);
   for (const u of sample) await computeUserFeatures(st.features, u, { asOf: ASOF, schema });
-  row('features, one user', `${fmt(((performance.now() - t0) / sample.length), 2)} ms per user (${perUser.toFixed(0)} events/user mean)`);
+  row('features, one user', `${fmt((performance.now() - t0) / sample.length, 2)} ms per user (${perUser.toFixed(0)} events/user mean)`);
   t0 = performance.now();
   const seqUsers = f.userIds.slice(0, 20_000);
   await computeSequences(st.features, { asOf: ASOF, schema, length: 20, userIds: seqUsers });
@@ -137,7 +147,13 @@ try {
 
   // 4. Scoring users/s: a real trained MLP (wasm), all users, features + predict + trait writes.
   await initBackend({ force: true, log: () => {} });
-  const spec = parseSpec({ name: 'bench_purchase', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 30 }, asOf: new Date(ASOF).toISOString(), split: { kind: 'users' }, training: { epochs: 3 } });
+  const spec = parseSpec({
+    name: 'bench_purchase',
+    target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 30 },
+    asOf: new Date(ASOF).toISOString(),
+    split: { kind: 'users' },
+    training: { epochs: 3 },
+  });
   const modelsDir = join(work, 'models');
   await trainModel(st, spec, { modelsDir, log: () => {} });
   const m = await loadModel('bench_purchase', { dir: modelsDir });

@@ -34,6 +34,8 @@ else {
   const f = (x: number) => x.toFixed(3);
   console.log(`dataset ${r.dataset} (${r.architecture}, backend ${r.backend}); examples train/val/test ${r.examples.train}/${r.examples.validation}/${r.examples.test}`);
   console.log(`AUC ${f(r.auc)}  PR AUC ${f(r.pr_auc)}  F1 ${f(r.f1)}  accuracy ${f(r.accuracy)}  log loss ${f(r.log_loss)}`);
-  console.log(`logistic regression AUC ${f(r.baseline_auc)} F1 ${f(r.baseline_f1)} accuracy ${f(r.baseline_accuracy)}; majority accuracy ${f(r.majority_accuracy)}; reference AUC ${r.reference_auc}`);
+  console.log(
+    `logistic regression AUC ${f(r.baseline_auc)} F1 ${f(r.baseline_f1)} accuracy ${f(r.baseline_accuracy)}; majority accuracy ${f(r.majority_accuracy)}; reference AUC ${r.reference_auc}`,
+  );
   console.log(`ingest ${r.ingest_seconds.toFixed(1)} s, training ${r.train_seconds.toFixed(1)} s (${r.epochs} epochs), total ${r.total_seconds.toFixed(1)} s`);
 }

@@ -17,7 +17,7 @@ if (!out || !Number.isInteger(count) || count < 1) {
 const csv = out.endsWith('.csv');
 
 let seed = 42;
-const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) >>> 0) / 2 ** 32);
+const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) >>> 0) / 2 ** 32;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 const CATEGORIES = ['books', 'garden', 'kitchen', 'toys', 'outdoor', 'electronics', 'fashion'];
 const QUERIES = ['waterproof hiking boots', 'cast iron pan', 'kids lego set', 'Gartenschere rostfrei', 'running shoes size 44', 'e-reader with backlight'];
@@ -31,7 +31,8 @@ function event(i: number): Record<string, unknown> {
   const r = rnd();
   const base = { ...(i % 10 === 0 ? {} : { eventId: `evt-${i}` }), ...who, timestamp: ts, source: pick(['web', 'ios', 'android']) };
   if (r < 0.5) return { ...base, type: 'page_view', properties: { url: `/p/${Math.floor(rnd() * 5000)}`, dwellMs: Math.floor(rnd() * 60_000), referrer: 'google' } };
-  if (r < 0.75) return { ...base, type: 'productView', properties: { productId: `sku-${Math.floor(rnd() * 20_000)}`, category: pick(CATEGORIES), price: String((rnd() * 200).toFixed(2)) } };
+  if (r < 0.75)
+    return { ...base, type: 'productView', properties: { productId: `sku-${Math.floor(rnd() * 20_000)}`, category: pick(CATEGORIES), price: String((rnd() * 200).toFixed(2)) } };
   if (r < 0.85) return { ...base, type: 'purchase', properties: { price: Math.round(rnd() * 50_000) / 100, category: pick(CATEGORIES), quantity: 1 + Math.floor(rnd() * 3) } };
   if (r < 0.95) return { ...base, type: 'search', text: pick(QUERIES), properties: { results: Math.floor(rnd() * 100) } };
   return { ...base, type: 'chat_message', text: pick(CHATS) };
@@ -48,9 +49,7 @@ if (csv) ws.write('eventId,userId,anonymousId,type,timestamp,text,source,propert
 let buf = '';
 for (let i = 0; i < count; i++) {
   const e = event(i);
-  buf += csv
-    ? [e.eventId, e.userId, e.anonymousId, e.type, e.timestamp, e.text, e.source, e.properties].map(cell).join(',') + '\n'
-    : JSON.stringify(e) + '\n';
+  buf += csv ? [e.eventId, e.userId, e.anonymousId, e.type, e.timestamp, e.text, e.source, e.properties].map(cell).join(',') + '\n' : JSON.stringify(e) + '\n';
   if (buf.length > 1 << 20) {
     if (!ws.write(buf)) await once(ws, 'drain');
     buf = '';

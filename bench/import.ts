@@ -30,7 +30,18 @@ try {
   for (const run of values.once ? ['first'] : ['first', 'again']) {
     const cpu0 = process.cpuUsage();
     const s = await importFile(sqliteStore(db).events, file, { worker: !values.inline, batchSize: Number(values['batch-size']) });
-    rows.push({ run, mode: values.inline ? 'inline' : 'worker', sync: values.sync!, events: s.events, accepted: s.accepted, duplicates: s.duplicates, rejected: s.rejected, seconds: s.seconds, 'events/s': s.eventsPerSecond, 'cpu µs/event': cpuPerEvent(cpu0, s.events) });
+    rows.push({
+      run,
+      mode: values.inline ? 'inline' : 'worker',
+      sync: values.sync!,
+      events: s.events,
+      accepted: s.accepted,
+      duplicates: s.duplicates,
+      rejected: s.rejected,
+      seconds: s.seconds,
+      'events/s': s.eventsPerSecond,
+      'cpu µs/event': cpuPerEvent(cpu0, s.events),
+    });
   }
 } finally {
   db.close();

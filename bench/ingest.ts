@@ -26,7 +26,15 @@ const bin = join(root, 'bin/traitlens.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'traitlens-bench-ingest-'));
 const N = Number(values.events);
 const file = values.file ?? join(tmpdir(), `traitlens-bench-${N}.jsonl`);
-const env = (db: string) => ({ PATH: process.env.PATH ?? '', TRAITLENS_DB: db, TRAITLENS_DB_SYNCHRONOUS: values.sync!, LOG_LEVEL: 'warn', TRAITLENS_WORKER: 'false', HOST: '127.0.0.1', PORT: '0' });
+const env = (db: string) => ({
+  PATH: process.env.PATH ?? '',
+  TRAITLENS_DB: db,
+  TRAITLENS_DB_SYNCHRONOUS: values.sync!,
+  LOG_LEVEL: 'warn',
+  TRAITLENS_WORKER: 'false',
+  HOST: '127.0.0.1',
+  PORT: '0',
+});
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -41,12 +49,23 @@ try {
   for (const pass of ['first', 'again (all duplicates)']) {
     const { stdout } = await run(process.execPath, [bin, 'import', file, '--json'], { env: env(importDb), cwd: dir, maxBuffer: 64 << 20 });
     const s = JSON.parse(stdout) as { events: number; accepted: number; duplicates: number; seconds: number; eventsPerSecond: number };
-    rows.push({ what: `import ${pass}`, events: s.events, accepted: s.accepted, duplicates: s.duplicates, seconds: s.seconds, 'events/s': Math.round(s.eventsPerSecond), 'p50 ms/batch': '', 'p99 ms/batch': '' });
+    rows.push({
+      what: `import ${pass}`,
+      events: s.events,
+      accepted: s.accepted,
+      duplicates: s.duplicates,
+      seconds: s.seconds,
+      'events/s': Math.round(s.eventsPerSecond),
+      'p50 ms/batch': '',
+      'p99 ms/batch': '',
+    });
   }
 
   // 2. POST /v1/events against the real server.
   const httpDb = join(dir, 'http.db');
-  const key = JSON.parse((await run(process.execPath, [bin, 'keys', 'create', '--name', 'bench', '--scopes', 'events:write', '--json'], { env: env(httpDb), cwd: dir })).stdout) as { secret: string };
+  const key = JSON.parse(
+    (await run(process.execPath, [bin, 'keys', 'create', '--name', 'bench', '--scopes', 'events:write', '--json'], { env: env(httpDb), cwd: dir })).stdout,
+  ) as { secret: string };
   const server = spawn(process.execPath, [bin, 'serve'], { env: env(httpDb), cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

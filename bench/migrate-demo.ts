@@ -53,7 +53,10 @@ try {
   const url = new URL(values.url);
   url.searchParams.set('options', `-c search_path=${schema},public`);
   const t0 = performance.now();
-  const report = JSON.parse(await run(['migrate-store', '--from', sqlite, '--to', url.toString(), '--json'], {})) as { ok: boolean; tables: { table: string; source: number; ok: boolean }[] };
+  const report = JSON.parse(await run(['migrate-store', '--from', sqlite, '--to', url.toString(), '--json'], {})) as {
+    ok: boolean;
+    tables: { table: string; source: number; ok: boolean }[];
+  };
   const copySeconds = (performance.now() - t0) / 1000;
   const key = (JSON.parse(await run(['keys', 'create', '--name', 'compare', '--scopes', 'admin', '--json'], { TRAITLENS_DB: sqlite })) as { secret: string }).secret;
   // The key was created after the copy: copy again (re-runnable) so both sides know it.
@@ -80,7 +83,9 @@ try {
     };
     if ((await top(a.url)) === (await top(b.url))) same.similarTop5++;
   }
-  console.log(`migrate-store: ${report.ok ? 'every table verified' : 'MISMATCH'} (${report.tables.length} tables, ${report.tables.find((t) => t.table === 'events')?.source} events) in ${copySeconds.toFixed(1)} s`);
+  console.log(
+    `migrate-store: ${report.ok ? 'every table verified' : 'MISMATCH'} (${report.tables.length} tables, ${report.tables.find((t) => t.table === 'events')?.source} events) in ${copySeconds.toFixed(1)} s`,
+  );
   console.log(`| read | users | identical on SQLite and PostgreSQL |\n|---|---|---|`);
   console.log(`| GET /v1/users/:id | ${ids.length} | ${same.profile} |`);
   console.log(`| GET /v1/users/:id/traits | ${ids.length} | ${same.traits} |`);

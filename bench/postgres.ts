@@ -76,7 +76,6 @@ function exactTop(vs: Float32Array[], q: Float32Array, k: number): number[] {
   return scores.slice(0, k).map((s) => s[1]);
 }
 
-
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/traitlens.mjs');
 
@@ -143,7 +142,12 @@ async function httpAndPipeline(label: string, db: string, replicas: number, work
       }),
     );
     const secs = (performance.now() - t0) / 1000;
-    out.push({ what: `${label}: POST /v1/events, ${replicas} API replica(s), 4 clients × 500/batch`, 'per s': Math.round((batches * batch) / secs), 'p50 ms': +pct(latencies, 50).toFixed(1), 'p99 ms': +pct(latencies, 99).toFixed(1) });
+    out.push({
+      what: `${label}: POST /v1/events, ${replicas} API replica(s), 4 clients × 500/batch`,
+      'per s': Math.round((batches * batch) / secs),
+      'p50 ms': +pct(latencies, 50).toFixed(1),
+      'p99 ms': +pct(latencies, 99).toFixed(1),
+    });
     // The pipeline: worker processes drain the queued refreshes (one per touched user).
     for (const n of workers) {
       if (n !== workers[0]) {
@@ -225,7 +229,14 @@ async function main() {
       const want = new Set(truth[qi]!.map((i) => i + 1));
       hit += got.filter((h) => want.has(h.label)).length;
     });
-    rows.push({ engine: 'hnswlib (in process, SQLite deployment)', vectors: N, 'build s': +build.toFixed(1), 'recall@10': +(hit / (Q * 10)).toFixed(3), 'p50 ms': +pct(lat, 50).toFixed(2), 'p99 ms': +pct(lat, 99).toFixed(2) });
+    rows.push({
+      engine: 'hnswlib (in process, SQLite deployment)',
+      vectors: N,
+      'build s': +build.toFixed(1),
+      'recall@10': +(hit / (Q * 10)).toFixed(3),
+      'p50 ms': +pct(lat, 50).toFixed(2),
+      'p99 ms': +pct(lat, 99).toFixed(2),
+    });
   }
 
   // pgvector through the store, in a schema of its own.
@@ -241,10 +252,10 @@ async function main() {
     for (let i = 0; i < N; i += 1000) {
       await store.exec.tx(async (q) => {
         const n = Math.min(1000, N - i);
-        const r = await q.all<{ id: number }>(
-          `INSERT INTO users (external_id, created_at, updated_at) SELECT 'u' || g, 1, 1 FROM generate_series(?::int, ?::int) g RETURNING id`,
-          [i, i + n - 1],
-        );
+        const r = await q.all<{ id: number }>(`INSERT INTO users (external_id, created_at, updated_at) SELECT 'u' || g, 1, 1 FROM generate_series(?::int, ?::int) g RETURNING id`, [
+          i,
+          i + n - 1,
+        ]);
         ids.push(...r.map((x) => Number(x.id)));
       });
     }
@@ -266,7 +277,14 @@ async function main() {
       const want = new Set(truth[qi]!);
       hit += got.filter((h) => want.has(byId.get(h.userId)!)).length;
     }
-    rows.push({ engine: 'pgvector HNSW (SQL, PostgreSQL deployment)', vectors: N, 'build s': +build.toFixed(1), 'recall@10': +(hit / (Q * 10)).toFixed(3), 'p50 ms': +pct(lat, 50).toFixed(2), 'p99 ms': +pct(lat, 99).toFixed(2) });
+    rows.push({
+      engine: 'pgvector HNSW (SQL, PostgreSQL deployment)',
+      vectors: N,
+      'build s': +build.toFixed(1),
+      'recall@10': +(hit / (Q * 10)).toFixed(3),
+      'p50 ms': +pct(lat, 50).toFixed(2),
+      'p99 ms': +pct(lat, 99).toFixed(2),
+    });
   } finally {
     await store.close();
     await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
@@ -278,7 +296,9 @@ async function main() {
     const cols = Object.keys(rows[0]!);
     console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
     for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
-    console.log(`\nM=${config.TRAITLENS_HNSW_M}, ef_construction=${config.TRAITLENS_HNSW_EF_CONSTRUCTION}, ef_search=${config.TRAITLENS_HNSW_EF}, dim=${DIM}, ${Q} queries, one client.`);
+    console.log(
+      `\nM=${config.TRAITLENS_HNSW_M}, ef_construction=${config.TRAITLENS_HNSW_EF_CONSTRUCTION}, ef_search=${config.TRAITLENS_HNSW_EF}, dim=${DIM}, ${Q} queries, one client.`,
+    );
   }
 }
 

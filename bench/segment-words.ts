@@ -18,7 +18,13 @@ import { join } from 'node:path';
 import { canonicalFilter, compileWords, defaultWordsVocab } from '../src/segments/words.ts';
 import { loadWordVectors } from '../src/providers/word-vectors.ts';
 
-interface Case { id: string; text: string; expected: unknown; heldOut?: boolean; notUnderstood?: string[] }
+interface Case {
+  id: string;
+  text: string;
+  expected: unknown;
+  heldOut?: boolean;
+  notUnderstood?: string[];
+}
 const cases = (JSON.parse(readFileSync(new URL('../test/fixtures/segment-phrases.json', import.meta.url), 'utf8')) as { cases: Case[] }).cases;
 const args = new Set(process.argv.slice(2));
 const vectors = args.has('--no-vectors') ? null : await loadWordVectors(process.env.TRAITLENS_CACHE_DIR ?? './data/cache');
@@ -34,7 +40,16 @@ for (const c of cases) {
   t.n++;
   if (ok) t.ok++;
   if (!ok || args.has('--verbose'))
-    console.log(`${ok ? 'ok  ' : 'MISS'} ${c.heldOut ? '[held-out] ' : ''}${c.id}: "${c.text}"\n     got      ${JSON.stringify(r.filter)}${r.notUnderstood.length ? `  notUnderstood=${JSON.stringify(r.notUnderstood)}` : ''}${r.conditions.some((x) => x.via) ? `  via=${r.conditions.map((x) => x.via).filter(Boolean).join('; ')}` : ''}\n     expected ${JSON.stringify(c.expected)}`);
+    console.log(
+      `${ok ? 'ok  ' : 'MISS'} ${c.heldOut ? '[held-out] ' : ''}${c.id}: "${c.text}"\n     got      ${JSON.stringify(r.filter)}${r.notUnderstood.length ? `  notUnderstood=${JSON.stringify(r.notUnderstood)}` : ''}${
+        r.conditions.some((x) => x.via)
+          ? `  via=${r.conditions
+              .map((x) => x.via)
+              .filter(Boolean)
+              .join('; ')}`
+          : ''
+      }\n     expected ${JSON.stringify(c.expected)}`,
+    );
 }
 const pct = (t: { n: number; ok: number }) => `${t.ok}/${t.n} (${((100 * t.ok) / t.n).toFixed(0)} %)`;
 console.log(`\nexact filter match (word vectors ${vectors ? 'on' : 'off'}): tuning ${pct(tally.tuning)}, held-out ${pct(tally.heldOut)}`);
@@ -93,7 +108,8 @@ if (args.has('--llm')) {
       const t = c.heldOut ? llm.heldOut : llm.tuning;
       t.n++;
       if (ok) t.ok++;
-      if (!ok || args.has('--verbose')) console.log(`${ok ? 'ok  ' : 'MISS'} llm ${c.id}: "${c.text}"\n     got      ${JSON.stringify(got)}\n     expected ${JSON.stringify(c.expected)}`);
+      if (!ok || args.has('--verbose'))
+        console.log(`${ok ? 'ok  ' : 'MISS'} llm ${c.id}: "${c.text}"\n     got      ${JSON.stringify(got)}\n     expected ${JSON.stringify(c.expected)}`);
     }
     console.log(`\nLLM (${chat.id}) exact filter match: tuning ${pct(llm.tuning)}, held-out ${pct(llm.heldOut)}`);
   }

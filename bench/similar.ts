@@ -38,7 +38,10 @@ const { values } = parseArgs({
 const N = Number(values.n);
 const Q = Number(values.queries);
 
-const behaviourDim = featureDefs({ version: FEATURE_VERSION, asOf: 0, eventTypes: [], categories: [], properties: [] }).reduce((n, d) => n + (FLAGGED_POLICIES.has(d.type) ? 2 : 1), 0);
+const behaviourDim = featureDefs({ version: FEATURE_VERSION, asOf: 0, eventTypes: [], categories: [], properties: [] }).reduce(
+  (n, d) => n + (FLAGGED_POLICIES.has(d.type) ? 2 : 1),
+  0,
+);
 const DIM = 100 + behaviourDim + 100;
 
 // mulberry32: full period, so generated vectors never repeat (an LCG's short cycles broke recall).
@@ -60,7 +63,7 @@ const sample = () => {
   const v = new Float32Array(DIM);
   for (let i = 0; i < DIM; i++) {
     let x = 0.3 * gauss();
-    for (let j = 0; j < LATENT; j++) x += (A[i * LATENT + j] as number) * (z[j] as number) / Math.sqrt(LATENT);
+    for (let j = 0; j < LATENT; j++) x += ((A[i * LATENT + j] as number) * (z[j] as number)) / Math.sqrt(LATENT);
     v[i] = x;
   }
   return unit(v);
@@ -141,7 +144,14 @@ if (!values['skip-http']) {
   for (let b = 0; b < USERS; b += 500) {
     const evs = [];
     for (let u = b; u < b + 500; u++)
-      for (let e = 0; e < 8; e++) evs.push({ userId: `u${u}`, type: e % 3 ? 'product_view' : 'search', ts: 1_780_000_000_000 + e * 60_000, properties: { product_id: `p${(u * 7 + e) % 300}`, category: `c${u % 12}` }, ...(e % 3 ? {} : { text: `looking for hiking boots size ${e}` }) });
+      for (let e = 0; e < 8; e++)
+        evs.push({
+          userId: `u${u}`,
+          type: e % 3 ? 'product_view' : 'search',
+          ts: 1_780_000_000_000 + e * 60_000,
+          properties: { product_id: `p${(u * 7 + e) % 300}`, category: `c${u % 12}` },
+          ...(e % 3 ? {} : { text: `looking for hiking boots size ${e}` }),
+        });
     ingestBatch(store, evs);
   }
   const key = (await sqliteStore(db).keys.create('bench', ['profiles:read'])).secret;
@@ -149,7 +159,16 @@ if (!values['skip-http']) {
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   const child = spawn(process.execPath, ['bin/traitlens.mjs', 'serve'], {
-    env: { ...process.env, TRAITLENS_DB: dbPath, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TRAITLENS_WORKER: 'false', TRAITLENS_RATE_LIMIT_RPS: '0', TRAITLENS_DB_SYNCHRONOUS: 'OFF' },
+    env: {
+      ...process.env,
+      TRAITLENS_DB: dbPath,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      TRAITLENS_WORKER: 'false',
+      TRAITLENS_RATE_LIMIT_RPS: '0',
+      TRAITLENS_DB_SYNCHRONOUS: 'OFF',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -209,7 +228,15 @@ if (!values['skip-http']) {
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   rmSync(hdir, { recursive: true, force: true });
-  http = { target_rps: rate, achieved_rps: Math.round(lat.length / elapsed), requests: lat.length, errors, dropped_over_concurrency: dropped, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99) };
+  http = {
+    target_rps: rate,
+    achieved_rps: Math.round(lat.length / elapsed),
+    requests: lat.length,
+    errors,
+    dropped_over_concurrency: dropped,
+    p50_ms: pct(lat, 50),
+    p99_ms: pct(lat, 99),
+  };
 }
 
 const result = {
@@ -226,8 +253,13 @@ const result = {
 if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
   const f = (x: number) => x.toFixed(3);
-  console.log(`N=${N} dim=${DIM}: build ${buildSeconds.toFixed(1)} s, +${result.index_rss_mb} MB RSS, save ${saveSeconds.toFixed(2)} s, load ${loadSeconds.toFixed(2)} s, brute force ${bruteMs.toFixed(1)} ms/query`);
+  console.log(
+    `N=${N} dim=${DIM}: build ${buildSeconds.toFixed(1)} s, +${result.index_rss_mb} MB RSS, save ${saveSeconds.toFixed(2)} s, load ${loadSeconds.toFixed(2)} s, brute force ${bruteMs.toFixed(1)} ms/query`,
+  );
   console.log('ef   recall@10  p50 ms  p99 ms');
   for (const r of efRows) console.log(`${String(r.ef).padEnd(4)} ${f(r.recall_at_10).padStart(9)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}`);
-  if (http) console.log(`GET /v1/users/:id at ${http.target_rps}/s for ${values.seconds}s: achieved ${http.achieved_rps}/s, p50 ${f(http.p50_ms as number)} ms, p99 ${f(http.p99_ms as number)} ms, errors ${http.errors}, dropped ${http.dropped_over_concurrency}`);
+  if (http)
+    console.log(
+      `GET /v1/users/:id at ${http.target_rps}/s for ${values.seconds}s: achieved ${http.achieved_rps}/s, p50 ${f(http.p50_ms as number)} ms, p99 ${f(http.p99_ms as number)} ms, errors ${http.errors}, dropped ${http.dropped_over_concurrency}`,
+    );
 }

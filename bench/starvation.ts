@@ -77,7 +77,11 @@ async function main(): Promise<void> {
   async function startServer(mode: 'off' | 'thread' | 'inline', db: string): Promise<{ child: ChildProcess; url: string }> {
     const child =
       mode === 'inline'
-        ? spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/starvation.ts'), '--child', 'inline'], { env: env(db, true), cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+        ? spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/starvation.ts'), '--child', 'inline'], {
+            env: env(db, true),
+            cwd: root,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          })
         : spawn(process.execPath, [bin, 'serve'], { env: env(db, mode === 'thread'), cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -98,7 +102,9 @@ async function main(): Promise<void> {
   try {
     for (const mode of modes) {
       const db = join(dir, `${mode}.db`);
-      const key = JSON.parse((await run(process.execPath, [bin, 'keys', 'create', '--name', 'bench', '--scopes', 'admin', '--json'], { env: env(db, false), cwd: dir })).stdout) as { secret: string };
+      const key = JSON.parse(
+        (await run(process.execPath, [bin, 'keys', 'create', '--name', 'bench', '--scopes', 'admin', '--json'], { env: env(db, false), cwd: dir })).stdout,
+      ) as { secret: string };
       const headers = { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' };
       const { child, url } = await startServer(mode, db);
       try {

@@ -36,7 +36,12 @@ const { values } = parseArgs({
 function loadTexts(): { source: string; users: string[][] } {
   const n = Number(values.users);
   if (!values.synthetic && existsSync(values.data)) {
-    return { source: `PersonaChat ${values.data}`, users: loadSpeakers(values.data).slice(0, n).map((s) => s.utterances) };
+    return {
+      source: `PersonaChat ${values.data}`,
+      users: loadSpeakers(values.data)
+        .slice(0, n)
+        .map((s) => s.utterances),
+    };
   }
   const pop = generatePopulation({ users: n, seed: 7 });
   const by = new Map<string, string[]>();
@@ -135,10 +140,18 @@ try {
       const t = performance.now();
       for (const id of ids) n += (await pipeline.refreshUser(id)).traits.signals;
       const s = (performance.now() - t) / 1000;
-      const usage = () => db.sqlite.prepare("SELECT count(*) AS calls, coalesce(sum(prompt_tokens),0) AS p, coalesce(sum(completion_tokens),0) AS c FROM llm_calls WHERE status = 'ok'").get() as { calls: number; p: number; c: number };
+      const usage = () =>
+        db.sqlite.prepare("SELECT count(*) AS calls, coalesce(sum(prompt_tokens),0) AS p, coalesce(sum(completion_tokens),0) AS c FROM llm_calls WHERE status = 'ok'").get() as {
+          calls: number;
+          p: number;
+          c: number;
+        };
       const u = usage();
       const per100 = (x: number) => ((x / n) * 100).toFixed(1);
-      rows.push([`LLM budget ${budget} tokens (${ids.length} users, ${n} signals)`, `${per100(u.calls)} calls, ${per100(u.p)} prompt + ${per100(u.c)} completion tokens per 100 signals; ${(n / s).toFixed(0)} signals/s on loopback`]);
+      rows.push([
+        `LLM budget ${budget} tokens (${ids.length} users, ${n} signals)`,
+        `${per100(u.calls)} calls, ${per100(u.p)} prompt + ${per100(u.c)} completion tokens per 100 signals; ${(n / s).toFixed(0)} signals/s on loopback`,
+      ]);
       for (const id of ids) await sqliteStore(db).traits.forgetSignalsRead(id);
       let again = 0;
       let calls = 0;

@@ -16,7 +16,12 @@ import { parseSpec } from '../src/predict/spec.ts';
 import { trainModel } from '../src/predict/train.ts';
 
 const { values } = parseArgs({
-  options: { dataset: { type: 'string' }, data: { type: 'string', default: '../shared/datasets' }, grid: { type: 'string', default: '[{}]' }, folds: { type: 'string', default: '4' } },
+  options: {
+    dataset: { type: 'string' },
+    data: { type: 'string', default: '../shared/datasets' },
+    grid: { type: 'string', default: '[{}]' },
+    folds: { type: 'string', default: '4' },
+  },
 });
 const dataset = values.dataset as BehaviourDataset;
 const grid = JSON.parse(values.grid as string) as SpecOverrides[];
@@ -52,7 +57,16 @@ try {
       blend.push(c.blend?.networkWeight ?? 1);
       seconds += c.training.seconds;
     }
-    console.log(JSON.stringify({ overrides: o, cv_auc: +mean(auc).toFixed(4), cv_network_auc: +mean(net).toFixed(4), cv_logreg_auc: +mean(lr).toFixed(4), blend: blend, seconds: +seconds.toFixed(1) }));
+    console.log(
+      JSON.stringify({
+        overrides: o,
+        cv_auc: +mean(auc).toFixed(4),
+        cv_network_auc: +mean(net).toFixed(4),
+        cv_logreg_auc: +mean(lr).toFixed(4),
+        blend: blend,
+        seconds: +seconds.toFixed(1),
+      }),
+    );
   }
 } finally {
   db.close();

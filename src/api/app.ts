@@ -57,7 +57,13 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
-    ...eventRoutes({ events: store.events, limits, maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS, ...(opts.onWork ? { onWork: opts.onWork } : {}), onIngested: metrics.ingested }),
+    ...eventRoutes({
+      events: store.events,
+      limits,
+      maxBatchEvents: config.TRAITLENS_MAX_BATCH_EVENTS,
+      ...(opts.onWork ? { onWork: opts.onWork } : {}),
+      onIngested: metrics.ingested,
+    }),
     ...userRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
     ...traitRoutes({ store, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...modelRoutes({ modelsDir: resolve(config.TRAITLENS_MODELS_DIR) }),
@@ -67,12 +73,13 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     ...profileRoutes(profiles),
     ...segmentRoutes(profiles, rt.catalogue),
     ...jobRoutes({ jobs: store.jobs, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
-    ...docsRoutes(() =>
-      (document ??= buildOpenApi(routes, {
-        title: 'Traitlens API',
-        version: API_VERSION,
-        description: 'Self-hostable user profiling. Errors are always `{"error": {"code", "message", "details"}}`.',
-      })),
+    ...docsRoutes(
+      () =>
+        (document ??= buildOpenApi(routes, {
+          title: 'Traitlens API',
+          version: API_VERSION,
+          description: 'Self-hostable user profiling. Errors are always `{"error": {"code", "message", "details"}}`.',
+        })),
     ),
   ];
 

@@ -123,5 +123,4 @@ export const onError: ErrorHandler<ApiEnv> = (err, c) => {
   return errorResponse(c, 500, 'internal_error', 'internal error', { requestId: c.get('requestId') ?? null });
 };
 
-export const notFound: NotFoundHandler<ApiEnv> = (c) =>
-  errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+export const notFound: NotFoundHandler<ApiEnv> = (c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

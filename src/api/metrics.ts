@@ -19,7 +19,12 @@ export interface ApiMetrics {
 export function createMetrics(sources: readonly MetricSource[], opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'traitlens_' });
-  const requests = new Counter({ name: 'traitlens_http_requests_total', help: 'HTTP requests by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'traitlens_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'traitlens_http_request_duration_seconds',
     help: 'HTTP request latency by method, route pattern and status.',
@@ -27,7 +32,12 @@ export function createMetrics(sources: readonly MetricSource[], opts: { defaultM
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const ingest = new Counter({ name: 'traitlens_ingest_events_total', help: 'Events received over HTTP by outcome (accepted, duplicate, rejected).', labelNames: ['status'], registers: [registry] });
+  const ingest = new Counter({
+    name: 'traitlens_ingest_events_total',
+    help: 'Events received over HTTP by outcome (accepted, duplicate, rejected).',
+    labelNames: ['status'],
+    registers: [registry],
+  });
   for (const status of ['accepted', 'duplicate', 'rejected']) ingest.inc({ status }, 0);
 
   for (const src of sources) {

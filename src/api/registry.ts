@@ -50,10 +50,7 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject =
   query?: Q;
   params?: P;
   responses: Record<number, RouteResponse>;
-  handler: (
-    c: Context<ApiEnv>,
-    input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> },
-  ) => Response | Promise<Response>;
+  handler: (c: Context<ApiEnv>, input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> }) => Response | Promise<Response>;
 }
 
 export interface ReturnsUsers {
@@ -99,9 +96,7 @@ async function returnedUsers(spec: Required<ReturnsUsers>, res: Response): Promi
 }
 
 /** Identity function that keeps the schemas' types for the handler. */
-export function defineRoute<B extends z.ZodType = z.ZodNever, Q extends AnyObject = AnyObject, P extends AnyObject = AnyObject>(
-  def: RouteDef<B, Q, P>,
-): RouteDef<B, Q, P> {
+export function defineRoute<B extends z.ZodType = z.ZodNever, Q extends AnyObject = AnyObject, P extends AnyObject = AnyObject>(def: RouteDef<B, Q, P>): RouteDef<B, Q, P> {
   return def;
 }
 

@@ -6,8 +6,7 @@ import { ConfigError } from './errors.ts';
  * Every setting the service reads, parsed once at start-up. `.env.example` documents each one;
  * a wrong value fails fast with the variable's name.
  */
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -80,7 +79,14 @@ export const configSchema = z.object({
     .string()
     .default('profiling,llm_processing')
     // `none`: an empty value counts as unset (→ the default), so opting everyone out needs a word.
-    .transform((s) => (s.trim().toLowerCase() === 'none' ? [] : s.split(',').map((x) => x.trim()).filter(Boolean)))
+    .transform((s) =>
+      s.trim().toLowerCase() === 'none'
+        ? []
+        : s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
   /** Per-API-key token bucket: sustained requests per second (0 = no limit) and burst size. */
   TRAITLENS_RATE_LIMIT_RPS: z.coerce.number().min(0).default(100),
@@ -99,7 +105,12 @@ export const configSchema = z.object({
   TRAITLENS_SENSITIVE_ALLOW: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership']))),
   /** User vector (docs/user-vector.md): weight of each L2-normalised block; 0 leaves a block out. */
   TRAITLENS_VECTOR_W_TEXT: z.coerce.number().min(0).max(100).default(1),

@@ -83,11 +83,7 @@ export interface FilledColumn {
  * (e.g. the window length for recency) and for an all-missing column. A saved `fill` from training
  * can be passed to reuse the training statistic at scoring time.
  */
-export function fillMissing(
-  column: ReadonlyArray<number | null | undefined>,
-  type: FeatureType,
-  opts: { fallback?: number; fill?: number } = {},
-): FilledColumn {
+export function fillMissing(column: ReadonlyArray<number | null | undefined>, type: FeatureType, opts: { fallback?: number; fill?: number } = {}): FilledColumn {
   const present = column.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const policy = MISSING_VALUE_POLICY[type];
   let fill: number;

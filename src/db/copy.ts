@@ -137,7 +137,15 @@ export async function copyStore(from: Executor, to: Executor, opts: CopyOptions 
     for await (const page of pages(from, t)) copied += await to.tx((tx) => insertPage(tx, t, page));
     await resetSequences(to, t);
     const [s, d] = await Promise.all([tableDigest(from, t), tableDigest(to, t)]);
-    const report = { table: t.name, source: s.rows, target: d.rows, copied, sourceChecksum: s.checksum, targetChecksum: d.checksum, ok: s.rows === d.rows && s.checksum === d.checksum };
+    const report = {
+      table: t.name,
+      source: s.rows,
+      target: d.rows,
+      copied,
+      sourceChecksum: s.checksum,
+      targetChecksum: d.checksum,
+      ok: s.rows === d.rows && s.checksum === d.checksum,
+    };
     opts.onTable?.(report);
     tables.push(report);
   }

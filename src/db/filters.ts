@@ -52,7 +52,14 @@ const LEAVES = {
     .strictObject({ key: traitKey, value: scalar.optional(), min: prob.optional(), max: prob.optional() })
     .refine((p) => p.min === undefined || p.max === undefined || p.min <= p.max, { message: 'min must not exceed max', path: ['min'] }),
   feature: z
-    .strictObject({ key: traitKey, gt: z.number().finite().optional(), gte: z.number().finite().optional(), lt: z.number().finite().optional(), lte: z.number().finite().optional(), eq: scalar.optional() })
+    .strictObject({
+      key: traitKey,
+      gt: z.number().finite().optional(),
+      gte: z.number().finite().optional(),
+      lt: z.number().finite().optional(),
+      lte: z.number().finite().optional(),
+      eq: scalar.optional(),
+    })
     .refine((f) => ['gt', 'gte', 'lt', 'lte', 'eq'].some((k) => k in f), { message: 'give at least one of gt, gte, lt, lte, eq' }),
   attribute: z
     .strictObject({ key: attrKey, eq: scalar.optional(), in: z.array(scalar).min(1).max(MAX_IN_VALUES).optional(), exists: z.boolean().optional() })
@@ -109,7 +116,8 @@ export function parseFilter(raw: unknown, root = 'filter'): Filter {
     }
     const r = LEAVES[op].safeParse(body);
     if (!r.success) {
-      for (const i of r.error.issues) issues.push({ field: [here, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].join('.').replace(/\.\[/g, '['), message: i.message });
+      for (const i of r.error.issues)
+        issues.push({ field: [here, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].join('.').replace(/\.\[/g, '['), message: i.message });
       return null;
     }
     return { [op]: r.data } as Filter;
@@ -139,7 +147,10 @@ export function parseFilterParam(s: string): Filter {
     }
     return parseFilter(raw, 'filter');
   }
-  const parts = t.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = t
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!parts.length) throw new ValidationError('invalid filter: empty', [{ field: 'filter', message: 'empty' }], 'invalid_filter');
   if (parts.length > MAX_SHORTHAND_CLAUSES)
     throw tooLarge(
@@ -150,7 +161,8 @@ export function parseFilterParam(s: string): Filter {
     const at = p.indexOf(':');
     const key = p.slice(0, at).trim();
     const value = p.slice(at + 1).trim();
-    if (at <= 0 || !value) throw new ValidationError(`invalid filter: "${p.slice(0, 100)}" is not key:value`, [{ field: `filter[${i}]`, message: 'expected key:value' }], 'invalid_filter');
+    if (at <= 0 || !value)
+      throw new ValidationError(`invalid filter: "${p.slice(0, 100)}" is not key:value`, [{ field: `filter[${i}]`, message: 'expected key:value' }], 'invalid_filter');
     const either: unknown[] = [{ attribute: { key, eq: value } }];
     if (/^[a-z][a-z0-9_]{0,63}$/.test(key)) either.push({ trait: { key, value } });
     return parseFilter({ or: either }, `filter[${i}]`);

@@ -78,9 +78,7 @@ export class IngestStore {
     for (const { index, event: e, missing } of events) {
       const userId = this.resolveUser(e.identityKind, e.identity, receivedAt, users);
       const flags = e.warnings.length ? JSON.stringify(e.warnings.map((w) => w.code)) : null;
-      const r = this.insertEvent.run(
-        userId, e.type, e.ts, JSON.stringify(e.properties), e.text, e.source, e.clientEventId, e.contentHash, e.dedupeKey, receivedAt, flags,
-      );
+      const r = this.insertEvent.run(userId, e.type, e.ts, JSON.stringify(e.properties), e.text, e.source, e.clientEventId, e.contentHash, e.dedupeKey, receivedAt, flags);
       const eventId = e.clientEventId ?? undefined;
       if (r.changes === 1) {
         const id = Number(r.lastInsertRowid);
@@ -98,7 +96,14 @@ export class IngestStore {
         const prior = this.findDuplicate.get(e.dedupeKey);
         if (prior && e.clientEventId !== null && prior.content_hash !== e.contentHash) {
           // Same eventId, different content: a client bug, not a retry. Say so instead of hiding it.
-          out.push({ index, status: 'rejected', reason: 'event_id_reused', field: 'eventId', message: `eventId was already used for a different event (id ${prior.id})`, ...(eventId ? { eventId } : {}) });
+          out.push({
+            index,
+            status: 'rejected',
+            reason: 'event_id_reused',
+            field: 'eventId',
+            message: `eventId was already used for a different event (id ${prior.id})`,
+            ...(eventId ? { eventId } : {}),
+          });
           count('rejected', 'event_id_reused');
         } else {
           out.push({ index, status: 'duplicate', ...(eventId ? { eventId } : {}), ...(prior ? { duplicateOf: prior.id } : {}) });

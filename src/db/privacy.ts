@@ -32,12 +32,7 @@ const ordered = (sections: readonly UserDataSection[], derivedOnly: boolean) => 
  * entry with counts only (no id, nothing personal), runs the sections outside the database, and
  * truncates SQLite's WAL. With `secure_delete` (connection.ts) freed bytes are zeroed in the file.
  */
-export async function eraseUser(
-  exec: Executor,
-  sections: readonly UserDataSection[],
-  userId: number,
-  meta: { keyId?: string | null; now?: number } = {},
-): Promise<ErasureResult> {
+export async function eraseUser(exec: Executor, sections: readonly UserDataSection[], userId: number, meta: { keyId?: string | null; now?: number } = {}): Promise<ErasureResult> {
   const now = meta.now ?? Date.now();
   const list = ordered(sections, false);
   const removed: Record<string, number> = {};

@@ -95,7 +95,9 @@ export const jobs = sqliteTable(
     kind: text('kind').notNull(),
     userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
     payload: text('payload').notNull().default('{}'),
-    status: text('status', { enum: ['pending', 'running', 'done', 'parked'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'running', 'done', 'parked'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     runAfter: integer('run_after').notNull(),
     lastError: text('last_error'),

@@ -76,5 +76,11 @@ export function listCurrentTraits(db: Db, userId: number, f: TraitFilter = {}): 
 
 /** Every version of a key, newest first. */
 export function traitHistory(db: Db, userId: number, key: string): Trait[] {
-  return db.orm.select().from(traits).where(and(eq(traits.userId, userId), eq(traits.key, key))).orderBy(desc(traits.validFrom), desc(traits.id)).all().map(rowToTrait);
+  return db.orm
+    .select()
+    .from(traits)
+    .where(and(eq(traits.userId, userId), eq(traits.key, key)))
+    .orderBy(desc(traits.validFrom), desc(traits.id))
+    .all()
+    .map(rowToTrait);
 }

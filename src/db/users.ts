@@ -58,54 +58,60 @@ export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userI
  * is a conflict (merging two known users is never done implicitly).
  */
 export function identify(db: Db, anonymousId: string, userId: string, now = Date.now()): IdentifyOutcome {
-  return db.sqlite.transaction((): IdentifyOutcome => {
-    const idOf = (kind: 'user' | 'anonymous', alias: string) =>
-      db.orm.select({ userId: identities.userId }).from(identities).where(and(eq(identities.kind, kind), eq(identities.alias, alias))).get()?.userId;
-    const known = idOf('user', userId);
-    const anon = idOf('anonymous', anonymousId);
-    if (anon !== undefined && anon === known) return { status: 'unchanged', userId, movedEvents: 0 };
-    const anonUser = anon !== undefined ? db.orm.select().from(users).where(eq(users.id, anon)).get() : undefined;
-    if (anonUser && anonUser.externalId !== null)
-      throw new ConflictError(`anonymousId "${anonymousId}" already belongs to another user`, { field: 'anonymousId' }, 'identity_conflict');
+  return db.sqlite
+    .transaction((): IdentifyOutcome => {
+      const idOf = (kind: 'user' | 'anonymous', alias: string) =>
+        db.orm
+          .select({ userId: identities.userId })
+          .from(identities)
+          .where(and(eq(identities.kind, kind), eq(identities.alias, alias)))
+          .get()?.userId;
+      const known = idOf('user', userId);
+      const anon = idOf('anonymous', anonymousId);
+      if (anon !== undefined && anon === known) return { status: 'unchanged', userId, movedEvents: 0 };
+      const anonUser = anon !== undefined ? db.orm.select().from(users).where(eq(users.id, anon)).get() : undefined;
+      if (anonUser && anonUser.externalId !== null)
+        throw new ConflictError(`anonymousId "${anonymousId}" already belongs to another user`, { field: 'anonymousId' }, 'identity_conflict');
 
-    if (anonUser === undefined) {
-      const target = known ?? createKnownUser(db, userId, now);
-      db.orm.insert(identities).values({ kind: 'anonymous', alias: anonymousId, userId: target, createdAt: now }).run();
-      return { status: 'linked', userId, movedEvents: 0 };
-    }
-    if (known === undefined) {
-      // The anonymous user simply becomes the known user: nothing has to move.
-      db.orm.update(users).set({ externalId: userId, updatedAt: now }).where(eq(users.id, anonUser.id)).run();
-      db.orm.insert(identities).values({ kind: 'user', alias: userId, userId: anonUser.id, createdAt: now }).run();
-      enqueueRefresh(db, anonUser.id, now);
-      return { status: 'linked', userId, movedEvents: 0 };
-    }
-    const moved = db.orm.update(events).set({ userId: known }).where(eq(events.userId, anonUser.id)).run().changes;
-    db.orm.update(traits).set({ userId: known }).where(eq(traits.userId, anonUser.id)).run();
-    db.orm.update(signalEmbeddings).set({ userId: known }).where(eq(signalEmbeddings.userId, anonUser.id)).run();
-    db.orm.update(llmCache).set({ userId: known }).where(eq(llmCache.userId, anonUser.id)).run();
-    // The per-user text vector is derived: the refresh job recomputes it from all moved signals.
-    db.orm.delete(userEmbeddings).where(eq(userEmbeddings.userId, anonUser.id)).run();
-    db.orm.update(identities).set({ userId: known }).where(eq(identities.userId, anonUser.id)).run();
-    db.orm.delete(jobs).where(eq(jobs.userId, anonUser.id)).run();
-    const target = db.orm.select().from(users).where(eq(users.id, known)).get()!;
-    // Attributes the known user declared win over the anonymous ones.
-    const attributes = { ...(JSON.parse(anonUser.attributes) as JsonObject), ...(JSON.parse(target.attributes) as JsonObject) };
-    db.orm
-      .update(users)
-      .set({
-        attributes: JSON.stringify(attributes),
-        eventCount: target.eventCount + anonUser.eventCount,
-        firstEventAt: minOf(target.firstEventAt, anonUser.firstEventAt),
-        lastEventAt: maxOf(target.lastEventAt, anonUser.lastEventAt),
-        updatedAt: now,
-      })
-      .where(eq(users.id, known))
-      .run();
-    db.orm.delete(users).where(eq(users.id, anonUser.id)).run();
-    enqueueRefresh(db, known, now);
-    return { status: 'merged', userId, movedEvents: moved };
-  }).immediate();
+      if (anonUser === undefined) {
+        const target = known ?? createKnownUser(db, userId, now);
+        db.orm.insert(identities).values({ kind: 'anonymous', alias: anonymousId, userId: target, createdAt: now }).run();
+        return { status: 'linked', userId, movedEvents: 0 };
+      }
+      if (known === undefined) {
+        // The anonymous user simply becomes the known user: nothing has to move.
+        db.orm.update(users).set({ externalId: userId, updatedAt: now }).where(eq(users.id, anonUser.id)).run();
+        db.orm.insert(identities).values({ kind: 'user', alias: userId, userId: anonUser.id, createdAt: now }).run();
+        enqueueRefresh(db, anonUser.id, now);
+        return { status: 'linked', userId, movedEvents: 0 };
+      }
+      const moved = db.orm.update(events).set({ userId: known }).where(eq(events.userId, anonUser.id)).run().changes;
+      db.orm.update(traits).set({ userId: known }).where(eq(traits.userId, anonUser.id)).run();
+      db.orm.update(signalEmbeddings).set({ userId: known }).where(eq(signalEmbeddings.userId, anonUser.id)).run();
+      db.orm.update(llmCache).set({ userId: known }).where(eq(llmCache.userId, anonUser.id)).run();
+      // The per-user text vector is derived: the refresh job recomputes it from all moved signals.
+      db.orm.delete(userEmbeddings).where(eq(userEmbeddings.userId, anonUser.id)).run();
+      db.orm.update(identities).set({ userId: known }).where(eq(identities.userId, anonUser.id)).run();
+      db.orm.delete(jobs).where(eq(jobs.userId, anonUser.id)).run();
+      const target = db.orm.select().from(users).where(eq(users.id, known)).get()!;
+      // Attributes the known user declared win over the anonymous ones.
+      const attributes = { ...(JSON.parse(anonUser.attributes) as JsonObject), ...(JSON.parse(target.attributes) as JsonObject) };
+      db.orm
+        .update(users)
+        .set({
+          attributes: JSON.stringify(attributes),
+          eventCount: target.eventCount + anonUser.eventCount,
+          firstEventAt: minOf(target.firstEventAt, anonUser.firstEventAt),
+          lastEventAt: maxOf(target.lastEventAt, anonUser.lastEventAt),
+          updatedAt: now,
+        })
+        .where(eq(users.id, known))
+        .run();
+      db.orm.delete(users).where(eq(users.id, anonUser.id)).run();
+      enqueueRefresh(db, known, now);
+      return { status: 'merged', userId, movedEvents: moved };
+    })
+    .immediate();
 }
 
 function minOf(a: number | null, b: number | null): number | null {
@@ -130,39 +136,39 @@ function enqueueRefresh(db: Db, userId: number, now: number): void {
  * needed. Each change is also written as a `declared` trait, closing the previous value, so
  * declared attributes have the same history as every other trait.
  */
-export function setAttributes(
-  db: Db,
-  ref: string,
-  changes: Record<string, Json>,
-  consent: Partial<Consent> | undefined,
-  now = Date.now(),
-): UserRow {
-  return db.sqlite.transaction((): UserRow => {
-    const existing = findUser(db, ref);
-    const id = existing?.id ?? createKnownUser(db, ref, now);
-    const row = existing ?? db.orm.select().from(users).where(eq(users.id, id)).get()!;
-    const attrs = JSON.parse(row.attributes) as JsonObject;
-    for (const [key, value] of Object.entries(changes)) {
-      const prev = db.orm.select().from(traits).where(and(eq(traits.userId, id), eq(traits.key, key), eq(traits.kind, 'declared'), isNull(traits.validTo))).get();
-      if (prev && prev.value === JSON.stringify(value)) continue;
-      let newId: number | null = null;
-      if (value === null) delete attrs[key];
-      else {
-        attrs[key] = value;
-        newId = db.orm
-          .insert(traits)
-          .values({ userId: id, key, value: JSON.stringify(value), kind: 'declared', confidence: 1, producer: 'client', version: '1', validFrom: now })
-          .returning({ id: traits.id })
-          .get().id;
+export function setAttributes(db: Db, ref: string, changes: Record<string, Json>, consent: Partial<Consent> | undefined, now = Date.now()): UserRow {
+  return db.sqlite
+    .transaction((): UserRow => {
+      const existing = findUser(db, ref);
+      const id = existing?.id ?? createKnownUser(db, ref, now);
+      const row = existing ?? db.orm.select().from(users).where(eq(users.id, id)).get()!;
+      const attrs = JSON.parse(row.attributes) as JsonObject;
+      for (const [key, value] of Object.entries(changes)) {
+        const prev = db.orm
+          .select()
+          .from(traits)
+          .where(and(eq(traits.userId, id), eq(traits.key, key), eq(traits.kind, 'declared'), isNull(traits.validTo)))
+          .get();
+        if (prev && prev.value === JSON.stringify(value)) continue;
+        let newId: number | null = null;
+        if (value === null) delete attrs[key];
+        else {
+          attrs[key] = value;
+          newId = db.orm
+            .insert(traits)
+            .values({ userId: id, key, value: JSON.stringify(value), kind: 'declared', confidence: 1, producer: 'client', version: '1', validFrom: now })
+            .returning({ id: traits.id })
+            .get().id;
+        }
+        if (prev) db.orm.update(traits).set({ validTo: now, supersededBy: newId }).where(eq(traits.id, prev.id)).run();
       }
-      if (prev) db.orm.update(traits).set({ validTo: now, supersededBy: newId }).where(eq(traits.id, prev.id)).run();
-    }
-    const mergedConsent = consent ? { ...(row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {}), ...consent } : undefined;
-    db.orm
-      .update(users)
-      .set({ attributes: JSON.stringify(attrs), ...(mergedConsent ? { consent: JSON.stringify(mergedConsent) } : {}), updatedAt: now })
-      .where(eq(users.id, id))
-      .run();
-    return db.orm.select().from(users).where(eq(users.id, id)).get()!;
-  }).immediate();
+      const mergedConsent = consent ? { ...(row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {}), ...consent } : undefined;
+      db.orm
+        .update(users)
+        .set({ attributes: JSON.stringify(attrs), ...(mergedConsent ? { consent: JSON.stringify(mergedConsent) } : {}), updatedAt: now })
+        .where(eq(users.id, id))
+        .run();
+      return db.orm.select().from(users).where(eq(users.id, id)).get()!;
+    })
+    .immediate();
 }

@@ -60,7 +60,9 @@ export async function trainDemoModels(
     const b = c.baseline.logisticRegression;
     const model = { name: c.name, version: c.version, traitKey: c.traitKey, auc: m.auc, baselineAuc: b.auc, trainSeconds: c.training.seconds };
     models.push(model);
-    log(`  ${c.name} ${c.version}: test AUC ${m.auc.toFixed(3)} (logistic regression ${b.auc.toFixed(3)}), ${c.examples.train + c.examples.validation + c.examples.test} examples → trait ${c.traitKey}`);
+    log(
+      `  ${c.name} ${c.version}: test AUC ${m.auc.toFixed(3)} (logistic regression ${b.auc.toFixed(3)}), ${c.examples.train + c.examples.validation + c.examples.test} examples → trait ${c.traitKey}`,
+    );
   }
   const scored = !models.length ? [] : await scoreAll(store, { dir: opts.modelsDir, asOf: opts.asOf, userIds: await profilingUserIds(store.features, opts.defaultConsent) });
   for (const s of scored) log(`  scored ${s.users} users with ${s.model} in ${s.seconds.toFixed(1)}s`);

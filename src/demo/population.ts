@@ -161,20 +161,10 @@ export interface DeclaredAttributes {
   attributes: { country: string; plan: 'free' | 'pro'; signup_date: string };
 }
 
-export type AnomalyKind =
-  | 'negative_dwell'
-  | 'huge_dwell'
-  | 'missing_dwell'
-  | 'string_price'
-  | 'unparseable_price'
-  | 'empty_search'
-  | 'broken_unicode'
-  | 'resend';
+export type AnomalyKind = 'negative_dwell' | 'huge_dwell' | 'missing_dwell' | 'string_price' | 'unparseable_price' | 'empty_search' | 'broken_unicode' | 'resend';
 
 /** What `cleanEvent` must say about a planted anomaly. */
-export type Expectation =
-  | { ok: true; warnings: { code: string; field: string }[]; missing: string[] }
-  | { ok: false; reason: string; field: string };
+export type Expectation = { ok: true; warnings: { code: string; field: string }[]; missing: string[] } | { ok: false; reason: string; field: string };
 
 export interface PlantedAnomaly {
   /** position in the event stream */
@@ -272,7 +262,12 @@ function phoneNumber(rng: Rng, country: string): string {
 }
 
 function emailFor(rng: Rng, first: string, last: string): string {
-  const clean = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z]/gi, '').toLowerCase();
+  const clean = (s: string) =>
+    s
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^a-z]/gi, '')
+      .toLowerCase();
   return `${clean(first)}${rng.pick(['.', '_', ''])}${clean(last)}${rng.chance(0.5) ? rng.int(1, 99) : ''}@${rng.pick(['example.com', 'example.org', 'example.net'])}`;
 }
 
@@ -309,38 +304,105 @@ function makeUser(o: ResolvedOptions, i: number): UserState {
   const city = r.pick(region.cities);
   const language = r.weighted(region.languages);
   const occupation = r.pick(OCCUPATIONS);
-  const interests = r.sample(TOPICS, r.weighted([[2, 0.4], [3, 0.4], [4, 0.2]]));
-  const nPets = r.weighted([[0, 0.45], [1, 0.4], [2, 0.15]]);
+  const interests = r.sample(
+    TOPICS,
+    r.weighted([
+      [2, 0.4],
+      [3, 0.4],
+      [4, 0.2],
+    ]),
+  );
+  const nPets = r.weighted([
+    [0, 0.45],
+    [1, 0.4],
+    [2, 0.15],
+  ]);
   const petNames = r.sample(PET_NAMES, nPets);
   const pets = petNames.map((name) => ({
-    species: r.weighted<PetSpecies>([['dog', 0.45], ['cat', 0.35], ['parrot', 0.05], ['rabbit', 0.06], ['hamster', 0.04], ['guinea pig', 0.05]]),
+    species: r.weighted<PetSpecies>([
+      ['dog', 0.45],
+      ['cat', 0.35],
+      ['parrot', 0.05],
+      ['rabbit', 0.06],
+      ['hamster', 0.04],
+      ['guinea pig', 0.05],
+    ]),
     name,
   }));
-  const diet = r.weighted<Diet>([['omnivore', 0.6], ['vegetarian', 0.15], ['vegan', 0.1], ['gluten_free', 0.07], ['keto', 0.08]]);
+  const diet = r.weighted<Diet>([
+    ['omnivore', 0.6],
+    ['vegetarian', 0.15],
+    ['vegan', 0.1],
+    ['gluten_free', 0.07],
+    ['keto', 0.08],
+  ]);
   const familyStatus =
     occupation.id === 'student'
-      ? r.weighted<FamilyStatus>([['single', 0.7], ['in_relationship', 0.3]])
-      : r.weighted<FamilyStatus>([['single', 0.25], ['in_relationship', 0.17], ['married', 0.18], ['married_with_kids', 0.32], ['single_parent', 0.08]]);
+      ? r.weighted<FamilyStatus>([
+          ['single', 0.7],
+          ['in_relationship', 0.3],
+        ])
+      : r.weighted<FamilyStatus>([
+          ['single', 0.25],
+          ['in_relationship', 0.17],
+          ['married', 0.18],
+          ['married_with_kids', 0.32],
+          ['single_parent', 0.08],
+        ]);
   const kids = familyStatus === 'married_with_kids' ? r.int(1, 3) : familyStatus === 'single_parent' ? r.int(1, 2) : 0;
   const priceSensitivity =
     occupation.id === 'student'
-      ? r.weighted<PriceSensitivity>([['medium', 0.3], ['high', 0.7]])
-      : r.weighted<PriceSensitivity>([['low', 0.25], ['medium', 0.48], ['high', 0.27]]);
-  const preferredChannel = r.weighted<Channel>([['email', 0.38], ['sms', 0.14], ['push', 0.2], ['phone', 0.1], ['chat', 0.18]]);
+      ? r.weighted<PriceSensitivity>([
+          ['medium', 0.3],
+          ['high', 0.7],
+        ])
+      : r.weighted<PriceSensitivity>([
+          ['low', 0.25],
+          ['medium', 0.48],
+          ['high', 0.27],
+        ]);
+  const preferredChannel = r.weighted<Channel>([
+    ['email', 0.38],
+    ['sms', 0.14],
+    ['push', 0.2],
+    ['phone', 0.1],
+    ['chat', 0.18],
+  ]);
   const mainTopic = interests[0]!;
-  const skill = r.weighted<SkillLevel>([['beginner', 0.35], ['intermediate', 0.45], ['expert', 0.2]]);
+  const skill = r.weighted<SkillLevel>([
+    ['beginner', 0.35],
+    ['intermediate', 0.45],
+    ['expert', 0.2],
+  ]);
 
   // Activity window: most users are around from the start, some arrive later, some churn.
   const sessionsPerWeek = Math.min(12, Math.max(0.3, r.logNormal(1.25, 0.6)));
   const lateStart = r.chance(0.25);
   const startActive = o.startMs + (lateStart ? r.int(1, Math.floor(o.days * 0.6)) * DAY : 0);
-  const issueCount = r.weighted([[0, 0.62], [1, 0.28], [2, 0.08], [3, 0.02]]);
+  const issueCount = r.weighted([
+    [0, 0.62],
+    [1, 0.28],
+    [2, 0.08],
+    [3, 0.02],
+  ]);
   const brandSentiment: Sentiment =
     issueCount >= 2
-      ? r.weighted<Sentiment>([['negative', 0.7], ['neutral', 0.25], ['positive', 0.05]])
+      ? r.weighted<Sentiment>([
+          ['negative', 0.7],
+          ['neutral', 0.25],
+          ['positive', 0.05],
+        ])
       : issueCount === 1
-        ? r.weighted<Sentiment>([['negative', 0.35], ['neutral', 0.45], ['positive', 0.2]])
-        : r.weighted<Sentiment>([['negative', 0.07], ['neutral', 0.5], ['positive', 0.43]]);
+        ? r.weighted<Sentiment>([
+            ['negative', 0.35],
+            ['neutral', 0.45],
+            ['positive', 0.2],
+          ])
+        : r.weighted<Sentiment>([
+            ['negative', 0.07],
+            ['neutral', 0.5],
+            ['positive', 0.43],
+          ]);
   const churnP = 0.14 + (brandSentiment === 'negative' ? 0.25 : 0) + (sessionsPerWeek < 1 ? 0.1 : 0) - (sessionsPerWeek > 4 ? 0.07 : 0);
   // Churn is only meaningful for users with some history before it.
   const latestChurn = o.endMs - 31 * DAY;
@@ -375,13 +437,51 @@ function makeUser(o: ResolvedOptions, i: number): UserState {
   const purchasePropensity = round2(
     r.chance(0.2) ? r.range(0.005, 0.02) : Math.min(0.45, r.logNormal(0.1, 0.55) * (priceSensitivity === 'low' ? 1.3 : 1) * (brandSentiment === 'negative' ? 0.7 : 1)),
   );
-  const device = r.weighted<Behaviour['device']>([['web', 0.55], ['ios', 0.28], ['android', 0.17]]);
+  const device = r.weighted<Behaviour['device']>([
+    ['web', 0.55],
+    ['ios', 0.28],
+    ['android', 0.17],
+  ]);
   const chronotype = r.pick<[number, number][]>([
-    [[7, 3], [8, 3], [12, 2], [13, 1], [19, 1], [20, 1]],
-    [[12, 3], [13, 3], [18, 1], [20, 2], [21, 1]],
-    [[19, 2], [20, 3], [21, 3], [22, 2], [23, 1]],
-    [[22, 2], [23, 3], [0, 2], [1, 1], [20, 1]],
-    [[9, 1], [10, 1], [11, 1], [14, 1], [15, 1], [16, 1], [17, 1], [20, 1]],
+    [
+      [7, 3],
+      [8, 3],
+      [12, 2],
+      [13, 1],
+      [19, 1],
+      [20, 1],
+    ],
+    [
+      [12, 3],
+      [13, 3],
+      [18, 1],
+      [20, 2],
+      [21, 1],
+    ],
+    [
+      [19, 2],
+      [20, 3],
+      [21, 3],
+      [22, 2],
+      [23, 1],
+    ],
+    [
+      [22, 2],
+      [23, 3],
+      [0, 2],
+      [1, 1],
+      [20, 1],
+    ],
+    [
+      [9, 1],
+      [10, 1],
+      [11, 1],
+      [14, 1],
+      [15, 1],
+      [16, 1],
+      [17, 1],
+      [20, 1],
+    ],
   ]);
 
   const anonymous = r.chance(0.1);
@@ -393,7 +493,11 @@ function makeUser(o: ResolvedOptions, i: number): UserState {
   const voice: Voice = {
     careful: r.chance(0.55),
     parentWord: r.pick(['mum', 'dad'] as const),
-    spouseWord: r.weighted<Voice['spouseWord']>([['husband', 0.4], ['wife', 0.4], ['partner', 0.2]]),
+    spouseWord: r.weighted<Voice['spouseWord']>([
+      ['husband', 0.4],
+      ['wife', 0.4],
+      ['partner', 0.2],
+    ]),
     kidAges: Array.from({ length: kids }, () => r.int(1, 16)).sort((a, b) => a - b),
   };
 
@@ -500,7 +604,11 @@ const REFERRERS = ['direct', 'google', 'instagram', 'newsletter', 'push', 'sms']
 function variantOf(rng: Rng, priceLevel: number): ['' | '-basic' | '-pro', number] {
   const pro = priceLevel > 1.1 ? 0.45 : priceLevel < 0.85 ? 0.04 : 0.15;
   const basic = priceLevel < 0.85 ? 0.55 : priceLevel > 1.1 ? 0.04 : 0.2;
-  const v = rng.weighted<'' | '-basic' | '-pro'>([['-pro', pro], ['-basic', basic], ['', 1 - pro - basic]]);
+  const v = rng.weighted<'' | '-basic' | '-pro'>([
+    ['-pro', pro],
+    ['-basic', basic],
+    ['', 1 - pro - basic],
+  ]);
   return [v, v === '-pro' ? 1.5 : v === '-basic' ? 0.7 : 1];
 }
 
@@ -553,7 +661,12 @@ function generateUserEvents(o: ResolvedOptions, i: number, u: UserState): UserBl
     const referrer =
       r.chance(0.3) && (p.preferredChannel === 'email' || p.preferredChannel === 'sms' || p.preferredChannel === 'push')
         ? ({ email: 'newsletter', sms: 'sms', push: 'push' } as const)[p.preferredChannel]
-        : r.weighted<(typeof REFERRERS)[number]>([['direct', 0.45], ['google', 0.35], ['instagram', 0.1], ['newsletter', 0.1]]);
+        : r.weighted<(typeof REFERRERS)[number]>([
+            ['direct', 0.45],
+            ['google', 0.35],
+            ['instagram', 0.1],
+            ['newsletter', 0.1],
+          ]);
     drafts.push({ ms, type: 'session_start', source, properties: { device: source === 'web' ? r.pick(['desktop', 'mobile_web']) : source, referrer } });
     step(200, 3000);
     const viewed: { product: Product; price: number; variant: string }[] = [];
@@ -596,7 +709,7 @@ function generateUserEvents(o: ResolvedOptions, i: number, u: UserState): UserBl
           const item = productIn(r.chance(0.5) ? cat : r.pick(CATEGORIES));
           drafts.push({ ms: ms + pos, type: 'impression', source, properties: { item_id: item.id, position: pos, list, category: item.category } });
           const fav = (u.catWeights.find(([c]) => c === item.category)?.[1] ?? 0) > 0.06;
-          if (r.chance(Math.min(0.9, b.clickRate * (fav ? 2.2 : 0.6) / (1 + 0.5 * pos)))) {
+          if (r.chance(Math.min(0.9, (b.clickRate * (fav ? 2.2 : 0.6)) / (1 + 0.5 * pos)))) {
             drafts.push({ ms: ms + r.int(800, 9000), type: 'click', source, properties: { item_id: item.id, position: pos, list } });
             const [variant, factor] = variantOf(r, b.priceLevel);
             const price = priceOf(item, factor);
@@ -660,7 +773,11 @@ function generateUserEvents(o: ResolvedOptions, i: number, u: UserState): UserBl
   maybe(0.35, () => skillSnippet(r, p.skillLevel.level, topics[0]!));
   maybe(0.3, () => sentimentSnippet(r, p.brandSentiment));
   const traps: TrapSnippet[] = [];
-  const nTraps = r.weighted([[0, 0.55], [1, 0.33], [2, 0.12]]);
+  const nTraps = r.weighted([
+    [0, 0.55],
+    [1, 0.33],
+    [2, 0.12],
+  ]);
   for (let k = 0; k < nTraps; k++)
     traps.push(trapSnippet(r, { occupation: p.occupation, pets: p.pets.map((x) => x.species), diet: p.diet, interests: p.interests, kids: p.kids, channel: p.preferredChannel }));
   if (r.chance(0.025)) traps.push(injectionSnippet(r));
@@ -724,7 +841,14 @@ function generateUserEvents(o: ResolvedOptions, i: number, u: UserState): UserBl
       const text = say(s.text);
       const lifeProd = productIn(r.pick(lifeCats));
       const parts = r.chance(0.6) ? [text, say(requestSentence(r, lifeProd, otherIn(lifeProd), order()))] : [text];
-      drafts.push({ ms, type: 'chat_message', source: 'chat_widget', properties: { conversation_id: `conv-${r.hex(10)}` }, text: joinSentences(r, parts, u.voice.careful), mentions: [{ ...s, text }] });
+      drafts.push({
+        ms,
+        type: 'chat_message',
+        source: 'chat_widget',
+        properties: { conversation_id: `conv-${r.hex(10)}` },
+        text: joinSentences(r, parts, u.voice.careful),
+        mentions: [{ ...s, text }],
+      });
     }
   }
 
@@ -783,12 +907,10 @@ function generateUserEvents(o: ResolvedOptions, i: number, u: UserState): UserBl
 
 /** Sentences end in punctuation for careful writers; casual ones sometimes just run on or use a comma. */
 function joinSentences(r: Rng, parts: string[], careful: boolean): string {
-  return parts
-    .map((x, k) => (k === parts.length - 1 || /[.!?,:]$/.test(x) ? x : careful ? `${x}${r.chance(0.15) ? '!' : '.'}` : `${x}${r.pick(['.', '.', ',', ''])}`))
-    .join(' ');
+  return parts.map((x, k) => (k === parts.length - 1 || /[.!?,:]$/.test(x) ? x : careful ? `${x}${r.chance(0.15) ? '!' : '.'}` : `${x}${r.pick(['.', '.', ',', ''])}`)).join(' ');
 }
 
-function searchDraft(r: Rng, u: UserState, ms: number, source: string, topics: typeof TOPICS[number][], cat: Category): Draft {
+function searchDraft(r: Rng, u: UserState, ms: number, source: string, topics: (typeof TOPICS)[number][], cat: Category): Draft {
   const p = u.truth.persona;
   const choices: [() => string, number][] = [
     [() => r.pick(r.pick(topics).queries), 0.5],
@@ -798,7 +920,8 @@ function searchDraft(r: Rng, u: UserState, ms: number, source: string, topics: t
   if (diet) choices.push([() => r.pick(diet), 0.1]);
   if (p.pets.length) choices.push([() => r.pick(PET_QUERIES[r.pick(p.pets).species]), 0.12]);
   if (p.lifeEvent && u.lifeEventMs !== null && Math.abs(ms - u.lifeEventMs) < 45 * DAY) choices.push([() => r.pick(LIFE_QUERIES[p.lifeEvent!.kind]), 0.3]);
-  let q = r.weighted(choices)()
+  let q = r
+    .weighted(choices)()
     .replace('{size}', String(r.int(36, 46)))
     .replace('{city}', p.city)
     .replace('{n}', String(r.pick([8, 10, 12, 25, 28, 32, 49, 58])));

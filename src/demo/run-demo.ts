@@ -63,7 +63,11 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   const imported = await time('import', () => importFile(sqliteStore(db).events, eventsPath, {}));
   log(
     `  accepted ${imported.accepted.toLocaleString('en-US')}, duplicates ${imported.duplicates}, rejected ${imported.rejected} ` +
-      `(${Object.entries(imported.rejectedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) in ${imported.seconds.toFixed(1)}s`,
+      `(${
+        Object.entries(imported.rejectedByReason)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'none'
+      }) in ${imported.seconds.toFixed(1)}s`,
   );
 
   const declared = JSON.parse(readFileSync(written.declaredPath, 'utf8')) as { identifies: Identify[]; attributes: DeclaredAttributes[] };

@@ -9,7 +9,6 @@ export interface EmbedReport {
   embedder: string;
 }
 
-
 /** Recency weight of a signal: halves every `halfLifeDays`. */
 export function recencyWeight(ts: number, now: number, halfLifeDays = 30): number {
   return 0.5 ** (Math.max(0, now - ts) / (halfLifeDays * 86_400_000));

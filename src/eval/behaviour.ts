@@ -178,7 +178,14 @@ function* shopperEvents(rows: ShopperRow[]): Generator<RawEvent> {
       day = day >= 28 ? 1 : day + 1;
     }
     let t = Date.UTC(2017, month, day) + (mix(i, 2) % 86_400) * 1000;
-    const props: Record<string, unknown> = { ...p, Weekend: weekend, OperatingSystems: `os${String(p.OperatingSystems)}`, Browser: `b${String(p.Browser)}`, Region: `r${String(p.Region)}`, TrafficType: `t${String(p.TrafficType)}` };
+    const props: Record<string, unknown> = {
+      ...p,
+      Weekend: weekend,
+      OperatingSystems: `os${String(p.OperatingSystems)}`,
+      Browser: `b${String(p.Browser)}`,
+      Region: `r${String(p.Region)}`,
+      TrafficType: `t${String(p.TrafficType)}`,
+    };
     yield { eventId: `os-${i}-s`, userId: `s${i}`, type: 'session_start', timestamp: t, properties: props };
     const pages: [string, string, string][] = [
       ['administrative', 'Administrative', 'Administrative_Duration'],
@@ -203,7 +210,9 @@ const SHOPPER_PROPERTIES: PropertyFeature[] = [
     (key): PropertyFeature => ({ event: 'session_start', key, agg: 'last', type: 'monetary', top: 12 }),
   ),
   ...(['bounce_rates', 'exit_rates', 'special_day', 'weekend'] as const).map((key): PropertyFeature => ({ event: 'session_start', key, agg: 'last', type: 'rate', top: 12 })),
-  ...(['month', 'visitor_type', 'traffic_type', 'region', 'browser', 'operating_systems'] as const).map((key): PropertyFeature => ({ event: 'session_start', key, agg: 'onehot', type: 'share', top: 12 })),
+  ...(['month', 'visitor_type', 'traffic_type', 'region', 'browser', 'operating_systems'] as const).map(
+    (key): PropertyFeature => ({ event: 'session_start', key, agg: 'onehot', type: 'share', top: 12 }),
+  ),
 ];
 
 /** Overrides of the spec (training settings, feature switches); tuning runs pass them. */
@@ -213,14 +222,45 @@ export interface SpecOverrides {
 }
 
 export function specFor(dataset: BehaviourDataset, architecture: ModelSpec['architecture'], o: SpecOverrides = {}, split: { folds?: number; fold?: number } = {}): ModelSpec {
-  const training = { epochs: 80, patience: 8, batchSize: 256, learningRate: 0.001, hidden: [64, 32], dropout: 0.1, l2: 1e-4, classWeights: 'none', ...DATASET_TUNED[dataset].training, ...o.training };
+  const training = {
+    epochs: 80,
+    patience: 8,
+    batchSize: 256,
+    learningRate: 0.001,
+    hidden: [64, 32],
+    dropout: 0.1,
+    l2: 1e-4,
+    classWeights: 'none',
+    ...DATASET_TUNED[dataset].training,
+    ...o.training,
+  };
   o = { ...o, features: { ...DATASET_TUNED[dataset].features, ...o.features } };
   const common = { architecture, split: { kind: 'users', validation: 0.15, test: 0.25, seed: 42, ...split }, training };
   if (dataset === 'cdnow')
-    return parseSpec({ ...common, name: 'cdnow_repurchase', description: 'CDNOW: any purchase in the 39 weeks after 1997-09-30', asOf: '1997-09-30T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 273 }, features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features } });
+    return parseSpec({
+      ...common,
+      name: 'cdnow_repurchase',
+      description: 'CDNOW: any purchase in the 39 weeks after 1997-09-30',
+      asOf: '1997-09-30T23:59:59.999Z',
+      target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 273 },
+      features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features },
+    });
   if (dataset === 'online-retail')
-    return parseSpec({ ...common, name: 'retail_repurchase', description: 'Online Retail: any purchase after 2011-08-31', asOf: '2011-08-31T23:59:59.999Z', target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 100 }, features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features } });
-  return parseSpec({ ...common, name: 'shopper_purchase', description: 'Online Shoppers: does the session end in a purchase', target: { kind: 'attribute', key: 'revenue', positive: true }, features: { maxEventTypes: 4, topCategories: 3, properties: SHOPPER_PROPERTIES, ...o.features } });
+    return parseSpec({
+      ...common,
+      name: 'retail_repurchase',
+      description: 'Online Retail: any purchase after 2011-08-31',
+      asOf: '2011-08-31T23:59:59.999Z',
+      target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 100 },
+      features: { maxEventTypes: 2, topCategories: 0, purchaseHistory: true, ...o.features },
+    });
+  return parseSpec({
+    ...common,
+    name: 'shopper_purchase',
+    description: 'Online Shoppers: does the session end in a purchase',
+    target: { kind: 'attribute', key: 'revenue', positive: true },
+    features: { maxEventTypes: 4, topCategories: 3, properties: SHOPPER_PROPERTIES, ...o.features },
+  });
 }
 
 /**
@@ -249,9 +289,26 @@ export async function loadBehaviourDataset(db: Db, dataset: BehaviourDataset, da
 /** One training run's figures: the result's model fields, plus what averaging folds needs. */
 type FoldRun = Pick<
   BehaviourEvalResult,
-  | 'architecture' | 'backend' | 'auc' | 'pr_auc' | 'f1' | 'accuracy' | 'precision' | 'recall' | 'log_loss' | 'threshold'
-  | 'baseline_auc' | 'baseline_f1' | 'baseline_accuracy' | 'majority_accuracy' | 'network_auc' | 'blend_weight' | 'validation_auc'
-  | 'examples' | 'train_seconds' | 'epochs'
+  | 'architecture'
+  | 'backend'
+  | 'auc'
+  | 'pr_auc'
+  | 'f1'
+  | 'accuracy'
+  | 'precision'
+  | 'recall'
+  | 'log_loss'
+  | 'threshold'
+  | 'baseline_auc'
+  | 'baseline_f1'
+  | 'baseline_accuracy'
+  | 'majority_accuracy'
+  | 'network_auc'
+  | 'blend_weight'
+  | 'validation_auc'
+  | 'examples'
+  | 'train_seconds'
+  | 'epochs'
 > & { positives: number; n: number };
 
 function foldRun(c: ModelCard): FoldRun {
@@ -260,7 +317,8 @@ function foldRun(c: ModelCard): FoldRun {
   const net = c.metrics.networkTest ?? m;
   const lr = c.baseline.logisticRegression;
   const maj = c.baseline.majority;
-  if (m.kind !== 'binary' || v.kind !== 'binary' || net.kind !== 'binary' || lr.kind !== 'binary' || maj.kind !== 'binary') throw new Error('behaviour evaluation targets are binary');
+  if (m.kind !== 'binary' || v.kind !== 'binary' || net.kind !== 'binary' || lr.kind !== 'binary' || maj.kind !== 'binary')
+    throw new Error('behaviour evaluation targets are binary');
   return {
     architecture: c.architecture,
     backend: c.backend,
@@ -338,7 +396,15 @@ export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<Beha
       blend_weight: mean('blend_weight'),
       validation_auc: mean('validation_auc'),
       cv: folds
-        ? { folds, auc: runs.map((r) => r.auc), baseline_auc: runs.map((r) => r.baseline_auc), f1: runs.map((r) => r.f1), accuracy: runs.map((r) => r.accuracy), auc_sd: sd('auc'), baseline_auc_sd: sd('baseline_auc') }
+        ? {
+            folds,
+            auc: runs.map((r) => r.auc),
+            baseline_auc: runs.map((r) => r.baseline_auc),
+            f1: runs.map((r) => r.f1),
+            accuracy: runs.map((r) => r.accuracy),
+            auc_sd: sd('auc'),
+            baseline_auc_sd: sd('baseline_auc'),
+          }
         : null,
     };
   } finally {

@@ -80,10 +80,16 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
     await timed('ingest', async () => {
       const events = sqliteStore(db).events;
       for (const [i, s] of speakers.entries())
-        await ingestBatch(events, s.utterances.map((text, j) => ({ userId: `pc-${s.user_id}`, type: 'chat_message', text, timestamp: T0 + i * 3_600_000 + j * 60_000, eventId: `pc-${s.user_id}-${j}` })));
+        await ingestBatch(
+          events,
+          s.utterances.map((text, j) => ({ userId: `pc-${s.user_id}`, type: 'chat_message', text, timestamp: T0 + i * 3_600_000 + j * 60_000, eventId: `pc-${s.user_id}-${j}` })),
+        );
     });
     log('pipeline (offline traits, embeddings, vectors)…');
-    const { pipeline } = assembleRuntime(sqliteStore(db), config, { providers: { chat: null, embedder: createProfileServices(db, config).providers.embedder }, featuresAsOf: T0 + speakers.length * 3_600_000 });
+    const { pipeline } = assembleRuntime(sqliteStore(db), config, {
+      providers: { chat: null, embedder: createProfileServices(db, config).providers.embedder },
+      featuresAsOf: T0 + speakers.length * 3_600_000,
+    });
     await timed('pipeline', () => pipeline.createWorker({ concurrency: 4 }).drain());
     const s = createProfileServices(db, config, { providers: pipeline.providers });
     const built = await timed('vectors', () => rebuildAllProfiles(s.deps, { now: T0 + speakers.length * 3_600_000 }));
@@ -122,7 +128,7 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
       let rN = 0;
       let hits = 0;
       let seed = 42;
-      const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+      const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
       for (const row of rows) {
         const me = idOf.get(row.userId) as Speaker;
         const approx = (await s.index.search(row.vector, k + 1)).filter((h) => h.label !== row.userId).slice(0, k);
@@ -175,7 +181,10 @@ export async function runSimilarEval(opts: SimilarEvalOptions): Promise<SimilarE
 }
 
 /** `traitlens eval similar` and bench/eval-similar.ts: --data FILE [--limit N] [--cache-dir DIR] [--keep] [--json] */
-export async function similarEvalMain(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function similarEvalMain(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -204,7 +213,9 @@ export async function similarEvalMain(argv: string[], io: { out: (s: string) => 
         `${r.speakers} speakers, ${r.with_vectors} with vectors (${r.vector_version}, ${r.dimension}-d)`,
         `persona overlap of top-${r.k} neighbours ${r.neighbour_overlap} vs random pairs ${r.random_overlap} (lift ${r.lift}; excluding dialogue partners ${r.neighbour_overlap_excl_partner})`,
         `recall@10 HNSW vs brute force ${r.recall_at_10} (ef ${r.ef})`,
-        `seconds: ${Object.entries(r.seconds).map(([a, b]) => `${a} ${b}`).join(', ')}`,
+        `seconds: ${Object.entries(r.seconds)
+          .map(([a, b]) => `${a} ${b}`)
+          .join(', ')}`,
       ].join('\n') + '\n',
     );
   return 0;

@@ -25,8 +25,8 @@ export const MATCH_COSINE_THRESHOLD = 0.64;
 
 const STOPWORDS = new Set(
   (
-    "i me my myself mine we us our ours you your he him his she her they them their it its a an the and or but if so as of at by for with from to in on into onto " +
-    "about over under up down out off than then too very just also really only still even ever am is are was were be been being do does did doing have has had having " +
+    'i me my myself mine we us our ours you your he him his she her they them their it its a an the and or but if so as of at by for with from to in on into onto ' +
+    'about over under up down out off than then too very just also really only still even ever am is are was were be been being do does did doing have has had having ' +
     "i'm im i've ive i'd i'll it's that's this that these those there here what which who whom whose when where why how all any both each some such no nor not " +
     "can could would should will shall may might must own get got go goes going went gone make made lot lots alot every much many more most one s t 's n't " +
     'like likes love loves enjoy enjoys favorite favourite fav really always usually currently now day days week weeks year years time times thing things'
@@ -34,13 +34,73 @@ const STOPWORDS = new Set(
 );
 
 const IRREGULAR: Readonly<Record<string, string>> = {
-  children: 'child', kids: 'kid', men: 'man', women: 'woman', mice: 'mouse', geese: 'goose', feet: 'foot', teeth: 'tooth', people: 'person', ran: 'run', swam: 'swim',
-  wrote: 'write', written: 'write', read: 'read', drove: 'drive', driven: 'drive', sang: 'sing', sung: 'sing', grew: 'grow', grown: 'grow', born: 'born', taught: 'teach',
-  bought: 'buy', ate: 'eat', eaten: 'eat', fish: 'fish', fishing: 'fish', married: 'marry', marriage: 'marry', wedding: 'wed', retirement: 'retire', photography: 'photo',
-  photographer: 'photo', photographs: 'photo', photograph: 'photo', photos: 'photo', pictures: 'picture', movies: 'movie', films: 'film', puppies: 'puppy', dogs: 'dog', cats: 'cat',
-  outdoors: 'outdoor', news: 'news', series: 'series', species: 'species', glasses: 'glasses', clothes: 'clothes', sports: 'sport', gymnastics: 'gymnast', languages: 'language',
-  music: 'music', musician: 'music', traveling: 'travel', travelling: 'travel', traveled: 'travel', travelled: 'travel', cooking: 'cook', cooked: 'cook', cook: 'cook', cooks: 'cook',
-  vegetarian: 'vegetarian', veterinarian: 'veterinarian', volunteer: 'volunt', volunteering: 'volunt', volunteers: 'volunt', volunteered: 'volunt',
+  children: 'child',
+  kids: 'kid',
+  men: 'man',
+  women: 'woman',
+  mice: 'mouse',
+  geese: 'goose',
+  feet: 'foot',
+  teeth: 'tooth',
+  people: 'person',
+  ran: 'run',
+  swam: 'swim',
+  wrote: 'write',
+  written: 'write',
+  read: 'read',
+  drove: 'drive',
+  driven: 'drive',
+  sang: 'sing',
+  sung: 'sing',
+  grew: 'grow',
+  grown: 'grow',
+  born: 'born',
+  taught: 'teach',
+  bought: 'buy',
+  ate: 'eat',
+  eaten: 'eat',
+  fish: 'fish',
+  fishing: 'fish',
+  married: 'marry',
+  marriage: 'marry',
+  wedding: 'wed',
+  retirement: 'retire',
+  photography: 'photo',
+  photographer: 'photo',
+  photographs: 'photo',
+  photograph: 'photo',
+  photos: 'photo',
+  pictures: 'picture',
+  movies: 'movie',
+  films: 'film',
+  puppies: 'puppy',
+  dogs: 'dog',
+  cats: 'cat',
+  outdoors: 'outdoor',
+  news: 'news',
+  series: 'series',
+  species: 'species',
+  glasses: 'glasses',
+  clothes: 'clothes',
+  sports: 'sport',
+  gymnastics: 'gymnast',
+  languages: 'language',
+  music: 'music',
+  musician: 'music',
+  traveling: 'travel',
+  travelling: 'travel',
+  traveled: 'travel',
+  travelled: 'travel',
+  cooking: 'cook',
+  cooked: 'cook',
+  cook: 'cook',
+  cooks: 'cook',
+  vegetarian: 'vegetarian',
+  veterinarian: 'veterinarian',
+  volunteer: 'volunt',
+  volunteering: 'volunt',
+  volunteers: 'volunt',
+  volunteered: 'volunt',
 };
 
 /**
@@ -78,7 +138,12 @@ function rules(word: string): string {
 }
 
 export function tokens(text: string): string[] {
-  return text.toLowerCase().replace(/[’`]/g, "'").match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? [];
+  return (
+    text
+      .toLowerCase()
+      .replace(/[’`]/g, "'")
+      .match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? []
+  );
 }
 
 /** Stems of the content words (stopwords and generic verbs removed). */
@@ -89,40 +154,116 @@ export function contentStems(text: string): string[] {
 }
 
 const NUMBER_WORDS: Readonly<Record<number, string[]>> = {
-  1: ['one', '1', 'a', 'an'], 2: ['two', '2', 'twin'], 3: ['three', '3'], 4: ['four', '4'], 5: ['five', '5'], 6: ['six', '6'], 7: ['seven', '7'], 8: ['eight', '8'], 9: ['nine', '9'], 10: ['ten', '10'],
+  1: ['one', '1', 'a', 'an'],
+  2: ['two', '2', 'twin'],
+  3: ['three', '3'],
+  4: ['four', '4'],
+  5: ['five', '5'],
+  6: ['six', '6'],
+  7: ['seven', '7'],
+  8: ['eight', '8'],
+  9: ['nine', '9'],
+  10: ['ten', '10'],
 };
 
 /** Interest values → other phrasings (each alternative: words that must all appear). Values not here use their own words. */
 const INTEREST_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
-  reading: ['read', 'book', 'novel', 'reader', 'library'], writing: ['write', 'writer', 'poetry', 'poem'], cooking: ['cook', 'chef', 'recipe'], baking: ['bake', 'baker'],
-  movies: ['movie', 'film', 'cinema'], tv: ['tv', 'television'], gaming: ['video game', 'computer game', 'online game', 'xbox', 'playstation', 'nintendo'],
-  fitness: ['gym', 'workout', 'work out', 'exercise', 'lift weights', 'weightlifting', 'crossfit'], music: ['music', 'song', 'concert', 'band'],
-  travel: ['travel', 'trip', 'vacation', 'see the world'], family_time: ['family'], animals: ['animal', 'wildlife', 'bird watching'], volunteering: ['volunteer', 'charity'],
-  cars: ['car', 'automobile'], nature: ['nature', 'outdoors'], hiking: ['hike', 'hiking'], running: ['run', 'running', 'marathon', 'jog'], swimming: ['swim'],
-  cycling: ['bike', 'cycling', 'bicycle', 'biking'], fishing: ['fish', 'fishing'], camping: ['camp'], gardening: ['garden'], knitting: ['knit', 'crochet', 'sew'],
-  board_games: ['board game', 'chess', 'puzzle', 'card game'], photography: ['photo', 'camera', 'picture'], painting: ['paint'], drawing: ['draw', 'sketch'], art: ['art', 'museum', 'craft'],
-  dancing: ['dance', 'ballet'], singing: ['sing', 'singer', 'choir', 'karaoke'], horse_riding: ['ride horse', 'horseback', 'equestrian'], martial_arts: ['karate', 'martial art', 'boxing', 'judo'],
-  technology: ['technology', 'tech', 'computer', 'programming', 'coding'], science: ['science', 'astronomy', 'physics', 'chemistry', 'biology'], languages: ['language'],
-  vegan_food: ['vegan'], comics: ['comic', 'manga'], collecting: ['collect', 'collection'], home_improvement: ['woodworking', 'diy'], skiing: ['ski', 'snowboard'],
-  kayaking: ['kayak', 'canoe'], climbing: ['climb'], surfing: ['surf'], sailing: ['sail', 'boat'], hunting: ['hunt'], food: ['food'], beauty: ['makeup', 'skincare'],
-  fashion: ['fashion', 'clothes', 'shopping'], shopping: ['shop'], football: ['football'], soccer: ['soccer'], basketball: ['basketball'], baseball: ['baseball'], golf: ['golf'], tennis: ['tennis'],
-  guitar: ['guitar'], piano: ['piano'], drums: ['drum'], yoga: ['yoga'], coffee: ['coffee'], tea: ['tea'], wine: ['wine'], history: ['history'],
+  reading: ['read', 'book', 'novel', 'reader', 'library'],
+  writing: ['write', 'writer', 'poetry', 'poem'],
+  cooking: ['cook', 'chef', 'recipe'],
+  baking: ['bake', 'baker'],
+  movies: ['movie', 'film', 'cinema'],
+  tv: ['tv', 'television'],
+  gaming: ['video game', 'computer game', 'online game', 'xbox', 'playstation', 'nintendo'],
+  fitness: ['gym', 'workout', 'work out', 'exercise', 'lift weights', 'weightlifting', 'crossfit'],
+  music: ['music', 'song', 'concert', 'band'],
+  travel: ['travel', 'trip', 'vacation', 'see the world'],
+  family_time: ['family'],
+  animals: ['animal', 'wildlife', 'bird watching'],
+  volunteering: ['volunteer', 'charity'],
+  cars: ['car', 'automobile'],
+  nature: ['nature', 'outdoors'],
+  hiking: ['hike', 'hiking'],
+  running: ['run', 'running', 'marathon', 'jog'],
+  swimming: ['swim'],
+  cycling: ['bike', 'cycling', 'bicycle', 'biking'],
+  fishing: ['fish', 'fishing'],
+  camping: ['camp'],
+  gardening: ['garden'],
+  knitting: ['knit', 'crochet', 'sew'],
+  board_games: ['board game', 'chess', 'puzzle', 'card game'],
+  photography: ['photo', 'camera', 'picture'],
+  painting: ['paint'],
+  drawing: ['draw', 'sketch'],
+  art: ['art', 'museum', 'craft'],
+  dancing: ['dance', 'ballet'],
+  singing: ['sing', 'singer', 'choir', 'karaoke'],
+  horse_riding: ['ride horse', 'horseback', 'equestrian'],
+  martial_arts: ['karate', 'martial art', 'boxing', 'judo'],
+  technology: ['technology', 'tech', 'computer', 'programming', 'coding'],
+  science: ['science', 'astronomy', 'physics', 'chemistry', 'biology'],
+  languages: ['language'],
+  vegan_food: ['vegan'],
+  comics: ['comic', 'manga'],
+  collecting: ['collect', 'collection'],
+  home_improvement: ['woodworking', 'diy'],
+  skiing: ['ski', 'snowboard'],
+  kayaking: ['kayak', 'canoe'],
+  climbing: ['climb'],
+  surfing: ['surf'],
+  sailing: ['sail', 'boat'],
+  hunting: ['hunt'],
+  food: ['food'],
+  beauty: ['makeup', 'skincare'],
+  fashion: ['fashion', 'clothes', 'shopping'],
+  shopping: ['shop'],
+  football: ['football'],
+  soccer: ['soccer'],
+  basketball: ['basketball'],
+  baseball: ['baseball'],
+  golf: ['golf'],
+  tennis: ['tennis'],
+  guitar: ['guitar'],
+  piano: ['piano'],
+  drums: ['drum'],
+  yoga: ['yoga'],
+  coffee: ['coffee'],
+  tea: ['tea'],
+  wine: ['wine'],
+  history: ['history'],
 };
 
 const FAMILY_STATUS: Readonly<Record<string, readonly string[]>> = {
-  married: ['married', 'wife', 'husband'], single: ['single'], in_relationship: ['boyfriend', 'girlfriend', 'relationship'], engaged: ['engaged', 'fiance', 'fiancee'],
-  divorced: ['divorced'], widowed: ['widow', 'widowed', 'widower'],
+  married: ['married', 'wife', 'husband'],
+  single: ['single'],
+  in_relationship: ['boyfriend', 'girlfriend', 'relationship'],
+  engaged: ['engaged', 'fiance', 'fiancee'],
+  divorced: ['divorced'],
+  widowed: ['widow', 'widowed', 'widower'],
 };
 
 const LIFE_EVENTS: Readonly<Record<string, readonly string[]>> = {
-  moving: ['move', 'moving', 'relocate'], new_baby: ['baby', 'pregnant'], engaged: ['engaged'], wedding: ['wedding', 'married'], new_job: ['new job', 'started working', 'hired', 'promoted'],
-  job_loss: ['lost job', 'fired', 'laid off', 'unemployed'], graduation: ['graduated', 'graduate'], retired: ['retired'], new_home: ['bought house', 'new house', 'new home', 'bought home'],
-  divorce: ['divorced', 'divorce'], bereavement: ['died', 'passed away', 'death', 'lost'], new_pet: ['adopted', 'new puppy', 'new dog', 'new cat'], started_school: ['started college', 'started school'],
+  moving: ['move', 'moving', 'relocate'],
+  new_baby: ['baby', 'pregnant'],
+  engaged: ['engaged'],
+  wedding: ['wedding', 'married'],
+  new_job: ['new job', 'started working', 'hired', 'promoted'],
+  job_loss: ['lost job', 'fired', 'laid off', 'unemployed'],
+  graduation: ['graduated', 'graduate'],
+  retired: ['retired'],
+  new_home: ['bought house', 'new house', 'new home', 'bought home'],
+  divorce: ['divorced', 'divorce'],
+  bereavement: ['died', 'passed away', 'death', 'lost'],
+  new_pet: ['adopted', 'new puppy', 'new dog', 'new cat'],
+  started_school: ['started college', 'started school'],
 };
 
 /** The extractor's setting values ("rural") against how facts say them ("live in the country"). */
 const SETTINGS: Readonly<Record<string, readonly string[]>> = {
-  rural: ['country', 'countryside', 'farm'], urban: ['city'], suburban: ['suburb', 'suburbs'], small_town: ['small town'],
+  rural: ['country', 'countryside', 'farm'],
+  urban: ['city'],
+  suburban: ['suburb', 'suburbs'],
+  small_town: ['small town'],
 };
 
 const CHILD_WORDS = ['kid', 'child', 'son', 'daughter', 'baby', 'toddler', 'boy', 'girl'];
@@ -190,13 +331,17 @@ export function traitPhrase(key: string, value: TraitValue): string {
   }
 }
 
-const OTHERS = 'mom|mother|mum|dad|father|parents?|brother|sister|wife|husband|son|daughter|kids|children|friend|best friend|boyfriend|girlfriend|grandma|grandpa|grandmother|grandfather|uncle|aunt|cousin|family|boss|neighbor';
+const OTHERS =
+  'mom|mother|mum|dad|father|parents?|brother|sister|wife|husband|son|daughter|kids|children|friend|best friend|boyfriend|girlfriend|grandma|grandpa|grandmother|grandfather|uncle|aunt|cousin|family|boss|neighbor';
 /** The clause's subject is someone else: "my father used to work for home depot". */
 const THIRD_PERSON_RE = new RegExp(`^(?:\\W*)(?:my|our)\\s+(?:[a-z]+\\s+)?(?:${OTHERS})\\b(?!\\s+and\\s+i\\b)`);
-const NEGATED_RE = /\b(?:not|never|no longer|don't|dont|do not|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|hate|hates|hated|dislike|dislikes|afraid|scared|fear|allergic|terrified|can't stand|cannot stand)\b/;
-const HYPOTHETICAL_RE = /\b(?:want to|wants to|wanna|would like to|hope to|hoping to|dream|dreams|wish|someday|one day|plan to|planning to|going to be|studying to be|to become|to be an?|trying to become)\b/;
+const NEGATED_RE =
+  /\b(?:not|never|no longer|don't|dont|do not|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|hate|hates|hated|dislike|dislikes|afraid|scared|fear|allergic|terrified|can't stand|cannot stand)\b/;
+const HYPOTHETICAL_RE =
+  /\b(?:want to|wants to|wanna|would like to|hope to|hoping to|dream|dreams|wish|someday|one day|plan to|planning to|going to be|studying to be|to become|to be an?|trying to become)\b/;
 const POSSESSION_RE = /\b(?:have|has|had|own|owns|my|our|pet|pets|adopted|rescued|named|raise|raising|take care of)\b|\bi've\b/;
-const CHILD_POSSESSION_RE = /\b(?:have|has|had|my|our|mother of|mom of|father of|dad of|parent of|raising)\b|\bwith (?:one|two|three|four|five|six|\d+|my|a)\b|\bi've\b|\bi'm (?:a )?(?:mom|mother|dad|father)\b/;
+const CHILD_POSSESSION_RE =
+  /\b(?:have|has|had|my|our|mother of|mom of|father of|dad of|parent of|raising)\b|\bwith (?:one|two|three|four|five|six|\d+|my|a)\b|\bi've\b|\bi'm (?:a )?(?:mom|mother|dad|father)\b/;
 const JOB_CUE_RE = /\b(?:retired|i'm|i am|im|work|works|worked|working|job|career|profession|employed|for a living|as an?|i've been an?)\b/;
 const PLACE_CUE_RE = /\b(?:live|lives|living|from|grew up|born|raised|moved|reside|resides|home|house)\b/;
 
@@ -246,7 +391,8 @@ export function lexicalMatch(key: string, value: TraitValue, fact: string): Lexi
   if ((key === 'diet' && (value === 'vegetarian' || value === 'vegan')) || (key === 'has_children' && value === false)) {
     const f = fact.toLowerCase();
     if (key === 'diet' && /\b(?:don't|do not|never|no longer|not) eat (?:any )?meat\b/.test(f)) return { match: true, reason: 'lexical:no meat' };
-    if (key === 'has_children' && /\b(?:no|don't have any|do not have any|don't have|do not have) (?:kids|children)\b/.test(f)) return { match: true, reason: 'lexical:no children' };
+    if (key === 'has_children' && /\b(?:no|don't have any|do not have any|don't have|do not have) (?:kids|children)\b/.test(f))
+      return { match: true, reason: 'lexical:no children' };
   }
   return { match: false, reason: lastReason };
 }
@@ -254,7 +400,8 @@ export function lexicalMatch(key: string, value: TraitValue, fact: string): Lexi
 /** Null when the clause may state the trait; otherwise the reason it cannot. */
 function clauseGate(key: string, value: TraitValue, clause: string): string | null {
   // "my daughter is a prodigy" is someone else's clause but says the speaker has a child.
-  const childSubject = (key === 'has_children' || key === 'children_count') && /^\W*(?:my|our)\s+(?:\w+\s+)?(?:son|sons|daughter|daughters|kids|children|child|baby|twins)\b/.test(clause);
+  const childSubject =
+    (key === 'has_children' || key === 'children_count') && /^\W*(?:my|our)\s+(?:\w+\s+)?(?:son|sons|daughter|daughters|kids|children|child|baby|twins)\b/.test(clause);
   if (THIRD_PERSON_RE.test(clause) && key !== 'family_status' && !childSubject) return 'about someone else';
   const negationExpected = key === 'has_children' && value === false;
   if (!negationExpected && NEGATED_RE.test(clause)) return 'negated or aversion';
@@ -349,7 +496,29 @@ export class TraitFactMatcher {
 }
 
 /** Generic words that do not make a fact "mentioned" on their own. */
-const WEAK_FACT_WORDS = new Set(['work', 'job', 'live', 'play', 'watch', 'old', 'drive', 'eat', 'drink', 'want', 'feel', 'see', 'take', 'spend', 'new', 'big', 'good', 'best', 'name', 'use', 'call']);
+const WEAK_FACT_WORDS = new Set([
+  'work',
+  'job',
+  'live',
+  'play',
+  'watch',
+  'old',
+  'drive',
+  'eat',
+  'drink',
+  'want',
+  'feel',
+  'see',
+  'take',
+  'spend',
+  'new',
+  'big',
+  'good',
+  'best',
+  'name',
+  'use',
+  'call',
+]);
 
 /**
  * "Mentioned": the fact's content stems (minus generic verbs) found in the speaker's utterances —

@@ -244,7 +244,19 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
             if (!any && d.route) routes[d.route]++;
             any = true;
           }
-          if (opts.collectPairs) pairs.push({ speaker: u.speaker.user_id, index: u.index, key: t.key, value: t.value, phrase: traitPhrase(t.key, t.value), fact, match: d.match, route: d.route, cosine: d.cosine === null ? null : Math.round(d.cosine * 1000) / 1000, reason: d.reason });
+          if (opts.collectPairs)
+            pairs.push({
+              speaker: u.speaker.user_id,
+              index: u.index,
+              key: t.key,
+              value: t.value,
+              phrase: traitPhrase(t.key, t.value),
+              fact,
+              match: d.match,
+              route: d.route,
+              cosine: d.cosine === null ? null : Math.round(d.cosine * 1000) / 1000,
+              reason: d.reason,
+            });
         }
         if (any) traitsMatched++;
         const k = (perKey[t.key] ??= { extracted: 0, matched: 0, precision: 0 });
@@ -252,7 +264,15 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         if (any) k.matched++;
       }
       if ((n + 1) % 200 === 0) opts.onProgress?.({ phase: 'score', done: n + 1, total: results.length });
-      return { index: u.index, facts: factHit.length, hit: factHit.filter(Boolean).length, mentioned: mentioned.filter(Boolean).length, hitMentioned: factHit.filter((h, i) => h && mentioned[i]).length, traits: u.traits.length, traitsMatched };
+      return {
+        index: u.index,
+        facts: factHit.length,
+        hit: factHit.filter(Boolean).length,
+        mentioned: mentioned.filter(Boolean).length,
+        hitMentioned: factHit.filter((h, i) => h && mentioned[i]).length,
+        traits: u.traits.length,
+        traitsMatched,
+      };
     });
     for (const k of Object.values(perKey)) k.precision = ratio(k.matched, k.extracted);
 
@@ -265,9 +285,18 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         facts,
         facts_mentioned: sum((r) => r.mentioned),
         traits,
-        recall: ratio(sum((r) => r.hit), facts),
-        recall_mentioned: ratio(sum((r) => r.hitMentioned), sum((r) => r.mentioned)),
-        precision: ratio(sum((r) => r.traitsMatched), traits),
+        recall: ratio(
+          sum((r) => r.hit),
+          facts,
+        ),
+        recall_mentioned: ratio(
+          sum((r) => r.hitMentioned),
+          sum((r) => r.mentioned),
+        ),
+        precision: ratio(
+          sum((r) => r.traitsMatched),
+          traits,
+        ),
         traits_per_user: ratio(traits, rows.length),
         users_with_traits: rows.filter((r) => r.traits > 0).length,
       };
@@ -326,7 +355,12 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       work_dir: opts.keep ? dir : null,
       ...(opts.collectPairs ? { pairs } : {}),
     };
-    if (mode === 'llm-test-server') report.llm = await llmFigures(sqliteStore(db).features, results.reduce((a, u) => a + u.traits.length, 0), rejected);
+    if (mode === 'llm-test-server')
+      report.llm = await llmFigures(
+        sqliteStore(db).features,
+        results.reduce((a, u) => a + u.traits.length, 0),
+        rejected,
+      );
     return report;
   } finally {
     await server?.close();
@@ -342,10 +376,12 @@ async function llmFigures(features: FeatureStore, traits: number, rejected: Reco
   const texts = await features.eventTexts(rows.flatMap((ev) => ev.map((e) => e.eventId)));
   let unverified = 0;
   for (const ev of rows) {
-    const ok = ev.length > 0 && ev.every((e) => {
-      const t = texts.get(e.eventId);
-      return t !== undefined && redactPii(t).text.includes(e.quote);
-    });
+    const ok =
+      ev.length > 0 &&
+      ev.every((e) => {
+        const t = texts.get(e.eventId);
+        return t !== undefined && redactPii(t).text.includes(e.quote);
+      });
     if (!ok) unverified++;
   }
   return {
@@ -431,7 +467,10 @@ export function formatTraitsEvalReport(r: TraitsEvalReport): string {
 }
 
 /** Runs the evaluation from arguments; returns the exit code. */
-export async function traitsEvalMain(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function traitsEvalMain(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
   let args: TraitsEvalArgs;
   try {
     args = parseTraitsEvalArgs(argv);

@@ -70,7 +70,13 @@ export interface FeatureDef {
 const def = (name: string, type: FeatureType, log = false, fallback = 0): FeatureDef => ({ name, type, fallback, log });
 
 export function safeColumn(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40) || 'x';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 40) || 'x'
+  );
 }
 
 /** Repeat-purchase columns, in the order `finish` (compute.ts) emits them. */

@@ -56,9 +56,12 @@ export function fitPreprocessor(defs: readonly FeatureDef[], rows: readonly (num
 
 /** Applies a fitted preprocessor; `defs` must be the same columns it was fitted on. */
 export function transformRows(pre: Preprocessor, defs: readonly FeatureDef[], rows: readonly (number | null)[][]): Float32Array {
-  if (defs.length !== pre.columns.length || defs.some((d, j) => d.name !== pre.columns[j]!.name))
-    throw new Error('feature columns differ from the ones the model was trained on');
-  const { cols } = filledColumns(defs, rows, pre.columns.map((c) => c.fill));
+  if (defs.length !== pre.columns.length || defs.some((d, j) => d.name !== pre.columns[j]!.name)) throw new Error('feature columns differ from the ones the model was trained on');
+  const { cols } = filledColumns(
+    defs,
+    rows,
+    pre.columns.map((c) => c.fill),
+  );
   const dim = cols.length;
   const out = new Float32Array(rows.length * dim);
   for (let j = 0; j < dim; j++) {

@@ -126,13 +126,11 @@ function parseTimestamp(raw: string | number | undefined, receivedAt: number, li
     ms = Date.parse(iso);
     // Date.parse rolls 2026-02-31 over to March; a calendar check catches that.
     const d = new Date(ms);
-    if (!Number.isFinite(ms) || (m[7] === undefined && d.getUTCDate() !== Number(m[3])))
-      reject('invalid_timestamp', 'timestamp', `not a valid date: ${raw}`);
+    if (!Number.isFinite(ms) || (m[7] === undefined && d.getUTCDate() !== Number(m[3]))) reject('invalid_timestamp', 'timestamp', `not a valid date: ${raw}`);
   }
   // One range for both spellings: checked on the instant, after parsing.
   if (ms < MIN_EVENT_TS) reject('timestamp_too_old', 'timestamp', 'timestamp must be on or after 1970-01-01T00:00:00Z (epoch 0)');
-  if (ms > receivedAt + limits.futureSkewMs)
-    reject('timestamp_in_future', 'timestamp', `timestamp is more than ${Math.round(limits.futureSkewMs / 60000)} minutes in the future`);
+  if (ms > receivedAt + limits.futureSkewMs) reject('timestamp_in_future', 'timestamp', `timestamp is more than ${Math.round(limits.futureSkewMs / 60000)} minutes in the future`);
   if (ms > receivedAt + limits.clampSkewMs) {
     warnings.push({ code: 'timestamp_clamped', field: 'timestamp', message: 'timestamp in the future: clamped to the time received' });
     ms = receivedAt;
@@ -227,7 +225,7 @@ export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits
   const parsed = eventInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys ?? [] : [];
+    const keys = issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys ?? []) : [];
     const field = keys.length ? keys.join(',') : formatPath(issue.path);
     const eventId = (raw as { eventId?: unknown }).eventId;
     return {
@@ -247,8 +245,7 @@ export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits
     const rawProps = e.properties ? (input.properties as Record<string, unknown>) : undefined;
     const properties = rawProps ? cleanObject(rawProps, ['properties'], 1, warnings) : {};
     const propsJson = JSON.stringify(properties);
-    if (propsJson.length > limits.maxPropertiesBytes)
-      reject('too_large', 'properties', `properties must serialise to at most ${limits.maxPropertiesBytes} bytes`);
+    if (propsJson.length > limits.maxPropertiesBytes) reject('too_large', 'properties', `properties must serialise to at most ${limits.maxPropertiesBytes} bytes`);
 
     let rawText = e.text;
     if (rawText === undefined && TEXT_TYPES.has(type)) {
@@ -259,8 +256,7 @@ export function cleanEvent(raw: unknown, receivedAt: number, limits: CleanLimits
     if (rawText !== undefined) {
       const norm = normaliseText(rawText);
       if (norm.repaired) warnings.push({ code: 'invalid_unicode_replaced', field: 'text', message: 'unpaired surrogates replaced' });
-      if (norm.text.length > limits.maxTextChars)
-        reject('too_long', 'text', `text must be at most ${limits.maxTextChars} characters`);
+      if (norm.text.length > limits.maxTextChars) reject('too_long', 'text', `text must be at most ${limits.maxTextChars} characters`);
       text = norm.text === '' ? null : norm.text;
     }
     if (text === null && TEXT_TYPES.has(type)) reject('missing_text', 'text', `a ${type} event needs non-empty text`);

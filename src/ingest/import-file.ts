@@ -151,8 +151,7 @@ class ImportTally {
       else {
         this.rejected++;
         bump(this.reasons, o.reason);
-        if (this.samples.length < MAX_REJECTION_SAMPLES)
-          this.samples.push({ line: lines[o.index] ?? 0, reason: o.reason, field: o.field, message: o.message });
+        if (this.samples.length < MAX_REJECTION_SAMPLES) this.samples.push({ line: lines[o.index] ?? 0, reason: o.reason, field: o.field, message: o.message });
       }
     }
   }
@@ -193,8 +192,7 @@ function runWorker(data: ImportWorkerData, write: (sb: SourceBatch) => Promise<v
       } else if (m.type === 'done') {
         ended = true;
         void writing.then(() => finish());
-      }
-      else finish(reviveError(m.error));
+      } else finish(reviveError(m.error));
     });
     worker.on('error', (err) => finish(err));
     worker.on('exit', (code) => ended || finish(new Error(`import worker stopped before the end of the file (exit code ${code})`)));

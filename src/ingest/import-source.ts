@@ -80,12 +80,7 @@ class Batcher {
  * Streams a JSONL or CSV file as cleaned batches of `batchSize` events. Never holds more than one
  * batch of the file in memory; a malformed line is a rejected event, never an exception.
  */
-export async function* readCleanedBatches(
-  file: string,
-  format: ImportFormat,
-  batchSize: number,
-  limits: CleanLimits,
-): AsyncGenerator<SourceBatch> {
+export async function* readCleanedBatches(file: string, format: ImportFormat, batchSize: number, limits: CleanLimits): AsyncGenerator<SourceBatch> {
   const batcher = new Batcher(batchSize, limits);
   if (format === 'jsonl') {
     const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -226,21 +221,23 @@ interface WireBody {
 
 export function encodeBatch(sb: SourceBatch): WireBatch {
   const { batch } = sb;
-  const pending = batch.pending.map(({ index, event: e, missing }): EventTuple => [
-    index,
-    e.identityKind === 'user' ? 1 : 0,
-    e.identity,
-    e.type,
-    e.ts,
-    e.properties,
-    e.text,
-    e.source,
-    e.clientEventId,
-    e.contentHash,
-    e.dedupeKey,
-    e.warnings.length ? e.warnings : 0,
-    missing.length ? missing : 0,
-  ]);
+  const pending = batch.pending.map(
+    ({ index, event: e, missing }): EventTuple => [
+      index,
+      e.identityKind === 'user' ? 1 : 0,
+      e.identity,
+      e.type,
+      e.ts,
+      e.properties,
+      e.text,
+      e.source,
+      e.clientEventId,
+      e.contentHash,
+      e.dedupeKey,
+      e.warnings.length ? e.warnings : 0,
+      missing.length ? missing : 0,
+    ],
+  );
   const body: WireBody = { receivedAt: batch.receivedAt, size: batch.size, rejected: batch.rejected, pending };
   return { json: JSON.stringify(body), lines: sb.lines, bytesRead: sb.bytesRead };
 }

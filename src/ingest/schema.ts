@@ -80,10 +80,7 @@ export const FIELD_ALIASES: Readonly<Record<string, string>> = dict<string>({
   time: 'timestamp',
 });
 
-export const batchSchema = z.union([
-  z.object({ events: z.array(z.unknown()) }).strict(),
-  z.array(z.unknown()),
-]);
+export const batchSchema = z.union([z.object({ events: z.array(z.unknown()) }).strict(), z.array(z.unknown())]);
 
 export const batchRequestSchema = z.object({
   events: z.array(eventInputSchema).describe('1 to TRAITLENS_MAX_BATCH_EVENTS events; a bare JSON array is also accepted.'),

@@ -74,7 +74,12 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
     const score = listModels({ dir: modelsDir }).length ? await import('../predict/score.ts') : null;
     const models = score ? await score.loadLatestModels({ dir: modelsDir }) : [];
     // The user's events are read once: computed traits, every model's features, the profile's behaviour block.
-    const events = await loadUserEvents(store.features, userId, at, models.map((m) => m.artefact.schema));
+    const events = await loadUserEvents(
+      store.features,
+      userId,
+      at,
+      models.map((m) => m.artefact.schema),
+    );
     const computed = await updateComputedTraits(store, userId, { asOf: at, events });
     const scores = score ? await score.scoreUser(store, userId, { dir: modelsDir, asOf: at, events, models }) : [];
     return { report: { computed, scores }, events };

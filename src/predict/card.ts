@@ -104,7 +104,8 @@ export function cardMarkdown(c: ModelCard): string {
   ];
   if (c.metrics.test.kind === 'binary') {
     lines.push('## Calibration (test)', '', '| bin | n | mean predicted | fraction positive |', '|---|---|---|---|');
-    for (const b of c.metrics.test.calibration) if (b.count) lines.push(`| ${b.lo.toFixed(1)}–${b.hi.toFixed(1)} | ${b.count} | ${f(b.meanPredicted)} | ${f(b.fractionPositive)} |`);
+    for (const b of c.metrics.test.calibration)
+      if (b.count) lines.push(`| ${b.lo.toFixed(1)}–${b.hi.toFixed(1)} | ${b.count} | ${f(b.meanPredicted)} | ${f(b.fractionPositive)} |`);
     lines.push('');
   }
   lines.push('## Inputs', '', c.features.names.join(', '), '');

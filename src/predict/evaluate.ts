@@ -9,7 +9,11 @@ import type { TestMetrics } from './card.ts';
 import { buildExamples, resolveAsOf } from './dataset.ts';
 import { loadModel, predictUsers } from './score.ts';
 
-export async function evaluateModel(store: { features: FeatureStore }, name: string, opts: { dir?: string; version?: string; asOf?: number } = {}): Promise<{ name: string; version: string; asOf: string; metrics: TestMetrics }> {
+export async function evaluateModel(
+  store: { features: FeatureStore },
+  name: string,
+  opts: { dir?: string; version?: string; asOf?: number } = {},
+): Promise<{ name: string; version: string; asOf: string; metrics: TestMetrics }> {
   const m = await loadModel(name, opts);
   const a = m.artefact;
   const asOf = opts.asOf ?? (await resolveAsOf(store.features, { ...a.spec, asOf: undefined }));

@@ -86,6 +86,7 @@ export function modelVersionDir(name: string, opts: { dir?: string; version?: st
   const root = opts.dir ?? defaultModelsDir();
   const versions = versionsOf(root, name);
   const version = opts.version ?? versions[versions.length - 1];
-  if (!version || !versions.includes(version)) throw new NotFoundError(`no trained model ${name}${opts.version ? ` version ${opts.version}` : ''}`, { name, version: opts.version ?? null });
+  if (!version || !versions.includes(version))
+    throw new NotFoundError(`no trained model ${name}${opts.version ? ` version ${opts.version}` : ''}`, { name, version: opts.version ?? null });
   return { dir: join(root, name, version), version };
 }

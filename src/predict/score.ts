@@ -65,7 +65,9 @@ export interface Prediction {
 export async function predictUsers(features: FeatureStore, m: LoadedModel, opts: { asOf?: number; userIds?: readonly number[]; events?: UserEvents } = {}): Promise<Prediction[]> {
   const { artefact: a, net } = m;
   const asOf = opts.events?.asOf ?? opts.asOf ?? Date.now();
-  const f = opts.events ? featureRowsFromEvents(opts.events, a.schema) : await computeFeatureRows(features, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
+  const f = opts.events
+    ? featureRowsFromEvents(opts.events, a.schema)
+    : await computeFeatureRows(features, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
   if (!f.userIds.length) return [];
   let probs: Float32Array;
   const dim = a.preprocessor.inputs.length;
@@ -144,11 +146,26 @@ export async function scoreUser(
   const out: ScoreSummary[] = [];
   const models = opts.models ?? (await loadLatestModels(opts.dir ? { dir: opts.dir } : {}));
   const asOf = opts.asOf ?? opts.now ?? Date.now();
-  const events = opts.events ?? (models.length ? await loadUserEvents(store.features, userId, asOf, models.map((m) => m.artefact.schema)) : undefined);
+  const events =
+    opts.events ??
+    (models.length
+      ? await loadUserEvents(
+          store.features,
+          userId,
+          asOf,
+          models.map((m) => m.artefact.schema),
+        )
+      : undefined);
   for (const m of models) {
     const t0 = performance.now();
     const preds = await predictUsers(store.features, m, { asOf, userIds: [userId], ...(events ? { events } : {}) });
-    out.push({ model: m.artefact.name, version: m.artefact.version, users: preds.length, changed: await writePredictions(store.traits, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
+    out.push({
+      model: m.artefact.name,
+      version: m.artefact.version,
+      users: preds.length,
+      changed: await writePredictions(store.traits, m, preds, opts.now),
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
   return out;
 }
@@ -165,7 +182,13 @@ export async function scoreAll(
   for (const m of await loadLatestModels({ ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.models ? { models: opts.models } : {}) })) {
     const t0 = performance.now();
     const preds = await predictUsers(store.features, m, { asOf: opts.asOf ?? opts.now ?? Date.now(), ...(opts.userIds ? { userIds: opts.userIds } : {}) });
-    out.push({ model: m.artefact.name, version: m.artefact.version, users: preds.length, changed: await writePredictions(store.traits, m, preds, opts.now), seconds: (performance.now() - t0) / 1000 });
+    out.push({
+      model: m.artefact.name,
+      version: m.artefact.version,
+      users: preds.length,
+      changed: await writePredictions(store.traits, m, preds, opts.now),
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
   return out;
 }

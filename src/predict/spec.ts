@@ -93,11 +93,23 @@ export function parseSpec(input: unknown, source = 'spec'): ModelSpec {
   }
   const s = r.data;
   if (s.target.kind === 'attribute' && s.split.kind === 'time')
-    throw new ValidationError(`invalid model spec (${source}): split.kind "time" needs a target with a horizon; use "users" for attribute targets`, [{ field: 'split.kind', message: 'time split needs a horizon target' }], 'invalid_model_spec');
+    throw new ValidationError(
+      `invalid model spec (${source}): split.kind "time" needs a target with a horizon; use "users" for attribute targets`,
+      [{ field: 'split.kind', message: 'time split needs a horizon target' }],
+      'invalid_model_spec',
+    );
   if (s.split.folds !== undefined && (s.split.kind !== 'users' || (s.split.fold ?? 0) >= s.split.folds))
-    throw new ValidationError(`invalid model spec (${source}): split.folds needs split.kind "users" and fold < folds`, [{ field: 'split.fold', message: 'fold must be below folds, with a users split' }], 'invalid_model_spec');
+    throw new ValidationError(
+      `invalid model spec (${source}): split.folds needs split.kind "users" and fold < folds`,
+      [{ field: 'split.fold', message: 'fold must be below folds, with a users split' }],
+      'invalid_model_spec',
+    );
   if (s.split.validation + (s.split.folds ? 1 / s.split.folds : s.split.test) >= 0.8)
-    throw new ValidationError(`invalid model spec (${source}): validation + test must leave at least 20 % for training`, [{ field: 'split', message: 'too little training data' }], 'invalid_model_spec');
+    throw new ValidationError(
+      `invalid model spec (${source}): validation + test must leave at least 20 % for training`,
+      [{ field: 'split', message: 'too little training data' }],
+      'invalid_model_spec',
+    );
   return s;
 }
 

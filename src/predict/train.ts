@@ -84,7 +84,10 @@ function subset(ex: Examples, keep: (i: number) => boolean): Examples {
 }
 
 function versionFor(now: number): string {
-  return new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** `events`: one user's events already read as of `ex.asOf` (scoring in a refresh). */
@@ -118,7 +121,12 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
   const cut = timeSplit && h !== null ? { train: T - 2 * h * DAY_MS, validation: T - h * DAY_MS, test: T } : { train: T, validation: T, test: T };
   // Columns are chosen from what the earliest (training) cut-off can see.
   const schema: FeatureSchema = {
-    ...(await fitFeatureSchema(fs, { asOf: cut.train, maxEventTypes: spec.features.maxEventTypes, topCategories: spec.features.topCategories, properties: spec.features.properties })),
+    ...(await fitFeatureSchema(fs, {
+      asOf: cut.train,
+      maxEventTypes: spec.features.maxEventTypes,
+      topCategories: spec.features.topCategories,
+      properties: spec.features.properties,
+    })),
     ...(spec.features.purchaseHistory ? { purchaseHistory: true } : {}),
     ...(spec.features.propertiesOnly ? { propertiesOnly: true } : {}),
   };
@@ -147,7 +155,11 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     });
     test = subset(all, (i) => draw(i) < pt);
   }
-  for (const [n, e] of [['training', train], ['validation', val], ['test', test]] as const)
+  for (const [n, e] of [
+    ['training', train],
+    ['validation', val],
+    ['test', test],
+  ] as const)
     if (e.labels.length < 10) throw new UnprocessableError(`too few ${n} examples (${e.labels.length}) at cut-off ${new Date(e.asOf).toISOString()}: more history is needed`);
   if (k === 1 && new Set(train.labels).size < 2) throw new UnprocessableError('training labels have only one class: nothing to learn');
   log(`examples: train ${train.labels.length}, validation ${val.labels.length}, test ${test.labels.length}; ${classes.length} classes`);
@@ -225,8 +237,23 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
       }
     }
   } else {
-    const lrNet = buildNet({ architecture: 'logreg', inputShape: [dim], outputs: k, hidden: [], recurrentUnits: 1, dropout: 0, l2: spec.training.l2, learningRate: 0.01, seed: spec.training.seed });
-    const t = { x: tf.tensor2d(ptr.x, [ptr.ex.labels.length, dim]), y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]), xVal: tf.tensor2d(pva.x, [pva.ex.labels.length, dim]), yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]) };
+    const lrNet = buildNet({
+      architecture: 'logreg',
+      inputShape: [dim],
+      outputs: k,
+      hidden: [],
+      recurrentUnits: 1,
+      dropout: 0,
+      l2: spec.training.l2,
+      learningRate: 0.01,
+      seed: spec.training.seed,
+    });
+    const t = {
+      x: tf.tensor2d(ptr.x, [ptr.ex.labels.length, dim]),
+      y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]),
+      xVal: tf.tensor2d(pva.x, [pva.ex.labels.length, dim]),
+      yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]),
+    };
     try {
       await fitEarlyStopping(lrNet, t, { epochs: spec.training.epochs, batchSize: spec.training.batchSize, patience: spec.training.patience });
     } finally {
@@ -274,7 +301,12 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
       split: spec.split.kind,
     },
     examples: { train: ptr.ex.labels.length, validation: pva.ex.labels.length, test: pte.ex.labels.length, trainPositiveRate: posRate },
-    features: { version: FEATURE_VERSION, inputs: recurrent ? sdim : dim, names: recurrent ? [...schema.eventTypes.map((t) => `type_${t}`), 'type_other', 'log_dwell_s', 'log_value', 'log_gap_h', 'log_age_d'] : pre.inputs, sequenceLength: recurrent ? L : null },
+    features: {
+      version: FEATURE_VERSION,
+      inputs: recurrent ? sdim : dim,
+      names: recurrent ? [...schema.eventTypes.map((t) => `type_${t}`), 'type_other', 'log_dwell_s', 'log_value', 'log_gap_h', 'log_age_d'] : pre.inputs,
+      sequenceLength: recurrent ? L : null,
+    },
     training: {
       epochsRun: fit.history.length,
       bestEpoch: fit.bestEpoch,

@@ -81,7 +81,14 @@ export interface ProfileReport {
 
 type Built = { userId: number; version: string; row: { vector: Float32Array; present: Record<BlockName, boolean>; profileVersion: number } | null };
 
-async function buildUserVector(deps: ProfileDeps, userId: number, layout: VectorLayout, scaler: BehaviourScaler | null, now: number, behaviourGiven?: Float32Array | null): Promise<Built> {
+async function buildUserVector(
+  deps: ProfileDeps,
+  userId: number,
+  layout: VectorLayout,
+  scaler: BehaviourScaler | null,
+  now: number,
+  behaviourGiven?: Float32Array | null,
+): Promise<Built> {
   const { store } = deps;
   const user = await store.profiles.subject(userId);
   if (!user || !effectiveConsent(user.consent, deps.defaultConsent).profiling) return { userId, version: layout.version, row: null };
@@ -124,7 +131,10 @@ export async function updateUserProfile(deps: ProfileDeps, userId: number, opts:
  * (unless `refit` is false), computing the behaviour features in one pass, writing in batches.
  * Rows of other versions are removed at the end.
  */
-export async function rebuildAllProfiles(deps: ProfileDeps, opts: { refit?: boolean; now?: number; log?: (m: string) => void } = {}): Promise<{ users: number; stored: number; version: string; seconds: number }> {
+export async function rebuildAllProfiles(
+  deps: ProfileDeps,
+  opts: { refit?: boolean; now?: number; log?: (m: string) => void } = {},
+): Promise<{ users: number; stored: number; version: string; seconds: number }> {
   const t0 = performance.now();
   const { store } = deps;
   const now = opts.now ?? Date.now();
@@ -138,7 +148,10 @@ export async function rebuildAllProfiles(deps: ProfileDeps, opts: { refit?: bool
     for (const id of ids.slice(i, i + 500)) built.push(await buildUserVector(deps, id, layout, scaler, now, behaviour.get(id) ?? null));
     const at = Date.now();
     const writes = built.map((b) => toWrite(b, at)).filter((w): w is ProfileWrite => w !== null);
-    await store.profiles.writeMany(writes, built.filter((b) => !b.row).map((b) => b.userId));
+    await store.profiles.writeMany(
+      writes,
+      built.filter((b) => !b.row).map((b) => b.userId),
+    );
     stored += writes.length;
     opts.log?.(`  vectors ${Math.min(i + 500, ids.length)}/${ids.length}`);
   }

@@ -59,7 +59,9 @@ export async function profileFacts(store: Pick<Store, 'traits' | 'events'>, user
     else push('semantic', t.key, `${human(t.key)}: ${fmtValue(t.value)}`, t.confidence);
   }
   const counts = await store.events.countsByType(user.id);
-  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 4);
+  const top = Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4);
   if (user.eventCount > 0) push('activity', 'events', `${user.eventCount} events${top.length ? ` (${top.map(([t, n]) => `${n} ${human(t)}`).join(', ')})` : ''}`, 1);
   if (user.firstEventAt !== null && user.lastEventAt !== null)
     push('activity', 'active_period', `active from ${new Date(user.firstEventAt).toISOString().slice(0, 10)} to ${new Date(user.lastEventAt).toISOString().slice(0, 10)}`, 1);
@@ -273,7 +275,13 @@ async function llmSummary(deps: SummaryDeps, userId: number, pf: ProfileFacts, a
   const user = await prompt.user.format({ audience, facts: pf.facts.map((f) => `${f.n}. ${f.text} [${f.confidence.toFixed(2)}]`).join('\n') });
   try {
     // Usage (success or failure) and the daily budget: the metered chat model (src/providers/usage.ts).
-    const r = await chat.extractStructured({ system, user, schema: summaryAnswerSchema, schemaName: 'profile_summary', usage: { operation: 'summary', promptVersion: prompt.id, userId } });
+    const r = await chat.extractStructured({
+      system,
+      user,
+      schema: summaryAnswerSchema,
+      schemaName: 'profile_summary',
+      usage: { operation: 'summary', promptVersion: prompt.id, userId },
+    });
     const s = r.data.summary.trim();
     // Grounding checks: the model must cite only facts that exist, never a sensitive category, no PII, no invented numbers.
     if (r.data.facts.some((n) => n > pf.facts.length)) return { rejected: 'cited a fact that does not exist' };

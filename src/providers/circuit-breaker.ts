@@ -13,7 +13,7 @@ export interface CircuitBreakerOptions {
   isFailure?: (err: unknown) => boolean;
 }
 
-const defaultIsFailure = (err: unknown) => err instanceof ProviderError ? err.retryable : true;
+const defaultIsFailure = (err: unknown) => (err instanceof ProviderError ? err.retryable : true);
 
 /**
  * Stops hammering a provider that is down: after N consecutive failures every call fails fast with

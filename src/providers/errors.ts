@@ -11,11 +11,7 @@ export abstract class ProviderError extends TraitlensError {
   /** Server-requested wait (retry-after / retry-after-ms), when it sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    code: string,
-    message: string,
-    opts: { upstreamStatus?: number; retryAfterMs?: number; details?: ErrorDetails; cause?: unknown } = {},
-  ) {
+  constructor(code: string, message: string, opts: { upstreamStatus?: number; retryAfterMs?: number; details?: ErrorDetails; cause?: unknown } = {}) {
     super(code, message, opts.details, { cause: opts.cause });
     this.upstreamStatus = opts.upstreamStatus;
     this.retryAfterMs = opts.retryAfterMs;
@@ -102,10 +98,7 @@ export class ProviderBadResponseError extends ProviderError {
   /** Tokens spent on the failed attempts, so accounting stays honest. */
   readonly usage: { promptTokens: number; completionTokens: number } | undefined;
 
-  constructor(
-    message: string,
-    opts: { issues?: ValidationIssue[]; rawOutput?: string; usage?: { promptTokens: number; completionTokens: number }; cause?: unknown } = {},
-  ) {
+  constructor(message: string, opts: { issues?: ValidationIssue[]; rawOutput?: string; usage?: { promptTokens: number; completionTokens: number }; cause?: unknown } = {}) {
     super('provider_bad_response', message, { details: { issues: opts.issues ?? [] }, cause: opts.cause });
     this.issues = opts.issues ?? [];
     this.rawOutput = opts.rawOutput?.slice(0, 2000);
@@ -120,11 +113,11 @@ export class CircuitOpenError extends ProviderError {
   /** The provider is unavailable (not a fault of this job): the job system waits without spending an attempt. */
   readonly deferred = true;
   constructor(name: string, retryAfterMs: number, lastError?: unknown) {
-    super(
-      'provider_circuit_open',
-      `${name} is failing; calls are suspended for ${Math.ceil(retryAfterMs / 1000)} s (circuit breaker open)`,
-      { retryAfterMs, cause: lastError, details: { provider: name, retryAfterMs } },
-    );
+    super('provider_circuit_open', `${name} is failing; calls are suspended for ${Math.ceil(retryAfterMs / 1000)} s (circuit breaker open)`, {
+      retryAfterMs,
+      cause: lastError,
+      details: { provider: name, retryAfterMs },
+    });
   }
 }
 
@@ -155,10 +148,11 @@ interface ErrorLike {
 
 function headerGetter(headers: unknown): (name: string) => string | null | undefined {
   if (headers && typeof (headers as Headers).get === 'function') return (n) => (headers as Headers).get(n);
-  if (headers && typeof headers === 'object') return (n) => {
-    const v = (headers as Record<string, unknown>)[n];
-    return typeof v === 'string' ? v : undefined;
-  };
+  if (headers && typeof headers === 'object')
+    return (n) => {
+      const v = (headers as Record<string, unknown>)[n];
+      return typeof v === 'string' ? v : undefined;
+    };
   return () => undefined;
 }
 
@@ -173,12 +167,12 @@ export function classifyProviderError(err: unknown, provider: string): ProviderE
   if (err instanceof ProviderError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;
   const name = typeof e.name === 'string' ? e.name : '';
-  const ctor = typeof err === 'object' && err !== null ? (err as object).constructor?.name ?? '' : '';
+  const ctor = typeof err === 'object' && err !== null ? ((err as object).constructor?.name ?? '') : '';
   const message = typeof e.message === 'string' ? e.message : String(err);
   const status = typeof e.status === 'number' ? e.status : undefined;
   const where = `${provider}: ${message}`;
 
-  if (name === 'TimeoutError' || ctor === 'APIConnectionTimeoutError' || /timed? ?out/i.test(message) && status === undefined) {
+  if (name === 'TimeoutError' || ctor === 'APIConnectionTimeoutError' || (/timed? ?out/i.test(message) && status === undefined)) {
     return new ProviderTimeoutError(where, { cause: err });
   }
   if (status !== undefined) {

@@ -62,7 +62,10 @@ export class TokenRateLimiter {
       this.tokens -= want;
       return want;
     });
-    this.queue = turn.then(() => undefined, () => undefined);
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 

@@ -36,10 +36,12 @@ export interface OfflineEmbedderOptions {
 
 /** Lower-case word tokens; hyphenated and apostrophe forms are kept whole when the vocabulary has them. */
 export function tokenize(text: string): string[] {
-  const norm = text.normalize('NFKC').toLowerCase().replace(/[\u2018\u2019\u02bc`]/g, "'");
+  const norm = text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\u2018\u2019\u02bc`]/g, "'");
   return norm.match(/[\p{L}\p{N}]+(?:['\-.][\p{L}\p{N}]+)*/gu) ?? [];
 }
-
 
 export class OfflineSifModel {
   readonly dim: number;
@@ -48,7 +50,10 @@ export class OfflineSifModel {
   /** Unit common component, or null when removal is off. */
   readonly pc: Float64Array | null;
 
-  constructor(readonly wv: WordVectors, removePc: boolean) {
+  constructor(
+    readonly wv: WordVectors,
+    removePc: boolean,
+  ) {
     this.dim = wv.dim;
     const n = wv.words.length;
     let harmonic = 0;

@@ -68,7 +68,10 @@ export class OpenAIChatModel implements ChatModel {
   readonly tpm: TokenRateLimiter;
   private readonly llm: ChatOpenAI;
   /** Per schema object: its JSON Schema and the structured runnable built from it. */
-  private readonly runnables = new WeakMap<z.ZodType, Map<string, { jsonSchema: Record<string, unknown>; run: (msgs: [SystemMessage, HumanMessage], signal?: AbortSignal) => Promise<RawAndParsed> }>>();
+  private readonly runnables = new WeakMap<
+    z.ZodType,
+    Map<string, { jsonSchema: Record<string, unknown>; run: (msgs: [SystemMessage, HumanMessage], signal?: AbortSignal) => Promise<RawAndParsed> }>
+  >();
 
   private readonly wire = new AsyncLocalStorage<WireCapture>();
 
@@ -142,20 +145,24 @@ export class OpenAIChatModel implements ChatModel {
       const cap: WireCapture = {};
       let out: RawAndParsed | undefined;
       try {
-        out = await this.caller.call(() => this.wire.run(cap, async () => {
-          delete cap.usage;
-          delete cap.content;
-          const reserved = await this.tpm.reserve(estimate);
-          try {
-            const res = await run(messages, req.signal);
-            const u = usageOf(res.raw);
-            this.tpm.settle(reserved, u.promptTokens + u.completionTokens || reserved);
-            return res;
-          } catch (err) {
-            this.tpm.settle(reserved, capturedTokens(cap));
-            throw classifyProviderError(err, PROVIDER);
-          }
-        }), req.signal);
+        out = await this.caller.call(
+          () =>
+            this.wire.run(cap, async () => {
+              delete cap.usage;
+              delete cap.content;
+              const reserved = await this.tpm.reserve(estimate);
+              try {
+                const res = await run(messages, req.signal);
+                const u = usageOf(res.raw);
+                this.tpm.settle(reserved, u.promptTokens + u.completionTokens || reserved);
+                return res;
+              } catch (err) {
+                this.tpm.settle(reserved, capturedTokens(cap));
+                throw classifyProviderError(err, PROVIDER);
+              }
+            }),
+          req.signal,
+        );
       } catch (err) {
         // A 200 whose content the SDK could not parse is malformed model output: re-ask like any other.
         if (!(err instanceof ProviderBadResponseError)) throw err;
@@ -179,10 +186,11 @@ export class OpenAIChatModel implements ChatModel {
       user = `${req.user}\n\n${feedback(check.issues)}`;
     }
     const issues = last?.issues ?? [];
-    throw new ProviderBadResponseError(
-      `${PROVIDER}: the model's answer did not match schema "${req.schemaName}" after one re-ask: ${summarize(issues)}`,
-      { issues, usage, ...(last ? { rawOutput: last.rawText } : {}) },
-    );
+    throw new ProviderBadResponseError(`${PROVIDER}: the model's answer did not match schema "${req.schemaName}" after one re-ask: ${summarize(issues)}`, {
+      issues,
+      usage,
+      ...(last ? { rawOutput: last.rawText } : {}),
+    });
   }
 }
 
@@ -245,8 +253,5 @@ function summarize(issues: ValidationIssue[]): string {
 }
 
 function feedback(issues: ValidationIssue[]): string {
-  return (
-    `Your previous answer was rejected: ${summarize(issues)}.\n` +
-    'Answer again with only a JSON object that matches the schema exactly.'
-  );
+  return `Your previous answer was rejected: ${summarize(issues)}.\n` + 'Answer again with only a JSON object that matches the schema exactly.';
 }

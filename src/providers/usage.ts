@@ -79,9 +79,7 @@ export function meterChat(chat: ChatModel, opts: UsageOptions): ChatModel {
         r = await chat.extractStructured(req);
       } catch (err) {
         // Recording must not hide the provider's error (the worker reads its class to retry or defer).
-        await opts.ledger
-          .recordCall({ ...base, model: chat.id, ...spentBy(err), latencyMs: clock() - started, status: 'error', error: describeError(err) })
-          .catch(() => undefined);
+        await opts.ledger.recordCall({ ...base, model: chat.id, ...spentBy(err), latencyMs: clock() - started, status: 'error', error: describeError(err) }).catch(() => undefined);
         throw err;
       }
       await opts.ledger.recordCall({ ...base, model: r.model, ...r.usage, latencyMs: clock() - started, status: 'ok' });

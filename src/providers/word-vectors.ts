@@ -270,12 +270,28 @@ export async function streamParseWinkJson(path: string): Promise<{ words: string
         inLiteral = false;
       }
       switch (c) {
-        case 0x22: inString = true; break;
-        case 0x7b: onOpen(0); break;
-        case 0x5b: onOpen(1); break;
-        case 0x7d: case 0x5d: onClose(); break;
-        case 0x2c: if (stack[stack.length - 1] === 0) expectKey = true; break;
-        case 0x3a: case 0x20: case 0x0a: case 0x0d: case 0x09: break;
+        case 0x22:
+          inString = true;
+          break;
+        case 0x7b:
+          onOpen(0);
+          break;
+        case 0x5b:
+          onOpen(1);
+          break;
+        case 0x7d:
+        case 0x5d:
+          onClose();
+          break;
+        case 0x2c:
+          if (stack[stack.length - 1] === 0) expectKey = true;
+          break;
+        case 0x3a:
+        case 0x20:
+        case 0x0a:
+        case 0x0d:
+        case 0x09:
+          break;
         default:
           if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
             inNumber = true;
@@ -286,7 +302,8 @@ export async function streamParseWinkJson(path: string): Promise<{ words: string
             numDigits = numNeg ? 0 : 1;
             numFrac = -1;
             numSlow = false;
-          } else if (c >= 0x61 && c <= 0x7a) inLiteral = true; // true/false/null: not needed
+          } else if (c >= 0x61 && c <= 0x7a)
+            inLiteral = true; // true/false/null: not needed
           else throw new Error(`${PACKAGE}: unexpected byte 0x${c.toString(16)} in JSON`);
       }
     }

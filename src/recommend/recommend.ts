@@ -16,7 +16,11 @@ export interface Recommendation {
   reason: { neighbours: { userId: string; similarity: number; events: Record<string, number> }[] };
 }
 
-export async function recommend(s: ProfileServices, userId: number, opts: { k: number; neighbours: number; by: 'product' | 'category' }): Promise<{ recommendations: Recommendation[]; neighbours: number; note?: string }> {
+export async function recommend(
+  s: ProfileServices,
+  userId: number,
+  opts: { k: number; neighbours: number; by: 'product' | 'category' },
+): Promise<{ recommendations: Recommendation[]; neighbours: number; note?: string }> {
   const me = await s.store.profiles.get(userId);
   const layout = await s.index.currentLayout();
   if (!me || me.version !== layout.version) return { recommendations: [], neighbours: 0, note: 'this user has no profile vector yet' };
@@ -26,7 +30,10 @@ export async function recommend(s: ProfileServices, userId: number, opts: { k: n
   const seen = new Set((await s.store.profiles.engagements([userId], types)).map(itemOf).filter((x): x is string => !!x));
   const sim = new Map(hits.map((h) => [h.userId, h.similarity]));
   const acc = new Map<string, { score: number; by: Map<number, Record<string, number>> }>();
-  for (const e of await s.store.profiles.engagements(hits.map((h) => h.userId), types)) {
+  for (const e of await s.store.profiles.engagements(
+    hits.map((h) => h.userId),
+    types,
+  )) {
     const item = itemOf(e);
     if (!item || seen.has(item)) continue;
     const a = acc.get(item) ?? { score: 0, by: new Map() };

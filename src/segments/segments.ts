@@ -94,7 +94,8 @@ export async function lookalikes(s: ProfileServices, seg: Segment, k: number) {
   const memberIds = new Set(await s.store.segments.selectUserIds(members(s, seg)));
   const layout = await s.index.currentLayout();
   const rows = [...(await s.store.profiles.getMany([...memberIds])).values()].filter((r) => r.version === layout.version);
-  if (!rows.length) return { segmentId: seg.id, members: memberIds.size, membersWithVectors: 0, results: [], note: 'no member of this segment has a profile vector yet, so there is no centroid' };
+  if (!rows.length)
+    return { segmentId: seg.id, members: memberIds.size, membersWithVectors: 0, results: [], note: 'no member of this segment has a profile vector yet, so there is no centroid' };
   const centroid = new Float32Array(layout.dim);
   for (const r of rows) for (let i = 0; i < centroid.length; i++) centroid[i] = (centroid[i] as number) + (r.vector[i] as number);
   l2normalise(centroid);
@@ -118,13 +119,26 @@ export type DescriptionOutcome =
  * here. Offline with nothing understood: the nearest users by text embedding, labelled as such.
  */
 export async function compileDescription(s: ProfileServices, deps: { chat: ChatModel | null; catalogue: Catalogue }, description: string, k = 20): Promise<DescriptionOutcome> {
-  if (sensitiveCategoryOf(description)) throw new UnprocessableError('segments on sensitive categories (health, religion, sexual orientation, ethnicity, political opinion, union membership) are not allowed', { field: 'description' }, 'sensitive_segment');
+  if (sensitiveCategoryOf(description))
+    throw new UnprocessableError(
+      'segments on sensitive categories (health, religion, sexual orientation, ethnicity, political opinion, union membership) are not allowed',
+      { field: 'description' },
+      'sensitive_segment',
+    );
   if (!deps.chat) {
     // Offline: the words compiler (src/segments/words.ts); embedding search only when it understood nothing.
     const words = compileWords(description, await offlineWordsVocab(deps.catalogue, s.config));
     if (words.filter) {
       compileFilter(words.filter, s.store.dialect);
-      return { mode: 'words', filter: words.filter, conditions: words.conditions, notUnderstood: words.notUnderstood, saved: false, generator: 'offline:words', next: 'Check each condition against the phrase it came from and the words not understood, edit the filter, then POST {"name", "filter"} to /v1/segments to save it.' };
+      return {
+        mode: 'words',
+        filter: words.filter,
+        conditions: words.conditions,
+        notUnderstood: words.notUnderstood,
+        saved: false,
+        generator: 'offline:words',
+        next: 'Check each condition against the phrase it came from and the words not understood, edit the filter, then POST {"name", "filter"} to /v1/segments to save it.',
+      };
     }
     const r = await searchUsers(s, description, k, { where: marketing(s) });
     return {
@@ -140,13 +154,30 @@ export async function compileDescription(s: ProfileServices, deps: { chat: ChatM
   const system = await prompt.system.format({ grammar: FILTER_GRAMMAR, catalogue: describeCatalogue(deps.catalogue) });
   const user = await prompt.user.format({ description });
   // Usage (success or failure) and the daily budget: the metered chat model (src/providers/usage.ts).
-  const r = await chat.extractStructured({ system, user, schema: compileAnswerSchema, schemaName: 'segment_filter', usage: { operation: 'segment_filter', promptVersion: prompt.id } });
+  const r = await chat.extractStructured({
+    system,
+    user,
+    schema: compileAnswerSchema,
+    schemaName: 'segment_filter',
+    usage: { operation: 'segment_filter', promptVersion: prompt.id },
+  });
   let filter: Filter;
   try {
     filter = parseFilter(r.data.filter);
   } catch (err) {
-    throw new UnprocessableError('the model proposed a filter that is not valid; rephrase the description or write the filter', { proposed: r.data.filter, issues: err instanceof ValidationError ? err.details : null }, 'filter_compile_failed');
+    throw new UnprocessableError(
+      'the model proposed a filter that is not valid; rephrase the description or write the filter',
+      { proposed: r.data.filter, issues: err instanceof ValidationError ? err.details : null },
+      'filter_compile_failed',
+    );
   }
   compileFilter(filter, s.store.dialect);
-  return { mode: 'llm', filter, explanation: r.data.explanation, saved: false, generator: `llm:${chat.id}:${prompt.id}`, next: 'Check and edit the filter, then POST {"name", "filter"} to /v1/segments to save it.' };
+  return {
+    mode: 'llm',
+    filter,
+    explanation: r.data.explanation,
+    saved: false,
+    generator: `llm:${chat.id}:${prompt.id}`,
+    next: 'Check and edit the filter, then POST {"name", "filter"} to /v1/segments to save it.',
+  };
 }

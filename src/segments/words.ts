@@ -59,15 +59,67 @@ export interface CompiledWords {
 // Default vocabulary
 
 const COUNTRIES: Record<string, string> = {
-  germany: 'DE', france: 'FR', 'united kingdom': 'GB', uk: 'GB', britain: 'GB', 'great britain': 'GB', england: 'GB', scotland: 'GB', wales: 'GB', ireland: 'IE',
-  'united states': 'US', usa: 'US', 'the us': 'US', 'the u s': 'US', america: 'US', canada: 'CA', spain: 'ES', italy: 'IT', netherlands: 'NL', holland: 'NL', belgium: 'BE',
-  austria: 'AT', switzerland: 'CH', sweden: 'SE', norway: 'NO', denmark: 'DK', finland: 'FI', poland: 'PL', portugal: 'PT', australia: 'AU', 'new zealand': 'NZ',
-  japan: 'JP', india: 'IN', brazil: 'BR', mexico: 'MX',
+  germany: 'DE',
+  france: 'FR',
+  'united kingdom': 'GB',
+  uk: 'GB',
+  britain: 'GB',
+  'great britain': 'GB',
+  england: 'GB',
+  scotland: 'GB',
+  wales: 'GB',
+  ireland: 'IE',
+  'united states': 'US',
+  usa: 'US',
+  'the us': 'US',
+  'the u s': 'US',
+  america: 'US',
+  canada: 'CA',
+  spain: 'ES',
+  italy: 'IT',
+  netherlands: 'NL',
+  holland: 'NL',
+  belgium: 'BE',
+  austria: 'AT',
+  switzerland: 'CH',
+  sweden: 'SE',
+  norway: 'NO',
+  denmark: 'DK',
+  finland: 'FI',
+  poland: 'PL',
+  portugal: 'PT',
+  australia: 'AU',
+  'new zealand': 'NZ',
+  japan: 'JP',
+  india: 'IN',
+  brazil: 'BR',
+  mexico: 'MX',
 };
 // Demonyms double as language names ("french"), so alone they mean a country only before a people word.
 const DEMONYMS: Record<string, string> = {
-  german: 'DE', germans: 'DE', french: 'FR', british: 'GB', brits: 'GB', english: 'GB', irish: 'IE', american: 'US', americans: 'US', canadian: 'CA', canadians: 'CA',
-  spanish: 'ES', italian: 'IT', italians: 'IT', dutch: 'NL', belgian: 'BE', austrian: 'AT', austrians: 'AT', swiss: 'CH', swedish: 'SE', swedes: 'SE', australian: 'AU', australians: 'AU',
+  german: 'DE',
+  germans: 'DE',
+  french: 'FR',
+  british: 'GB',
+  brits: 'GB',
+  english: 'GB',
+  irish: 'IE',
+  american: 'US',
+  americans: 'US',
+  canadian: 'CA',
+  canadians: 'CA',
+  spanish: 'ES',
+  italian: 'IT',
+  italians: 'IT',
+  dutch: 'NL',
+  belgian: 'BE',
+  austrian: 'AT',
+  austrians: 'AT',
+  swiss: 'CH',
+  swedish: 'SE',
+  swedes: 'SE',
+  australian: 'AU',
+  australians: 'AU',
 };
 const PEOPLE = ['customers', 'customer', 'users', 'user', 'people', 'shoppers', 'buyers', 'residents', 'members', 'clients', 'subscribers'];
 
@@ -94,7 +146,14 @@ export function predictedVocabFor(key: string, threshold = 0.5): PredictedVocab 
   if (key.includes('churn'))
     return { key, verbs: ['churn', 'leave', 'lapse', 'quit'], gerunds: ['churning', 'leaving', 'lapsing', 'quitting'], agents: ['churners', 'churner'], noun: 'churn', threshold };
   if (key.includes('purchase') || key.includes('buy'))
-    return { key, verbs: ['buy', 'purchase', 'order', 'convert'], gerunds: ['buying', 'purchasing', 'ordering', 'converting'], agents: ['buyers', 'purchasers'], noun: 'purchase', threshold };
+    return {
+      key,
+      verbs: ['buy', 'purchase', 'order', 'convert'],
+      gerunds: ['buying', 'purchasing', 'ordering', 'converting'],
+      agents: ['buyers', 'purchasers'],
+      noun: 'purchase',
+      threshold,
+    };
   return null;
 }
 
@@ -102,7 +161,9 @@ export function predictedVocabFor(key: string, threshold = 0.5): PredictedVocab 
  * The vocabulary of the shipped setup: the catalogue, declared `country` and `plan` (free, pro),
  * the predicted traits of models/specs (churn_risk_30d, will_purchase_30d) at threshold 0.5.
  */
-export function defaultWordsVocab(opts: { catalogue?: Catalogue; vectors?: WordVectors | null; planValues?: readonly string[]; predictedKeys?: readonly string[]; similarityThreshold?: number } = {}): WordsVocab {
+export function defaultWordsVocab(
+  opts: { catalogue?: Catalogue; vectors?: WordVectors | null; planValues?: readonly string[]; predictedKeys?: readonly string[]; similarityThreshold?: number } = {},
+): WordsVocab {
   const predicted = (opts.predictedKeys ?? ['churn_risk_30d', 'will_purchase_30d']).map((k) => predictedVocabFor(k)).filter((p): p is PredictedVocab => p !== null);
   return {
     catalogue: opts.catalogue ?? BUILT_IN_CATALOGUE,
@@ -120,30 +181,65 @@ export function defaultWordsVocab(opts: { catalogue?: Catalogue; vectors?: WordV
 // Curated phrases for built-in closed keys (value → phrases). Catalogue values themselves are added too.
 const CLOSED_SYNONYMS: Record<string, Record<string, readonly string[]>> = {
   diet: {
-    vegan: ['vegan', 'vegans', 'plant based', 'plant based diet'], vegetarian: ['vegetarian', 'vegetarians', 'veggie', 'veggies'], pescatarian: ['pescatarian', 'pescatarians', 'pescetarian'],
-    omnivore: ['omnivore', 'omnivores', 'meat eaters', 'meat eater'], gluten_free: ['gluten free', 'coeliac', 'celiac'], dairy_free: ['dairy free', 'lactose intolerant', 'lactose free'],
-    keto: ['keto', 'ketogenic'], paleo: ['paleo'], low_carb: ['low carb'], raw: ['raw food', 'raw vegan'],
+    vegan: ['vegan', 'vegans', 'plant based', 'plant based diet'],
+    vegetarian: ['vegetarian', 'vegetarians', 'veggie', 'veggies'],
+    pescatarian: ['pescatarian', 'pescatarians', 'pescetarian'],
+    omnivore: ['omnivore', 'omnivores', 'meat eaters', 'meat eater'],
+    gluten_free: ['gluten free', 'coeliac', 'celiac'],
+    dairy_free: ['dairy free', 'lactose intolerant', 'lactose free'],
+    keto: ['keto', 'ketogenic'],
+    paleo: ['paleo'],
+    low_carb: ['low carb'],
+    raw: ['raw food', 'raw vegan'],
   },
   family_status: {
-    single: ['single', 'singles'], in_relationship: ['in a relationship', 'in relationships', 'partnered'], engaged: ['engaged', 'fiances'], married: ['married', 'spouses', 'newlyweds'],
-    divorced: ['divorced', 'divorcees'], widowed: ['widowed', 'widows', 'widowers'],
+    single: ['single', 'singles'],
+    in_relationship: ['in a relationship', 'in relationships', 'partnered'],
+    engaged: ['engaged', 'fiances'],
+    married: ['married', 'spouses', 'newlyweds'],
+    divorced: ['divorced', 'divorcees'],
+    widowed: ['widowed', 'widows', 'widowers'],
   },
   price_sensitivity: {
-    high: ['price sensitive', 'bargain hunters', 'bargain hunter', 'deal seekers', 'deal hunters', 'discount hunters', 'discount seekers', 'coupon users', 'budget conscious', 'budget shoppers', 'thrifty'],
+    high: [
+      'price sensitive',
+      'bargain hunters',
+      'bargain hunter',
+      'deal seekers',
+      'deal hunters',
+      'discount hunters',
+      'discount seekers',
+      'coupon users',
+      'budget conscious',
+      'budget shoppers',
+      'thrifty',
+    ],
     low: ['premium buyers', 'premium shoppers', 'not price sensitive', 'price insensitive', 'luxury buyers', 'luxury shoppers'],
     medium: ['moderately price sensitive'],
   },
   preferred_channel: {
-    email: ['prefer email', 'prefers email', 'by email', 'via email', 'email preferred'], chat: ['prefer chat', 'prefers chat', 'by chat', 'via chat'], phone: ['prefer phone', 'prefers phone', 'by phone', 'via phone', 'phone calls'],
-    sms: ['prefer sms', 'prefers sms', 'by sms', 'via sms', 'prefer text', 'by text', 'text messages'], whatsapp: ['prefer whatsapp', 'prefers whatsapp', 'by whatsapp', 'via whatsapp', 'whatsapp'],
-    post: ['by post', 'by mail', 'prefer post'], in_app: ['in app', 'in app messages', 'prefer in app'],
+    email: ['prefer email', 'prefers email', 'by email', 'via email', 'email preferred'],
+    chat: ['prefer chat', 'prefers chat', 'by chat', 'via chat'],
+    phone: ['prefer phone', 'prefers phone', 'by phone', 'via phone', 'phone calls'],
+    sms: ['prefer sms', 'prefers sms', 'by sms', 'via sms', 'prefer text', 'by text', 'text messages'],
+    whatsapp: ['prefer whatsapp', 'prefers whatsapp', 'by whatsapp', 'via whatsapp', 'whatsapp'],
+    post: ['by post', 'by mail', 'prefer post'],
+    in_app: ['in app', 'in app messages', 'prefer in app'],
   },
   life_event: {
-    moving: ['moving', 'moved', 'movers', 'relocating', 'relocated', 'recently moved'], new_baby: ['new parents', 'new parent', 'new baby', 'had a baby', 'expecting', 'expecting a baby', 'new moms', 'new dads'],
-    engaged: ['got engaged', 'just engaged'], wedding: ['wedding', 'getting married', 'planning a wedding', 'just married'], new_job: ['new job', 'started a new job', 'changed jobs'],
-    job_loss: ['lost their job', 'lost a job', 'job loss', 'laid off', 'unemployed'], graduation: ['graduation', 'graduated', 'graduates', 'new graduates'], retired: ['recently retired', 'just retired', 'retiring'],
-    new_home: ['new home', 'new homeowners', 'bought a house', 'bought a home', 'new house'], divorce: ['getting divorced', 'going through a divorce'], bereavement: ['bereaved', 'bereavement'],
-    new_pet: ['new pet', 'got a puppy', 'got a kitten', 'new puppy', 'new kitten', 'adopted a pet'], started_school: ['started school', 'back to school'],
+    moving: ['moving', 'moved', 'movers', 'relocating', 'relocated', 'recently moved'],
+    new_baby: ['new parents', 'new parent', 'new baby', 'had a baby', 'expecting', 'expecting a baby', 'new moms', 'new dads'],
+    engaged: ['got engaged', 'just engaged'],
+    wedding: ['wedding', 'getting married', 'planning a wedding', 'just married'],
+    new_job: ['new job', 'started a new job', 'changed jobs'],
+    job_loss: ['lost their job', 'lost a job', 'job loss', 'laid off', 'unemployed'],
+    graduation: ['graduation', 'graduated', 'graduates', 'new graduates'],
+    retired: ['recently retired', 'just retired', 'retiring'],
+    new_home: ['new home', 'new homeowners', 'bought a house', 'bought a home', 'new house'],
+    divorce: ['getting divorced', 'going through a divorce'],
+    bereavement: ['bereaved', 'bereavement'],
+    new_pet: ['new pet', 'got a puppy', 'got a kitten', 'new puppy', 'new kitten', 'adopted a pet'],
+    started_school: ['started school', 'back to school'],
   },
   brand_sentiment: {
     negative: ['unhappy', 'dissatisfied', 'angry', 'frustrated', 'upset', 'disappointed', 'negative', 'detractors', 'unsatisfied'],
@@ -151,37 +247,340 @@ const CLOSED_SYNONYMS: Record<string, Record<string, readonly string[]>> = {
     neutral: ['neutral', 'indifferent'],
   },
   support_issue: {
-    late_delivery: ['late delivery', 'late deliveries', 'delivery', 'deliveries', 'delayed delivery', 'delivery delays', 'delivery problems', 'delivery issues', 'late', 'delayed', 'shipping delays', 'late orders', 'late parcel'],
-    missing_item: ['missing item', 'missing items', 'missing', 'never arrived', 'did not arrive', 'lost parcel', 'lost package'], damaged_item: ['damaged item', 'damaged', 'broken item', 'broken', 'arrived broken', 'damaged items'],
-    wrong_item: ['wrong item', 'wrong items', 'wrong order', 'wrong size', 'wrong product'], defective_product: ['defective', 'defective product', 'faulty', 'faulty product', 'stopped working'],
-    double_charge: ['double charged', 'double charge', 'charged twice', 'double billed', 'billed twice'], billing: ['billing', 'billing issues', 'billing problems', 'invoice', 'invoices', 'overcharged'],
-    refund: ['refund', 'refunds', 'asked for a refund', 'refund requests', 'money back'], return: ['return', 'returns', 'returned', 'returned an item', 'returning'],
-    cancellation: ['cancellation', 'cancellations', 'cancelled', 'canceled', 'cancel'], login: ['login', 'login problems', 'log in', 'sign in', 'could not log in', 'login issues'],
-    account: ['account problems', 'account issues'], password_reset: ['password reset', 'password', 'reset password', 'forgot password', 'forgotten password'], shipping_cost: ['shipping cost', 'shipping costs', 'shipping fees', 'delivery charges'],
+    late_delivery: [
+      'late delivery',
+      'late deliveries',
+      'delivery',
+      'deliveries',
+      'delayed delivery',
+      'delivery delays',
+      'delivery problems',
+      'delivery issues',
+      'late',
+      'delayed',
+      'shipping delays',
+      'late orders',
+      'late parcel',
+    ],
+    missing_item: ['missing item', 'missing items', 'missing', 'never arrived', 'did not arrive', 'lost parcel', 'lost package'],
+    damaged_item: ['damaged item', 'damaged', 'broken item', 'broken', 'arrived broken', 'damaged items'],
+    wrong_item: ['wrong item', 'wrong items', 'wrong order', 'wrong size', 'wrong product'],
+    defective_product: ['defective', 'defective product', 'faulty', 'faulty product', 'stopped working'],
+    double_charge: ['double charged', 'double charge', 'charged twice', 'double billed', 'billed twice'],
+    billing: ['billing', 'billing issues', 'billing problems', 'invoice', 'invoices', 'overcharged'],
+    refund: ['refund', 'refunds', 'asked for a refund', 'refund requests', 'money back'],
+    return: ['return', 'returns', 'returned', 'returned an item', 'returning'],
+    cancellation: ['cancellation', 'cancellations', 'cancelled', 'canceled', 'cancel'],
+    login: ['login', 'login problems', 'log in', 'sign in', 'could not log in', 'login issues'],
+    account: ['account problems', 'account issues'],
+    password_reset: ['password reset', 'password', 'reset password', 'forgot password', 'forgotten password'],
+    shipping_cost: ['shipping cost', 'shipping costs', 'shipping fees', 'delivery charges'],
   },
-  skill_level: { beginner: ['beginner', 'beginners', 'novice', 'novices', 'newbies'], intermediate: ['intermediate'], expert: ['expert', 'experts', 'advanced', 'pros', 'professional'] },
+  skill_level: {
+    beginner: ['beginner', 'beginners', 'novice', 'novices', 'newbies'],
+    intermediate: ['intermediate'],
+    expert: ['expert', 'experts', 'advanced', 'pros', 'professional'],
+  },
 };
 /** Values of closed keys that encode a sensitive category (religion): never compiled offline. */
 const SENSITIVE_VALUES = new Set(['diet:halal', 'diet:kosher']);
 /** Closed-key phrases that need a cue word nearby (too common alone). */
-const WEAK_CLOSED = new Set(['late', 'missing', 'broken', 'damaged', 'return', 'returns', 'returning', 'returned', 'cancel', 'cancelled', 'canceled', 'password', 'login', 'log in', 'sign in', 'delivery', 'deliveries', 'positive', 'negative', 'neutral', 'single', 'moving', 'expecting', 'advanced', 'professional', 'pros', 'invoice', 'whatsapp', 'in app', 'delayed', 'refund', 'refunds']);
-const SUPPORT_CUES = new Set(['complained', 'complain', 'complaint', 'complaints', 'complaining', 'reported', 'report', 'raised', 'ticket', 'tickets', 'issue', 'issues', 'problem', 'problems', 'trouble', 'had', 'got', 'received', 'asked', 'requested', 'about', 'with', 'contacted', 'support', 'a', 'an', 'item', 'items', 'order', 'orders', 'were', 'was', 'are', 'their', 'them', 'because', 'of', 'for', 'the']);
-const INTEREST_CUES = new Set(['like', 'likes', 'liked', 'love', 'loves', 'enjoy', 'enjoys', 'into', 'interested', 'interest', 'interests', 'fans', 'fan', 'lovers', 'lover', 'enthusiasts', 'enthusiast', 'keen', 'passionate', 'hobby', 'hobbies']);
-const SENTIMENT_CUES = new Set(['customers', 'customer', 'users', 'user', 'people', 'clients', 'shoppers', 'buyers', 'with', 'about', 'towards', 'us', 'brand', 'feel', 'are', 'who']);
+const WEAK_CLOSED = new Set([
+  'late',
+  'missing',
+  'broken',
+  'damaged',
+  'return',
+  'returns',
+  'returning',
+  'returned',
+  'cancel',
+  'cancelled',
+  'canceled',
+  'password',
+  'login',
+  'log in',
+  'sign in',
+  'delivery',
+  'deliveries',
+  'positive',
+  'negative',
+  'neutral',
+  'single',
+  'moving',
+  'expecting',
+  'advanced',
+  'professional',
+  'pros',
+  'invoice',
+  'whatsapp',
+  'in app',
+  'delayed',
+  'refund',
+  'refunds',
+]);
+const SUPPORT_CUES = new Set([
+  'complained',
+  'complain',
+  'complaint',
+  'complaints',
+  'complaining',
+  'reported',
+  'report',
+  'raised',
+  'ticket',
+  'tickets',
+  'issue',
+  'issues',
+  'problem',
+  'problems',
+  'trouble',
+  'had',
+  'got',
+  'received',
+  'asked',
+  'requested',
+  'about',
+  'with',
+  'contacted',
+  'support',
+  'a',
+  'an',
+  'item',
+  'items',
+  'order',
+  'orders',
+  'were',
+  'was',
+  'are',
+  'their',
+  'them',
+  'because',
+  'of',
+  'for',
+  'the',
+]);
+const INTEREST_CUES = new Set([
+  'like',
+  'likes',
+  'liked',
+  'love',
+  'loves',
+  'enjoy',
+  'enjoys',
+  'into',
+  'interested',
+  'interest',
+  'interests',
+  'fans',
+  'fan',
+  'lovers',
+  'lover',
+  'enthusiasts',
+  'enthusiast',
+  'keen',
+  'passionate',
+  'hobby',
+  'hobbies',
+]);
+const SENTIMENT_CUES = new Set([
+  'customers',
+  'customer',
+  'users',
+  'user',
+  'people',
+  'clients',
+  'shoppers',
+  'buyers',
+  'with',
+  'about',
+  'towards',
+  'us',
+  'brand',
+  'feel',
+  'are',
+  'who',
+]);
 
-const GENERIC_SUPPORT = ['complained', 'complain', 'complaints', 'complaint', 'contacted support', 'support tickets', 'support ticket', 'opened a ticket', 'raised a ticket', 'complainers'];
+const GENERIC_SUPPORT = [
+  'complained',
+  'complain',
+  'complaints',
+  'complaint',
+  'contacted support',
+  'support tickets',
+  'support ticket',
+  'opened a ticket',
+  'raised a ticket',
+  'complainers',
+];
 const GENERIC_PET = ['pets', 'pet', 'a pet', 'pet owners', 'pet owner', 'animal owners'];
 
 /** Words that carry no condition of their own. */
 const FILLER = new Set([
-  'a', 'an', 'the', 'of', 'in', 'on', 'at', 'to', 'for', 'from', 'by', 'about', 'as', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'am', 'do', 'does', 'did', 'have', 'has', 'had',
-  'having', 'who', 'that', 'which', 'whose', 'whom', 'with', 'and', 'but', 'or', 'also', 'both', 'either', 'people', 'person', 'persons', 'users', 'user', 'customers', 'customer', 'clients',
-  'client', 'shoppers', 'shopper', 'buyers', 'members', 'member', 'accounts', 'everyone', 'anyone', 'all', 'those', 'these', 'them', 'they', 'their', 'there', 'ones', 'one', 'folks',
-  'owners', 'owner', 'own', 'owns', 'owning', 'like', 'likes', 'liked', 'love', 'loves', 'enjoy', 'enjoys', 'into', 'interested', 'fans', 'fan', 'lovers', 'lover', 'enthusiasts',
-  'enthusiast', 'keen', 'passionate', 'show', 'me', 'find', 'list', 'get', 'give', 'segment', 'audience', 'group', 'currently', 'recently', 'still', 'already', 'live', 'lives', 'living',
-  'based', 'located', 'speak', 'speaks', 'speaking', 'speakers', 'speaker', 'diet', 'plan', 'complained', 'complain', 'about', 'asked', 'received', 'got', 'problems', 'problem',
-  'issues', 'issue', 'item', 'items', 'very', 'really', 'quite', 'some', 'any', 'our', 'we', 'us', 'my', 'just', 'who\'ve', 'shop', 'shops', 'shopping', 'buy', 'buys', 'spend',
-  'i', 'want', 'target', 'targeting', 'audiences', 'whose', 'where', 'when', 'then', 'than', 'more', 'less', 'so', 'such', 'too', 'hobby', 'hobbies', 'kind', 'type', 'sort',
+  'a',
+  'an',
+  'the',
+  'of',
+  'in',
+  'on',
+  'at',
+  'to',
+  'for',
+  'from',
+  'by',
+  'about',
+  'as',
+  'is',
+  'are',
+  'was',
+  'were',
+  'be',
+  'been',
+  'being',
+  'am',
+  'do',
+  'does',
+  'did',
+  'have',
+  'has',
+  'had',
+  'having',
+  'who',
+  'that',
+  'which',
+  'whose',
+  'whom',
+  'with',
+  'and',
+  'but',
+  'or',
+  'also',
+  'both',
+  'either',
+  'people',
+  'person',
+  'persons',
+  'users',
+  'user',
+  'customers',
+  'customer',
+  'clients',
+  'client',
+  'shoppers',
+  'shopper',
+  'buyers',
+  'members',
+  'member',
+  'accounts',
+  'everyone',
+  'anyone',
+  'all',
+  'those',
+  'these',
+  'them',
+  'they',
+  'their',
+  'there',
+  'ones',
+  'one',
+  'folks',
+  'owners',
+  'owner',
+  'own',
+  'owns',
+  'owning',
+  'like',
+  'likes',
+  'liked',
+  'love',
+  'loves',
+  'enjoy',
+  'enjoys',
+  'into',
+  'interested',
+  'fans',
+  'fan',
+  'lovers',
+  'lover',
+  'enthusiasts',
+  'enthusiast',
+  'keen',
+  'passionate',
+  'show',
+  'me',
+  'find',
+  'list',
+  'get',
+  'give',
+  'segment',
+  'audience',
+  'group',
+  'currently',
+  'recently',
+  'still',
+  'already',
+  'live',
+  'lives',
+  'living',
+  'based',
+  'located',
+  'speak',
+  'speaks',
+  'speaking',
+  'speakers',
+  'speaker',
+  'diet',
+  'plan',
+  'complained',
+  'complain',
+  'about',
+  'asked',
+  'received',
+  'got',
+  'problems',
+  'problem',
+  'issues',
+  'issue',
+  'item',
+  'items',
+  'very',
+  'really',
+  'quite',
+  'some',
+  'any',
+  'our',
+  'we',
+  'us',
+  'my',
+  'just',
+  "who've",
+  'shop',
+  'shops',
+  'shopping',
+  'buy',
+  'buys',
+  'spend',
+  'i',
+  'want',
+  'target',
+  'targeting',
+  'audiences',
+  'whose',
+  'where',
+  'when',
+  'then',
+  'than',
+  'more',
+  'less',
+  'so',
+  'such',
+  'too',
+  'hobby',
+  'hobbies',
+  'kind',
+  'type',
+  'sort',
 ]);
 const NEGATORS = new Set(['not', 'no', 'never', 'without', 'non', 'nor', 'neither', 'excluding', 'except']);
 /** Negation stops at these (a clause boundary). */
@@ -256,17 +655,74 @@ function buildTable(v: WordsVocab): Table {
     }
   }
   if (cat.has('has_children')) {
-    for (const p of ['kids', 'children', 'child', 'a child', 'parents', 'parent', 'moms', 'dads', 'mums', 'mothers', 'fathers', 'families with children', 'families with kids', 'families'])
+    for (const p of [
+      'kids',
+      'children',
+      'child',
+      'a child',
+      'parents',
+      'parent',
+      'moms',
+      'dads',
+      'mums',
+      'mothers',
+      'fathers',
+      'families with children',
+      'families with kids',
+      'families',
+    ])
       add(p, { build: (n) => trait('has_children', !n), kind: 'catalogue', priority: 7, key: 'has_children', vectorTarget: !p.includes(' ') && p !== 'parent' });
     for (const p of ['childless', 'child free', 'no kids', 'no children']) add(p, { build: (n) => trait('has_children', n), kind: 'catalogue', priority: 8, key: 'has_children' });
   }
-  if (cat.has('support_issue')) for (const p of GENERIC_SUPPORT) add(p, { build: plain(trait('support_issue')), kind: 'catalogue', priority: 6, genericKey: 'support_issue', key: 'support_issue' });
+  if (cat.has('support_issue'))
+    for (const p of GENERIC_SUPPORT) add(p, { build: plain(trait('support_issue')), kind: 'catalogue', priority: 6, genericKey: 'support_issue', key: 'support_issue' });
   if (cat.has('pet')) {
     for (const p of GENERIC_PET) add(p, { build: plain(trait('pet')), kind: 'catalogue', priority: 6, genericKey: 'pet', key: 'pet' });
-    for (const [species, forms] of Object.entries(PETS)) for (const f of forms) add(f, { build: plain(trait('pet', species)), kind: 'lexicon', priority: 9, key: 'pet', vectorTarget: !f.includes(' ') });
+    for (const [species, forms] of Object.entries(PETS))
+      for (const f of forms) add(f, { build: plain(trait('pet', species)), kind: 'lexicon', priority: 9, key: 'pet', vectorTarget: !f.includes(' ') });
   }
   if (cat.has('occupation')) {
-    const risky = new Set(['model', 'server', 'cook', 'coach', 'trainer', 'marine', 'sailor', 'editor', 'director', 'producer', 'cleaner', 'clerk', 'principal', 'intern', 'apprentice', 'vet', 'rn', 'gp', 'cpa', 'dj', 'emt', 'cna', 'teller', 'retiree', 'analyst', 'reporter', 'builder', 'stylist', 'tutor', 'cop', 'boxer', 'singer', 'painter', 'writer', 'author', 'photographer', 'gardener', 'dancer', 'baker']);
+    const risky = new Set([
+      'model',
+      'server',
+      'cook',
+      'coach',
+      'trainer',
+      'marine',
+      'sailor',
+      'editor',
+      'director',
+      'producer',
+      'cleaner',
+      'clerk',
+      'principal',
+      'intern',
+      'apprentice',
+      'vet',
+      'rn',
+      'gp',
+      'cpa',
+      'dj',
+      'emt',
+      'cna',
+      'teller',
+      'retiree',
+      'analyst',
+      'reporter',
+      'builder',
+      'stylist',
+      'tutor',
+      'cop',
+      'boxer',
+      'singer',
+      'painter',
+      'writer',
+      'author',
+      'photographer',
+      'gardener',
+      'dancer',
+      'baker',
+    ]);
     for (const [occ, forms] of Object.entries(OCCUPATIONS)) {
       if (occ.includes('_')) continue; // internal variants (electrician_apprentice)
       for (const f of forms) {
@@ -281,7 +737,14 @@ function buildTable(v: WordsVocab): Table {
       const all = new Set([...forms, topic.replace(/_/g, ' ')]);
       for (const f of all) {
         const weak = WEAK_SEARCH_FORMS.has(f);
-        add(f, { build: plain(trait('interest', topic)), kind: 'lexicon', priority: 5, key: 'interest', vectorTarget: !weak && !f.includes(' '), ...(weak ? { cue: INTEREST_CUES } : {}) });
+        add(f, {
+          build: plain(trait('interest', topic)),
+          kind: 'lexicon',
+          priority: 5,
+          key: 'interest',
+          vectorTarget: !weak && !f.includes(' '),
+          ...(weak ? { cue: INTEREST_CUES } : {}),
+        });
       }
     }
     for (const value of INTEREST_VOCAB) add(value, { build: plain(trait('interest', value)), kind: 'interest-vocab', priority: 4, key: 'interest', cue: INTEREST_CUES });
@@ -302,11 +765,36 @@ function buildTable(v: WordsVocab): Table {
     const veryLikely = (n: boolean): Filter => (n ? { predicted: { key: m.key, max: 0.8 } } : { predicted: { key: m.key, min: 0.8 } });
     const suffixes = ['', ' soon', ' in the next 30 days', ' in the next month', ' next month', ' within 30 days'];
     const bases: [string, (n: boolean) => Filter][] = [];
-    for (const verb of m.verbs) bases.push([`likely to ${verb}`, likely], [`going to ${verb}`, likely], [`about to ${verb}`, likely], [`expected to ${verb}`, likely], [`unlikely to ${verb}`, unlikely], [`very likely to ${verb}`, veryLikely], [`most likely to ${verb}`, veryLikely]);
+    for (const verb of m.verbs)
+      bases.push(
+        [`likely to ${verb}`, likely],
+        [`going to ${verb}`, likely],
+        [`about to ${verb}`, likely],
+        [`expected to ${verb}`, likely],
+        [`unlikely to ${verb}`, unlikely],
+        [`very likely to ${verb}`, veryLikely],
+        [`most likely to ${verb}`, veryLikely],
+      );
     for (const g of m.gerunds) bases.push([`at risk of ${g}`, likely], [`risk of ${g}`, likely], [`likely ${g}`, likely]);
     for (const a of m.agents) bases.push([`likely ${a}`, likely], [`potential ${a}`, likely], [a, likely]);
     const nn = m.noun;
-    bases.push([`${nn} risk`, likely], [`high ${nn} risk`, likely], [`at risk of ${nn}`, likely], [`risk of ${nn}`, likely], [`${nn} propensity`, likely], [`high ${nn} propensity`, likely], [`${nn} probability`, likely], [`high ${nn} probability`, likely], [`probability of ${nn}`, likely], [`probability of ${m.gerunds[0]}`, likely], [`${nn} score`, likely], [`low ${nn} risk`, unlikely], [`low ${nn} propensity`, unlikely], [`very high ${nn} risk`, veryLikely], [`${nn} risk high`, likely]);
+    bases.push(
+      [`${nn} risk`, likely],
+      [`high ${nn} risk`, likely],
+      [`at risk of ${nn}`, likely],
+      [`risk of ${nn}`, likely],
+      [`${nn} propensity`, likely],
+      [`high ${nn} propensity`, likely],
+      [`${nn} probability`, likely],
+      [`high ${nn} probability`, likely],
+      [`probability of ${nn}`, likely],
+      [`probability of ${m.gerunds[0]}`, likely],
+      [`${nn} score`, likely],
+      [`low ${nn} risk`, unlikely],
+      [`low ${nn} propensity`, unlikely],
+      [`very high ${nn} risk`, veryLikely],
+      [`${nn} risk high`, likely],
+    );
     // "At risk" alone means churn, never a purchase propensity.
     if (nn === 'churn') bases.push(['at risk', likely], ['at risk customers', likely]);
     for (const [b, build] of bases) for (const s of suffixes) add(`${b}${s}`, { build, kind: 'predicted', priority: 10, key: `pred:${m.key}` });
@@ -314,14 +802,22 @@ function buildTable(v: WordsVocab): Table {
 
   // Computed features without numbers.
   const feat = (key: string, cond: Record<string, Scalar>): Filter => ({ feature: { key, ...cond } }) as Filter;
-  const tod: Record<string, readonly string[]> = { night: ['at night', 'night owls', 'night', 'nighttime', 'late at night', 'late night'], morning: ['in the morning', 'morning', 'mornings', 'early birds'], afternoon: ['in the afternoon', 'afternoon', 'afternoons'], evening: ['in the evening', 'evening', 'evenings'] };
-  for (const [bucket, forms] of Object.entries(tod)) for (const f of forms) add(f, { build: plain(feat('preferred_time_of_day', { eq: bucket })), kind: 'feature', priority: 7, key: 'feature:preferred_time_of_day' });
-  for (const f of ['weekend', 'weekends', 'on weekends', 'at the weekend', 'weekend shoppers']) add(f, { build: (n) => feat('weekend_share', n ? { lt: 0.5 } : { gte: 0.5 }), kind: 'feature', priority: 7, key: 'feature:weekend_share' });
+  const tod: Record<string, readonly string[]> = {
+    night: ['at night', 'night owls', 'night', 'nighttime', 'late at night', 'late night'],
+    morning: ['in the morning', 'morning', 'mornings', 'early birds'],
+    afternoon: ['in the afternoon', 'afternoon', 'afternoons'],
+    evening: ['in the evening', 'evening', 'evenings'],
+  };
+  for (const [bucket, forms] of Object.entries(tod))
+    for (const f of forms) add(f, { build: plain(feat('preferred_time_of_day', { eq: bucket })), kind: 'feature', priority: 7, key: 'feature:preferred_time_of_day' });
+  for (const f of ['weekend', 'weekends', 'on weekends', 'at the weekend', 'weekend shoppers'])
+    add(f, { build: (n) => feat('weekend_share', n ? { lt: 0.5 } : { gte: 0.5 }), kind: 'feature', priority: 7, key: 'feature:weekend_share' });
   for (const f of ['purchased', 'bought', 'ordered', 'made a purchase', 'have purchased', 'paying customers', 'purchases', 'orders', 'any purchases', 'any orders'])
     add(f, { build: (n) => feat('purchase_count', n ? { eq: 0 } : { gte: 1 }), kind: 'feature', priority: 7, key: 'feature:purchase_count' });
   for (const f of ['repeat buyers', 'repeat customers', 'returning customers', 'repeat purchasers', 'bought more than once', 'ordered more than once'])
     add(f, { build: (n) => feat('purchase_count', n ? { lt: 2 } : { gte: 2 }), kind: 'feature', priority: 8, key: 'feature:purchase_count' });
-  for (const f of ['one time buyers', 'one time customers', 'bought once', 'ordered once', 'single purchase']) add(f, { build: plain(feat('purchase_count', { eq: 1 })), kind: 'feature', priority: 8, key: 'feature:purchase_count' });
+  for (const f of ['one time buyers', 'one time customers', 'bought once', 'ordered once', 'single purchase'])
+    add(f, { build: plain(feat('purchase_count', { eq: 1 })), kind: 'feature', priority: 8, key: 'feature:purchase_count' });
   return { byPhrase, maxLen };
 }
 
@@ -331,11 +827,24 @@ function buildTable(v: WordsVocab): Table {
 /** Lower case words; currency, thousands separators and "1k" folded into plain numbers; "n't" → not. */
 export function tokenize(text: string): string[] {
   let t = text.toLowerCase().replace(/[’‘`]/g, "'");
-  t = t.replace(/\b(can)'t\b/g, '$1 not').replace(/\bwon't\b/g, 'will not').replace(/n't\b/g, ' not').replace(/\b(dont|doesnt|didnt|havent|hasnt|arent|isnt|werent|wasnt)\b/g, (w) => `${w.slice(0, -1)} not`);
+  t = t
+    .replace(/\b(can)'t\b/g, '$1 not')
+    .replace(/\bwon't\b/g, 'will not')
+    .replace(/n't\b/g, ' not')
+    .replace(/\b(dont|doesnt|didnt|havent|hasnt|arent|isnt|werent|wasnt)\b/g, (w) => `${w.slice(0, -1)} not`);
   t = t.replace(/(\d),(\d{3})\b/g, '$1$2').replace(/(\d+(?:\.\d+)?)\s?k\b/g, (_, n: string) => String(Number(n) * 1000));
-  t = t.replace(/(\d+)\s*\+/g, 'at least $1').replace(/>=/g, ' at least ').replace(/<=/g, ' at most ').replace(/>/g, ' more than ').replace(/</g, ' less than ');
+  t = t
+    .replace(/(\d+)\s*\+/g, 'at least $1')
+    .replace(/>=/g, ' at least ')
+    .replace(/<=/g, ' at most ')
+    .replace(/>/g, ' more than ')
+    .replace(/</g, ' less than ');
   t = t.replace(/[$€£]|\b(?:eur|euros?|usd|dollars?|gbp|pounds?|bucks)\b/g, ' ');
-  t = t.replace(/'s\b/g, '').replace(/[^a-z0-9.:_\s-]/g, ' ').replace(/-/g, ' ').replace(/\.(?!\d)/g, ' ');
+  t = t
+    .replace(/'s\b/g, '')
+    .replace(/[^a-z0-9.:_\s-]/g, ' ')
+    .replace(/-/g, ' ')
+    .replace(/\.(?!\d)/g, ' ');
   return t.split(/\s+/).filter(Boolean);
 }
 
@@ -343,9 +852,28 @@ const isNumber = (w: string | undefined) => w !== undefined && /^\d+(?:\.\d+)?$/
 
 type Op = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
 const COMPARATORS: [string[], Op][] = [
-  [['no', 'more', 'than'], 'lte'], [['no', 'fewer', 'than'], 'gte'], [['no', 'less', 'than'], 'gte'], [['more', 'than'], 'gt'], [['greater', 'than'], 'gt'], [['in', 'excess', 'of'], 'gt'],
-  [['upwards', 'of'], 'gt'], [['over'], 'gt'], [['above'], 'gt'], [['exceeding'], 'gt'], [['at', 'least'], 'gte'], [['minimum'], 'gte'], [['min'], 'gte'], [['less', 'than'], 'lt'],
-  [['fewer', 'than'], 'lt'], [['under'], 'lt'], [['below'], 'lt'], [['at', 'most'], 'lte'], [['up', 'to'], 'lte'], [['maximum'], 'lte'], [['max'], 'lte'], [['exactly'], 'eq'],
+  [['no', 'more', 'than'], 'lte'],
+  [['no', 'fewer', 'than'], 'gte'],
+  [['no', 'less', 'than'], 'gte'],
+  [['more', 'than'], 'gt'],
+  [['greater', 'than'], 'gt'],
+  [['in', 'excess', 'of'], 'gt'],
+  [['upwards', 'of'], 'gt'],
+  [['over'], 'gt'],
+  [['above'], 'gt'],
+  [['exceeding'], 'gt'],
+  [['at', 'least'], 'gte'],
+  [['minimum'], 'gte'],
+  [['min'], 'gte'],
+  [['less', 'than'], 'lt'],
+  [['fewer', 'than'], 'lt'],
+  [['under'], 'lt'],
+  [['below'], 'lt'],
+  [['at', 'most'], 'lte'],
+  [['up', 'to'], 'lte'],
+  [['maximum'], 'lte'],
+  [['max'], 'lte'],
+  [['exactly'], 'eq'],
 ];
 
 /** A comparison at i: "more than 3", "between 100 and 500", or a bare number (`bare`). */
@@ -380,10 +908,21 @@ interface Match {
 
 const SPEND = new Set(['spent', 'spend', 'spends', 'spending', 'paid', 'revenue', 'ltv', 'spenders']);
 const SPEND_FILL = new Set(['a', 'total', 'of', 'in', 'overall', 'lifetime', 'so', 'far', 'than']);
-const COUNT_UNITS: Record<string, string> = { purchases: 'purchase_count', purchase: 'purchase_count', orders: 'purchase_count', order: 'purchase_count', sessions: 'sessions', session: 'sessions', visits: 'sessions', visit: 'sessions' };
+const COUNT_UNITS: Record<string, string> = {
+  purchases: 'purchase_count',
+  purchase: 'purchase_count',
+  orders: 'purchase_count',
+  order: 'purchase_count',
+  sessions: 'sessions',
+  session: 'sessions',
+  visits: 'sessions',
+  visit: 'sessions',
+};
 const BUY_VERBS = new Set(['bought', 'ordered', 'purchased', 'shopped', 'visited']);
 
-const AOV = ['average order value', 'average order', 'aov', 'average spend', 'average basket', 'average basket size', 'average purchase', 'mean order value'].sort((x, y) => y.length - x.length);
+const AOV = ['average order value', 'average order', 'aov', 'average spend', 'average basket', 'average basket size', 'average purchase', 'mean order value'].sort(
+  (x, y) => y.length - x.length,
+);
 
 /** Numeric and activity phrases at i (feature conditions), longest first. */
 function numeric(tok: string[], i: number): Match | null {
@@ -399,7 +938,9 @@ function numeric(tok: string[], i: number): Match | null {
       if (c) return { start: i, end: j + c.len, build: plain(feature('monetary_mean', c.cond)), kind: 'feature', key: 'feature:monetary_mean' };
     }
   }
-  const spendStart = SPEND.has(w) ? 1 : ['total spend', 'lifetime value', 'total spent', 'spent in total'].find((p) => p.split(' ').every((x, k) => tok[i + k] === x))?.split(' ').length ?? 0;
+  const spendStart = SPEND.has(w)
+    ? 1
+    : (['total spend', 'lifetime value', 'total spent', 'spent in total'].find((p) => p.split(' ').every((x, k) => tok[i + k] === x))?.split(' ').length ?? 0);
   if (spendStart) {
     let j = i + spendStart;
     while (j < tok.length && SPEND_FILL.has(tok[j] as string) && !comparison(tok, j, null)) j++;
@@ -413,7 +954,8 @@ function numeric(tok: string[], i: number): Match | null {
     const c = comparison(tok, j, 'eq');
     if (c && c.len > 0) {
       const unit = tok[j + c.len] as string | undefined;
-      if (unit && COUNT_UNITS[unit]) return { start: i, end: j + c.len + 1, build: plain(feature(COUNT_UNITS[unit] as string, c.cond)), kind: 'feature', key: `feature:${COUNT_UNITS[unit]}` };
+      if (unit && COUNT_UNITS[unit])
+        return { start: i, end: j + c.len + 1, build: plain(feature(COUNT_UNITS[unit] as string, c.cond)), kind: 'feature', key: `feature:${COUNT_UNITS[unit]}` };
       if (buyer && unit === 'times') {
         const key = w === 'visited' ? 'sessions' : 'purchase_count';
         return { start: i, end: j + c.len + 1, build: plain(feature(key, c.cond)), kind: 'feature', key: `feature:${key}` };
@@ -588,7 +1130,14 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
       const near = seen.get(w);
       if (!near) continue;
       const e = near.entry;
-      matches.push({ start: k, end: k + 1, build: e.build, kind: e.kind, ...(e.key ? { key: e.key } : {}), via: `word vectors: "${w}" ≈ "${near.phrase}" (${near.score.toFixed(2)})` });
+      matches.push({
+        start: k,
+        end: k + 1,
+        build: e.build,
+        kind: e.kind,
+        ...(e.key ? { key: e.key } : {}),
+        via: `word vectors: "${w}" ≈ "${near.phrase}" (${near.score.toFixed(2)})`,
+      });
       covered[k] = true;
     }
     matches.sort((a, b) => a.start - b.start);
@@ -676,7 +1225,8 @@ export function compileWords(text: string, vocab: WordsVocab): CompiledWords {
       notUnderstood.push(`${c.phrase} (not a valid filter condition)`);
     }
   }
-  const size = (f: Filter): number => ('and' in f ? 1 + f.and.reduce((n, k) => n + size(k), 0) : 'or' in f ? 1 + f.or.reduce((n, k) => n + size(k), 0) : 'not' in f ? 1 + size(f.not) : 1);
+  const size = (f: Filter): number =>
+    'and' in f ? 1 + f.and.reduce((n, k) => n + size(k), 0) : 'or' in f ? 1 + f.or.reduce((n, k) => n + size(k), 0) : 'not' in f ? 1 + size(f.not) : 1;
   let total = conditions.reduce((n, c) => n + size(c.condition), conditions.length > 1 ? 1 : 0);
   while (total > MAX_FILTER_NODES) {
     const dropped = conditions.pop() as CompiledWords['conditions'][number];

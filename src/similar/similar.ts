@@ -92,7 +92,11 @@ export async function similarUsers(s: ProfileServices, userId: number, q: Simila
   const layout = await s.index.currentLayout();
   const me = await s.store.profiles.get(userId);
   if (!me || me.version !== layout.version)
-    return { results: [], vectorVersion: null, note: me ? 'the profile vector is being rebuilt (new vector version); try again shortly' : 'this user has no profile vector yet (no data processed, or no profiling consent)' };
+    return {
+      results: [],
+      vectorVersion: null,
+      note: me ? 'the profile vector is being rebuilt (new vector version); try again shortly' : 'this user has no profile vector yet (no data processed, or no profiling consent)',
+    };
   const hits = await nearest(s, me.vector, q.k, { where: filterCondition(s, q.filter ?? null, q.extra ?? []), exclude: new Set([userId]) });
   return { results: await explain(s, layout, userId, me.vector, hits), vectorVersion: layout.version };
 }
@@ -123,7 +127,12 @@ const round = (x: number | null) => (x === null ? null : Math.round(x * 10_000) 
  * candidates over-fetched and re-ranked by exact text-block cosine (the index's cosine mixes in the
  * other blocks' share of each user's norm).
  */
-export async function searchUsers(s: ProfileServices, query: string, k: number, opts: { where?: Compiled | null } = {}): Promise<{ results: { userId: string; score: number; internalId: number }[]; vectorVersion: string }> {
+export async function searchUsers(
+  s: ProfileServices,
+  query: string,
+  k: number,
+  opts: { where?: Compiled | null } = {},
+): Promise<{ results: { userId: string; score: number; internalId: number }[]; vectorVersion: string }> {
   const layout = await s.index.currentLayout();
   const text = layout.blocks.find((b) => b.name === 'text');
   if (!text) throw new UnprocessableError('free-text search needs the text block (TRAITLENS_VECTOR_W_TEXT > 0)');

@@ -31,21 +31,116 @@ export interface TraitDef {
 export type Catalogue = ReadonlyMap<string, TraitDef>;
 
 const BUILT_IN: readonly TraitDef[] = [
-  { key: 'interest', valueType: 'string', cardinality: 'multi', merge: 'union', description: 'A hobby, topic or activity the user enjoys or shops for (e.g. hiking, photography, cooking). Lower case, singular, short.' },
-  { key: 'occupation', valueType: 'string', cardinality: 'single', merge: 'latest', description: "The user's own current job or role (e.g. nurse, software engineer, student, retired). Never a relative's job." },
-  { key: 'pet', valueType: 'string', cardinality: 'multi', merge: 'union', description: 'A kind of animal the user owns (dog, cat, bird, fish, rabbit, horse...). Species, singular.' },
-  { key: 'family_status', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['single', 'in_relationship', 'engaged', 'married', 'divorced', 'widowed'], description: "The user's relationship status." },
+  {
+    key: 'interest',
+    valueType: 'string',
+    cardinality: 'multi',
+    merge: 'union',
+    description: 'A hobby, topic or activity the user enjoys or shops for (e.g. hiking, photography, cooking). Lower case, singular, short.',
+  },
+  {
+    key: 'occupation',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    description: "The user's own current job or role (e.g. nurse, software engineer, student, retired). Never a relative's job.",
+  },
+  {
+    key: 'pet',
+    valueType: 'string',
+    cardinality: 'multi',
+    merge: 'union',
+    description: 'A kind of animal the user owns (dog, cat, bird, fish, rabbit, horse...). Species, singular.',
+  },
+  {
+    key: 'family_status',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    allowed: ['single', 'in_relationship', 'engaged', 'married', 'divorced', 'widowed'],
+    description: "The user's relationship status.",
+  },
   { key: 'has_children', valueType: 'boolean', cardinality: 'single', merge: 'latest', description: 'Whether the user has children.' },
   { key: 'children_count', valueType: 'number', cardinality: 'single', merge: 'latest', description: 'How many children the user says they have.' },
-  { key: 'diet', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['vegan', 'vegetarian', 'pescatarian', 'omnivore', 'gluten_free', 'dairy_free', 'keto', 'paleo', 'low_carb', 'raw', 'halal', 'kosher'], description: "The user's own diet. halal and kosher are religious signals and are dropped unless the religion category is allowed." },
-  { key: 'location_region', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'Where the user lives: city, region or country, lower case (or rural / urban / suburban / small_town).' },
+  {
+    key: 'diet',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    allowed: ['vegan', 'vegetarian', 'pescatarian', 'omnivore', 'gluten_free', 'dairy_free', 'keto', 'paleo', 'low_carb', 'raw', 'halal', 'kosher'],
+    description: "The user's own diet. halal and kosher are religious signals and are dropped unless the religion category is allowed.",
+  },
+  {
+    key: 'location_region',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    description: 'Where the user lives: city, region or country, lower case (or rural / urban / suburban / small_town).',
+  },
   { key: 'language', valueType: 'string', cardinality: 'multi', merge: 'union', description: 'A language the user speaks (english, spanish...).' },
-  { key: 'price_sensitivity', valueType: 'string', cardinality: 'single', merge: 'highest_confidence', allowed: ['low', 'medium', 'high'], description: 'How price-driven the user is: high means looks for cheap/discounts, low means prefers premium regardless of price.' },
-  { key: 'preferred_channel', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['email', 'chat', 'phone', 'sms', 'whatsapp', 'post', 'in_app'], description: 'How the user prefers to be contacted.' },
-  { key: 'life_event', valueType: 'string', cardinality: 'multi', merge: 'union', allowed: ['moving', 'new_baby', 'engaged', 'wedding', 'new_job', 'job_loss', 'graduation', 'retired', 'new_home', 'divorce', 'bereavement', 'new_pet', 'started_school'], description: 'A recent or imminent life event of the user.' },
-  { key: 'brand_sentiment', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['positive', 'neutral', 'negative'], description: "The user's sentiment towards our brand, products or service." },
-  { key: 'support_issue', valueType: 'string', cardinality: 'multi', merge: 'union', allowed: ['late_delivery', 'missing_item', 'damaged_item', 'wrong_item', 'defective_product', 'double_charge', 'billing', 'refund', 'return', 'cancellation', 'login', 'account', 'password_reset', 'shipping_cost'], description: 'A kind of problem the user raised with support.' },
-  { key: 'skill_level', valueType: 'string', cardinality: 'single', merge: 'highest_confidence', allowed: ['beginner', 'intermediate', 'expert'], description: "The user's self-described skill level in their main activity." },
+  {
+    key: 'price_sensitivity',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'highest_confidence',
+    allowed: ['low', 'medium', 'high'],
+    description: 'How price-driven the user is: high means looks for cheap/discounts, low means prefers premium regardless of price.',
+  },
+  {
+    key: 'preferred_channel',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    allowed: ['email', 'chat', 'phone', 'sms', 'whatsapp', 'post', 'in_app'],
+    description: 'How the user prefers to be contacted.',
+  },
+  {
+    key: 'life_event',
+    valueType: 'string',
+    cardinality: 'multi',
+    merge: 'union',
+    allowed: ['moving', 'new_baby', 'engaged', 'wedding', 'new_job', 'job_loss', 'graduation', 'retired', 'new_home', 'divorce', 'bereavement', 'new_pet', 'started_school'],
+    description: 'A recent or imminent life event of the user.',
+  },
+  {
+    key: 'brand_sentiment',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'latest',
+    allowed: ['positive', 'neutral', 'negative'],
+    description: "The user's sentiment towards our brand, products or service.",
+  },
+  {
+    key: 'support_issue',
+    valueType: 'string',
+    cardinality: 'multi',
+    merge: 'union',
+    allowed: [
+      'late_delivery',
+      'missing_item',
+      'damaged_item',
+      'wrong_item',
+      'defective_product',
+      'double_charge',
+      'billing',
+      'refund',
+      'return',
+      'cancellation',
+      'login',
+      'account',
+      'password_reset',
+      'shipping_cost',
+    ],
+    description: 'A kind of problem the user raised with support.',
+  },
+  {
+    key: 'skill_level',
+    valueType: 'string',
+    cardinality: 'single',
+    merge: 'highest_confidence',
+    allowed: ['beginner', 'intermediate', 'expert'],
+    description: "The user's self-described skill level in their main activity.",
+  },
 ];
 
 const KEY_RE = /^[a-z][a-z0-9_]*$/;
@@ -127,7 +222,5 @@ export function isValidValue(catalogue: Catalogue, key: string, value: TraitValu
 
 /** Lines for the LLM prompt: one per key, with type and vocabulary. */
 export function describeCatalogue(catalogue: Catalogue): string {
-  return [...catalogue.values()]
-    .map((d) => `- ${d.key} (${d.valueType}, ${d.cardinality}${d.allowed ? `, one of: ${d.allowed.join('|')}` : ''}): ${d.description}`)
-    .join('\n');
+  return [...catalogue.values()].map((d) => `- ${d.key} (${d.valueType}, ${d.cardinality}${d.allowed ? `, one of: ${d.allowed.join('|')}` : ''}): ${d.description}`).join('\n');
 }

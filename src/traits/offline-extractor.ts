@@ -105,7 +105,8 @@ const HYPOTHETICAL_RE =
   /\b(?:if|would|could|might|wish|wishes|wanna be|want to be|wants to be|hope to|hoping to|dream|dreams|dreaming|someday|some day|one day|suppose|imagine|pretend|maybe i'll|thinking about|thinking of|plan to|planning to|going to be|gonna be|when i grow up|i'd|i'll|should|rather be)\b/;
 // Preference statements use the conditional mood but state a fact about the user.
 const PREFERENCE_RE = /\b(?:i'd|i would)\s+(?:prefer|rather)\b/;
-const NEGATION_RE = /\b(?:not|never|no longer|don't|dont|do not|doesn't|didn't|isn't|aren't|ain't|wasn't|weren't|can't|cant|cannot|won't|haven't|hasn't|nor|neither|hardly|nobody|none|no)\b|n't\b/;
+const NEGATION_RE =
+  /\b(?:not|never|no longer|don't|dont|do not|doesn't|didn't|isn't|aren't|ain't|wasn't|weren't|can't|cant|cannot|won't|haven't|hasn't|nor|neither|hardly|nobody|none|no)\b|n't\b/;
 const HEDGE_RE = /\b(?:i think|i guess|maybe|probably|kind of|kinda|sort of|i suppose|perhaps|i believe|pretty sure)\b/;
 const INTERJECTION_RE =
   /^(?:(?:no|nope|yes|yeah|yep|yup|well|oh|ah|lol|haha+|hi|hey|hello|wow|ok|okay|sure|cool|nice|great|awesome|really|right|true|same|me too|exactly|agreed|thanks|thank you|good|oh wow|sounds (?:fun|good|great)|that's (?:cool|great|nice|awesome))\s*[,!.]*\s+)+/;
@@ -151,7 +152,8 @@ function sentences(text: string): Span[] {
   }
 }
 
-const CLAUSE_SPLIT_RE = /\s*(?:;|\bbut\b|\balthough\b|\bthough\b|\bhowever\b|\bwhereas\b|,?\s+and\s+(?=(?:i|i'm|i've|im|my|we|we're)\b)|,\s*(?=(?:i|i'm|i've|im|my|we|we're)\b(?!\s*,)))\s*/g;
+const CLAUSE_SPLIT_RE =
+  /\s*(?:;|\bbut\b|\balthough\b|\bthough\b|\bhowever\b|\bwhereas\b|,?\s+and\s+(?=(?:i|i'm|i've|im|my|we|we're)\b)|,\s*(?=(?:i|i'm|i've|im|my|we|we're)\b(?!\s*,)))\s*/g;
 
 /** Clauses inside a sentence; "as a teacher, i ..." is kept whole (the role introduces the clause). */
 function clauses(lc: string, s: Span): Span[] {
@@ -277,27 +279,330 @@ const TOPIC_SCAN_RE = new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...TOPIC_INDEX.keys()
 const PET_ALT = [...PET_INDEX.keys()].sort(byLengthDesc).map(escapeRe).join('|');
 
 const STOP_VALUES = new Set([
-  'it', 'that', 'this', 'them', 'you', 'him', 'her', 'those', 'these', 'everything', 'anything', 'something', 'nothing', 'one', 'mine', 'yours', 'what', 'how', 'when', 'where',
-  'too', 'lol', 'here', 'there', 'people', 'idea', 'way', 'being', 'thing', 'things', 'stuff', 'lot', 'much', 'more', 'most', 'all', 'both', 'either', 'none', 'life', 'day', 'time',
-  'job', 'work', 'name', 'sound', 'color', 'colour', 'weather', 'hear', 'see', 'know', 'think', 'help', 'say', 'talk', 'chat', 'meet', 'bit', 'kind', 'sort', 'type', 'us', 'we',
-  'me', 'myself', 'home', 'house', 'place', 'city', 'town', 'country', 'area', 'school', 'morning', 'night', 'today', 'tonight', 'weekend', 'weekends', 'summer', 'winter', 'fall',
-  'spring', 'year', 'years', 'week', 'month', 'hour', 'hours', 'question', 'answer', 'point', 'fact', 'part', 'well', 'better', 'best', 'way too', 'ya', 'u', 'yall', 'y',
-  'money', 'go', 'get', 'do', 'be', 'have', 'make', 'keep', 'stay', 'live', 'eat', 'drink', 'sleep', 'relax', 'rest', 'fun', 'bed',
-  'living', 'having', 'getting', 'doing', 'going', 'working', 'making', 'talking', 'hearing', 'seeing', 'knowing', 'meeting', 'feeling', 'thinking', 'trying',
-  'waiting', 'helping', 'sleeping', 'staying', 'sitting', 'relaxing', 'chatting', 'learning', 'spending', 'taking', 'keeping', 'crowd', 'challenge', 'change',
-  'sound', 'idea', 'name', 'show', 'one', 'ones', 'kid', 'everyone', 'anyone', 'someone', 'nobody', 'company', 'attention',
+  'it',
+  'that',
+  'this',
+  'them',
+  'you',
+  'him',
+  'her',
+  'those',
+  'these',
+  'everything',
+  'anything',
+  'something',
+  'nothing',
+  'one',
+  'mine',
+  'yours',
+  'what',
+  'how',
+  'when',
+  'where',
+  'too',
+  'lol',
+  'here',
+  'there',
+  'people',
+  'idea',
+  'way',
+  'being',
+  'thing',
+  'things',
+  'stuff',
+  'lot',
+  'much',
+  'more',
+  'most',
+  'all',
+  'both',
+  'either',
+  'none',
+  'life',
+  'day',
+  'time',
+  'job',
+  'work',
+  'name',
+  'sound',
+  'color',
+  'colour',
+  'weather',
+  'hear',
+  'see',
+  'know',
+  'think',
+  'help',
+  'say',
+  'talk',
+  'chat',
+  'meet',
+  'bit',
+  'kind',
+  'sort',
+  'type',
+  'us',
+  'we',
+  'me',
+  'myself',
+  'home',
+  'house',
+  'place',
+  'city',
+  'town',
+  'country',
+  'area',
+  'school',
+  'morning',
+  'night',
+  'today',
+  'tonight',
+  'weekend',
+  'weekends',
+  'summer',
+  'winter',
+  'fall',
+  'spring',
+  'year',
+  'years',
+  'week',
+  'month',
+  'hour',
+  'hours',
+  'question',
+  'answer',
+  'point',
+  'fact',
+  'part',
+  'well',
+  'better',
+  'best',
+  'way too',
+  'ya',
+  'u',
+  'yall',
+  'y',
+  'money',
+  'go',
+  'get',
+  'do',
+  'be',
+  'have',
+  'make',
+  'keep',
+  'stay',
+  'live',
+  'eat',
+  'drink',
+  'sleep',
+  'relax',
+  'rest',
+  'fun',
+  'bed',
+  'living',
+  'having',
+  'getting',
+  'doing',
+  'going',
+  'working',
+  'making',
+  'talking',
+  'hearing',
+  'seeing',
+  'knowing',
+  'meeting',
+  'feeling',
+  'thinking',
+  'trying',
+  'waiting',
+  'helping',
+  'sleeping',
+  'staying',
+  'sitting',
+  'relaxing',
+  'chatting',
+  'learning',
+  'spending',
+  'taking',
+  'keeping',
+  'crowd',
+  'challenge',
+  'change',
+  'sound',
+  'idea',
+  'name',
+  'show',
+  'one',
+  'ones',
+  'kid',
+  'everyone',
+  'anyone',
+  'someone',
+  'nobody',
+  'company',
+  'attention',
 ]);
 const FILLER_WORDS = new Set([
-  'to', 'the', 'a', 'an', 'some', 'good', 'great', 'nice', 'really', 'also', 'just', 'all', 'lots', 'lot', 'of', 'kinds', 'kind', 'sorts', 'types', 'type', 'different', 'any', 'most',
-  'many', 'various', 'most', 'especially', 'particularly', 'mostly', 'usually', 'always', 'still', 'very', 'so', 'too', 'totally', 'absolutely', 'actually', 'do', 'fresh', 'old', 'new',
-  'big', 'little', 'cool', 'fun', 'awesome', 'amazing', 'fancy', 'cheap', 'classic', 'real', 'true', 'go', 'going', 'out', 'own',
+  'to',
+  'the',
+  'a',
+  'an',
+  'some',
+  'good',
+  'great',
+  'nice',
+  'really',
+  'also',
+  'just',
+  'all',
+  'lots',
+  'lot',
+  'of',
+  'kinds',
+  'kind',
+  'sorts',
+  'types',
+  'type',
+  'different',
+  'any',
+  'most',
+  'many',
+  'various',
+  'most',
+  'especially',
+  'particularly',
+  'mostly',
+  'usually',
+  'always',
+  'still',
+  'very',
+  'so',
+  'too',
+  'totally',
+  'absolutely',
+  'actually',
+  'do',
+  'fresh',
+  'old',
+  'new',
+  'big',
+  'little',
+  'cool',
+  'fun',
+  'awesome',
+  'amazing',
+  'fancy',
+  'cheap',
+  'classic',
+  'real',
+  'true',
+  'go',
+  'going',
+  'out',
+  'own',
 ]);
 const BOUNDARY_WORDS = new Set([
-  'with', 'in', 'at', 'on', 'for', 'from', 'because', 'when', 'while', 'but', 'so', 'since', 'if', 'than', 'that', 'who', 'which', 'and', 'or', 'as', 'by', 'about', 'every', 'each',
-  'to', 'like', 'after', 'before', 'during', 'until', 'whenever', 'where', 'though', 'although', 'lol', 'haha', 'too', 'now', 'a', 'an', 'the', 'my', 'your', 'his', 'her', 'our',
-  'their', 'is', 'are', 'was', 'were', 'be', 'i', 'it', 'very', 'much', 'more', 'most', 'all', 'day', 'days', 'time', 'times', 'alot', 'lot', 'sometimes', 'often', 'daily', 'weekly',
-  'outside', 'inside', 'around', 'there', 'here', 'together', 'best', 'better', 'also', 'either', 'anymore', 'though', 'really', 'what', 'how', 'this', 'that', 'those', 'these',
-  'them', 'me', 'you', 'we', 'they', 'he', 'she', 'him', 'us', 'just', 'even', 'ever', 'again',
+  'with',
+  'in',
+  'at',
+  'on',
+  'for',
+  'from',
+  'because',
+  'when',
+  'while',
+  'but',
+  'so',
+  'since',
+  'if',
+  'than',
+  'that',
+  'who',
+  'which',
+  'and',
+  'or',
+  'as',
+  'by',
+  'about',
+  'every',
+  'each',
+  'to',
+  'like',
+  'after',
+  'before',
+  'during',
+  'until',
+  'whenever',
+  'where',
+  'though',
+  'although',
+  'lol',
+  'haha',
+  'too',
+  'now',
+  'a',
+  'an',
+  'the',
+  'my',
+  'your',
+  'his',
+  'her',
+  'our',
+  'their',
+  'is',
+  'are',
+  'was',
+  'were',
+  'be',
+  'i',
+  'it',
+  'very',
+  'much',
+  'more',
+  'most',
+  'all',
+  'day',
+  'days',
+  'time',
+  'times',
+  'alot',
+  'lot',
+  'sometimes',
+  'often',
+  'daily',
+  'weekly',
+  'outside',
+  'inside',
+  'around',
+  'there',
+  'here',
+  'together',
+  'best',
+  'better',
+  'also',
+  'either',
+  'anymore',
+  'though',
+  'really',
+  'what',
+  'how',
+  'this',
+  'that',
+  'those',
+  'these',
+  'them',
+  'me',
+  'you',
+  'we',
+  'they',
+  'he',
+  'she',
+  'him',
+  'us',
+  'just',
+  'even',
+  'ever',
+  'again',
 ]);
 
 function words(s: string): string[] {
@@ -373,7 +678,8 @@ function interestValue(item: string): string | null {
   }
   // "hike", "hiking", "to cook"
   const base = first.endsWith('ing') ? first.slice(0, -3) : first;
-  const act = ACTIVITY_VERBS[first] ?? ACTIVITY_VERBS[base] ?? ACTIVITY_VERBS[`${base}e`] ?? (base.length > 2 && base.at(-1) === base.at(-2) ? ACTIVITY_VERBS[base.slice(0, -1)] : undefined);
+  const act =
+    ACTIVITY_VERBS[first] ?? ACTIVITY_VERBS[base] ?? ACTIVITY_VERBS[`${base}e`] ?? (base.length > 2 && base.at(-1) === base.at(-2) ? ACTIVITY_VERBS[base.slice(0, -1)] : undefined);
   const phrase = [];
   for (const w of ws) {
     if (BOUNDARY_WORDS.has(w)) break;
@@ -431,42 +737,72 @@ const S = String.raw`(?:^|[^a-z'])`;
 const RE = {
   workAs: new RegExp(`${S}i\\s+${ADV}(?:work|am working|'m working|m working|work full time|work part time)\\s+as\\s+(?:an?\\s+)?(.+)`),
   iAmA: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)(.+)`),
-  iAmBare: new RegExp(`${S}${I_AM}\\s+${ADV}(retired|unemployed|self-employed|self employed|a student|in college|in high school|in grad school|between jobs|out of work|jobless)\\b`),
+  iAmBare: new RegExp(
+    `${S}${I_AM}\\s+${ADV}(retired|unemployed|self-employed|self employed|a student|in college|in high school|in grad school|between jobs|out of work|jobless)\\b`,
+  ),
   myJob: /\bmy\s+(?:day\s+)?(?:job|occupation|profession|career|work)\s+is\s+(?:being\s+|as\s+)?(?:an?\s+)?(.+)/,
   asA: /^\W*as an? ([a-z ]{2,40}),\s*i\b/,
   iTeach: new RegExp(`${S}i\\s+${ADV}teach\\b(?!\\s+(?:me|you|him|her|them|myself)\\b)`),
   workAt: new RegExp(`${S}i\\s+${ADV}work\\s+(?:at|for|in)\\s+(?:an?\\s+|the\\s+)?(.+)`),
-  petHave: new RegExp(`${S}(?:i\\s+${ADV}(?:have|own|got|adopted|rescued|have got|'ve got|ve got)|i've\\s+${ADV}(?:got\\s+)?|we\\s+${ADV}(?:have|own|got|adopted|rescued)|we've\\s+(?:got\\s+)?)\\s*(.+)`),
+  petHave: new RegExp(
+    `${S}(?:i\\s+${ADV}(?:have|own|got|adopted|rescued|have got|'ve got|ve got)|i've\\s+${ADV}(?:got\\s+)?|we\\s+${ADV}(?:have|own|got|adopted|rescued)|we've\\s+(?:got\\s+)?)\\s*(.+)`,
+  ),
   petMy: new RegExp(`${S}(?:my|our)\\s+((?:[a-z'-]+\\s+){0,2}?)(${PET_ALT})(?![a-z])`, 'g'),
   love: new RegExp(`${S}(?:i|we)\\s+${ADV}(love|like|enjoy|adore|prefer|dig|am into|'m into|m into)\\s+(.+)`),
-  into: new RegExp(`${S}${I_AM}\\s+${ADV}(?:into|passionate about|obsessed with|a (?:big |huge |massive )?fan of|(?:big |huge )?fan of|crazy about|interested in|keen on|hooked on|a lover of|an? (?:avid|keen|passionate) [a-z]+ (?:fan|lover))\\s*(.*)`),
+  into: new RegExp(
+    `${S}${I_AM}\\s+${ADV}(?:into|passionate about|obsessed with|a (?:big |huge |massive )?fan of|(?:big |huge )?fan of|crazy about|interested in|keen on|hooked on|a lover of|an? (?:avid|keen|passionate) [a-z]+ (?:fan|lover))\\s*(.*)`,
+  ),
   avid: new RegExp(`${S}${I_AM}\\s+${ADV}an?\\s+(?:avid|keen|passionate|big|huge|enthusiastic|serious)\\s+([a-z]+(?:er|or|ist))\\b`),
-  isMyPassion: /^(?:\W*)(.{2,40}?)\s+(?:is|are)\s+(?:really\s+)?my\s+(?:passion|hobby|thing|life|jam|obsession|favorite (?:hobby|thing|activity|pastime|sport)|favourite (?:hobby|thing|activity|pastime|sport)|favorite thing to do|biggest passion|true passion)\b/,
-  favorite: /\bmy\s+(?:favorite|favourite|fav|fave)\s+(hobby|hobbies|sport|activity|pastime|thing to do|thing|band|music|type of music|kind of music|genre|singer|artist|food|movie|show|book|author|team|game|way to relax|way to unwind|place)\s+(?:is|are)\s+(.+)/,
+  isMyPassion:
+    /^(?:\W*)(.{2,40}?)\s+(?:is|are)\s+(?:really\s+)?my\s+(?:passion|hobby|thing|life|jam|obsession|favorite (?:hobby|thing|activity|pastime|sport)|favourite (?:hobby|thing|activity|pastime|sport)|favorite thing to do|biggest passion|true passion)\b/,
+  favorite:
+    /\bmy\s+(?:favorite|favourite|fav|fave)\s+(hobby|hobbies|sport|activity|pastime|thing to do|thing|band|music|type of music|kind of music|genre|singer|artist|food|movie|show|book|author|team|game|way to relax|way to unwind|place)\s+(?:is|are)\s+(.+)/,
   forLiving: new RegExp(`${S}i\\s+${ADV}([a-z]+)(?:\\s+([a-z]+))?\\s+for a living\\b`),
   dayJobIng: /\bmy\s+(?:day\s+)?(?:job|work|career)\s+is\s+([a-z]+ing)\b/,
-  workSector: new RegExp(`${S}i\\s+${ADV}(?:work|am working|'m working)\\s+(?:in|at|for)\\s+(?:an?\\s+|the\\s+)?(construction|a bank|bank|the bank|banking|the army|the military|the navy|the air force|the marines|law enforcement|a hospital as a nurse)\\b`),
+  workSector: new RegExp(
+    `${S}i\\s+${ADV}(?:work|am working|'m working)\\s+(?:in|at|for)\\s+(?:an?\\s+|the\\s+)?(construction|a bank|bank|the bank|banking|the army|the military|the navy|the air force|the marines|law enforcement|a hospital as a nurse)\\b`,
+  ),
   major: new RegExp(`${S}(?:i\\s+${ADV}(?:major|am majoring|'m majoring|m majoring)\\s+in|my\\s+major\\s+(?:is|in))\\s+[a-z]`),
   coach: new RegExp(`${S}i\\s+${ADV}coach\\b(?!\\s+(?:me|you|him|her|them|myself)\\b)`),
   myPetIs: /(?:^|[^a-z'])my\s+(?:only\s+|little\s+|new\s+|first\s+)?pets?\s+(?:is|are)\s+(?:an?\s+|two\s+|three\s+|\d+\s+)?([a-z]+(?:\s+[a-z]+)?)/,
-  goTo: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:go|went)\\s+to\\s+(?:the\\s+)?(gym|beach|movies|concerts?|museums?|library|lake|mountains|park|zoo|theater|theatre|opera|ballet|casino)\\b`),
+  goTo: new RegExp(
+    `${S}(?:i|we)\\s+${ADV}(?:go|went)\\s+to\\s+(?:the\\s+)?(gym|beach|movies|concerts?|museums?|library|lake|mountains|park|zoo|theater|theatre|opera|ballet|casino)\\b`,
+  ),
   favBand: /\b(?:is|are|they're|they are|he's|she's)\s+(?:really\s+)?my\s+(?:favorite|favourite|fav|fave)\s+(?:band|singer|artist|group|musician|rapper)\b/,
   hobbies: /\bmy\s+hobb(?:y|ies)\s+(?:is|are|include|includes)\s+(.+)/,
   spareTime: /\bin\s+my\s+(?:spare|free|down)\s*time\s*,?\s*(?:i\s+)?(?:like to\s+|love to\s+|enjoy\s+|usually\s+|often\s+)?(.+)/,
   play: new RegExp(`${S}i\\s+${ADV}(?:play|practice|practise)\\s+(?:the\\s+)?(.+)`),
   goIng: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:go|went)\\s+([a-z]+ing)\\b`),
-  actVerb: new RegExp(`${S}i\\s+${ADV}(hike|run|jog|swim|cook|bake|paint|draw|knit|crochet|sew|garden|fish|hunt|surf|ski|snowboard|camp|climb|bike|cycle|meditate|volunteer|dance|sing|read|write|travel|workout|work out|exercise|golf|kayak|sail|gamble|grill|bird watch)\\b(?!\\s+(?:a|an|the|my|our|your|it|that|this|them|him|her|you|me|to|up|out|into|off|away|some|of|for)\\b)`),
-  diet: new RegExp(`${S}(?:${I_AM}|i've been|i have been|i became|i went|i turned|i switched to(?: being)?|we're|we are)\\s+${ADV}(?:an?\\s+|a strict\\s+|strict\\s+|strictly\\s+|fully\\s+|mostly\\s+|mainly\\s+|a\\s+)?(vegan|vegetarian|veggie|pescatarian|pescetarian|keto|paleo|gluten[- ]free|dairy[- ]free|plant[- ]based|carnivore|omnivore|meat[- ]eater|raw vegan|low[- ]carb)\\b`),
-  dietEat: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:eat|follow|keep|am on|'m on|m on|do|live on|stick to)\\s+(?:an?\\s+|the\\s+)?(?:strict(?:ly)?\\s+|mostly\\s+|only\\s+|fresh\\s+and\\s+|mainly\\s+)?(vegan|vegetarian|pescatarian|keto|paleo|gluten[- ]free|dairy[- ]free|plant[- ]based|raw|low[- ]carb|halal|kosher)\\b(?:\\s+(?:diet|food|foods|meals?|only))?`),
-  noMeat: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:don't|do not|dont|never|no longer)\\s+eat\\s+(?:any\\s+)?(meat|animal products|meat or dairy|meat or fish|meat and fish|gluten|dairy|carbs)\\b`),
+  actVerb: new RegExp(
+    `${S}i\\s+${ADV}(hike|run|jog|swim|cook|bake|paint|draw|knit|crochet|sew|garden|fish|hunt|surf|ski|snowboard|camp|climb|bike|cycle|meditate|volunteer|dance|sing|read|write|travel|workout|work out|exercise|golf|kayak|sail|gamble|grill|bird watch)\\b(?!\\s+(?:a|an|the|my|our|your|it|that|this|them|him|her|you|me|to|up|out|into|off|away|some|of|for)\\b)`,
+  ),
+  diet: new RegExp(
+    `${S}(?:${I_AM}|i've been|i have been|i became|i went|i turned|i switched to(?: being)?|we're|we are)\\s+${ADV}(?:an?\\s+|a strict\\s+|strict\\s+|strictly\\s+|fully\\s+|mostly\\s+|mainly\\s+|a\\s+)?(vegan|vegetarian|veggie|pescatarian|pescetarian|keto|paleo|gluten[- ]free|dairy[- ]free|plant[- ]based|carnivore|omnivore|meat[- ]eater|raw vegan|low[- ]carb)\\b`,
+  ),
+  dietEat: new RegExp(
+    `${S}(?:i|we)\\s+${ADV}(?:eat|follow|keep|am on|'m on|m on|do|live on|stick to)\\s+(?:an?\\s+|the\\s+)?(?:strict(?:ly)?\\s+|mostly\\s+|only\\s+|fresh\\s+and\\s+|mainly\\s+)?(vegan|vegetarian|pescatarian|keto|paleo|gluten[- ]free|dairy[- ]free|plant[- ]based|raw|low[- ]carb|halal|kosher)\\b(?:\\s+(?:diet|food|foods|meals?|only))?`,
+  ),
+  noMeat: new RegExp(
+    `${S}(?:i|we)\\s+${ADV}(?:don't|do not|dont|never|no longer)\\s+eat\\s+(?:any\\s+)?(meat|animal products|meat or dairy|meat or fish|meat and fish|gluten|dairy|carbs)\\b`,
+  ),
   married: new RegExp(`${S}(?:${I_AM}|we're|we are)\\s+${ADV}(?:happily\\s+)?(married|engaged|divorced|separated|single|widowed|a widow|a widower|in a relationship)\\b`),
   spouse: /(?:^|[^a-z'])(?:my|our)\s+(wife|husband|spouse|boyfriend|girlfriend|fiance|fiancee|fiancé|fiancée|hubby|wifey)\b/,
-  kidsHave: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:have|'ve|ve|have got|'ve got|got)\\s+(?:got\\s+)?(?:(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\\d{1,2}|twins|a couple of|some|no|any)\\s+)?(?:(?:little|young|small|grown|adult|beautiful|wonderful|amazing|great|awesome|teenage|adopted|step|lovely|baby)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|twins|babies|baby|toddlers?|teenagers?|grandkids|grandchildren|stepkids|stepchildren)\\b`),
-  iveKids: new RegExp(`${S}i've\\s+${ADV}(a|an|one|two|three|four|five|six|\\d{1,2})\\s+(?:(?:little|young|grown|adult|teenage|beautiful)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|grandkids|grandchildren)\\b`),
-  parent: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)?(?:proud\\s+|single\\s+|new\\s+|working\\s+|stay at home\\s+|stay-at-home\\s+|first time\\s+|busy\\s+)?(mom|mum|mother|dad|father|parent|mommy|daddy|grandma|grandpa|grandmother|grandfather|grandparent)\\b(?!\\s+(?:of|to)\\s+(?:a|an|two|three|my)?\\s*(?:dog|cat|pet|fur|plant))`),
-  myKids: /(?:^|[^a-z'])my\s+(?:(?:little|young|oldest|youngest|eldest|older|younger|two|three|four|baby|teenage|adult|grown|first|second|third|fourth|fifth|middle)\s+)?(kids|children|son|sons|daughter|daughters|toddler|twins|grandkids|grandchildren)\b/,
-  newBaby: /\b(?:we|i)\s+(?:just\s+|recently\s+|finally\s+)?(?:had|welcomed|adopted)\s+(?:a|our|my)\s+(?:first\s+|second\s+|third\s+|new\s+)?(?:baby|son|daughter|child|little (?:boy|girl))\b|\bi\s+(?:just\s+)?became\s+a\s+(?:mom|dad|mother|father|parent)\b|\bgave birth\b|\bnew ?born\b/,
-  live: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:live|reside|am living|'m living|m living|are living|'re living|am based|'m based|m based|am located|'m located|now live|currently live)\\s+(?:in|near|outside(?:\\s+of)?|on|by)\\s+(.+)`),
+  kidsHave: new RegExp(
+    `${S}(?:i|we)\\s+${ADV}(?:have|'ve|ve|have got|'ve got|got)\\s+(?:got\\s+)?(?:(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\\d{1,2}|twins|a couple of|some|no|any)\\s+)?(?:(?:little|young|small|grown|adult|beautiful|wonderful|amazing|great|awesome|teenage|adopted|step|lovely|baby)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|twins|babies|baby|toddlers?|teenagers?|grandkids|grandchildren|stepkids|stepchildren)\\b`,
+  ),
+  iveKids: new RegExp(
+    `${S}i've\\s+${ADV}(a|an|one|two|three|four|five|six|\\d{1,2})\\s+(?:(?:little|young|grown|adult|teenage|beautiful)\\s+)?(kids|children|child|kid|sons|son|daughters|daughter|boys|girls|grandkids|grandchildren)\\b`,
+  ),
+  parent: new RegExp(
+    `${S}${I_AM}\\s+${ADV}(?:an?\\s+)?(?:proud\\s+|single\\s+|new\\s+|working\\s+|stay at home\\s+|stay-at-home\\s+|first time\\s+|busy\\s+)?(mom|mum|mother|dad|father|parent|mommy|daddy|grandma|grandpa|grandmother|grandfather|grandparent)\\b(?!\\s+(?:of|to)\\s+(?:a|an|two|three|my)?\\s*(?:dog|cat|pet|fur|plant))`,
+  ),
+  myKids:
+    /(?:^|[^a-z'])my\s+(?:(?:little|young|oldest|youngest|eldest|older|younger|two|three|four|baby|teenage|adult|grown|first|second|third|fourth|fifth|middle)\s+)?(kids|children|son|sons|daughter|daughters|toddler|twins|grandkids|grandchildren)\b/,
+  newBaby:
+    /\b(?:we|i)\s+(?:just\s+|recently\s+|finally\s+)?(?:had|welcomed|adopted)\s+(?:a|our|my)\s+(?:first\s+|second\s+|third\s+|new\s+)?(?:baby|son|daughter|child|little (?:boy|girl))\b|\bi\s+(?:just\s+)?became\s+a\s+(?:mom|dad|mother|father|parent)\b|\bgave birth\b|\bnew ?born\b/,
+  live: new RegExp(
+    `${S}(?:i|we)\\s+${ADV}(?:live|reside|am living|'m living|m living|are living|'re living|am based|'m based|m based|am located|'m located|now live|currently live)\\s+(?:in|near|outside(?:\\s+of)?|on|by)\\s+(.+)`,
+  ),
   livingIn: /^(?:currently\s+|now\s+)?(?:living|based)\s+(?:in|near)\s+(.+)/,
   hereIn: /\b(?:here|over here|out here|up here|down here)\s+in\s+(.+)/,
   from: new RegExp(`${S}${I_AM}\\s+${ADV}(?:originally\\s+)?from\\s+(.+)`),
@@ -476,27 +812,84 @@ const RE = {
   speak: new RegExp(`${S}i\\s+${ADV}(?:speak|can speak|am fluent in|'m fluent in|m fluent in|am bilingual in|'m bilingual in|speak fluent)\\s+(.+)`),
   nativeLang: /\bmy\s+(?:native|first|mother)\s+(?:language|tongue)\s+is\s+([a-z ]+)/,
   contactMe: /\b(email|e-mail|mail|call|phone|ring|text|sms|whatsapp|message|dm)\s+me\b(?!\s+(?:an?|the|crazy|names?|by|old|lazy|weird|mom|dad|[a-z]+ish)\b)/,
-  prefer: /\b(?:i(?:\s+would|'d)?\s+prefer|i'd\s+rather|i\s+would\s+rather|best\s+(?:way\s+)?to\s+(?:reach|contact)\s+me\s+is|(?:contact|reach)\s+me)\s+(?:to\s+be\s+contacted\s+|being\s+contacted\s+|communicat\w+\s+|talking\s+|to\s+talk\s+)?(?:by|via|through|over|on|at|with|using)?\s*(?:an?\s+|the\s+)?(email|e-mail|mail|emails|phone|a phone call|a call|calls|phone calls|telephone|text|texts|text messages?|sms|chat|live chat|whatsapp|post|letter|the app|in-app messages?|\[email\]|\[phone\])\b/,
-  beginner: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:a\\s+|an\\s+)?(?:complete\\s+|total\\s+|absolute\\s+)?(?:beginner|newbie|novice|noob|new to (?:this|it|[a-z]+ing)\\b|just starting|just getting started|learning (?:to|how)\\b)|i\\s+(?:just|recently)\\s+(?:started|began)\\s+(?:learning|playing|practicing|practising|taking lessons|to learn|to play|out)\\b|i\\s+(?:just|recently)\\s+(?:took up|picked up)\\s+(?!the\\b|my\\b|it\\b|some\\b))`),
+  prefer:
+    /\b(?:i(?:\s+would|'d)?\s+prefer|i'd\s+rather|i\s+would\s+rather|best\s+(?:way\s+)?to\s+(?:reach|contact)\s+me\s+is|(?:contact|reach)\s+me)\s+(?:to\s+be\s+contacted\s+|being\s+contacted\s+|communicat\w+\s+|talking\s+|to\s+talk\s+)?(?:by|via|through|over|on|at|with|using)?\s*(?:an?\s+|the\s+)?(email|e-mail|mail|emails|phone|a phone call|a call|calls|phone calls|telephone|text|texts|text messages?|sms|chat|live chat|whatsapp|post|letter|the app|in-app messages?|\[email\]|\[phone\])\b/,
+  beginner: new RegExp(
+    `${S}(?:${I_AM}\\s+${ADV}(?:a\\s+|an\\s+)?(?:complete\\s+|total\\s+|absolute\\s+)?(?:beginner|newbie|novice|noob|new to (?:this|it|[a-z]+ing)\\b|just starting|just getting started|learning (?:to|how)\\b)|i\\s+(?:just|recently)\\s+(?:started|began)\\s+(?:learning|playing|practicing|practising|taking lessons|to learn|to play|out)\\b|i\\s+(?:just|recently)\\s+(?:took up|picked up)\\s+(?!the\\b|my\\b|it\\b|some\\b))`,
+  ),
   intermediate: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)?intermediate\\b`),
-  expert: new RegExp(`${S}(?:${I_AM}\\s+${ADV}(?:an?\\s+)?(?:expert|pro|professional|advanced|seasoned|veteran|experienced)(?=\\s*$|\\s+(?:at|in|with|now|myself|player|level)\\b)|i(?:'ve| have)\\s+been\\s+[a-z]+ing\\s+(?:it\\s+|this\\s+)?for\\s+(?:over\\s+|more than\\s+)?(?:\\d{2}|ten|fifteen|twenty|thirty|forty|many|decades)\\b)`),
-  priceHigh: /\b(?:cheap|cheaper|cheapest|budget|bargain|bargains|discount|discounts|discounted|coupon|coupons|promo code|voucher|on sale|clearance|affordable|inexpensive|too expensive|overpriced|save money|saving money|can't afford|cannot afford|price match|lowest price|best price|best deal|good deal|under \$\d+)\b/,
-  priceLow: /\b(?:premium|luxury|high[- ]end|top of the line|top-of-the-line|best quality|highest quality|money is no object|price doesn't matter|don't care about (?:the )?price|designer (?:brands?|clothes|clothing|bags?|handbags?|labels?|shoes)|professional grade|pro grade)\b/,
-  lifeJob: /\b(?:i\s+(?:just\s+|recently\s+|finally\s+)?(?:started|got|landed|accepted)\s+(?:a|my)\s+new\s+(?:job|position|role)|i\s+(?:just\s+|recently\s+)?got\s+(?:hired|promoted|a job)|i\s+(?:just|recently)\s+started\s+working\s+(?:at|for|as))\b/,
+  expert: new RegExp(
+    `${S}(?:${I_AM}\\s+${ADV}(?:an?\\s+)?(?:expert|pro|professional|advanced|seasoned|veteran|experienced)(?=\\s*$|\\s+(?:at|in|with|now|myself|player|level)\\b)|i(?:'ve| have)\\s+been\\s+[a-z]+ing\\s+(?:it\\s+|this\\s+)?for\\s+(?:over\\s+|more than\\s+)?(?:\\d{2}|ten|fifteen|twenty|thirty|forty|many|decades)\\b)`,
+  ),
+  priceHigh:
+    /\b(?:cheap|cheaper|cheapest|budget|bargain|bargains|discount|discounts|discounted|coupon|coupons|promo code|voucher|on sale|clearance|affordable|inexpensive|too expensive|overpriced|save money|saving money|can't afford|cannot afford|price match|lowest price|best price|best deal|good deal|under \$\d+)\b/,
+  priceLow:
+    /\b(?:premium|luxury|high[- ]end|top of the line|top-of-the-line|best quality|highest quality|money is no object|price doesn't matter|don't care about (?:the )?price|designer (?:brands?|clothes|clothing|bags?|handbags?|labels?|shoes)|professional grade|pro grade)\b/,
+  lifeJob:
+    /\b(?:i\s+(?:just\s+|recently\s+|finally\s+)?(?:started|got|landed|accepted)\s+(?:a|my)\s+new\s+(?:job|position|role)|i\s+(?:just\s+|recently\s+)?got\s+(?:hired|promoted|a job)|i\s+(?:just|recently)\s+started\s+working\s+(?:at|for|as))\b/,
   lifeJobLoss: /\bi\s+(?:just\s+|recently\s+)?(?:lost my job|got laid off|was laid off|got fired|was fired|got let go|was let go)\b/,
   lifeGrad: /\bi\s+(?:just\s+|recently\s+|finally\s+)?(?:graduated|am graduating|'m graduating|finished (?:college|school|university|my degree))\b/,
-  lifeRetired: new RegExp(`${S}(?:i\\s+${ADV}(?:just\\s+|recently\\s+|finally\\s+)?retired\\b|${I_AM}\\s+${ADV}(?:now\\s+)?retired\\b|i(?:'ve| have)\\s+been\\s+retired\\b|i\\s+am\\s+a\\s+retired\\b|${I_AM}\\s+an?\\s+retired\\b)`),
-  lifeHome: /\b(?:i|we)\s+(?:just\s+|recently\s+|finally\s+)?(?:bought|purchased|closed on|moved into)\s+(?:a|our|my|the)\s+(?:first\s+|new\s+)*(?:house|home|condo|apartment|flat)\b/,
+  lifeRetired: new RegExp(
+    `${S}(?:i\\s+${ADV}(?:just\\s+|recently\\s+|finally\\s+)?retired\\b|${I_AM}\\s+${ADV}(?:now\\s+)?retired\\b|i(?:'ve| have)\\s+been\\s+retired\\b|i\\s+am\\s+a\\s+retired\\b|${I_AM}\\s+an?\\s+retired\\b)`,
+  ),
+  lifeHome:
+    /\b(?:i|we)\s+(?:just\s+|recently\s+|finally\s+)?(?:bought|purchased|closed on|moved into)\s+(?:a|our|my|the)\s+(?:first\s+|new\s+)*(?:house|home|condo|apartment|flat)\b/,
   lifeDivorce: /\b(?:i'm|i am|we're|we are)\s+(?:getting|going through\s+a)\s+(?:divorced?|separated)\b|\bi\s+(?:just\s+|recently\s+)?got\s+divorced\b/,
   lifeWedding: /\b(?:i'm|i am|im|we're|we are)\s+(?:getting married|planning (?:my|our) wedding)\b|\b(?:i|we)\s+(?:just\s+|recently\s+)?got\s+married\b|\bmy wedding\b/,
   lifeEngaged: /\b(?:i|we)\s+(?:just\s+|recently\s+)?got\s+engaged\b/,
-  lifeBereave: /\bmy\s+(mom|mum|mother|dad|father|husband|wife|brother|sister|son|daughter|grandma|grandpa|grandmother|grandfather|best friend)\s+(?:just\s+|recently\s+)?(?:passed away|died|passed)\b/,
+  lifeBereave:
+    /\bmy\s+(mom|mum|mother|dad|father|husband|wife|brother|sister|son|daughter|grandma|grandpa|grandmother|grandfather|best friend)\s+(?:just\s+|recently\s+)?(?:passed away|died|passed)\b/,
   lifeSchool: /\bi\s+(?:just\s+|recently\s+)?started\s+(?:college|university|grad school|school|my (?:degree|masters|phd))\b/,
   newPet: /\b(?:i|we)\s+(?:just\s+|recently\s+)(?:adopted|got|rescued)\s+(?:a|an|our|my|two)\s+(?:new\s+)?/,
 };
 
 /** Noun phrase after "a/an": words up to a boundary (at, in, for, who, and...). */
-const NP_BOUNDARY = new Set(['at', 'in', 'for', 'with', 'and', 'but', 'who', 'that', 'which', 'from', 'on', 'by', 'so', 'because', 'since', 'to', 'of', 'as', 'when', 'while', 'or', 'than', 'like', 'now', 'too', 'myself', 'lol', 'haha', 'here', 'there', 'though', 'by', 'during', 'and', 'i', 'it', 'is', 'are', 'was', 'my', 'your', 'the', 'a', 'an']);
+const NP_BOUNDARY = new Set([
+  'at',
+  'in',
+  'for',
+  'with',
+  'and',
+  'but',
+  'who',
+  'that',
+  'which',
+  'from',
+  'on',
+  'by',
+  'so',
+  'because',
+  'since',
+  'to',
+  'of',
+  'as',
+  'when',
+  'while',
+  'or',
+  'than',
+  'like',
+  'now',
+  'too',
+  'myself',
+  'lol',
+  'haha',
+  'here',
+  'there',
+  'though',
+  'by',
+  'during',
+  'and',
+  'i',
+  'it',
+  'is',
+  'are',
+  'was',
+  'my',
+  'your',
+  'the',
+  'a',
+  'an',
+]);
 
 function occupationFromTail(tail: string): string | null {
   const np = phraseWords(tail, 5, NP_BOUNDARY);
@@ -506,33 +899,261 @@ function occupationFromTail(tail: string): string | null {
 
 /** "i X for a living" → the job noun (looked up in OCCUPATIONS when it is there). Extractor-only. */
 const LIVING_AGENTS: Readonly<Record<string, string>> = {
-  sing: 'singer', write: 'writer', teach: 'teacher', drive: 'driver', paint: 'painter', dance: 'dancer', act: 'actor', cook: 'cook', bake: 'baker', build: 'builder',
-  'build houses': 'construction worker', clean: 'cleaner', 'clean houses': 'housekeeper', 'walk dogs': 'dog walker', 'fix cars': 'mechanic', design: 'designer', code: 'programmer',
-  program: 'programmer', farm: 'farmer', fish: 'fisherman', nurse: 'nurse', sell: 'salesperson', 'sell cars': 'salesperson', 'sell houses': 'realtor', 'cut hair': 'hairdresser',
-  photograph: 'photographer', 'take pictures': 'photographer', 'take photos': 'photographer', wrestle: 'wrestler', box: 'boxer', tutor: 'tutor', translate: 'translator',
-  'drive trucks': 'truck driver', 'drive a truck': 'truck driver', babysit: 'babysitter', stream: 'streamer', blog: 'blogger', model: 'model', 'play music': 'musician',
-  'play guitar': 'musician', 'play football': 'football player', 'play basketball': 'basketball player', 'play baseball': 'baseball player', 'make music': 'musician',
+  sing: 'singer',
+  write: 'writer',
+  teach: 'teacher',
+  drive: 'driver',
+  paint: 'painter',
+  dance: 'dancer',
+  act: 'actor',
+  cook: 'cook',
+  bake: 'baker',
+  build: 'builder',
+  'build houses': 'construction worker',
+  clean: 'cleaner',
+  'clean houses': 'housekeeper',
+  'walk dogs': 'dog walker',
+  'fix cars': 'mechanic',
+  design: 'designer',
+  code: 'programmer',
+  program: 'programmer',
+  farm: 'farmer',
+  fish: 'fisherman',
+  nurse: 'nurse',
+  sell: 'salesperson',
+  'sell cars': 'salesperson',
+  'sell houses': 'realtor',
+  'cut hair': 'hairdresser',
+  photograph: 'photographer',
+  'take pictures': 'photographer',
+  'take photos': 'photographer',
+  wrestle: 'wrestler',
+  box: 'boxer',
+  tutor: 'tutor',
+  translate: 'translator',
+  'drive trucks': 'truck driver',
+  'drive a truck': 'truck driver',
+  babysit: 'babysitter',
+  stream: 'streamer',
+  blog: 'blogger',
+  model: 'model',
+  'play music': 'musician',
+  'play guitar': 'musician',
+  'play football': 'football player',
+  'play basketball': 'basketball player',
+  'play baseball': 'baseball player',
+  'make music': 'musician',
 };
 /** "my day job is wrestling": gerunds whose agent noun is irregular. */
-const GERUND_JOBS: Readonly<Record<string, string>> = { wrestling: 'wrestler', nursing: 'nurse', modeling: 'model', modelling: 'model', acting: 'actor', teaching: 'teacher', farming: 'farmer', boxing: 'boxer' };
+const GERUND_JOBS: Readonly<Record<string, string>> = {
+  wrestling: 'wrestler',
+  nursing: 'nurse',
+  modeling: 'model',
+  modelling: 'model',
+  acting: 'actor',
+  teaching: 'teacher',
+  farming: 'farmer',
+  boxing: 'boxer',
+};
 
 const NUMBERS: Readonly<Record<string, number>> = { a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, twins: 2 };
 
 const PLACE_SETTINGS: Readonly<Record<string, string>> = {
-  'the country': 'rural', 'the countryside': 'rural', country: 'rural', countryside: 'rural', 'a farm': 'rural', 'the city': 'urban', 'a big city': 'urban', 'a city': 'urban', 'the big city': 'urban',
-  'the farm': 'rural', 'a farm town': 'rural', 'the boondocks': 'rural', 'the sticks': 'rural', 'a rural area': 'rural', 'the suburbs': 'suburban', suburbs: 'suburban', 'a suburb': 'suburban', 'a small town': 'small_town', 'small town': 'small_town', 'a little town': 'small_town', 'a village': 'small_town',
+  'the country': 'rural',
+  'the countryside': 'rural',
+  country: 'rural',
+  countryside: 'rural',
+  'a farm': 'rural',
+  'the city': 'urban',
+  'a big city': 'urban',
+  'a city': 'urban',
+  'the big city': 'urban',
+  'the farm': 'rural',
+  'a farm town': 'rural',
+  'the boondocks': 'rural',
+  'the sticks': 'rural',
+  'a rural area': 'rural',
+  'the suburbs': 'suburban',
+  suburbs: 'suburban',
+  'a suburb': 'suburban',
+  'a small town': 'small_town',
+  'small town': 'small_town',
+  'a little town': 'small_town',
+  'a village': 'small_town',
 };
 const PLACE_SETTINGS_VALUES: ReadonlySet<string> = new Set(['rural', 'urban', 'suburban', 'small_town']);
 const NOT_PLACES = new Set([
-  'house', 'apartment', 'condo', 'home', 'trailer', 'van', 'dorm', 'flat', 'cave', 'basement', 'castle', 'cloud', 'clouds', 'tent', 'car', 'mansion', 'shed', 'box', 'moment', 'past', 'future',
-  'fear', 'hope', 'peace', 'denial', 'sin', 'luxury', 'style', 'it', 'there', 'here', 'same', 'bed', 'sky', 'room', 'bedroom', 'world', 'dream', 'shelter', 'middle', 'area', 'neighborhood',
-  'hole', 'bubble', 'pain', 'poverty', 'debt', 'far', 'away', 'around', 'nowhere', 'somewhere', 'everywhere', 'coffee', 'food', 'beer', 'love', 'work', 'faith',
+  'house',
+  'apartment',
+  'condo',
+  'home',
+  'trailer',
+  'van',
+  'dorm',
+  'flat',
+  'cave',
+  'basement',
+  'castle',
+  'cloud',
+  'clouds',
+  'tent',
+  'car',
+  'mansion',
+  'shed',
+  'box',
+  'moment',
+  'past',
+  'future',
+  'fear',
+  'hope',
+  'peace',
+  'denial',
+  'sin',
+  'luxury',
+  'style',
+  'it',
+  'there',
+  'here',
+  'same',
+  'bed',
+  'sky',
+  'room',
+  'bedroom',
+  'world',
+  'dream',
+  'shelter',
+  'middle',
+  'area',
+  'neighborhood',
+  'hole',
+  'bubble',
+  'pain',
+  'poverty',
+  'debt',
+  'far',
+  'away',
+  'around',
+  'nowhere',
+  'somewhere',
+  'everywhere',
+  'coffee',
+  'food',
+  'beer',
+  'love',
+  'work',
+  'faith',
 ]);
-const PLACE_STOP = new Set(['with', 'and', 'but', 'for', 'since', 'near', 'now', 'currently', 'right', 'because', 'where', 'so', 'too', 'at', 'on', 'by', 'which', 'who', 'that', 'when', 'though', 'lol', 'haha', 'alone', 'all', 'by', 'area', 'nowadays', 'these', 'this', 'in', 'as', 'it', 'is', 'are', 'my', 'to', 'next', 'soon', 'i', 'we', 'of', 'very', 'years', 'the',
-  'how', 'what', 'about', 'during', 'from', 'working', 'baby', 'man', 'woman', 'six', 'months', 'month', 'year', 'summer', 'winter', 'anymore', 'though', 'you', 'your', 'lol', 'haha',
-  'actually', 'too', 'now', 'but', 'and', 'or', 'where', 'there', 'here', 'then', 'until', 'for']);
+const PLACE_STOP = new Set([
+  'with',
+  'and',
+  'but',
+  'for',
+  'since',
+  'near',
+  'now',
+  'currently',
+  'right',
+  'because',
+  'where',
+  'so',
+  'too',
+  'at',
+  'on',
+  'by',
+  'which',
+  'who',
+  'that',
+  'when',
+  'though',
+  'lol',
+  'haha',
+  'alone',
+  'all',
+  'by',
+  'area',
+  'nowadays',
+  'these',
+  'this',
+  'in',
+  'as',
+  'it',
+  'is',
+  'are',
+  'my',
+  'to',
+  'next',
+  'soon',
+  'i',
+  'we',
+  'of',
+  'very',
+  'years',
+  'the',
+  'how',
+  'what',
+  'about',
+  'during',
+  'from',
+  'working',
+  'baby',
+  'man',
+  'woman',
+  'six',
+  'months',
+  'month',
+  'year',
+  'summer',
+  'winter',
+  'anymore',
+  'though',
+  'you',
+  'your',
+  'lol',
+  'haha',
+  'actually',
+  'too',
+  'now',
+  'but',
+  'and',
+  'or',
+  'where',
+  'there',
+  'here',
+  'then',
+  'until',
+  'for',
+]);
 /** "the X" is a place only for these; "the hospital", "the moon" are not regions. */
-const THE_PLACES = new Set(['uk', 'us', 'usa', 'united states', 'united kingdom', 'netherlands', 'philippines', 'bahamas', 'midwest', 'south', 'north', 'east', 'west', 'bay area', 'northeast', 'northwest', 'southwest', 'southeast', 'east coast', 'west coast', 'states', 'caribbean', 'uae', 'czech republic', 'dominican republic', 'pacific northwest', 'deep south', 'mountains']);
+const THE_PLACES = new Set([
+  'uk',
+  'us',
+  'usa',
+  'united states',
+  'united kingdom',
+  'netherlands',
+  'philippines',
+  'bahamas',
+  'midwest',
+  'south',
+  'north',
+  'east',
+  'west',
+  'bay area',
+  'northeast',
+  'northwest',
+  'southwest',
+  'southeast',
+  'east coast',
+  'west coast',
+  'states',
+  'caribbean',
+  'uae',
+  'czech republic',
+  'dominican republic',
+  'pacific northwest',
+  'deep south',
+  'mountains',
+]);
 
 function placeFrom(tail: string): string | null {
   const cut = (tail.split(/[,.;:!?()]/)[0] ?? '').trim();
@@ -564,7 +1185,11 @@ function matchPets(s: string, found: Found[], conf: number): void {
   const pm = RE.petHave.exec(s);
   if (pm) {
     const tail = pm[1] ?? '';
-    const ws = phraseWords(tail, 6, new Set(['with', 'for', 'who', 'whose', 'that', 'which', 'and', 'but', 'because', 'so', 'named', 'called', 'at', 'in', 'on', 'to', 'from', 'is', 'are']));
+    const ws = phraseWords(
+      tail,
+      6,
+      new Set(['with', 'for', 'who', 'whose', 'that', 'which', 'and', 'but', 'because', 'so', 'named', 'called', 'at', 'in', 'on', 'to', 'from', 'is', 'are']),
+    );
     let pet: string | null = null;
     for (let n = 0; n < ws.length; n++) {
       const w = ws[n] as string;
@@ -588,7 +1213,7 @@ function matchPets(s: string, found: Found[], conf: number): void {
   RE.petMy.lastIndex = 0;
   for (let m = RE.petMy.exec(s); m; m = RE.petMy.exec(s)) {
     const mods = words(m[1] ?? '');
-    if (mods.some((w) => w === 'hot' || w === 'corn' || FAMILY_WORDS.has(w) || w.endsWith("'s") || BOUNDARY_WORDS.has(w) && w !== 'two' && w !== 'three')) continue;
+    if (mods.some((w) => w === 'hot' || w === 'corn' || FAMILY_WORDS.has(w) || w.endsWith("'s") || (BOUNDARY_WORDS.has(w) && w !== 'two' && w !== 'three'))) continue;
     const pet = PET_INDEX.get(m[2] as string);
     if (!pet) continue;
     if (FARM_PETS.has(pet) && !mods.includes('pet')) continue;
@@ -608,7 +1233,11 @@ function matchInterests(s: string, found: Found[], conf: number): void {
     const verb = lv[1] as string;
     const comp = lv[2] as string;
     // "i like that", "i love you", "i like it when": not interests; "i love my kids": a family signal.
-    if (!/^(?:you|it|that|this|them|him|her|when|how|what|where|the way|the idea|to think|to know|to hear|to see|to say|hearing|knowing|seeing|being|your|yours|his|their|our)\b/.test(comp)) {
+    if (
+      !/^(?:you|it|that|this|them|him|her|when|how|what|where|the way|the idea|to think|to know|to hear|to see|to say|hearing|knowing|seeing|being|your|yours|his|their|our)\b/.test(
+        comp,
+      )
+    ) {
       if (/^my\s+(?:kids|children|son|daughter|sons|daughters|grandkids)\b/.test(comp)) found.push({ key: 'has_children', value: true, confidence: 0.7 });
       else push(interestValues(comp), verb === 'like' || verb === 'prefer' || verb === 'dig' ? conf - 0.08 : conf);
     }
@@ -694,7 +1323,16 @@ function matchOccupation(s: string, found: Found[], conf: number): void {
     else if (!/^(?:big|huge|massive|great|good|bad|fan|lover|person|type|bit|lot|little bit)\b/.test(tail) || /^(?:big|great|good)\s+\w+\s*(?:er|or|ist)\b/.test(tail)) {
       const np = phraseWords(tail, 5, NP_BOUNDARY);
       // "a dog person", "a cat lover", "a former nurse", "a nurse's aide": not (current) occupations.
-      if (!np.includes('former') && !np.includes('ex') && !np.includes('aspiring') && !np.includes('wannabe') && !np.includes('future') && !np.includes('fan') && !np.includes('lover') && !np.includes('person')) {
+      if (
+        !np.includes('former') &&
+        !np.includes('ex') &&
+        !np.includes('aspiring') &&
+        !np.includes('wannabe') &&
+        !np.includes('future') &&
+        !np.includes('fan') &&
+        !np.includes('lover') &&
+        !np.includes('person')
+      ) {
         add(occupationIn(np), conf);
       }
     }
@@ -729,7 +1367,18 @@ function matchOccupation(s: string, found: Found[], conf: number): void {
   const ws = RE.workSector.exec(s);
   if (ws) {
     const w = ws[1] as string;
-    add(w === 'construction' ? 'construction worker' : /bank/.test(w) ? 'banker' : /army|military|navy|air force|marines/.test(w) ? 'soldier' : /law enforcement/.test(w) ? 'police officer' : 'nurse', conf - 0.1);
+    add(
+      w === 'construction'
+        ? 'construction worker'
+        : /bank/.test(w)
+          ? 'banker'
+          : /army|military|navy|air force|marines/.test(w)
+            ? 'soldier'
+            : /law enforcement/.test(w)
+              ? 'police officer'
+              : 'nurse',
+      conf - 0.1,
+    );
   }
   if (RE.major.test(s)) add('student', conf - 0.1);
   if (RE.coach.test(s)) add('coach', conf - 0.15);
@@ -798,7 +1447,8 @@ function matchLocation(s: string, found: Found[], conf: number): void {
   const fr = RE.from.exec(s);
   if (fr && !lv) {
     const p = placeFrom(fr[1] as string);
-    if (p && !['rural', 'urban', 'suburban', 'small_town'].includes(p) && !/^(?:work|school|home|church|out|here|there|there|now|then)$/.test(p)) found.push({ key: 'location_region', value: p, confidence: conf - 0.3 });
+    if (p && !['rural', 'urban', 'suburban', 'small_town'].includes(p) && !/^(?:work|school|home|church|out|here|there|there|now|then)$/.test(p))
+      found.push({ key: 'location_region', value: p, confidence: conf - 0.3 });
   }
   const mv = RE.moving.exec(s);
   const md = RE.moved.exec(s);
@@ -814,7 +1464,15 @@ function matchMisc(s: string, found: Found[], conf: number): void {
   const d = RE.diet.exec(s) ?? RE.dietEat.exec(s);
   if (d) {
     const raw = (d[1] as string).replace(/[- ]/g, '_');
-    const map: Record<string, string> = { veggie: 'vegetarian', pescetarian: 'pescatarian', plant_based: 'vegan', meat_eater: 'omnivore', carnivore: 'omnivore', raw_vegan: 'vegan', low_carb: 'low_carb' };
+    const map: Record<string, string> = {
+      veggie: 'vegetarian',
+      pescetarian: 'pescatarian',
+      plant_based: 'vegan',
+      meat_eater: 'omnivore',
+      carnivore: 'omnivore',
+      raw_vegan: 'vegan',
+      low_carb: 'low_carb',
+    };
     found.push({ key: 'diet', value: map[raw] ?? raw, confidence: conf });
   }
   // language
@@ -829,7 +1487,21 @@ function matchMisc(s: string, found: Found[], conf: number): void {
   const ch = RE.prefer.exec(s);
   const cm = RE.contactMe.exec(s);
   const chan = (w: string): string | null =>
-    /e-?mail|^mail$|\[email\]/.test(w) ? 'email' : /phone|call|ring|telephone/.test(w) ? 'phone' : /text|sms/.test(w) ? 'sms' : /whatsapp/.test(w) ? 'whatsapp' : /chat|message|dm/.test(w) ? 'chat' : /post|letter/.test(w) ? 'post' : /app/.test(w) ? 'in_app' : null;
+    /e-?mail|^mail$|\[email\]/.test(w)
+      ? 'email'
+      : /phone|call|ring|telephone/.test(w)
+        ? 'phone'
+        : /text|sms/.test(w)
+          ? 'sms'
+          : /whatsapp/.test(w)
+            ? 'whatsapp'
+            : /chat|message|dm/.test(w)
+              ? 'chat'
+              : /post|letter/.test(w)
+                ? 'post'
+                : /app/.test(w)
+                  ? 'in_app'
+                  : null;
   if (ch) {
     const c = chan(ch[1] as string);
     if (c) found.push({ key: 'preferred_channel', value: c, confidence: conf });
@@ -891,7 +1563,18 @@ function matchClause(s: string, conf: number): Found[] {
   const nm = RE.noMeat.exec(s);
   if (nm) {
     const what = nm[1] as string;
-    const v = what === 'gluten' ? 'gluten_free' : what === 'dairy' ? 'dairy_free' : what === 'carbs' ? 'low_carb' : /animal products|dairy/.test(what) ? 'vegan' : /fish/.test(what) ? 'vegetarian' : 'vegetarian';
+    const v =
+      what === 'gluten'
+        ? 'gluten_free'
+        : what === 'dairy'
+          ? 'dairy_free'
+          : what === 'carbs'
+            ? 'low_carb'
+            : /animal products|dairy/.test(what)
+              ? 'vegan'
+              : /fish/.test(what)
+                ? 'vegetarian'
+                : 'vegetarian';
     found.push({ key: 'diet', value: v, confidence: conf - 0.1 });
   }
   return found;
@@ -901,24 +1584,47 @@ function matchClause(s: string, conf: number): Found[] {
 // Support, reviews, searches
 
 const SUPPORT_PATTERNS: ReadonlyArray<[string, RegExp]> = [
-  ['double_charge', /\b(?:charged|billed)\s+(?:me\s+)?(?:twice|two times|double|2x|two)\b|\bdouble[- ]?(?:charged|billed|charge|billing)\b|\bduplicate\s+(?:charge|payment|transaction)s?\b|\bcharged\s+(?:me\s+)?again\b/],
-  ['late_delivery', /\b(?:hasn't|has not|haven't|have not|still not|never|didn't|did not|not yet|yet to)\s+(?:arrived?|come|been delivered|shipped|received|got(?:ten)?)\b|\b(?:late|delayed|overdue)\b[^.!?]{0,40}\b(?:deliver\w*|order|package|parcel|shipment)\b|\b(?:deliver\w*|order|package|parcel|shipment)\b[^.!?]{0,40}\b(?:late|delayed|overdue|still waiting|taking forever|lost in transit|stuck)\b|\bwhere is my (?:order|package|parcel|delivery)\b|\bstill waiting (?:for|on)\b/],
+  [
+    'double_charge',
+    /\b(?:charged|billed)\s+(?:me\s+)?(?:twice|two times|double|2x|two)\b|\bdouble[- ]?(?:charged|billed|charge|billing)\b|\bduplicate\s+(?:charge|payment|transaction)s?\b|\bcharged\s+(?:me\s+)?again\b/,
+  ],
+  [
+    'late_delivery',
+    /\b(?:hasn't|has not|haven't|have not|still not|never|didn't|did not|not yet|yet to)\s+(?:arrived?|come|been delivered|shipped|received|got(?:ten)?)\b|\b(?:late|delayed|overdue)\b[^.!?]{0,40}\b(?:deliver\w*|order|package|parcel|shipment)\b|\b(?:deliver\w*|order|package|parcel|shipment)\b[^.!?]{0,40}\b(?:late|delayed|overdue|still waiting|taking forever|lost in transit|stuck)\b|\bwhere is my (?:order|package|parcel|delivery)\b|\bstill waiting (?:for|on)\b/,
+  ],
   ['missing_item', /\b(?:missing|wasn't in|was not in|weren't in|not included|forgot to include|left out)\b|\bonly (?:got|received) (?:one|two|\d+|part)\b/],
   ['wrong_item', /\bwrong\s+(?:item|size|colou?r|product|order|model|book|one)\b|\bnot what i ordered\b|\b(?:sent|received|got)\s+(?:me\s+)?(?:the\s+)?wrong\b/],
-  ['damaged_item', /\b(?:arrived|came|delivered|received|box|package|parcel|packaging)\b[^.!?]{0,50}\b(?:damaged|broken|smashed|cracked|dented|crushed|torn|shattered|ripped|leaking)\b|\b(?:damaged|broken|smashed|cracked|dented|crushed|shattered)\b[^.!?]{0,30}\b(?:arrival|delivery|in transit|in the box|when it arrived)\b/],
-  ['defective_product', /\b(?:stopped working|doesn't work|does not work|not working|won't turn on|will not turn on|won't charge|defective|faulty|malfunction\w*|dead on arrival|keeps crashing|broke after|broken after|fell apart|doesn't turn on)\b/],
+  [
+    'damaged_item',
+    /\b(?:arrived|came|delivered|received|box|package|parcel|packaging)\b[^.!?]{0,50}\b(?:damaged|broken|smashed|cracked|dented|crushed|torn|shattered|ripped|leaking)\b|\b(?:damaged|broken|smashed|cracked|dented|crushed|shattered)\b[^.!?]{0,30}\b(?:arrival|delivery|in transit|in the box|when it arrived)\b/,
+  ],
+  [
+    'defective_product',
+    /\b(?:stopped working|doesn't work|does not work|not working|won't turn on|will not turn on|won't charge|defective|faulty|malfunction\w*|dead on arrival|keeps crashing|broke after|broken after|fell apart|doesn't turn on)\b/,
+  ],
   ['refund', /\b(?:refund\w*|money back|reimburse\w*|chargeback)\b/],
   ['return', /\b(?:return (?:this|it|the|my|an?)|how (?:do|can) i return|return label|send (?:it|this|them) back|exchange (?:it|this|the))\b/],
   ['cancellation', /\b(?:cancel\w*|unsubscribe)\b/],
   ['password_reset', /\b(?:reset|forgot|forgotten|change)\s+(?:my\s+)?password\b|\bpassword reset\b/],
-  ['login', /\b(?:can't|cannot|can not|unable to|couldn't|won't let me|not able to)\s+(?:log ?in|sign ?in|login|access my account)\b|\b(?:log ?in|login|sign ?in)\s+(?:issue|problem|error|fails?|failed|not working)\b|\blocked out\b/],
-  ['account', /\b(?:account (?:hacked|locked|suspended|deleted|closed|disabled|compromised)|(?:delete|close|deactivate) my account|my account (?:is|was|has been) (?:hacked|locked|suspended|deleted|closed|disabled))\b/],
-  ['billing', /\b(?:overcharged|billing|invoice|unauthori[sz]ed (?:charge|transaction|payment)|charged (?:me )?(?:for|the wrong)|wrong (?:amount|price)|payment (?:failed|declined|issue|problem))\b/],
+  [
+    'login',
+    /\b(?:can't|cannot|can not|unable to|couldn't|won't let me|not able to)\s+(?:log ?in|sign ?in|login|access my account)\b|\b(?:log ?in|login|sign ?in)\s+(?:issue|problem|error|fails?|failed|not working)\b|\blocked out\b/,
+  ],
+  [
+    'account',
+    /\b(?:account (?:hacked|locked|suspended|deleted|closed|disabled|compromised)|(?:delete|close|deactivate) my account|my account (?:is|was|has been) (?:hacked|locked|suspended|deleted|closed|disabled))\b/,
+  ],
+  [
+    'billing',
+    /\b(?:overcharged|billing|invoice|unauthori[sz]ed (?:charge|transaction|payment)|charged (?:me )?(?:for|the wrong)|wrong (?:amount|price)|payment (?:failed|declined|issue|problem))\b/,
+  ],
   ['shipping_cost', /\bshipping\s+(?:cost|fee|charge|price)s?\b[^.!?]{0,30}\b(?:high|expensive|too much|ridiculous|crazy)\b|\b(?:expensive|high|ridiculous) shipping\b/],
 ];
 
-const NEG_WORDS = /\b(?:terrible|awful|horrible|worst|disappointed|disappointing|unacceptable|angry|furious|ridiculous|useless|scam|rubbish|garbage|never again|never buying|frustrated|frustrating|annoyed|poor|bad|hate|sucks|waste of money|rip[- ]?off|broken|refund)\b/g;
-const POS_WORDS = /\b(?:love|loved|great|excellent|amazing|awesome|perfect|fantastic|wonderful|recommend|recommended|thank you so much|thanks so much|happy|pleased|best|brilliant|superb|helpful|quick delivery|fast delivery|five stars|5 stars)\b/g;
+const NEG_WORDS =
+  /\b(?:terrible|awful|horrible|worst|disappointed|disappointing|unacceptable|angry|furious|ridiculous|useless|scam|rubbish|garbage|never again|never buying|frustrated|frustrating|annoyed|poor|bad|hate|sucks|waste of money|rip[- ]?off|broken|refund)\b/g;
+const POS_WORDS =
+  /\b(?:love|loved|great|excellent|amazing|awesome|perfect|fantastic|wonderful|recommend|recommended|thank you so much|thanks so much|happy|pleased|best|brilliant|superb|helpful|quick delivery|fast delivery|five stars|5 stars)\b/g;
 
 function sentimentOf(text: string): number {
   const { nlp, its } = getWink();
@@ -981,7 +1687,14 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
     const emit = (f: Found, span: Span) => {
       const sp = trimSpan(text, span);
       if (sp.end <= sp.start) return;
-      cands.push({ key: f.key, value: f.value, confidence: clamp(f.confidence), evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) }, ts: sig.ts, ...(f.negative ? { negative: true } : {}) });
+      cands.push({
+        key: f.key,
+        value: f.value,
+        confidence: clamp(f.confidence),
+        evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) },
+        ts: sig.ts,
+        ...(f.negative ? { negative: true } : {}),
+      });
     };
 
     if (SEARCH_TYPES.has(sig.type)) {
@@ -997,62 +1710,68 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
       const endsInQuestion = /\?\s*$/.test(sl);
       // "i love to dance , what do you do for fun ?": only the tail after ", what ..." is the question.
       const qAt = endsInQuestion ? questionTailStart(sl) : 0;
-      const parts = qAt > 0 ? [{ start: sent.start, end: sent.start + qAt, q: false }, { start: sent.start + qAt, end: sent.end, q: true }] : [{ ...sent, q: endsInQuestion }];
+      const parts =
+        qAt > 0
+          ? [
+              { start: sent.start, end: sent.start + qAt, q: false },
+              { start: sent.start + qAt, end: sent.end, q: true },
+            ]
+          : [{ ...sent, q: endsInQuestion }];
       for (const part of parts) {
-      const isQuestion = part.q;
-      let prevFirstPerson = false;
-      for (const cl0 of clauses(lc, part)) {
-        stats.clauses++;
-        // Drop leading interjections ("yes ,", "lol") so "no , we bought a house" is not negated.
-        const raw = lc.slice(cl0.start, cl0.end);
-        const ij = INTERJECTION_RE.exec(raw);
-        const cl = ij ? { start: cl0.start + ij[0].length, end: cl0.end } : cl0;
-        const s0 = lc.slice(cl.start, cl.end).trim();
-        if (!s0) continue;
-        // A clause with an elided "i": "love to knit" at the start of a message or after "but",
-        // "i hate dogs but love cats"; plainer verbs only right after a clause of the speaker's.
-        const s = ELIDED_START_RE.test(s0) || (prevFirstPerson && ELIDED_AFTER_I_RE.test(s0)) ? `i ${s0}` : s0;
-        prevFirstPerson = FIRST_PERSON_START_RE.test(s);
-        if (isQuestion || QUESTION_START_RE.test(s)) {
-          stats.skipped.question++;
-          // A shopping question weakly suggests interest: "do you sell vegan food?"
-          if (/\b(?:do you (?:sell|have|carry|stock|ship)|where can i (?:buy|find|get)|is there an?|are there any|how much (?:is|are|does)|looking for|in stock)\b/.test(s)) {
-            const t = topicIn(s);
-            if (t) emit({ key: 'interest', value: t, confidence: 0.3 }, cl);
-          }
-          continue;
-        }
-        // "i am a nurse and love hiking": each elided-subject part is read as its own "i ..." clause;
-        // the quote stays the whole clause, which holds both verbatim.
-        for (const seg of elidedSubjectParts(s)) {
-          if (HYPOTHETICAL_RE.test(seg) && !PREFERENCE_RE.test(seg)) {
-            // "i'd love to travel and have a dog": the hypothetical runs on to the later parts.
-            stats.skipped.hypothetical++;
-            break;
-          }
-          const conf = HEDGE_RE.test(seg) ? base - 0.2 : base;
-          const neg = NEGATION_RE.exec(seg);
-          if (!neg) {
-            for (const f of matchClause(seg, conf)) emit(f, cl);
+        const isQuestion = part.q;
+        let prevFirstPerson = false;
+        for (const cl0 of clauses(lc, part)) {
+          stats.clauses++;
+          // Drop leading interjections ("yes ,", "lol") so "no , we bought a house" is not negated.
+          const raw = lc.slice(cl0.start, cl0.end);
+          const ij = INTERJECTION_RE.exec(raw);
+          const cl = ij ? { start: cl0.start + ij[0].length, end: cl0.end } : cl0;
+          const s0 = lc.slice(cl.start, cl.end).trim();
+          if (!s0) continue;
+          // A clause with an elided "i": "love to knit" at the start of a message or after "but",
+          // "i hate dogs but love cats"; plainer verbs only right after a clause of the speaker's.
+          const s = ELIDED_START_RE.test(s0) || (prevFirstPerson && ELIDED_AFTER_I_RE.test(s0)) ? `i ${s0}` : s0;
+          prevFirstPerson = FIRST_PERSON_START_RE.test(s);
+          if (isQuestion || QUESTION_START_RE.test(s)) {
+            stats.skipped.question++;
+            // A shopping question weakly suggests interest: "do you sell vegan food?"
+            if (/\b(?:do you (?:sell|have|carry|stock|ship)|where can i (?:buy|find|get)|is there an?|are there any|how much (?:is|are|does)|looking for|in stock)\b/.test(s)) {
+              const t = topicIn(s);
+              if (t) emit({ key: 'interest', value: t, confidence: 0.3 }, cl);
+            }
             continue;
           }
-          // Negation scope: "i love hiking , not running" / "i'm a nurse so i never sleep" keep the
-          // statement before the negated part; the negated part alone is what is denied.
-          const cut = negationScopeStart(seg, neg.index);
-          const head = seg.slice(0, cut).trim();
-          const sn = seg.slice(cut).trim();
-          if (head) for (const f of matchClause(head, conf)) emit(f, cl);
-          // Statements like "i don't eat meat" / "i have no kids" are positive facts.
-          const positive = matchClause(sn, conf).filter((f) => (f.key === 'diet' && RE.noMeat.test(sn)) || (f.key === 'has_children' && f.value === false));
-          for (const f of positive) emit(f, cl);
-          const denied = matchClause(deNegate(sn), conf).filter((f) => f.key !== 'has_children' || f.value !== false);
-          stats.skipped.negated++;
-          for (const f of denied) {
-            if (f.key === 'has_children' && f.value === true && RE.kidsHave.test(deNegate(sn))) emit({ key: 'has_children', value: false, confidence: conf - 0.05 }, cl);
-            else emit({ ...f, negative: true }, cl);
+          // "i am a nurse and love hiking": each elided-subject part is read as its own "i ..." clause;
+          // the quote stays the whole clause, which holds both verbatim.
+          for (const seg of elidedSubjectParts(s)) {
+            if (HYPOTHETICAL_RE.test(seg) && !PREFERENCE_RE.test(seg)) {
+              // "i'd love to travel and have a dog": the hypothetical runs on to the later parts.
+              stats.skipped.hypothetical++;
+              break;
+            }
+            const conf = HEDGE_RE.test(seg) ? base - 0.2 : base;
+            const neg = NEGATION_RE.exec(seg);
+            if (!neg) {
+              for (const f of matchClause(seg, conf)) emit(f, cl);
+              continue;
+            }
+            // Negation scope: "i love hiking , not running" / "i'm a nurse so i never sleep" keep the
+            // statement before the negated part; the negated part alone is what is denied.
+            const cut = negationScopeStart(seg, neg.index);
+            const head = seg.slice(0, cut).trim();
+            const sn = seg.slice(cut).trim();
+            if (head) for (const f of matchClause(head, conf)) emit(f, cl);
+            // Statements like "i don't eat meat" / "i have no kids" are positive facts.
+            const positive = matchClause(sn, conf).filter((f) => (f.key === 'diet' && RE.noMeat.test(sn)) || (f.key === 'has_children' && f.value === false));
+            for (const f of positive) emit(f, cl);
+            const denied = matchClause(deNegate(sn), conf).filter((f) => f.key !== 'has_children' || f.value !== false);
+            stats.skipped.negated++;
+            for (const f of denied) {
+              if (f.key === 'has_children' && f.value === true && RE.kidsHave.test(deNegate(sn))) emit({ key: 'has_children', value: false, confidence: conf - 0.05 }, cl);
+              else emit({ ...f, negative: true }, cl);
+            }
           }
         }
-      }
       }
       if (isSupport || (sig.type === 'chat_message' && /\b(?:order|package|parcel|delivery|refund|charged|account|password|login|subscription)\b/.test(sl))) {
         const c = isSupport ? 0.8 : 0.6;
@@ -1074,7 +1793,8 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
         const avg = total / sents.length;
         const score = (avg + best.s) / 2;
         const label = score <= -0.12 ? 'negative' : score >= 0.15 ? 'positive' : 'neutral';
-        if (label !== 'neutral' || isReview) emit({ key: 'brand_sentiment', value: label, confidence: label === 'neutral' ? 0.45 : 0.55 + Math.min(0.3, Math.abs(score) * 0.4) }, best.span);
+        if (label !== 'neutral' || isReview)
+          emit({ key: 'brand_sentiment', value: label, confidence: label === 'neutral' ? 0.45 : 0.55 + Math.min(0.3, Math.abs(score) * 0.4) }, best.span);
       }
     }
   }
@@ -1098,7 +1818,10 @@ function extractSearch(lc: string, span: Span, emit: (f: Found, s: Span) => void
   }
   for (const [t, c] of topics) emit({ key: 'interest', value: t, confidence: c }, span);
   // "dog food", "cat litter": the searcher probably has that pet.
-  const pet = /\b(dog|cat|puppy|kitten|hamster|rabbit|bird|parrot|fish|aquarium|horse)\s+(?:food|treats?|toys?|bed|beds|litter|leash|collar|cage|tank|bowl|crate|harness|saddle|shampoo|flea)\b/.exec(q);
+  const pet =
+    /\b(dog|cat|puppy|kitten|hamster|rabbit|bird|parrot|fish|aquarium|horse)\s+(?:food|treats?|toys?|bed|beds|litter|leash|collar|cage|tank|bowl|crate|harness|saddle|shampoo|flea)\b/.exec(
+      q,
+    );
   if (pet) emit({ key: 'pet', value: PET_INDEX.get(pet[1] as string) ?? (pet[1] === 'aquarium' ? 'fish' : (pet[1] as string)), confidence: 0.45 }, span);
   const diet = /\b(vegan|vegetarian|gluten[- ]free|keto|paleo|dairy[- ]free|pescatarian)\b/.exec(q);
   if (diet) emit({ key: 'diet', value: (diet[1] as string).replace(/[- ]/g, '_'), confidence: 0.35 }, span);
@@ -1108,14 +1831,7 @@ function extractSearch(lc: string, span: Span, emit: (f: Found, s: Span) => void
   else if (/\b(?:advanced|professional|pro-grade|expert)\b/.test(q)) emit({ key: 'skill_level', value: 'expert', confidence: 0.3 }, span);
 }
 
-function aggregate(
-  cands: Candidate[],
-  current: readonly CurrentTrait[],
-  catalogue: Catalogue,
-  maxEvidence: number,
-  stats: ExtractStats,
-  sensitive: SensitiveOptions,
-): TraitOp[] {
+function aggregate(cands: Candidate[], current: readonly CurrentTrait[], catalogue: Catalogue, maxEvidence: number, stats: ExtractStats, sensitive: SensitiveOptions): TraitOp[] {
   // Sensitive filter per candidate, so one sensitive quote drops only its own evidence.
   const kept: Candidate[] = [];
   for (const c of cands) {
@@ -1165,7 +1881,11 @@ function aggregate(
   const positives = [...groups.values()].filter((g) => !g.negative);
   const negatives = [...groups.values()].filter((g) => g.negative);
   const out: TraitOp[] = [];
-  const evidenceOf = (g: Group) => g.evidence.sort((a, b) => b.c - a.c).slice(0, maxEvidence).map((x) => x.e);
+  const evidenceOf = (g: Group) =>
+    g.evidence
+      .sort((a, b) => b.c - a.c)
+      .slice(0, maxEvidence)
+      .map((x) => x.e);
 
   // A denial newer than the assertion cancels it within the call ("i had a dog. i don't have a dog anymore").
   const live = positives.filter((g) => !negatives.some((n) => n.key === g.key && (valueKey(n.value) === valueKey(g.value) || n.value === '*') && n.lastTs > g.lastTs));

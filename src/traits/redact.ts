@@ -52,7 +52,8 @@ const PHONE_RE = /(?<![\p{L}\p{N}+#/.-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .-]\(?\d{1,8
 const BARE_PHONE_RE = /(?<=\b(?:call|phone|tel|telephone|mobile|cell|whatsapp|sms|text)\b[^\p{N}\n]{0,20})(?:\+|00)?\d{9,15}(?!\p{N})/giu;
 const DATE_RE = /^(?:(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:19|20)?\d{2})\b/;
 // An identifier cue shortly before the digits, with no contact cue after it.
-const ORDER_CUE_RE = /(?:\b(?:order|invoice|ref|reference|tracking|ticket|case|sku|item|parcel|shipment|account|acct|no\.)|#)(?![^\n]*\b(?:call|phone|tel|mobile|cell|reach|contact|text|whatsapp|number is)\b)[^\n]*$/i;
+const ORDER_CUE_RE =
+  /(?:\b(?:order|invoice|ref|reference|tracking|ticket|case|sku|item|parcel|shipment|account|acct|no\.)|#)(?![^\n]*\b(?:call|phone|tel|mobile|cell|reach|contact|text|whatsapp|number is)\b)[^\n]*$/i;
 
 /** Luhn checksum, used to keep ordinary long numbers that are not card numbers. */
 export function luhnValid(digits: string): boolean {
@@ -118,7 +119,7 @@ export function redactPii(text: string, opts: RedactOptions = {}): RedactResult 
   };
 
   sub('email', EMAIL_RE, () => true);
-  sub('ip', IPV6_RE, (m) => m.includes('::') || m.split(':').length >= 8 ? isIPv6(m) : false);
+  sub('ip', IPV6_RE, (m) => (m.includes('::') || m.split(':').length >= 8 ? isIPv6(m) : false));
   sub('ip', IPV4_RE, () => true);
   sub('iban', IBAN_RE, (m) => ibanValid(m));
   sub('card', CARD_RE, (m) => {

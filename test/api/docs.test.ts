@@ -125,7 +125,7 @@ describe('GET /docs', () => {
     expect(r.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
-  it("its script renders every route from the real document (run against a minimal DOM stand-in)", async () => {
+  it('its script renders every route from the real document (run against a minimal DOM stand-in)', async () => {
     const page = (await api.request('GET', '/docs', { key: null })).text;
     const script = /<script>([\s\S]*)<\/script>/.exec(page)?.[1];
     expect(script).toBeDefined();

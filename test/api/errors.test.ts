@@ -19,14 +19,7 @@ import {
 import { createApp } from '../../src/api/app.ts';
 import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { LlmBudgetExhaustedError } from '../../src/providers/budget.ts';
-import {
-  CircuitOpenError,
-  ProviderAuthError,
-  ProviderBadResponseError,
-  ProviderRequestError,
-  ProviderServerError,
-  classifyProviderError,
-} from '../../src/providers/errors.ts';
+import { CircuitOpenError, ProviderAuthError, ProviderBadResponseError, ProviderRequestError, ProviderServerError, classifyProviderError } from '../../src/providers/errors.ts';
 import { openDb } from '../../src/db/connection.ts';
 import { notFound, onError } from '../../src/api/errors.ts';
 import { requestId } from '../../src/api/middleware/request-id/index.ts';

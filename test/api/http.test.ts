@@ -11,8 +11,7 @@ afterAll(() => api.cleanup());
 const json = (r: Response): Promise<any> => r.json();
 
 type Init = Omit<RequestInit, 'headers'> & { headers?: Record<string, string>; duplex?: 'half' };
-const raw = (method: string, path: string, init: Init = {}) =>
-  api.app.request(path, { method, ...init, headers: { authorization: `Bearer ${api.keys.admin}`, ...init.headers } });
+const raw = (method: string, path: string, init: Init = {}) => api.app.request(path, { method, ...init, headers: { authorization: `Bearer ${api.keys.admin}`, ...init.headers } });
 
 describe('request bodies', () => {
   it('a body over TRAITLENS_MAX_BODY_BYTES is a 413 (declared content-length)', async () => {
@@ -234,11 +233,17 @@ describe('identifiers with hidden characters are refused, naming the field (issu
 
 describe('attribute names with hidden characters are refused (issue 12.9)', () => {
   it('a name that would look like another attribute is a 400 naming it, with the character escaped', async () => {
-    const r = await raw('PUT', '/v1/users/attr-user/attributes', { body: JSON.stringify({ attributes: { 'country\u202e': 'DE' } }), headers: { 'content-type': 'application/json' } });
+    const r = await raw('PUT', '/v1/users/attr-user/attributes', {
+      body: JSON.stringify({ attributes: { 'country\u202e': 'DE' } }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.status).toBe(400);
     const body = await json(r);
     expect(body.error.details).toEqual([expect.objectContaining({ field: 'attributes.country\\u{202e}' })]);
-    const ok = await raw('PUT', '/v1/users/attr-user/attributes', { body: JSON.stringify({ attributes: { country: 'DE', 'Straße': 'x' } }), headers: { 'content-type': 'application/json' } });
+    const ok = await raw('PUT', '/v1/users/attr-user/attributes', {
+      body: JSON.stringify({ attributes: { country: 'DE', Straße: 'x' } }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(ok.status).toBe(200);
   });
 });

@@ -13,7 +13,13 @@ const status = (id: number) => api.db.sqlite.prepare('SELECT status, attempts FR
 
 beforeAll(async () => {
   api = createTestApi();
-  await api.request('POST', '/v1/events', { json: [{ userId: 'a', type: 'click' }, { userId: 'b', type: 'click' }, { userId: 'c', type: 'click' }] });
+  await api.request('POST', '/v1/events', {
+    json: [
+      { userId: 'a', type: 'click' },
+      { userId: 'b', type: 'click' },
+      { userId: 'c', type: 'click' },
+    ],
+  });
   api.db.sqlite.prepare('DELETE FROM jobs').run();
 });
 afterAll(() => api.cleanup());

@@ -70,7 +70,10 @@ describe('the real server', () => {
     expect(sum.duplicates).toBeGreaterThan(100); // the batches really overlapped
     expect(sum.accepted).toBe(sent.size);
     expect(sum.accepted + sum.duplicates).toBe(totalSent);
-    const rows = s.db.sqlite.prepare("SELECT client_event_id AS id, count(*) AS n FROM events WHERE client_event_id LIKE 'cc-%' GROUP BY client_event_id").all() as { id: string; n: number }[];
+    const rows = s.db.sqlite.prepare("SELECT client_event_id AS id, count(*) AS n FROM events WHERE client_event_id LIKE 'cc-%' GROUP BY client_event_id").all() as {
+      id: string;
+      n: number;
+    }[];
     expect(rows).toHaveLength(sent.size);
     expect(rows.every((r) => r.n === 1)).toBe(true);
     const users = s.db.sqlite.prepare("SELECT sum(event_count) AS n FROM users WHERE external_id LIKE 'cc-user-%'").get() as { n: number };
@@ -278,7 +281,13 @@ describe('shutdown deadline (work in flight)', () => {
 
   it('close() gives up on a running pipeline job at the deadline and names it; the job is reclaimed later', async () => {
     const { llm, called, release } = await hangingLlm();
-    const s = await startTestServer({ TRAITLENS_WORKER: 'true', TRAITLENS_SHUTDOWN_TIMEOUT_MS: '1500', OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'k', OPENAI_TIMEOUT_MS: '600000' });
+    const s = await startTestServer({
+      TRAITLENS_WORKER: 'true',
+      TRAITLENS_SHUTDOWN_TIMEOUT_MS: '1500',
+      OPENAI_BASE_URL: llm.baseURL,
+      OPENAI_API_KEY: 'k',
+      OPENAI_TIMEOUT_MS: '600000',
+    });
     try {
       expect(s.server.workerMode).toBe('thread');
       const r = await fetch(`${s.url}/v1/events`, {

@@ -100,7 +100,9 @@ describe('attributes', () => {
     for (const t of p.body.traits) expect(t).toMatchObject({ kind: 'declared', confidence: 1, validTo: null, producer: 'client' });
 
     const history = api.db.sqlite
-      .prepare("SELECT t.key, t.value, t.valid_to IS NOT NULL AS closed, t.superseded_by FROM traits t JOIN identities i ON i.user_id = t.user_id WHERE i.alias = 'carol' AND t.key IN ('plan', 'age_band') ORDER BY t.id")
+      .prepare(
+        "SELECT t.key, t.value, t.valid_to IS NOT NULL AS closed, t.superseded_by FROM traits t JOIN identities i ON i.user_id = t.user_id WHERE i.alias = 'carol' AND t.key IN ('plan', 'age_band') ORDER BY t.id",
+      )
       .all() as { key: string; value: string; closed: number; superseded_by: number | null }[];
     expect(history.map((h) => [h.key, JSON.parse(h.value), h.closed])).toEqual([
       ['plan', 'pro', 1],

@@ -27,8 +27,7 @@ function readLayerTable(markdown: string, all: readonly string[]): Map<string, S
     const folders = [...cells[1]!.matchAll(/`src\/([a-z-]+)\/`/g)].map((m) => m[1]!);
     if (!folders.length) continue;
     const cell = cells[3]!;
-    const allowed =
-      cell === 'everything' ? all : cell === 'nothing' || cell === '' ? [] : cell.split(',').map((s) => s.trim());
+    const allowed = cell === 'everything' ? all : cell === 'nothing' || cell === '' ? [] : cell.split(',').map((s) => s.trim());
     for (const f of folders) table.set(f, new Set(allowed));
   }
   return table;
@@ -100,7 +99,11 @@ describe('the storage seam', () => {
 
   it('the grep catches each pattern', () => {
     const samples = ["db.prepare('SELECT 1')", "x.exec('BEGIN')", 'sql`SELECT`', "db.stmt('x')", 'db.sqlite.open', 'db.orm.select()', "import { eq } from 'drizzle-orm';"];
-    for (const s of samples) expect(patterns.some(([, re]) => re.test(s)), s).toBe(true);
+    for (const s of samples)
+      expect(
+        patterns.some(([, re]) => re.test(s)),
+        s,
+      ).toBe(true);
     expect(patterns.some(([, re]) => re.test('const m = /x/.exec(text);'))).toBe(false);
   });
 });

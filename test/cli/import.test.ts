@@ -17,7 +17,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Each test starts the CLI several times (≈1 s each on a quiet machine, 10+ s on a loaded one).
 describe('traitlens import and stats', { timeout: 120_000 }, () => {
-  type Summary = { accepted: number; duplicates: number; rejected: number; seconds: number; eventsPerSecond: number; rejectedByReason: Record<string, number>; file: string; rejections: { line: number; reason: string }[] };
+  type Summary = {
+    accepted: number;
+    duplicates: number;
+    rejected: number;
+    seconds: number;
+    eventsPerSecond: number;
+    rejectedByReason: Record<string, number>;
+    file: string;
+    rejections: { line: number; reason: string }[];
+  };
 
   it('imports a JSONL file with a malformed line, bad events and a duplicate', async () => {
     const r = await cli(['import', fixture('cli-events.jsonl'), '--json']);
@@ -45,7 +54,10 @@ describe('traitlens import and stats', { timeout: 120_000 }, () => {
   });
 
   it('adds nothing when the same files are imported again', async () => {
-    for (const [file, seen] of [['cli-events.jsonl', 5], ['cli-events.csv', 4]] as const) {
+    for (const [file, seen] of [
+      ['cli-events.jsonl', 5],
+      ['cli-events.csv', 4],
+    ] as const) {
       const r = await cli(['import', fixture(file), '--json']);
       const s = JSON.parse(r.stdout) as Summary;
       expect(s.accepted).toBe(0);

@@ -41,7 +41,10 @@ describe('traitlens train / evaluate / score', () => {
   it('trains from a spec, evaluates and scores; predicted traits carry the model version', { timeout: 90_000 }, async () => {
     const t = await cli(['train', 'toy.json', '--json', '--version', 'v1']);
     expect(t.code, t.stderr).toBe(0);
-    const out = JSON.parse(t.stdout) as { dir: string; card: { name: string; version: string; metrics: { test: { kind: string; auc: number } }; baseline: { logisticRegression: { auc: number } } } };
+    const out = JSON.parse(t.stdout) as {
+      dir: string;
+      card: { name: string; version: string; metrics: { test: { kind: string; auc: number } }; baseline: { logisticRegression: { auc: number } } };
+    };
     expect(out.dir).toBe(join(modelsDir, 'toy_cli', 'v1'));
     expect(out.card).toMatchObject({ name: 'toy_cli', version: 'v1', metrics: { test: { kind: 'binary' } } });
     expect(out.card.metrics.test.auc).toBeGreaterThan(0.9);

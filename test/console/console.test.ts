@@ -35,7 +35,8 @@ let showcase: string;
 const modelName = 'purchase_soon';
 
 /** GET on the API with the admin key, for picking expectations. */
-async function apiGet(path: string): Promise<any> { // any: response shapes are asserted by the API tests
+async function apiGet(path: string): Promise<any> {
+  // any: response shapes are asserted by the API tests
   const r = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${adminKey}` } });
   expect(r.status, path).toBe(200);
   return r.json();
@@ -164,7 +165,10 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('heading', { name: 'Summary' }).waitFor();
     await page.locator('#summary p.summary').waitFor();
 
-    const row = page.locator(`li.trait[data-trait-key="${trait.key}"]`).filter({ hasText: String(trait.value) }).first();
+    const row = page
+      .locator(`li.trait[data-trait-key="${trait.key}"]`)
+      .filter({ hasText: String(trait.value) })
+      .first();
     const button = row.getByRole('button', { name: /^Evidence/ });
     await button.focus();
     await page.keyboard.press('Enter');
@@ -215,7 +219,11 @@ describe('web console (headless Chromium)', () => {
   it('a panel whose route the server lacks says it is not available', async () => {
     await signIn();
     await page.route('**/v1/users/*/summary*', (r) =>
-      r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'not_found', message: 'no route for GET /v1/users/x/summary', details: null } }) }),
+      r.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'not_found', message: 'no route for GET /v1/users/x/summary', details: null } }),
+      }),
     );
     try {
       await page.goto(`${server.url}/console#/support/${showcase}`);
@@ -246,10 +254,15 @@ describe('web console (headless Chromium)', () => {
     await shot('04-segment');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export member ids/ }).click()]);
-    const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv[0]).toBe('user_id');
     expect(csv.slice(1).sort()).toEqual([...members.users].sort());
-    await page.getByRole('status').filter({ hasText: `Exported ${members.total} member ids` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Exported ${members.total} member ids` })
+      .waitFor();
   });
 
   it('marketing: a description without an LLM compiles offline, showing each phrase and what was not understood', async () => {
@@ -304,14 +317,21 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('link', { name: 'Quality' }).click();
     await page.getByRole('heading', { name: 'Ingestion' }).waitFor();
     const stats = await apiGet('/v1/stats');
-    for (const reason of Object.keys(stats.rejected.byReason)) await page.locator('#rejected').getByRole('rowheader', { name: reason.replace(/_/g, ' ') }).waitFor();
+    for (const reason of Object.keys(stats.rejected.byReason))
+      await page
+        .locator('#rejected')
+        .getByRole('rowheader', { name: reason.replace(/_/g, ' ') })
+        .waitFor();
     await page.getByText('provider exploded').waitFor();
     await page.getByLabel(`#${job.id}`).check();
     await page.getByRole('button', { name: 'Retry selected (1)' }).click();
     await page.getByRole('status').filter({ hasText: 'Queued 1 job again' }).waitFor();
     await page.getByText('No parked jobs.').waitFor();
-    expect((db.sqlite.prepare('SELECT status, attempts FROM jobs WHERE id = ?').get(job.id) as { status: string; attempts: number })).toEqual({ status: 'pending', attempts: 0 });
-    await page.locator('#llm').getByText(/No daily token budget|Today:/).waitFor();
+    expect(db.sqlite.prepare('SELECT status, attempts FROM jobs WHERE id = ?').get(job.id) as { status: string; attempts: number }).toEqual({ status: 'pending', attempts: 0 });
+    await page
+      .locator('#llm')
+      .getByText(/No daily token budget|Today:/)
+      .waitFor();
     await shot('06-quality');
   });
 

@@ -43,7 +43,10 @@ describe.skipIf(!pgAvailable())('pgvector user vectors', () => {
     profiles = store.profiles as PgProfileStore;
     await store.exec.tx(async (q) => {
       for (let i = 0; i < N; i++) {
-        const r = await q.get<{ id: number }>("INSERT INTO users (external_id, attributes, created_at, updated_at) VALUES (?, ?, 1, 1) RETURNING id", [`u${i}`, JSON.stringify({ plan: i % 2 ? 'pro' : 'free' })]);
+        const r = await q.get<{ id: number }>('INSERT INTO users (external_id, attributes, created_at, updated_at) VALUES (?, ?, 1, 1) RETURNING id', [
+          `u${i}`,
+          JSON.stringify({ plan: i % 2 ? 'pro' : 'free' }),
+        ]);
         ids.push(Number(r!.id));
       }
     });
@@ -80,7 +83,13 @@ describe.skipIf(!pgAvailable())('pgvector user vectors', () => {
 
   it('applies filters over users and exclusions in SQL, still returning k rows', async () => {
     const q = vs[3]!;
-    const got = await profiles.nearest({ version: 'v1', vector: q, k: 10, where: { where: `${store.dialect.jsonText('u.attributes', 'plan')} = ?`, params: ['pro'] }, exclude: [ids[3]!] });
+    const got = await profiles.nearest({
+      version: 'v1',
+      vector: q,
+      k: 10,
+      where: { where: `${store.dialect.jsonText('u.attributes', 'plan')} = ?`, params: ['pro'] },
+      exclude: [ids[3]!],
+    });
     expect(got).toHaveLength(10);
     const pro = new Set(ids.filter((_, i) => i % 2 === 1));
     for (const g of got) expect(pro.has(g.userId)).toBe(true);

@@ -8,15 +8,7 @@ import { openDb } from '../../src/db/connection.ts';
 import { sqliteStore } from '../../src/db/store.ts';
 import { identify } from '../../src/db/users.ts';
 import { OCCUPATIONS, PET_SPECIES, TOPICS } from '../../src/demo/catalog.ts';
-import {
-  describePopulation,
-  generatePopulation,
-  population,
-  POPULATION_DEFAULTS,
-  writePopulationJsonl,
-  type Population,
-  type UserTruth,
-} from '../../src/demo/population.ts';
+import { describePopulation, generatePopulation, population, POPULATION_DEFAULTS, writePopulationJsonl, type Population, type UserTruth } from '../../src/demo/population.ts';
 import type { EventInput } from '../../src/ingest/schema.ts';
 
 const END = Date.parse(POPULATION_DEFAULTS.end);
@@ -166,7 +158,11 @@ describe('text and truth', () => {
         const carrier = texts.find((e) => e.type === m.eventType && e.text!.includes(m.quote) && (m.eventId === null || e.eventId === m.eventId));
         expect(carrier, `${t.userId}: "${m.quote}"`).toBeDefined();
       }
-      for (const x of t.pii) expect(texts.some((e) => e.text!.includes(x.value)), `${t.userId} ${x.kind}`).toBe(true);
+      for (const x of t.pii)
+        expect(
+          texts.some((e) => e.text!.includes(x.value)),
+          `${t.userId} ${x.kind}`,
+        ).toBe(true);
     }
     expect([...keysSeen].sort()).toEqual(Object.keys(truthValue).sort());
   });
@@ -184,7 +180,10 @@ describe('text and truth', () => {
     for (const t of medium.truth) {
       for (const d of t.distractors) {
         kinds.add(d.kind);
-        expect((byUser.get(t.userId) ?? []).some((e) => e.text?.includes(d.quote)), d.quote).toBe(true);
+        expect(
+          (byUser.get(t.userId) ?? []).some((e) => e.text?.includes(d.quote)),
+          d.quote,
+        ).toBe(true);
         if (d.kind !== 'injection') expect(truthValue[d.key]?.(t, d.trap), `${t.userId} ${d.key} trap ${d.trap}: "${d.quote}"`).toBe(false);
       }
     }
@@ -208,7 +207,11 @@ describe('text and truth', () => {
         const d = diet.exec(e.text);
         if (d) expect(d[1]!.toLowerCase(), e.text).toBe(t.persona.diet);
         const p = pet.exec(e.text);
-        if (p) expect(t.persona.pets.map((x) => x.species), e.text).toContain(p[1]!.toLowerCase());
+        if (p)
+          expect(
+            t.persona.pets.map((x) => x.species),
+            e.text,
+          ).toContain(p[1]!.toLowerCase());
       }
     }
     expect(checked).toBeGreaterThan(30);

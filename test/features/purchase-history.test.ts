@@ -51,13 +51,27 @@ describe('purchase-history features (opt-in)', () => {
     ingest(t.db, [{ userId: 'u2', type: 'page_view', timestamp: at(5) }]);
     const schema: FeatureSchema = { ...(await fitFeatureSchema(t.store.features, { asOf: ASOF })), purchaseHistory: true };
     const f = await computeUserFeatures(t.store.features, userId(t.db, 'u2'), { asOf: ASOF, schema });
-    expect(f).toMatchObject({ purchases_90_180d: 0, monetary_90d: 0, repeat_purchases_per_week: 0, purchase_recency_ratio: null, days_since_first_purchase: null, purchase_interval_last_days: null, purchase_overdue_ratio: null });
+    expect(f).toMatchObject({
+      purchases_90_180d: 0,
+      monetary_90d: 0,
+      repeat_purchases_per_week: 0,
+      purchase_recency_ratio: null,
+      days_since_first_purchase: null,
+      purchase_interval_last_days: null,
+      purchase_overdue_ratio: null,
+    });
   });
 
   it('propertiesOnly keeps just the property columns (and purchase history)', async () => {
     ingest(t.db, [{ userId: 'u3', type: 'session_start', timestamp: at(3), properties: { page_values: 12.5, visitor: 'new' } }, buy('u3', 2, 9)]);
     const schema: FeatureSchema = {
-      ...(await fitFeatureSchema(t.store.features, { asOf: ASOF, properties: [{ event: 'session_start', key: 'page_values', agg: 'last', type: 'monetary', top: 12 }, { event: 'session_start', key: 'visitor', agg: 'onehot', type: 'share', top: 12 }] })),
+      ...(await fitFeatureSchema(t.store.features, {
+        asOf: ASOF,
+        properties: [
+          { event: 'session_start', key: 'page_values', agg: 'last', type: 'monetary', top: 12 },
+          { event: 'session_start', key: 'visitor', agg: 'onehot', type: 'share', top: 12 },
+        ],
+      })),
       propertiesOnly: true,
     };
     const r = await computeFeatureRows(t.store.features, { asOf: ASOF, schema });

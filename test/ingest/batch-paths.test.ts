@@ -51,16 +51,30 @@ const batches: unknown[][] = [
 function dump(db: Db) {
   const q = (sql: string) => db.sqlite.prepare(sql).all() as Record<string, unknown>[];
   const userKey = new Map<unknown, string>();
-  for (const r of q(`SELECT user_id, group_concat(kind || ':' || alias, ',') AS k FROM (SELECT * FROM identities ORDER BY kind, alias) GROUP BY user_id`)) userKey.set(r.user_id, String(r.k));
+  for (const r of q(`SELECT user_id, group_concat(kind || ':' || alias, ',') AS k FROM (SELECT * FROM identities ORDER BY kind, alias) GROUP BY user_id`))
+    userKey.set(r.user_id, String(r.k));
   const eventKey = new Map<unknown, string>(q('SELECT id, dedupe_key FROM events').map((r) => [r.id, String(r.dedupe_key)]));
   const byKey = (rows: Record<string, unknown>[], key: string) => rows.sort((x, y) => (String(x[key]) < String(y[key]) ? -1 : 1));
   return {
     eventKey,
     rows: {
-      users: byKey(q('SELECT id, external_id, event_count, first_event_at, last_event_at, created_at, updated_at FROM users').map((r) => ({ ...r, id: userKey.get(r.id) })), 'id'),
+      users: byKey(
+        q('SELECT id, external_id, event_count, first_event_at, last_event_at, created_at, updated_at FROM users').map((r) => ({ ...r, id: userKey.get(r.id) })),
+        'id',
+      ),
       identities: q('SELECT kind, alias, user_id, created_at FROM identities ORDER BY kind, alias').map((r) => ({ ...r, user_id: userKey.get(r.user_id) })),
-      events: byKey(q('SELECT id, user_id, type, ts, properties, text, source, client_event_id, content_hash, dedupe_key, received_at, flags FROM events').map((r) => ({ ...r, id: eventKey.get(r.id), user_id: userKey.get(r.user_id) })), 'id'),
-      jobs: byKey(q('SELECT kind, user_id, payload, status, run_after FROM jobs').map((r) => ({ ...r, user_id: userKey.get(r.user_id) })), 'user_id'),
+      events: byKey(
+        q('SELECT id, user_id, type, ts, properties, text, source, client_event_id, content_hash, dedupe_key, received_at, flags FROM events').map((r) => ({
+          ...r,
+          id: eventKey.get(r.id),
+          user_id: userKey.get(r.user_id),
+        })),
+        'id',
+      ),
+      jobs: byKey(
+        q('SELECT kind, user_id, payload, status, run_after FROM jobs').map((r) => ({ ...r, user_id: userKey.get(r.user_id) })),
+        'user_id',
+      ),
       counters: q('SELECT metric, key, count FROM ingest_counters ORDER BY metric, key'),
     },
   };
@@ -98,7 +112,9 @@ describe('the batch write', () => {
     expect(got.slow.map((r) => outcomes(r, s.eventKey))).toEqual(got.fast.map((r) => outcomes(r, f.eventKey)));
     const d = f.rows;
     // Not vacuous: both kinds of duplicate, the reuse rejection and several users happened.
-    expect(d.counters).toEqual(expect.arrayContaining([expect.objectContaining({ metric: 'rejected', key: 'event_id_reused' }), expect.objectContaining({ metric: 'duplicates', key: 'content' })]));
+    expect(d.counters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ metric: 'rejected', key: 'event_id_reused' }), expect.objectContaining({ metric: 'duplicates', key: 'content' })]),
+    );
     expect(d.users).toHaveLength(4);
   });
 });

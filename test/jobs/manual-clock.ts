@@ -43,10 +43,11 @@ export class ManualClock implements WorkerClock {
       const next = Math.min(...this.timers.map((x) => x.at), ...this.sleepers.map((s) => s.at), Number.POSITIVE_INFINITY);
       if (next > end) break;
       this.t = Math.max(this.t, next);
-      for (const x of this.timers) if (x.at <= this.t && x.live) {
-        x.at += x.every;
-        x.fn();
-      }
+      for (const x of this.timers)
+        if (x.at <= this.t && x.live) {
+          x.at += x.every;
+          x.fn();
+        }
       const due = this.sleepers.filter((s) => s.at <= this.t);
       this.sleepers = this.sleepers.filter((s) => s.at > this.t);
       for (const s of due) s.resolve();

@@ -18,14 +18,22 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 const LEASE = 30_000;
-const worker = (handlers: ConstructorParameters<typeof Worker>[1], opts: WorkerOptions = {}) =>
-  new Worker(jobs, handlers, { clock, leaseMs: LEASE, random: () => 0.5, ...opts });
+const worker = (handlers: ConstructorParameters<typeof Worker>[1], opts: WorkerOptions = {}) => new Worker(jobs, handlers, { clock, leaseMs: LEASE, random: () => 0.5, ...opts });
 /** A handler that runs until released, to hold a job in flight. */
 function gate() {
   let open!: () => void;
   const opened = new Promise<void>((r) => (open = r));
   let entered = 0;
-  return { open, get entered() { return entered; }, handler: async () => { entered++; await opened; } };
+  return {
+    open,
+    get entered() {
+      return entered;
+    },
+    handler: async () => {
+      entered++;
+      await opened;
+    },
+  };
 }
 
 describe('worker', () => {
@@ -41,7 +49,15 @@ describe('worker', () => {
   it('backs off with the providers’ jittered formula, then parks with the error; retry brings it back', async () => {
     await jobs.enqueue('k', userId, {}, clock.now());
     let calls = 0;
-    const w = worker({ k: async () => { calls++; throw new Error('boom'); } }, { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 });
+    const w = worker(
+      {
+        k: async () => {
+          calls++;
+          throw new Error('boom');
+        },
+      },
+      { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 },
+    );
     expect(await w.drain()).toEqual({ done: 0, retried: 1, parked: 0 });
     // attempt 1 failed: uniform in [0, 1000) with random 0.5 → 500 ms
     expect((await jobs.list('pending'))[0]).toMatchObject({ runAfter: clock.now() + 500, attempts: 1, lastError: 'Error: boom' });
@@ -61,21 +77,40 @@ describe('worker', () => {
 
   it('parks at once on a non-retryable error', async () => {
     await jobs.enqueue('k', userId, {}, clock.now());
-    const w = worker({ k: async () => { throw Object.assign(new Error('schema violation'), { retryable: false }); } });
+    const w = worker({
+      k: async () => {
+        throw Object.assign(new Error('schema violation'), { retryable: false });
+      },
+    });
     expect(await w.drain()).toEqual({ done: 0, retried: 0, parked: 1 });
     expect((await jobs.list('parked'))[0]?.lastError).toContain('schema violation');
   });
 
   it('a deferral waits at least the asked delay and does not use up an attempt', async () => {
     await jobs.enqueue('k', userId, {}, clock.now());
-    const w = worker({ k: async () => { throw Object.assign(new Error('budget spent'), { deferred: true, retryAfterMs: 60_000 }); } }, { maxAttempts: 1 });
+    const w = worker(
+      {
+        k: async () => {
+          throw Object.assign(new Error('budget spent'), { deferred: true, retryAfterMs: 60_000 });
+        },
+      },
+      { maxAttempts: 1 },
+    );
     expect(await w.drain()).toEqual({ done: 0, retried: 1, parked: 0 });
     expect((await jobs.list('pending'))[0]).toMatchObject({ attempts: 0, runAfter: clock.now() + 60_000 });
   });
 
   it('a failed job folds into work enqueued while it ran', async () => {
     await jobs.enqueue('k', userId, {}, clock.now());
-    const w = worker({ k: async () => { await jobs.enqueue('k', userId, {}, clock.now()); throw new Error('transient'); } }, { maxAttempts: 2 });
+    const w = worker(
+      {
+        k: async () => {
+          await jobs.enqueue('k', userId, {}, clock.now());
+          throw new Error('transient');
+        },
+      },
+      { maxAttempts: 2 },
+    );
     await w.runOnce();
     const pending = await jobs.list('pending');
     expect(await jobs.tableSize()).toEqual({ rows: 1 });
@@ -92,7 +127,11 @@ describe('worker', () => {
     expect(clock.activeTimers).toBe(1);
     // Three leases pass while the job runs: the heartbeat (every third of a lease) renews it.
     await clock.advance(3 * LEASE);
-    const other = worker({ k: async () => { throw new Error('must not run'); } });
+    const other = worker({
+      k: async () => {
+        throw new Error('must not run');
+      },
+    });
     expect(await other.maintain()).toMatchObject({ reclaimed: 0 });
     expect(await other.drain()).toEqual({ done: 0, retried: 0, parked: 0 });
     expect((await jobs.counts(clock.now())).stuck).toBe(0);

@@ -57,7 +57,13 @@ describe('refresh job: computed traits and model scores', () => {
 describe('one read of the events per refresh', () => {
   it('events read once give the same feature rows, sequences and behaviour vector as separate reads', async () => {
     const schema = {
-      ...(await fitFeatureSchema(t.store.features, { asOf: TOY_ASOF, properties: [{ key: 'price', agg: 'max', type: 'monetary', top: 12 }, { key: 'category', agg: 'onehot', type: 'share', top: 3 }] })),
+      ...(await fitFeatureSchema(t.store.features, {
+        asOf: TOY_ASOF,
+        properties: [
+          { key: 'price', agg: 'max', type: 'monetary', top: 12 },
+          { key: 'category', agg: 'onehot', type: 'share', top: 3 },
+        ],
+      })),
       purchaseHistory: true,
     };
     const scaler = await fitBehaviourScaler(t.store, TOY_ASOF);
@@ -66,7 +72,9 @@ describe('one read of the events per refresh', () => {
       const events = await loadUserEvents(t.store.features, u, TOY_ASOF, [schema]);
       expect(events.events.length).toBeGreaterThan(0);
       expect(featureRowsFromEvents(events, schema)).toEqual(await computeFeatureRows(t.store.features, { asOf: TOY_ASOF, schema, userIds: [u] }));
-      expect(await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, events })).toEqual(await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, userIds: [u] }));
+      expect(await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, events })).toEqual(
+        await computeSequences(t.store.features, { asOf: TOY_ASOF, schema, length: 5, userIds: [u] }),
+      );
       expect(behaviourVectorFromEvents(scaler, events)).toEqual((await behaviourVectors(t.store, scaler, TOY_ASOF, [u])).get(u));
     }
     // A user with no event before the cut-off: no rows, no vector.

@@ -43,7 +43,7 @@ const ingest = (userId: string, texts: string[]) => {
   );
   return r.results.map((x) => (x.status === 'accepted' ? x.id : -1));
 };
-const userIdOf = (ext: string) => (db.sqlite.prepare("SELECT user_id FROM identities WHERE alias = ?").get(ext) as { user_id: number }).user_id;
+const userIdOf = (ext: string) => (db.sqlite.prepare('SELECT user_id FROM identities WHERE alias = ?').get(ext) as { user_id: number }).user_id;
 const lastUserMessage = (body: ChatRequestBody) => String(body.messages?.at(-1)?.content ?? '');
 
 describe('LLM trait extraction through the loopback OpenAI-compatible server', () => {
@@ -77,17 +77,26 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     expect(r.traits.droppedSensitive).toBe(1);
     expect(r.traits.redacted).toBe(2);
     const traits = await sqliteStore(db).traits.current(uid, { kind: 'semantic' });
-    expect(traits.map((t) => [t.key, t.value]).sort()).toEqual([['interest', 'hiking'], ['occupation', 'nurse']]);
+    expect(traits.map((t) => [t.key, t.value]).sort()).toEqual([
+      ['interest', 'hiking'],
+      ['occupation', 'nurse'],
+    ]);
     for (const t of traits) {
       expect(t.producer).toBe('openai:test-model');
       expect(t.version).toBe('extract-traits.v1');
       expect(t.evidence.length).toBeGreaterThan(0);
     }
-    const sent = server.chatRequests().map((q) => q.rawBody).join('\n');
+    const sent = server
+      .chatRequests()
+      .map((q) => q.rawBody)
+      .join('\n');
     expect(sent).not.toContain('alice@example.com');
     expect(sent).not.toContain('7946');
     expect(sent).toContain('[EMAIL]');
-    const embedded = server.embeddingRequests().map((q) => q.rawBody).join('\n');
+    const embedded = server
+      .embeddingRequests()
+      .map((q) => q.rawBody)
+      .join('\n');
     expect(embedded).not.toContain('alice@example.com');
     const usage = db.sqlite.prepare("SELECT sum(prompt_tokens) AS p, sum(completion_tokens) AS c, count(*) AS n FROM llm_calls WHERE status = 'ok'").get();
     expect(usage).toEqual({ p: 300, c: 60, n: 1 });
@@ -96,7 +105,10 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
 
   it('re-running on unchanged signals makes zero LLM calls, even when forced to re-read them', async () => {
     const [a] = ingest('bob', ['I am a teacher']);
-    server.chatHandler = () => ({ type: 'answer', data: { operations: [{ op: 'add', key: 'occupation', value: 'teacher', confidence: 0.9, evidence: [{ eventId: a, quote: 'I am a teacher' }] }] } });
+    server.chatHandler = () => ({
+      type: 'answer',
+      data: { operations: [{ op: 'add', key: 'occupation', value: 'teacher', confidence: 0.9, evidence: [{ eventId: a, quote: 'I am a teacher' }] }] },
+    });
     const uid = userIdOf('bob');
     await pipeline.refreshUser(uid);
     expect(server.chatRequests()).toHaveLength(1);
@@ -112,16 +124,25 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
 
   it('a contradiction supersedes and keeps history; the current traits are sent as context', async () => {
     const [a] = ingest('carol', ['I work as a nurse']);
-    server.enqueueChat({ type: 'answer', data: { operations: [{ op: 'add', key: 'occupation', value: 'nurse', confidence: 0.9, evidence: [{ eventId: a, quote: 'I work as a nurse' }] }] } });
+    server.enqueueChat({
+      type: 'answer',
+      data: { operations: [{ op: 'add', key: 'occupation', value: 'nurse', confidence: 0.9, evidence: [{ eventId: a, quote: 'I work as a nurse' }] }] },
+    });
     const uid = userIdOf('carol');
     await pipeline.refreshUser(uid);
     const [b] = ingest('carol', ['x', 'x', 'Since May I am a paramedic']).slice(2);
     server.chatHandler = (body) => {
       expect(lastUserMessage(body)).toContain('occupation = "nurse"');
-      return { type: 'answer', data: { operations: [{ op: 'update', key: 'occupation', value: 'paramedic', confidence: 0.9, evidence: [{ eventId: b, quote: 'I am a paramedic' }] }] } };
+      return {
+        type: 'answer',
+        data: { operations: [{ op: 'update', key: 'occupation', value: 'paramedic', confidence: 0.9, evidence: [{ eventId: b, quote: 'I am a paramedic' }] }] },
+      };
     };
     await pipeline.refreshUser(uid);
-    expect((await sqliteStore(db).traits.history(uid, 'occupation')).map((t) => [t.value, t.validTo === null])).toEqual([['paramedic', true], ['nurse', false]]);
+    expect((await sqliteStore(db).traits.history(uid, 'occupation')).map((t) => [t.value, t.validTo === null])).toEqual([
+      ['paramedic', true],
+      ['nurse', false],
+    ]);
   });
 
   it('malformed output is re-asked once with the error, then the job is parked with its error; retry later succeeds', async () => {
@@ -134,7 +155,10 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     expect(parked[0]?.lastError).toMatch(/BadResponse|malformed|JSON/i);
     const second = server.chatRequests()[1]!;
     expect(second.rawBody).toMatch(/not valid|invalid|error/i);
-    server.chatHandler = () => ({ type: 'answer', data: { operations: [{ op: 'add', key: 'interest', value: 'cycling', confidence: 0.9, evidence: [{ eventId: a, quote: 'I love cycling' }] }] } });
+    server.chatHandler = () => ({
+      type: 'answer',
+      data: { operations: [{ op: 'add', key: 'interest', value: 'cycling', confidence: 0.9, evidence: [{ eventId: a, quote: 'I love cycling' }] }] },
+    });
     db.sqlite.prepare("UPDATE jobs SET status = 'pending', attempts = 0").run();
     expect((await worker.drain()).done).toBe(1);
     expect((await sqliteStore(db).traits.current(userIdOf('dave'), { key: 'interest' })).map((x) => x.value)).toEqual(['cycling']);
@@ -143,7 +167,10 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
   it('an outage is retried with backoff and the job completes when the server is back', async () => {
     const [a] = ingest('erin', ['I am vegan']);
     server.enqueueChat({ type: 'status', status: 503 }, { type: 'status', status: 503 }, { type: 'status', status: 503 }, { type: 'status', status: 500 });
-    server.chatHandler = () => ({ type: 'answer', data: { operations: [{ op: 'add', key: 'diet', value: 'vegan', confidence: 0.9, evidence: [{ eventId: a, quote: 'I am vegan' }] }] } });
+    server.chatHandler = () => ({
+      type: 'answer',
+      data: { operations: [{ op: 'add', key: 'diet', value: 'vegan', confidence: 0.9, evidence: [{ eventId: a, quote: 'I am vegan' }] }] },
+    });
     const worker = pipeline.createWorker({ baseDelayMs: 0 });
     let tally = await worker.drain();
     for (let i = 0; i < 5 && tally.done === 0; i++) tally = await worker.drain();

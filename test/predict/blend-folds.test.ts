@@ -42,7 +42,11 @@ describe('blend with logistic regression', () => {
   });
 
   it('blend "none" keeps the network alone', async () => {
-    const r = await trainModel(t.store, spec('net_only', {}, { epochs: 1, learningRate: 1e-6, hidden: [2], blend: 'none' }), { modelsDir: models.dir, version: 'v1', log: () => {} });
+    const r = await trainModel(t.store, spec('net_only', {}, { epochs: 1, learningRate: 1e-6, hidden: [2], blend: 'none' }), {
+      modelsDir: models.dir,
+      version: 'v1',
+      log: () => {},
+    });
     expect(r.card.blend).toBeNull();
     expect(r.card.metrics.networkTest).toBeUndefined();
     expect((await loadModel('net_only', { dir: models.dir })).artefact.blend).toBeNull();
@@ -53,7 +57,11 @@ describe('k-fold user split', () => {
   it('the folds test disjoint user sets that cover everyone', async () => {
     const seen: number[] = [];
     for (let fold = 0; fold < 4; fold++) {
-      const r = await trainModel(t.store, spec('cv', { split: { kind: 'users', validation: 0.15, seed: 3, folds: 4, fold } }, { epochs: 1 }), { modelsDir: models.dir, version: `f${fold}`, log: () => {} });
+      const r = await trainModel(t.store, spec('cv', { split: { kind: 'users', validation: 0.15, seed: 3, folds: 4, fold } }, { epochs: 1 }), {
+        modelsDir: models.dir,
+        version: `f${fold}`,
+        log: () => {},
+      });
       expect(r.card.examples.test).toBeGreaterThan(30);
       seen.push(...r.test.userIds);
     }

@@ -77,7 +77,13 @@ describe('training, saving, scoring', () => {
 
   it('a tiny MLP converges on separable data; card, registry and scoring work', async () => {
     const losses: number[] = [];
-    const r = await trainModel(t.store, toySpec('toy_mlp', 'mlp'), { modelsDir: models.dir, log: () => {}, onEpoch: (e) => losses.push(e.loss), version: '20240301T000000Z', now: ASOF });
+    const r = await trainModel(t.store, toySpec('toy_mlp', 'mlp'), {
+      modelsDir: models.dir,
+      log: () => {},
+      onEpoch: (e) => losses.push(e.loss),
+      version: '20240301T000000Z',
+      now: ASOF,
+    });
     expect(losses.length).toBeGreaterThan(5);
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! / 2);
     expect(r.card.training.finalLoss).toBeLessThan(0.3);

@@ -18,7 +18,17 @@ async function seed(api: TestApi) {
   const bob = (await api.store.users.require('bob')).id;
   const ev = r.results[0]!.status === 'accepted' ? (r.results[0] as { id: number }).id : 0;
   const t = (userId: number, key: string, value: string | number | boolean, kind: 'semantic' | 'computed' | 'predicted', confidence: number) =>
-    insertTrait(api.db, { userId, key, value, kind, confidence, evidence: kind === 'semantic' ? [{ eventId: ev, quote: 'I love hiking' }] : [], producer: 'test', version: '1', validFrom: 1 });
+    insertTrait(api.db, {
+      userId,
+      key,
+      value,
+      kind,
+      confidence,
+      evidence: kind === 'semantic' ? [{ eventId: ev, quote: 'I love hiking' }] : [],
+      producer: 'test',
+      version: '1',
+      validFrom: 1,
+    });
   t(ann, 'interest', 'hiking', 'semantic', 0.9);
   t(ann, 'pet', 'cat', 'semantic', 0.5);
   t(ann, 'purchase_count', 1, 'computed', 1);

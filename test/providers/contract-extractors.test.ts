@@ -63,10 +63,23 @@ const llm: ExtractorCase = {
     const userId = (await t.store.users.require('u')).id;
     server.reset();
     server.chatHandler = readingModel;
-    const chat = meterChat(new OpenAIChatModel({ baseURL: server.baseURL, model: 'test-model', timeoutMs: 2000, method: 'jsonSchema', tokensPerMinute: 0, maxRetries: 0, concurrency: 2, breakerThreshold: 50, breakerCooldownMs: 1000 }), {
-      ledger: t.store.llm,
-      dailyTokens: 0,
-    });
+    const chat = meterChat(
+      new OpenAIChatModel({
+        baseURL: server.baseURL,
+        model: 'test-model',
+        timeoutMs: 2000,
+        method: 'jsonSchema',
+        tokensPerMinute: 0,
+        maxRetries: 0,
+        concurrency: 2,
+        breakerThreshold: 50,
+        breakerCooldownMs: 1000,
+      }),
+      {
+        ledger: t.store.llm,
+        dailyTokens: 0,
+      },
+    );
     return { extractor: new LlmExtractor(t.store.llm, chat, BUILT_IN_CATALOGUE), userId, close: () => t.cleanup() };
   },
 };
@@ -103,7 +116,15 @@ for (const c of [offline, llm]) {
         }
       }
       // the merge accepts every one of them
-      const plan = planTraitOps([], { userId: 1, ops: r.ops, signals: texts, catalogue: BUILT_IN_CATALOGUE, producer: opened.extractor.producer, version: opened.extractor.version, now: 1 });
+      const plan = planTraitOps([], {
+        userId: 1,
+        ops: r.ops,
+        signals: texts,
+        catalogue: BUILT_IN_CATALOGUE,
+        producer: opened.extractor.producer,
+        version: opened.extractor.version,
+        now: 1,
+      });
       expect(plan.result.rejected).toEqual({});
       expect(plan.result.added).toBe(2);
     });

@@ -81,7 +81,7 @@ describe('OfflineEmbedder (SIF)', () => {
   });
 
   it('tokenises lower-case, keeps hyphenated forms, splits them when unknown', () => {
-    expect(tokenize("Don’t STOP—well-known e-mail, 3.5 km!")).toEqual(["don't", 'stop', 'well-known', 'e-mail', '3.5', 'km']);
+    expect(tokenize('Don’t STOP—well-known e-mail, 3.5 km!')).toEqual(["don't", 'stop', 'well-known', 'e-mail', '3.5', 'km']);
   });
 
   it('can skip the common-component removal (different id, different vectors)', async () => {

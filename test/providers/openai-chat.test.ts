@@ -1,13 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { OpenAIChatModel, type OpenAIChatOptions } from '../../src/providers/openai-chat.ts';
-import {
-  CircuitOpenError,
-  ProviderAuthError,
-  ProviderBadResponseError,
-  ProviderRequestError,
-  ProviderServerError,
-} from '../../src/providers/errors.ts';
+import { CircuitOpenError, ProviderAuthError, ProviderBadResponseError, ProviderRequestError, ProviderServerError } from '../../src/providers/errors.ts';
 import { startOpenAIServer, type ChatRequestBody, type OpenAITestServer } from '../support/openai-server.ts';
 
 const Traits = z.object({
@@ -94,19 +88,23 @@ describe('structured extraction', () => {
   it('a schema violation twice becomes BadResponse carrying the issues', async () => {
     const bad = { interests: 'hiking', sentiment: 'ecstatic', confidence: 3 };
     server.enqueueChat({ type: 'answer', data: bad }, { type: 'answer', data: bad });
-    const err = await model().m.extractStructured(req).catch((e: unknown) => e);
+    const err = await model()
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderBadResponseError);
     const e = err as ProviderBadResponseError;
     expect(e.retryable).toBe(false);
     expect(e.issues.map((i) => i.path).sort()).toEqual(['confidence', 'interests', 'sentiment']);
     expect(e.usage?.promptTokens).toBeGreaterThan(0);
     expect(server.chatRequests()).toHaveLength(2);
-    expect((body(1).messages!.at(-1)!.content as string)).toMatch(/sentiment: Invalid option/);
+    expect(body(1).messages!.at(-1)!.content as string).toMatch(/sentiment: Invalid option/);
   });
 
   it('malformed tool-call arguments are re-asked once, then BadResponse', async () => {
     server.enqueueChat({ type: 'tool-arguments', text: '{"interests": [' }, { type: 'tool-arguments', text: 'nope' });
-    const err = await model({ method: 'functionCalling' }).m.extractStructured(req).catch((e: unknown) => e);
+    const err = await model({ method: 'functionCalling' })
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderBadResponseError);
     expect((err as ProviderBadResponseError).issues[0]!.message).toMatch(/not valid JSON/);
     expect(server.chatRequests()).toHaveLength(2);
@@ -119,7 +117,9 @@ describe('structured extraction', () => {
 
   it('a non-JSON 200 body is re-asked once, then BadResponse, without transport retries', async () => {
     server.enqueueChat({ type: 'malformed-body' }, { type: 'malformed-body' });
-    const err = await model().m.extractStructured(req).catch((e: unknown) => e);
+    const err = await model()
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderBadResponseError);
     expect(server.chatRequests()).toHaveLength(2);
   });
@@ -147,7 +147,9 @@ describe('transport retries', () => {
 
   it('gives up when retry-after is longer than the allowed wait', async () => {
     server.enqueueChat({ type: 'status', status: 429, headers: { 'retry-after': '3600' } });
-    const err = await model({ maxRetryAfterMs: 5000 }).m.extractStructured(req).catch((e: unknown) => e);
+    const err = await model({ maxRetryAfterMs: 5000 })
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'provider_rate_limited', retryAfterMs: 3_600_000 });
     expect(server.chatRequests()).toHaveLength(1);
   });
@@ -161,7 +163,9 @@ describe('transport retries', () => {
 
     server.reset();
     server.enqueueChat(...Array.from({ length: 3 }, () => ({ type: 'status' as const, status: 500 })));
-    const err = await model({ maxRetries: 2 }).m.extractStructured(req).catch((e: unknown) => e);
+    const err = await model({ maxRetries: 2 })
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderServerError);
     expect((err as ProviderServerError).upstreamStatus).toBe(500);
     expect(server.chatRequests()).toHaveLength(3);
@@ -177,13 +181,23 @@ describe('transport retries', () => {
 
   it('does not retry 400, 401 or 404', async () => {
     server.enqueueChat({ type: 'status', status: 400, message: 'bad parameter' });
-    const e400 = await model().m.extractStructured(req).catch((e: unknown) => e);
+    const e400 = await model()
+      .m.extractStructured(req)
+      .catch((e: unknown) => e);
     expect(e400).toBeInstanceOf(ProviderRequestError);
     expect((e400 as ProviderRequestError).upstreamStatus).toBe(400);
     server.enqueueChat({ type: 'status', status: 401 });
-    expect(await model().m.extractStructured(req).catch((e: unknown) => e)).toBeInstanceOf(ProviderAuthError);
+    expect(
+      await model()
+        .m.extractStructured(req)
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(ProviderAuthError);
     server.enqueueChat({ type: 'status', status: 404 });
-    expect(await model().m.extractStructured(req).catch((e: unknown) => e)).toBeInstanceOf(ProviderRequestError);
+    expect(
+      await model()
+        .m.extractStructured(req)
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(ProviderRequestError);
     expect(server.chatRequests()).toHaveLength(3);
   });
 });

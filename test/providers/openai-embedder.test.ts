@@ -52,7 +52,7 @@ describe('OpenAI-compatible embeddings', () => {
     expect(Array.from(out[0]!)).toEqual(new Array(8).fill(0));
     expect(close(out[1]!, fakeEmbedding('hello', 8))).toBe(true);
     expect(out[2]!.every((x) => x === 0)).toBe(true);
-    expect((server.embeddingRequests()[0]!.body as { input: string[]; dimensions: number })).toMatchObject({ input: ['hello'], dimensions: 8 });
+    expect(server.embeddingRequests()[0]!.body as { input: string[]; dimensions: number }).toMatchObject({ input: ['hello'], dimensions: 8 });
   });
 
   it('retries 429/500/reset per batch, not 400', async () => {

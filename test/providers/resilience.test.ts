@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../../src/providers/circuit-breaker.ts';
-import {
-  CircuitOpenError,
-  classifyProviderError,
-  parseRetryAfter,
-  ProviderRateLimitError,
-  ProviderRequestError,
-  ProviderServerError,
-} from '../../src/providers/errors.ts';
+import { CircuitOpenError, classifyProviderError, parseRetryAfter, ProviderRateLimitError, ProviderRequestError, ProviderServerError } from '../../src/providers/errors.ts';
 import { ConcurrencyLimiter, TokenRateLimiter } from '../../src/providers/limiter.ts';
 import { retryDelay, withRetry, type RetryOptions } from '../../src/providers/retry.ts';
 import { startOpenAIServer } from '../support/openai-server.ts';
@@ -53,10 +46,13 @@ describe('retry policy', () => {
   it('withRetry sleeps the computed delays and rethrows the classified error', async () => {
     const waits: number[] = [];
     let calls = 0;
-    const err = await withRetry(async () => {
-      calls++;
-      throw { status: 502, message: 'bad gateway' };
-    }, opts({ maxRetries: 2, random: () => 0.5, sleep: async (ms) => void waits.push(ms) })).catch((e: unknown) => e);
+    const err = await withRetry(
+      async () => {
+        calls++;
+        throw { status: 502, message: 'bad gateway' };
+      },
+      opts({ maxRetries: 2, random: () => 0.5, sleep: async (ms) => void waits.push(ms) }),
+    ).catch((e: unknown) => e);
     expect(calls).toBe(3);
     expect(waits).toEqual([50, 100]);
     expect(err).toBeInstanceOf(ProviderServerError);
@@ -100,10 +96,14 @@ describe('limiters', () => {
   it('token bucket waits for the refill and settles with actual usage', async () => {
     let now = 0;
     const waits: number[] = [];
-    const tpm = new TokenRateLimiter(600, () => now, async (ms) => {
-      waits.push(ms);
-      now += ms;
-    });
+    const tpm = new TokenRateLimiter(
+      600,
+      () => now,
+      async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    );
     expect(await tpm.reserve(500)).toBe(500);
     tpm.settle(500, 550); // the provider counted more
     expect(tpm.available).toBe(50);

@@ -25,9 +25,20 @@ const DAY = 86_400_000;
 const NOON = 20_000 * DAY + DAY / 2;
 const schema = z.object({ ok: z.boolean() });
 const chatModel = () =>
-  new OpenAIChatModel({ baseURL: server.baseURL, model: 'test-model', timeoutMs: 2000, method: 'jsonSchema', tokensPerMinute: 0, maxRetries: 0, concurrency: 2, breakerThreshold: 50, breakerCooldownMs: 1000 });
+  new OpenAIChatModel({
+    baseURL: server.baseURL,
+    model: 'test-model',
+    timeoutMs: 2000,
+    method: 'jsonSchema',
+    tokensPerMinute: 0,
+    maxRetries: 0,
+    concurrency: 2,
+    breakerThreshold: 50,
+    breakerCooldownMs: 1000,
+  });
 const embedder = new OfflineEmbedder({ cacheDir: '/nonexistent-never-loaded' });
-const ask = (chat: ChatModel, operation = 'summary') => chat.extractStructured({ system: 's', user: 'u', schema, schemaName: 'answer', usage: { operation, promptVersion: 'p.v1' } });
+const ask = (chat: ChatModel, operation = 'summary') =>
+  chat.extractStructured({ system: 's', user: 'u', schema, schemaName: 'answer', usage: { operation, promptVersion: 'p.v1' } });
 const usage = async () => (await t.store.stats.llmUsage()).calls.map((c) => [c.purpose, c.status, Number(c.n)]);
 
 describe('wrapProviders: the one place chat calls are budgeted and recorded', () => {
@@ -51,7 +62,10 @@ describe('wrapProviders: the one place chat calls are budgeted and recorded', ()
     server.enqueueChat({ type: 'status', status: 503 });
     await expect(ask(chat!, 'segment_filter')).rejects.toBeInstanceOf(ProviderServerError);
     // a malformed answer, re-asked once: both attempts' tokens were spent
-    server.enqueueChat({ type: 'content', text: 'nope', usage: { prompt_tokens: 30, completion_tokens: 3 } }, { type: 'content', text: 'nope', usage: { prompt_tokens: 40, completion_tokens: 4 } });
+    server.enqueueChat(
+      { type: 'content', text: 'nope', usage: { prompt_tokens: 30, completion_tokens: 3 } },
+      { type: 'content', text: 'nope', usage: { prompt_tokens: 40, completion_tokens: 4 } },
+    );
     await expect(ask(chat!, 'summary')).rejects.toBeInstanceOf(ProviderBadResponseError);
     expect(await usage()).toEqual([
       ['segment_filter', 'error', 1],
@@ -65,7 +79,9 @@ describe('wrapProviders: the one place chat calls are budgeted and recorded', ()
     const gone = createTempDb();
     gone.cleanup();
     const { chat } = wrapProviders({ chat: chatModel(), embedder }, { ledger: gone.store.llm, dailyTokens: 0 });
-    await expect(gone.store.llm.recordCall({ at: 1, userId: null, operation: 'x', model: 'm', promptVersion: 'v', promptTokens: 0, completionTokens: 0, latencyMs: 0, status: 'ok' })).rejects.toThrow();
+    await expect(
+      gone.store.llm.recordCall({ at: 1, userId: null, operation: 'x', model: 'm', promptVersion: 'v', promptTokens: 0, completionTokens: 0, latencyMs: 0, status: 'ok' }),
+    ).rejects.toThrow();
     server.enqueueChat({ type: 'status', status: 503 });
     await expect(ask(chat!)).rejects.toBeInstanceOf(ProviderServerError);
 

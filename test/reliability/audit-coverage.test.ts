@@ -36,7 +36,9 @@ function perUserOperations(doc: Json): string[] {
       const key = `${method} ${path}`;
       if (NOT_PER_USER[key]) continue;
       const readsAUser = method === 'get' && /\/users\/\{id\}(\/|$)/.test(path);
-      const listsUsers = Object.entries<Json>(op.responses).some(([status, r]) => Number(status) < 300 && Object.values<Json>(r.content ?? {}).some((c) => schemaNamesUsers(c.schema)));
+      const listsUsers = Object.entries<Json>(op.responses).some(
+        ([status, r]) => Number(status) < 300 && Object.values<Json>(r.content ?? {}).some((c) => schemaNamesUsers(c.schema)),
+      );
       if (readsAUser || listsUsers) out.push(key);
     }
   return out.sort();
@@ -64,7 +66,12 @@ describe('audit coverage (issue 12.6)', () => {
     // first segment, which the members route used to audit as if it were a user id.
     const { ids } = await seedUsers(api.store, layoutFor(indexConfig(api.path)), 30, (i) => ({ country: i < 10 ? 'DE' : 'US' }));
     for (let i = 0; i < 5; i++) await seedTraits(api.store, ids[i]!, [{ key: 'interest', value: 'hiking', confidence: 0.9, producer: 'test', version: '1' }]);
-    await api.request('POST', '/v1/events', { json: [{ userId: '1', type: 'page_view', eventId: 'one-1' }, { userId: 'u0', type: 'purchase', eventId: 'u0-p', properties: { product_id: 'p1', price: 3 } }] });
+    await api.request('POST', '/v1/events', {
+      json: [
+        { userId: '1', type: 'page_view', eventId: 'one-1' },
+        { userId: 'u0', type: 'purchase', eventId: 'u0-p', properties: { product_id: 'p1', price: 3 } },
+      ],
+    });
     const seg = await api.request('POST', '/v1/segments', { json: { name: 'DE', filter: { attribute: { key: 'country', eq: 'DE' } } } });
     expect(seg.status, seg.text).toBe(201);
     segmentId = seg.body.id;
@@ -92,7 +99,9 @@ describe('audit coverage (issue 12.6)', () => {
   it('the OpenAPI document marks every operation that returns per-user data as audited, naming whose data it returns', () => {
     const ops = perUserOperations(doc);
     // The detector itself must see the routes the issue names, or it proves nothing.
-    expect(ops).toEqual(expect.arrayContaining(['get /v1/users/{id}', 'post /v1/search/users', 'post /v1/segments', 'get /v1/segments/{id}/users', 'post /v1/segments/{id}/lookalikes']));
+    expect(ops).toEqual(
+      expect.arrayContaining(['get /v1/users/{id}', 'post /v1/search/users', 'post /v1/segments', 'get /v1/segments/{id}/users', 'post /v1/segments/{id}/lookalikes']),
+    );
     const missing = ops.filter((k) => {
       const [method, path] = k.split(' ') as [string, string];
       const op = doc.paths[path][method];
@@ -121,7 +130,9 @@ describe('audit coverage (issue 12.6)', () => {
       const path = key.split(' ')[1]!;
       const expected = usersIn(r.body);
       if (subject !== null) expected.add(subject);
-      const entries = ((await api.request('GET', '/v1/audit?limit=1000')).body.entries as { id: number; userId: string | null; route: string; status: number }[]).filter((e) => e.id > before);
+      const entries = ((await api.request('GET', '/v1/audit?limit=1000')).body.entries as { id: number; userId: string | null; route: string; status: number }[]).filter(
+        (e) => e.id > before,
+      );
       expect(entries.length, `${key} wrote no audit row`).toBeGreaterThan(0);
       expect(new Set(entries.map((e) => e.route)), key).toEqual(new Set([path.replace(/\{(\w+)\}/g, ':$1')]));
       const named = new Set(entries.map((e) => e.userId).filter((u): u is string => u !== null));
@@ -129,7 +140,9 @@ describe('audit coverage (issue 12.6)', () => {
       if (key !== 'post /v1/segments') expect(named.size, `${key} returned nobody: the example proves nothing`).toBeGreaterThan(0);
       rows += entries.length;
     }
-    console.info(`[figures] audit coverage: ${ops.length} operations return per-user data (derived from /openapi.json); each wrote rows naming exactly the users it returned (${rows} rows)`);
+    console.info(
+      `[figures] audit coverage: ${ops.length} operations return per-user data (derived from /openapi.json); each wrote rows naming exactly the users it returned (${rows} rows)`,
+    );
   }, 60_000);
 
   it('segment members are audited against the members, never against a user whose id equals the segment id', async () => {

@@ -11,9 +11,7 @@ function abandonUpload(url: string, key: string): Promise<void> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) }, () => {
-      const head =
-        `POST /v1/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\n` +
-        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
+      const head = `POST /v1/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\n` + 'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
       socket.write(`${head}{"events":[{"userId":"slow","type":"page_view"}`, () => socket.destroy());
     });
     socket.on('close', () => resolve());

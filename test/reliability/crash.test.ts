@@ -23,7 +23,16 @@ const batchOf = (b: number) =>
 
 async function serve(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
-    env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'NORMAL', TRAITLENS_WORKER: 'true', TRAITLENS_RATE_LIMIT_RPS: '0' },
+    env: {
+      ...process.env,
+      TRAITLENS_DB: dbPath,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      TRAITLENS_DB_SYNCHRONOUS: 'NORMAL',
+      TRAITLENS_WORKER: 'true',
+      TRAITLENS_RATE_LIMIT_RPS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const [first] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
@@ -33,7 +42,16 @@ async function serve(dbPath: string): Promise<{ child: ChildProcess; url: string
 const spawned: ChildProcess[] = [];
 async function serveNoWorker(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/serve-child.ts')], {
-    env: { ...process.env, TRAITLENS_DB: dbPath, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_WORKER: 'false', TRAITLENS_RATE_LIMIT_RPS: '0' },
+    env: {
+      ...process.env,
+      TRAITLENS_DB: dbPath,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      TRAITLENS_DB_SYNCHRONOUS: 'OFF',
+      TRAITLENS_WORKER: 'false',
+      TRAITLENS_RATE_LIMIT_RPS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   spawned.push(child);
@@ -60,7 +78,11 @@ describe('crash safety', () => {
           sent.add(b);
           const events = batchOf(b);
           try {
-            const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
+            const r = await fetch(`${server.url}/v1/events`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body: JSON.stringify(events),
+            });
             const body = (await r.json()) as { accepted: number };
             if (r.status === 200 && body.accepted === BATCH) acked.add(b);
           } catch {
@@ -81,10 +103,9 @@ describe('crash safety', () => {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
       const db = openDb(dbPath, { readonly: true });
       const counts = new Map(
-        (db.sqlite.prepare("SELECT substr(client_event_id, 2, instr(client_event_id, '-') - 2) AS b, count(*) AS n FROM events GROUP BY b").all() as { b: string; n: number }[]).map((r) => [
-          Number(r.b),
-          r.n,
-        ]),
+        (
+          db.sqlite.prepare("SELECT substr(client_event_id, 2, instr(client_event_id, '-') - 2) AS b, count(*) AS n FROM events GROUP BY b").all() as { b: string; n: number }[]
+        ).map((r) => [Number(r.b), r.n]),
       );
       const usersCount = (db.sqlite.prepare('SELECT sum(event_count) AS n FROM users').get() as { n: number }).n;
       const total = (db.sqlite.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
@@ -101,7 +122,11 @@ describe('crash safety', () => {
       for (const b of unknown) {
         // The same batch as first sent (an eventId re-sent with other content would be rejected as a conflict).
         const events = batchOf(b);
-        const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
+        const r = await fetch(`${server.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(events),
+        });
         const body = (await r.json()) as { accepted: number; duplicates: number };
         expect(body.accepted + body.duplicates).toBe(BATCH);
         expect(body.accepted === 0 || body.accepted === BATCH).toBe(true);
@@ -123,7 +148,14 @@ describe('crash safety', () => {
     let called!: () => void;
     const inCall = new Promise<void>((r) => (called = r));
     const llm = await startOpenAIServer({ chatHandler: () => (called(), new Promise(() => {})) });
-    const env = { ...process.env, TRAITLENS_DB: dbPath, LOG_LEVEL: 'silent', TRAITLENS_DB_SYNCHRONOUS: 'OFF', TRAITLENS_JOB_LEASE_MS: String(LEASE), TRAITLENS_RATE_LIMIT_RPS: '0' };
+    const env = {
+      ...process.env,
+      TRAITLENS_DB: dbPath,
+      LOG_LEVEL: 'silent',
+      TRAITLENS_DB_SYNCHRONOUS: 'OFF',
+      TRAITLENS_JOB_LEASE_MS: String(LEASE),
+      TRAITLENS_RATE_LIMIT_RPS: '0',
+    };
     const worker = spawn(process.execPath, [join(import.meta.dirname, '../../bin/traitlens.mjs'), 'worker'], {
       env: { ...env, OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'k', OPENAI_TIMEOUT_MS: '600000' },
       stdio: ['ignore', 'pipe', 'pipe'],

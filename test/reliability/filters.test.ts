@@ -17,11 +17,55 @@ import { indexConfig, layoutFor, seedUsers } from '../similar/helpers.ts';
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const rnd = mulberry32(SEED);
-const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 const int = (n: number) => Math.floor(rnd() * n);
 
-const ODD_KEYS = ['country', 'a"b', "a'b", 'a.b', 'a[0]', '$', '$.x', '', ' ', 'ü', '\u202Eevil', '\u0000', 'k'.repeat(300), '__proto__', 'constructor', 'a-b', '1', 'a b', 'a\\b', '?', 'x?y', '%', ';--'];
-const ODD_VALUES: unknown[] = ['DE', '', 'x'.repeat(250), "' OR 1=1 --", '?', '\u0000', 'ü', 0, -1, 1e308, Number.NaN, true, false, null, [], {}, ['DE'], { a: 1 }, 'v'.repeat(3000)];
+const ODD_KEYS = [
+  'country',
+  'a"b',
+  "a'b",
+  'a.b',
+  'a[0]',
+  '$',
+  '$.x',
+  '',
+  ' ',
+  'ü',
+  '\u202Eevil',
+  '\u0000',
+  'k'.repeat(300),
+  '__proto__',
+  'constructor',
+  'a-b',
+  '1',
+  'a b',
+  'a\\b',
+  '?',
+  'x?y',
+  '%',
+  ';--',
+];
+const ODD_VALUES: unknown[] = [
+  'DE',
+  '',
+  'x'.repeat(250),
+  "' OR 1=1 --",
+  '?',
+  '\u0000',
+  'ü',
+  0,
+  -1,
+  1e308,
+  Number.NaN,
+  true,
+  false,
+  null,
+  [],
+  {},
+  ['DE'],
+  { a: 1 },
+  'v'.repeat(3000),
+];
 const SHORT_VALUES = ODD_VALUES.filter((v) => typeof v !== 'string' || v.length < 300);
 const LEAF_OPS = ['trait', 'predicted', 'feature', 'attribute'] as const;
 
@@ -175,7 +219,12 @@ describe('filter input is bounded everywhere', () => {
     const cases: { label: string; query?: string; body?: unknown }[] = [];
     for (const n of [1, 2, 21, 22, 64, 65, 200, 999]) cases.push({ label: `shorthand ${n}`, query: shorthand(n) });
     for (const key of ODD_KEYS) cases.push({ label: `shorthand key ${JSON.stringify(key)}`, query: `${key}:v` });
-    cases.push({ label: 'shorthand long value', query: `country:${'x'.repeat(3900)}` }, { label: 'colons', query: ':::,a:,:b' }, { label: 'commas', query: ',,,,' }, { label: 'brace', query: '{' });
+    cases.push(
+      { label: 'shorthand long value', query: `country:${'x'.repeat(3900)}` },
+      { label: 'colons', query: ':::,a:,:b' },
+      { label: 'commas', query: ',,,,' },
+      { label: 'brace', query: '{' },
+    );
     for (const levels of [7, 8, 9, 50, 1000]) cases.push({ label: `nested ${levels}`, query: JSON.stringify(nested(levels)), body: nested(levels) });
     cases.push({ label: 'wide or', body: { or: Array.from({ length: 50_000 }, () => ({ attribute: { key: 'a', eq: 1 } })) } });
     cases.push({ label: 'big in', body: { attribute: { key: 'a', in: Array.from({ length: 5000 }, (_, i) => i) } } });

@@ -39,7 +39,8 @@ async function ingest() {
   });
   expect(r.body.accepted).toBe(USERS.length);
 }
-const jobsBy = () => Object.fromEntries((api.db.sqlite.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+const jobsBy = () =>
+  Object.fromEntries((api.db.sqlite.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
 const interests = () => (api.db.sqlite.prepare("SELECT count(*) AS n FROM traits WHERE key = 'interest' AND producer = 'openai:test-model'").get() as { n: number }).n;
 
 const config = (env: Record<string, string> = {}) =>
@@ -113,7 +114,12 @@ describe('daily LLM token budget', () => {
     for (let i = 0; i < 12; i++) await worker.runOnce();
     expect(llm.chatRequests()).toHaveLength(2);
     expect(interests()).toBe(2);
-    const jobs = api.db.sqlite.prepare("SELECT status, attempts, run_after, last_error FROM jobs WHERE status <> 'done'").all() as { status: string; attempts: number; run_after: number; last_error: string }[];
+    const jobs = api.db.sqlite.prepare("SELECT status, attempts, run_after, last_error FROM jobs WHERE status <> 'done'").all() as {
+      status: string;
+      attempts: number;
+      run_after: number;
+      last_error: string;
+    }[];
     expect(jobs).toHaveLength(USERS.length - 2);
     const reset = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000;
     for (const j of jobs) {
@@ -201,7 +207,10 @@ describe('every LLM operation goes through the one metered chat model', () => {
     llm.enqueueChat({ type: 'status', status: 500 });
     expect((await compile('people who like hiking')).status).toBeGreaterThanOrEqual(500);
     // A malformed answer, re-asked once and malformed again: both attempts' tokens were spent.
-    llm.enqueueChat({ type: 'content', text: 'not json', usage: { prompt_tokens: 50, completion_tokens: 5 } }, { type: 'content', text: 'still not json', usage: { prompt_tokens: 60, completion_tokens: 6 } });
+    llm.enqueueChat(
+      { type: 'content', text: 'not json', usage: { prompt_tokens: 50, completion_tokens: 5 } },
+      { type: 'content', text: 'still not json', usage: { prompt_tokens: 60, completion_tokens: 6 } },
+    );
     const pipeline = pipelineFor(api.db, config());
     await expect(pipeline.refreshUser((await api.store.users.require('user0')).id)).rejects.toThrow();
     expect(await usage()).toEqual({ 'summary:error': 1, 'segment_filter:error': 1, 'extract_traits:error': 1 });

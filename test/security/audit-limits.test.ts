@@ -8,7 +8,13 @@ describe('audit trail', () => {
   it('records every read of a profile, events, traits and export with key, route, user and time; GET /v1/audit filters and pages', async () => {
     api = createTestApi();
     const a = api;
-    await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'alice', type: 'click' }, { userId: 'bob', type: 'click' }] });
+    await a.request('POST', '/v1/events', {
+      key: a.keys['events:write'],
+      json: [
+        { userId: 'alice', type: 'click' },
+        { userId: 'bob', type: 'click' },
+      ],
+    });
     const reader = await a.store.keys.create('reader', ['profiles:read']);
     const t0 = Date.now();
     for (const path of ['/v1/users/alice', '/v1/users/alice/events', '/v1/users/alice/traits', '/v1/users/alice/traits/interest/history', '/v1/users/bob', '/v1/users/nobody'])
@@ -70,7 +76,8 @@ describe('rate limits', () => {
     expect((await a.request('GET', '/healthz', { key: null })).status).toBe(200);
     // events:write has its own, larger bucket.
     const writes: number[] = [];
-    for (let i = 0; i < 11; i++) writes.push((await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'u', type: 'click', eventId: `e${i}` }] })).status);
+    for (let i = 0; i < 11; i++)
+      writes.push((await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'u', type: 'click', eventId: `e${i}` }] })).status);
     expect(writes.slice(0, 10).every((s) => s === 200)).toBe(true);
     expect(writes[10]).toBe(429);
   });
@@ -84,11 +91,18 @@ describe('GET /metrics', () => {
   it('exposes request counts and latency by route pattern, ingestion outcomes, jobs by status and LLM usage in Prometheus text', async () => {
     api = createTestApi();
     const a = api;
-    await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'm1', type: 'click', eventId: 'x' }, { userId: 'm1', type: 'click', eventId: 'x' }, { type: 'click' }] });
+    await a.request('POST', '/v1/events', {
+      key: a.keys['events:write'],
+      json: [{ userId: 'm1', type: 'click', eventId: 'x' }, { userId: 'm1', type: 'click', eventId: 'x' }, { type: 'click' }],
+    });
     await a.request('GET', '/v1/users/m1');
     await a.request('GET', '/v1/users/someone-else');
     await a.request('GET', '/no/such/path', { key: null });
-    a.db.sqlite.prepare("INSERT INTO llm_calls (at, purpose, model, prompt_version, prompt_tokens, completion_tokens, status) VALUES (?, 'extract_traits', 'm', 'v1', 100, 20, 'ok'), (?, 'extract_traits', 'm', 'v1', 0, 0, 'error')").run(Date.now(), Date.now());
+    a.db.sqlite
+      .prepare(
+        "INSERT INTO llm_calls (at, purpose, model, prompt_version, prompt_tokens, completion_tokens, status) VALUES (?, 'extract_traits', 'm', 'v1', 100, 20, 'ok'), (?, 'extract_traits', 'm', 'v1', 0, 0, 'error')",
+      )
+      .run(Date.now(), Date.now());
     const r = await a.request('GET', '/metrics', { key: null });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);

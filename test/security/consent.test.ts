@@ -13,7 +13,10 @@ beforeAll(async () => {
   llm.chatHandler = (body) => {
     const prompt = String(body.messages?.at(-1)?.content ?? '');
     const id = Number(/id (\d+) \([a-z_]+\): "I love hiking/.exec(prompt)?.[1] ?? 0);
-    return { type: 'answer', data: { operations: id ? [{ op: 'add', key: 'interest', value: 'hiking', confidence: 0.9, evidence: [{ eventId: id, quote: 'I love hiking' }] }] : [] } };
+    return {
+      type: 'answer',
+      data: { operations: id ? [{ op: 'add', key: 'interest', value: 'hiking', confidence: 0.9, evidence: [{ eventId: id, quote: 'I love hiking' }] }] : [] },
+    };
   };
 });
 afterAll(() => llm.close());
@@ -38,7 +41,8 @@ async function seed(user: string, consent?: Record<string, boolean>) {
   expect(r.body.accepted).toBe(2);
 }
 const idOf = (u: string) => (api.db.sqlite.prepare('SELECT id FROM users WHERE external_id = ?').get(u) as { id: number }).id;
-const traitsOf = (u: string) => api.db.sqlite.prepare('SELECT key, kind, producer FROM traits WHERE user_id = ? AND valid_to IS NULL').all(idOf(u)) as { key: string; kind: string; producer: string }[];
+const traitsOf = (u: string) =>
+  api.db.sqlite.prepare('SELECT key, kind, producer FROM traits WHERE user_id = ? AND valid_to IS NULL').all(idOf(u)) as { key: string; kind: string; producer: string }[];
 const sent = () => llm.requests.map((r) => r.rawBody).join('\n');
 
 describe('consent end to end (LLM configured, loopback server recording every request)', () => {
@@ -58,7 +62,11 @@ describe('consent end to end (LLM configured, loopback server recording every re
     // Offline extraction still profiles a user who allowed profiling but not LLM processing.
     expect(traitsOf('nollm').length).toBeGreaterThan(0);
     // (computed behaviour traits need no model; semantic ones must come from the offline extractor)
-    expect(traitsOf('nollm').filter((x) => x.kind === 'semantic').every((x) => x.producer === 'offline-extractor')).toBe(true);
+    expect(
+      traitsOf('nollm')
+        .filter((x) => x.kind === 'semantic')
+        .every((x) => x.producer === 'offline-extractor'),
+    ).toBe(true);
     expect(traitsOf('noprof').filter((x) => x.kind !== 'declared')).toEqual([]);
     const emb = (u: string) => api.db.sqlite.prepare('SELECT DISTINCT embedder_id AS e FROM signal_embeddings WHERE user_id = ?').all(idOf(u)) as { e: string }[];
     expect(emb('full').map((r) => r.e)).toEqual(['openai:test-embedding']);
@@ -89,7 +97,12 @@ describe('consent end to end (LLM configured, loopback server recording every re
     await api.request('PUT', '/v1/users/changer/attributes', { key: api.keys['events:write'], json: { attributes: {}, consent: { llm_processing: false } } });
     await api.request('POST', '/v1/events', { key: api.keys['events:write'], json: [{ userId: 'changer', type: 'chat_message', text: 'I love hiking secretmarker2' }] });
     await p.createWorker({ baseDelayMs: 0 }).drain();
-    expect(llm.requests.slice(before).map((r) => r.rawBody).join('')).not.toContain('secretmarker2');
+    expect(
+      llm.requests
+        .slice(before)
+        .map((r) => r.rawBody)
+        .join(''),
+    ).not.toContain('secretmarker2');
   });
 });
 
@@ -112,7 +125,9 @@ describe('marketing consent helpers (for summaries with audience=marketing, segm
     expect(await users.consentOf(ids[2]!, defaults)).toEqual({ profiling: true, llm_processing: true, marketing: false });
     // The fragment stores use to select many users at once agrees with the helpers.
     const q = async (d: readonly ('profiling' | 'llm_processing' | 'marketing')[]) =>
-      (await api.store.exec.all<{ id: string }>(`SELECT u.external_id AS id FROM users u WHERE ${consentSql(api.store.dialect, 'u', 'marketing', d)} ORDER BY u.id`)).map((r) => r.id);
+      (await api.store.exec.all<{ id: string }>(`SELECT u.external_id AS id FROM users u WHERE ${consentSql(api.store.dialect, 'u', 'marketing', d)} ORDER BY u.id`)).map(
+        (r) => r.id,
+      );
     expect(await q(defaults)).toEqual(['optin']);
     expect(await q(['marketing'])).toEqual(['optin', 'silent']);
     expect(() => consentSql(api.store.dialect, 'u; DROP TABLE users', 'marketing', defaults)).toThrow();

@@ -58,10 +58,14 @@ async function seedUser(user: string, marker: string) {
     const ops = id ? [{ op: 'add', key: 'interest', value: 'hiking', confidence: 0.9, evidence: [{ eventId: id, quote: `I love hiking with ${marker}` }] }] : [];
     return { type: 'answer', data: { operations: ops } };
   };
-  expect((await write([
-    { userId: user, type: 'chat_message', text: `I love hiking with ${marker} every weekend`, properties: { note: marker }, eventId: `${marker}-e1` },
-    { anonymousId: `anon-${marker}`, type: 'search', text: `boots for ${marker}`, eventId: `${marker}-e2` },
-  ])).body.accepted).toBe(2);
+  expect(
+    (
+      await write([
+        { userId: user, type: 'chat_message', text: `I love hiking with ${marker} every weekend`, properties: { note: marker }, eventId: `${marker}-e1` },
+        { anonymousId: `anon-${marker}`, type: 'search', text: `boots for ${marker}`, eventId: `${marker}-e2` },
+      ])
+    ).body.accepted,
+  ).toBe(2);
   expect((await api.request('POST', '/v1/identify', { key: api.keys['events:write'], json: { anonymousId: `anon-${marker}`, userId: user } })).status).toBe(200);
   expect((await api.request('PUT', `/v1/users/${user}/attributes`, { key: api.keys['events:write'], json: { attributes: { nickname: marker } } })).status).toBe(200);
   await pipeline.createWorker({ baseDelayMs: 0 }).drain();
@@ -75,7 +79,7 @@ describe('DELETE /v1/users/:id', () => {
     const control = 'zqvx7keepmarker';
     await seedUser('victim', marker);
     await seedUser('bystander', control);
-    const before = api.db.sqlite.prepare("SELECT count(*) AS n FROM llm_cache WHERE response LIKE ?").get(`%${marker}%`) as { n: number };
+    const before = api.db.sqlite.prepare('SELECT count(*) AS n FROM llm_cache WHERE response LIKE ?').get(`%${marker}%`) as { n: number };
     expect(before.n).toBe(1);
 
     const r = await api.request('DELETE', '/v1/users/victim');

@@ -14,7 +14,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const N_APP = Number(process.env.FUZZ_N ?? 10_000);
 const N_HTTP = 600;
 
-
 const HOSTILE_STRINGS = [
   '',
   ' ',
@@ -65,21 +64,31 @@ function makeGen(rand: () => number) {
     const r = int(14);
     if (depth > 3) return str();
     switch (r) {
-      case 0: return null;
-      case 1: return rand() < 0.5;
-      case 2: return pick([0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 1700000000000]);
-      case 3: return str();
-      case 4: return Array.from({ length: int(4) }, () => value(depth + 1));
-      case 5: return deep(pick([10, 63, 65, 200, 2000]));
-      case 6: return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}}');
-      case 7: return { [str()]: value(depth + 1), [pick(['__proto__', 'constructor', 'valueOf'])]: value(depth + 1) };
-      default: return str();
+      case 0:
+        return null;
+      case 1:
+        return rand() < 0.5;
+      case 2:
+        return pick([0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 1700000000000]);
+      case 3:
+        return str();
+      case 4:
+        return Array.from({ length: int(4) }, () => value(depth + 1));
+      case 5:
+        return deep(pick([10, 63, 65, 200, 2000]));
+      case 6:
+        return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}}');
+      case 7:
+        return { [str()]: value(depth + 1), [pick(['__proto__', 'constructor', 'valueOf'])]: value(depth + 1) };
+      default:
+        return str();
     }
   };
   const eventLike = (): unknown => {
     const e: Record<string, unknown> = {};
     const fields = ['userId', 'anonymousId', 'type', 'timestamp', 'text', 'properties', 'eventId', 'source'];
-    for (const f of fields) if (rand() < 0.6) e[f] = rand() < 0.5 ? value() : f === 'type' ? 'chat_message' : f === 'timestamp' ? new Date(1_780_000_000_000 + int(1e9)).toISOString() : str();
+    for (const f of fields)
+      if (rand() < 0.6) e[f] = rand() < 0.5 ? value() : f === 'type' ? 'chat_message' : f === 'timestamp' ? new Date(1_780_000_000_000 + int(1e9)).toISOString() : str();
     // biome-ignore lint/suspicious/noProto: prototype pollution is the attack under test
     if (rand() < 0.2) e['__proto__'] = { admin: true };
     return e;
@@ -87,13 +96,20 @@ function makeGen(rand: () => number) {
   /** A JSON body: usually shaped like something a route takes, with hostile parts. */
   const body = (): unknown => {
     switch (int(8)) {
-      case 0: return { events: Array.from({ length: int(5) }, eventLike) };
-      case 1: return Array.from({ length: int(5) }, eventLike);
-      case 2: return { anonymousId: value(), userId: value() };
-      case 3: return { attributes: { [str().slice(0, 150)]: value(), __proto__x: value() }, consent: rand() < 0.5 ? { profiling: value(), marketing: rand() < 0.5 } : value() };
-      case 4: return JSON.parse(`{"attributes": {"__proto__": {"isAdmin": true}}, "consent": {"constructor": 1}}`);
-      case 5: return value();
-      default: return Object.fromEntries(Array.from({ length: int(4) }, () => [str().slice(0, 100), value()]));
+      case 0:
+        return { events: Array.from({ length: int(5) }, eventLike) };
+      case 1:
+        return Array.from({ length: int(5) }, eventLike);
+      case 2:
+        return { anonymousId: value(), userId: value() };
+      case 3:
+        return { attributes: { [str().slice(0, 150)]: value(), __proto__x: value() }, consent: rand() < 0.5 ? { profiling: value(), marketing: rand() < 0.5 } : value() };
+      case 4:
+        return JSON.parse(`{"attributes": {"__proto__": {"isAdmin": true}}, "consent": {"constructor": 1}}`);
+      case 5:
+        return value();
+      default:
+        return Object.fromEntries(Array.from({ length: int(4) }, () => [str().slice(0, 100), value()]));
     }
   };
   return { int, pick, str, value, body, rand };
@@ -101,7 +117,9 @@ function makeGen(rand: () => number) {
 
 /** encodeURIComponent that never throws (lone surrogates become U+FFFD, as a client would send them). */
 const enc = (s: string) =>
-  Array.from(Buffer.from(s, 'utf8'), (b) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  Array.from(Buffer.from(s, 'utf8'), (b) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join(
+    '',
+  );
 
 type Op = { method: string; path: string; params: string[]; query: string[]; hasBody: boolean; scoped: boolean };
 function operations(doc: { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: unknown; 'x-required-scope'?: string }>> }): Op[] {
@@ -137,7 +155,7 @@ function generate(ops: Op[], keys: string[], n: number, seed: number): FuzzReque
       path = path.replace(`{${p}}`, e || '%20');
     }
     const qs: string[] = [];
-    for (const q of op.query) if (g.rand() < 0.5) qs.push(`${q}=${enc((g.rand() < 0.3 ? JSON.stringify(g.value()) ?? "" : g.str()).slice(0, 2000))}`);
+    for (const q of op.query) if (g.rand() < 0.5) qs.push(`${q}=${enc((g.rand() < 0.3 ? (JSON.stringify(g.value()) ?? '') : g.str()).slice(0, 2000))}`);
     if (g.rand() < 0.1) qs.push(`${enc(g.str().slice(0, 50))}=${g.pick(['%', '%ZZ', '%C0%AF', '%ED%A0%80', 'a&b'])}`);
     const url = `${path}${qs.length ? `?${qs.join('&')}` : ''}`;
     const method = g.rand() < 0.1 ? g.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']) : op.method;
@@ -149,13 +167,17 @@ function generate(ops: Op[], keys: string[], n: number, seed: number): FuzzReque
     if (op.hasBody || g.rand() < 0.1) {
       const b = g.rand();
       if (b < 0.7) body = JSON.stringify(g.body());
-      else if (b < 0.8) body = Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0x22, 0x7d]); // invalid UTF-8 in a JSON string
+      else if (b < 0.8)
+        body = Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0x22, 0x7d]); // invalid UTF-8 in a JSON string
       else if (b < 0.85) body = Uint8Array.from(Array.from({ length: g.int(200) }, () => g.int(256)));
       else if (b < 0.9) body = '{"a": ' + '['.repeat(5000) + ']'.repeat(5000) + '}';
       else if (b < 0.95) body = g.pick(['', '{', 'null', '[]', '"str"', '{"events": [}', 'NaN', '{"a":1}{"b":2}']);
       else body = JSON.stringify({ events: [{ userId: 'u', type: 'chat_message', text: 'z'.repeat(30_000) }] });
       const ct = g.rand();
-      headers['content-type'] = ct < 0.8 ? 'application/json' : g.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/vnd.api+json', 'multipart/form-data; boundary=x', '']);
+      headers['content-type'] =
+        ct < 0.8
+          ? 'application/json'
+          : g.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/vnd.api+json', 'multipart/form-data; boundary=x', '']);
     }
     out.push({ method, url, headers, ...(body !== undefined && method !== 'GET' && method !== 'HEAD' ? { body } : {}) });
   }
@@ -208,7 +230,9 @@ describe('fuzz', () => {
     // The figures SECURITY.md quotes ("Measured figures"): printed so a run can be checked against it.
     const tried = [...statuses.values()].reduce((n, c) => n + c, 0);
     const serverErrors = [...statuses.entries()].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
-    console.info(`[figures] fuzz in-app: seed ${SEED}, ${tried} hostile requests over ${ops.length} operations, ${serverErrors} answered 5xx; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    console.info(
+      `[figures] fuzz in-app: seed ${SEED}, ${tried} hostile requests over ${ops.length} operations, ${serverErrors} answered 5xx; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
     expect(failures, `seed ${SEED}`).toEqual([]);
     // The run reached handlers, not only validation: some requests succeed.
     expect([...statuses.entries()].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(50);
@@ -250,12 +274,27 @@ describe('fuzz on the real server', () => {
 
     // Bytes fetch would never send: invalid UTF-8 and control characters in the request line and headers.
     const raw = [
-      Buffer.concat([Buffer.from('GET /v1/users/'), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from(` HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nConnection: close\r\n\r\n`)]),
+      Buffer.concat([
+        Buffer.from('GET /v1/users/'),
+        Buffer.from([0xff, 0xfe, 0xc0, 0xaf]),
+        Buffer.from(` HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nConnection: close\r\n\r\n`),
+      ]),
       Buffer.from(`GET /v1/users/%ED%A0%80/traits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nConnection: close\r\n\r\n`),
-      Buffer.concat([Buffer.from(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n`), Buffer.from([0x5b, 0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d, 0x5d, 0x20, 0x20, 0x20])]),
+      Buffer.concat([
+        Buffer.from(
+          `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n`,
+        ),
+        Buffer.from([0x5b, 0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d, 0x5d, 0x20, 0x20, 0x20]),
+      ]),
       Buffer.from(`GET /v1/users/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nConnection: close\r\n\r\n`),
-      Buffer.concat([Buffer.from('GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer '), Buffer.from([0xe2, 0x80, 0xae, 0xff]), Buffer.from('\r\nConnection: close\r\n\r\n')]),
-      Buffer.from(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n[{"a"\r\nZZ\r\n`),
+      Buffer.concat([
+        Buffer.from('GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer '),
+        Buffer.from([0xe2, 0x80, 0xae, 0xff]),
+        Buffer.from('\r\nConnection: close\r\n\r\n'),
+      ]),
+      Buffer.from(
+        `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.keys.admin}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n[{"a"\r\nZZ\r\n`,
+      ),
       Buffer.from('GARBAGE\r\n\r\n'),
     ];
     const port = new URL(srv.url).port;
@@ -273,7 +312,9 @@ describe('fuzz on the real server', () => {
       // 0: the server (node's parser) closed the connection on bytes that are not HTTP at all.
       expect(status === 0 || status < 500, `${bytes.toString('latin1').slice(0, 60)} → ${answer.slice(0, 200)}`).toBe(true);
     }
-    console.info(`[figures] fuzz over HTTP: ${sent} requests reached the server (of ${reqs.length} generated), ${serverErrors} answered 5xx; ${raw.length} raw malformed requests, none answered 5xx`);
+    console.info(
+      `[figures] fuzz over HTTP: ${sent} requests reached the server (of ${reqs.length} generated), ${serverErrors} answered 5xx; ${raw.length} raw malformed requests, none answered 5xx`,
+    );
     expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
   }, 60_000);
 });

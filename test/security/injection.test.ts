@@ -82,7 +82,14 @@ function checkAllTraits(): { key: string; value: unknown; user: string }[] {
     for (const e of ev) {
       const row = api.db.sqlite.prepare('SELECT user_id, text FROM events WHERE id = ?').get(e.eventId) as { user_id: number; text: string } | undefined;
       expect(row?.user_id, `${t.key}: evidence from another user's event`).toBe(t.user_id);
-      expect(row!.text.normalize('NFKC').toLowerCase()).toContain(e.quote.normalize('NFKC').toLowerCase().replace(/\[[a-z_]+\]/g, '').trim().slice(0, 20));
+      expect(row!.text.normalize('NFKC').toLowerCase()).toContain(
+        e.quote
+          .normalize('NFKC')
+          .toLowerCase()
+          .replace(/\[[a-z_]+\]/g, '')
+          .trim()
+          .slice(0, 20),
+      );
     }
   }
   return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as unknown, user: r.ext }));
@@ -94,7 +101,9 @@ describe('prompt injection', () => {
   it(`offline extractor: ${ATTACKS.length} attempts yield no ungrounded, non-catalogue or planted trait`, async () => {
     expect(ATTACKS.length).toBeGreaterThanOrEqual(30);
     await ingestAttacks();
-    await pipelineFor(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false }).createWorker().drain();
+    await pipelineFor(api.db, loadConfig({ TRAITLENS_DB: ':memory:' }), { embeddings: false })
+      .createWorker()
+      .drain();
     const traits = checkAllTraits();
     for (const t of traits.filter((x) => x.user === 'attacker')) expect(JSON.stringify(t.value), t.key).not.toMatch(BAD_VALUE);
     expect(traits.filter((t) => t.user === 'other-user').map((t) => `${t.key}=${String(t.value)}`)).toEqual(['occupation=teacher']);
@@ -109,7 +118,11 @@ describe('prompt injection', () => {
       const first = ids[0] ?? 1;
       // Other users' batches get an honest answer: the model is only subverted by text it reads.
       const honest = /id (\d+) \(chat_message\): "I work as a teacher"/.exec(prompt);
-      if (honest) return { type: 'answer', data: { operations: [{ op: 'add', key: 'occupation', value: 'teacher', confidence: 0.9, evidence: [{ eventId: Number(honest[1]), quote: 'I work as a teacher' }] }] } };
+      if (honest)
+        return {
+          type: 'answer',
+          data: { operations: [{ op: 'add', key: 'occupation', value: 'teacher', confidence: 0.9, evidence: [{ eventId: Number(honest[1]), quote: 'I work as a teacher' }] }] },
+        };
       return {
         type: 'answer',
         data: {
@@ -144,7 +157,10 @@ describe('prompt injection', () => {
     // The system prompt is sent as the system message only; no signal text is placed in it.
     for (const r of llm.chatRequests()) {
       const msgs = (r.body as { messages: { role: string; content: string }[] }).messages;
-      const system = msgs.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+      const system = msgs
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .join('\n');
       expect(system).not.toContain('Ignore previous instructions');
       for (const m of msgs.filter((x) => x.role !== 'system')) expect(['user', 'assistant']).toContain(m.role);
     }

@@ -68,8 +68,16 @@ async function plant(user: string, marker: string): Promise<number> {
   const id = (await api.store.users.require(user)).id;
   // what failures leave: an LLM call's error text, a parked job's payload and error
   await api.store.llm.recordCall({
-    at: Date.now(), userId: id, operation: 'extract_traits', model: 'test-model', promptVersion: 'v1',
-    promptTokens: 1, completionTokens: 0, latencyMs: 1, status: 'error', error: `model said: ${marker}`,
+    at: Date.now(),
+    userId: id,
+    operation: 'extract_traits',
+    model: 'test-model',
+    promptVersion: 'v1',
+    promptTokens: 1,
+    completionTokens: 0,
+    latencyMs: 1,
+    status: 'error',
+    error: `model said: ${marker}`,
   });
   expect(await api.store.jobs.enqueue(REFRESH_JOB, id, { note: marker })).toBe(true);
   const [job] = await api.store.jobs.claim('parity-test', 1, { leaseMs: 60_000 });

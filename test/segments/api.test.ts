@@ -11,7 +11,18 @@ describe('segments (no LLM)', () => {
     api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
     // even users consented to marketing (seedUsers), odd ones did not
     ({ ids } = await seedUsers(api.store, layoutFor(indexConfig(api.path)), 60, (i) => ({ country: i < 20 ? 'DE' : 'US' })));
-    for (let i = 0; i < 10; i++) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: i < 5 ? 0.9 : 0.4, evidence: [], producer: 'test', version: '1', validFrom: 1 });
+    for (let i = 0; i < 10; i++)
+      insertTrait(api.db, {
+        userId: ids[i]!,
+        key: 'interest',
+        value: 'hiking',
+        kind: 'semantic',
+        confidence: i < 5 ? 0.9 : 0.4,
+        evidence: [],
+        producer: 'test',
+        version: '1',
+        validFrom: 1,
+      });
   });
   afterAll(() => api.cleanup());
 
@@ -25,7 +36,9 @@ describe('segments (no LLM)', () => {
   });
 
   it('saves a filter; members page with counts and leave out users without marketing consent', async () => {
-    const c = await api.request('POST', '/v1/segments', { json: { name: 'keen DE hikers', filter: { and: [{ trait: { key: 'interest', value: 'Hiking', minConfidence: 0.6 } }, { attribute: { key: 'country', eq: 'DE' } }] } } });
+    const c = await api.request('POST', '/v1/segments', {
+      json: { name: 'keen DE hikers', filter: { and: [{ trait: { key: 'interest', value: 'Hiking', minConfidence: 0.6 } }, { attribute: { key: 'country', eq: 'DE' } }] } },
+    });
     expect(c.status, c.text).toBe(201);
     const p1 = await api.request('GET', `/v1/segments/${c.body.id}/users?limit=2`);
     expect(p1.body).toMatchObject({ matched: 5, excludedNoConsent: 2, total: 3, users: ['u0', 'u2'] });

@@ -68,14 +68,26 @@ describe('segment filter DSL', () => {
     };
     const leaf = (i: number) => ({ attribute: { key: `k${i}`, eq: 'v' } });
     expect(code(() => parseFilter({ and: Array.from({ length: MAX_FILTER_NODES - 1 }, (_, i) => leaf(i)) }))).toBeNull();
-    expect(code(() => parseFilter({ and: Array.from({ length: MAX_FILTER_NODES }, (_, i) => leaf(i)) }))).toMatchObject({ code: 'filter_too_large', message: expect.stringContaining(`${MAX_FILTER_NODES} nodes`) });
+    expect(code(() => parseFilter({ and: Array.from({ length: MAX_FILTER_NODES }, (_, i) => leaf(i)) }))).toMatchObject({
+      code: 'filter_too_large',
+      message: expect.stringContaining(`${MAX_FILTER_NODES} nodes`),
+    });
     const clauses = (n: number) => Array.from({ length: n }, (_, i) => `k${i}:v`).join(',');
     expect(code(() => parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES)))).toBeNull();
     expect(code(() => parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES + 1)))).toMatchObject({ code: 'filter_too_large', message: expect.stringContaining('clauses') });
     expect(code(() => parseFilterParam(clauses(999)))).toMatchObject({ code: 'filter_too_large' });
     // the shorthand's tree counts like the JSON one
     const f = parseFilterParam(clauses(MAX_SHORTHAND_CLAUSES));
-    const count = (n: unknown): number => (Array.isArray(n) ? n.reduce((t: number, x) => t + count(x), 0) : n && typeof n === 'object' ? ('and' in n || 'or' in n ? 1 + count(Object.values(n)[0]) : 'not' in n ? 1 + count((n as { not: unknown }).not) : 1) : 0);
+    const count = (n: unknown): number =>
+      Array.isArray(n)
+        ? n.reduce((t: number, x) => t + count(x), 0)
+        : n && typeof n === 'object'
+          ? 'and' in n || 'or' in n
+            ? 1 + count(Object.values(n)[0])
+            : 'not' in n
+              ? 1 + count((n as { not: unknown }).not)
+              : 1
+          : 0;
     expect(count(f)).toBeLessThanOrEqual(MAX_FILTER_NODES);
     // a huge array is refused without walking it
     expect(code(() => parseFilter({ or: Array.from({ length: 100_000 }, (_, i) => leaf(i)) }))).toMatchObject({ code: 'filter_too_large' });

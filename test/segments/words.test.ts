@@ -142,7 +142,50 @@ describe('compileWords: never an invalid filter', () => {
 
   it('stays valid on word salad from its own vocabulary', () => {
     // A fixed pseudo-random sequence: deterministic, but far from any hand-written phrase.
-    const words = ['not', 'no', 'or', 'and', 'but', 'dog', 'vegan', 'germany', 'spent', 'over', 'between', '5', 'and', '3', 'orders', 'likely', 'to', 'churn', 'inactive', 'for', 'days', 'pro', 'plan', 'complained', 'about', 'delivery', 'kids', 'without', 'at', 'night', 'in', 'france', 'a:b', 'fashion', 'never', 'purchased', ':', '-', '$', '1,0', 'k', '+'];
+    const words = [
+      'not',
+      'no',
+      'or',
+      'and',
+      'but',
+      'dog',
+      'vegan',
+      'germany',
+      'spent',
+      'over',
+      'between',
+      '5',
+      'and',
+      '3',
+      'orders',
+      'likely',
+      'to',
+      'churn',
+      'inactive',
+      'for',
+      'days',
+      'pro',
+      'plan',
+      'complained',
+      'about',
+      'delivery',
+      'kids',
+      'without',
+      'at',
+      'night',
+      'in',
+      'france',
+      'a:b',
+      'fashion',
+      'never',
+      'purchased',
+      ':',
+      '-',
+      '$',
+      '1,0',
+      'k',
+      '+',
+    ];
     let seed = 7;
     const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
     for (let n = 0; n < 150; n++) {
@@ -159,7 +202,10 @@ describe('compileWords: never an invalid filter', () => {
 
 describe('compileWords: vocabulary from the catalogue', () => {
   it('uses a company catalogue extension: a new closed key by "<key> <value>", a removed key not at all', () => {
-    const catalogue = loadCatalogue({ traits: [{ key: 'shoe_size_band', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['small', 'large'], description: 'x' }], remove: ['pet'] });
+    const catalogue = loadCatalogue({
+      traits: [{ key: 'shoe_size_band', valueType: 'string', cardinality: 'single', merge: 'latest', allowed: ['small', 'large'], description: 'x' }],
+      remove: ['pet'],
+    });
     const v = defaultWordsVocab({ catalogue });
     expect(compileWords('large shoe size band', v).filter).toEqual({ trait: { key: 'shoe_size_band', value: 'large' } });
     const r = compileWords('pet owners', v);
@@ -193,7 +239,10 @@ describe('the vocabulary of the no-LLM proposal', () => {
       expect(compileWords('likely to churn', none).filter).toEqual({ predicted: { key: 'churn_risk_30d', min: 0.5 } });
       const v1 = join(dir, 'churn_30d', '20260101T000000Z');
       mkdirSync(v1, { recursive: true });
-      writeFileSync(join(v1, 'card.json'), JSON.stringify({ name: 'churn_30d', version: '20260101T000000Z', traitKey: 'churn_risk_30d', classes: ['false', 'true'], threshold: 0.3712 }));
+      writeFileSync(
+        join(v1, 'card.json'),
+        JSON.stringify({ name: 'churn_30d', version: '20260101T000000Z', traitKey: 'churn_risk_30d', classes: ['false', 'true'], threshold: 0.3712 }),
+      );
       writeFileSync(join(v1, 'artefact.json'), '{}');
       const trained = await offlineWordsVocab(catalogue, { TRAITLENS_CACHE_DIR: cacheDir, TRAITLENS_MODELS_DIR: dir });
       expect(trained).not.toBe(none);

@@ -13,7 +13,8 @@ beforeAll(async () => {
   api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0' });
   const layout = layoutFor(indexConfig(api.path));
   ({ ids } = await seedUsers(api.store, layout, N, (i) => ({ country: countryOf(i), plan: planOf(i) })));
-  for (const i of [0, 1, 2, 3]) insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: 0.9, evidence: [], producer: 'test', version: '1', validFrom: 1 });
+  for (const i of [0, 1, 2, 3])
+    insertTrait(api.db, { userId: ids[i]!, key: 'interest', value: 'hiking', kind: 'semantic', confidence: 0.9, evidence: [], producer: 'test', version: '1', validFrom: 1 });
 }, 60_000);
 afterAll(() => api.cleanup());
 
@@ -46,7 +47,11 @@ describe('GET /v1/users/:id/similar', () => {
     for (const [filter, pass, plan] of [
       ['country:DE', (i: number) => countryOf(i) === 'DE', false],
       ['plan:pro', (i: number) => planOf(i) === 'pro', true],
-      [JSON.stringify({ and: [{ attribute: { key: 'plan', eq: 'pro' } }, { not: { attribute: { key: 'country', eq: 'US' } } }] }), (i: number) => planOf(i) === 'pro' && countryOf(i) !== 'US', false],
+      [
+        JSON.stringify({ and: [{ attribute: { key: 'plan', eq: 'pro' } }, { not: { attribute: { key: 'country', eq: 'US' } } }] }),
+        (i: number) => planOf(i) === 'pro' && countryOf(i) !== 'US',
+        false,
+      ],
     ] as const) {
       const r = await api.request('GET', `/v1/users/u7/similar?k=10&filter=${encodeURIComponent(filter)}`);
       expect(r.status, r.text).toBe(200);

@@ -47,7 +47,14 @@ export async function seedUsers(
   for (let i = 0; i < n; i++) {
     const u = await store.users.setAttributes(`${prefix}${i}`, attrs(i), i % 2 === 0 ? { marketing: true } : undefined);
     const v = randomUnit(layout.dim);
-    await store.profiles.upsert({ userId: u.id, version: layout.version, vector: v, blocks: { text: true, behaviour: false, traits: true }, profileVersion: 0, updatedAt: Date.now() });
+    await store.profiles.upsert({
+      userId: u.id,
+      version: layout.version,
+      vector: v,
+      blocks: { text: true, behaviour: false, traits: true },
+      profileVersion: 0,
+      updatedAt: Date.now(),
+    });
     ids.push(u.id);
     vectors.push(v);
   }

@@ -207,7 +207,13 @@ export async function startOpenAIServer(opts: { chatHandler?: ChatHandler } = {}
         requests.push(rec);
         try {
           if (req.method === 'GET' && path === '/v1/models') {
-            sendJson(res, 200, { object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'test' }, { id: 'test-embedding', object: 'model', created: 0, owned_by: 'test' }] });
+            sendJson(res, 200, {
+              object: 'list',
+              data: [
+                { id: 'test-model', object: 'model', created: 0, owned_by: 'test' },
+                { id: 'test-embedding', object: 'model', created: 0, owned_by: 'test' },
+              ],
+            });
           } else if (req.method === 'POST' && path === '/v1/chat/completions') {
             const b = (body ?? {}) as ChatRequestBody;
             const f = chatQueue.shift() ?? (api.chatHandler ? await api.chatHandler(b, rec) : undefined);

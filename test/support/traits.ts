@@ -24,7 +24,15 @@ export async function seedTraits(store: Pick<Store, 'traits'>, userId: number, r
       changes: rows.map((t, i) => ({
         op: 'insert' as const,
         ref: -(i + 1),
-        trait: { key: t.key, value: t.value, kind: t.kind ?? 'semantic', confidence: t.confidence ?? 0.9, evidence: t.evidence ?? [], producer: t.producer ?? 'test', version: t.version ?? '1' },
+        trait: {
+          key: t.key,
+          value: t.value,
+          kind: t.kind ?? 'semantic',
+          confidence: t.confidence ?? 0.9,
+          evidence: t.evidence ?? [],
+          producer: t.producer ?? 'test',
+          version: t.version ?? '1',
+        },
       })),
       result: null,
     }),

@@ -15,7 +15,21 @@ function file(name: string, content: string): string {
 
 describe('catalogue', () => {
   it('has the required built-in keys with consistent definitions', () => {
-    for (const key of ['interest', 'occupation', 'pet', 'family_status', 'diet', 'location_region', 'language', 'price_sensitivity', 'preferred_channel', 'life_event', 'brand_sentiment', 'support_issue', 'skill_level']) {
+    for (const key of [
+      'interest',
+      'occupation',
+      'pet',
+      'family_status',
+      'diet',
+      'location_region',
+      'language',
+      'price_sensitivity',
+      'preferred_channel',
+      'life_event',
+      'brand_sentiment',
+      'support_issue',
+      'skill_level',
+    ]) {
       const def = BUILT_IN_CATALOGUE.get(key);
       expect(def, key).toBeDefined();
       expect(def?.description.length).toBeGreaterThan(10);
@@ -57,18 +71,37 @@ describe('catalogue', () => {
   });
 
   it('accepts an object as well as a path', () => {
-    const cat = loadCatalogue({ traits: [{ key: 'vip_tier', valueType: 'string', cardinality: 'single', merge: 'highest_confidence', allowed: ['gold', 'silver'], description: 'tier' }] });
+    const cat = loadCatalogue({
+      traits: [{ key: 'vip_tier', valueType: 'string', cardinality: 'single', merge: 'highest_confidence', allowed: ['gold', 'silver'], description: 'tier' }],
+    });
     expect(isValidValue(cat, 'vip_tier', 'gold')).toBe(true);
   });
 
   it.each([
     ['bad-json.json', '{ "traits": [ ', /not valid JSON/],
-    ['bad-key.json', JSON.stringify({ traits: [{ key: 'Bad Key', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' }] }), /traits\[0\]\.key: keys are snake_case/],
+    [
+      'bad-key.json',
+      JSON.stringify({ traits: [{ key: 'Bad Key', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' }] }),
+      /traits\[0\]\.key: keys are snake_case/,
+    ],
     ['bad-type.json', JSON.stringify({ traits: [{ key: 'x', valueType: 'date', cardinality: 'single', merge: 'latest', description: 'x' }] }), /traits\[0\]\.valueType/],
     ['missing.json', JSON.stringify({ traits: [{ key: 'x', valueType: 'string', cardinality: 'single', merge: 'latest' }] }), /traits\[0\]\.description/],
     ['unknown-field.json', JSON.stringify({ traits: [], extra: 1 }), /extra|unrecognized/i],
-    ['multi-latest.json', JSON.stringify({ traits: [{ key: 'x', valueType: 'string', cardinality: 'multi', merge: 'latest', description: 'x' }] }), /multi-valued trait "x" must use merge "union"/],
-    ['dup.json', JSON.stringify({ traits: [{ key: 'x', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' }, { key: 'x', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' }] }), /defines "x" twice/],
+    [
+      'multi-latest.json',
+      JSON.stringify({ traits: [{ key: 'x', valueType: 'string', cardinality: 'multi', merge: 'latest', description: 'x' }] }),
+      /multi-valued trait "x" must use merge "union"/,
+    ],
+    [
+      'dup.json',
+      JSON.stringify({
+        traits: [
+          { key: 'x', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' },
+          { key: 'x', valueType: 'string', cardinality: 'single', merge: 'latest', description: 'x' },
+        ],
+      }),
+      /defines "x" twice/,
+    ],
   ])('rejects %s with a clear error', (name, content, message) => {
     const p = file(name, content);
     expect(() => loadCatalogue(p)).toThrow(ConfigError);

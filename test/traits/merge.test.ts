@@ -17,7 +17,10 @@ let ids: number[];
 beforeEach(async () => {
   t0 = createTempDb();
   store = t0.store;
-  const r = await ingestBatch(store.events, TEXTS.map((text, i) => ({ userId: 'u1', type: 'chat_message', text, eventId: `e${i}`, timestamp: 1_780_000_000_000 + i })));
+  const r = await ingestBatch(
+    store.events,
+    TEXTS.map((text, i) => ({ userId: 'u1', type: 'chat_message', text, eventId: `e${i}`, timestamp: 1_780_000_000_000 + i })),
+  );
   ids = r.results.map((x) => (x.status === 'accepted' ? x.id : -1));
   signals = new Map(ids.map((id, i) => [id, TEXTS[i] as string]));
   userId = (await store.users.require('u1')).id;

@@ -6,7 +6,11 @@ import { redactPii } from '../../src/traits/redact.ts';
 
 let nextId = 1;
 const sig = (text: string, type = 'chat_message', ts = nextId): Signal => ({ eventId: nextId++, type, text, ts });
-const run = (texts: string[], type = 'chat_message', current: CurrentTrait[] = []) => extractOffline(texts.map((t) => sig(t, type)), current);
+const run = (texts: string[], type = 'chat_message', current: CurrentTrait[] = []) =>
+  extractOffline(
+    texts.map((t) => sig(t, type)),
+    current,
+  );
 const pairs = (ops: TraitOp[]) => ops.map((o) => `${o.key}=${String(o.value)}`);
 
 /** Every op: schema-valid, and each quote a verbatim substring of its own signal's text. */
@@ -286,7 +290,11 @@ describe('extractOffline: current traits, retractions, sensitive data', () => {
       { key: 'interest', value: 'hiking', confidence: 0.5 },
     ];
     const r = run(["i'm not vegan anymore", "i don't have pets now", 'i work as a teacher', 'I love hiking', 'i love cooking'], 'chat_message', current);
-    const by = (op: string) => r.ops.filter((o) => o.op === op).map((o) => `${o.key}=${String(o.value)}`).sort();
+    const by = (op: string) =>
+      r.ops
+        .filter((o) => o.op === op)
+        .map((o) => `${o.key}=${String(o.value)}`)
+        .sort();
     expect(by('retract')).toEqual(['diet=vegan', 'pet=cat', 'pet=dog']);
     expect(by('update')).toEqual(['interest=hiking', 'occupation=teacher']);
     expect(by('add')).toEqual(['interest=cooking']);
@@ -349,7 +357,12 @@ describe('extractOffline: throughput', () => {
       'i like to read and i live in the country .',
       "lol that's funny , what do you do for fun ?",
     ];
-    const signals = Array.from({ length: 3000 }, (_, i) => ({ eventId: i + 1, type: i % 6 === 1 ? 'search' : i % 6 === 3 ? 'support_ticket' : 'chat_message', text: `${texts[i % texts.length]} ${i}`, ts: i }));
+    const signals = Array.from({ length: 3000 }, (_, i) => ({
+      eventId: i + 1,
+      type: i % 6 === 1 ? 'search' : i % 6 === 3 ? 'support_ticket' : 'chat_message',
+      text: `${texts[i % texts.length]} ${i}`,
+      ts: i,
+    }));
     extractOffline(signals.slice(0, 50)); // load the model outside the timing
     const t0 = performance.now();
     extractOffline(signals);

@@ -21,10 +21,7 @@ export function docsRoutes(getDocument: () => Record<string, unknown>) {
       responses: { 200: { description: 'HTML page', contentType: 'text/html', schema: z.string() } },
       handler: (c) => {
         // Everything is inline; nothing else may load.
-        c.header(
-          'Content-Security-Policy',
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
-        );
+        c.header('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'");
         return c.html(DOCS_HTML);
       },
     }),

@@ -26,7 +26,11 @@ const auditQuery = z.object({
   since: time.optional().describe('From this time (inclusive): ISO 8601 or epoch ms.'),
   until: time.optional().describe('Before this time (exclusive): ISO 8601 or epoch ms.'),
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1 to 1000.'),
-  cursor: z.string().regex(/^\d{1,15}$/, 'not a cursor from this endpoint').optional().describe('`nextCursor` from the previous page.'),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, 'not a cursor from this endpoint')
+    .optional()
+    .describe('`nextCursor` from the previous page.'),
 });
 
 const auditResponse = z.object({

@@ -13,7 +13,9 @@ const similarResult = z.object({
   userId: z.string(),
   similarity: z.number().describe('Cosine similarity of the user vectors (1 = identical direction).'),
   blocks: z.record(z.string(), z.number().nullable()).describe('Cosine per vector block (text, behaviour, traits); null when either user lacks it.'),
-  sharedTraits: z.array(z.object({ key: z.string(), value: z.unknown(), kind: z.string(), confidence: z.tuple([z.number(), z.number()]) })).describe('Traits both hold with the same value: why they match.'),
+  sharedTraits: z
+    .array(z.object({ key: z.string(), value: z.unknown(), kind: z.string(), confidence: z.tuple([z.number(), z.number()]) }))
+    .describe('Traits both hold with the same value: why they match.'),
 });
 
 const similarResponse = z.object({
@@ -93,7 +95,12 @@ export function profileRoutes(s: ProfileServices) {
       summary: 'Find users by free text',
       description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote).',
       body: searchBody,
-      responses: { 200: { description: 'Matches, best first', schema: z.object({ query: z.string(), vectorVersion: z.string(), results: z.array(z.object({ userId: z.string(), score: z.number() })) }) } },
+      responses: {
+        200: {
+          description: 'Matches, best first',
+          schema: z.object({ query: z.string(), vectorVersion: z.string(), results: z.array(z.object({ userId: z.string(), score: z.number() })) }),
+        },
+      },
       handler: async (c, { body }) => {
         const r = await searchUsers(s, body.query, Math.min(body.k, maxK));
         return c.json({ query: body.query, vectorVersion: r.vectorVersion, results: r.results.map(({ userId, score }) => ({ userId, score })) });
@@ -111,7 +118,11 @@ export function profileRoutes(s: ProfileServices) {
         'Cached per profile version. `marketing` needs the user’s marketing consent (403 otherwise).',
       params: userRefParams,
       query: z.object({ audience: z.enum(AUDIENCES).default('support').describe('support or marketing') }),
-      responses: { 200: { description: 'Summary', schema: summaryResponse }, 403: { description: 'No marketing consent (audience=marketing)' }, 404: { description: 'No such user' } },
+      responses: {
+        200: { description: 'Summary', schema: summaryResponse },
+        403: { description: 'No marketing consent (audience=marketing)' },
+        404: { description: 'No such user' },
+      },
       handler: async (c, { params, query }) => {
         const u = await store.users.require(params.id);
         const r = await summarise({ store, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
@@ -126,7 +137,8 @@ export function profileRoutes(s: ProfileServices) {
       returnsUsers: { param: true, body: ['recommendations[].reason.neighbours[].userId'] },
       tag: 'similar',
       summary: 'Items similar users engaged with',
-      description: 'Products (or categories) that the nearest users purchased, added to cart or viewed (weights 3, 2, 1) and this user has not, with the neighbours and events behind each.',
+      description:
+        'Products (or categories) that the nearest users purchased, added to cart or viewed (weights 3, 2, 1) and this user has not, with the neighbours and events behind each.',
       params: userRefParams,
       query: z.object({
         k: kParam(100),

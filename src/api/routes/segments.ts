@@ -24,7 +24,13 @@ const proposalSchema = z.union([
     generator: z.string(),
     next: z.string(),
   }),
-  z.object({ mode: z.literal('embedding_search'), note: z.string(), notUnderstood: z.array(z.string()), saved: z.literal(false), users: z.array(z.object({ userId: z.string(), score: z.number() })) }),
+  z.object({
+    mode: z.literal('embedding_search'),
+    note: z.string(),
+    notUnderstood: z.array(z.string()),
+    saved: z.literal(false),
+    users: z.array(z.object({ userId: z.string(), score: z.number() })),
+  }),
 ]);
 
 const lookalikesSchema = z.object({
@@ -57,11 +63,17 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
         '{"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, ' +
         '{"attribute":{"key","eq"|"in"|"exists"}}, {"and":[...]}, {"or":[...]}, {"not":{...}}.',
       body: createBody,
-      responses: { 201: { description: 'Saved', schema: segmentSchema }, 200: { description: 'A proposed filter (not saved), or the embedding-search fallback', schema: proposalSchema }, 422: { description: 'The model proposed an invalid filter' } },
+      responses: {
+        201: { description: 'Saved', schema: segmentSchema },
+        200: { description: 'A proposed filter (not saved), or the embedding-search fallback', schema: proposalSchema },
+        422: { description: 'The model proposed an invalid filter' },
+      },
       handler: async (c, { body }) => {
         const hasFilter = body.filter !== undefined;
         if (hasFilter === (body.description !== undefined))
-          throw new ValidationError('give either `filter` (with `name`) to save a segment, or `description` to get a proposed filter', [{ field: 'filter', message: 'exactly one of filter, description' }]);
+          throw new ValidationError('give either `filter` (with `name`) to save a segment, or `description` to get a proposed filter', [
+            { field: 'filter', message: 'exactly one of filter, description' },
+          ]);
         if (hasFilter) {
           if (!body.name) throw new ValidationError('invalid request body: name: required with filter', [{ field: 'name', message: 'required with filter' }]);
           return c.json(await createSegment(segments, { name: body.name, filter: body.filter }), 201);
@@ -94,7 +106,14 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       responses: {
         200: {
           description: 'Members',
-          schema: z.object({ segmentId: z.number().int(), matched: z.number().int(), excludedNoConsent: z.number().int(), total: z.number().int(), users: z.array(z.string()), nextCursor: z.string().nullable() }),
+          schema: z.object({
+            segmentId: z.number().int(),
+            matched: z.number().int(),
+            excludedNoConsent: z.number().int(),
+            total: z.number().int(),
+            users: z.array(z.string()),
+            nextCursor: z.string().nullable(),
+          }),
         },
         404: { description: 'No such segment' },
       },

@@ -16,7 +16,11 @@ const statsSchema = z.object({
   warnings: counts,
   jobs: counts,
   parkedJobs: z.array(z.object({ id: count, kind: z.string(), attempts: count, lastError: z.string().nullable(), updatedAt: z.string() })),
-  traits: z.object({ current: counts.describe('Current traits by kind'), rejected: counts.describe('Trait operations rejected by the merge step, by reason'), droppedSensitive: counts }),
+  traits: z.object({
+    current: counts.describe('Current traits by kind'),
+    rejected: counts.describe('Trait operations rejected by the merge step, by reason'),
+    droppedSensitive: counts,
+  }),
   llm: z.object({ calls: count, errors: count, promptTokens: count, completionTokens: count }),
   llmBudget: z
     .object({ dailyTokens: count, usedToday: count, remaining: count.nullable(), paused: z.boolean(), resetsAt: z.string() })

@@ -10,7 +10,6 @@ import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
 import { defineRoute } from '../registry.ts';
 
-
 const MAX_ATTRIBUTE_KEY_CHARS = 100;
 const MAX_ATTRIBUTES = 100;
 
@@ -87,7 +86,6 @@ const identifyResponseSchema = z.object({
   movedEvents: z.number().int(),
 });
 
-
 export function traitOut(t: Trait) {
   return {
     id: t.id,
@@ -120,7 +118,10 @@ function checkAttributeKeys(raw: unknown): void {
     else if (k === '__proto__') issues.push({ field, message: 'reserved attribute name' });
     // Same rule as ids: a name with a hidden character would look like another attribute.
     else if (HIDDEN_CHARACTERS.test(k))
-      issues.push({ field: `attributes.${escapeHidden(k.slice(0, 120))}`, message: 'attribute names must not contain control, bidirectional or other invisible formatting characters' });
+      issues.push({
+        field: `attributes.${escapeHidden(k.slice(0, 120))}`,
+        message: 'attribute names must not contain control, bidirectional or other invisible formatting characters',
+      });
     if (issues.length >= 20) break;
   }
   if (issues.length) throw new ValidationError(`invalid attributes: ${issues[0]!.message}`, issues);
@@ -143,7 +144,7 @@ export function userRoutes(deps: {
       tag: 'users',
       summary: 'Link an anonymous id to a known user',
       description:
-        "When the anonymous id already has events, they (and its traits and aliases) move to the known user. Idempotent. " +
+        'When the anonymous id already has events, they (and its traits and aliases) move to the known user. Idempotent. ' +
         '409 `identity_conflict` when the anonymous id already belongs to another known user.',
       body: identifySchema,
       responses: {

@@ -84,7 +84,14 @@ function renderSummary(s: ImportSummary): string {
   const reasons = Object.entries(s.rejectedByReason);
   if (reasons.length) {
     out.push('', `Rejected by reason${reasons.length > 10 ? ' (top 10)' : ''}:`, table(['reason', 'events'], reasons.slice(0, 10)));
-    out.push('', 'First rejections:', table(['line', 'reason', 'field', 'message'], s.rejections.slice(0, 10).map((r) => [String(r.line), r.reason, r.field, r.message])));
+    out.push(
+      '',
+      'First rejections:',
+      table(
+        ['line', 'reason', 'field', 'message'],
+        s.rejections.slice(0, 10).map((r) => [String(r.line), r.reason, r.field, r.message]),
+      ),
+    );
   }
   const warnings = Object.entries(s.warningsByCode);
   if (warnings.length) out.push('', 'Accepted with warnings:', table(['warning', 'events'], warnings.slice(0, 10)));

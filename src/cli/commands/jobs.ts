@@ -73,10 +73,7 @@ Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the
         process.once('SIGINT', resolve);
       });
       // Running jobs finish, up to the shutdown deadline; past it, their leases lapse and another worker reclaims them.
-      const stopped = await Promise.race([
-        worker.stop().then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref()),
-      ]);
+      const stopped = await Promise.race([worker.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref())]);
       if (!stopped) {
         writeLine(io.stderr, `shutdown deadline passed; still running job(s) ${worker.running.map((j) => j.id).join(', ')} (reclaimed when their lease lapses)`);
         return 1;
@@ -112,7 +109,10 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
         writeLine(
           io.stdout,
           rows.length
-            ? table(['id', 'kind', 'user', 'attempts', 'last error'], rows.map((r) => [r.id, r.kind, r.userId ?? '', r.attempts, (r.lastError ?? '').slice(0, 80)]))
+            ? table(
+                ['id', 'kind', 'user', 'attempts', 'last error'],
+                rows.map((r) => [r.id, r.kind, r.userId ?? '', r.attempts, (r.lastError ?? '').slice(0, 80)]),
+              )
             : `no ${status} jobs`,
         );
       return 0;

@@ -37,7 +37,11 @@ notices the new vector version and loads the new file. Run it after a bulk impor
       }
       const t0 = performance.now();
       const index = await s.index.rebuild();
-      const result = { vectors, index: { vectors: index.upserted, path: s.index.opts.path, seconds: Math.round(performance.now() - t0) / 1000 }, vectorVersion: (await s.index.currentLayout()).version };
+      const result = {
+        vectors,
+        index: { vectors: index.upserted, path: s.index.opts.path, seconds: Math.round(performance.now() - t0) / 1000 },
+        vectorVersion: (await s.index.currentLayout()).version,
+      };
       if (values.json) printJson(io, result);
       else {
         if (vectors) writeLine(io.stdout, `vectors: ${fmtInt(vectors.stored)} of ${fmtInt(vectors.users)} users in ${vectors.seconds.toFixed(1)}s`);

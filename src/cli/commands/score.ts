@@ -44,7 +44,14 @@ e.g. after \`traitlens train\`.
       });
     });
     if (values.json) printJson(io, out);
-    else writeLine(io.stdout, table(['model', 'version', 'users', 'changed', 'seconds'], out.map((s) => [s.model, s.version, s.users, s.changed, s.seconds.toFixed(2)])));
+    else
+      writeLine(
+        io.stdout,
+        table(
+          ['model', 'version', 'users', 'changed', 'seconds'],
+          out.map((s) => [s.model, s.version, s.users, s.changed, s.seconds.toFixed(2)]),
+        ),
+      );
     if (!values.json && out.every((s) => s.users === 0)) writeLine(io.stderr, `no user had events to score (${fmtInt(out.length)} model(s))`);
     return 0;
   },

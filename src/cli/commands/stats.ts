@@ -56,7 +56,14 @@ function renderStats(s: Stats): string {
     '',
     `Jobs: ${jobs}`,
     ...(s.parkedJobs.length
-      ? ['', 'Parked jobs (failed too often; see their errors):', table(['id', 'kind', 'attempts', 'last error'], s.parkedJobs.map((j) => [String(j.id), j.kind, j.attempts, clip(j.lastError ?? '-', 80)]))]
+      ? [
+          '',
+          'Parked jobs (failed too often; see their errors):',
+          table(
+            ['id', 'kind', 'attempts', 'last error'],
+            s.parkedJobs.map((j) => [String(j.id), j.kind, j.attempts, clip(j.lastError ?? '-', 80)]),
+          ),
+        ]
       : []),
     '',
     section('Current traits', s.traits.current, 'trait'),

@@ -51,15 +51,17 @@ pipeline use.
       return 0;
     }
     writeLine(io.stdout, `trained ${c.name} ${c.version} (${c.architecture}, backend ${c.backend}) → ${r.dir}`);
-    writeLine(io.stdout, `examples train/validation/test ${c.examples.train}/${c.examples.validation}/${c.examples.test}; ${c.training.epochsRun} epochs in ${c.training.seconds.toFixed(1)} s`);
+    writeLine(
+      io.stdout,
+      `examples train/validation/test ${c.examples.train}/${c.examples.validation}/${c.examples.test}; ${c.training.epochsRun} epochs in ${c.training.seconds.toFixed(1)} s`,
+    );
     writeLine(io.stdout, '');
     writeLine(
       io.stdout,
-      table(['test metrics', 'ROC AUC', 'PR AUC', 'F1', 'accuracy'], [
-        metricCells(c.name, c.metrics.test),
-        metricCells('logistic regression', c.baseline.logisticRegression),
-        metricCells('majority class', c.baseline.majority),
-      ]),
+      table(
+        ['test metrics', 'ROC AUC', 'PR AUC', 'F1', 'accuracy'],
+        [metricCells(c.name, c.metrics.test), metricCells('logistic regression', c.baseline.logisticRegression), metricCells('majority class', c.baseline.majority)],
+      ),
     );
     writeLine(io.stdout, '');
     writeLine(io.stdout, `predicted trait: ${c.traitKey}; model card: ${resolve(r.dir, 'card.md')}`);

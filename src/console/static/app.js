@@ -77,7 +77,10 @@ function App() {
   const key = useKey();
   const hash = useHash();
   const main = useRef(/** @type {HTMLElement | null} */ (null));
-  const parts = hash.replace(/^#\/?/, '').split('/').map((p) => decodeURIComponent(p));
+  const parts = hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .map((p) => decodeURIComponent(p));
   const view = VIEWS.some((v) => v.id === parts[0]) ? parts[0] : 'support';
   const rest = parts.slice(1);
   useEffect(() => {
@@ -85,7 +88,10 @@ function App() {
   }, [view]);
   if (!key) return html`<${KeyForm} />`;
   return html`
-    <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); main.current?.focus(); }}>Skip to content</a>
+    <a class="skip" href="#main" onClick=${(e) => {
+      e.preventDefault();
+      main.current?.focus();
+    }}>Skip to content</a>
     <header class="top">
       <span class="brand">Traitlens</span>
       <nav aria-label="Views">

@@ -12,12 +12,14 @@ function Frame({ id, title, desc, xLabel, yLabel, children }) {
   return html`<svg class="chart" viewBox=${`0 0 ${W} ${H}`} role="img" aria-labelledby=${`${id}-title ${id}-desc`} data-chart=${id}>
     <title id=${`${id}-title`}>${title}</title>
     <desc id=${`${id}-desc`}>${desc}</desc>
-    ${TICKS.map((t) => html`<g class="tick">
+    ${TICKS.map(
+      (t) => html`<g class="tick">
       <line x1=${X(t)} x2=${X(t)} y1=${Y(0)} y2=${Y(1)} class="grid" />
       <line x1=${X(0)} x2=${X(1)} y1=${Y(t)} y2=${Y(t)} class="grid" />
       <text x=${X(t)} y=${Y(0) + 14} text-anchor="middle">${t}</text>
       <text x=${X(0) - 6} y=${Y(t) + 4} text-anchor="end">${t}</text>
-    </g>`)}
+    </g>`,
+    )}
     <rect x=${X(0)} y=${Y(1)} width=${X(1) - X(0)} height=${Y(0) - Y(1)} class="axes" />
     <line x1=${X(0)} y1=${Y(0)} x2=${X(1)} y2=${Y(1)} class="diagonal" />
     <text x=${(X(0) + X(1)) / 2} y=${H - 6} text-anchor="middle" class="label">${xLabel}</text>
@@ -80,8 +82,10 @@ export function CalibrationChart({ id, card }) {
     <${Frame} id=${id} title="Calibration (test set)" desc="Fraction of positives against mean predicted probability per bin; on the diagonal is perfectly calibrated. Dot size shows how many examples a bin holds."
       xLabel="mean predicted probability" yLabel="fraction positive">
       <path d=${d} class="curve" />
-      ${bins.map((b) => html`<circle cx=${X(b.meanPredicted)} cy=${Y(b.fractionPositive)} r=${2.5 + 4.5 * Math.sqrt(b.count / maxN)} class="dot">
-        <title>${b.lo.toFixed(1)}–${b.hi.toFixed(1)}: ${b.count} examples, predicted ${b.meanPredicted.toFixed(3)}, observed ${b.fractionPositive.toFixed(3)}</title></circle>`)}
+      ${bins.map(
+        (b) => html`<circle cx=${X(b.meanPredicted)} cy=${Y(b.fractionPositive)} r=${2.5 + 4.5 * Math.sqrt(b.count / maxN)} class="dot">
+        <title>${b.lo.toFixed(1)}–${b.hi.toFixed(1)}: ${b.count} examples, predicted ${b.meanPredicted.toFixed(3)}, observed ${b.fractionPositive.toFixed(3)}</title></circle>`,
+      )}
     <//>
     <figcaption>Calibration — ${bins.length} non-empty bins</figcaption>
     <details><summary>Calibration table</summary>

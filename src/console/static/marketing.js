@@ -38,7 +38,16 @@ function ruleToFilter(r) {
   } else {
     if (r.op === 'exists') node = { attribute: { key, exists: true } };
     else if (!value) return null;
-    else if (r.op === 'in') node = { attribute: { key, in: value.split(',').map(scalar).filter((v) => v !== '') } };
+    else if (r.op === 'in')
+      node = {
+        attribute: {
+          key,
+          in: value
+            .split(',')
+            .map(scalar)
+            .filter((v) => v !== ''),
+        },
+      };
     else node = { attribute: { key, eq: scalar(value) } };
   }
   return r.not ? { not: node } : node;
@@ -63,12 +72,24 @@ function RuleRow({ r, i, onChange, onRemove, canRemove }) {
       </select></span>
     <span class="field"><label for=${id('key')}>Key</label>
       <input id=${id('key')} value=${r.key} onInput=${(e) => set({ key: e.currentTarget.value })} placeholder=${r.type === 'attribute' ? 'country' : r.type === 'feature' ? 'purchase_count' : 'interest'} size="14" /></span>
-    ${ops ? html`<span class="field"><label for=${id('op')}>Test</label>
-      <select id=${id('op')} value=${r.op} onChange=${(e) => set({ op: e.currentTarget.value })}>${ops.map((o) => html`<option value=${o}>${o}</option>`)}</select></span>` : null}
-    ${r.type === 'attribute' && r.op === 'exists' ? null : html`<span class="field"><label for=${id('value')}>Value${r.type === 'trait' || r.type === 'predicted' ? ' (optional)' : ''}</label>
-      <input id=${id('value')} value=${r.value} onInput=${(e) => set({ value: e.currentTarget.value })} placeholder=${r.op === 'in' ? 'DE, FR' : r.type === 'feature' ? '3' : 'hiking'} size="12" /></span>`}
-    ${r.type === 'trait' || r.type === 'predicted' ? html`<span class="field"><label for=${id('min')}>${r.type === 'trait' ? 'Min confidence' : 'Min probability'}</label>
-      <input id=${id('min')} type="number" min="0" max="1" step="0.05" value=${r.min} onInput=${(e) => set({ min: e.currentTarget.value })} size="5" /></span>` : null}
+    ${
+      ops
+        ? html`<span class="field"><label for=${id('op')}>Test</label>
+      <select id=${id('op')} value=${r.op} onChange=${(e) => set({ op: e.currentTarget.value })}>${ops.map((o) => html`<option value=${o}>${o}</option>`)}</select></span>`
+        : null
+    }
+    ${
+      r.type === 'attribute' && r.op === 'exists'
+        ? null
+        : html`<span class="field"><label for=${id('value')}>Value${r.type === 'trait' || r.type === 'predicted' ? ' (optional)' : ''}</label>
+      <input id=${id('value')} value=${r.value} onInput=${(e) => set({ value: e.currentTarget.value })} placeholder=${r.op === 'in' ? 'DE, FR' : r.type === 'feature' ? '3' : 'hiking'} size="12" /></span>`
+    }
+    ${
+      r.type === 'trait' || r.type === 'predicted'
+        ? html`<span class="field"><label for=${id('min')}>${r.type === 'trait' ? 'Min confidence' : 'Min probability'}</label>
+      <input id=${id('min')} type="number" min="0" max="1" step="0.05" value=${r.min} onInput=${(e) => set({ min: e.currentTarget.value })} size="5" /></span>`
+        : null
+    }
     <span class="field check"><input id=${id('not')} type="checkbox" checked=${r.not} onChange=${(e) => set({ not: e.currentTarget.checked })} /><label for=${id('not')}>not</label></span>
     ${canRemove ? html`<button type="button" class="small" onClick=${onRemove} aria-label=${`Remove condition ${i + 1}`}>Remove</button>` : null}
   </fieldset>`;
@@ -98,18 +119,28 @@ function DescribeForm({ onProposal }) {
     <form onSubmit=${submit}>
       <label for="segment-description">In words</label>
       <textarea id="segment-description" rows="2" value=${text} onInput=${(e) => setText(e.currentTarget.value)}
-        onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) submit(e); }}
+        onKeyDown=${(e) => {
+          if (e.key === 'Enter' && !e.shiftKey) submit(e);
+        }}
         placeholder="e.g. runners who bought in the last month" aria-describedby="describe-help"></textarea>
       <p id="describe-help" class="muted small">Enter proposes a filter (with an LLM configured) for you to check below; nothing is saved. Shift+Enter for a new line.</p>
       <button type="submit" disabled=${busy}>${busy ? 'Thinking…' : 'Propose a filter'}</button>
     </form>
     ${res?.error ? html`<${ErrorNote} error=${res.error} />` : null}
     ${r && r.mode === 'llm' ? html`<p class="ok" role="status">Proposed by ${r.generator}: ${r.explanation} The filter is in the editor below — check it, name it and create the segment.</p>` : null}
-    ${r && r.mode === 'words' ? html`<div role="status" class="words"><p class="ok">Compiled offline (${r.generator}). The filter is in the editor below — check it, name it and create the segment.</p>
+    ${
+      r && r.mode === 'words'
+        ? html`<div role="status" class="words"><p class="ok">Compiled offline (${r.generator}). The filter is in the editor below — check it, name it and create the segment.</p>
       <ul class="small">${r.conditions.map((c) => html`<li><q>${c.phrase}</q> → <code>${JSON.stringify(c.condition)}</code>${c.via ? html` <span class="muted">(${c.via})</span>` : null}</li>`)}</ul>
-      ${r.notUnderstood.length ? html`<p class="note">Not understood: ${r.notUnderstood.map((w, i) => html`${i ? ', ' : ''}<q>${w}</q>`)}</p>` : null}</div>` : null}
-    ${r && r.mode === 'embedding_search' ? html`<div role="status"><p class="note">${r.note}</p>
-      <ol class="inline-list">${r.users.map((x) => html`<li><${UserLink} id=${x.userId} /> <span class="muted small">${x.score.toFixed(2)}</span></li>`)}</ol></div>` : null}
+      ${r.notUnderstood.length ? html`<p class="note">Not understood: ${r.notUnderstood.map((w, i) => html`${i ? ', ' : ''}<q>${w}</q>`)}</p>` : null}</div>`
+        : null
+    }
+    ${
+      r && r.mode === 'embedding_search'
+        ? html`<div role="status"><p class="note">${r.note}</p>
+      <ol class="inline-list">${r.users.map((x) => html`<li><${UserLink} id=${x.userId} /> <span class="muted small">${x.score.toFixed(2)}</span></li>`)}</ol></div>`
+        : null
+    }
   <//>`;
 }
 
@@ -161,14 +192,28 @@ function BuildForm() {
         <select id="combine" value=${combine} onChange=${(e) => setCombine(e.currentTarget.value)}>
           <option value="and">all conditions</option><option value="or">any condition</option>
         </select></div>
-      ${rules.map((r, i) => html`<${RuleRow} key=${i} r=${r} i=${i} canRemove=${rules.length > 1}
-        onChange=${(nr) => { setEdited(false); setRules(rules.map((x, j) => (j === i ? nr : x))); }}
-        onRemove=${() => { setEdited(false); setRules(rules.filter((_, j) => j !== i)); }} />`)}
-      <button type="button" class="small" onClick=${() => { setEdited(false); setRules([...rules, newRule()]); }}>Add condition</button>
+      ${rules.map(
+        (r, i) => html`<${RuleRow} key=${i} r=${r} i=${i} canRemove=${rules.length > 1}
+        onChange=${(nr) => {
+          setEdited(false);
+          setRules(rules.map((x, j) => (j === i ? nr : x)));
+        }}
+        onRemove=${() => {
+          setEdited(false);
+          setRules(rules.filter((_, j) => j !== i));
+        }} />`,
+      )}
+      <button type="button" class="small" onClick=${() => {
+        setEdited(false);
+        setRules([...rules, newRule()]);
+      }}>Add condition</button>
       <div class="field">
         <label for="segment-filter">Compiled filter (JSON, editable)</label>
         <textarea id="segment-filter" class="code" rows="8" value=${shown} spellcheck="false"
-          onInput=${(e) => { setEdited(true); setJsonText(e.currentTarget.value); }} aria-describedby="filter-help"></textarea>
+          onInput=${(e) => {
+            setEdited(true);
+            setJsonText(e.currentTarget.value);
+          }} aria-describedby="filter-help"></textarea>
         <p id="filter-help" class="muted small">The segment DSL: trait, predicted, feature, attribute; and, or, not. ${edited ? html`Edited by hand; <button type="button" class="link" onClick=${() => setEdited(false)}>follow the builder again</button>.` : ''}</p>
       </div>
       ${error ? html`<${ErrorNote} error=${error} />` : null}
@@ -184,9 +229,11 @@ function SavedSegments({ current }) {
     <${Loaded} res=${res}>${(r) =>
       r.segments.length === 0
         ? html`<p class="muted">None yet.</p>`
-        : html`<ul class="segments">${[...r.segments].reverse().map((s) => html`<li>
+        : html`<ul class="segments">${[...r.segments].reverse().map(
+            (s) => html`<li>
             <a href=${`#/marketing/segment/${s.id}`} aria-current=${String(s.id) === current ? 'page' : undefined}>${s.name}</a>
-            <span class="muted small"> #${s.id} · <${Time} iso=${s.createdAt} /></span></li>`)}</ul>`}<//>
+            <span class="muted small"> #${s.id} · <${Time} iso=${s.createdAt} /></span></li>`,
+          )}</ul>`}<//>
   <//>`;
 }
 

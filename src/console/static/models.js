@@ -18,9 +18,11 @@ function MetricsTable({ card }) {
   return html`<table class="metrics">
     <caption>Held-out metrics against the baselines</caption>
     <thead><tr><th scope="col">Model</th><th scope="col">ROC AUC</th>${binary ? html`<th scope="col">PR AUC</th><th scope="col">F1</th><th scope="col">Precision</th><th scope="col">Recall</th>` : html`<th scope="col">Macro F1</th>`}<th scope="col">Accuracy</th><th scope="col">Log loss</th></tr></thead>
-    <tbody>${rows.map(({ label, m }) => html`<tr><th scope="row">${label}</th><td>${f3(m.auc)}</td>
+    <tbody>${rows.map(
+      ({ label, m }) => html`<tr><th scope="row">${label}</th><td>${f3(m.auc)}</td>
       ${binary ? html`<td>${f3(m.prAuc)}</td><td>${f3(m.f1)}</td><td>${f3(m.precision)}</td><td>${f3(m.recall)}</td>` : html`<td>${f3(m.macroF1)}</td>`}
-      <td>${f3(m.accuracy)}</td><td>${f3(m.logLoss)}</td></tr>`)}</tbody>
+      <td>${f3(m.accuracy)}</td><td>${f3(m.logLoss)}</td></tr>`,
+    )}</tbody>
   </table>`;
 }
 
@@ -42,12 +44,14 @@ function Card({ card, versions }) {
       ${versions.length > 1 ? html`<div><dt>Versions</dt><dd>${versions.join(', ')}</dd></div>` : null}
     </dl>
     <${MetricsTable} card=${card} />
-    ${binary
-      ? html`<div class="charts">
+    ${
+      binary
+        ? html`<div class="charts">
           <${RocChart} id="roc" card=${card} />
           <${CalibrationChart} id="calibration" card=${card} />
         </div>`
-      : html`<p class="muted">Multi-class model: ROC and calibration plots are drawn for binary models only.</p>`}
+        : html`<p class="muted">Multi-class model: ROC and calibration plots are drawn for binary models only.</p>`
+    }
     <details><summary>Inputs (${card.features?.inputs ?? '?'} features, version ${card.features?.version ?? '?'})</summary>
       <p class="small">${(card.features?.names ?? []).join(', ')}</p></details>
   </article>`;
@@ -58,13 +62,14 @@ export function ModelsView({ name }) {
   return html`<div class="view">
     <h1>Models</h1>
     <${Loaded} res=${res} label="Loading the models…">${(r) => {
-      if (r.models.length === 0)
-        return html`<p class="muted">No trained models yet. Train one with <code>traitlens train models/specs/NAME.json</code>.</p>`;
+      if (r.models.length === 0) return html`<p class="muted">No trained models yet. Train one with <code>traitlens train models/specs/NAME.json</code>.</p>`;
       const current = r.models.find((m) => m.name === name) ?? r.models[0];
       return html`<div class="models">
         <nav aria-label="Models" class="side"><ul>
-          ${r.models.map((m) => html`<li><a href=${`#/models/${encodeURIComponent(m.name)}`} aria-current=${m === current ? 'page' : undefined}>${m.name}</a>
-            <span class="muted small"> AUC ${f3(m.latest.metrics?.test?.auc)}</span></li>`)}
+          ${r.models.map(
+            (m) => html`<li><a href=${`#/models/${encodeURIComponent(m.name)}`} aria-current=${m === current ? 'page' : undefined}>${m.name}</a>
+            <span class="muted small"> AUC ${f3(m.latest.metrics?.test?.auc)}</span></li>`,
+          )}
         </ul></nav>
         <${Panel} id="model" title="Model card" className="wide"><${Card} key=${current.name} card=${current.latest} versions=${current.versions} /><//>
       </div>`;

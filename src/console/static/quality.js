@@ -13,8 +13,10 @@ function Breakdown({ id, caption, counts, empty = 'None.' }) {
   const max = Math.max(...entries.map(([, v]) => v));
   return html`<table class="breakdown" id=${id}>
     <caption class="sr-only">${caption}</caption>
-    <tbody>${entries.map(([k, v]) => html`<tr><th scope="row">${humanKey(k)}</th><td class="num">${n(v)}</td>
-      <td class="barcell"><meter min="0" max=${max} value=${v} aria-hidden="true"></meter></td></tr>`)}</tbody>
+    <tbody>${entries.map(
+      ([k, v]) => html`<tr><th scope="row">${humanKey(k)}</th><td class="num">${n(v)}</td>
+      <td class="barcell"><meter min="0" max=${max} value=${v} aria-hidden="true"></meter></td></tr>`,
+    )}</tbody>
   </table>`;
 }
 
@@ -45,20 +47,24 @@ function ParkedJobs({ jobs, onRetried }) {
   return html`
     ${msg?.ok ? html`<p class="ok" role="status">${msg.ok}</p>` : null}
     ${msg?.error ? html`<${ErrorNote} error=${msg.error} />` : null}
-    ${jobs.length === 0
-      ? html`<p class="muted">No parked jobs.</p>`
-      : html`<table class="jobs">
+    ${
+      jobs.length === 0
+        ? html`<p class="muted">No parked jobs.</p>`
+        : html`<table class="jobs">
           <caption class="sr-only">Jobs that failed every attempt</caption>
           <thead><tr><th scope="col"><span class="sr-only">Select</span></th><th scope="col">Job</th><th scope="col">Kind</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Parked</th></tr></thead>
-          <tbody>${jobs.map((j) => html`<tr>
+          <tbody>${jobs.map(
+            (j) => html`<tr>
             <td><input type="checkbox" id=${`job-${j.id}`} checked=${selected.has(j.id)} onChange=${(e) => toggle(j.id, e.currentTarget.checked)} /></td>
             <td><label for=${`job-${j.id}`}>#${j.id}</label></td><td>${j.kind}</td><td class="num">${j.attempts}</td>
-            <td class="small">${j.lastError ?? '—'}</td><td><${Time} iso=${j.updatedAt} /></td></tr>`)}</tbody>
+            <td class="small">${j.lastError ?? '—'}</td><td><${Time} iso=${j.updatedAt} /></td></tr>`,
+          )}</tbody>
         </table>
         <p class="actions">
           <button type="button" disabled=${busy || selected.size === 0} onClick=${() => retry([...selected])}>Retry selected (${selected.size})</button>
           <button type="button" disabled=${busy} onClick=${() => retry(null)}>Retry all parked</button>
-        </p>`}`;
+        </p>`
+    }`;
 }
 
 function LlmUsage({ llm, budget }) {
@@ -68,13 +74,15 @@ function LlmUsage({ llm, budget }) {
       <div><dt>Errors</dt><dd>${n(llm.errors)}</dd></div>
       <div><dt>Tokens (all time)</dt><dd>${n(tokens)} <span class="muted small">(${n(llm.promptTokens)} prompt, ${n(llm.completionTokens)} completion)</span></dd></div>
     </dl>
-    ${budget
-      ? budget.dailyTokens > 0
-        ? html`<p><label for="llm-budget">Today: ${n(budget.usedToday)} of ${n(budget.dailyTokens)} tokens</label>
+    ${
+      budget
+        ? budget.dailyTokens > 0
+          ? html`<p><label for="llm-budget">Today: ${n(budget.usedToday)} of ${n(budget.dailyTokens)} tokens</label>
             <meter id="llm-budget" min="0" max=${budget.dailyTokens} high=${budget.dailyTokens * 0.8} optimum="0" value=${budget.usedToday}></meter>
             ${budget.paused ? html` <strong class="error">paused until <${Time} iso=${budget.resetsAt} /></strong>` : html` <span class="muted small">resets <${Time} iso=${budget.resetsAt} /></span>`}</p>`
-        : html`<p class="muted">No daily token budget set (TRAITLENS_LLM_DAILY_TOKENS); used today: ${n(budget.usedToday)}.</p>`
-      : null}`;
+          : html`<p class="muted">No daily token budget set (TRAITLENS_LLM_DAILY_TOKENS); used today: ${n(budget.usedToday)}.</p>`
+        : null
+    }`;
 }
 
 export function QualityView() {

@@ -86,10 +86,12 @@ function TraitsPanel({ userId, traits, lookup }) {
     .filter((g) => g.list.length);
   return html`<${Panel} id="traits" title="Traits">
     ${groups.length === 0 ? html`<p class="muted">No traits yet.</p>` : null}
-    ${groups.map((g) => html`<section class="trait-group" aria-labelledby=${`kind-${g.kind}`}>
+    ${groups.map(
+      (g) => html`<section class="trait-group" aria-labelledby=${`kind-${g.kind}`}>
       <h3 id=${`kind-${g.kind}`}>${KIND_LABEL[g.kind]} <span class="muted">(${g.kind}, ${g.list.length})</span></h3>
       <ul class="traits">${g.list.map((t) => html`<${TraitRow} key=${t.id} t=${t} userId=${userId} lookup=${lookup} />`)}</ul>
-    </section>`)}
+    </section>`,
+    )}
   <//>`;
 }
 
@@ -104,9 +106,11 @@ function TraitRow({ t, userId, lookup }) {
       <${Confidence} value=${t.confidence} label=${`${humanKey(t.key)} confidence`} />
       <span class="muted small">${t.producer} ${t.version}</span>
       <span class="trait-actions">
-        ${t.evidence.length
-          ? html`<button type="button" class="small" aria-expanded=${open === 'evidence'} aria-controls=${open === 'evidence' ? panelId : undefined} onClick=${() => toggle('evidence')}>Evidence (${t.evidence.length})</button>`
-          : null}
+        ${
+          t.evidence.length
+            ? html`<button type="button" class="small" aria-expanded=${open === 'evidence'} aria-controls=${open === 'evidence' ? panelId : undefined} onClick=${() => toggle('evidence')}>Evidence (${t.evidence.length})</button>`
+            : null
+        }
         <button type="button" class="small" aria-expanded=${open === 'history'} aria-controls=${open === 'history' ? panelId : undefined} onClick=${() => toggle('history')}>History</button>
       </span>
     </div>
@@ -130,12 +134,16 @@ function Evidence({ t, lookup }) {
   const res = useApi(() => Promise.all(t.evidence.map(async (ev) => ({ ev, event: await lookup(ev.eventId) }))), [t.id]);
   return html`<h4 class="sr-only">Evidence for ${humanKey(t.key)}</h4>
     <${Loaded} res=${res} label="Finding the signals…">${(items) => html`<ol class="evidence">
-      ${items.map(({ ev, event }) => html`<li class="signal" data-event-id=${ev.eventId}>
-        ${event
-          ? html`<div class="signal-meta"><${Time} iso=${event.timestamp} /> · ${humanKey(event.type)}${event.source ? ` · ${event.source}` : ''} · event ${ev.eventId}</div>
+      ${items.map(
+        ({ ev, event }) => html`<li class="signal" data-event-id=${ev.eventId}>
+        ${
+          event
+            ? html`<div class="signal-meta"><${Time} iso=${event.timestamp} /> · ${humanKey(event.type)}${event.source ? ` · ${event.source}` : ''} · event ${ev.eventId}</div>
               <blockquote class="signal-text">${event.text ? html`<${Highlighted} text=${event.text} quote=${ev.quote} />` : html`<span class="muted">(no text)</span> “<mark>${ev.quote}</mark>”`}</blockquote>`
-          : html`<div class="signal-meta">event ${ev.eventId} (no longer in the user's events)</div><blockquote class="signal-text"><mark>${ev.quote}</mark></blockquote>`}
-      </li>`)}
+            : html`<div class="signal-meta">event ${ev.eventId} (no longer in the user's events)</div><blockquote class="signal-text"><mark>${ev.quote}</mark></blockquote>`
+        }
+      </li>`,
+      )}
     </ol>`}<//>`;
 }
 
@@ -145,33 +153,41 @@ function History({ userId, traitKey }) {
     <${Loaded} res=${res} label="Loading the history…">${(h) => html`<table class="history">
       <caption class="sr-only">Every version of ${humanKey(traitKey)}, newest first</caption>
       <thead><tr><th scope="col">Value</th><th scope="col">Confidence</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">By</th></tr></thead>
-      <tbody>${h.versions.map((v) => html`<tr class=${v.validTo ? 'old' : 'current'}>
+      <tbody>${h.versions.map(
+        (v) => html`<tr class=${v.validTo ? 'old' : 'current'}>
         <td>${fmtValue(v.value)}</td><td><${Confidence} value=${v.confidence} /></td><td><${Time} iso=${v.validFrom} /></td>
         <td>${v.validTo ? html`<${Time} iso=${v.validTo} />` : 'current'}</td><td class="small">${v.producer} ${v.version}</td>
-      </tr>`)}</tbody>
+      </tr>`,
+      )}</tbody>
     </table>`}<//>`;
 }
 
 function PredictedPanel({ traits }) {
   return html`<${Panel} id="predicted" title="Predictions">
-    ${traits.length === 0
-      ? html`<p class="muted">No predictions for this user (no trained model, or no profiling consent).</p>`
-      : html`<table>
+    ${
+      traits.length === 0
+        ? html`<p class="muted">No predictions for this user (no trained model, or no profiling consent).</p>`
+        : html`<table>
           <thead><tr><th scope="col">Trait</th><th scope="col">Value</th><th scope="col">Probability</th><th scope="col">Model</th><th scope="col">Version</th></tr></thead>
-          <tbody>${traits.map((t) => html`<tr>
+          <tbody>${traits.map(
+            (t) => html`<tr>
             <td>${humanKey(t.key)}</td><td>${fmtValue(t.value)}</td><td><${Confidence} value=${t.confidence} label="probability" /></td>
             <td><a href=${`#/models/${encodeURIComponent(t.producer.replace(/^model:/, ''))}`}>${t.producer}</a></td><td><code>${t.version}</code></td>
-          </tr>`)}</tbody>
-        </table>`}
+          </tr>`,
+          )}</tbody>
+        </table>`
+    }
   <//>`;
 }
 
 function FeaturesPanel({ traits }) {
   const sorted = [...traits].sort((a, b) => a.key.localeCompare(b.key));
   return html`<${Panel} id="features" title="Key computed features">
-    ${sorted.length === 0
-      ? html`<p class="muted">No computed features yet.</p>`
-      : html`<dl class="features">${sorted.map((t) => html`<div><dt>${humanKey(t.key)}</dt><dd>${fmtValue(t.value)}</dd></div>`)}</dl>`}
+    ${
+      sorted.length === 0
+        ? html`<p class="muted">No computed features yet.</p>`
+        : html`<dl class="features">${sorted.map((t) => html`<div><dt>${humanKey(t.key)}</dt><dd>${fmtValue(t.value)}</dd></div>`)}</dl>`
+    }
   <//>`;
 }
 
@@ -181,10 +197,19 @@ function SimilarPanel({ userId }) {
     <${Loaded} res=${res} label="Finding similar users…">${(r) =>
       r.results.length === 0
         ? html`<p class="muted">${r.note ?? 'No similar users yet.'}</p>`
-        : html`<ol class="similar">${r.results.map((s) => html`<li>
+        : html`<ol class="similar">${r.results.map(
+            (s) => html`<li>
             <${UserLink} id=${s.userId} /> <${Confidence} value=${Math.max(0, s.similarity)} label="similarity" />
-            ${s.sharedTraits.length ? html`<div class="small muted">shares ${s.sharedTraits.slice(0, 5).map((t) => `${humanKey(t.key)}: ${fmtValue(t.value)}`).join(', ')}${s.sharedTraits.length > 5 ? ` +${s.sharedTraits.length - 5}` : ''}</div>` : null}
-          </li>`)}</ol>`}<//>
+            ${
+              s.sharedTraits.length
+                ? html`<div class="small muted">shares ${s.sharedTraits
+                    .slice(0, 5)
+                    .map((t) => `${humanKey(t.key)}: ${fmtValue(t.value)}`)
+                    .join(', ')}${s.sharedTraits.length > 5 ? ` +${s.sharedTraits.length - 5}` : ''}</div>`
+                : null
+            }
+          </li>`,
+          )}</ol>`}<//>
   <//>`;
 }
 
@@ -228,11 +253,13 @@ function TimelinePanel({ userId, counts }) {
         ${types.map((t) => html`<option value=${t}>${humanKey(t)} (${counts[t]})</option>`)}
       </select></span>`}>
     ${status === 'error' ? html`<${ErrorNote} error=${error} />` : null}
-    <ol class="timeline">${pages.map((e) => html`<li class=${e.text ? 'has-text' : ''}>
+    <ol class="timeline">${pages.map(
+      (e) => html`<li class=${e.text ? 'has-text' : ''}>
       <span class="t"><${Time} iso=${e.timestamp} /></span>
       <span class="type">${humanKey(e.type)}</span>
       <span class="gist">${eventGist(e)}</span>
-    </li>`)}</ol>
+    </li>`,
+    )}</ol>
     ${status === 'loading' ? html`<p class="muted" aria-live="polite">Loading events…</p>` : null}
     ${status === 'idle' && pages.length === 0 ? html`<p class="muted">No events.</p>` : null}
     ${cursor && status !== 'loading' ? html`<button type="button" onClick=${() => load(cursor, false)}>Older events</button>` : null}

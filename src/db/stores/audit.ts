@@ -74,8 +74,7 @@ export class SqlAuditStore implements AuditStore {
     this.queue = [];
     try {
       await this.x.tx(async (q) => {
-        for (const { entry: e } of batch)
-          await q.run(INSERT_AUDIT, [e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null]);
+        for (const { entry: e } of batch) await q.run(INSERT_AUDIT, [e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null]);
       });
       for (const w of batch) w.resolve();
     } catch (err) {
@@ -101,7 +100,17 @@ export class SqlAuditStore implements AuditStore {
     if (f.since !== undefined) add('at >= ?', f.since);
     if (f.until !== undefined) add('at < ?', f.until);
     if (f.before !== undefined) add('id < ?', f.before);
-    const raw = await this.x.all<{ id: number; at: number; keyId: string | null; action: string; method: string | null; route: string | null; status: number | null; userId: number | null; details: string | null }>(
+    const raw = await this.x.all<{
+      id: number;
+      at: number;
+      keyId: string | null;
+      action: string;
+      method: string | null;
+      route: string | null;
+      status: number | null;
+      userId: number | null;
+      details: string | null;
+    }>(
       `SELECT id, at, key_id AS "keyId", action, method, route, status, user_id AS "userId", details FROM audit_log
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
       [...args, f.limit + 1],

@@ -225,13 +225,7 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
  * every phase takes its row locks in one global order (identities by (kind, alias), events by
  * dedupe key, users and jobs by id, counters by key), so two batches never deadlock.
  */
-async function writeBatchPortable(
-  q: Queryable,
-  d: Dialect,
-  events: readonly PendingEvent[],
-  rejections: readonly PendingRejection[],
-  receivedAt: number,
-): Promise<EventOutcome[]> {
+async function writeBatchPortable(q: Queryable, d: Dialect, events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
   const users = await resolveIdentities(q, events, receivedAt);
   const out: EventOutcome[] = [];
   const touched = new Map<number, { n: number; first: number; last: number }>();
@@ -248,7 +242,19 @@ async function writeBatchPortable(
     const params: unknown[] = [];
     for (const { event: e } of part) {
       const flags = e.warnings.length ? JSON.stringify(e.warnings.map((w) => w.code)) : null;
-      params.push(users.get(identityKey(e.identityKind, e.identity)), e.type, e.ts, JSON.stringify(e.properties), e.text, e.source, e.clientEventId, e.contentHash, e.dedupeKey, receivedAt, flags);
+      params.push(
+        users.get(identityKey(e.identityKind, e.identity)),
+        e.type,
+        e.ts,
+        JSON.stringify(e.properties),
+        e.text,
+        e.source,
+        e.clientEventId,
+        e.contentHash,
+        e.dedupeKey,
+        receivedAt,
+        flags,
+      );
     }
     const rows = await q.all<{ id: number; dedupeKey: string }>(
       `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
@@ -296,7 +302,14 @@ async function writeBatchPortable(
     const p = prior.get(e.dedupeKey);
     if (p && e.clientEventId !== null && p.contentHash !== e.contentHash) {
       // Same eventId, different content: a client bug, not a retry. Say so instead of hiding it.
-      out.push({ index, status: 'rejected', reason: 'event_id_reused', field: 'eventId', message: `eventId was already used for a different event (id ${p.id})`, ...(eventId ? { eventId } : {}) });
+      out.push({
+        index,
+        status: 'rejected',
+        reason: 'event_id_reused',
+        field: 'eventId',
+        message: `eventId was already used for a different event (id ${p.id})`,
+        ...(eventId ? { eventId } : {}),
+      });
       count('rejected', 'event_id_reused');
     } else {
       out.push({ index, status: 'duplicate', ...(eventId ? { eventId } : {}), ...(p ? { duplicateOf: p.id } : {}) });
@@ -352,10 +365,10 @@ async function resolveIdentities(q: Queryable, events: readonly PendingEvent[], 
   for (const kind of ['user', 'anonymous'] as const) {
     const aliases = [...wanted.values()].filter((w) => w.kind === kind).map((w) => w.alias);
     for (const part of chunks(aliases, IN_CHUNK)) {
-      const rows = await q.all<{ alias: string; userId: number }>(
-        `SELECT alias, user_id AS "userId" FROM identities WHERE kind = ? AND alias IN (${marks(part.length)})`,
-        [kind, ...part],
-      );
+      const rows = await q.all<{ alias: string; userId: number }>(`SELECT alias, user_id AS "userId" FROM identities WHERE kind = ? AND alias IN (${marks(part.length)})`, [
+        kind,
+        ...part,
+      ]);
       for (const r of rows) found.set(identityKey(kind, r.alias), Number(r.userId));
     }
   }
@@ -407,10 +420,10 @@ async function resolveIdentities(q: Queryable, events: readonly PendingEvent[], 
       // A concurrent writer linked these first (PostgreSQL made us wait for its commit): use its users.
       const orphans = lost.map((alias) => userOf.get(alias) as number).filter((id) => created.has(id));
       if (orphans.length) await q.run(`DELETE FROM users WHERE id IN (${marks(orphans.length)})`, orphans);
-      for (const r of await q.all<{ alias: string; userId: number }>(
-        `SELECT alias, user_id AS "userId" FROM identities WHERE kind = ? AND alias IN (${marks(lost.length)})`,
-        [kind, ...lost],
-      ))
+      for (const r of await q.all<{ alias: string; userId: number }>(`SELECT alias, user_id AS "userId" FROM identities WHERE kind = ? AND alias IN (${marks(lost.length)})`, [
+        kind,
+        ...lost,
+      ]))
         found.set(identityKey(kind, r.alias), Number(r.userId));
       for (const alias of lost) if (!found.has(identityKey(kind, alias))) throw new Error(`identity ${kind}:${alias} vanished while being linked`);
     }

@@ -219,7 +219,11 @@ export class SqlFeatureStore implements FeatureStore {
   async attributeValues(key: string, limit: number): Promise<ValueCount[]> {
     const v = this.d.jsonValueParam('attributes');
     // One more than asked: PostgreSQL keeps a JSON null as a value (SQLite as NULL); it is dropped here.
-    const rows = await this.x.all<{ v: unknown; n: unknown }>(`SELECT ${v} AS v, count(*) AS n FROM users WHERE ${v} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?`, [key, key, limit + 1]);
+    const rows = await this.x.all<{ v: unknown; n: unknown }>(`SELECT ${v} AS v, count(*) AS n FROM users WHERE ${v} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?`, [
+      key,
+      key,
+      limit + 1,
+    ]);
     return rows
       .map((r) => ({ value: this.norm(r.v), n: n(r.n) }))
       .filter((r) => r.value !== null)
@@ -231,7 +235,10 @@ export class SqlFeatureStore implements FeatureStore {
     const ids = [...new Set(userIds)];
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
       const part = ids.slice(i, i + IN_CHUNK);
-      const rows = await this.x.all<{ id: unknown; v: unknown }>(`SELECT id, ${this.d.jsonValueParam('attributes')} AS v FROM users WHERE id IN (${part.map(() => '?').join(', ')})`, [key, ...part]);
+      const rows = await this.x.all<{ id: unknown; v: unknown }>(
+        `SELECT id, ${this.d.jsonValueParam('attributes')} AS v FROM users WHERE id IN (${part.map(() => '?').join(', ')})`,
+        [key, ...part],
+      );
       for (const r of rows) {
         const v = this.norm(r.v);
         if (v !== null) out.set(n(r.id), v);

@@ -205,13 +205,7 @@ export class SqlJobStore implements JobStore {
   }
 
   /** Pending again at `runAfter`, or folded into the pending job for the same (kind, user). */
-  private async backToPending(
-    q: Queryable,
-    job: Pick<Job, 'id' | 'kind' | 'userId' | 'attempts'>,
-    error: string | null,
-    runAfter: number,
-    now: number,
-  ): Promise<'pending'> {
+  private async backToPending(q: Queryable, job: Pick<Job, 'id' | 'kind' | 'userId' | 'attempts'>, error: string | null, runAfter: number, now: number): Promise<'pending'> {
     const sameUser = job.userId === null ? 'user_id IS NULL' : 'user_id = ?';
     const folded = await q.run(
       `UPDATE jobs SET attempts = ${this.d.greatest('attempts', '?')}, last_error = coalesce(?, last_error), run_after = ${this.d.greatest('run_after', '?')}, updated_at = ?
@@ -222,10 +216,13 @@ export class SqlJobStore implements JobStore {
       await q.run('DELETE FROM jobs WHERE id = ?', [job.id]);
       return 'pending';
     }
-    await q.run(
-      `UPDATE jobs SET status = 'pending', attempts = ?, locked_by = NULL, lease_until = NULL, last_error = ?, run_after = ?, updated_at = ? WHERE id = ?`,
-      [job.attempts, error, runAfter, now, job.id],
-    );
+    await q.run(`UPDATE jobs SET status = 'pending', attempts = ?, locked_by = NULL, lease_until = NULL, last_error = ?, run_after = ?, updated_at = ? WHERE id = ?`, [
+      job.attempts,
+      error,
+      runAfter,
+      now,
+      job.id,
+    ]);
     return 'pending';
   }
 

@@ -49,8 +49,7 @@ export const newKeySecret = () => `tlk_${randomBytes(32).toString('base64url')}`
 export function parseScopes(raw: string | readonly string[]): Scope[] {
   const list = (typeof raw === 'string' ? raw.split(',') : [...raw]).map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (bad.length || list.length === 0)
-    throw new ValidationError(`scopes must be a comma-separated list of ${SCOPES.join(', ')}`, { field: 'scopes', invalid: bad });
+  if (bad.length || list.length === 0) throw new ValidationError(`scopes must be a comma-separated list of ${SCOPES.join(', ')}`, { field: 'scopes', invalid: bad });
   return [...new Set(list)] as Scope[];
 }
 
@@ -83,7 +82,9 @@ export class SqlKeyStore implements KeyStore {
 
   async verify(secret: string): Promise<{ id: string; scopes: Scope[] } | null> {
     // Every request runs this: one constant statement (prepared once per connection on SQLite).
-    const row = await this.x.get<{ id: string; scopes: string; revokedAt: number | null }>('SELECT id, scopes, revoked_at AS "revokedAt" FROM api_keys WHERE secret_hash = ?', [hashSecret(secret)]);
+    const row = await this.x.get<{ id: string; scopes: string; revokedAt: number | null }>('SELECT id, scopes, revoked_at AS "revokedAt" FROM api_keys WHERE secret_hash = ?', [
+      hashSecret(secret),
+    ]);
     if (!row || row.revokedAt !== null) return null;
     return { id: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
   }

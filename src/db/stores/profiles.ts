@@ -201,7 +201,11 @@ export class SqlProfileStore implements ProfileStore {
     let after = 0;
     for (;;) {
       // Keyset pages: no cursor held open across awaits (a pooled connection, a concurrent write).
-      const rows = await this.x.all<RawProfile>(`SELECT ${PROFILE_COLUMNS} FROM user_profiles WHERE version = ? AND user_id > ? ORDER BY user_id LIMIT ?`, [version, after, pageSize]);
+      const rows = await this.x.all<RawProfile>(`SELECT ${PROFILE_COLUMNS} FROM user_profiles WHERE version = ? AND user_id > ? ORDER BY user_id LIMIT ?`, [
+        version,
+        after,
+        pageSize,
+      ]);
       for (const r of rows) yield this.toRow(r);
       if (rows.length < pageSize) return;
       after = Number((rows.at(-1) as RawProfile).user_id);

@@ -40,7 +40,13 @@ export class SqlSegmentStore implements SegmentStore {
 
   async insert(s: { name: string; description: string | null; filter: string }, now: number): Promise<SegmentRow> {
     const r = await this.x.tx((q) =>
-      q.get<SegmentRow>(`INSERT INTO segments (name, description, filter, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING ${SEGMENT_COLUMNS}`, [s.name, s.description, s.filter, now, now]),
+      q.get<SegmentRow>(`INSERT INTO segments (name, description, filter, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING ${SEGMENT_COLUMNS}`, [
+        s.name,
+        s.description,
+        s.filter,
+        now,
+        now,
+      ]),
     );
     if (!r) throw new Error('segment insert returned no row');
     return toRow(r);

@@ -85,7 +85,13 @@ export class SqlStatsStore implements StatsStore {
       missingFields: group('missing'),
       warnings: group('warning'),
       jobs: { pending: 0, running: 0, done: 0, parked: 0, ...jobs },
-      parkedJobs: parked.map((j) => ({ id: Number(j.id), kind: j.kind, attempts: Number(j.attempts), lastError: j.lastError, updatedAt: new Date(Number(j.updatedAt)).toISOString() })),
+      parkedJobs: parked.map((j) => ({
+        id: Number(j.id),
+        kind: j.kind,
+        attempts: Number(j.attempts),
+        lastError: j.lastError,
+        updatedAt: new Date(Number(j.updatedAt)).toISOString(),
+      })),
       traits: { current, rejected: group('traits_rejected'), droppedSensitive: group('traits_dropped_sensitive') },
       llm: { calls: Number(llm?.calls ?? 0), errors: Number(llm?.errors ?? 0), promptTokens: Number(llm?.p ?? 0), completionTokens: Number(llm?.c ?? 0) },
     };
@@ -123,7 +129,9 @@ export class SqlStatsStore implements StatsStore {
   }
 
   async llmUsage(): Promise<{ calls: { purpose: string; status: string; n: number }[]; promptTokens: number; completionTokens: number }> {
-    const calls = await this.x.all<{ purpose: string; status: string; n: number }>('SELECT purpose, status, count(*) AS n FROM llm_calls GROUP BY purpose, status ORDER BY purpose, status');
+    const calls = await this.x.all<{ purpose: string; status: string; n: number }>(
+      'SELECT purpose, status, count(*) AS n FROM llm_calls GROUP BY purpose, status ORDER BY purpose, status',
+    );
     const t = await this.x.get<{ p: number; c: number }>('SELECT coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM llm_calls');
     return { calls: calls.map((r) => ({ ...r, n: Number(r.n) })), promptTokens: Number(t?.p ?? 0), completionTokens: Number(t?.c ?? 0) };
   }

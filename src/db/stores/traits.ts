@@ -128,8 +128,7 @@ interface TraitRow {
 
 const FORGET_SQL = 'DELETE FROM signal_extractions WHERE event_id IN (SELECT id FROM events WHERE user_id = ?)';
 
-const COLS =
-  'id, key, value, kind, confidence, evidence, producer, version, valid_from AS "validFrom", valid_to AS "validTo", superseded_by AS "supersededBy"';
+const COLS = 'id, key, value, kind, confidence, evidence, producer, version, valid_from AS "validFrom", valid_to AS "validTo", superseded_by AS "supersededBy"';
 
 const toTrait = (r: TraitRow): Trait => ({
   id: Number(r.id),
@@ -294,6 +293,11 @@ async function bumpCounter(q: Queryable, metric: string, key: string, n: number)
 
 async function markRead(q: Queryable, eventIds: readonly number[], producer: string, version: string, now: number): Promise<void> {
   for (const id of eventIds) {
-    await q.run('INSERT INTO signal_extractions (event_id, producer, version, extracted_at) VALUES (?, ?, ?, ?) ON CONFLICT (event_id, producer, version) DO NOTHING', [id, producer, version, now]);
+    await q.run('INSERT INTO signal_extractions (event_id, producer, version, extracted_at) VALUES (?, ?, ?, ?) ON CONFLICT (event_id, producer, version) DO NOTHING', [
+      id,
+      producer,
+      version,
+      now,
+    ]);
   }
 }

@@ -100,9 +100,9 @@ export function userDataSections(x: Executor, d: Dialect): UserDataSection[] {
       derived: true,
       // The answers themselves: model output about the person.
       export: async (u) =>
-        (
-          await x.all<{ response: string; createdAt: number }>('SELECT response, created_at AS "createdAt" FROM llm_cache WHERE user_id = ? ORDER BY created_at, key', [u])
-        ).map((r) => ({ response: parsed(r.response), createdAt: iso(r.createdAt) })),
+        (await x.all<{ response: string; createdAt: number }>('SELECT response, created_at AS "createdAt" FROM llm_cache WHERE user_id = ? ORDER BY created_at, key', [u])).map(
+          (r) => ({ response: parsed(r.response), createdAt: iso(r.createdAt) }),
+        ),
       erase: (q, u) => del(q, 'DELETE FROM llm_cache WHERE user_id = ?', u),
     },
     {
@@ -151,7 +151,17 @@ export function userDataSections(x: Executor, d: Dialect): UserDataSection[] {
       derived: false,
       export: async (u) =>
         (
-          await x.all<{ at: number; purpose: string; model: string; promptVersion: string; promptTokens: number; completionTokens: number; latencyMs: number; status: string; error: string | null }>(
+          await x.all<{
+            at: number;
+            purpose: string;
+            model: string;
+            promptVersion: string;
+            promptTokens: number;
+            completionTokens: number;
+            latencyMs: number;
+            status: string;
+            error: string | null;
+          }>(
             `SELECT at, purpose, model, prompt_version AS "promptVersion", prompt_tokens AS "promptTokens", completion_tokens AS "completionTokens",
                     latency_ms AS "latencyMs", status, error
              FROM llm_calls WHERE user_id = ? ORDER BY at, id`,
@@ -191,7 +201,17 @@ export function userDataSections(x: Executor, d: Dialect): UserDataSection[] {
       derived: false,
       export: async (u) =>
         (
-          await x.all<{ id: number; type: string; ts: number; properties: string; text: string | null; source: string | null; eventId: string | null; receivedAt: number; flags: string | null }>(
+          await x.all<{
+            id: number;
+            type: string;
+            ts: number;
+            properties: string;
+            text: string | null;
+            source: string | null;
+            eventId: string | null;
+            receivedAt: number;
+            flags: string | null;
+          }>(
             `SELECT id, type, ts, properties, text, source, client_event_id AS "eventId", received_at AS "receivedAt", flags
              FROM events WHERE user_id = ? ORDER BY ts, id`,
             [u],

@@ -157,10 +157,12 @@ export class SqlUserStore implements UserStore {
       if (anonUser === undefined) {
         // An unseen anonymous id: attach it to the known user (created if new).
         const target = known ?? (await ensureKnownUser(q, userId, now));
-        const r = await q.run(
-          'INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING',
-          ['anonymous', anonymousId, target, now],
-        );
+        const r = await q.run('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING', [
+          'anonymous',
+          anonymousId,
+          target,
+          now,
+        ]);
         if (r.changes === 1) return { status: 'linked', userId, movedEvents: 0 };
         continue; // someone else attached it meanwhile: decide again
       }
@@ -268,10 +270,7 @@ export class SqlUserStore implements UserStore {
   async filterByConsent(userIds: readonly number[], flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<number[]> {
     const allowed = new Set<number>();
     for (const chunk of chunks([...new Set(userIds)])) {
-      const rows = await this.x.all<{ id: number; consent: string | null }>(
-        `SELECT id, consent FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`,
-        chunk,
-      );
+      const rows = await this.x.all<{ id: number; consent: string | null }>(`SELECT id, consent FROM users WHERE id IN (${chunk.map(() => '?').join(',')})`, chunk);
       for (const r of rows) if (effectiveConsent(r.consent, defaults)[flag]) allowed.add(Number(r.id));
     }
     return userIds.filter((id) => allowed.has(id));
@@ -304,10 +303,11 @@ async function ownerOf(q: Queryable, kind: 'user' | 'anonymous', alias: string):
 
 /** The known user with this external id, created if new; never a second one (the unique index decides). */
 async function ensureKnownUser(q: Queryable, externalId: string, now: number): Promise<number> {
-  const created = await q.get<{ id: number }>(
-    'INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id',
-    [externalId, now, now],
-  );
+  const created = await q.get<{ id: number }>('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id', [
+    externalId,
+    now,
+    now,
+  ]);
   const id = created ? Number(created.id) : Number((await q.get<{ id: number }>('SELECT id FROM users WHERE external_id = ?', [externalId]))!.id);
   await q.run('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING', ['user', externalId, id, now]);
   return id;

@@ -46,7 +46,10 @@ describeStores('audit', (ctx) => {
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => entry(24 - i).at));
 
     const ats = async (f: Parameters<typeof audit.query>[0]) => (await audit.query(f)).rows.map((r) => r.at);
-    const expectAts = (pred: (i: number) => boolean) => Array.from({ length: 25 }, (_, i) => 24 - i).filter(pred).map((i) => entry(i).at);
+    const expectAts = (pred: (i: number) => boolean) =>
+      Array.from({ length: 25 }, (_, i) => 24 - i)
+        .filter(pred)
+        .map((i) => entry(i).at);
     expect(await ats({ limit: 100, keyId: 'key_a' })).toEqual(expectAts((i) => i % 3 === 0));
     expect(await ats({ limit: 100, userId: 101 })).toEqual(expectAts((i) => i % 4 === 1));
     expect(await ats({ limit: 100, route: '/v1/users/:id', action: 'profile.read' })).toEqual(expectAts((i) => i % 2 === 1));

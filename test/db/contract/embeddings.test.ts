@@ -8,7 +8,13 @@ const T0 = 1_780_000_000_000;
 async function seed(store: Store, user: string, texts: (string | null)[]): Promise<{ userId: number; events: number[] }> {
   const r = await ingestBatch(
     store.events,
-    texts.map((text, i) => ({ userId: user, type: text === null ? 'page_view' : 'chat_message', ...(text === null ? {} : { text }), timestamp: T0 + i * 1000, eventId: `${user}-${i}` })),
+    texts.map((text, i) => ({
+      userId: user,
+      type: text === null ? 'page_view' : 'chat_message',
+      ...(text === null ? {} : { text }),
+      timestamp: T0 + i * 1000,
+      eventId: `${user}-${i}`,
+    })),
   );
   return { userId: (await store.users.require(user)).id, events: r.results.map((x) => (x.status === 'accepted' ? x.id : -1)) };
 }
@@ -21,17 +27,28 @@ describeStores('embeddings', (ctx) => {
     await seed(ctx.store, 'bob', ['other user']);
     const e = ctx.store.embeddings;
     const byId = <T extends { id: number }>(xs: T[]) => [...xs].sort((a, b) => a.id - b.id);
-    expect(await e.signalsToEmbed(userId, 'emb:a')).toEqual(byId([
-      { id: events[0]!, text: 'one' },
-      { id: events[2]!, text: 'three' },
-    ]));
+    expect(await e.signalsToEmbed(userId, 'emb:a')).toEqual(
+      byId([
+        { id: events[0]!, text: 'one' },
+        { id: events[2]!, text: 'three' },
+      ]),
+    );
     const v1 = vec(0.1, -0.2, 1 / 3);
     await e.putSignalEmbeddings(userId, 'emb:a', 3, [{ eventId: events[0]!, vector: v1 }], 50);
     expect((await e.signalsToEmbed(userId, 'emb:a')).map((s) => s.text)).toEqual(['three']);
     expect(await e.signalsToEmbed(userId, 'emb:b')).toHaveLength(2);
     // a second write for the same (signal, embedder) replaces the vector
     const v3 = vec(0.5, 0.5, 0.5);
-    await e.putSignalEmbeddings(userId, 'emb:a', 3, [{ eventId: events[0]!, vector: v1.map((x) => x * 2) }, { eventId: events[2]!, vector: v3 }], 60);
+    await e.putSignalEmbeddings(
+      userId,
+      'emb:a',
+      3,
+      [
+        { eventId: events[0]!, vector: v1.map((x) => x * 2) },
+        { eventId: events[2]!, vector: v3 },
+      ],
+      60,
+    );
     const stored = await e.signalEmbeddings(userId, 'emb:a', 3);
     // ordered by signal id
     const expected = byId([

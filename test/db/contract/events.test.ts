@@ -143,7 +143,13 @@ describeStores('events', (ctx) => {
 
   it('pages a user’s events newest first with a stable keyset cursor, optionally of one type', async () => {
     const s = ctx.store;
-    const raw = Array.from({ length: 7 }, (_, i) => ({ eventId: `p${i}`, userId: 'eve', type: i % 2 ? 'search' : 'page_view', ...(i % 2 ? { text: `q${i}` } : {}), timestamp: T + (i < 2 ? 0 : i) }));
+    const raw = Array.from({ length: 7 }, (_, i) => ({
+      eventId: `p${i}`,
+      userId: 'eve',
+      type: i % 2 ? 'search' : 'page_view',
+      ...(i % 2 ? { text: `q${i}` } : {}),
+      timestamp: T + (i < 2 ? 0 : i),
+    }));
     await write(s, raw);
     const eve = (await s.users.require('eve')).id;
     const seen: string[] = [];
@@ -171,7 +177,13 @@ describeStores('events', (ctx) => {
     const s = ctx.store;
     const n = await s.events.bulk(async () => {
       let accepted = 0;
-      for (let b = 0; b < 3; b++) accepted += (await write(s, Array.from({ length: 50 }, (_, i) => ({ userId: `bulk-${i % 7}`, type: 'page_view', timestamp: T + b * 100 + i })))).filter((o) => o.status === 'accepted').length;
+      for (let b = 0; b < 3; b++)
+        accepted += (
+          await write(
+            s,
+            Array.from({ length: 50 }, (_, i) => ({ userId: `bulk-${i % 7}`, type: 'page_view', timestamp: T + b * 100 + i })),
+          )
+        ).filter((o) => o.status === 'accepted').length;
       return accepted;
     });
     expect(n).toBe(150);

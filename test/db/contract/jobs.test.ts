@@ -14,7 +14,11 @@ describeStores('jobs', (ctx) => {
   it('keeps one pending job per (kind, user) however many callers enqueue it', async () => {
     const jobs = ctx.store.jobs;
     const [a, b] = [await user(ctx.store, 'a'), await user(ctx.store, 'b')];
-    const added = await Promise.all([...Array.from({ length: 10 }, () => jobs.enqueue('refresh', a, {}, 1000)), jobs.enqueue('refresh', b, {}, 1000), jobs.enqueue('other', a, {}, 1000)]);
+    const added = await Promise.all([
+      ...Array.from({ length: 10 }, () => jobs.enqueue('refresh', a, {}, 1000)),
+      jobs.enqueue('refresh', b, {}, 1000),
+      jobs.enqueue('other', a, {}, 1000),
+    ]);
     expect(added.filter(Boolean)).toHaveLength(3);
     expect((await jobs.counts(1000)).pending).toBe(3);
     // Once claimed (running), new work for the same user queues beside it.

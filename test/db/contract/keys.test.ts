@@ -14,7 +14,9 @@ describeStores('keys', (ctx) => {
     expect(await keys.verify(newKeySecret())).toBeNull();
     expect(await keys.verify(`${k.secret}x`)).toBeNull();
     const listed = await keys.list();
-    expect(listed).toEqual([{ id: k.id, name: 'ingest bot', scopes: ['events:write', 'profiles:read'], prefix: k.secret.slice(0, 10), createdAt: k.createdAt, lastUsedAt: null, revokedAt: null }]);
+    expect(listed).toEqual([
+      { id: k.id, name: 'ingest bot', scopes: ['events:write', 'profiles:read'], prefix: k.secret.slice(0, 10), createdAt: k.createdAt, lastUsedAt: null, revokedAt: null },
+    ]);
     expect(JSON.stringify(listed)).not.toContain(k.secret);
   });
 

@@ -28,7 +28,15 @@ describeStores('profiles', (ctx) => {
     await p.upsert(profile(ids[0]!));
     await p.upsert(profile(ids[1]!, { version: 'v2', vector: vec(4, 9), blocks: { text: false } }));
     const one = await p.get(ids[0]!);
-    expect(one).toEqual({ userId: ids[0], version: 'v1', dim: 8, vector: vec(8, ids[0]!), blocks: { text: true, behaviour: false, traits: true }, profileVersion: 3, updatedAt: 1_000 });
+    expect(one).toEqual({
+      userId: ids[0],
+      version: 'v1',
+      dim: 8,
+      vector: vec(8, ids[0]!),
+      blocks: { text: true, behaviour: false, traits: true },
+      profileVersion: 3,
+      updatedAt: 1_000,
+    });
     expect(one?.vector).toBeInstanceOf(Float32Array);
     expect(await p.get(ids[2]!)).toBeNull();
     const many = await p.getMany([ids[2]!, ids[1]!, ids[0]!, 999_999]);
@@ -42,7 +50,10 @@ describeStores('profiles', (ctx) => {
   it('reads many ids beyond one chunk', async () => {
     const p = ctx.store.profiles;
     const ids = await users(ctx.store, 150);
-    await p.writeMany(ids.map((id) => profile(id)), []);
+    await p.writeMany(
+      ids.map((id) => profile(id)),
+      [],
+    );
     const many = await p.getMany(ids);
     expect(many.size).toBe(150);
     for (const id of ids) expect(many.get(id)?.vector).toEqual(vec(8, id));

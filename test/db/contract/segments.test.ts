@@ -14,20 +14,35 @@ const people: { ref: string; attrs: Record<string, Json>; marketing?: boolean }[
 async function seed(store: Store): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
   for (const p of people) ids[p.ref] = (await store.users.setAttributes(p.ref, p.attrs, p.marketing === undefined ? undefined : { marketing: p.marketing }, 1)).id;
-  await store.traits.replaceTraits('semantic', 'test', [
-    { userId: ids.ann!, key: 'interest', value: 'Hiking', confidence: 0.9, version: '1' },
-    { userId: ids.bob!, key: 'interest', value: 'hiking', confidence: 0.4, version: '1' },
-    { userId: ids.cy!, key: 'diet', value: 'vegan', confidence: 0.8, version: '1' },
-  ], { now: 10 });
-  await store.traits.replaceTraits('computed', 'test', [
-    { userId: ids.ann!, key: 'purchase_count', value: 5, confidence: 1, version: '1' },
-    { userId: ids.bob!, key: 'purchase_count', value: 1, confidence: 1, version: '1' },
-    { userId: ids.dee!, key: 'purchase_count', value: 'n/a', confidence: 1, version: '1' },
-  ], { now: 10 });
-  await store.traits.replaceTraits('predicted', 'test', [
-    { userId: ids.ann!, key: 'will_purchase', value: true, confidence: 0.8, version: '1' },
-    { userId: ids.bob!, key: 'will_purchase', value: false, confidence: 0.9, version: '1' },
-  ], { now: 10 });
+  await store.traits.replaceTraits(
+    'semantic',
+    'test',
+    [
+      { userId: ids.ann!, key: 'interest', value: 'Hiking', confidence: 0.9, version: '1' },
+      { userId: ids.bob!, key: 'interest', value: 'hiking', confidence: 0.4, version: '1' },
+      { userId: ids.cy!, key: 'diet', value: 'vegan', confidence: 0.8, version: '1' },
+    ],
+    { now: 10 },
+  );
+  await store.traits.replaceTraits(
+    'computed',
+    'test',
+    [
+      { userId: ids.ann!, key: 'purchase_count', value: 5, confidence: 1, version: '1' },
+      { userId: ids.bob!, key: 'purchase_count', value: 1, confidence: 1, version: '1' },
+      { userId: ids.dee!, key: 'purchase_count', value: 'n/a', confidence: 1, version: '1' },
+    ],
+    { now: 10 },
+  );
+  await store.traits.replaceTraits(
+    'predicted',
+    'test',
+    [
+      { userId: ids.ann!, key: 'will_purchase', value: true, confidence: 0.8, version: '1' },
+      { userId: ids.bob!, key: 'will_purchase', value: false, confidence: 0.9, version: '1' },
+    ],
+    { now: 10 },
+  );
   return ids;
 }
 

@@ -70,7 +70,18 @@ describeStores('stats', (ctx) => {
   it('sums LLM usage by purpose and outcome', async () => {
     const store = ctx.store;
     const call = (operation: string, status: 'ok' | 'error', p: number, c: number) =>
-      store.llm.recordCall({ at: T, userId: null, operation, model: 'm', promptVersion: '1', promptTokens: p, completionTokens: c, latencyMs: 5, status, error: status === 'error' ? 'boom' : null });
+      store.llm.recordCall({
+        at: T,
+        userId: null,
+        operation,
+        model: 'm',
+        promptVersion: '1',
+        promptTokens: p,
+        completionTokens: c,
+        latencyMs: 5,
+        status,
+        error: status === 'error' ? 'boom' : null,
+      });
     await call('extract_traits', 'ok', 100, 20);
     await call('extract_traits', 'ok', 50, 10);
     await call('extract_traits', 'error', 30, 0);

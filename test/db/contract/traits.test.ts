@@ -19,16 +19,23 @@ async function seed(store: Store, user: string, texts: string[], at = T0): Promi
 const semantic = (key: string, value: string, confidence: number, producer = 'p') => ({ key, value, kind: 'semantic' as const, confidence, evidence: [], producer, version: '1' });
 
 /** A plan that only inserts the given rows (refs -1, -2, …). */
-const inserts = (...rows: ReturnType<typeof semantic>[]) => (): { changes: TraitChange[]; result: null } => ({
-  changes: rows.map((trait, i) => ({ op: 'insert' as const, ref: -(i + 1), trait })),
-  result: null,
-});
+const inserts =
+  (...rows: ReturnType<typeof semantic>[]) =>
+  (): { changes: TraitChange[]; result: null } => ({
+    changes: rows.map((trait, i) => ({ op: 'insert' as const, ref: -(i + 1), trait })),
+    result: null,
+  });
 
 describeStores('traits', (ctx) => {
   it('current: one sort order for every reader (kind, key, confidence high to low, then id) and every filter', async () => {
     const { userId } = await seed(ctx.store, 'ann', ['hello']);
     const traits = ctx.store.traits;
-    await traits.merge({ userId, kind: 'semantic', now: 10, plan: inserts(semantic('interest', 'chess', 0.4), semantic('diet', 'vegan', 0.7), semantic('interest', 'hiking', 0.9), semantic('interest', 'cooking', 0.4, 'q')) });
+    await traits.merge({
+      userId,
+      kind: 'semantic',
+      now: 10,
+      plan: inserts(semantic('interest', 'chess', 0.4), semantic('diet', 'vegan', 0.7), semantic('interest', 'hiking', 0.9), semantic('interest', 'cooking', 0.4, 'q')),
+    });
     await traits.replaceTraits('computed', 'features', [{ userId, key: 'aov', value: 12.5, confidence: 1, version: 'v1' }], { now: 11 });
     const all = await traits.current(userId);
     expect(all.map((t) => [t.kind, t.key, t.value])).toEqual([
@@ -106,7 +113,14 @@ describeStores('traits', (ctx) => {
         kind: 'semantic',
         now: 6,
         markRead: { eventIds: [events[2]!], producer: 'x', version: '1' },
-        plan: () => ({ changes: [{ op: 'insert', ref: -1, trait: semantic('pet', 'dog', 0.5) }, { op: 'close', id: -7, supersededBy: null }], counters: [{ metric: 'traits_rejected', key: 'unknown_key', n: 1 }], result: null }),
+        plan: () => ({
+          changes: [
+            { op: 'insert', ref: -1, trait: semantic('pet', 'dog', 0.5) },
+            { op: 'close', id: -7, supersededBy: null },
+          ],
+          counters: [{ metric: 'traits_rejected', key: 'unknown_key', n: 1 }],
+          result: null,
+        }),
       }),
     ).rejects.toThrow(/before inserting/);
     expect(await traits.current(userId)).toEqual([]);

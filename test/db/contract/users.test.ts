@@ -73,7 +73,12 @@ describeStores('users', (ctx) => {
     // Attributes the known user declared win over the anonymous ones.
     expect(JSON.parse(ann.attributes)).toEqual({ plan: 'pro', city: 'Lyon' });
     expect(await s.events.countsByType(ann.id)).toEqual({ page_view: 1, click: 2 });
-    expect((await s.traits.current(ann.id)).filter((t) => t.kind === 'declared').map((t) => t.key).sort()).toEqual(['city', 'plan', 'plan']);
+    expect(
+      (await s.traits.current(ann.id))
+        .filter((t) => t.kind === 'declared')
+        .map((t) => t.key)
+        .sort(),
+    ).toEqual(['city', 'plan', 'plan']);
     expect((await s.users.require('dev-2')).id).toBe(ann.id);
     expect((await s.audit.query({ userId: ann.id, limit: 10 })).rows.map((r) => r.action)).toEqual(['profile.read']);
     expect((await s.audit.query({ userId: anon2, limit: 10 })).rows).toEqual([]);
@@ -195,7 +200,18 @@ describeStores('users', (ctx) => {
     await s.users.setAttributes('eve', { boat: 'sloop' }, { marketing: true }, NOW);
     const eve = await s.users.require('eve');
     await s.llm.cachePut('k-eve', eve.id, '{"operations":[]}', NOW);
-    await s.llm.recordCall({ at: NOW, userId: eve.id, operation: 'extract_traits', model: 'm', promptVersion: 'v1', promptTokens: 5, completionTokens: 2, latencyMs: 3, status: 'error', error: 'said sailing' });
+    await s.llm.recordCall({
+      at: NOW,
+      userId: eve.id,
+      operation: 'extract_traits',
+      model: 'm',
+      promptVersion: 'v1',
+      promptTokens: 5,
+      completionTokens: 2,
+      latencyMs: 3,
+      status: 'error',
+      error: 'said sailing',
+    });
     await s.audit.write({ at: NOW, keyId: 'key_x', action: 'profile.read', method: 'GET', route: '/v1/users/:id', status: 200, userId: eve.id });
 
     const x = await exportUser(s.userData, eve, ['profiling']);

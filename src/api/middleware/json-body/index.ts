@@ -17,8 +17,7 @@ export function jsonBody(opts: { maxDepth?: number } = {}): MiddlewareHandler<Ap
     const m = c.req.method;
     if (m !== 'POST' && m !== 'PUT' && m !== 'PATCH') return next();
     const type = c.req.header('content-type') ?? '';
-    if (!JSON_TYPE.test(type))
-      throw new UnsupportedMediaTypeError('the request body must be JSON (Content-Type: application/json)', { contentType: type || null });
+    if (!JSON_TYPE.test(type)) throw new UnsupportedMediaTypeError('the request body must be JSON (Content-Type: application/json)', { contentType: type || null });
     const text = await c.req.text();
     let body: unknown;
     try {

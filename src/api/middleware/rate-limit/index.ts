@@ -19,7 +19,10 @@ export interface RateLimitOptions {
 /** Parses TRAITLENS_RATE_LIMITS: `scope=rps:burst,...`. */
 export function parseRateLimits(raw: string): Partial<Record<Scope, RateSpec>> {
   const out: Partial<Record<Scope, RateSpec>> = {};
-  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([a-z:]+)=(\d+(?:\.\d+)?):(\d+)$/.exec(part);
     if (!m || !(SCOPES as readonly string[]).includes(m[1]!) || Number(m[3]) < 1)
       throw new ConfigError(`TRAITLENS_RATE_LIMITS: "${part}" is not scope=rps:burst (scopes: ${SCOPES.join(', ')}; burst ≥ 1)`);
