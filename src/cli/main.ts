@@ -67,6 +67,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   try {
     loadDotEnv();
     const config = loadConfig();
+    // A forced tfjs backend is chosen before anything loads a model (auto stays lazy: no tfjs load).
+    if (config.TRAITLENS_TF_BACKEND !== 'auto') await (await import('../predict/backend.ts')).initBackend({ prefer: config.TRAITLENS_TF_BACKEND });
     return await command.run(rest, { config, io });
   } catch (err) {
     return report(err, command, io);

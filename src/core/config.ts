@@ -65,6 +65,8 @@ export const configSchema = z.object({
   OPENAI_EMBEDDING_BATCH: int(64, 1, 2048),
   /** Trained behavioural models (NAME/VERSION folders); `traitlens train` writes here, scoring reads. */
   TRAITLENS_MODELS_DIR: z.string().min(1).default('./models'),
+  /** tfjs backend: auto = tfjs-node when its native binding loads, else WASM, else cpu; or force one. */
+  TRAITLENS_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Derived files (the offline word-vector cache). */
   TRAITLENS_CACHE_DIR: z.string().min(1).default('./data/cache'),
   /** Offline SIF embeddings: remove the common component (first principal component). */

@@ -224,7 +224,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
     }
 
     // Score.
-    const embedder = new OfflineEmbedder({ cacheDir: opts.cacheDir ?? process.env.TRAITLENS_CACHE_DIR ?? './data/cache' });
+    const embedder = new OfflineEmbedder({ cacheDir: opts.cacheDir ?? config.TRAITLENS_CACHE_DIR });
     const sif = await embedder.model();
     const matcher = new TraitFactMatcher((t) => sif.embed(t));
     const pairs: ScoredPair[] = [];

@@ -50,12 +50,11 @@ async function pick(prefer: BackendName | undefined, log: (msg: string) => void)
 }
 
 /**
- * Initialises the backend once (later calls return the first choice). `prefer` forces a backend
- * for benchmarks and tests; TRAITLENS_TF_BACKEND does the same from the environment.
+ * Initialises the backend once (later calls return the first choice). `prefer` forces a backend:
+ * the CLI and the pipeline thread pass TRAITLENS_TF_BACKEND from the config when it is not auto.
  */
 export function initBackend(opts: { prefer?: BackendName; log?: (msg: string) => void; force?: boolean } = {}): Promise<BackendName> {
-  const envPrefer = process.env.TRAITLENS_TF_BACKEND as BackendName | undefined;
-  if (!chosen || opts.force) chosen = pick(opts.prefer ?? envPrefer, opts.log ?? ((m) => process.stderr.write(`${m}\n`)));
+  if (!chosen || opts.force) chosen = pick(opts.prefer, opts.log ?? ((m) => process.stderr.write(`${m}\n`)));
   return chosen;
 }
 

@@ -3,13 +3,13 @@
  * card.json, card.md}. The newest version (versions sort by time) is the one that scores.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { NotFoundError } from '../core/errors.ts';
 import type { ModelCard } from './card.ts';
 
+/** Where models are when a caller names no folder: the config's default (callers pass TRAITLENS_MODELS_DIR). */
 export function defaultModelsDir(): string {
-  return process.env.TRAITLENS_MODELS_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models');
+  return resolve('./models');
 }
 
 export interface ModelSummary {

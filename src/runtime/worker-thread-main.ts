@@ -39,6 +39,8 @@ function lowerPriority(nice: number): void {
 }
 lowerPriority(data.nice);
 
+// The thread has its own tfjs instance: apply a forced backend here too.
+if (config.TRAITLENS_TF_BACKEND !== 'auto') await (await import('../predict/backend.ts')).initBackend({ prefer: config.TRAITLENS_TF_BACKEND });
 const rt = await createRuntime(config);
 const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => send({ type: 'log', level, msg, fields });
 const worker = rt.pipeline.createWorker({

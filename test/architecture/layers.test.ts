@@ -97,6 +97,16 @@ describe('the storage seam', () => {
     expect(found).toEqual([]);
   });
 
+  it('settings are read through the config schema only (src/core/config.ts)', () => {
+    // providers/index.ts reads langchain's own tracing variables to refuse them: not our settings.
+    const allowed = new Set(['src/core/config.ts', 'src/providers/index.ts']);
+    const found = files(src)
+      .filter((f) => !allowed.has(relative(root, f)))
+      .filter((f) => /process\.env\b/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(root, f));
+    expect(found).toEqual([]);
+  });
+
   it('the grep catches each pattern', () => {
     const samples = ["db.prepare('SELECT 1')", "x.exec('BEGIN')", 'sql`SELECT`', "db.stmt('x')", 'db.sqlite.open', 'db.orm.select()', "import { eq } from 'drizzle-orm';"];
     for (const s of samples)
