@@ -71,3 +71,19 @@ export type Consent = Record<ConsentFlag, boolean>;
 
 /** Event types whose `text` is a signal for trait extraction. */
 export const TEXT_SIGNAL_TYPES = ['search', 'chat_message', 'support_ticket', 'support_message', 'review'] as const;
+
+/** One LLM call as recorded for usage and the daily budget: successes and failures alike. */
+export interface LlmCallRecord {
+  /** when the call started, epoch ms */
+  at: number;
+  userId: number | null;
+  /** the operation: extract_traits, summary, segment_filter… */
+  operation: string;
+  model: string;
+  promptVersion: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  status: 'ok' | 'error';
+  error?: string | null;
+}

@@ -1,22 +1,11 @@
 import type { z } from 'zod';
+import type { LlmCallRecord } from '../core/types.ts';
 import { LlmBudgetExhaustedError, utcDay } from './budget.ts';
 import type { Providers } from './index.ts';
 import type { ChatModel, StructuredRequest, StructuredResult } from './types.ts';
 
 /** One chat call as the ledger keeps it: successes and failures alike. */
-export interface UsageRecord {
-  /** when the call started, epoch ms */
-  at: number;
-  userId: number | null;
-  operation: string;
-  model: string;
-  promptVersion: string;
-  promptTokens: number;
-  completionTokens: number;
-  latencyMs: number;
-  status: 'ok' | 'error';
-  error?: string | null;
-}
+export type UsageRecord = LlmCallRecord;
 
 /**
  * Where usage is recorded and the budget is read from. The database's LLM store implements it, so

@@ -66,6 +66,20 @@ export interface EventStore {
   countsByType(userId: number): Promise<Record<string, number>>;
 }
 
+/** An event as the API and the export read it (client's id as `eventId`). */
+export interface EventRow {
+  id: number;
+  type: string;
+  ts: number;
+  properties: string;
+  text: string | null;
+  source: string | null;
+  eventId: string | null;
+  receivedAt: number;
+  flags: string | null;
+}
+export const EVENT_ROW_COLUMNS = 'id, type, ts, properties, text, source, client_event_id AS "eventId", received_at AS "receivedAt", flags';
+
 const EVENT_COLUMNS = 'user_id, type, ts, properties, text, source, client_event_id, content_hash, dedupe_key, received_at, flags';
 /** events per multi-row INSERT: 11 parameters each, far below both drivers' limits */
 const INSERT_CHUNK = 400;
@@ -153,18 +167,8 @@ export class SqlEventStore implements EventStore {
       where.push('(ts < ? OR (ts = ? AND id < ?))');
       args.push(c.ts, c.ts, c.id);
     }
-    const rows = await this.x.all<{
-      id: number;
-      type: string;
-      ts: number;
-      properties: string;
-      text: string | null;
-      source: string | null;
-      eventId: string | null;
-      receivedAt: number;
-      flags: string | null;
-    }>(
-      `SELECT id, type, ts, properties, text, source, client_event_id AS "eventId", received_at AS "receivedAt", flags
+    const rows = await this.x.all<EventRow>(
+      `SELECT ${EVENT_ROW_COLUMNS}
        FROM events WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`,
       [...args, opts.limit + 1],
     );

@@ -1,21 +1,9 @@
+import type { LlmCallRecord } from '../../core/types.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
 
-/** One LLM call, successful or not (the shape of src/providers/usage.ts `UsageRecord`). */
-export interface LlmCall {
-  /** when the call started, epoch ms */
-  at: number;
-  userId: number | null;
-  /** the operation: extract_traits, summary, segment_filter… */
-  operation: string;
-  model: string;
-  promptVersion: string;
-  promptTokens: number;
-  completionTokens: number;
-  latencyMs: number;
-  status: 'ok' | 'error';
-  error?: string | null;
-}
+/** One LLM call, successful or not (the record the providers' usage wrapper writes). */
+export type LlmCall = LlmCallRecord;
 
 export interface LlmStore {
   /** Records a call; every process's calls count against the same daily budget (it is the table). */

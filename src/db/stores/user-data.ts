@@ -2,6 +2,7 @@ import type { Json } from '../../core/types.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor, Queryable } from '../sql/executor.ts';
 import type { UserDataSection } from '../user-data.ts';
+import { EVENT_ROW_COLUMNS, type EventRow } from './events.ts';
 
 const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(Number(t)).toISOString());
 /** JSON text back to a value; text that is not JSON is returned as it is (an export never fails on one bad row). */
@@ -200,23 +201,7 @@ export function userDataSections(x: Executor, d: Dialect): UserDataSection[] {
       tables: ['events'],
       derived: false,
       export: async (u) =>
-        (
-          await x.all<{
-            id: number;
-            type: string;
-            ts: number;
-            properties: string;
-            text: string | null;
-            source: string | null;
-            eventId: string | null;
-            receivedAt: number;
-            flags: string | null;
-          }>(
-            `SELECT id, type, ts, properties, text, source, client_event_id AS "eventId", received_at AS "receivedAt", flags
-             FROM events WHERE user_id = ? ORDER BY ts, id`,
-            [u],
-          )
-        ).map((e) => ({
+        (await x.all<EventRow>(`SELECT ${EVENT_ROW_COLUMNS} FROM events WHERE user_id = ? ORDER BY ts, id`, [u])).map((e) => ({
           id: Number(e.id),
           type: e.type,
           timestamp: iso(e.ts),
