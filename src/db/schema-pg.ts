@@ -282,3 +282,28 @@ export const segments = pgTable('segments', {
   createdAt: big('created_at').notNull(),
   updatedAt: big('updated_at').notNull(),
 });
+
+export const items = pgTable('items', {
+  id: text('id').primaryKey(),
+  title: text('title'),
+  category: text('category'),
+  price: doublePrecision('price'),
+  attributes: text('attributes').notNull().default('{}'),
+  source: text('source', { enum: ['import', 'learned'] }).notNull(),
+  createdAt: big('created_at').notNull(),
+  updatedAt: big('updated_at').notNull(),
+});
+
+export const itemEmbeddingModels = pgTable(
+  'item_embedding_models',
+  {
+    version: text('version').primaryKey(),
+    dim: integer('dim').notNull(),
+    card: text('card').notNull(),
+    items: text('items').notNull(),
+    vectors: bytea('vectors').notNull(),
+    active: integer('active').notNull().default(0),
+    createdAt: big('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('item_embedding_models_active_uq').on(t.active).where(sql`active = 1`), index('item_embedding_models_created_idx').on(t.createdAt)],
+);

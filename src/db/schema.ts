@@ -296,3 +296,38 @@ export const segments = sqliteTable('segments', {
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * The item catalogue: imported (`traitlens import-items`, `PUT /v1/items/:id`) or learned from the
+ * item property of events (`source = 'learned'`, id only until a catalogue entry replaces it).
+ * Not per-user data: who interacted with an item lives in `events`.
+ */
+export const items = sqliteTable('items', {
+  id: text('id').primaryKey(),
+  title: text('title'),
+  category: text('category'),
+  price: real('price'),
+  attributes: text('attributes').notNull().default('{}'),
+  source: text('source', { enum: ['import', 'learned'] }).notNull(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * Trained item embeddings, one row per version (model card JSON, the item ids as a JSON array and
+ * their vectors as one row-major float32 blob); exactly one row is active. Derived from everyone's
+ * interactions: a retrain drops an erased user's influence (SECURITY.md).
+ */
+export const itemEmbeddingModels = sqliteTable(
+  'item_embedding_models',
+  {
+    version: text('version').primaryKey(),
+    dim: integer('dim').notNull(),
+    card: text('card').notNull(),
+    items: text('items').notNull(),
+    vectors: blob('vectors', { mode: 'buffer' }).notNull(),
+    active: integer('active').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('item_embedding_models_active_uq').on(t.active).where(sql`active = 1`), index('item_embedding_models_created_idx').on(t.createdAt)],
+);
