@@ -82,7 +82,7 @@ export const traits = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     value: text('value').notNull(),
-    kind: text('kind', { enum: ['declared', 'computed', 'semantic', 'predicted'] }).notNull(),
+    kind: text('kind', { enum: ['declared', 'computed', 'semantic', 'predicted', 'fact'] }).notNull(),
     confidence: doublePrecision('confidence').notNull(),
     evidence: text('evidence').notNull().default('[]'),
     producer: text('producer').notNull(),
@@ -274,14 +274,19 @@ export const summaries = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.profileVersion, t.audience, t.generator] })],
 );
 
-export const segments = pgTable('segments', {
-  id: id(),
-  name: text('name').notNull(),
-  description: text('description'),
-  filter: text('filter').notNull(),
-  createdAt: big('created_at').notNull(),
-  updatedAt: big('updated_at').notNull(),
-});
+export const segments = pgTable(
+  'segments',
+  {
+    id: id(),
+    /** unique (409 on a duplicate) */
+    name: text('name').notNull(),
+    description: text('description'),
+    filter: text('filter').notNull(),
+    createdAt: big('created_at').notNull(),
+    updatedAt: big('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('segments_name_uq').on(t.name)],
+);
 
 export const items = pgTable('items', {
   id: text('id').primaryKey(),

@@ -76,7 +76,7 @@ export const traits = sqliteTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     value: text('value').notNull(),
-    kind: text('kind', { enum: ['declared', 'computed', 'semantic', 'predicted'] }).notNull(),
+    kind: text('kind', { enum: ['declared', 'computed', 'semantic', 'predicted', 'fact'] }).notNull(),
     confidence: real('confidence').notNull(),
     evidence: text('evidence').notNull().default('[]'),
     producer: text('producer').notNull(),
@@ -288,14 +288,19 @@ export const summaries = sqliteTable(
 );
 
 /** Saved segments: a filter in the segment DSL (src/segments/dsl.ts). */
-export const segments = sqliteTable('segments', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  description: text('description'),
-  filter: text('filter').notNull(),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-});
+export const segments = sqliteTable(
+  'segments',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** unique (409 on a duplicate) */
+    name: text('name').notNull(),
+    description: text('description'),
+    filter: text('filter').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('segments_name_uq').on(t.name)],
+);
 
 /**
  * The item catalogue: imported (`traitlens import-items`, `PUT /v1/items/:id`) or learned from the
