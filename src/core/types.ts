@@ -41,7 +41,9 @@ export interface IngestSummary {
   results: EventOutcome[];
 }
 
-export type TraitKind = 'declared' | 'computed' | 'semantic' | 'predicted';
+/** `fact`: a free-form self-disclosure (key `fact:...`, value the statement); see FactOp in core/traits.ts */
+export const TRAIT_KINDS = ['declared', 'computed', 'semantic', 'predicted', 'fact'] as const;
+export type TraitKind = (typeof TRAIT_KINDS)[number];
 
 export interface Evidence {
   eventId: number;
