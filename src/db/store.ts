@@ -6,6 +6,7 @@ import { SqlAuditStore, type AuditStore } from './stores/audit.ts';
 import { SqlEmbeddingStore, type EmbeddingStore } from './stores/embeddings.ts';
 import { SqlEventStore, type EventStore } from './stores/events.ts';
 import { SqlFeatureStore, type FeatureStore } from './stores/features.ts';
+import { SqlItemStore, type ItemStore } from './stores/items.ts';
 import { SqlJobStore, type JobStore } from './stores/jobs.ts';
 import { SqlKeyStore, type KeyStore } from './stores/keys.ts';
 import { SqlLlmStore, type LlmStore } from './stores/llm.ts';
@@ -39,6 +40,8 @@ export interface Store {
   readonly embeddings: EmbeddingStore;
   readonly features: FeatureStore;
   readonly stats: StatsStore;
+  /** the item catalogue, item interactions (events naming an item) and item embeddings */
+  readonly items: ItemStore;
   /** the database's per-user data, one section per table (erasure and export; the root adds sections outside the database) */
   readonly userData: UserDataSection[];
   /** runs `fn` in one write transaction (see Executor.tx) */
@@ -71,6 +74,7 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
     embeddings: new SqlEmbeddingStore(exec, d),
     features: new SqlFeatureStore(exec, d),
     stats: new SqlStatsStore(exec, d),
+    items: new SqlItemStore(exec, d),
     userData: userDataSections(exec, d),
     ping: () => exec.ping(),
     close: () => exec.close(),
