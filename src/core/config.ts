@@ -13,6 +13,21 @@ const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
+/** Event property names as cleaning leaves them (snake_case), safe to name in SQL. */
+const PROPERTY_NAME = /^[A-Za-z0-9_]{1,64}$/;
+const PROPERTY_NAME_MESSAGE = 'property names are letters, digits and _';
+const propertyList = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(PROPERTY_NAME, PROPERTY_NAME_MESSAGE)));
+
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(8080, 0, 65535),
@@ -130,6 +145,28 @@ export const configSchema = z.object({
   TRAITLENS_INDEX_SAVE_MS: int(30_000, 0),
   /** Largest k for similar users, lookalikes and search. */
   TRAITLENS_SIMILAR_MAX_K: int(100, 1, 10_000),
+  /** Items (docs/items.md): the first of these event properties present names the item of an event. */
+  TRAITLENS_ITEM_PROPERTIES: propertyList('item,product_id,sku').pipe(z.array(z.string()).min(1, 'at least one item property')),
+  /** Optional numeric property weighting an interaction (quantity, rating): a positive number is the weight, missing or not a number counts 1, zero or negative drops the interaction. */
+  TRAITLENS_ITEM_WEIGHT_PROPERTY: z.string().regex(PROPERTY_NAME, PROPERTY_NAME_MESSAGE).optional(),
+  /** Event types that count as item interactions (comma list; empty = every type naming an item). */
+  TRAITLENS_ITEM_EVENT_TYPES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  /** The pipeline retrains item embeddings once this many interactions arrived since the active model (0 = never on volume). */
+  TRAITLENS_ITEM_RETRAIN_INTERACTIONS: int(1000, 0),
+  /** How often the pipeline checks whether to retrain item embeddings, and the longest a model with new interactions waits (0 = no scheduled retraining). */
+  TRAITLENS_ITEM_RETRAIN_MS: int(3_600_000, 0),
+  /** Item embedding size for `train-items` and the pipeline's retraining. */
+  TRAITLENS_ITEM_DIM: int(32, 2, 512),
+  /** Recommendations leave out items the user already has (false when re-buying is the point). */
+  TRAITLENS_RECOMMEND_EXCLUDE_OWNED: bool(true),
 });
 
 export type Config = z.infer<typeof configSchema>;
