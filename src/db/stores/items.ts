@@ -64,6 +64,10 @@ export interface InteractionQuery extends InteractionSelection {
   /** ts < until */
   until?: number | undefined;
   userIds?: readonly number[] | undefined;
+  /** events with a larger id (arrived later) */
+  afterEventId?: number | undefined;
+  /** events up to this id (a snapshot: `maxEventId()` before reading) */
+  throughEventId?: number | undefined;
   /** only users whose effective consent has `flag` (stored flag, else the configured defaults) */
   consent?: { flag: ConsentFlag; defaults: readonly ConsentFlag[] } | undefined;
   /** interactions per page handed out by `interactions` (default 10,000) */
@@ -99,6 +103,8 @@ export interface ItemStore {
    */
   upsert(items: readonly ItemInput[], source?: ItemSource, now?: number): Promise<number>;
   get(id: string): Promise<ItemRow | undefined>;
+  /** the catalogue entries of these ids (unknown ids are absent), by id */
+  getMany(ids: readonly string[]): Promise<Map<string, ItemRow>>;
   /** by id ascending, after `after` (exclusive); `q` matches id or title, case-insensitive substring */
   list(opts: { limit: number; after?: string | undefined; q?: string | undefined }): Promise<ItemRow[]>;
   /** every interaction in (ts, id) order, handed out in pages */
@@ -112,6 +118,10 @@ export interface ItemStore {
    * `learned` row (id only). Returns the rows added.
    */
   learn(opts: InteractionQuery, now?: number): Promise<number>;
+  /** events naming an item in `opts`' range (the weight rule not applied: a cheap count for retraining) */
+  countInteractions(opts: InteractionQuery): Promise<number>;
+  /** the largest event id (0 with no events): a snapshot point for `throughEventId` / `afterEventId` */
+  maxEventId(): Promise<number>;
   /** Saves a trained model; it becomes the active version (older versions beyond a few are pruned). */
   saveEmbeddings(m: ItemEmbeddingModel): Promise<void>;
   activeEmbeddings(): Promise<ItemEmbeddingModel | undefined>;
@@ -124,6 +134,7 @@ export interface ItemStore {
 const KEEP_INACTIVE = 3;
 const PAGE = 10_000;
 const INSERT_CHUNK = 400;
+const ID_CHUNK = 64;
 
 const ITEM_COLUMNS = 'id, title, category, price, attributes, source, created_at AS "createdAt", updated_at AS "updatedAt"';
 
@@ -195,6 +206,18 @@ export class SqlItemStore implements ItemStore {
     return r ? toItem(r) : undefined;
   }
 
+  async getMany(ids: readonly string[]): Promise<Map<string, ItemRow>> {
+    const out = new Map<string, ItemRow>();
+    const unique = [...new Set(ids)];
+    // Fixed-size chunks padded with NULL: one statement text whatever the count.
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk: (string | null)[] = unique.slice(i, i + ID_CHUNK);
+      while (chunk.length < ID_CHUNK) chunk.push(null);
+      for (const r of await this.x.all<RawItem>(`SELECT ${ITEM_COLUMNS} FROM items WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk)) out.set(r.id, toItem(r));
+    }
+    return out;
+  }
+
   async list(opts: { limit: number; after?: string | undefined; q?: string | undefined }): Promise<ItemRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -238,6 +261,14 @@ export class SqlItemStore implements ItemStore {
         where.push(`e.user_id IN (${opts.userIds.map(() => '?').join(', ')})`);
         params.push(...opts.userIds);
       }
+    }
+    if (opts.afterEventId !== undefined) {
+      where.push('e.id > ?');
+      params.push(opts.afterEventId);
+    }
+    if (opts.throughEventId !== undefined) {
+      where.push('e.id <= ?');
+      params.push(opts.throughEventId);
     }
     let from = 'events e';
     if (opts.consent) {
@@ -317,6 +348,17 @@ export class SqlItemStore implements ItemStore {
       );
       return res.changes;
     });
+  }
+
+  async countInteractions(opts: InteractionQuery): Promise<number> {
+    const { sql, params } = this.interactionSql(opts);
+    const r = await this.x.get<{ n: number }>(`SELECT count(*) AS n FROM (${sql}) c`, params);
+    return Number(r?.n ?? 0);
+  }
+
+  async maxEventId(): Promise<number> {
+    const r = await this.x.get<{ n: number | null }>('SELECT max(id) AS n FROM events');
+    return Number(r?.n ?? 0);
   }
 
   async saveEmbeddings(m: ItemEmbeddingModel): Promise<void> {

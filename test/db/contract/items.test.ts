@@ -61,6 +61,10 @@ describeStores('items', (ctx) => {
       updatedAt: 300,
     });
     expect(await s.count()).toBe(3);
+    const many = await s.getMany(['C3', 'nope', 'A1', 'C3', ...Array.from({ length: 70 }, (_, i) => `x${i}`)]);
+    expect([...many.keys()].sort()).toEqual(['A1', 'C3']);
+    expect(many.get('A1')?.title).toBe('Red Mug, large');
+    expect((await s.getMany([])).size).toBe(0);
     expect((await s.list({ limit: 10 })).map((r) => r.id)).toEqual(['A1', 'B2', 'C3']);
     expect((await s.list({ limit: 2 })).map((r) => r.id)).toEqual(['A1', 'B2']);
     expect((await s.list({ limit: 2, after: 'B2' })).map((r) => r.id)).toEqual(['C3']);
@@ -134,6 +138,15 @@ describeStores('items', (ctx) => {
       ['B2', 'learned', null],
       ['C3', 'learned', null],
     ]);
+
+    expect(await st.items.countInteractions({ itemProperties: PROPS })).toBe(6);
+    const last = await st.items.maxEventId();
+    expect(last).toBeGreaterThan(0);
+    expect(await st.items.countInteractions({ itemProperties: PROPS, throughEventId: last })).toBe(6);
+    expect(await st.items.countInteractions({ itemProperties: PROPS, afterEventId: last })).toBe(0);
+    await write(st, [{ userId: 'cy', type: 'purchase', timestamp: T + 8, properties: { item: 'C3' } }]);
+    expect(await st.items.countInteractions({ itemProperties: PROPS, afterEventId: last })).toBe(1);
+    expect((await all(st.items.interactions({ itemProperties: PROPS, throughEventId: last }))).rows).toHaveLength(6);
   });
 
   it('hands interactions out in pages, in (ts, id) order', async () => {
@@ -148,6 +161,7 @@ describeStores('items', (ctx) => {
 
   it('saves item embeddings as versions with one active', async () => {
     const s = ctx.store.items;
+    expect(await ctx.store.items.maxEventId()).toBe(0);
     expect(await s.activeEmbeddings()).toBeUndefined();
     expect(await s.activeEmbeddingsVersion()).toBeUndefined();
     const model = (version: string, createdAt: number, v0: number) => ({
