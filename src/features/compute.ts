@@ -272,7 +272,9 @@ function checkAsOf(asOf: number): void {
 
 /** The property keys a schema reads from events (the store extracts them as p0, p1, …). */
 export function propertyKeys(schemas: readonly FeatureSchema[]): string[] {
-  return [...new Set(schemas.flatMap((s) => s.properties.map((p) => p.key)))];
+  return [
+    ...new Set(schemas.flatMap((s) => [...s.properties.map((p) => p.key), ...(s.items ? [s.items.property, ...(s.items.valueProperty ? [s.items.valueProperty] : [])] : [])])),
+  ];
 }
 
 /** Each schema property's column in events scanned with `keys`. */

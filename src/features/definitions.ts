@@ -56,6 +56,11 @@ export interface FeatureSchema {
    * the client's own per-user features (Online Shoppers' sessions), where times are synthetic.
    */
   propertiesOnly?: boolean;
+  /**
+   * Item-aware models (features/items.ts): the event property naming the item (and its event type
+   * and weight property). Adds no aggregate columns; it makes event reads carry those keys.
+   */
+  items?: { property: string; event?: string; valueProperty?: string };
 }
 
 export interface FeatureDef {

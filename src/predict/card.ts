@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BinaryMetrics, MulticlassMetrics } from './metrics.ts';
+import type { ItemCardInfo } from './items.ts';
 import type { TargetSpec } from './spec.ts';
 
 export type TestMetrics = ({ kind: 'binary' } & BinaryMetrics) | ({ kind: 'multiclass' } & MulticlassMetrics);
@@ -27,7 +28,8 @@ export interface ModelCard {
     split: 'time' | 'users';
   };
   examples: { train: number; validation: number; test: number; trainPositiveRate: number | null };
-  features: { version: string; inputs: number; names: string[]; sequenceLength: number | null };
+  /** `inputs`: the base (aggregate or per-step) width; `items`: the item inputs of an item-aware model */
+  features: { version: string; inputs: number; names: string[]; sequenceLength: number | null; items?: ItemCardInfo | null };
   training: { epochsRun: number; bestEpoch: number; seconds: number; secondsPerEpoch: number; finalLoss: number; bestValLoss: number };
   /** the network averaged with logistic regression (weight chosen on validation); null: network alone */
   blend?: { networkWeight: number; chosenBy: string } | null;
@@ -78,6 +80,11 @@ function metricRow(label: string, m: TestMetrics): string {
   return `| ${label} | ${f(m.auc)} | n/a | ${f(m.macroF1)} (macro) | n/a | n/a | ${f(m.accuracy)} | ${f(m.logLoss)} |`;
 }
 
+function itemLine(i: ItemCardInfo): string {
+  const src = i.embedding === 'pretrained' ? `pretrained item embeddings ${i.embeddingsVersion ?? ''} (dim ${i.dim}, pooled, fixed)` : `a learned embedding bag (dim ${i.dim})`;
+  return `- **Items**: property \`${i.property}\`${i.event ? ` of \`${i.event}\` events` : ''}${i.valueProperty ? `, weighted by \`${i.valueProperty}\`` : ''}; ${src}; vocabulary ${i.vocabulary} slots fitted on training users (items with ≥ ${i.minUsers} users; slot 0 = rare/unknown); ${i.trainUsersWithItems} training users with items, ${i.trainUsersWithRareItems} with rare items${i.sequenceLength ? `; item sequences of the last ${i.sequenceLength} items` : ''}`;
+}
+
 export function cardMarkdown(c: ModelCard): string {
   const lines = [
     `# Model card: ${c.name} ${c.version}`,
@@ -89,6 +96,7 @@ export function cardMarkdown(c: ModelCard): string {
     `- **Data window**: events from ${c.dataWindow.firstEventAt ?? 'n/a'}; ${c.dataWindow.split} split; cut-offs train ${c.dataWindow.trainAsOf}, validation ${c.dataWindow.validationAsOf}, test ${c.dataWindow.testAsOf}; horizon ${c.dataWindow.horizonDays ?? 'n/a'} days`,
     `- **Examples**: train ${c.examples.train}, validation ${c.examples.validation}, test ${c.examples.test}; train positive rate ${f(c.examples.trainPositiveRate ?? undefined)}`,
     `- **Features**: version ${c.features.version}, ${c.features.inputs} inputs${c.features.sequenceLength ? `, sequences of the last ${c.features.sequenceLength} events` : ''}`,
+    ...(c.features.items ? [itemLine(c.features.items)] : []),
     `- **Training**: ${c.training.epochsRun} epochs (best ${c.training.bestEpoch}), ${c.training.seconds.toFixed(1)} s (${c.training.secondsPerEpoch.toFixed(2)} s/epoch)`,
     `- **Decision threshold**: ${c.threshold === null ? 'argmax' : `${c.threshold.toFixed(3)} (max F1 on validation)`}`,
     '',

@@ -50,6 +50,65 @@ export function buildNet(o: NetOptions): tf.LayersModel {
   return m;
 }
 
+/** Item inputs beside the base input (features/items.ts). */
+export interface ItemNetOptions {
+  /** the bag input's width: vocabulary size (learned) or the pretrained vectors' dim (pooled) */
+  bagDim: number;
+  /** learned: a dense projection of the bag without bias (= a weighted-mean embedding bag) to `dim`; pretrained: the pooled vector as is */
+  learned: boolean;
+  dim: number;
+  /** recurrent architectures: the one-hot item sequence (length × slots), embedded by a dense layer and run through its own recurrent layer */
+  sequence?: { length: number; slots: number };
+}
+
+/**
+ * A network with the item inputs: [base, bag, (item sequence)]. The base is the aggregate vector
+ * (mlp/logreg) or the event sequence (gru/lstm); the bag's embedding (and the item sequence's
+ * recurrent state) is concatenated with the base's representation before the hidden layers.
+ */
+export function buildItemNet(o: NetOptions, items: ItemNetOptions): tf.LayersModel {
+  let seed = o.seed;
+  const init = () => tf.initializers.glorotUniform({ seed: seed++ });
+  const reg = o.l2 > 0 ? tf.regularizers.l2({ l2: o.l2 }) : undefined;
+  const recurrent = o.architecture === 'gru' || o.architecture === 'lstm';
+  const rnn = (units: number, name: string) => {
+    const cfg = { units, name, kernelInitializer: init(), recurrentInitializer: tf.initializers.orthogonal({ seed: seed++, gain: 1 }) };
+    return o.architecture === 'gru' ? tf.layers.gru(cfg) : tf.layers.lstm(cfg);
+  };
+  const base = tf.input({ shape: o.inputShape, name: 'base' });
+  const bag = tf.input({ shape: [items.bagDim], name: 'item_bag' });
+  const inputs = [base, bag];
+  const parts: tf.SymbolicTensor[] = [recurrent ? (rnn(o.recurrentUnits, 'event_rnn').apply(base) as tf.SymbolicTensor) : base];
+  parts.push(
+    items.learned
+      ? (tf.layers
+          .dense({ units: items.dim, useBias: false, name: 'item_embedding_bag', kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: seed++ }) })
+          .apply(bag) as tf.SymbolicTensor)
+      : bag,
+  );
+  if (items.sequence) {
+    const seq = tf.input({ shape: [items.sequence.length, items.sequence.slots], name: 'item_sequence' });
+    inputs.push(seq);
+    const emb = tf.layers
+      .dense({ units: items.dim, useBias: false, name: 'item_sequence_embedding', kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: seed++ }) })
+      .apply(seq) as tf.SymbolicTensor;
+    parts.push(rnn(o.recurrentUnits, 'item_rnn').apply(emb) as tf.SymbolicTensor);
+  }
+  let h = tf.layers.concatenate({ name: 'joined' }).apply(parts) as tf.SymbolicTensor;
+  const hidden = o.architecture === 'logreg' ? [] : recurrent ? [16] : o.hidden;
+  if (recurrent && o.dropout > 0) h = tf.layers.dropout({ rate: o.dropout, seed: seed++ }).apply(h) as tf.SymbolicTensor;
+  for (const units of hidden) {
+    h = tf.layers.dense({ units, activation: 'relu', kernelInitializer: init(), ...(reg ? { kernelRegularizer: reg } : {}) }).apply(h) as tf.SymbolicTensor;
+    if (!recurrent && o.dropout > 0) h = tf.layers.dropout({ rate: o.dropout, seed: seed++ }).apply(h) as tf.SymbolicTensor;
+  }
+  const out = tf.layers
+    .dense({ units: o.outputs, activation: o.outputs === 1 ? 'sigmoid' : 'softmax', kernelInitializer: init(), ...(reg ? { kernelRegularizer: reg } : {}) })
+    .apply(h) as tf.SymbolicTensor;
+  const m = tf.model({ inputs, outputs: out });
+  m.compile({ optimizer: tf.train.adam(o.learningRate), loss: o.outputs === 1 ? 'binaryCrossentropy' : 'sparseCategoricalCrossentropy' });
+  return m;
+}
+
 export interface EpochLog {
   epoch: number;
   loss: number;
@@ -78,7 +137,7 @@ export function balancedClassWeights(y: ArrayLike<number>, classes: number): Rec
 
 export async function fitEarlyStopping(
   model: tf.LayersModel,
-  data: { x: tf.Tensor; y: tf.Tensor; xVal: tf.Tensor; yVal: tf.Tensor },
+  data: { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; xVal: tf.Tensor | tf.Tensor[]; yVal: tf.Tensor },
   o: { epochs: number; batchSize: number; patience: number; classWeight?: Record<number, number>; log?: (e: EpochLog) => void },
 ): Promise<FitResult> {
   const history: EpochLog[] = [];
@@ -115,16 +174,31 @@ export async function fitEarlyStopping(
   return { history, bestEpoch, bestValLoss, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** One model input: row-major data and the per-example shape. */
+export interface NetInput {
+  data: Float32Array;
+  shape: number[];
+}
+
 /** Predicted probabilities (n for binary, n × k for softmax), in batches to bound memory. */
 export function predictProba(model: tf.LayersModel, x: Float32Array, shape: number[], batch = 4096): Float32Array {
-  const per = shape.reduce((a, b) => a * b, 1);
-  const n = per ? x.length / per : 0;
+  return predictProbaInputs(model, [{ data: x, shape }], batch);
+}
+
+/** `predictProba` for a model with several inputs (in the model's input order). */
+export function predictProbaInputs(model: tf.LayersModel, inputs: readonly NetInput[], batch = 4096): Float32Array {
+  const first = inputs[0] as NetInput;
+  const per = first.shape.reduce((a, b) => a * b, 1);
+  const n = per ? first.data.length / per : 0;
   const chunks: Float32Array[] = [];
   for (let i = 0; i < n; i += batch) {
     const m = Math.min(batch, n - i);
     const out = tf.tidy(() => {
-      const t = tf.tensor(x.subarray(i * per, (i + m) * per), [m, ...shape]);
-      return (model.predict(t) as tf.Tensor).dataSync() as Float32Array;
+      const ts = inputs.map((inp) => {
+        const p = inp.shape.reduce((a, b) => a * b, 1);
+        return tf.tensor(inp.data.subarray(i * p, (i + m) * p), [m, ...inp.shape]);
+      });
+      return (model.predict(ts.length === 1 ? (ts[0] as tf.Tensor) : ts) as tf.Tensor).dataSync() as Float32Array;
     });
     chunks.push(Float32Array.from(out));
   }

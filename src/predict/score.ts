@@ -15,7 +15,8 @@ import { transformRows } from '../features/matrix.ts';
 import { sequenceDim } from '../features/sequence.ts';
 import { initBackend } from './backend.ts';
 import { loadModelFromDir } from './io.ts';
-import { predictProba } from './nets.ts';
+import { itemInputs, itemsAsOf } from './items.ts';
+import { predictProbaInputs, type NetInput } from './nets.ts';
 import { defaultModelsDir, listModels, modelVersionDir } from './registry.ts';
 import { predictLogReg } from './logreg.ts';
 import { ARTEFACT_JSON, mixScores, stackSequences, type ModelArtefact } from './train.ts';
@@ -72,10 +73,12 @@ export async function predictUsers(features: FeatureStore, m: LoadedModel, opts:
   let probs: Float32Array;
   const dim = a.preprocessor.inputs.length;
   const x = !a.sequenceLength || a.blend ? transformRows(a.preprocessor, f.defs, f.rows) : null;
-  if (a.sequenceLength) {
-    const ex = { ...f, labels: [] };
-    probs = predictProba(net, await stackSequences(features, ex, a.schema, a.sequenceLength, opts.events), [a.sequenceLength, sequenceDim(a.schema)]);
-  } else probs = predictProba(net, x as Float32Array, [dim]);
+  const base: NetInput = a.sequenceLength
+    ? { data: await stackSequences(features, { ...f, labels: [] }, a.schema, a.sequenceLength, opts.events), shape: [a.sequenceLength, sequenceDim(a.schema)] }
+    : { data: x as Float32Array, shape: [dim] };
+  // Item-aware models: the users' items as of the same cut-off (the scan and the fold both enforce it).
+  const extra = a.items ? itemInputs(a.items, f.userIds, await itemsAsOf(features, a.items, asOf, f.userIds, opts.events)) : [];
+  probs = predictProbaInputs(net, [base, ...extra]);
   // A blended model averages in its logistic regression on the same aggregate features.
   if (a.blend) probs = mixScores(probs, predictLogReg({ weights: a.blend.logreg, iterations: 0 }, x as Float32Array, dim), a.blend.networkWeight);
   const k = a.classes.length === 2 ? 1 : a.classes.length;

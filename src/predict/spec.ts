@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { issuesToDetails, NotFoundError, ValidationError } from '../core/errors.ts';
 import { propertyFeatureSchema } from '../features/definitions.ts';
+import { itemFeatureSchema } from '../features/items.ts';
 
 const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be snake_case (a-z, 0-9, _), starting with a letter');
 const horizon = z.number().positive().max(3650).describe('days after the cut-off');
@@ -44,6 +45,8 @@ export const modelSpecSchema = z.strictObject({
       purchaseHistory: z.boolean().default(false),
       /** only the `properties` columns (and purchase history): drop the generic event aggregates */
       propertiesOnly: z.boolean().default(false),
+      /** item-aware: the user's interacted items as model input (features/items.ts) */
+      items: itemFeatureSchema.optional(),
     })
     .prefault({}),
   sequenceLength: z.number().int().min(2).max(200).default(20),
@@ -96,6 +99,19 @@ export function parseSpec(input: unknown, source = 'spec'): ModelSpec {
     throw new ValidationError(
       `invalid model spec (${source}): split.kind "time" needs a target with a horizon; use "users" for attribute targets`,
       [{ field: 'split.kind', message: 'time split needs a horizon target' }],
+      'invalid_model_spec',
+    );
+  const items = s.features.items;
+  if (items?.sequence && s.architecture !== 'gru' && s.architecture !== 'lstm')
+    throw new ValidationError(
+      `invalid model spec (${source}): features.items.sequence needs a recurrent architecture (gru or lstm), not "${s.architecture}"`,
+      [{ field: 'features.items.sequence', message: 'item sequences need architecture gru or lstm' }],
+      'invalid_model_spec',
+    );
+  if (items && s.features.propertiesOnly && s.features.properties.length === 0 && !s.features.purchaseHistory)
+    throw new ValidationError(
+      `invalid model spec (${source}): features.propertiesOnly without properties leaves no aggregate columns beside the items`,
+      [{ field: 'features.propertiesOnly', message: 'no aggregate columns left' }],
       'invalid_model_spec',
     );
   if (s.split.folds !== undefined && (s.split.kind !== 'users' || (s.split.fold ?? 0) >= s.split.folds))

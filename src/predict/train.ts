@@ -19,7 +19,8 @@ import { rocPoints, writeCard, type ModelCard, type TestMetrics } from './card.t
 import { buildExamples, dataRange, fitClasses, resolveAsOf, userDraw, type Examples } from './dataset.ts';
 import { saveModelToDir } from './io.ts';
 import { fitLogReg, predictLogReg } from './logreg.ts';
-import { balancedClassWeights, buildNet, fitEarlyStopping, predictProba, type EpochLog } from './nets.ts';
+import { fitItemArtefact, itemInputNames, itemInputs, itemsAsOf, type ItemArtefact, type ItemCardInfo, type PretrainedItemSource } from './items.ts';
+import { balancedClassWeights, buildItemNet, buildNet, fitEarlyStopping, predictProbaInputs, type EpochLog, type NetInput } from './nets.ts';
 import { defaultModelsDir } from './registry.ts';
 import { horizonDays, type ModelSpec } from './spec.ts';
 
@@ -36,6 +37,8 @@ export interface ModelArtefact {
   traitKey: string;
   /** binary models: the network averaged with logistic regression on the aggregate features (absent/null: network only) */
   blend?: ModelBlend | null;
+  /** item-aware models (spec features.items): the item inputs' vocabulary and settings (absent/null: none) */
+  items?: ItemArtefact | null;
 }
 
 export interface ModelBlend {
@@ -70,12 +73,18 @@ export interface TrainResult {
   dir: string;
   /** test-set probabilities (positive class) and labels, for callers that report more */
   test: { userIds: number[]; labels: number[]; scores: Float32Array; baselineScores: Float64Array | null };
+  /** the same on the validation users (thresholds for other measures are chosen here, never on test) */
+  validation: { userIds: number[]; labels: number[]; scores: Float32Array };
+  /** the training users */
+  train: { userIds: number[]; labels: number[] };
 }
 
 interface Part {
   ex: Examples;
   x: Float32Array;
   seq: Float32Array | null;
+  /** item inputs (item-aware models), after the base input */
+  extra: NetInput[];
 }
 
 function subset(ex: Examples, keep: (i: number) => boolean): Examples {
@@ -107,7 +116,8 @@ function evaluate(labels: number[], scores: Float32Array | Float64Array, k: numb
   return { kind: 'multiclass', ...multiclassMetrics(labels, scores, k) };
 }
 
-export async function trainModel(store: { features: FeatureStore }, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
+/** `items`: the item store, for `features.items.embedding: "pretrained"` (its active embeddings). */
+export async function trainModel(store: { features: FeatureStore; items?: PretrainedItemSource }, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
   const fs = store.features;
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const backend = await initBackend({ log });
@@ -129,6 +139,15 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     })),
     ...(spec.features.purchaseHistory ? { purchaseHistory: true } : {}),
     ...(spec.features.propertiesOnly ? { propertiesOnly: true } : {}),
+    ...(spec.features.items
+      ? {
+          items: {
+            property: spec.features.items.property,
+            ...(spec.features.items.event ? { event: spec.features.items.event } : {}),
+            ...(spec.features.items.valueProperty ? { valueProperty: spec.features.items.valueProperty } : {}),
+          },
+        }
+      : {}),
   };
   const classes = await fitClasses(fs, spec.target, cut.train);
   // Two classes train one sigmoid output (label 1 = classes[1]); more train a softmax.
@@ -169,12 +188,33 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
   const recurrent = spec.architecture === 'gru' || spec.architecture === 'lstm';
   const L = spec.sequenceLength;
   const sdim = sequenceDim(schema);
-  const part = async (ex: Examples): Promise<Part> => ({ ex, x: transformRows(pre, ex.defs, ex.rows), seq: recurrent ? await stackSequences(fs, ex, schema, L) : null });
+  // Item inputs: each part's items as of its own cut-off; the vocabulary from the training users only.
+  const itemSpec = spec.features.items;
+  let items: { artefact: ItemArtefact; card: ItemCardInfo } | null = null;
+  const itemMaps = new Map<Examples, Awaited<ReturnType<typeof itemsAsOf>>>();
+  if (itemSpec) {
+    const keysOnly: ItemArtefact = { keys: schema.items!, embedding: 'learned', vocabulary: [], dim: 0, sequenceLength: itemSpec.sequence ? L : null };
+    for (const e of [train, val, test]) itemMaps.set(e, await itemsAsOf(fs, keysOnly, e.asOf, e.userIds));
+    items = await fitItemArtefact(itemSpec, itemMaps.get(train)!, train.userIds, { sequenceLength: itemSpec.sequence ? L : null, pretrained: store.items });
+    log(`items: vocabulary ${items.card.vocabulary} (rare bucket first), ${items.card.trainUsersWithItems}/${train.userIds.length} training users with items`);
+  }
+  const part = async (ex: Examples): Promise<Part> => ({
+    ex,
+    x: transformRows(pre, ex.defs, ex.rows),
+    seq: recurrent ? await stackSequences(fs, ex, schema, L) : null,
+    extra: items ? itemInputs(items.artefact, ex.userIds, itemMaps.get(ex)!) : [],
+  });
   const [ptr, pva, pte] = [await part(train), await part(val), await part(test)];
+  itemMaps.clear();
   const shape = recurrent ? [L, sdim] : [dim];
   const input = (p: Part) => (recurrent ? (p.seq as Float32Array) : p.x);
+  const inputs = (p: Part): NetInput[] => [{ data: input(p), shape }, ...p.extra];
+  const toTensor = (p: Part): tf.Tensor | tf.Tensor[] => {
+    const ts = inputs(p).map((i) => tf.tensor(i.data, [p.ex.labels.length, ...i.shape]));
+    return ts.length === 1 ? (ts[0] as tf.Tensor) : ts;
+  };
 
-  const net = buildNet({
+  const netOptions = {
     architecture: spec.architecture,
     inputShape: shape,
     outputs: k,
@@ -184,11 +224,19 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     l2: spec.training.l2,
     learningRate: spec.training.learningRate,
     seed: spec.training.seed,
-  });
+  };
+  const net = items
+    ? buildItemNet(netOptions, {
+        bagDim: items.artefact.embedding === 'pretrained' ? items.artefact.dim : items.artefact.vocabulary.length,
+        learned: items.artefact.embedding === 'learned',
+        dim: items.artefact.embedding === 'learned' ? items.artefact.dim : itemSpec!.dim,
+        ...(items.artefact.sequenceLength ? { sequence: { length: items.artefact.sequenceLength, slots: items.artefact.sequenceSlots ?? 1 } } : {}),
+      })
+    : buildNet(netOptions);
   const tensors = {
-    x: tf.tensor(input(ptr), [ptr.ex.labels.length, ...shape]),
+    x: toTensor(ptr),
     y: tf.tensor2d(ptr.ex.labels, [ptr.ex.labels.length, 1]),
-    xVal: tf.tensor(input(pva), [pva.ex.labels.length, ...shape]),
+    xVal: toTensor(pva),
     yVal: tf.tensor2d(pva.ex.labels, [pva.ex.labels.length, 1]),
   };
   let fit: Awaited<ReturnType<typeof fitEarlyStopping>>;
@@ -204,10 +252,10 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
       },
     });
   } finally {
-    Object.values(tensors).forEach((t) => t.dispose());
+    tf.dispose(Object.values(tensors));
   }
-  const netVal = predictProba(net, input(pva), shape);
-  const netTest = predictProba(net, input(pte), shape);
+  const netVal = predictProbaInputs(net, inputs(pva));
+  const netTest = predictProbaInputs(net, inputs(pte));
   let valScores = netVal;
   let testScores = netTest;
   let blend: ModelBlend | null = null;
@@ -259,7 +307,7 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     } finally {
       Object.values(t).forEach((x) => x.dispose());
     }
-    lrTest = evaluate(pte.ex.labels, predictProba(lrNet, pte.x, [dim]), k, null);
+    lrTest = evaluate(pte.ex.labels, predictProbaInputs(lrNet, [{ data: pte.x, shape: [dim] }]), k, null);
     lrNet.dispose();
     const counts = new Array<number>(k).fill(0);
     for (const l of ptr.ex.labels) counts[l]!++;
@@ -275,7 +323,19 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
   mkdirSync(dir, { recursive: true });
   await saveModelToDir(net, dir);
   net.dispose();
-  const artefact: ModelArtefact = { name: spec.name, version, spec, schema, preprocessor: pre, classes, threshold, sequenceLength: recurrent ? L : null, traitKey, blend };
+  const artefact: ModelArtefact = {
+    name: spec.name,
+    version,
+    spec,
+    schema,
+    preprocessor: pre,
+    classes,
+    threshold,
+    sequenceLength: recurrent ? L : null,
+    traitKey,
+    blend,
+    items: items?.artefact ?? null,
+  };
   writeFileSync(join(dir, ARTEFACT_JSON), JSON.stringify(artefact));
   const iso = (t: number) => new Date(t).toISOString();
   const posRate = k === 1 ? ptr.ex.labels.reduce((a, b) => a + b, 0) / ptr.ex.labels.length : null;
@@ -304,8 +364,12 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     features: {
       version: FEATURE_VERSION,
       inputs: recurrent ? sdim : dim,
-      names: recurrent ? [...schema.eventTypes.map((t) => `type_${t}`), 'type_other', 'log_dwell_s', 'log_value', 'log_gap_h', 'log_age_d'] : pre.inputs,
+      names: [
+        ...(recurrent ? [...schema.eventTypes.map((t) => `type_${t}`), 'type_other', 'log_dwell_s', 'log_value', 'log_gap_h', 'log_age_d'] : pre.inputs),
+        ...(items ? itemInputNames(items.artefact) : []),
+      ],
       sequenceLength: recurrent ? L : null,
+      items: items?.card ?? null,
     },
     training: {
       epochsRun: fit.history.length,
@@ -325,5 +389,11 @@ export async function trainModel(store: { features: FeatureStore }, spec: ModelS
     ...(k === 1 ? { curves: { test: { roc: rocPoints(pte.ex.labels, testScores) } } } : {}),
   };
   writeCard(dir, card);
-  return { card, dir, test: { userIds: pte.ex.userIds, labels: pte.ex.labels, scores: testScores, baselineScores: lrScores } };
+  return {
+    card,
+    dir,
+    test: { userIds: pte.ex.userIds, labels: pte.ex.labels, scores: testScores, baselineScores: lrScores },
+    validation: { userIds: pva.ex.userIds, labels: pva.ex.labels, scores: valScores },
+    train: { userIds: ptr.ex.userIds, labels: ptr.ex.labels },
+  };
 }

@@ -54,4 +54,37 @@ describe('model specs', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(() => loadSpec(join(dir, f))).not.toThrow();
   });
+
+  it('features.items: good specs get defaults, bad ones name the field', () => {
+    const base = { name: 'country_from_items', target: { kind: 'attribute', key: 'country', positive: 'United Kingdom' }, split: { kind: 'users' } };
+    const s = parseSpec({ ...base, features: { items: {} } });
+    expect(s.features.items).toEqual({ property: 'item', embedding: 'learned', dim: 16, maxItems: 2000, minUsers: 3, sequence: false });
+    expect(parseSpec({ name: 'x', target: { kind: 'churn', horizonDays: 30 } }).features.items).toBeUndefined();
+    const full = parseSpec({
+      ...base,
+      architecture: 'gru',
+      features: { items: { property: 'product_id', event: 'purchase', valueProperty: 'quantity', embedding: 'pretrained', dim: 8, maxItems: 500, minUsers: 1, sequence: true } },
+    });
+    expect(full.features.items).toMatchObject({ property: 'product_id', event: 'purchase', valueProperty: 'quantity', embedding: 'pretrained', sequence: true });
+
+    const bad = errorOf(() => parseSpec({ ...base, features: { items: { property: 'Item Id', valueProperty: 3, embedding: 'glove', dim: 0, maxItems: -1, colour: 'red' } } }));
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect(bad.code).toBe('invalid_model_spec');
+    const fields = (bad.details as { field: string }[]).map((d) => d.field);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'features.items.property',
+        'features.items.valueProperty',
+        'features.items.embedding',
+        'features.items.dim',
+        'features.items.maxItems',
+        'features.items',
+      ]),
+    );
+    expect(bad.message).toMatch(/features\.items\.property: .*snake_case/);
+    expect(errorOf(() => parseSpec({ ...base, features: { items: 'item' } })).message).toMatch(/features\.items/);
+    const seq = errorOf(() => parseSpec({ ...base, features: { items: { sequence: true } } }));
+    expect(seq.message).toMatch(/features\.items\.sequence needs a recurrent architecture/);
+    expect((seq.details as { field: string }[])[0]?.field).toBe('features.items.sequence');
+  });
 });
