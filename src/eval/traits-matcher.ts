@@ -531,3 +531,101 @@ export function factMentioned(fact: string, utteranceStems: ReadonlySet<string>)
   const found = want.filter((w) => utteranceStems.has(w)).length;
   return found >= Math.max(1, Math.ceil(want.length / 2));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Facts: a free-form statement ("reads about 20 books a year") against a persona line ("i read
+// twenty books a year."). Lexical only, documented in docs/eval-traits.md ("The rule for facts").
+
+const TENS: Readonly<Record<string, number>> = { twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
+const UNITS: Readonly<Record<string, number>> = { one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9 };
+const NUMBER_STEMS: Readonly<Record<string, string>> = {
+  sixty: '60',
+  seventy: '70',
+  eighty: '80',
+  ninety: '90',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+  ten: '10',
+  eleven: '11',
+  twelve: '12',
+  fifteen: '15',
+  twenty: '20',
+  thirty: '30',
+  forty: '40',
+  fifty: '50',
+  hundred: '100',
+};
+/** Words that say nothing on their own about which persona fact is meant. */
+const GENERIC_FACT_WORDS = new Set(
+  (
+    'good great nice fun cool awesome big little old new best better bad pretty kind sort bit well much lot people person someone something ' +
+    'everything anything nothing way part place thing stuff home work job live play watch want feel see take spend use call say tell ' +
+    'know think try need put keep give let come look make start find hang sure right left real true still ' +
+    'never ever once twice again met meet saw seen done'
+  )
+    .split(' ')
+    .map(stem),
+);
+const FACT_NEGATION_RE = /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer)\b|n't\b/;
+const FACT_AVERSION_RE = /\b(?:hate|hates|hated|dislike|dislikes|afraid|scared|fear|fears|allergic|terrified|can't stand|cannot stand|phobia)\b/;
+/** A persona line about someone else ("my father used to work for home depot"): the statement must name that person too. */
+const OTHER_PERSON_RE = new RegExp(`^(?:\\W*)(?:my|our)\\s+(?:[a-z]+\\s+)?(${OTHERS})\\b(?!\\s+and\\s+i\\b)`);
+
+/** The informative stems of a statement: content stems, number words as digits, generic words removed. */
+export function factStems(text: string): string[] {
+  // "twenty four" → 24, "60years" → 60 years
+  const t0 = text
+    .toLowerCase()
+    .replace(/\b(\d+)([a-z]+)\b/g, '$1 $2')
+    .replace(/\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[\s-](one|two|three|four|five|six|seven|eight|nine)\b/g, (_m, t: string, u: string) =>
+      String(TENS[t]! + UNITS[u]!),
+    );
+  const out = tokens(t0)
+    .map((t) => NUMBER_STEMS[t] ?? t)
+    .filter((t) => !STOPWORDS.has(t))
+    .map(stem)
+    .filter((w) => !GENERIC_FACT_WORDS.has(w));
+  return [...new Set(out)];
+}
+
+export interface FactMatchDecision {
+  match: boolean;
+  /** stems of the statement found in the persona line */
+  shared: string[];
+  reason: string;
+}
+
+/**
+ * The rule for facts. A fact statement matches a persona line when
+ *  (1) polarity agrees: both negated or neither, both an aversion (hate, afraid, allergic…) or neither;
+ *  (2) a line about someone else ("my mom is a nurse") only matches a statement naming that person;
+ *  (3) at least half of the statement's informative stems (and at least one) occur in the line, or
+ *      at least half of the line's (and at least two) occur in the statement (a longer statement
+ *      that says the line among other things: "listens to garth brooks when rock climbing").
+ * It asks whether the statement says the line, or the part of it the statement covers, the same
+ * question the typed matcher asks of a trait.
+ */
+export function factMatch(statement: string, line: string): FactMatchDecision {
+  const f = statement.toLowerCase();
+  const p = line.toLowerCase();
+  const a = factStems(f);
+  if (a.length === 0) return { match: false, shared: [], reason: 'no informative words' };
+  const bl = factStems(p);
+  const b = new Set(bl);
+  const shared = a.filter((w) => b.has(w));
+  // the statement says (part of) the line, or the line is said within a longer statement
+  const statementCovered = shared.length >= Math.max(1, Math.ceil(a.length / 2));
+  const lineCovered = shared.length >= Math.max(2, Math.ceil(bl.length / 2));
+  if (!statementCovered && !lineCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
+  if (FACT_NEGATION_RE.test(f) !== FACT_NEGATION_RE.test(p)) return { match: false, shared, reason: 'polarity differs' };
+  if (FACT_AVERSION_RE.test(f) !== FACT_AVERSION_RE.test(p)) return { match: false, shared, reason: 'aversion differs' };
+  const other = OTHER_PERSON_RE.exec(p);
+  if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f)) return { match: false, shared, reason: 'line is about someone else' };
+  return { match: true, shared, reason: `shares ${shared.length}/${a.length} stems` };
+}

@@ -9,14 +9,15 @@
  * expected to be redacted already (redact.ts); quotes are verbatim slices of it.
  */
 import { createRequire } from 'node:module';
-import type { CurrentTrait, Signal, TraitEvidence, TraitOp, TraitValue } from '../core/traits.ts';
+import { type CurrentTrait, type FactOp, normaliseStatement, type Signal, type TraitEvidence, type TraitOp, type TraitValue } from '../core/traits.ts';
 import { BUILT_IN_CATALOGUE, isValidValue, type Catalogue } from './catalogue.ts';
-import { dropSensitive, emptySensitiveCounts, type SensitiveCategory, type SensitiveOptions } from './sensitive.ts';
+import { dropSensitive, emptySensitiveCounts, sensitiveCategoryOf, type SensitiveCategory, type SensitiveOptions } from './sensitive.ts';
+import { factFromClause, type FactSkip } from './offline-facts.ts';
 import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
-import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
+import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, KNOWN_PLACES, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.1.0';
+export const OFFLINE_EXTRACTOR_VERSION = '1.2.0';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -56,6 +57,8 @@ export interface ExtractOptions {
   sensitive?: SensitiveOptions;
   /** max evidence items kept per op (most confident first) */
   maxEvidence?: number;
+  /** free-form facts for self-disclosures no catalogue key covers (default true) */
+  facts?: boolean;
 }
 
 export interface ExtractStats {
@@ -68,11 +71,16 @@ export interface ExtractStats {
   droppedInvalid: number;
   /** single-valued candidates that lost to another value in the same call */
   superseded: number;
+  /** fact statements kept (after dedupe) and clauses that were not facts, by reason */
+  facts: number;
+  factSkipped: Record<FactSkip, number>;
   ms: number;
 }
 
 export interface ExtractResult {
   ops: TraitOp[];
+  /** self-disclosures no typed trait covers, as free-form facts (FactOp in core/traits.ts) */
+  facts: FactOp[];
   stats: ExtractStats;
   producer: typeof OFFLINE_EXTRACTOR;
   version: typeof OFFLINE_EXTRACTOR_VERSION;
@@ -731,11 +739,21 @@ function interestValue(item: string): string | null {
 type Found = { key: string; value: TraitValue; confidence: number; negative?: boolean };
 
 const I_AM = String.raw`(?:i'm|i am|im|i m)`;
-const ADV = String.raw`(?:(?:really|also|just|actually|still|currently|now|totally|absolutely|definitely|truly|so|kind of|kinda|sort of|pretty|mostly|only|always|usually|basically|recently|honestly|literally|do|does|very|both|too|already|all|even|simply|genuinely|super|especially)\s+)*`;
+const ADV = String.raw`(?:(?:really|also|just|actually|still|currently|now|totally|absolutely|definitely|truly|so|kind of|kinda|sort of|pretty|mostly|only|always|usually|basically|recently|honestly|literally|do|does|very|both|too|already|all|even|simply|genuinely|super|especially|sometimes|often|regularly|occasionally|normally|frequently)\s+)*`;
 const S = String.raw`(?:^|[^a-z'])`;
 
 const RE = {
   workAs: new RegExp(`${S}i\\s+${ADV}(?:work|am working|'m working|m working|work full time|work part time)\\s+as\\s+(?:an?\\s+)?(.+)`),
+  // "i'm working as a custodian", "i live in ohio working as a doctor" (clause of the speaker's), "i don't like working as …"
+  workingAs: new RegExp(`${S}(?:${I_AM}\\s+${ADV})?(?:working|employed)\\s+as\\s+(?:an?\\s+)?(.+)`),
+  // "i work at a museum as a guide", "i'm work at a center as a doc"
+  workAtAs: new RegExp(`${S}(?:i|${I_AM})\\s+${ADV}(?:work|working)\\s+(?:at|in|for)\\s+[a-z0-9' ]{2,40}?\\s+as\\s+(?:an?\\s+)?(.+)`),
+  // "i've been a nurse for ten years", "i have been working as a welder since 2001"
+  beenA: new RegExp(
+    `${S}(?:i've|i have|ive|i've been|${I_AM})\\s+${ADV}(?:been\\s+)?(?:working\\s+as\\s+)?an?\\s+([a-z' ]{2,40}?)\\s+(?:for|since)\\s+(?:\\d|a |an |over |about |almost |nearly |more than |the past |the last |many |several |years|decades|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|forty)`,
+  ),
+  // "i've taken a second job as a stunt double", "my job as a teacher", "i got a job as a cook"
+  jobAs: /\b(?:my|a|an)\s+(?:(?:day|second|first|new|current|full[- ]time|part[- ]time|side|summer|night|weekend)\s+)?(?:job|gig|position|role)\s+as\s+(?:an?\s+)?(.+)/,
   iAmA: new RegExp(`${S}${I_AM}\\s+${ADV}(?:an?\\s+)(.+)`),
   iAmBare: new RegExp(
     `${S}${I_AM}\\s+${ADV}(retired|unemployed|self-employed|self employed|a student|in college|in high school|in grad school|between jobs|out of work|jobless)\\b`,
@@ -772,6 +790,12 @@ const RE = {
   hobbies: /\bmy\s+hobb(?:y|ies)\s+(?:is|are|include|includes)\s+(.+)/,
   spareTime: /\bin\s+my\s+(?:spare|free|down)\s*time\s*,?\s*(?:i\s+)?(?:like to\s+|love to\s+|enjoy\s+|usually\s+|often\s+)?(.+)/,
   play: new RegExp(`${S}i\\s+${ADV}(?:play|practice|practise)\\s+(?:the\\s+)?(.+)`),
+  // "i work out a lot", "i love to work out", "i lift weights": fitness
+  workOut: new RegExp(
+    `${S}i\\s+${ADV}(?:(?:love|like|enjoy|try|need|have)\\s+to\\s+|(?:love|like|enjoy)\\s+)?(?:work(?:ing)?\\s+out|workout|lift(?:ing)?\\s+weights|hit(?:ting)?\\s+the\\s+gym)\\b`,
+  ),
+  // "feeding the horses", "walking my dogs": caring for an animal means having it
+  petCare: new RegExp(`(?:^|[^a-z'])(?:walk|walking|feed|feeding|groom|grooming|brush|brushing|bathe|bathing)\\s+(?:the|my|our)\\s+(${PET_ALT})(?![a-z])`),
   goIng: new RegExp(`${S}(?:i|we)\\s+${ADV}(?:go|went)\\s+([a-z]+ing)\\b`),
   actVerb: new RegExp(
     `${S}i\\s+${ADV}(hike|run|jog|swim|cook|bake|paint|draw|knit|crochet|sew|garden|fish|hunt|surf|ski|snowboard|camp|climb|bike|cycle|meditate|volunteer|dance|sing|read|write|travel|workout|work out|exercise|golf|kayak|sail|gamble|grill|bird watch)\\b(?!\\s+(?:a|an|the|my|our|your|it|that|this|them|him|her|you|me|to|up|out|into|off|away|some|of|for)\\b)`,
@@ -891,10 +915,32 @@ const NP_BOUNDARY = new Set([
   'an',
 ]);
 
+/** Short or informal job nouns the lexicon does not list (extractor-only, see docs/eval-traits.md). */
+const OCCUPATION_ALIASES: Readonly<Record<string, string>> = {
+  doc: 'doctor',
+  guide: 'tour guide',
+  'museum guide': 'tour guide',
+  usher: 'usher',
+  cashier: 'cashier',
+};
+
+function occupationAlias(tail: string): string | null {
+  const np = phraseWords(tail, 3, NP_BOUNDARY);
+  for (let n = Math.min(2, np.length); n >= 1; n--) {
+    const hit = OCCUPATION_ALIASES[np.slice(np.length - n).join(' ')];
+    if (hit) return occupationIn(hit.split(' ')) ?? hit;
+  }
+  return null;
+}
+
 function occupationFromTail(tail: string): string | null {
   const np = phraseWords(tail, 5, NP_BOUNDARY);
-  if (np.length === 0) return null;
-  return occupationIn(np);
+  // "a custodian right now", "a doctor looking for a job": the job noun may not end the phrase
+  for (let k = np.length; k >= 1; k--) {
+    const occ = occupationIn(np.slice(0, k));
+    if (occ) return occ;
+  }
+  return null;
 }
 
 /** "i X for a living" → the job noun (looked up in OCCUPATIONS when it is there). Extractor-only. */
@@ -1155,8 +1201,31 @@ const THE_PLACES = new Set([
   'mountains',
 ]);
 
-function placeFrom(tail: string): string | null {
+/** "the middle of alabama", "the sunny state of florida", "disney world in florida": the place named. */
+const PLACE_PREFIX_RE =
+  /^(?:the\s+)?(?:(?:very\s+)?(?:middle|heart|center|centre|outskirts|north|south|east|west|northern|southern|eastern|western|capital|suburbs)\s+(?:part\s+)?of|(?:the\s+)?(?:[a-z]+\s+)?(?:state|city|town|country|province)\s+of|(?:just\s+)?outside(?:\s+of)?)\s+(?:the\s+)?/;
+
+function knownPlaceIn(ws: readonly string[]): string | null {
+  for (let i = 0; i < ws.length; i++)
+    for (let n = 3; n >= 1; n--) {
+      const p = ws.slice(i, i + n).join(' ');
+      if (ws.length >= i + n && KNOWN_PLACES.has(p)) return p;
+    }
+  return null;
+}
+
+function placeFrom(tail0: string): string | null {
+  const tail = tail0.trim().replace(PLACE_PREFIX_RE, '');
   const cut = (tail.split(/[,.;:!?()]/)[0] ?? '').trim();
+  // "near disney world in florida": a known place after "in" within the phrase wins
+  const inAt = / in (?:the )?([a-z ]+)$/.exec(words(cut).slice(0, 8).join(' '));
+  if (inAt) {
+    const p = knownPlaceIn(words(inAt[1] as string).slice(0, 3));
+    if (p) return p;
+  }
+  // "florida surrounded by my family": a known place at the start ends the value
+  const lead = words(cut).slice(0, 3);
+  for (let n = lead.length; n >= 1; n--) if (KNOWN_PLACES.has(lead.slice(0, n).join(' '))) return lead.slice(0, n).join(' ');
   const ws = words(cut);
   if (ws.length === 0) return null;
   // settings like "the country", "a small town"
@@ -1182,6 +1251,12 @@ function placeFrom(tail: string): string | null {
 }
 
 function matchPets(s: string, found: Found[], conf: number): void {
+  const care = RE.petCare.exec(s);
+  // not someone else's animals or chores: "my sister is feeding the horses", "his dog"
+  if (care && !/\b(?:he|she|they|he's|she's|they're|his|her|their|neighbou?r'?s?|friend'?s?)\b/.test(s) && !/^(?:my|our)\s+(?!pets?\b)/.test(s)) {
+    const pet = PET_INDEX.get(care[1] as string) ?? PET_INDEX.get(singular(care[1] as string));
+    if (pet) found.push({ key: 'pet', value: pet, confidence: conf - 0.1 });
+  }
   const pm = RE.petHave.exec(s);
   if (pm) {
     const tail = pm[1] ?? '';
@@ -1292,6 +1367,7 @@ function matchInterests(s: string, found: Found[], conf: number): void {
     const t = topicIn(gt[1] as string) ?? (gt[1] === 'casino' ? 'gambling' : null);
     if (t) push([t], conf - 0.1);
   }
+  if (RE.workOut.test(s)) push(['fitness'], conf - 0.05);
   const av = RE.actVerb.exec(s);
   if (av) {
     const v = (av[1] as string).replace(' ', '');
@@ -1341,6 +1417,21 @@ function matchOccupation(s: string, found: Found[], conf: number): void {
   if (bare) {
     const w = bare[1] as string;
     add(w === 'retired' ? 'retired' : /student|college|school/.test(w) ? 'student' : w.startsWith('self') ? 'self-employed' : 'unemployed', conf);
+  }
+  // "working as", "work at … as", "been a … for ten years", "a job as": the speaker's clause only
+  for (const re of [RE.workingAs, RE.workAtAs, RE.beenA]) {
+    const m = re.exec(s);
+    if (m && /^(?:i|i'm|im|i've)\b/.test(s)) {
+      const tail = m[1] as string;
+      const occ = occupationFromTail(tail) ?? occupationAlias(tail);
+      if (occ) add(occ, conf - 0.05);
+    }
+  }
+  const ja = RE.jobAs.exec(s);
+  if (ja && /^(?:i|i'm|im|i've|my)\b/.test(s) && /\b(?:my|i've|i have|i got|i took|i've taken|i have taken|i found|i started|i landed|i hold)\b/.test(s)) {
+    const tail = ja[1] as string;
+    const occ = occupationFromTail(tail) ?? occupationAlias(tail);
+    if (occ) add(occ, conf - 0.05);
   }
   const mj = RE.myJob.exec(s);
   if (mj) {
@@ -1669,9 +1760,13 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
     droppedSensitive: emptySensitiveCounts(),
     droppedInvalid: 0,
     superseded: 0,
+    facts: 0,
+    factSkipped: { not_first_person: 0, chit_chat: 0, about_someone_else: 0, too_short: 0, too_long: 0, transient: 0, context_bound: 0 },
     ms: 0,
   };
   const cands: Candidate[] = [];
+  const factCands: FactCandidate[] = [];
+  const wantFacts = opts.facts ?? true;
 
   for (const sig of signals) {
     const text = sig.text ?? '';
@@ -1750,9 +1845,21 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
               break;
             }
             const conf = HEDGE_RE.test(seg) ? base - 0.2 : base;
+            const before = cands.length;
+            // A self-disclosure that no typed trait covered becomes a free-form fact.
+            const factIfUntyped = () => {
+              if (!wantFacts || cands.length > before) return;
+              const f = factFromClause(seg);
+              if ('skip' in f) stats.factSkipped[f.skip]++;
+              else {
+                const sp = trimSpan(text, cl);
+                if (sp.end > sp.start) factCands.push({ ...f, evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) }, ts: sig.ts });
+              }
+            };
             const neg = NEGATION_RE.exec(seg);
             if (!neg) {
               for (const f of matchClause(seg, conf)) emit(f, cl);
+              factIfUntyped();
               continue;
             }
             // Negation scope: "i love hiking , not running" / "i'm a nurse so i never sleep" keep the
@@ -1762,14 +1869,18 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
             const sn = seg.slice(cut).trim();
             if (head) for (const f of matchClause(head, conf)) emit(f, cl);
             // Statements like "i don't eat meat" / "i have no kids" are positive facts.
-            const positive = matchClause(sn, conf).filter((f) => (f.key === 'diet' && RE.noMeat.test(sn)) || (f.key === 'has_children' && f.value === false));
+            const likesJob = /\b(?:don't|do not|dont|never)\s+(?:really\s+)?(?:like|enjoy|love|mind)\s+(?:working as|my job as)\b/.test(sn);
+            const positive = matchClause(sn, conf).filter(
+              (f) => (f.key === 'diet' && RE.noMeat.test(sn)) || (f.key === 'has_children' && f.value === false) || (likesJob && f.key === 'occupation'),
+            );
             for (const f of positive) emit(f, cl);
-            const denied = matchClause(deNegate(sn), conf).filter((f) => f.key !== 'has_children' || f.value !== false);
+            const denied = matchClause(deNegate(sn), conf).filter((f) => (f.key !== 'has_children' || f.value !== false) && !(likesJob && f.key === 'occupation'));
             stats.skipped.negated++;
             for (const f of denied) {
               if (f.key === 'has_children' && f.value === true && RE.kidsHave.test(deNegate(sn))) emit({ key: 'has_children', value: false, confidence: conf - 0.05 }, cl);
               else emit({ ...f, negative: true }, cl);
             }
+            factIfUntyped();
           }
         }
       }
@@ -1801,9 +1912,45 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
 
   stats.candidates = cands.length;
   const ops = aggregate(cands, current, catalogue, maxEvidence, stats, opts.sensitive ?? {});
+  const facts = aggregateFacts(factCands, maxEvidence, stats, opts.sensitive ?? {});
   stats.ops = ops.length;
+  stats.facts = facts.length;
   stats.ms = round(performance.now() - t0);
-  return { ops, stats, producer: OFFLINE_EXTRACTOR, version: OFFLINE_EXTRACTOR_VERSION };
+  return { ops, facts, stats, producer: OFFLINE_EXTRACTOR, version: OFFLINE_EXTRACTOR_VERSION };
+}
+
+interface FactCandidate {
+  statement: string;
+  confidence: number;
+  evidence: TraitEvidence;
+  ts: number;
+}
+
+/** One FactOp per normalised statement, its evidence merged; sensitive statements or quotes dropped. */
+function aggregateFacts(cands: FactCandidate[], maxEvidence: number, stats: ExtractStats, sensitive: SensitiveOptions): FactOp[] {
+  const allow = new Set(sensitive.allow ?? []);
+  const groups = new Map<string, { statement: string; ev: { e: TraitEvidence; c: number }[] }>();
+  for (const c of cands) {
+    const cat = sensitiveCategoryOf(c.statement) ?? sensitiveCategoryOf(c.evidence.quote);
+    if (cat && !allow.has(cat)) {
+      stats.droppedSensitive[cat]++;
+      continue;
+    }
+    const statement = normaliseStatement(c.statement);
+    if (statement.length < 3 || statement.length > 200) continue;
+    let g = groups.get(statement);
+    if (!g) groups.set(statement, (g = { statement, ev: [] }));
+    if (!g.ev.some((x) => x.e.eventId === c.evidence.eventId && x.e.quote === c.evidence.quote)) g.ev.push({ e: c.evidence, c: c.confidence });
+  }
+  return [...groups.values()].map((g) => {
+    const ev = g.ev.sort((a, b) => b.c - a.c);
+    return {
+      op: 'add' as const,
+      statement: g.statement,
+      confidence: round(noisyOr(ev.map((x) => x.c))),
+      evidence: ev.slice(0, maxEvidence).map((x) => x.e),
+    };
+  });
 }
 
 function extractSearch(lc: string, span: Span, emit: (f: Found, s: Span) => void): void {

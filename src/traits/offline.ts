@@ -14,6 +14,6 @@ export class OfflineExtractor implements Extractor {
   ) {}
   async extract(signals: Signal[], current: CurrentTrait[]): Promise<ExtractResult> {
     const r = extractOffline(signals, current, { catalogue: this.catalogue, sensitive: { allow: this.sensitiveAllow } });
-    return { ops: r.ops, calls: 0, promptTokens: 0, completionTokens: 0 };
+    return { ops: r.ops, facts: r.facts, calls: 0, promptTokens: 0, completionTokens: 0 };
   }
 }

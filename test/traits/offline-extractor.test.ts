@@ -356,18 +356,23 @@ describe('extractOffline: throughput', () => {
       'My order arrived late and the box was damaged.',
       'i like to read and i live in the country .',
       "lol that's funny , what do you do for fun ?",
+      'i dye my hair every three months and i drive a nissan pathfinder .',
     ];
     const signals = Array.from({ length: 3000 }, (_, i) => ({
       eventId: i + 1,
-      type: i % 6 === 1 ? 'search' : i % 6 === 3 ? 'support_ticket' : 'chat_message',
+      type: i % 7 === 1 ? 'search' : i % 7 === 3 ? 'support_ticket' : 'chat_message',
       text: `${texts[i % texts.length]} ${i}`,
       ts: i,
     }));
     extractOffline(signals.slice(0, 50)); // load the model outside the timing
-    const t0 = performance.now();
-    extractOffline(signals);
-    const perSec = signals.length / ((performance.now() - t0) / 1000);
-    // Loose bound for a shared 2-core box; measured steady state is several times higher.
+    // CPU time of this process, not wall time: on a shared box other work would otherwise decide
+    // the result (load 13 on 2 cores measured 844 signals/s wall for the same code).
+    const c0 = process.cpuUsage();
+    const r = extractOffline(signals);
+    const c = process.cpuUsage(c0);
+    const perSec = signals.length / ((c.user + c.system) / 1e6);
+    expect(r.facts.length).toBeGreaterThan(0); // facts on (the default)
+    // Loose bound; measured steady state is several times higher.
     expect(perSec).toBeGreaterThan(1000);
   });
 });
