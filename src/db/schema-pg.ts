@@ -42,7 +42,7 @@ export const identities = pgTable(
   'identities',
   {
     id: id(),
-    kind: text('kind', { enum: ['user', 'anonymous'] }).notNull(),
+    kind: text('kind', { enum: ['user', 'anonymous', 'email'] }).notNull(),
     alias: text('alias').notNull(),
     userId: big('user_id')
       .notNull()
@@ -311,4 +311,19 @@ export const itemEmbeddingModels = pgTable(
     createdAt: big('created_at').notNull(),
   },
   (t) => [uniqueIndex('item_embedding_models_active_uq').on(t.active).where(sql`active = 1`), index('item_embedding_models_created_idx').on(t.createdAt)],
+);
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    apiKeyId: text('api_key_id').notNull(),
+    key: text('key').notNull(),
+    route: text('route').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status'),
+    response: text('response'),
+    createdAt: big('created_at').notNull(),
+    expiresAt: big('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );

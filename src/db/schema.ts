@@ -32,7 +32,8 @@ export const identities = sqliteTable(
   'identities',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    kind: text('kind', { enum: ['user', 'anonymous'] }).notNull(),
+    /** user: the external id; anonymous: an anonymous id; email: the declared `email` attribute, trimmed and lower-cased. */
+    kind: text('kind', { enum: ['user', 'anonymous', 'email'] }).notNull(),
     alias: text('alias').notNull(),
     userId: integer('user_id')
       .notNull()
@@ -335,4 +336,26 @@ export const itemEmbeddingModels = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [uniqueIndex('item_embedding_models_active_uq').on(t.active).where(sql`active = 1`), index('item_embedding_models_created_idx').on(t.createdAt)],
+);
+
+/**
+ * `Idempotency-Key` on POSTs that create (segments, API keys): per API key, the first request's
+ * body hash and its answer, replayed for a retry with the same key and body until `expires_at`.
+ * `status` is null while the first request runs. `response` is encrypted with a key derived from
+ * the caller's API key secret (never stored), so a stored answer that holds a new key's secret is
+ * unreadable without the caller's own secret. Holds no per-user data.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    apiKeyId: text('api_key_id').notNull(),
+    key: text('key').notNull(),
+    route: text('route').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status'),
+    response: text('response'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );
