@@ -133,6 +133,8 @@ export const configSchema = z.object({
   TRAITLENS_VECTOR_W_TEXT: z.coerce.number().min(0).max(100).default(1),
   TRAITLENS_VECTOR_W_BEHAVIOUR: z.coerce.number().min(0).max(100).default(0.5),
   TRAITLENS_VECTOR_W_TRAITS: z.coerce.number().min(0).max(100).default(1),
+  /** Weight of the pooled item-embedding block (absent while no item-embedding model is active). */
+  TRAITLENS_ITEM_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
   /** The HNSW index file; default `<TRAITLENS_DB>.hnsw` (manifest beside it, `.json`). A rebuildable cache of user_profiles. */
   TRAITLENS_INDEX_PATH: z.string().optional(),
   /** HNSW graph degree, build-time and query-time candidate list sizes. */
