@@ -5,9 +5,9 @@ import type { TraitStore } from '../db/stores/traits.ts';
 import type { UserStore } from '../db/stores/users.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { Extractor } from './extractor.ts';
-import { planTraitOps } from './merge.ts';
+import { nextFreeRef, planFactOps, planTraitOps, typeFacts } from './merge.ts';
 import { redactPii, type RedactOptions } from './redact.ts';
-import { dropSensitive, type SensitiveCategory } from './sensitive.ts';
+import { dropSensitive, dropSensitiveFacts, type SensitiveCategory } from './sensitive.ts';
 
 export interface TraitStageDeps {
   traits: TraitStore;
@@ -21,6 +21,8 @@ export interface TraitStageDeps {
   batchTokens: number;
   redact?: RedactOptions;
   sensitiveAllow?: readonly SensitiveCategory[];
+  /** statement similarity for fact dedupe (factSimilarity when absent) */
+  factSimilarity?: (a: string, b: string) => number;
 }
 
 export interface TraitStageReport {
@@ -37,11 +39,25 @@ export interface TraitStageReport {
   reinforced: number;
   superseded: number;
   retracted: number;
+  /** fact operations the extractor returned (before the sensitive filter and typing) */
+  facts: number;
+  /** facts the catalogue could type: merged as trait operations */
+  factsTyped: number;
+  factsAdded: number;
+  /** rephrasings merged into a current fact (one row, both quotes) */
+  factsReinforced: number;
+  factsSuperseded: number;
+  factsRetracted: number;
+  /** trait and fact rejections; fact reasons are prefixed `fact_` */
   rejected: Record<string, number>;
+  /** trait and fact operations dropped by the sensitive-category filter */
   droppedSensitive: number;
   redacted: number;
   profileVersion: number | null;
 }
+
+/** The kinds the stage reads and writes in one transaction: extracted traits and facts. */
+const MERGED_KINDS = ['semantic', 'fact'] as const;
 
 /** ≈ tokens for budgeting batches; 4 characters a token is close enough for English. */
 const tokensOf = (s: string) => Math.ceil(s.length / 4) + 8;
@@ -67,8 +83,10 @@ export function batchSignals(signals: Signal[], budget: number, maxPerBatch = 50
 
 /**
  * The traits stage for one user: read the text signals the chosen extractor has not seen, redact
- * PII, extract in token-bounded batches with the current traits as context, drop sensitive
- * categories, then merge (which verifies every quote). The LLM is used only with the user's
+ * PII (before any extractor sees the text), extract traits and facts in token-bounded batches with
+ * the current traits and facts as context, drop sensitive categories (facts exactly like traits),
+ * type the facts the catalogue fits, then merge both in one transaction (which verifies every
+ * quote, dedupes facts semantically and supersedes contradicted ones). The LLM is used only with the user's
  * `llm_processing` consent; without `profiling` consent nothing is inferred at all.
  */
 export async function extractTraitsForUser(deps: TraitStageDeps, userId: number): Promise<TraitStageReport> {
@@ -88,6 +106,12 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     reinforced: 0,
     superseded: 0,
     retracted: 0,
+    facts: 0,
+    factsTyped: 0,
+    factsAdded: 0,
+    factsReinforced: 0,
+    factsSuperseded: 0,
+    factsRetracted: 0,
     rejected: {},
     droppedSensitive: 0,
     redacted: 0,
@@ -104,7 +128,7 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     return { eventId: r.id, type: r.type, text: red.text, ts: r.ts };
   });
   for (const batch of batchSignals(signals, deps.batchTokens)) {
-    const current: CurrentTrait[] = (await deps.traits.current(userId, { kind: 'semantic' })).map((t) => ({
+    const current: CurrentTrait[] = (await deps.traits.current(userId, { kind: MERGED_KINDS })).map((t) => ({
       key: t.key,
       value: t.value as TraitValue,
       confidence: t.confidence,
@@ -116,33 +140,54 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     report.completionTokens += result.completionTokens;
     report.ops += result.ops.length;
     const sensitive = dropSensitive(result.ops, { allow: deps.sensitiveAllow ?? [] });
-    report.droppedSensitive += sensitive.droppedTotal;
+    const sensitiveFacts = dropSensitiveFacts(result.facts ?? [], { allow: deps.sensitiveAllow ?? [] });
+    report.droppedSensitive += sensitive.droppedTotal + sensitiveFacts.droppedTotal;
+    report.facts += result.facts?.length ?? 0;
+    // A fact the catalogue can type is merged as that trait (verified the same way); the rest stay facts.
+    const typed = typeFacts(sensitiveFacts.kept, deps.catalogue);
+    report.factsTyped += typed.traitOps.length;
+    const signalTexts = new Map(batch.map((s) => [s.eventId, s.text]));
+    const now = Date.now();
     const input = {
       userId,
-      ops: sensitive.kept,
-      signals: new Map(batch.map((s) => [s.eventId, s.text])),
+      ops: [...sensitive.kept, ...typed.traitOps],
+      signals: signalTexts,
       catalogue: deps.catalogue,
       producer: extractor.producer,
       version: extractor.version,
-      now: Date.now(),
+      now,
     };
-    // One transaction per batch: the merged rows, the counters and the read marks land together.
+    const factInput = {
+      userId,
+      facts: typed.facts,
+      signals: signalTexts,
+      producer: extractor.producer,
+      version: extractor.version,
+      now,
+      similarity: deps.factSimilarity,
+    };
+    // One transaction per batch: the merged rows (traits and facts), the counters and the read marks land together.
     const { result: merged, profileVersion } = await deps.traits.merge({
       userId,
-      kind: 'semantic',
+      kind: MERGED_KINDS,
       now: input.now,
       markRead: { eventIds: batch.map((s) => s.eventId), producer: extractor.producer, version: extractor.version },
       plan: (cur) => {
         const plan = planTraitOps(cur, input);
+        const facts = planFactOps(cur, factInput, nextFreeRef(plan.changes));
         const rejected: Record<string, number> = { ...plan.result.rejected };
         if (result.invalidOps) rejected.invalid_op = (rejected.invalid_op ?? 0) + result.invalidOps;
+        if (result.invalidFacts) rejected.invalid_fact = (rejected.invalid_fact ?? 0) + result.invalidFacts;
+        for (const [reason, n] of Object.entries(facts.result.rejected)) rejected[`fact_${reason}`] = (rejected[`fact_${reason}`] ?? 0) + n;
+        const droppedByCategory = Object.entries(sensitive.dropped).map(([key, n]) => ({
+          metric: 'traits_dropped_sensitive',
+          key,
+          n: n + sensitiveFacts.dropped[key as SensitiveCategory],
+        }));
         return {
-          ...plan,
-          counters: [
-            ...Object.entries(rejected).map(([key, n]) => ({ metric: 'traits_rejected', key, n })),
-            ...Object.entries(sensitive.dropped).map(([key, n]) => ({ metric: 'traits_dropped_sensitive', key, n })),
-          ],
-          result: { ...plan.result, rejected },
+          changes: [...plan.changes, ...facts.changes],
+          counters: [...Object.entries(rejected).map(([key, n]) => ({ metric: 'traits_rejected', key, n })), ...droppedByCategory],
+          result: { ...plan.result, rejected, facts: facts.result },
         };
       },
     });
@@ -150,6 +195,10 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     report.reinforced += merged.reinforced;
     report.superseded += merged.superseded;
     report.retracted += merged.retracted;
+    report.factsAdded += merged.facts.added;
+    report.factsReinforced += merged.facts.reinforced;
+    report.factsSuperseded += merged.facts.superseded;
+    report.factsRetracted += merged.facts.retracted;
     if (profileVersion !== null) report.profileVersion = profileVersion;
     for (const [reason, n] of Object.entries(merged.rejected)) report.rejected[reason] = (report.rejected[reason] ?? 0) + n;
   }

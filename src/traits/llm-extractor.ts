@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { traitOpSchema, type CurrentTrait, type Signal, type TraitOp } from '../core/traits.ts';
+import { type CurrentTrait, type FactOp, factOpSchema, type Signal, type TraitOp, traitOpSchema } from '../core/traits.ts';
 import type { LlmStore } from '../db/stores/llm.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { describeCatalogue, type Catalogue } from './catalogue.ts';
@@ -8,16 +8,39 @@ import type { ExtractResult, Extractor } from './extractor.ts';
 import { loadPrompt } from './prompts.ts';
 
 /**
- * The model sees the strict operation schema; validation is per operation: one malformed operation
- * (say, empty evidence) becomes null and is counted as rejected, instead of failing the whole
- * answer and parking the user's job (which a hostile message could otherwise trigger at will).
+ * A fact as the model returns it: FactOp with `topic` and `typed` present but nullable, so the JSON
+ * schema the model sees lists every field as required (what strict structured output wants).
  */
-export const extractionAnswerSchema = z.object({ operations: z.array(traitOpSchema.nullable().catch(null)) });
+export const llmFactSchema = factOpSchema.extend({
+  topic: factOpSchema.shape.topic.unwrap().nullable().default(null),
+  typed: factOpSchema.shape.typed.unwrap().nullable().default(null),
+});
 
-function validOps(ops: readonly (TraitOp | null)[]): { ops: TraitOp[]; invalid: number } {
-  const kept = ops.filter((o): o is TraitOp => o !== null);
-  return { ops: kept, invalid: ops.length - kept.length };
+/**
+ * The model sees the strict operation and fact schemas; validation is per item: one malformed
+ * operation or fact (say, empty evidence) becomes null and is counted as rejected, instead of
+ * failing the whole answer and parking the user's job (which a hostile message could otherwise
+ * trigger at will). `facts` defaults to an empty list, so a v1 answer (operations only) still parses.
+ */
+export const extractionAnswerSchema = z.object({
+  operations: z.array(traitOpSchema.nullable().catch(null)),
+  facts: z.array(llmFactSchema.nullable().catch(null)).default([]),
+});
+type ExtractionAnswer = z.output<typeof extractionAnswerSchema>;
+
+function validItems(answer: ExtractionAnswer): { ops: TraitOp[]; facts: FactOp[]; invalidOps: number; invalidFacts: number } {
+  const ops = answer.operations.filter((o): o is TraitOp => o !== null);
+  const facts: FactOp[] = [];
+  for (const f of answer.facts) {
+    if (f === null) continue;
+    const { topic, typed, ...rest } = f;
+    facts.push({ ...rest, ...(topic !== null ? { topic } : {}), ...(typed !== null ? { typed } : {}) });
+  }
+  return { ops, facts, invalidOps: answer.operations.length - ops.length, invalidFacts: answer.facts.length - facts.length };
 }
+
+/** The prompt version the pipeline uses: v2 returns typed traits and facts in one answer. */
+export const EXTRACT_PROMPT_VERSION = 'v2';
 
 function formatCurrent(current: CurrentTrait[]): string {
   if (!current.length) return '(none)';
@@ -43,7 +66,7 @@ export class LlmExtractor implements Extractor {
     private readonly cache: Pick<LlmStore, 'cacheGet' | 'cachePut'>,
     private readonly chat: ChatModel,
     private readonly catalogue: Catalogue,
-    promptVersion = 'v1',
+    promptVersion = EXTRACT_PROMPT_VERSION,
   ) {
     this.prompt = loadPrompt('extract-traits', promptVersion);
     this.producer = chat.id;
@@ -60,19 +83,27 @@ export class LlmExtractor implements Extractor {
     if (cached !== null) {
       const parsed = extractionAnswerSchema.safeParse(JSON.parse(cached));
       if (parsed.success) {
-        const v = validOps(parsed.data.operations);
-        return { ops: v.ops, invalidOps: v.invalid, calls: 0, promptTokens: 0, completionTokens: 0 };
+        const v = validItems(parsed.data);
+        return { ops: v.ops, facts: v.facts, invalidOps: v.invalidOps, invalidFacts: v.invalidFacts, calls: 0, promptTokens: 0, completionTokens: 0 };
       }
     }
     const r = await this.chat.extractStructured({
       system,
       user,
       schema: extractionAnswerSchema,
-      schemaName: 'trait_operations',
+      schemaName: 'traits_and_facts',
       usage: { operation: 'extract_traits', promptVersion: this.version, userId: ctx.userId },
     });
     await this.cache.cachePut(key, ctx.userId, JSON.stringify(r.data), Date.now());
-    const v = validOps(r.data.operations);
-    return { ops: v.ops, invalidOps: v.invalid, calls: 1, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens };
+    const v = validItems(r.data);
+    return {
+      ops: v.ops,
+      facts: v.facts,
+      invalidOps: v.invalidOps,
+      invalidFacts: v.invalidFacts,
+      calls: 1,
+      promptTokens: r.usage.promptTokens,
+      completionTokens: r.usage.completionTokens,
+    };
   }
 }

@@ -9,7 +9,7 @@
  * storing a diagnosis is not), but ambiguous everyday words ("black", "straight", "race", "party",
  * "union" alone) are left out because they would drop most of the catalogue.
  */
-import type { TraitOp } from '../core/traits.ts';
+import type { FactOp, TraitOp } from '../core/traits.ts';
 
 export const SENSITIVE_CATEGORIES = ['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership'] as const;
 export type SensitiveCategory = (typeof SENSITIVE_CATEGORIES)[number];
@@ -136,6 +136,42 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'herpes',
     'covid',
     'long covid',
+    'heart (?:condition|disease|attacks?|failure|surgery|problems?)',
+    '(?:had|have|suffered) a stroke',
+    'blood pressure',
+    'hypertension',
+    'cholesterol',
+    'blood sugar',
+    'dialysis',
+    'remission',
+    '(?:see|sees|seeing) a (?:therapist|psychiatrist|psychologist|counsell?or)',
+    'in therapy',
+    '(?:kidney|liver|lung) (?:disease|failure|transplant)',
+    'transplant',
+    'amputee',
+    'amputated',
+    'chronic fatigue',
+    'fibromyalgia',
+    'lupus',
+    'copd',
+    'sober',
+    'sobriety',
+    'diseases?',
+    'syndrome',
+    'paraly[sz]ed',
+    'paraplegic',
+    'quadriplegic',
+    'dyslexi[ac]',
+    'obes(?:e|ity)',
+    'gastric bypass',
+    'terminally ill',
+    'hospice',
+    'mental illness',
+    'suicidal',
+    'suicide',
+    'self-harm',
+    'thyroid',
+    'osteoporosis',
   ],
   religion: [
     'religion',
@@ -187,6 +223,28 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'sunday school',
     'bar mitzvah',
     'bat mitzvah',
+    '(?:go|goes|going|went|attend|attends) to (?:mass|temple)',
+    'catholic mass',
+    'believes? in god',
+    'god is',
+    'jesus',
+    'christ',
+    'savio(?:u)?r',
+    'pastor',
+    'priest',
+    'rabbi',
+    'imam',
+    'nun',
+    '(?:during|for) lent',
+    'born again',
+    '(?:my|their|our) faith',
+    'deacon',
+    'missionary',
+    'bible study',
+    'worship',
+    'hijab',
+    'eid',
+    'spiritual',
   ],
   sexual_orientation: [
     'gay',
@@ -207,6 +265,10 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'sexual orientation',
     'came out',
     'coming out',
+    "(?:i'?m|i am|im|^(?:is|am)) bi",
+    "(?:i'?m|i am|im|^(?:is|am)) trans",
+    'attracted to (?:men|women|guys|girls|both)',
+    'same[- ]sex',
   ],
   ethnicity: [
     'ethnicity',
@@ -227,6 +289,11 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'mixed race',
     'arab',
     'romani',
+    "(?:i'?m|i am|im|^(?:is|am)) (?:a |an )?(?:black|white|asian|brown)(?: (?:man|woman|person|guy|girl|lady|male|female|american|british))?(?=\\s*(?:$|[.,!?;]|and |but ))",
+    'descent',
+    'heritage',
+    'ancestry',
+    '(?:person|people|woman|man|women|men) of colou?r',
   ],
   political_opinion: [
     'democrats?',
@@ -258,6 +325,16 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'politics',
     'conservative party',
     'brexit',
+    "(?:i'?m|i am|im|^(?:is|am)) (?:a |an )?(?:liberal|conservative|leftist|progressive|centrist)",
+    'pro-?life',
+    'pro-?choice',
+    'campaign(?:ed|ing|s)? for',
+    'feminists?',
+    'feminism',
+    'voted',
+    'voters?',
+    'elections?',
+    'the nra',
   ],
   trade_union_membership: [
     'trade union',
@@ -274,6 +351,9 @@ const WORDS: Readonly<Record<SensitiveCategory, readonly string[]>> = {
     'unionised',
     'afl-cio',
     'my union',
+    'in the union',
+    '(?:joined|join|joining) (?:the|a) union',
+    'teamster',
   ],
 };
 
@@ -324,17 +404,56 @@ export function emptySensitiveCounts(): Record<SensitiveCategory, number> {
  * still dropped if it also touches another, disallowed category.
  */
 export function dropSensitive(ops: readonly TraitOp[], opts: SensitiveOptions = {}): SensitiveResult {
+  return dropBy(ops, categoriesOf, opts);
+}
+
+export interface SensitiveFactResult {
+  kept: FactOp[];
+  dropped: Record<SensitiveCategory, number>;
+  droppedTotal: number;
+}
+
+/**
+ * The same filter for facts, judged on everything a fact carries: its topic (as a key), its
+ * statement, every quote, and its typed key and value. A fact is dropped whatever the wording as
+ * soon as any of them belongs to a category that is not allowed.
+ */
+export function dropSensitiveFacts(facts: readonly FactOp[], opts: SensitiveOptions = {}): SensitiveFactResult {
+  return dropBy(facts, factCategories, opts);
+}
+
+/** The sensitive categories a fact touches. */
+export function factCategories(f: FactOp): SensitiveCategory[] {
+  const out = new Set<SensitiveCategory>();
+  for (const k of [f.topic, f.typed?.key]) {
+    const c = k ? KEY_CATEGORY[k] : undefined;
+    if (c) out.add(c);
+  }
+  const texts = [
+    f.statement,
+    ...(f.topic ? [f.topic.replace(/_/g, ' ')] : []),
+    ...(typeof f.typed?.value === 'string' ? [f.typed.value.replace(/_/g, ' ')] : []),
+    ...f.evidence.map((e) => e.quote),
+  ];
+  for (const t of texts) for (const [c, re] of PATTERNS) if (re.test(t)) out.add(c);
+  return [...out];
+}
+
+function dropBy<T>(
+  items: readonly T[],
+  categories: (x: T) => SensitiveCategory[],
+  opts: SensitiveOptions,
+): { kept: T[]; dropped: Record<SensitiveCategory, number>; droppedTotal: number } {
   const allow = new Set(opts.allow ?? []);
   const dropped = emptySensitiveCounts();
-  const kept: TraitOp[] = [];
+  const kept: T[] = [];
   let droppedTotal = 0;
-  for (const op of ops) {
-    const cats = categoriesOf(op);
-    const blocked = cats.find((c) => !allow.has(c));
+  for (const item of items) {
+    const blocked = categories(item).find((c) => !allow.has(c));
     if (blocked) {
       dropped[blocked]++;
       droppedTotal++;
-    } else kept.push(op);
+    } else kept.push(item);
   }
   return { kept, dropped, droppedTotal };
 }

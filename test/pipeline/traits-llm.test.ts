@@ -71,7 +71,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     });
     const uid = userIdOf('alice');
     const r = await pipeline.refreshUser(uid);
-    expect(r.traits.extractor).toBe('openai:test-model@extract-traits.v1');
+    expect(r.traits.extractor).toBe('openai:test-model@extract-traits.v2');
     expect(r.traits.calls).toBe(1);
     expect(r.traits.rejected).toEqual({ unknown_key: 1, unverified_evidence: 1 });
     expect(r.traits.droppedSensitive).toBe(1);
@@ -83,7 +83,7 @@ describe('LLM trait extraction through the loopback OpenAI-compatible server', (
     ]);
     for (const t of traits) {
       expect(t.producer).toBe('openai:test-model');
-      expect(t.version).toBe('extract-traits.v1');
+      expect(t.version).toBe('extract-traits.v2');
       expect(t.evidence.length).toBeGreaterThan(0);
     }
     const sent = server

@@ -6,7 +6,8 @@ import { ENQUEUE_JOB_SQL, enqueueParams } from './jobs.ts';
 import { BUMP_COUNTER_SQL } from './stats.ts';
 
 export interface TraitFilter {
-  kind?: TraitKind | undefined;
+  /** one kind, or several (the trait stage reads semantic traits and facts together) */
+  kind?: TraitKind | readonly TraitKind[] | undefined;
   key?: string | undefined;
   producer?: string | undefined;
   minConfidence?: number | undefined;
@@ -48,7 +49,8 @@ export interface TraitPlan<R> {
 
 export interface TraitMergeInput<R> {
   userId: number;
-  kind: TraitKind;
+  /** the kinds `plan` sees (and changes): one, or several merged in one transaction */
+  kind: TraitKind | readonly TraitKind[];
   now: number;
   /** decides the changes from the user's current traits of `kind`, read inside the transaction */
   plan(current: readonly Trait[]): TraitPlan<R>;
@@ -233,9 +235,13 @@ export class SqlTraitStore implements TraitStore {
 async function currentOn(q: Queryable, userId: number, f: TraitFilter): Promise<Trait[]> {
   const conds = ['user_id = ?', 'valid_to IS NULL'];
   const params: unknown[] = [userId];
-  if (f.kind) {
+  if (typeof f.kind === 'string') {
     conds.push('kind = ?');
     params.push(f.kind);
+  } else if (f.kind) {
+    if (!f.kind.length) return [];
+    conds.push(`kind IN (${f.kind.map(() => '?').join(', ')})`);
+    params.push(...f.kind);
   }
   if (f.key) {
     conds.push('key = ?');
