@@ -83,17 +83,28 @@ const tempDb = () => {
 };
 
 try {
-  // 1. The extractor alone (no database): pure CPU.
+  // 1. The extractor alone (no database): pure CPU, with facts off (the 1.1.0 work) and on.
   {
     const signals = users.map((texts) => texts.map((text, i) => ({ eventId: i + 1, type: 'chat_message', text, ts: i })));
     extractOffline(signals[0] ?? [], []); // loads wink-nlp outside the timing
-    const t = performance.now();
-    let n = 0;
-    for (const s of signals) {
-      extractOffline(s, []);
-      n += s.length;
+    const rate: Record<string, number> = {};
+    for (const facts of [false, true]) {
+      const t = performance.now();
+      const c0 = process.cpuUsage();
+      let n = 0;
+      let found = 0;
+      for (const s of signals) {
+        found += extractOffline(s, [], { facts }).facts.length;
+        n += s.length;
+      }
+      const c = process.cpuUsage(c0);
+      rate[String(facts)] = n / ((performance.now() - t) / 1000);
+      rows.push([
+        `offline extractor alone (no DB), facts ${facts ? 'on' : 'off'}`,
+        `${Math.round(rate[String(facts)] as number)} signals/s wall, ${Math.round(n / ((c.user + c.system) / 1e6))} per CPU-second (${n} signals${facts ? `, ${found} facts` : ''})`,
+      ]);
     }
-    rows.push(['offline extractor alone (no DB)', `${Math.round(n / ((performance.now() - t) / 1000))} signals/s (${n} signals)`]);
+    rows.push(['  facts on / off (wall)', `${((rate.true as number) / (rate.false as number)).toFixed(2)}×`]);
   }
 
   // 2. The trait stage per user (read unread signals, redact, extract, merge, mark read).
@@ -104,13 +115,23 @@ try {
     const lat: number[] = [];
     let n = 0;
     const t = performance.now();
+    const c0 = process.cpuUsage();
     for (const id of ids) {
       const t1 = performance.now();
       n += (await pipeline.refreshUser(id)).traits.signals;
       lat.push(performance.now() - t1);
     }
+    const c = process.cpuUsage(c0);
     const s = (performance.now() - t) / 1000;
-    rows.push(['offline trait stage (SQLite, per user)', `${Math.round(n / s)} signals/s (${n} signals, ${ids.length} users)`]);
+    const kinds = db.sqlite.prepare("SELECT kind, count(*) AS n FROM traits WHERE valid_to IS NULL AND kind IN ('semantic','fact') GROUP BY kind").all() as {
+      kind: string;
+      n: number;
+    }[];
+    const count = (k: string) => kinds.find((r) => r.kind === k)?.n ?? 0;
+    rows.push([
+      'offline trait stage (SQLite, per user, facts on)',
+      `${Math.round(n / s)} signals/s wall, ${Math.round(n / ((c.user + c.system) / 1e6))} per CPU-second (${n} signals, ${ids.length} users; current rows: ${count('semantic')} traits, ${count('fact')} facts)`,
+    ]);
     rows.push(['  per-user latency p50 / p99', `${quantile(lat, 0.5).toFixed(2)} ms / ${quantile(lat, 0.99).toFixed(2)} ms`]);
     db.close();
   }
@@ -172,6 +193,11 @@ try {
 }
 
 const w = Math.max(...rows.map((r) => r[0].length));
-console.log(`traits benchmark — text: ${source}`);
+console.log(
+  `traits benchmark — text: ${source}; load average ${(await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (at the end)`,
+);
 console.log('LLM rows: loopback server with the echo oracle (offline extractor on the prompt): calls and tokens, not model quality.');
 for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);

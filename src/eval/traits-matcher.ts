@@ -567,7 +567,9 @@ const GENERIC_FACT_WORDS = new Set(
     'good great nice fun cool awesome big little old new best better bad pretty kind sort bit well much lot people person someone something ' +
     'everything anything nothing way part place thing stuff home work job live play watch want feel see take spend use call say tell ' +
     'know think try need put keep give let come look make start find hang sure right left real true still ' +
-    'never ever once twice again met meet saw seen done'
+    'never ever once twice again met meet saw seen done ' +
+    // aversion words: the aversion gate compares them, so they are not topics of their own
+    'hate dislike afraid scared fear allergic terrified phobia deathly'
   )
     .split(' ')
     .map(stem),

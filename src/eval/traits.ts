@@ -19,7 +19,7 @@ import { assembleRuntime } from '../runtime/runtime.ts';
 import { OfflineEmbedder } from '../providers/offline-embedder.ts';
 import { extractOffline } from '../traits/offline-extractor.ts';
 import { redactPii } from '../traits/redact.ts';
-import { contentStems, factMentioned, MATCH_COSINE_THRESHOLD, semanticGate, TraitFactMatcher, traitPhrase, type MatchDecision } from './traits-matcher.ts';
+import { contentStems, factMatch, factMentioned, MATCH_COSINE_THRESHOLD, semanticGate, TraitFactMatcher, traitPhrase, type MatchDecision } from './traits-matcher.ts';
 
 export interface Speaker {
   user_id: string;
@@ -52,6 +52,7 @@ export interface TraitsEvalOptions {
 
 export interface Figures {
   users: number;
+  /** persona lines (the ground truth; "facts" in the PersonaChat sense) */
   facts: number;
   facts_mentioned: number;
   traits: number;
@@ -60,6 +61,21 @@ export interface Figures {
   precision: number;
   traits_per_user: number;
   users_with_traits: number;
+  /** typed traits and free-form facts (kind 'fact') together; the fields above are typed-only */
+  with_facts: WithFactsFigures;
+}
+
+/** Typed traits plus extracted facts: a persona line is recovered when a trait or a fact matches it. */
+export interface WithFactsFigures {
+  /** extracted fact rows (kind 'fact') */
+  extracted_facts: number;
+  facts_per_user: number;
+  /** extracted facts that match some persona line of their speaker (the rule for facts) */
+  fact_precision: number;
+  recall: number;
+  recall_mentioned: number;
+  /** (matched traits + matched facts) / (traits + facts) */
+  precision: number;
 }
 
 export interface KeyFigures {
@@ -71,12 +87,13 @@ export interface KeyFigures {
 export interface ScoredPair {
   speaker: string;
   index: number;
+  /** a fact pair has key 'fact' and the statement as value; its route is 'fact' */
   key: string;
   value: string | number | boolean;
   phrase: string;
   fact: string;
   match: boolean;
-  route: MatchDecision['route'];
+  route: MatchDecision['route'] | 'fact';
   cosine: number | null;
   reason: string;
 }
@@ -93,7 +110,7 @@ export interface TraitsEvalReport extends Figures {
   per_key: Record<string, KeyFigures>;
   routes: { lexical: number; semantic: number };
   /** the same figures with each speaker's traits scored against another dialogue's speaker: the matcher's chance level */
-  chance: { recall: number; precision: number };
+  chance: { recall: number; precision: number; fact_recall: number; fact_precision: number };
   splits: { tune?: Figures; held_out?: Figures };
   split_at: number;
   /** calibration speakers (index < 100): 97.5th percentile of the best embedding-route cosine of a trait against another speaker's facts */
@@ -161,6 +178,8 @@ interface UserResult {
   index: number;
   speaker: Speaker;
   traits: { key: string; value: string | number | boolean }[];
+  /** statements of the user's current facts (kind 'fact') */
+  facts: string[];
 }
 
 export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEvalReport> {
@@ -219,7 +238,8 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       signals += r.traits.signals;
       for (const [k, n] of Object.entries(r.traits.rejected)) rejected[k] = (rejected[k] ?? 0) + n;
       const traits = (await sqliteStore(db).traits.current(user.id, { kind: 'semantic' })).map((x) => ({ key: x.key, value: x.value as string | number | boolean }));
-      results.push({ index: offset + i, speaker: s, traits });
+      const facts = (await sqliteStore(db).traits.current(user.id, { kind: 'fact' })).map((x) => String(x.value));
+      results.push({ index: offset + i, speaker: s, traits, facts });
       if ((i + 1) % 50 === 0 || i === speakers.length - 1) opts.onProgress?.({ phase: 'extract', done: i + 1, total: speakers.length });
     }
 
@@ -263,6 +283,33 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         k.extracted++;
         if (any) k.matched++;
       }
+      // Facts, by the rule for facts; a persona line is recovered by a trait or a fact.
+      const anyHit = [...factHit];
+      let factsMatched = 0;
+      for (const st of u.facts) {
+        let any = false;
+        for (const [fi, fact] of u.speaker.persona.entries()) {
+          const d = factMatch(st, fact);
+          if (d.match) {
+            anyHit[fi] = true;
+            any = true;
+          }
+          if (opts.collectPairs)
+            pairs.push({
+              speaker: u.speaker.user_id,
+              index: u.index,
+              key: 'fact',
+              value: st,
+              phrase: st,
+              fact,
+              match: d.match,
+              route: d.match ? 'fact' : null,
+              cosine: null,
+              reason: d.reason,
+            });
+        }
+        if (any) factsMatched++;
+      }
       if ((n + 1) % 200 === 0) opts.onProgress?.({ phase: 'score', done: n + 1, total: results.length });
       return {
         index: u.index,
@@ -272,6 +319,10 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         hitMentioned: factHit.filter((h, i) => h && mentioned[i]).length,
         traits: u.traits.length,
         traitsMatched,
+        extractedFacts: u.facts.length,
+        factsMatched,
+        hitAny: anyHit.filter(Boolean).length,
+        hitAnyMentioned: anyHit.filter((h, i) => h && mentioned[i]).length,
       };
     });
     for (const k of Object.values(perKey)) k.precision = ratio(k.matched, k.extracted);
@@ -299,6 +350,29 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         ),
         traits_per_user: ratio(traits, rows.length),
         users_with_traits: rows.filter((r) => r.traits > 0).length,
+        with_facts: {
+          extracted_facts: sum((r) => r.extractedFacts),
+          facts_per_user: ratio(
+            sum((r) => r.extractedFacts),
+            rows.length,
+          ),
+          fact_precision: ratio(
+            sum((r) => r.factsMatched),
+            sum((r) => r.extractedFacts),
+          ),
+          recall: ratio(
+            sum((r) => r.hitAny),
+            facts,
+          ),
+          recall_mentioned: ratio(
+            sum((r) => r.hitAnyMentioned),
+            sum((r) => r.mentioned),
+          ),
+          precision: ratio(
+            sum((r) => r.traitsMatched + r.factsMatched),
+            traits + sum((r) => r.extractedFacts),
+          ),
+        },
       };
     };
 
@@ -309,10 +383,25 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
     let chanceTraits = 0;
     let chanceMatched = 0;
     const nullCos: number[] = [];
+    let chanceFactItems = 0;
+    let chanceFactMatched = 0;
+    let chanceFactHit = 0;
     if (results.length > SHIFT) {
       for (const [n, u] of results.entries()) {
         const other = (results[(n + SHIFT) % results.length] as UserResult).speaker.persona;
         const hit = other.map(() => false);
+        const factHitOther = other.map(() => false);
+        for (const st of u.facts) {
+          let any = false;
+          for (const [fi, fact] of other.entries())
+            if (factMatch(st, fact).match) {
+              factHitOther[fi] = true;
+              any = true;
+            }
+          chanceFactItems++;
+          if (any) chanceFactMatched++;
+        }
+        chanceFactHit += factHitOther.filter(Boolean).length;
         for (const t of u.traits) {
           let any = false;
           let best = -1;
@@ -348,7 +437,12 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       signals_per_second: Math.round(signals / (extractMs / 1000)),
       per_key: Object.fromEntries(Object.entries(perKey).sort((a, b) => b[1].extracted - a[1].extracted)),
       routes,
-      chance: { recall: ratio(chanceHit, chanceFacts), precision: ratio(chanceMatched, chanceTraits) },
+      chance: {
+        recall: ratio(chanceHit, chanceFacts),
+        precision: ratio(chanceMatched, chanceTraits),
+        fact_recall: ratio(chanceFactHit, chanceFacts),
+        fact_precision: ratio(chanceFactMatched, chanceFactItems),
+      },
       splits: { ...(tune.length ? { tune: figures(tune) } : {}), ...(held.length ? { held_out: figures(held) } : {}) },
       split_at: splitAt,
       calibration: { speakers: results.filter((u) => u.index < 100).length, null_cosine_p975: p975 === null ? null : Math.round(p975 * 1000) / 1000 },
@@ -444,14 +538,15 @@ export function parseTraitsEvalArgs(argv: string[]): TraitsEvalArgs {
 export function formatTraitsEvalReport(r: TraitsEvalReport): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const line = (name: string, f: Figures) =>
-    `${name.padEnd(9)} users ${String(f.users).padStart(5)}  recall ${pct(f.recall).padStart(7)}  recall(mentioned) ${pct(f.recall_mentioned).padStart(7)}  precision ${pct(f.precision).padStart(7)}  traits/user ${f.traits_per_user.toFixed(2)}`;
+    `${name.padEnd(9)} users ${String(f.users).padStart(5)}  typed: recall ${pct(f.recall).padStart(7)}  recall(mentioned) ${pct(f.recall_mentioned).padStart(7)}  precision ${pct(f.precision).padStart(7)}  traits/user ${f.traits_per_user.toFixed(2)}\n` +
+    `${''.padEnd(21)}typed+facts: recall ${pct(f.with_facts.recall).padStart(7)}  recall(mentioned) ${pct(f.with_facts.recall_mentioned).padStart(7)}  precision ${pct(f.with_facts.precision).padStart(7)}  facts/user ${f.with_facts.facts_per_user.toFixed(2)}  fact precision ${pct(f.with_facts.fact_precision)}`;
   const out = [
     `trait evaluation (${r.mode}) on ${r.data}`,
     `facts ${r.facts}, of which mentioned in the utterances ${r.facts_mentioned}; traits ${r.traits}; users with traits ${r.users_with_traits}/${r.users}`,
     line('all', r),
     ...(r.splits.tune ? [line('tune', r.splits.tune)] : []),
     ...(r.splits.held_out ? [line('held-out', r.splits.held_out)] : []),
-    `chance level (traits vs another dialogue's facts): recall ${pct(r.chance.recall)}, precision ${pct(r.chance.precision)}`,
+    `chance level (vs another dialogue's persona): traits recall ${pct(r.chance.recall)}, precision ${pct(r.chance.precision)}; facts recall ${pct(r.chance.fact_recall)}, precision ${pct(r.chance.fact_precision)}`,
     `matcher: lexical ${r.routes.lexical}, semantic ${r.routes.semantic} matched traits; cosine threshold ${r.matcher.cosine_threshold} (${r.matcher.embedder}); calibration null p97.5 ${r.calibration.null_cosine_p975 ?? 'n/a'} on ${r.calibration.speakers} speakers`,
     `throughput: ${r.signals} signals extracted in ${r.extract_seconds.toFixed(2)} s = ${r.signals_per_second} signals/s (import ${r.import_seconds.toFixed(2)} s, timed apart)`,
     'per key:        extracted  matched  precision',
