@@ -16,6 +16,8 @@ import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from
 import { LlmExtractor } from '../traits/llm-extractor.ts';
 import { OfflineExtractor } from '../traits/offline.ts';
 import { profileDepsFromConfig, updateUserProfile, type ProfileReport } from '../profile/profile-stage.ts';
+import { ITEMS_TRAIN_JOB, itemsTrainHandler, startItemRetrainSchedule } from './item-embeddings.ts';
+import type { WorkerClock } from '../jobs/worker.ts';
 
 export interface RefreshReport {
   traits: TraitStageReport;
@@ -34,6 +36,11 @@ export interface Pipeline {
   refreshUser(userId: number): Promise<RefreshReport>;
   /** The job worker with every job kind's handler. */
   createWorker(opts?: WorkerOptions): Worker;
+  /**
+   * The item embeddings' retraining schedule (src/pipeline/item-embeddings.ts): enqueues an
+   * `items.train` job when due. Started beside a long-running worker; returns its stop function.
+   */
+  startItemSchedule(opts?: { clock?: WorkerClock; onEnqueued?: (s: { reason: string; newInteractions: number }) => void; onError?: (err: unknown) => void }): () => void;
 }
 
 export interface PipelineParts {
@@ -115,8 +122,10 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
           [REFRESH_JOB]: async (job) => {
             if (job.userId !== null) await refreshUser(job.userId);
           },
+          [ITEMS_TRAIN_JOB]: itemsTrainHandler(store, config),
         },
         { ...workerDefaults(config), ...wopts },
       ),
+    startItemSchedule: (sopts = {}) => startItemRetrainSchedule(store, config, sopts).stop,
   };
 }

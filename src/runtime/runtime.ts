@@ -6,6 +6,7 @@ import { createPipeline, type Pipeline } from '../pipeline/pipeline.ts';
 import { createProviders, type Providers } from '../providers/index.ts';
 import { wrapProviders } from '../providers/usage.ts';
 import { createProfileServices, type ProfileServices } from '../similar/services.ts';
+import { ItemService } from '../recommend/recommend.ts';
 import { loadCatalogue, type Catalogue } from '../traits/catalogue.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface Runtime {
   readonly userData: readonly UserDataSection[];
   readonly pipeline: Pipeline;
   readonly profiles: ProfileServices;
+  /** the item catalogue's service: active item embeddings (cached), similar items, recommendations */
+  readonly items: ItemService;
   /**
    * Where similar-user queries run: `hnsw`, an in-process index file this process owns (SQLite), or
    * `pgvector`, in SQL (PostgreSQL; replicas hold no index and answer alike).
@@ -70,6 +73,7 @@ export function assembleRuntime(store: Store, config: Config, opts: RuntimeOptio
     userData,
     pipeline,
     profiles,
+    items: new ItemService(profiles),
     vectorIndex,
     close: () =>
       (closed ??= (async () => {
