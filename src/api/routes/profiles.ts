@@ -3,7 +3,6 @@ import { AUDIENCES, summarise } from '../../profile/summary.ts';
 import { parseFilterParam } from '../../db/filters.ts';
 import type { ProfileServices } from '../../similar/services.ts';
 import { searchUsers, similarUsers } from '../../similar/similar.ts';
-import { requireUser } from '../middleware/audit/index.ts';
 import { defineRoute } from '../registry.ts';
 import { userRefParams } from './users.ts';
 
@@ -34,17 +33,11 @@ const searchBody = z.object({
 const summaryResponse = z.object({
   userId: z.string(),
   audience: z.enum(AUDIENCES),
-  summary: z
-    .string()
-    .describe(
-      'Paragraphs separated by a blank line. marketing: interests and life stage; preferences and habits; lifecycle stage and value; propensities. support: open problems; recent activity; background.',
-    ),
-  generator: z.string().describe('template.v3, or llm:<model>:summary.v2'),
+  summary: z.string(),
+  generator: z.string().describe('template.v2, or llm:<model>:summary.v1'),
   profileVersion: z.number().int(),
   cached: z.boolean(),
-  facts: z
-    .array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() }))
-    .describe('What the summary was generated from (this audience’s facts: marketing’s hold no support history).'),
+  facts: z.array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() })).describe('What the summary was generated from.'),
   fallbackReason: z.string().optional().describe('Why the LLM answer was replaced by the template.'),
 });
 
@@ -72,7 +65,7 @@ export function profileRoutes(s: ProfileServices) {
       responses: { 200: { description: 'Neighbours, most similar first', schema: similarResponse }, 404: { description: 'No such user' } },
       handler: async (c, { params, query }) => {
         const filter = query.filter ? parseFilterParam(query.filter) : null;
-        const u = await requireUser(c, store.users, params.id);
+        const u = await store.users.require(params.id);
         const r = await similarUsers(s, u.id, { k: query.k, filter });
         return c.json({ userId: params.id, k: query.k, ...r });
       },
@@ -106,9 +99,8 @@ export function profileRoutes(s: ProfileServices) {
       tag: 'summaries',
       summary: "A readable summary of a user's profile",
       description:
-        'Generated from the profile only (traits with confidence, predictions with the probability of the predicted value, lifecycle stage, key stats, free-form facts) by the LLM when one is configured and the user consented to LLM processing, else by a template; paragraphs. ' +
-        '`marketing` speaks of interests and life stage, preferences, channel and time-of-day habits, lifecycle stage (new, active, lapsing, churned: docs/marketing.md), value and propensities, and leaves out support history; it needs the user’s marketing consent (403 otherwise). ' +
-        '`support` leads with open problems and tone, then recent activity. Cached per profile version.',
+        'Generated from the profile only (traits with confidence, predictions, key stats) by the LLM when one is configured and the user consented to LLM processing, else by a template. ' +
+        'Cached per profile version. `marketing` needs the user’s marketing consent (403 otherwise).',
       params: userRefParams,
       query: z.object({ audience: z.enum(AUDIENCES).default('support').describe('support or marketing') }),
       responses: {
@@ -117,7 +109,7 @@ export function profileRoutes(s: ProfileServices) {
         404: { description: 'No such user' },
       },
       handler: async (c, { params, query }) => {
-        const u = await requireUser(c, store.users, params.id);
+        const u = await store.users.require(params.id);
         const r = await summarise({ store, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
         return c.json({ userId: params.id, ...r });
       },
