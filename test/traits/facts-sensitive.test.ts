@@ -9,7 +9,9 @@ import { dropSensitiveFacts, factCategories, type SensitiveCategory } from '../.
  */
 const fact = (quote: string, statement: string, extra: Partial<FactOp> = {}): FactOp => ({ op: 'add', statement, confidence: 0.9, evidence: [{ eventId: 1, quote }], ...extra });
 
-const SENSITIVE: Record<SensitiveCategory, [string, string][]> = {
+type Row = [quote: string, statement: string, extra?: Partial<FactOp>];
+
+const SENSITIVE: Record<SensitiveCategory, Row[]> = {
   health: [
     ['i have type 2 diabetes', 'has type 2 diabetes'],
     ['i was diagnosed with cancer last year', 'was diagnosed with cancer last year'],
@@ -128,15 +130,15 @@ const HARMLESS: [string, string][] = [
 ];
 
 describe('the sensitive-category filter on facts', () => {
-  for (const [category, rows] of Object.entries(SENSITIVE) as [SensitiveCategory, [string, string][]][]) {
+  for (const [category, rows] of Object.entries(SENSITIVE) as [SensitiveCategory, Row[]][]) {
     it(`drops ${category} facts whatever the wording (${rows.length} wordings), judged on the statement and the quote separately`, () => {
-      for (const [quote, statement] of rows) {
-        expect(factCategories(fact(quote, statement)), `${quote} / ${statement}`).toContain(category);
+      for (const [quote, statement, extra] of rows) {
+        expect(factCategories(fact(quote, statement, extra)), `${quote} / ${statement}`).toContain(category);
         // Each piece alone is enough: a harmless quote does not launder a sensitive statement, nor the reverse.
         expect(factCategories(fact('i said something', statement)), `statement: ${statement}`).toContain(category);
         expect(factCategories(fact(quote, 'said something')), `quote: ${quote}`).toContain(category);
       }
-      const r = dropSensitiveFacts(rows.map(([q, s]) => fact(q, s)));
+      const r = dropSensitiveFacts(rows.map(([q, s, x]) => fact(q, s, x)));
       expect(r.kept).toEqual([]);
       expect(r.droppedTotal).toBe(rows.length);
     });
