@@ -18,6 +18,8 @@ export interface ApiVariables {
   route: string | undefined;
   /** External ids of the users whose data the answer carried (set by the registry from `returnsUsers`), for the audit rows. */
   auditUsers: string[] | undefined;
+  /** User references the handler already resolved (reference → internal id, null = nobody), so the audit does not look them up again. */
+  resolvedUsers: Map<string, number | null> | undefined;
 }
 
 export interface ApiEnv {

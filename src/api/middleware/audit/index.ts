@@ -1,7 +1,22 @@
-import type { MiddlewareHandler } from 'hono';
-import { ServiceUnavailableError } from '../../../core/errors.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { NotFoundError, ServiceUnavailableError } from '../../../core/errors.ts';
 import type { AuditStore } from '../../../db/stores/audit.ts';
+import type { UserRow, UserStore } from '../../../db/stores/users.ts';
 import type { ApiEnv } from '../../types.ts';
+
+/**
+ * `users.require(ref)` that remembers the answer on the request, so the audit middleware names the
+ * user without resolving the reference a second time. Only for reads: after an erasure or a merge
+ * the reference must be looked up again (the audit then finds nobody, or the surviving user).
+ */
+export async function requireUser(c: Context<ApiEnv>, users: Pick<UserStore, 'find'>, ref: string): Promise<UserRow> {
+  const u = await users.find(ref);
+  let seen = c.get('resolvedUsers');
+  if (!seen) c.set('resolvedUsers', (seen = new Map()));
+  seen.set(ref, u ? u.id : null);
+  if (!u) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
+  return u;
+}
 
 export interface AuditDeps {
   audit: AuditStore;
@@ -23,9 +38,11 @@ export function audit(deps: AuditDeps, action: string): MiddlewareHandler<ApiEnv
     // The users whose data the answer carried, as the registry collected them from the route's
     // `returnsUsers` (never a bare `:id`: on /v1/segments/:id/users that is a segment id). One row each.
     const userIds = new Set<number>();
+    const resolved = c.get('resolvedUsers');
     for (const ref of c.get('auditUsers') ?? []) {
       try {
-        const id = await deps.userIdOf(ref);
+        const known = resolved?.get(ref);
+        const id = known !== undefined ? known : await deps.userIdOf(ref);
         if (id !== null) userIds.add(id);
       } catch {
         // an id that cannot be resolved names nobody
