@@ -59,6 +59,8 @@ export async function trainStoreItemEmbeddings(store: Store, config: ItemConfig,
   const consent = { flag: 'profiling' as const, defaults: config.TRAITLENS_DEFAULT_CONSENT };
   // The catalogue learns every item events name (not only consenting users' ones: an item id is no personal data).
   const learned = await store.items.learn({ ...selection, throughEventId }, now());
+  // What the model is built from, counted the way itemRetrainStatus counts: fewer later means data was erased or consent withdrawn.
+  const counted = await store.items.countInteractions({ ...selection, throughEventId, consent });
   const rows: { user: number; item: string; weight: number; ts: number }[] = [];
   for await (const page of store.items.interactions({ ...selection, throughEventId, consent }))
     for (const r of page as Interaction[]) rows.push({ user: r.userId, item: r.item, weight: r.weight, ts: r.ts });
@@ -85,6 +87,7 @@ export async function trainStoreItemEmbeddings(store: Store, config: ItemConfig,
       interactions: rows.length,
       users: new Set(rows.map((r) => r.user)).size,
       throughEventId,
+      counted,
       itemProperties: selection.itemProperties,
       weightProperty: selection.weightProperty ?? null,
       eventTypes: selection.types ?? null,
@@ -108,13 +111,13 @@ export async function trainStoreItemEmbeddings(store: Store, config: ItemConfig,
 
 export interface ItemRetrainStatus {
   due: boolean;
-  reason: 'no_model' | 'new_interactions' | 'schedule' | 'up_to_date' | 'too_few_interactions' | 'disabled';
+  reason: 'no_model' | 'new_interactions' | 'schedule' | 'data_removed' | 'up_to_date' | 'too_few_interactions' | 'disabled';
   newInteractions: number;
   active: { version: string; createdAt: number; throughEventId: number } | null;
 }
 
 /** Whether the item embeddings should be retrained now. */
-export async function itemRetrainStatus(store: Store, config: ItemConfig, now: number): Promise<ItemRetrainStatus> {
+export async function itemRetrainStatus(store: Store, config: ItemConfig, now: number, memo: { removalCheckedAt?: number } = {}): Promise<ItemRetrainStatus> {
   const threshold = config.TRAITLENS_ITEM_RETRAIN_INTERACTIONS;
   const period = config.TRAITLENS_ITEM_RETRAIN_MS;
   const v = await store.items.activeEmbeddingsVersion();
@@ -127,12 +130,22 @@ export async function itemRetrainStatus(store: Store, config: ItemConfig, now: n
       : { due: false, reason: 'too_few_interactions', newInteractions: n, active: null };
   }
   const model = await store.items.activeEmbeddings();
-  const data = (model?.card.data ?? {}) as { throughEventId?: unknown };
+  const data = (model?.card.data ?? {}) as { throughEventId?: unknown; counted?: unknown };
   const throughEventId = typeof data.throughEventId === 'number' ? data.throughEventId : 0;
   const active = { version: v.version, createdAt: v.createdAt, throughEventId };
   const n = await store.items.countInteractions({ ...selection, afterEventId: throughEventId });
   if (threshold > 0 && n >= threshold) return { due: true, reason: 'new_interactions', newInteractions: n, active };
-  if (period > 0 && n > 0 && now - v.createdAt >= period) return { due: true, reason: 'schedule', newInteractions: n, active };
+  if (period > 0 && now - v.createdAt >= period) {
+    if (n > 0) return { due: true, reason: 'schedule', newInteractions: n, active };
+    // Nothing new, but some of what the model learned from may be gone (an erased user, withdrawn
+    // consent): their influence lasts at most one period. A full count, so only once per period.
+    // `memo` (the schedule's) keeps that to once per period.
+    const consent = { flag: 'profiling' as const, defaults: config.TRAITLENS_DEFAULT_CONSENT };
+    if (typeof data.counted === 'number' && !(memo.removalCheckedAt !== undefined && now - memo.removalCheckedAt < period)) {
+      memo.removalCheckedAt = now;
+      if ((await store.items.countInteractions({ ...selection, throughEventId, consent })) < data.counted) return { due: true, reason: 'data_removed', newInteractions: n, active };
+    }
+  }
   if (!threshold && !period) return { due: false, reason: 'disabled', newInteractions: n, active };
   return { due: false, reason: 'up_to_date', newInteractions: n, active };
 }
@@ -167,12 +180,13 @@ export function startItemRetrainSchedule(
   opts: { clock?: WorkerClock; onEnqueued?: (s: ItemRetrainStatus) => void; onError?: (err: unknown) => void } = {},
 ): { stop(): void; tick(): Promise<boolean> } {
   const clock = opts.clock ?? systemClock;
+  const memo: { removalCheckedAt?: number } = {};
   let running = false;
   const tick = async (): Promise<boolean> => {
     if (running) return false;
     running = true;
     try {
-      const st = await itemRetrainStatus(store, config, clock.now());
+      const st = await itemRetrainStatus(store, config, clock.now(), memo);
       if (!st.due) return false;
       if ((await store.jobs.list('pending', 1000)).some((j) => j.kind === ITEMS_TRAIN_JOB)) return false;
       await store.jobs.enqueue(ITEMS_TRAIN_JOB, null, { reason: st.reason, newInteractions: st.newInteractions }, clock.now());
