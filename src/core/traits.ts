@@ -177,7 +177,8 @@ export function factKey(op: Pick<FactOp, 'statement' | 'topic'>): string {
   const words = normaliseStatement(op.statement)
     .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w && !SLUG_STOP.has(w));
-  return `${FACT_KEY_PREFIX}${words.slice(0, 4).join('_') || 'statement'}`;
+  // Keys are at most 64 characters, like catalogue keys (the history route's limit).
+  return `${FACT_KEY_PREFIX}${words.slice(0, 4).join('_').slice(0, 59).replace(/_+$/, '') || 'statement'}`;
 }
 
 export const factOpSchema = z.strictObject({

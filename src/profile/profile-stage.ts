@@ -12,6 +12,7 @@ import type { ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
 import type { UserEvents } from '../features/compute.ts';
 import { behaviourVectorFromEvents, behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
+import { factStatements, withFacts } from './fact-text.ts';
 import { composeVector, vectorLayout, weightsFromConfig, type BlockName, type BlockWeights, type VectorLayout } from './vector.ts';
 
 export interface ProfileDeps {
@@ -96,9 +97,12 @@ async function buildUserVector(
   // Trait phrases are derived from the user's text: they go to a remote embedder only with
   // llm_processing consent (as the text does in the embed stage); else both text blocks stay empty.
   const textAllowed = deps.embedder.id.startsWith('offline:') || consent.llm_processing;
-  const text = textAllowed ? ((await store.embeddings.getUserEmbedding(userId, deps.embedder.id))?.vector ?? null) : null;
+  const current = textAllowed ? await store.traits.current(userId) : [];
+  // The user's facts (kind 'fact') join what they wrote in the text block: src/profile/fact-text.ts.
+  const written = textAllowed ? ((await store.embeddings.getUserEmbedding(userId, deps.embedder.id))?.vector ?? null) : null;
+  const text = textAllowed ? withFacts(written, current, await embedPhrases(deps.embedder, factStatements(current))) : null;
   const behaviour = behaviourGiven !== undefined ? behaviourGiven : scaler ? ((await behaviourVectors(store, scaler, now, [userId])).get(userId) ?? null) : null;
-  const traits = textAllowed ? await traitBlock(deps.embedder, await store.traits.current(userId)) : null;
+  const traits = textAllowed ? await traitBlock(deps.embedder, current) : null;
   const composed = composeVector(layout, { text, behaviour, traits });
   return { userId, version: layout.version, row: composed ? { ...composed, profileVersion: user.profileVersion } : null };
 }

@@ -216,6 +216,62 @@ describe('web console (headless Chromium)', () => {
     expect(await page.getByLabel('User id or alias').inputValue()).toBe(other);
   });
 
+  it('support: facts the user told us, with their evidence highlighted and their history (a superseded fact)', async () => {
+    // Two facts written through the store as the trait stage writes them: one superseded by the other.
+    const store = sqliteStore(db);
+    const user = await store.users.require(showcase);
+    const events = await apiGet(`/v1/users/${showcase}/events?limit=1000`);
+    const withText = events.events.filter((e: { text: string | null }) => (e.text ?? '').length >= 12) as { id: number; text: string }[];
+    expect(withText.length).toBeGreaterThan(1);
+    const [e1, e2] = withText as [{ id: number; text: string }, { id: number; text: string }];
+    const quote1 = e1.text.slice(0, 10);
+    const quote2 = e2.text.slice(2, 12);
+    const fact = (value: string, eventId: number, quote: string) => ({
+      key: 'fact:residence',
+      value,
+      kind: 'fact' as const,
+      confidence: 0.9,
+      evidence: [{ eventId, quote }],
+      producer: 'console-test',
+      version: '1',
+    });
+    const first = await store.traits.merge({
+      userId: user.id,
+      kind: 'fact',
+      now: Date.now() - 60_000,
+      plan: () => ({ changes: [{ op: 'insert', ref: -1, trait: fact('lives in ohio', e1.id, quote1) }], result: null }),
+    });
+    const old = first.inserted.get(-1)!;
+    await store.traits.merge({
+      userId: user.id,
+      kind: 'fact',
+      now: Date.now(),
+      plan: () => ({
+        changes: [
+          { op: 'insert', ref: -1, trait: fact('moved to lisbon last month', e2.id, quote2) },
+          { op: 'close', id: old, supersededBy: -1 },
+        ],
+        result: null,
+      }),
+    });
+
+    await signIn();
+    await page.goto(`${server.url}/console#/support/${showcase}`);
+    const row = page.locator('#facts li.trait.fact[data-trait-key="fact:residence"]');
+    await row.waitFor();
+    expect((await row.locator('.trait-value').textContent())!.trim()).toBe('moved to lisbon last month');
+    expect((await row.locator('.trait-key').textContent())!.trim()).toBe('residence');
+    await row.getByRole('button', { name: /^Evidence \(1\)/ }).click();
+    const mark = row.locator(`li.signal[data-event-id="${e2.id}"] mark`);
+    await mark.waitFor();
+    expect(await mark.textContent()).toBe(quote2);
+    await row.getByRole('button', { name: 'History' }).click();
+    await expect.poll(() => row.locator('table.history tbody tr').count()).toBe(2);
+    expect(await row.locator('table.history tbody tr.old td').first().textContent()).toBe('lives in ohio');
+    expect(await row.locator('table.history tbody tr.current td').first().textContent()).toBe('moved to lisbon last month');
+    await shot('03b-facts');
+  });
+
   it('a panel whose route the server lacks says it is not available', async () => {
     await signIn();
     await page.route('**/v1/users/*/summary*', (r) =>

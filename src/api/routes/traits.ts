@@ -1,16 +1,17 @@
 import { z } from 'zod';
+import { TRAIT_KINDS } from '../../core/types.ts';
 import type { Store } from '../../db/store.ts';
 import { defineRoute } from '../registry.ts';
 import { traitOut, traitSchema, userRefParams } from './users.ts';
 
 const traitsQuery = z.object({
-  kind: z.enum(['declared', 'computed', 'semantic', 'predicted']).optional().describe('Only traits of this kind.'),
+  kind: z.enum(TRAIT_KINDS).optional().describe('Only traits of this kind; `fact` lists the free-form facts the user disclosed (statement, evidence, confidence).'),
   key: z.string().min(1).max(64).optional().describe('Only this trait key.'),
   minConfidence: z.coerce.number().min(0).max(1).optional().describe('Only traits at least this confident (0 to 1).'),
 });
 
 const historyParams = userRefParams.extend({
-  key: z.string().min(1).max(64).describe('Trait key, e.g. occupation.'),
+  key: z.string().min(1).max(64).describe('Trait key, e.g. occupation, or a fact key, e.g. fact:residence.'),
 });
 
 const traitsResponse = z.object({
@@ -41,8 +42,9 @@ export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWo
       scope: 'profiles:read',
       audit: 'traits.read',
       tag: 'traits',
-      summary: "A user's current traits with their evidence",
-      description: 'Each trait has its kind, confidence, evidence (event ids and quoted spans) and the producer and version that made it.',
+      summary: "A user's current traits and facts with their evidence",
+      description:
+        'Each trait has its kind, confidence, evidence (event ids and quoted spans) and the producer and version that made it. Facts are traits of kind `fact`: free-form statements the user made about themselves that no catalogue key captures, keyed `fact:<topic>` (value: the statement); `?kind=fact` lists only them, and their history is under the same history route.',
       params: userRefParams,
       query: traitsQuery,
       responses: { 200: { description: 'Current traits', schema: traitsResponse }, 404: { description: 'No such user' } },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
 import { effectiveConsent } from '../../core/consent.ts';
 import type { ConsentFlag, Json, JsonObject, Trait } from '../../core/types.ts';
+import { TRAIT_KINDS } from '../../core/types.ts';
 import { eraseDerived } from '../../db/privacy.ts';
 import type { Store } from '../../db/store.ts';
 import type { UserRow } from '../../db/stores/users.ts';
@@ -27,7 +28,7 @@ export const traitSchema = z.object({
   id: z.number().int(),
   key: z.string(),
   value: z.unknown(),
-  kind: z.enum(['declared', 'computed', 'semantic', 'predicted']),
+  kind: z.enum(TRAIT_KINDS).describe('fact: a free-form statement the user made about themselves (key fact:..., value the statement), with its evidence like any trait.'),
   confidence: z.number(),
   evidence: z.array(z.object({ eventId: z.number().int(), quote: z.string() })),
   producer: z.string(),

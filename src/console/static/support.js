@@ -1,5 +1,5 @@
-// Support view: find a user by id or alias; summary, traits with evidence and history,
-// predictions, computed features, the event timeline and similar users.
+// Support view: find a user by id or alias; summary, traits with evidence and history, facts the
+// user disclosed (statement, evidence, history), predictions, computed features, the event timeline and similar users.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, eventLookup, u } from './api.js';
 import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, fmtValue, html, humanKey, useApi } from './ui.js';
@@ -46,6 +46,7 @@ function UserPage({ userId }) {
       <div class="col">
         <${SummaryPanel} userId=${userId} />
         <${TraitsPanel} userId=${userId} traits=${p.traits} lookup=${lookup} />
+        <${FactsPanel} userId=${userId} facts=${p.traits.filter((t) => t.kind === 'fact')} lookup=${lookup} />
         <${PredictedPanel} traits=${p.traits.filter((t) => t.kind === 'predicted')} />
         <${FeaturesPanel} traits=${p.traits.filter((t) => t.kind === 'computed')} />
       </div>
@@ -95,15 +96,34 @@ function TraitsPanel({ userId, traits, lookup }) {
   <//>`;
 }
 
+/**
+ * Facts: free-form statements the user made about themselves (kind `fact`, key `fact:<topic>`),
+ * newest evidence first, each with its quotes in their signals and its history (a superseded fact,
+ * e.g. an old address, shows there with the date it stopped holding).
+ */
+function FactsPanel({ userId, facts, lookup }) {
+  const sorted = [...facts].sort((a, b) => b.confidence - a.confidence || a.key.localeCompare(b.key) || String(a.value).localeCompare(String(b.value)));
+  return html`<${Panel} id="facts" title="Facts they told us">
+    ${
+      sorted.length === 0
+        ? html`<p class="muted">No facts yet.</p>`
+        : html`<ul class="traits facts">${sorted.map((t) => html`<${TraitRow} key=${t.id} t=${t} userId=${userId} lookup=${lookup} />`)}</ul>`
+    }
+  <//>`;
+}
+
+/** A fact's label is its topic (the key without `fact:`); a trait's is its key. */
+const labelOf = (t) => humanKey(t.kind === 'fact' ? t.key.replace(/^fact:/, '') : t.key);
+
 function TraitRow({ t, userId, lookup }) {
   const [open, setOpen] = useState(/** @type {null | 'evidence' | 'history'} */ (null));
   const toggle = (what) => setOpen(open === what ? null : what);
   const panelId = `trait-${t.id}-${open}`;
-  return html`<li class="trait" data-trait-key=${t.key}>
+  return html`<li class=${t.kind === 'fact' ? 'trait fact' : 'trait'} data-trait-key=${t.key}>
     <div class="trait-line">
-      <span class="trait-key">${humanKey(t.key)}</span>
+      <span class="trait-key">${labelOf(t)}</span>
       <span class="trait-value">${fmtValue(t.value)}</span>
-      <${Confidence} value=${t.confidence} label=${`${humanKey(t.key)} confidence`} />
+      <${Confidence} value=${t.confidence} label=${`${labelOf(t)} confidence`} />
       <span class="muted small">${t.producer} ${t.version}</span>
       <span class="trait-actions">
         ${
