@@ -266,7 +266,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An API key from `traitlens keys create`. Scopes: events:write, profiles:read, summaries:read, segments:write, admin (implies all).',
+          description: 'An API key from `traitlens keys create`. Scopes: events:write, profiles:read, summaries:read, segments:read, segments:write (implies segments:read), admin (implies all).',
         },
       },
     },

@@ -64,8 +64,10 @@ export interface Trait {
   supersededBy: number | null;
 }
 
-export const SCOPES = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'] as const;
+export const SCOPES = ['events:write', 'profiles:read', 'summaries:read', 'segments:read', 'segments:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
+/** Scopes a held scope grants besides itself (`admin` grants every scope). */
+export const IMPLIED_SCOPES: Partial<Record<Scope, readonly Scope[]>> = { 'segments:write': ['segments:read'] };
 
 export const CONSENT_FLAGS = ['profiling', 'llm_processing', 'marketing'] as const;
 export type ConsentFlag = (typeof CONSENT_FLAGS)[number];

@@ -47,6 +47,41 @@ export async function requireSegment(segments: SegmentStore, id: number): Promis
   return segmentOut(r);
 }
 
+/** Renames or redescribes a segment (its filter is fixed: a different filter is a different segment). */
+export async function updateSegment(segments: SegmentStore, id: number, patch: { name?: string; description?: string | null }, now = Date.now()): Promise<Segment> {
+  const r = await segments.update(id, patch, now);
+  if (!r) throw new NotFoundError(`no segment ${id}`, { segmentId: id });
+  return segmentOut(r);
+}
+
+export async function deleteSegment(segments: SegmentStore, id: number): Promise<void> {
+  if (!(await segments.delete(id))) throw new NotFoundError(`no segment ${id}`, { segmentId: id });
+}
+
+export interface Preview {
+  filter: Filter;
+  /** every user */
+  population: number;
+  /** users matching the filter */
+  matched: number;
+  excludedNoConsent: number;
+  /** matched users with marketing consent */
+  total: number;
+  /** the first `sample` of those (by internal id): consenting users only */
+  sample: string[];
+}
+
+/** A filter's count and a sample of members (marketing consent only), without saving anything. */
+export async function previewFilter(s: ProfileServices, raw: unknown, sample: number): Promise<Preview> {
+  const filter = parseFilter(raw);
+  const matching = compileFilter(filter, s.store.dialect);
+  const consented = allOf([matching, marketing(s)]) as Compiled;
+  const [population, matched, total] = [await s.store.segments.count(null), await s.store.segments.count(matching), await s.store.segments.count(consented)];
+  const ids = sample > 0 ? await s.store.segments.sample(consented, sample) : [];
+  const names = await s.store.profiles.publicIds(ids);
+  return { filter, population, matched, excludedNoConsent: matched - total, total, sample: ids.map((id) => names.get(id) ?? String(id)) };
+}
+
 const marketing = (s: ProfileServices): Compiled => consentCondition('marketing', s.config.TRAITLENS_DEFAULT_CONSENT, s.store.dialect);
 const members = (s: ProfileServices, seg: Segment): Compiled => compileFilter(seg.filter, s.store.dialect);
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES, type Scope } from '../../src/core/types.ts';
+import { IMPLIED_SCOPES, SCOPES, type Scope } from '../../src/core/types.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
@@ -16,11 +16,22 @@ afterAll(() => api.cleanup());
 interface Probe {
   method: string;
   path: string;
+  /** makes what the call acts on and returns its path (instead of `path`) */
+  prepare?: () => Promise<string>;
+  /** the body for each call (instead of `json`) */
+  makeJson?: () => unknown;
   /** OpenAPI path, to check every documented route is probed */
   doc: string;
   scope: Scope;
   json?: unknown;
 }
+let made = 0;
+/** A new segment to delete, with the admin key; its path. */
+async function fresh(): Promise<string> {
+  const r = await api.request('POST', '/v1/segments', { json: { name: `to delete ${++made}`, filter: { attribute: { key: 'a', eq: 1 } } } });
+  return `/v1/segments/${r.body.id}`;
+}
+
 const probes: Probe[] = [
   { method: 'POST', path: '/v1/events', doc: '/v1/events', scope: 'events:write', json: [{ userId: 'u1', type: 'click' }] },
   { method: 'POST', path: '/v1/identify', doc: '/v1/identify', scope: 'events:write', json: { anonymousId: 'a1', userId: 'u1' } },
@@ -41,15 +52,22 @@ const probes: Probe[] = [
   { method: 'GET', path: '/v1/users/u1/summary', doc: '/v1/users/{id}/summary', scope: 'summaries:read' },
   { method: 'GET', path: '/v1/users/u1/recommendations', doc: '/v1/users/{id}/recommendations', scope: 'profiles:read' },
   // POST before the routes that read segment 1, which it creates.
-  { method: 'POST', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write', json: { name: 'probe', filter: { attribute: { key: 'a', eq: 1 } } } },
-  { method: 'GET', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write' },
-  { method: 'GET', path: '/v1/segments/1/users', doc: '/v1/segments/{id}/users', scope: 'segments:write' },
-  { method: 'POST', path: '/v1/segments/1/lookalikes', doc: '/v1/segments/{id}/lookalikes', scope: 'segments:write' },
+  // names are unique: each call names its segment afresh
+  { method: 'POST', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write', makeJson: () => ({ name: `probe ${++made}`, filter: { attribute: { key: 'a', eq: 1 } } }) },
+  { method: 'GET', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:read' },
+  { method: 'GET', path: '/v1/segments/1', doc: '/v1/segments/{id}', scope: 'segments:read' },
+  { method: 'GET', path: '/v1/segments/1/users', doc: '/v1/segments/{id}/users', scope: 'segments:read' },
+  { method: 'POST', path: '/v1/segments/1/lookalikes', doc: '/v1/segments/{id}/lookalikes', scope: 'segments:read' },
+  { method: 'GET', path: '/v1/segments/1/portrait', doc: '/v1/segments/{id}/portrait', scope: 'segments:read' },
+  { method: 'POST', path: '/v1/segments/preview', doc: '/v1/segments/preview', scope: 'segments:read', json: { filter: { attribute: { key: 'a', eq: 1 } } } },
+  { method: 'PATCH', path: '/v1/segments/1', doc: '/v1/segments/{id}', scope: 'segments:write', json: { description: 'probed' } },
+  // each call deletes a segment made for it (segment 1 stays for the probes above)
+  { method: 'DELETE', path: '', doc: '/v1/segments/{id}', scope: 'segments:write', prepare: fresh },
   { method: 'POST', path: '/v1/jobs/retry', doc: '/v1/jobs/retry', scope: 'admin', json: {} },
 ];
 
-const call = (p: Probe, key: string | null, headers: Record<string, string> = {}) =>
-  api.request(p.method, p.path, { key, ...(p.json !== undefined ? { json: p.json } : {}), headers });
+const call = async (p: Probe, key: string | null, headers: Record<string, string> = {}) =>
+  api.request(p.method, p.prepare ? await p.prepare() : p.path, { key, ...(p.makeJson ? { json: p.makeJson() } : p.json !== undefined ? { json: p.json } : {}), headers });
 
 describe('authentication', () => {
   it('every scoped route in the OpenAPI document is probed here', async () => {
@@ -102,7 +120,7 @@ describe('authentication', () => {
 describe('scopes', () => {
   for (const p of probes) {
     for (const keyScope of SCOPES) {
-      const allowed = keyScope === p.scope || keyScope === 'admin';
+      const allowed = keyScope === p.scope || keyScope === 'admin' || (IMPLIED_SCOPES[keyScope]?.includes(p.scope) ?? false);
       it(`${p.method} ${p.path} with a ${keyScope} key → ${allowed ? 'allowed' : '403'}`, async () => {
         const r = await call(p, api.keys[keyScope]);
         if (allowed) {

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { loadConfig, type Config } from '../../src/core/config.ts';
-import type { Scope } from '../../src/core/types.ts';
+import { SCOPES, type Scope } from '../../src/core/types.ts';
 import type { Store } from '../../src/db/store.ts';
 import { newKeySecret } from '../../src/db/stores/keys.ts';
 import { createApp } from '../../src/api/app.ts';
@@ -35,7 +35,8 @@ export function testConfig(dbPath: string, env: Record<string, string> = {}): Co
   return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', TRAITLENS_WORKER: 'false', ...env });
 }
 
-const TEST_SCOPES: Scope[] = ['events:write', 'profiles:read', 'summaries:read', 'segments:write', 'admin'];
+/** one key per scope, every scope there is */
+const TEST_SCOPES: readonly Scope[] = SCOPES;
 
 /** Creates one API key per scope in `store`. */
 export async function createKeysPerScope(store: Store): Promise<Record<Scope, string>> {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ForbiddenError, UnauthorizedError } from '../../../core/errors.ts';
-import type { Scope } from '../../../core/types.ts';
+import { IMPLIED_SCOPES, type Scope } from '../../../core/types.ts';
 import type { KeyStore } from '../../../db/stores/keys.ts';
 import type { ApiEnv } from '../../types.ts';
 
@@ -43,7 +43,7 @@ export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const a = c.get('auth');
     if (!a) throw new UnauthorizedError();
-    if (!a.scopes.includes(scope) && !a.scopes.includes('admin'))
+    if (!a.scopes.includes(scope) && !a.scopes.includes('admin') && !a.scopes.some((held) => IMPLIED_SCOPES[held]?.includes(scope)))
       throw new ForbiddenError(`this API key lacks the "${scope}" scope`, { requiredScope: scope, keyScopes: a.scopes });
     await next();
   };
