@@ -6,6 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import * as tf from '@tensorflow/tfjs';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { IngestStore } from '../db/ingest-store.ts';
@@ -14,7 +16,11 @@ import { ingestBatch } from '../ingest/ingest.ts';
 import type { PropertyFeature } from '../features/definitions.ts';
 import type { ModelCard } from '../predict/card.ts';
 import { parseSpec, type ModelSpec } from '../predict/spec.ts';
-import { trainModel } from '../predict/train.ts';
+import { ARTEFACT_JSON, trainModel, type ModelArtefact, type TrainResult } from '../predict/train.ts';
+import { balancedAccuracy, bestBalancedThreshold, rocAuc } from '../predict/metrics.ts';
+import { balancedClassWeights, buildNet, fitEarlyStopping, predictProbaInputs } from '../predict/nets.ts';
+import { computeUserItems, type UserItems } from '../features/items.ts';
+import type { FeatureStore } from '../db/stores/features.ts';
 
 export const BEHAVIOUR_DATASETS = ['cdnow', 'online-retail', 'online-shoppers'] as const;
 export type BehaviourDataset = (typeof BEHAVIOUR_DATASETS)[number];
@@ -411,4 +417,351 @@ export async function runBehaviourEval(opts: BehaviourEvalOptions): Promise<Beha
     db.close();
     if (!opts.keep) rmSync(work, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Online Retail at line-item level (issue #13): item-aware models against aggregates only.
+
+export const ITEMS_DATASET = 'online-retail-items';
+
+/** Stock codes that are no product (postage, fees, manual adjustments, samples, gift vouchers). */
+const NON_PRODUCT = /^(POST|DOT|M|D|C2|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|DCGS.*|GIFT_.*)$/i;
+
+/** A CSV line with double-quoted fields ("" inside quotes is one quote). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (q) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') q = false;
+      else cur += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+interface RetailItems {
+  events: RawEvent[];
+  /** customer → country (the most frequent of its lines; ties by name) */
+  country: Map<string, string>;
+  lines: number;
+  skippedNoCustomer: number;
+  skippedNonProduct: number;
+}
+
+/**
+ * One event per line item of a known customer: `purchase` (quantity > 0) or `return` (a `C`
+ * invoice, quantity made positive), properties `item` (the stock code), `quantity`, `price` (unit
+ * price). Non-product codes (postage, fees, adjustments) are left out: they say more about the
+ * shipping address than about taste. Times are the invoice times (UTC assumed).
+ */
+export function readRetailItems(dataDir: string): RetailItems {
+  const path = join(dataDir, 'online-retail-items', 'online_retail.csv.gz');
+  let text: string;
+  try {
+    text = gunzipSync(readFileSync(path)).toString('utf8');
+  } catch {
+    throw new NotFoundError(`dataset file not found or not gzip: ${path}`, { path });
+  }
+  const lines = text.split(/\r?\n/);
+  const events: RawEvent[] = [];
+  const byCountry = new Map<string, Map<string, number>>();
+  let skippedNoCustomer = 0;
+  let skippedNonProduct = 0;
+  let n = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (!line) continue;
+    n++;
+    const [inv, code, , qty, date, price, cust, country] = csvFields(line) as [string, string, string, string, string, string, string, string];
+    if (!cust) {
+      skippedNoCustomer++;
+      continue;
+    }
+    const c = byCountry.get(cust) ?? new Map<string, number>();
+    c.set(country, (c.get(country) ?? 0) + 1);
+    byCountry.set(cust, c);
+    const item = code.trim().toUpperCase();
+    if (NON_PRODUCT.test(item)) {
+      skippedNonProduct++;
+      continue;
+    }
+    const q = Number(qty);
+    const p = Number(price);
+    if (!Number.isFinite(q) || q === 0 || !Number.isFinite(p) || p < 0) continue;
+    const cancel = inv.startsWith('C') || q < 0;
+    events.push({
+      eventId: `ori-${i}`,
+      userId: `r${cust}`,
+      type: cancel ? 'return' : 'purchase',
+      timestamp: `${date.replace(' ', 'T')}Z`,
+      properties: { item, quantity: Math.abs(q), price: p },
+    });
+  }
+  const country = new Map<string, string>();
+  for (const [cust, m] of byCountry) {
+    const best = [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0] as [string, number];
+    country.set(cust, best[0]);
+  }
+  return { events, country, lines: n, skippedNoCustomer, skippedNonProduct };
+}
+
+/** The item input every item-aware spec of this evaluation uses (fixed before any run, not tuned on test). */
+export const RETAIL_ITEMS_FEATURE = { property: 'item', event: 'purchase', valueProperty: 'quantity', dim: 16, maxItems: 2000, minUsers: 5 } as const;
+
+/** Training settings of this evaluation: Online Retail's tuned ones (DATASET_TUNED), not re-tuned. */
+const ITEMS_TRAINING = { epochs: 80, patience: 8, batchSize: 256, learningRate: 0.001, hidden: [128, 64], dropout: 0.4, l2: 0.01, classWeights: 'none' } as const;
+
+export function itemsSpecs(
+  architecture: ModelSpec['architecture'] = 'mlp',
+  o: SpecOverrides = {},
+): Record<'country_aggregates' | 'country_items' | 'repurchase_aggregates' | 'repurchase_items', ModelSpec> {
+  const training = { ...ITEMS_TRAINING, ...o.training };
+  const items = { ...RETAIL_ITEMS_FEATURE, ...o.features };
+  const split = { kind: 'users', validation: 0.15, test: 0.25, seed: 42 };
+  const features = { maxEventTypes: 2, topCategories: 0 };
+  const country = (name: string, withItems: boolean) =>
+    parseSpec({
+      name,
+      description: 'Online Retail: customer in the United Kingdom, from what they bought',
+      architecture,
+      target: { kind: 'attribute', key: 'country', positive: 'United Kingdom' },
+      features: { ...features, ...(withItems ? { items } : {}) },
+      split,
+      training,
+    });
+  const repurchase = (name: string, withItems: boolean) =>
+    parseSpec({
+      name,
+      description: 'Online Retail (line items): any purchase after 2011-08-31',
+      architecture,
+      asOf: '2011-08-31T23:59:59.999Z',
+      target: { kind: 'event_in_horizon', eventTypes: ['purchase'], horizonDays: 100 },
+      features: { ...features, ...(withItems ? { items } : {}) },
+      split,
+      training,
+    });
+  return {
+    country_aggregates: country('retail_country_aggregates', false),
+    country_items: country('retail_country_items', true),
+    repurchase_aggregates: repurchase('retail_repurchase_aggregates', false),
+    repurchase_items: repurchase('retail_repurchase_items', true),
+  };
+}
+
+export interface ItemsModelFigures {
+  auc: number;
+  /** at the threshold maximising balanced accuracy on validation */
+  balanced_accuracy: number;
+  validation_auc: number;
+  /** the network's weight in the blend with aggregate logistic regression (1: network alone) */
+  blend_weight: number;
+  network_auc: number;
+  train_seconds: number;
+  epochs: number;
+}
+
+export interface ItemsEvalResult {
+  dataset: typeof ITEMS_DATASET;
+  architecture: string;
+  backend: string;
+  lines: number;
+  events: number;
+  customers: number;
+  skipped: { no_customer: number; non_product: number; rejected: number };
+  ingest_seconds: number;
+  total_seconds: number;
+  protocol: string;
+  country: {
+    positive: 'United Kingdom';
+    examples: { train: number; validation: number; test: number };
+    base_rate_test: number;
+    majority_accuracy: number;
+    vocabulary: number;
+    aggregates: ItemsModelFigures;
+    items: ItemsModelFigures;
+    /** logistic regression (one-layer tfjs net, L2, early stopping on validation) on the item presence matrix alone */
+    logreg_items: Omit<ItemsModelFigures, 'blend_weight' | 'network_auc' | 'train_seconds' | 'epochs'> & { train_seconds: number };
+  };
+  repurchase: {
+    as_of: string;
+    examples: { train: number; validation: number; test: number };
+    base_rate_test: number;
+    aggregates: ItemsModelFigures;
+    items: ItemsModelFigures;
+  };
+}
+
+function figures(r: TrainResult): ItemsModelFigures {
+  const c = r.card;
+  const m = c.metrics.test;
+  const v = c.metrics.validation;
+  const net = c.metrics.networkTest ?? m;
+  if (m.kind !== 'binary' || v.kind !== 'binary' || net.kind !== 'binary') throw new Error('item evaluation targets are binary');
+  return {
+    auc: m.auc,
+    balanced_accuracy: balancedAccuracy(r.test.labels, r.test.scores, bestBalancedThreshold(r.validation.labels, r.validation.scores)),
+    validation_auc: v.auc,
+    blend_weight: c.blend?.networkWeight ?? 1,
+    network_auc: net.auc,
+    train_seconds: c.training.seconds,
+    epochs: c.training.epochsRun,
+  };
+}
+
+/** Presence (1/0) of each vocabulary item, n × vocabulary (slot 0: any rare item). */
+function presence(userIds: readonly number[], items: ReadonlyMap<number, UserItems>, vocabulary: readonly string[]): Float32Array {
+  const index = new Map(vocabulary.map((k, i) => [k, i]));
+  const V = vocabulary.length;
+  const out = new Float32Array(userIds.length * V);
+  userIds.forEach((u, i) => {
+    for (const k of items.get(u)?.items.keys() ?? []) out[i * V + (index.get(k) ?? 0)] = 1;
+  });
+  return out;
+}
+
+/** Logistic regression on the item matrix: train on the item model's training users, stop on its validation users. */
+async function itemMatrixLogReg(
+  store: { features: FeatureStore },
+  trained: TrainResult,
+  vocabulary: readonly string[],
+  asOf: number,
+): Promise<ItemsEvalResult['country']['logreg_items']> {
+  const t0 = performance.now();
+  const all = [...trained.train.userIds, ...trained.validation.userIds, ...trained.test.userIds];
+  const items = await computeUserItems(store.features, {
+    asOf,
+    keys: { property: RETAIL_ITEMS_FEATURE.property, event: RETAIL_ITEMS_FEATURE.event, valueProperty: RETAIL_ITEMS_FEATURE.valueProperty },
+    userIds: all,
+  });
+  const V = vocabulary.length;
+  const net = buildNet({ architecture: 'logreg', inputShape: [V], outputs: 1, hidden: [], recurrentUnits: 1, dropout: 0, l2: 1e-3, learningRate: 0.01, seed: 7 });
+  const x = presence(trained.train.userIds, items, vocabulary);
+  const xv = presence(trained.validation.userIds, items, vocabulary);
+  const xt = presence(trained.test.userIds, items, vocabulary);
+  const t = {
+    x: tf.tensor2d(x, [trained.train.userIds.length, V]),
+    y: tf.tensor2d(trained.train.labels, [trained.train.labels.length, 1]),
+    xVal: tf.tensor2d(xv, [trained.validation.userIds.length, V]),
+    yVal: tf.tensor2d(trained.validation.labels, [trained.validation.labels.length, 1]),
+  };
+  try {
+    await fitEarlyStopping(net, t, { epochs: 200, batchSize: 128, patience: 10, classWeight: balancedClassWeights(trained.train.labels, 2) });
+  } finally {
+    tf.dispose(Object.values(t));
+  }
+  const pv = predictProbaInputs(net, [{ data: xv, shape: [V] }]);
+  const pt = predictProbaInputs(net, [{ data: xt, shape: [V] }]);
+  net.dispose();
+  return {
+    auc: rocAuc(trained.test.labels, pt),
+    balanced_accuracy: balancedAccuracy(trained.test.labels, pt, bestBalancedThreshold(trained.validation.labels, pv)),
+    validation_auc: rocAuc(trained.validation.labels, pv),
+    train_seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * `traitlens eval behaviour --dataset online-retail-items`: loads the line items (purchases and
+ * returns as events, the customer's country as a declared attribute), then (a) country = United
+ * Kingdom from aggregates only, aggregates + items, and logistic regression on the item matrix;
+ * (b) any purchase after 2011-08-31 with and without items. One users split (60/15/25, seed 42)
+ * for every model: thresholds, blends and early stopping use validation users only; the test users
+ * are scored once per run and never used to choose anything.
+ */
+export async function runItemsEval(opts: {
+  dataDir: string;
+  architecture?: ModelSpec['architecture'];
+  keep?: boolean;
+  log?: (m: string) => void;
+  overrides?: SpecOverrides;
+}): Promise<ItemsEvalResult> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const t0 = performance.now();
+  const data = readRetailItems(opts.dataDir);
+  const work = mkdtempSync(join(tmpdir(), 'traitlens-eval-retail-items-'));
+  const db = openDb(join(work, 'eval.db'), { synchronous: 'OFF' });
+  try {
+    const tally = ingestAll(db, data.events);
+    const store = sqliteStore(db);
+    for (const [cust, country] of data.country) await store.users.setAttributes(`r${cust}`, { country }, undefined);
+    const ingestSeconds = (performance.now() - t0) / 1000;
+    log(`${ITEMS_DATASET}: ${tally.accepted} events accepted, ${tally.rejected} rejected; ${data.country.size} customers in ${ingestSeconds.toFixed(1)} s`);
+    const specs = itemsSpecs(opts.architecture ?? 'mlp', opts.overrides);
+    const train = async (key: keyof typeof specs) => {
+      log(`training ${key}`);
+      return trainModel(store, specs[key], { modelsDir: join(work, 'models'), version: 'eval', log: () => {} });
+    };
+    const cAgg = await train('country_aggregates');
+    const cItems = await train('country_items');
+    const art = JSON.parse(readFileSync(join(cItems.dir, ARTEFACT_JSON), 'utf8')) as ModelArtefact;
+    const vocabulary = art.items?.vocabulary ?? [];
+    const lr = await itemMatrixLogReg(store, cItems, vocabulary, art.schema.asOf);
+    const rAgg = await train('repurchase_aggregates');
+    const rItems = await train('repurchase_items');
+    const mean = (a: readonly number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+    const cm = cItems.card.baseline.majority;
+    return {
+      dataset: ITEMS_DATASET,
+      architecture: cItems.card.architecture,
+      backend: cItems.card.backend,
+      lines: data.lines,
+      events: tally.accepted,
+      customers: data.country.size,
+      skipped: { no_customer: data.skippedNoCustomer, non_product: data.skippedNonProduct, rejected: tally.rejected },
+      ingest_seconds: ingestSeconds,
+      total_seconds: (performance.now() - t0) / 1000,
+      protocol: 'users split 60/15/25 % (seed 42) shared by every model; thresholds, blend weights and early stopping on validation users; test users scored once',
+      country: {
+        positive: 'United Kingdom',
+        examples: { train: cItems.card.examples.train, validation: cItems.card.examples.validation, test: cItems.card.examples.test },
+        base_rate_test: mean(cItems.test.labels),
+        majority_accuracy: cm.kind === 'binary' ? cm.accuracy : Number.NaN,
+        vocabulary: vocabulary.length,
+        aggregates: figures(cAgg),
+        items: figures(cItems),
+        logreg_items: lr,
+      },
+      repurchase: {
+        as_of: specs.repurchase_items.asOf as string,
+        examples: { train: rItems.card.examples.train, validation: rItems.card.examples.validation, test: rItems.card.examples.test },
+        base_rate_test: mean(rItems.test.labels),
+        aggregates: figures(rAgg),
+        items: figures(rItems),
+      },
+    };
+  } finally {
+    db.close();
+    if (!opts.keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The text report of `runItemsEval`. */
+export function formatItemsEval(r: ItemsEvalResult): string {
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+  const row = (name: string, m: { auc: number; balanced_accuracy: number; validation_auc: number }) =>
+    `  ${name.padEnd(34)} AUC ${f(m.auc)}  balanced accuracy ${f(m.balanced_accuracy)}  (validation AUC ${f(m.validation_auc)})`;
+  const c = r.country;
+  const p = r.repurchase;
+  return [
+    `dataset ${r.dataset} (${r.architecture}, backend ${r.backend}): ${r.lines} lines, ${r.events} events, ${r.customers} customers; ${r.protocol}`,
+    `(a) country = United Kingdom from what was bought; examples ${c.examples.train}/${c.examples.validation}/${c.examples.test}, test base rate ${f(c.base_rate_test)}, majority accuracy ${f(c.majority_accuracy)}, vocabulary ${c.vocabulary}`,
+    row('aggregates only', c.aggregates),
+    row('aggregates + items (embedding bag)', c.items),
+    row('logistic regression, item matrix', c.logreg_items),
+    `(b) any purchase after ${p.as_of.slice(0, 10)}; examples ${p.examples.train}/${p.examples.validation}/${p.examples.test}, test base rate ${f(p.base_rate_test)}`,
+    row('aggregates only', p.aggregates),
+    row('aggregates + items', p.items),
+    `ingest ${r.ingest_seconds.toFixed(1)} s, total ${r.total_seconds.toFixed(1)} s`,
+  ].join('\n');
 }

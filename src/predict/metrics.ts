@@ -176,6 +176,52 @@ export function bestF1Threshold(y: ArrayLike<number>, p: ArrayLike<number>): num
   return best;
 }
 
+/** (TPR + TNR) / 2 with scores ≥ `threshold` positive; NaN when either class is absent. */
+export function balancedAccuracy(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): number {
+  checkLengths(y, p);
+  let tp = 0;
+  let pos = 0;
+  let tn = 0;
+  let neg = 0;
+  for (let i = 0; i < y.length; i++) {
+    const yes = (p[i] as number) >= threshold;
+    if (y[i] === 1) {
+      pos++;
+      if (yes) tp++;
+    } else {
+      neg++;
+      if (!yes) tn++;
+    }
+  }
+  return pos && neg ? (tp / pos + tn / neg) / 2 : Number.NaN;
+}
+
+/** The threshold (one of the scores) maximising balanced accuracy: choose it on validation, apply it to test. */
+export function bestBalancedThreshold(y: ArrayLike<number>, p: ArrayLike<number>): number {
+  checkLengths(y, p);
+  const idx = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => (p[b] as number) - (p[a] as number));
+  let pos = 0;
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) pos++;
+  const neg = y.length - pos;
+  if (!pos || !neg) return 0.5;
+  let tp = 0;
+  let fp = 0;
+  let best = 0.5;
+  let bestBa = -1;
+  for (let k = 0; k < idx.length; k++) {
+    if (y[idx[k] as number] === 1) tp++;
+    else fp++;
+    const next = idx[k + 1];
+    if (next !== undefined && p[next] === p[idx[k] as number]) continue;
+    const ba = (tp / pos + (neg - fp) / neg) / 2;
+    if (ba > bestBa) {
+      bestBa = ba;
+      best = p[idx[k] as number] as number;
+    }
+  }
+  return best;
+}
+
 export function binaryMetrics(y: ArrayLike<number>, p: ArrayLike<number>, threshold = 0.5): BinaryMetrics {
   let positives = 0;
   for (let i = 0; i < y.length; i++) if (y[i] === 1) positives++;

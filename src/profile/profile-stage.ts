@@ -12,14 +12,18 @@ import type { ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
 import type { UserEvents } from '../features/compute.ts';
 import { behaviourVectorFromEvents, behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
+import { ensureItemModel, itemBlock, loadPinnedItemModel, pinItemModel, type PinnedItemModel } from './items-block.ts';
 import { factStatements, withFacts } from './fact-text.ts';
 import { composeVector, vectorLayout, weightsFromConfig, type BlockName, type BlockWeights, type VectorLayout } from './vector.ts';
+import type { InteractionSelection } from '../db/stores/items.ts';
 
 export interface ProfileDeps {
   store: Store;
   embedder: Embedder;
   weights: BlockWeights;
   defaultConsent: readonly ConsentFlag[];
+  /** which events are item interactions (the item block); default: property `item`, weight 1, any type */
+  items?: InteractionSelection;
 }
 
 export const profileDepsFromConfig = (store: Store, embedder: Embedder, config: Config): ProfileDeps => ({
@@ -27,15 +31,29 @@ export const profileDepsFromConfig = (store: Store, embedder: Embedder, config: 
   embedder,
   weights: weightsFromConfig(config),
   defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
+  items: {
+    itemProperties: config.TRAITLENS_ITEM_PROPERTIES,
+    ...(config.TRAITLENS_ITEM_WEIGHT_PROPERTY ? { weightProperty: config.TRAITLENS_ITEM_WEIGHT_PROPERTY } : {}),
+    ...(config.TRAITLENS_ITEM_EVENT_TYPES.length ? { types: config.TRAITLENS_ITEM_EVENT_TYPES } : {}),
+  },
 });
+
+const DEFAULT_ITEMS: InteractionSelection = { itemProperties: ['item'] };
 
 // Vectors and summaries are derived data: their sections in src/db/stores/user-data.ts erase them
 // with the user and on profiling withdrawal.
 
-/** The current layout; fits the behaviour scaler the first time it is needed (behaviour weight > 0). */
-export async function currentLayout(deps: ProfileDeps, opts: { fit?: boolean } = {}): Promise<{ layout: VectorLayout; scaler: BehaviourScaler | null }> {
+/**
+ * The current layout; fits the behaviour scaler and pins the item model the first time they are
+ * needed (behaviour / item weight > 0; the item block needs an active item-embedding model).
+ */
+export async function currentLayout(
+  deps: ProfileDeps,
+  opts: { fit?: boolean } = {},
+): Promise<{ layout: VectorLayout; scaler: BehaviourScaler | null; itemModel: PinnedItemModel | null }> {
   const scaler = deps.weights.behaviour > 0 ? (opts.fit === false ? await loadBehaviourScaler(deps.store) : await ensureBehaviourScaler(deps.store)) : null;
-  return { layout: vectorLayout(deps.embedder, scaler, deps.weights), scaler };
+  const itemModel = deps.weights.items > 0 ? (opts.fit === false ? await loadPinnedItemModel(deps.store) : await ensureItemModel(deps.store)) : null;
+  return { layout: vectorLayout(deps.embedder, scaler, deps.weights, itemModel), scaler, itemModel };
 }
 
 /** Trait kinds that describe the person in words (computed numbers live in the behaviour block). */
@@ -89,6 +107,7 @@ async function buildUserVector(
   scaler: BehaviourScaler | null,
   now: number,
   behaviourGiven?: Float32Array | null,
+  itemModel: PinnedItemModel | null = null,
 ): Promise<Built> {
   const { store } = deps;
   const user = await store.profiles.subject(userId);
@@ -103,7 +122,9 @@ async function buildUserVector(
   const text = textAllowed ? withFacts(written, current, await embedPhrases(deps.embedder, factStatements(current))) : null;
   const behaviour = behaviourGiven !== undefined ? behaviourGiven : scaler ? ((await behaviourVectors(store, scaler, now, [userId])).get(userId) ?? null) : null;
   const traits = textAllowed ? await traitBlock(deps.embedder, current) : null;
-  const composed = composeVector(layout, { text, behaviour, traits });
+  // The user's items as of the vector's time (events at or before `now`), pooled in the pinned model.
+  const items = itemModel ? await itemBlock(store, itemModel, userId, deps.items ?? DEFAULT_ITEMS, now + 1) : null;
+  const composed = composeVector(layout, { text, behaviour, traits, items });
   return { userId, version: layout.version, row: composed ? { ...composed, profileVersion: user.profileVersion } : null };
 }
 
@@ -122,12 +143,12 @@ async function writeBuilt(store: Store, b: Built): Promise<ProfileReport> {
  * Without profiling consent, or with no data at all, the stored vector is removed.
  */
 export async function updateUserProfile(deps: ProfileDeps, userId: number, opts: { now?: number; events?: UserEvents } = {}): Promise<ProfileReport> {
-  const { layout, scaler } = await currentLayout(deps);
+  const { layout, scaler, itemModel } = await currentLayout(deps);
   const now = opts.now ?? Date.now();
   // The refresh job passes the user's events it read for the features: no second read.
   const ev = opts.events;
   const given = scaler && ev && ev.userId === userId && ev.asOf === now ? behaviourVectorFromEvents(scaler, ev) : undefined;
-  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given));
+  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given, itemModel));
 }
 
 /**
@@ -143,13 +164,15 @@ export async function rebuildAllProfiles(
   const { store } = deps;
   const now = opts.now ?? Date.now();
   const scaler = deps.weights.behaviour > 0 ? (opts.refit === false ? await ensureBehaviourScaler(store, now) : await fitBehaviourScaler(store, now)) : null;
-  const layout = vectorLayout(deps.embedder, scaler, deps.weights);
+  // Reindex re-pins the item model to the active one (the behaviour scaler's rule).
+  const itemModel = deps.weights.items > 0 ? (opts.refit === false ? await ensureItemModel(store, now) : await pinItemModel(store, now)) : null;
+  const layout = vectorLayout(deps.embedder, scaler, deps.weights, itemModel);
   const behaviour = scaler ? await behaviourVectors(store, scaler, now) : new Map<number, Float32Array>();
   const ids = await store.profiles.userIdsWithEvents();
   let stored = 0;
   for (let i = 0; i < ids.length; i += 500) {
     const built: Built[] = [];
-    for (const id of ids.slice(i, i + 500)) built.push(await buildUserVector(deps, id, layout, scaler, now, behaviour.get(id) ?? null));
+    for (const id of ids.slice(i, i + 500)) built.push(await buildUserVector(deps, id, layout, scaler, now, behaviour.get(id) ?? null, itemModel));
     const at = Date.now();
     const writes = built.map((b) => toWrite(b, at)).filter((w): w is ProfileWrite => w !== null);
     await store.profiles.writeMany(

@@ -29,8 +29,8 @@ describe('the refresh job builds the user vector; the index owner picks it up', 
     await rt.pipeline.createWorker().drain();
     const h1 = (await t.store.users.require('h1')).id;
     const p = (await t.store.profiles.get(h1))!;
-    expect(p.blocks).toEqual({ text: true, behaviour: true, traits: true });
-    expect(p.version).toMatch(/^uv1;text=offline:.*;behaviour=f1-[0-9a-f]+\/\d+@0\.5;traits=offline:/);
+    expect(p.blocks).toEqual({ text: true, behaviour: true, traits: true, items: false });
+    expect(p.version).toMatch(/^uv2;text=offline:.*;behaviour=f1-[0-9a-f]+\/\d+@0\.5;traits=offline:.*;items=none$/);
     // no profiling consent: no vector
     expect(await t.store.profiles.get((await t.store.users.require('c1')).id)).toBeNull();
 

@@ -6,6 +6,30 @@ import { printJson, UsageError, writeLine, type Command, type Io } from '../comm
 const ARCHS = ['mlp', 'gru', 'lstm', 'logreg'] as const;
 // Repeated from eval/behaviour.ts so usage and --help need not load it (it pulls in tfjs).
 const BEHAVIOUR_DATASETS: readonly BehaviourDataset[] = ['cdnow', 'online-retail', 'online-shoppers'];
+/** Line-item Online Retail: item-aware models against aggregates only (eval/behaviour.ts runItemsEval). */
+const ITEMS_DATASET = 'online-retail-items';
+
+async function behaviourItems(
+  values: { data?: string | undefined; arch?: string | undefined; json?: boolean | undefined; keep?: boolean | undefined; folds?: string | undefined },
+  io: Io,
+): Promise<number> {
+  if (values.folds !== undefined) throw new UsageError(`--folds is not available for ${ITEMS_DATASET} (one users holdout shared by every model)`);
+  if (!(ARCHS as readonly string[]).includes(values.arch as string)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
+  const json = values.json === true;
+  const { runItemsEval, formatItemsEval } = await import('../../eval/behaviour.ts');
+  const r = await runItemsEval({
+    dataDir: resolve(values.data as string),
+    architecture: values.arch as (typeof ARCHS)[number],
+    keep: values.keep === true,
+    log: (m) => {
+      if (!json) writeLine(io.stderr, m);
+    },
+  });
+  if (json) printJson(io, r);
+  else writeLine(io.stdout, formatItemsEval(r));
+  return 0;
+}
+
 
 async function behaviour(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -22,7 +46,9 @@ async function behaviour(args: string[], io: Io): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset)) throw new UsageError(`--dataset must be one of ${BEHAVIOUR_DATASETS.join(', ')}`);
+  if (values.dataset === ITEMS_DATASET) return behaviourItems(values, io);
+  if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset))
+    throw new UsageError(`--dataset must be one of ${[...BEHAVIOUR_DATASETS, ITEMS_DATASET].join(', ')}`);
   if (!(ARCHS as readonly string[]).includes(values.arch as string)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}`);
   const folds = values.folds === undefined ? undefined : Number(values.folds);
   if (folds !== undefined && (!Number.isInteger(folds) || folds < 2 || folds > 20)) throw new UsageError('--folds must be an integer from 2 to 20');
@@ -79,6 +105,10 @@ Runs an evaluation on a public dataset in a temporary database (nothing touches 
       AUC, F1, accuracy against logistic regression on the same features and the dataset's
       reference figure, on a 25 % user holdout or (--folds K) as K-fold cross-validation means.
       --data is the datasets folder (default ../shared/datasets).
+  eval behaviour --dataset ${ITEMS_DATASET} [--data DIR] [--arch A] [--json] [--keep]
+      Online Retail line items: customer country (United Kingdom or not) from aggregates only,
+      aggregates + items, and logistic regression on the item matrix (AUC, balanced accuracy);
+      repurchase after 2011-08-31 with and without items (docs/eval-behaviour.md).
   eval traits --data FILE [--limit N] [--offset N] [--mode offline|llm-test-server] [--json] ...
       trait extraction on PersonaChat speakers, scored against their persona facts
       (docs/eval-traits.md).
