@@ -73,6 +73,19 @@ export const events = pgTable(
   (t) => [uniqueIndex('events_dedupe_uq').on(t.dedupeKey), index('events_user_ts_idx').on(t.userId, t.ts)],
 );
 
+/** Events per user and type, kept by ingestion (see schema.ts). */
+export const userEventCounts = pgTable(
+  'user_event_counts',
+  {
+    userId: big('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    n: big('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.type] })],
+);
+
 export const traits = pgTable(
   'traits',
   {

@@ -68,6 +68,23 @@ export const events = sqliteTable(
   (t) => [uniqueIndex('events_dedupe_uq').on(t.dedupeKey), index('events_user_ts_idx').on(t.userId, t.ts)],
 );
 
+/**
+ * Events per user and type, kept by ingestion in the batch's own transaction (and moved with the
+ * events by identify, deleted with them by erasure), so a profile read does not count the user's
+ * events. Derived from `events`; the migration that created it filled it from them.
+ */
+export const userEventCounts = sqliteTable(
+  'user_event_counts',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.type] })],
+);
+
 export const traits = sqliteTable(
   'traits',
   {

@@ -215,6 +215,16 @@ export function userDataSections(x: Executor, d: Dialect): UserDataSection[] {
       erase: (q, u) => del(q, 'DELETE FROM events WHERE user_id = ?', u),
     },
     {
+      name: 'user_event_counts',
+      tables: ['user_event_counts'],
+      // Not derived in the consent sense (nothing inferred): a tally of the events, kept while they are.
+      derived: false,
+      // The user's events counted by type (kept by ingestion; the events themselves are exported above).
+      export: async (u) =>
+        (await x.all<{ type: string; n: number }>('SELECT type, n FROM user_event_counts WHERE user_id = ? ORDER BY type', [u])).map((r) => ({ type: r.type, count: Number(r.n) })),
+      erase: (q, u) => del(q, 'DELETE FROM user_event_counts WHERE user_id = ?', u),
+    },
+    {
       name: 'identities',
       tables: ['identities'],
       derived: false,
