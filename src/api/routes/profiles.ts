@@ -33,11 +33,17 @@ const searchBody = z.object({
 const summaryResponse = z.object({
   userId: z.string(),
   audience: z.enum(AUDIENCES),
-  summary: z.string(),
-  generator: z.string().describe('template.v2, or llm:<model>:summary.v1'),
+  summary: z
+    .string()
+    .describe(
+      'Paragraphs separated by a blank line. marketing: interests and life stage; preferences and habits; lifecycle stage and value; propensities. support: open problems; recent activity; background.',
+    ),
+  generator: z.string().describe('template.v3, or llm:<model>:summary.v2'),
   profileVersion: z.number().int(),
   cached: z.boolean(),
-  facts: z.array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() })).describe('What the summary was generated from.'),
+  facts: z
+    .array(z.object({ n: z.number().int(), source: z.string(), key: z.string(), text: z.string(), confidence: z.number() }))
+    .describe('What the summary was generated from (this audience’s facts: marketing’s hold no support history).'),
   fallbackReason: z.string().optional().describe('Why the LLM answer was replaced by the template.'),
 });
 
@@ -99,8 +105,9 @@ export function profileRoutes(s: ProfileServices) {
       tag: 'summaries',
       summary: "A readable summary of a user's profile",
       description:
-        'Generated from the profile only (traits with confidence, predictions, key stats) by the LLM when one is configured and the user consented to LLM processing, else by a template. ' +
-        'Cached per profile version. `marketing` needs the user’s marketing consent (403 otherwise).',
+        'Generated from the profile only (traits with confidence, predictions with the probability of the predicted value, lifecycle stage, key stats, free-form facts) by the LLM when one is configured and the user consented to LLM processing, else by a template; paragraphs. ' +
+        '`marketing` speaks of interests and life stage, preferences, channel and time-of-day habits, lifecycle stage (new, active, lapsing, churned: docs/marketing.md), value and propensities, and leaves out support history; it needs the user’s marketing consent (403 otherwise). ' +
+        '`support` leads with open problems and tone, then recent activity. Cached per profile version.',
       params: userRefParams,
       query: z.object({ audience: z.enum(AUDIENCES).default('support').describe('support or marketing') }),
       responses: {
