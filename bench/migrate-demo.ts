@@ -46,9 +46,10 @@ const admin = new pg.Pool({ connectionString: values.url, max: 1 });
 const servers: ChildProcess[] = [];
 try {
   const demo = JSON.parse(await run(['demo', '--no-serve', '--json', '--users', values.users!], {})) as { database?: string; db?: string };
-  const sqlite = join(dir, 'data', 'demo.db');
+  // The demo builds the default data directory (./data): the database and the models folder every command uses.
+  const sqlite = join(dir, 'data', 'traitlens.db');
   void demo;
-  const models = join(dir, 'data', 'demo-models');
+  const models = join(dir, 'data', 'models');
   await admin.query(`CREATE SCHEMA "${schema}"`);
   const url = new URL(values.url);
   url.searchParams.set('options', `-c search_path=${schema},public`);

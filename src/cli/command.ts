@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import { ValidationError } from '../core/errors.ts';
 import { openStore } from '../db/open.ts';
 import type { Store } from '../db/store.ts';
 
@@ -21,6 +22,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** it works on TRAITLENS_DB: main warns first when that database is new or empty (not with --json) */
+  usesDatabase?: boolean;
   run(args: string[], ctx: CommandContext): Promise<number>;
 }
 
@@ -55,4 +58,14 @@ export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Wrong command-line usage (missing subcommand, stray argument): exit 2 with the command's usage. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** Runs an option-value check that throws our ValidationError, as a UsageError: a bad option value is exit 2 in every command. */
+export function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -31,7 +31,10 @@ const propertyList = (def: string) =>
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(8080, 0, 65535),
-  TRAITLENS_DB: z.string().min(1).default('./data/traitlens.db'),
+  /** The one data directory: the database, trained models, the similar-users index and the word-vector cache live here unless set one by one. */
+  TRAITLENS_DATA_DIR: z.string().min(1).default('./data'),
+  /** SQLite file or postgres:// URL; default `<TRAITLENS_DATA_DIR>/traitlens.db`. */
+  TRAITLENS_DB: z.string().min(1).optional(),
   /** FULL fsyncs every commit: an acknowledged event survives power loss, not only a crash. */
   TRAITLENS_DB_SYNCHRONOUS: z.enum(['OFF', 'NORMAL', 'FULL']).default('FULL'),
   TRAITLENS_BUSY_TIMEOUT_MS: int(5000, 0),
@@ -78,12 +81,12 @@ export const configSchema = z.object({
   /** float works everywhere; base64 is smaller on the wire where the server supports it. */
   OPENAI_EMBEDDING_FORMAT: z.enum(['float', 'base64']).default('float'),
   OPENAI_EMBEDDING_BATCH: int(64, 1, 2048),
-  /** Trained behavioural models (NAME/VERSION folders); `traitlens train` writes here, scoring reads. */
-  TRAITLENS_MODELS_DIR: z.string().min(1).default('./models'),
+  /** Trained behavioural models (NAME/VERSION folders); `traitlens train` writes here, scoring reads. Default `<TRAITLENS_DATA_DIR>/models`. */
+  TRAITLENS_MODELS_DIR: z.string().min(1).optional(),
   /** tfjs backend: auto = tfjs-node when its native binding loads, else WASM, else cpu; or force one. */
   TRAITLENS_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-  /** Derived files (the offline word-vector cache). */
-  TRAITLENS_CACHE_DIR: z.string().min(1).default('./data/cache'),
+  /** Derived files (the offline word-vector cache). Default `<TRAITLENS_DATA_DIR>/cache`. */
+  TRAITLENS_CACHE_DIR: z.string().min(1).optional(),
   /** Offline SIF embeddings: remove the common component (first principal component). */
   TRAITLENS_OFFLINE_REMOVE_PC: bool(true),
   TRAITLENS_WORKER: bool(true),
@@ -112,6 +115,19 @@ export const configSchema = z.object({
   TRAITLENS_RATE_LIMITS: z.string().default(''),
   /** Chat tokens (prompt + completion) per UTC day for LLM processing; 0 = unlimited. Over it, jobs wait for the next day. */
   TRAITLENS_LLM_DAILY_TOKENS: int(0, 0),
+  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com`; `*` = any; empty = CORS off. */
+  TRAITLENS_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ })]))),
+  /** How long an `Idempotency-Key` and its first answer are kept (POSTs that create: segments, API keys). */
+  TRAITLENS_IDEMPOTENCY_TTL_MS: int(86_400_000, 1000),
   /** Require an admin key for GET /metrics (default: public, like /healthz; keep the port private). */
   TRAITLENS_METRICS_AUTH: bool(false),
   /** Optional JSON file extending the trait catalogue. */
@@ -171,7 +187,12 @@ export const configSchema = z.object({
   TRAITLENS_RECOMMEND_EXCLUDE_OWNED: bool(true),
 });
 
-export type Config = z.infer<typeof configSchema>;
+/** Settings whose default is a place inside TRAITLENS_DATA_DIR: always filled in by `loadConfig`. */
+type DataPaths = 'TRAITLENS_DB' | 'TRAITLENS_MODELS_DIR' | 'TRAITLENS_CACHE_DIR';
+export type Config = Omit<z.infer<typeof configSchema>, DataPaths> & Record<DataPaths, string>;
+
+/** `dir/name` keeping the directory as written (`./data` → `./data/traitlens.db`), so messages show the familiar path. */
+const inDir = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '') || '/'}/${name}`.replace(/^\/\//, '/');
 
 /** Parses settings from an environment map (process.env by default). Empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -185,7 +206,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { problems });
   }
-  return parsed.data;
+  const c = parsed.data;
+  // One data directory by default: every command (the demo included) finds the same database, models and index.
+  return {
+    ...c,
+    TRAITLENS_DB: c.TRAITLENS_DB ?? inDir(c.TRAITLENS_DATA_DIR, 'traitlens.db'),
+    TRAITLENS_MODELS_DIR: c.TRAITLENS_MODELS_DIR ?? inDir(c.TRAITLENS_DATA_DIR, 'models'),
+    TRAITLENS_CACHE_DIR: c.TRAITLENS_CACHE_DIR ?? inDir(c.TRAITLENS_DATA_DIR, 'cache'),
+  };
 }
 
 /** Reads `.env` in the working directory into process.env (existing variables win), if present. */

@@ -4,6 +4,7 @@
  * predicted traits (producer model:NAME, version = the model version).
  */
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnprocessableError } from '../core/errors.ts';
 import type { ConsentFlag } from '../core/types.ts';
@@ -33,9 +34,12 @@ export interface DemoModelsResult {
 
 const specPath = (name: string) => fileURLToPath(new URL(`../../models/specs/${name}.json`, import.meta.url));
 
-/** Removes the previous run's models (the demo database is fresh on every run, so are they). */
+/**
+ * Removes the previous run's demo models (the demo database is fresh on every run, so are they).
+ * Only the demo's own model folders: the models folder is the one every command uses.
+ */
 export function clearDemoModels(modelsDir: string): void {
-  rmSync(modelsDir, { recursive: true, force: true });
+  for (const name of DEMO_SPECS) rmSync(join(modelsDir, name), { recursive: true, force: true });
 }
 
 export async function trainDemoModels(

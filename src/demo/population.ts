@@ -158,7 +158,8 @@ export interface Identify {
 
 export interface DeclaredAttributes {
   userId: string;
-  attributes: { country: string; plan: 'free' | 'pro'; signup_date: string };
+  /** `email` as a client would declare it (support tools look users up by it: GET /v1/users?email=) */
+  attributes: { country: string; plan: 'free' | 'pro'; signup_date: string; email: string };
 }
 
 export type AnomalyKind = 'negative_dwell' | 'huge_dwell' | 'missing_dwell' | 'string_price' | 'unparseable_price' | 'empty_search' | 'broken_unicode' | 'resend';
@@ -993,7 +994,7 @@ function finishUser(o: ResolvedOptions, r: Rng, u: UserState, drafts: Draft[]): 
     truth: t,
     events,
     identify: t.anonymousId !== null ? { anonymousId: t.anonymousId, userId: t.userId } : null,
-    attributes: { userId: t.userId, attributes: { country: p.country, plan: u.plan, signup_date: u.signupDate } },
+    attributes: { userId: t.userId, attributes: { country: p.country, plan: u.plan, signup_date: u.signupDate, email: u.email } },
     anomalies,
   };
 }

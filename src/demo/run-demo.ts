@@ -1,5 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Json } from '../core/types.ts';
 import { openDb, type Db } from '../db/connection.ts';
@@ -14,8 +14,13 @@ import type { RunTally } from '../jobs/worker.ts';
 import type { DemoModelsResult } from './models.ts';
 import { writePopulationJsonl, type DeclaredAttributes, type Identify } from './population.ts';
 
+/** The name of the admin key every demo database has (how the demo knows a database is its own). */
+export const DEMO_ADMIN_KEY = 'demo admin';
+
 export interface DemoOptions {
   dbPath: string;
+  /** where the demo's models go (default: the config's TRAITLENS_MODELS_DIR, `<TRAITLENS_DATA_DIR>/models`) */
+  modelsDir?: string;
   users: number;
   seed: number;
   /** called with a line of progress text */
@@ -32,7 +37,7 @@ export interface DemoResult {
   /** a user with a rich profile, to show */
   showcaseUserId: string;
   timings: Record<string, number>;
-  /** the demo's trained models (next to the database), for the server it starts */
+  /** the folder of the demo's trained models (TRAITLENS_MODELS_DIR unless given), for the server it starts */
   modelsDir: string;
   models: DemoModelsResult;
 }
@@ -52,8 +57,11 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     return r;
   };
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.dbPath}${suffix}`, { force: true });
-  const modelsDir = join(dirname(opts.dbPath), 'demo-models');
-  rmSync(modelsDir, { recursive: true, force: true });
+  // The same models folder every command reads (TRAITLENS_MODELS_DIR); only the demo's own models are replaced.
+  const modelsDir = resolve(opts.modelsDir ?? config.TRAITLENS_MODELS_DIR);
+  // Loaded here, not at the top: the models module pulls in tfjs, which importers of this file need not pay for.
+  const { clearDemoModels, trainDemoModels } = await import('./models.ts');
+  clearDemoModels(modelsDir);
   const db = openDb(opts.dbPath, { synchronous: 'NORMAL', busyTimeoutMs: config.TRAITLENS_BUSY_TIMEOUT_MS });
 
   const eventsPath = join(dirname(opts.dbPath), 'demo-events.jsonl');
@@ -75,8 +83,15 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   const identified = await time('declare', async () => {
     let n = 0;
     for (const i of declared.identifies) if ((await users.identify(i.anonymousId, i.userId)).status !== 'unchanged') n++;
-    // Demo users opted in to marketing, so segments and lookalikes have someone to show.
-    for (const a of declared.attributes) await users.setAttributes(a.userId, a.attributes as unknown as Record<string, Json>, { marketing: true });
+    // Demo users opted in to marketing, so segments and lookalikes have someone to show. An email is one
+    // user's identity: a generated address that repeats (same name, same suffix) stays with its first user.
+    const emails = new Set<string>();
+    for (const a of declared.attributes) {
+      const { email, ...rest } = a.attributes;
+      const attrs: Record<string, Json> = emails.has(email.toLowerCase()) ? rest : { ...rest, email };
+      emails.add(email.toLowerCase());
+      await users.setAttributes(a.userId, attrs, { marketing: true });
+    }
     return n;
   });
   log(`identified ${identified} anonymous visitors; declared attributes for ${declared.attributes.length} users`);
@@ -96,8 +111,6 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log(`  ${tally.done} users in ${seconds}s; parked ${tally.parked}`);
 
   log('training behavioural models (purchase propensity, churn) and scoring every user…');
-  // Loaded here: the models module pulls in tfjs, which other commands need not pay for.
-  const { trainDemoModels } = await import('./models.ts');
   const models = await time('models', () => trainDemoModels(store, { modelsDir, asOf: dataEnd, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, log }));
 
   // Vectors were built per user as the pipeline ran; refit the behaviour scaler on the whole
@@ -109,7 +122,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     const ix = await profiles.index.rebuild();
     log(`  ${built.stored} vectors (${(await profiles.index.currentLayout()).dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
   });
-  const adminKey = await sqliteStore(db).keys.create('demo admin', ['admin']);
+  const adminKey = await sqliteStore(db).keys.create(DEMO_ADMIN_KEY, ['admin']);
   const readKey = await sqliteStore(db).keys.create('demo support (read-only)', ['profiles:read', 'summaries:read']);
   return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: await pickShowcase(store.features), timings, modelsDir, models };
 }

@@ -136,9 +136,10 @@ describe('traitlens import and stats', { timeout: 120_000 }, () => {
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/file not found: nope\.jsonl/);
-    expect(format.code).toBe(1);
+    // A bad option value is usage (exit 2) in every command; a missing file is a failure (exit 1).
+    expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/--format must be jsonl or csv/);
-    expect(batch.code).toBe(1);
+    expect(batch.code).toBe(2);
     expect(batch.stderr).toMatch(/--batch-size/);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/FILE is required/);

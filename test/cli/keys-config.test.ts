@@ -52,9 +52,9 @@ describe('traitlens keys', { timeout: 120_000 }, () => {
     expect(missing.stderr).toMatch(/no API key key_nope/);
   });
 
-  it('rejects unknown scopes with exit 1 and says which are valid', async () => {
+  it('rejects unknown scopes with exit 2 (a bad option value) and says which are valid', async () => {
     const r = await cli(['keys', 'create', '--name', 'x', '--scopes', 'events:write,everything']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/scopes must be a comma-separated list of events:write/);
   });

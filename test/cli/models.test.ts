@@ -117,7 +117,9 @@ describe('traitlens eval', () => {
     const r = await cli(['eval', 'behaviour', '--dataset', 'cdnow', '--data', data, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
-    for (const k of ['auc', 'f1', 'accuracy', 'baseline_auc', 'train_seconds']) expect(typeof j[k], k).toBe('number');
+    // camelCase, like the HTTP API and every other --json of the CLI.
+    for (const k of ['auc', 'f1', 'accuracy', 'baselineAuc', 'trainSeconds', 'prAuc']) expect(typeof j[k], k).toBe('number');
+    expect(Object.keys(j).filter((k) => k.includes('_'))).toEqual([]);
     expect(j.backend).toMatch(/wasm|cpu|tensorflow/);
     expect(j.dataset).toBe('cdnow');
     expect(j.auc as number).toBeGreaterThan(0.8);

@@ -11,7 +11,7 @@ let demo: DemoResult;
 beforeAll(async () => {
   dir = tempDir('traitlens-demo-models-');
   const dbPath = join(dir.dir, 'demo.db');
-  demo = await runDemo(testConfig(dbPath), { dbPath, users: 300, seed: 7 });
+  demo = await runDemo(testConfig(dbPath, { TRAITLENS_DATA_DIR: dir.dir }), { dbPath, users: 300, seed: 7 });
 }, 120_000);
 afterAll(() => {
   demo?.db.close();
@@ -19,8 +19,8 @@ afterAll(() => {
 });
 
 describe('demo: behavioural models', () => {
-  it('trains purchase propensity and churn next to the demo database, not in the repository', async () => {
-    expect(demo.modelsDir).toBe(join(dir.dir, 'demo-models'));
+  it('trains purchase propensity and churn in the data directory (TRAITLENS_MODELS_DIR), not in the repository', async () => {
+    expect(demo.modelsDir).toBe(join(dir.dir, 'models'));
     expect(demo.models.models.map((m) => m.name)).toEqual(['purchase_30d', 'churn_30d']);
     for (const m of demo.models.models) expect(getModel(m.name, { dir: demo.modelsDir }).versions[0]?.version).toBe(m.version);
   });

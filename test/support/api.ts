@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { Hono } from 'hono';
 import { loadConfig, type Config } from '../../src/core/config.ts';
 import { SCOPES, type Scope } from '../../src/core/types.ts';
@@ -32,7 +33,19 @@ export interface TestApi extends TempDb {
 
 /** Test settings: silent logs, the temp DB; `env` overrides any variable. */
 export function testConfig(dbPath: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', TRAITLENS_DB: dbPath, TRAITLENS_DB_SYNCHRONOUS: 'OFF', HOST: '127.0.0.1', PORT: '0', TRAITLENS_WORKER: 'false', ...env });
+  // The data directory is the test's own folder (models, index), so a developer's ./data/models never
+  // leaks into a test; the word-vector cache stays the shared ./data/cache (built once per machine).
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    TRAITLENS_DB: dbPath,
+    TRAITLENS_DATA_DIR: dirname(dbPath),
+    TRAITLENS_CACHE_DIR: './data/cache',
+    TRAITLENS_DB_SYNCHRONOUS: 'OFF',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TRAITLENS_WORKER: 'false',
+    ...env,
+  });
 }
 
 /** one key per scope, every scope there is */

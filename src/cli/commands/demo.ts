@@ -1,7 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../api/server.ts';
-import { describeTraits, runDemo } from '../../demo/run-demo.ts';
+import { DEMO_ADMIN_KEY, describeTraits, runDemo } from '../../demo/run-demo.ts';
+import { existsSync } from 'node:fs';
+import { ConflictError } from '../../core/errors.ts';
+import type { Config } from '../../core/config.ts';
+import { openStore } from '../../db/open.ts';
+import { isPgUrl } from '../../db/pg/pool.ts';
 import { sqliteStore } from '../../db/store.ts';
 import { assembleRuntime } from '../../runtime/runtime.ts';
 import { summarise } from '../../profile/summary.ts';
@@ -12,17 +17,24 @@ import { UsageError, writeLine, type Command } from '../command.ts';
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'generate sample users, import them, build their profiles and serve them',
-  usage: `usage: traitlens demo [--users N] [--seed N] [--db PATH] [--no-serve] [--json]
+  usage: `usage: traitlens demo [--users N] [--seed N] [--db PATH] [--force] [--no-serve] [--json]
 
-Creates a fresh database (default ./data/demo.db), generates a synthetic population with a fixed
-seed (default 2,000 users, ~300k events with searches, chats, support tickets and reviews), imports
-it through the normal import path, runs the pipeline for every user on the embedded defaults
-(offline trait extractor and embeddings: no key, no network), prints one user's profile, then
-starts the API server (HOST/PORT) with the pipeline worker and prints an API key and curl examples.
+Builds a demo database in the data directory every command uses (TRAITLENS_DATA_DIR, default
+./data: the database ./data/traitlens.db, models in ./data/models, the similar-users index beside the
+database), so \`traitlens keys create\`, \`traitlens serve\` and the rest work on it afterwards with
+nothing set. It generates a synthetic population with a fixed seed (default 2,000 users, ~300k
+events with searches, chats, support tickets and reviews), imports it through the normal import
+path, runs the pipeline for every user on the embedded defaults (offline trait extractor and
+embeddings: no key, no network), trains two models, prints one user's profile, then starts the API
+server (HOST/PORT) with the pipeline worker and prints an API key and curl examples.
+
+The database is replaced on every run. A database the demo did not make (it has users but no
+"demo admin" key) is left alone unless --force is given.
 
   --users N    population size (default 2000)
   --seed N     generator seed (default 42)
-  --db PATH    database file (default ./data/demo.db; replaced on every run)
+  --db PATH    database file (default TRAITLENS_DB, i.e. <TRAITLENS_DATA_DIR>/traitlens.db)
+  --force      replace the database even if the demo did not make it
   --no-serve   stop after building the profiles (for scripts and CI)
   --json       with --no-serve: print the run's figures as one JSON object`,
   async run(args, { config, io }) {
@@ -31,7 +43,8 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
       options: {
         users: { type: 'string', default: '2000' },
         seed: { type: 'string', default: '42' },
-        db: { type: 'string', default: './data/demo.db' },
+        db: { type: 'string' },
+        force: { type: 'boolean', default: false },
         'no-serve': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
@@ -42,9 +55,12 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     const seed = Number(values.seed);
     if (!Number.isInteger(users) || users < 1 || users > 100_000) throw new UsageError('--users must be an integer from 1 to 100000');
     if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
-    const dbPath = resolve(values.db as string);
+    const target = values.db ?? config.TRAITLENS_DB;
+    if (isPgUrl(target)) throw new UsageError('the demo builds a SQLite database: pass --db PATH, or unset TRAITLENS_DB');
+    const dbPath = resolve(target);
     const quiet = values.json === true;
     const log = (line: string) => writeLine(quiet ? io.stderr : io.stdout, line);
+    if (!values.force) await refuseForeignDatabase(dbPath, config);
 
     const demo = await runDemo({ ...config, TRAITLENS_DB: dbPath }, { dbPath, users, seed, log });
     const showcase = await sqliteStore(demo.db).users.find(demo.showcaseUserId);
@@ -54,6 +70,7 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
           io.stdout,
           JSON.stringify({
             db: dbPath,
+            modelsDir: demo.modelsDir,
             users,
             seed,
             import: { accepted: demo.import.accepted, duplicates: demo.import.duplicates, rejected: demo.import.rejected, seconds: demo.import.seconds },
@@ -124,3 +141,18 @@ starts the API server (HOST/PORT) with the pipeline worker and prints an API key
     }
   },
 };
+
+/** The demo replaces its database: refuse when the file holds someone's data rather than an earlier demo's. */
+async function refuseForeignDatabase(dbPath: string, config: Config): Promise<void> {
+  if (!existsSync(dbPath)) return;
+  const store = await openStore({ ...config, TRAITLENS_DB: dbPath });
+  try {
+    if (!(await store.users.hasAny())) return;
+    if ((await store.keys.list({ includeRevoked: true })).some((k) => k.name === DEMO_ADMIN_KEY)) return;
+  } finally {
+    await store.close();
+  }
+  throw new ConflictError(`${dbPath} holds data the demo did not create, and the demo replaces its database: pass --db PATH for another file, or --force to replace it`, {
+    db: dbPath,
+  });
+}

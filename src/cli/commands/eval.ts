@@ -25,11 +25,10 @@ async function behaviourItems(
       if (!json) writeLine(io.stderr, m);
     },
   });
-  if (json) printJson(io, r);
+  if (json) printJson(io, camelKeys(r));
   else writeLine(io.stdout, formatItemsEval(r));
   return 0;
 }
-
 
 async function behaviour(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -64,7 +63,7 @@ async function behaviour(args: string[], io: Io): Promise<number> {
       if (!json) writeLine(io.stderr, m);
     },
   });
-  if (json) printJson(io, r);
+  if (json) printJson(io, camelKeys(r));
   else writeLine(io.stdout, formatBehaviour(r));
   return 0;
 }
@@ -81,15 +80,62 @@ export function formatBehaviour(r: BehaviourEvalResult): string {
   ].join('\n');
 }
 
+/** snake_case → camelCase (`pr_auc` → `prAuc`, `recall_at_10` → `recallAt10`). */
+const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+/** Fields whose keys are data (trait keys, rejection reasons), not field names: their keys stay as they are. */
+const RECORD_FIELDS = new Set(['per_key', 'rejected', 'rejectedByReason']);
+
+/**
+ * The evaluation reports in the CLI's JSON style. Every `--json` of the CLI, like the HTTP API, is
+ * camelCase; the eval modules (and the bench scripts that print them directly) keep snake_case.
+ */
+export function camelKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      camel(k),
+      RECORD_FIELDS.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([rk, rv]) => [rk, camelKeys(rv)]))
+        : camelKeys(v),
+    ]),
+  );
+}
+
+/** An eval module's runner whose `--json` report is printed camelCase (its text output passes through). */
+function camelJsonOut(args: readonly string[], io: Io): { out: (s: string) => void; err: (s: string) => void; flush: () => void } {
+  const json = args.includes('--json');
+  let buf = '';
+  return {
+    out: (s) => {
+      if (json) buf += s;
+      else io.stdout.write(s);
+    },
+    err: (s) => io.stderr.write(s),
+    flush: () => {
+      if (buf.trim()) printJson(io, camelKeys(JSON.parse(buf)));
+    },
+  };
+}
+
 const SUBCOMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   behaviour,
   traits: async (args, io) => {
     const { traitsEvalMain } = await import('../../eval/traits.ts');
-    return traitsEvalMain(args, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
+    const out = camelJsonOut(args, io);
+    const code = await traitsEvalMain(args, out);
+    out.flush();
+    return code;
   },
   similar: async (args, io) => {
+    const at = args.indexOf('--limit');
+    const limit = at >= 0 ? args[at + 1] : undefined;
+    if (at >= 0 && !(limit !== undefined && /^\d+$/.test(limit) && Number(limit) >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1 (got "${limit ?? ''}")`);
     const { similarEvalMain } = await import('../../eval/similar.ts');
-    return similarEvalMain(args, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
+    const out = camelJsonOut(args, io);
+    const code = await similarEvalMain(args, out);
+    out.flush();
+    return code;
   },
 };
 
@@ -99,6 +145,7 @@ export const evalCommand: Command = {
   usage: `usage: traitlens eval <behaviour|traits|similar> [options]
 
 Runs an evaluation on a public dataset in a temporary database (nothing touches TRAITLENS_DB).
+--json prints one JSON object with camelCase keys, like the HTTP API and every other --json.
 
   eval behaviour --dataset ${BEHAVIOUR_DATASETS.join('|')} [--data DIR] [--arch mlp|gru|lstm|logreg] [--folds K] [--json] [--keep]
       loads the dataset through the ingest path, trains the behavioural model, reports held-out

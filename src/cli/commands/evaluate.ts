@@ -6,6 +6,7 @@ import { metricCells } from './train.ts';
 export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'score a trained model against the current data (latest fully observed cut-off)',
+  usesDatabase: true,
   usage: `usage: traitlens evaluate NAME [--version V] [--as-of TIME] [--json]
 
 Re-evaluates a trained model (from TRAITLENS_MODELS_DIR) on the events in TRAITLENS_DB: users as

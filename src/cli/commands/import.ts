@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../../core/config.ts';
-import { ValidationError } from '../../core/errors.ts';
 import type { CleanLimits } from '../../ingest/clean.ts';
 import { DEFAULT_IMPORT_BATCH_SIZE, detectFormat, importFile, type ImportSummary } from '../../ingest/import-file.ts';
-import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
+import { asUsage, fmtInt, printJson, table, UsageError, withStore, writeLine, type Command } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
 export const importCommand: Command = {
@@ -26,8 +25,9 @@ dedupe key), except events without a timestamp, which get the import time. Stopp
   --batch-size N       events per transaction (default ${DEFAULT_IMPORT_BATCH_SIZE})
   --json               print one JSON summary object on stdout (no progress bar)
 
-Exit codes: 0 imported (even if some events were rejected), 1 bad input (missing file, bad
-option value), 2 bad usage or configuration.`,
+Exit codes: 0 imported (even if some events were rejected), 1 the file is missing or unreadable,
+2 bad usage (a missing FILE, a bad option value, a format that cannot be told from the extension)
+or configuration.`,
   async run(args, { config, io }) {
     const { values, positionals } = parseArgs({
       args,
@@ -38,7 +38,7 @@ option value), 2 bad usage or configuration.`,
     const [file, ...extra] = positionals;
     if (file === undefined) throw new UsageError('FILE is required');
     if (extra.length) throw new UsageError(`one file at a time (got ${positionals.length})`);
-    const format = detectFormat(file, values.format); // fail before touching the database
+    const format = asUsage(() => detectFormat(file, values.format)); // fail before touching the database
     const batchSize = parseBatchSize(values['batch-size']);
     const bar = values.json ? null : progressBar(io);
     let summary: ImportSummary;
@@ -56,8 +56,7 @@ option value), 2 bad usage or configuration.`,
 function parseBatchSize(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_IMPORT_BATCH_SIZE;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 1_000_000)
-    throw new ValidationError(`--batch-size must be a whole number from 1 to 1000000 (got "${raw}")`, { field: 'batch-size' });
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 1_000_000) throw new UsageError(`--batch-size must be a whole number from 1 to 1000000 (got "${raw}")`);
   return n;
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { NotFoundError } from '../../core/errors.ts';
 import { JOB_STATUSES, type JobStatus } from '../../db/stores/jobs.ts';
 import { withRuntime } from '../../runtime/runtime.ts';
 import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Command, type Io } from '../command.ts';
@@ -28,6 +29,7 @@ function jobProgress(io: Io, total: number): { update(done: number, parked: numb
 export const processCommand: Command = {
   name: 'process',
   summary: 'run all pending pipeline work (traits, embeddings) and exit',
+  usesDatabase: true,
   usage: `usage: traitlens process [--json]
 
 Runs every pending job (per-user refresh: trait extraction, embeddings) until none is ready, then
@@ -54,6 +56,7 @@ exits. Jobs waiting out a retry backoff are left for later; parked jobs are list
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'run the pipeline worker as its own process (until SIGTERM)',
+  usesDatabase: true,
   usage: `usage: traitlens worker
 
 Runs queued pipeline jobs as they arrive, until SIGTERM or SIGINT (then finishes the running jobs).
@@ -87,11 +90,13 @@ Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the
 export const jobsCommand: Command = {
   name: 'jobs',
   summary: 'list parked (failed) jobs, or retry them',
+  usesDatabase: true,
   usage: `usage: traitlens jobs list [--status parked|pending|running|done] [--json]
        traitlens jobs retry [ID ...]
 
 list    jobs with a status (default parked: those that failed too often), newest first
-retry   puts parked jobs back in the queue with a fresh attempt budget (all, or the given ids)`,
+retry   puts parked jobs back in the queue with a fresh attempt budget (all, or the given ids;
+        an id that is not a parked job is an error: exit 1, nothing retried)`,
   async run(args, { config, io }) {
     const [sub, ...rest] = args;
     if (sub === 'list') {
@@ -119,10 +124,21 @@ retry   puts parked jobs back in the queue with a fresh attempt budget (all, or 
     }
     if (sub === 'retry') {
       const ids = rest.map((x) => {
-        if (!/^\d+$/.test(x)) throw new UsageError(`job ids are integers (got "${x}")`);
+        if (!/^\d+$/.test(x) || !Number.isSafeInteger(Number(x))) throw new UsageError(`job ids are integers (got "${x}")`);
         return Number(x);
       });
-      const n = await withStore(config, (store) => store.jobs.retryParked(ids));
+      const n = await withStore(config, async (store) => {
+        // Named ids must be parked jobs: a typo or a job that is not parked is an error (exit 1), and nothing is retried.
+        if (ids.length) {
+          const found = new Map((await store.jobs.byIds(ids)).map((j) => [j.id, j]));
+          const problems = ids.flatMap((id) => {
+            const j = found.get(id);
+            return !j ? [`no job ${id}`] : j.status !== 'parked' ? [`job ${id} is ${j.status}, not parked`] : [];
+          });
+          if (problems.length) throw new NotFoundError(`${problems.join('; ')}; nothing was retried (see traitlens jobs list)`, { ids });
+        }
+        return store.jobs.retryParked(ids);
+      });
       writeLine(io.stdout, `${n} parked job(s) queued again`);
       return 0;
     }

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ValidationError } from '../../core/errors.ts';
 import { parseScopes } from '../../db/stores/keys.ts';
 import { SCOPES } from '../../core/types.ts';
-import { printJson, table, UsageError, withStore, writeLine, type Command, type CommandContext } from '../command.ts';
+import { asUsage, printJson, table, UsageError, withStore, writeLine, type Command, type CommandContext } from '../command.ts';
 
 const USAGE = `usage: traitlens keys create --name NAME --scopes SCOPE[,SCOPE...] [--json]
        traitlens keys list [--all] [--json]
@@ -21,6 +20,7 @@ Scopes: ${SCOPES.join(', ')}.
 export const keysCommand: Command = {
   name: 'keys',
   summary: 'create, list and revoke API keys',
+  usesDatabase: true,
   usage: USAGE,
   async run(args, ctx) {
     const [sub, ...rest] = args;
@@ -38,10 +38,10 @@ async function create(args: string[], { config, io }: CommandContext): Promise<n
     strict: true,
     allowPositionals: false,
   });
-  if (values.name === undefined) throw new ValidationError('--name is required', { field: 'name' });
-  if (values.scopes === undefined) throw new ValidationError(`--scopes is required (a comma-separated list of ${SCOPES.join(', ')})`, { field: 'scopes' });
-  // Validate before opening the database, so a typo never creates a file.
-  const scopes = parseScopes(values.scopes);
+  if (values.name === undefined) throw new UsageError('--name is required');
+  if (values.scopes === undefined) throw new UsageError(`--scopes is required (a comma-separated list of ${SCOPES.join(', ')})`);
+  // Validate before opening the database, so a typo never creates a file. A bad option value is usage (exit 2).
+  const scopes = asUsage(() => parseScopes(values.scopes as string));
   const name = values.name;
   const key = await withStore(config, (store) => store.keys.create(name, scopes));
   if (values.json) printJson(io, key);

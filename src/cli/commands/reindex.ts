@@ -6,6 +6,7 @@ import { fmtInt, printJson, writeLine, type Command } from '../command.ts';
 export const reindexCommand: Command = {
   name: 'reindex',
   summary: 'rebuild every user vector and the similar-users index from SQLite',
+  usesDatabase: true,
   usage: `usage: traitlens reindex [--no-refit] [--index-only] [--json]
 
 Recomputes every user's profile vector (text, behaviour and trait blocks; docs/user-vector.md),

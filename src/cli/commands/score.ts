@@ -7,6 +7,7 @@ import { fmtInt, printJson, table, UsageError, withStore, writeLine, type Comman
 export const scoreCommand: Command = {
   name: 'score',
   summary: 'write every trained model’s predictions as predicted traits for all users',
+  usesDatabase: true,
   usage: `usage: traitlens score [--model NAME] [--as-of TIME] [--json]
 
 Scores every user with profiling consent with the newest version of every trained model in

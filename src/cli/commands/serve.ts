@@ -5,6 +5,7 @@ import { writeLine, type Command } from '../command.ts';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the HTTP API (HOST, PORT, TRAITLENS_DB from the environment or .env)',
+  usesDatabase: true,
   usage: `usage: traitlens serve
 
 Starts the HTTP API on HOST:PORT (default 127.0.0.1:8080) over the database in TRAITLENS_DB,

@@ -5,6 +5,7 @@ import { fmtInt, printJson, table, withStore, writeLine, type Command } from '..
 export const statsCommand: Command = {
   name: 'stats',
   summary: 'volume and data-quality figures (users, events, duplicates, rejections, jobs)',
+  usesDatabase: true,
   usage: `usage: traitlens stats [--json]
 
 Prints users, events by type, duplicates dropped, rejections by reason, missing expected fields,

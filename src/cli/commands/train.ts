@@ -14,6 +14,7 @@ export function metricCells(label: string, m: TestMetrics): string[] {
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train a behavioural model from a spec (models/specs/*.json) on the database',
+  usesDatabase: true,
   usage: `usage: traitlens train SPEC [--version V] [--json]
 
 Trains the model a spec file describes (target, architecture, split, training settings; see

@@ -74,6 +74,8 @@ export interface JobStore {
   retryParked(ids?: readonly number[], now?: number): Promise<number>;
   /** Newest first. */
   list(status: JobStatus, limit?: number): Promise<Job[]>;
+  /** The jobs with these ids (absent ids are left out; finished jobs are pruned after the retention). */
+  byIds(ids: readonly number[]): Promise<Job[]>;
   counts(now?: number): Promise<JobCounts>;
   /** Deletes done jobs last updated more than `retentionMs` ago; returns how many. */
   pruneDone(retentionMs: number, now?: number): Promise<number>;
@@ -268,6 +270,15 @@ export class SqlJobStore implements JobStore {
 
   async list(status: JobStatus, limit = 100): Promise<Job[]> {
     return (await this.x.all<Job>(`SELECT ${COLUMNS} FROM jobs WHERE status = ? ORDER BY updated_at DESC, id DESC LIMIT ?`, [status, limit])).map(toJob);
+  }
+
+  async byIds(ids: readonly number[]): Promise<Job[]> {
+    const out: Job[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      out.push(...(await this.x.all<Job>(`SELECT ${COLUMNS} FROM jobs WHERE id IN (${chunk.map(() => '?').join(', ')}) ORDER BY id`, chunk)).map(toJob));
+    }
+    return out;
   }
 
   async counts(now = Date.now()): Promise<JobCounts> {

@@ -1,10 +1,10 @@
 import { effectiveConsent } from '../../core/consent.ts';
-import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import type { Consent, ConsentFlag, Json, JsonObject } from '../../core/types.ts';
 import { classifyDriverError } from '../errors.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor, Queryable } from '../sql/executor.ts';
-import { REFRESH_JOB } from './events.ts';
+import { moveEventCounts, REFRESH_JOB } from './events.ts';
 import { ENQUEUE_JOB_SQL, enqueueParams } from './jobs.ts';
 
 /** A user row as the stores return it (times are epoch ms; attributes and consent are JSON text). */
@@ -22,9 +22,36 @@ export interface UserRow {
 }
 
 export interface Identity {
-  kind: 'user' | 'anonymous';
+  kind: IdentityKind;
   alias: string;
   createdAt: number;
+}
+
+/** user: the external id; anonymous: an anonymous id; email: the declared `email` attribute, normalised. */
+export type IdentityKind = 'user' | 'anonymous' | 'email';
+
+/** How support tools find someone: by email, by any identity alias, by declared attribute values (all given must match). */
+export interface UserLookup {
+  email?: string;
+  /** an external id, an anonymous id or an email */
+  alias?: string;
+  /** declared attribute → value as text (`"pro"`, `5`, `true` all match their text) */
+  attributes?: Record<string, string>;
+  limit: number;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const MAX_EMAIL_CHARS = 320;
+
+/**
+ * An email as identities keep it: trimmed and lower-cased (Unicode NFC). Throws a ValidationError
+ * naming `field` for something that is not an email address.
+ */
+export function normaliseEmail(raw: unknown, field = 'attributes.email'): string {
+  const e = typeof raw === 'string' ? raw.normalize('NFC').trim().toLowerCase() : '';
+  if (!EMAIL.test(e) || e.length > MAX_EMAIL_CHARS)
+    throw new ValidationError(`${field} must be an email address (got ${JSON.stringify(raw)})`, [{ field, message: 'not an email address' }]);
+  return e;
 }
 
 export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };
@@ -36,6 +63,8 @@ export interface UserStore {
   /** like `find`, or a 404 naming the reference */
   require(ref: string): Promise<UserRow>;
   byId(id: number): Promise<UserRow | undefined>;
+  /** whether the database has any user (every event makes one): false on a new, empty database */
+  hasAny(): Promise<boolean>;
   /** the current external ids of internal ids (absent: erased, or never identified) */
   externalIds(ids: readonly number[]): Promise<Map<number, string>>;
   identities(userId: number): Promise<Identity[]>;
@@ -49,9 +78,16 @@ export interface UserStore {
   /**
    * Sets declared attributes (a null value removes one) and consent flags, creating the user if
    * needed. Each change is also written as a `declared` trait closing the previous value, so
-   * declared attributes have the same history as every other trait.
+   * declared attributes have the same history as every other trait. An `email` attribute is
+   * normalised (trimmed, lower-cased) and kept as the user's `email` identity too (one per user;
+   * an email another user has is a 409 `identity_conflict`).
    */
   setAttributes(ref: string, changes: Record<string, Json>, consent: Partial<Consent> | undefined, now?: number): Promise<UserRow>;
+  /**
+   * Users matching every given criterion (email and alias through identities, attributes through the
+   * declared attributes), by internal id, at most `limit`.
+   */
+  lookup(q: UserLookup): Promise<UserRow[]>;
   consentOf(userId: number, defaults: readonly ConsentFlag[]): Promise<Consent>;
   /** false for unknown users */
   hasConsent(userId: number, flag: ConsentFlag, defaults: readonly ConsentFlag[]): Promise<boolean>;
@@ -112,6 +148,10 @@ export class SqlUserStore implements UserStore {
 
   byId(id: number): Promise<UserRow | undefined> {
     return byIdIn(this.x, id);
+  }
+
+  async hasAny(): Promise<boolean> {
+    return (await this.x.get('SELECT 1 AS one FROM users LIMIT 1')) !== undefined;
   }
 
   async externalIds(ids: readonly number[]): Promise<Map<number, string>> {
@@ -192,6 +232,7 @@ export class SqlUserStore implements UserStore {
     const to = await byIdIn(q, known);
     if (!from || !to) return null;
     const moved = (await q.run('UPDATE events SET user_id = ? WHERE user_id = ?', [known, anonId])).changes;
+    await moveEventCounts(q, anonId, known);
     await q.run('UPDATE traits SET user_id = ? WHERE user_id = ?', [known, anonId]);
     await q.run('UPDATE signal_embeddings SET user_id = ? WHERE user_id = ?', [known, anonId]);
     await q.run('UPDATE llm_cache SET user_id = ? WHERE user_id = ?', [known, anonId]);
@@ -201,6 +242,8 @@ export class SqlUserStore implements UserStore {
     await q.run('DELETE FROM user_embeddings WHERE user_id = ?', [anonId]);
     await q.run('DELETE FROM user_profiles WHERE user_id = ?', [anonId]);
     await q.run('DELETE FROM summaries WHERE user_id = ?', [anonId]);
+    // The known user's email identity wins over the anonymous one's, like its declared attributes.
+    await q.run("DELETE FROM identities WHERE user_id = ? AND kind = 'email' AND EXISTS (SELECT 1 FROM identities k WHERE k.user_id = ? AND k.kind = 'email')", [anonId, known]);
     await q.run('UPDATE identities SET user_id = ? WHERE user_id = ?', [known, anonId]);
     await q.run('DELETE FROM jobs WHERE user_id = ?', [anonId]);
     // Attributes the known user declared win over the anonymous ones.
@@ -219,6 +262,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async setAttributes(ref: string, changes: Record<string, Json>, consent: Partial<Consent> | undefined, now = Date.now()): Promise<UserRow> {
+    if ('email' in changes && changes.email !== null) changes = { ...changes, email: normaliseEmail(changes.email) };
     const run = () =>
       this.x.tx(async (q) => {
         const id = (await findIn(q, ref))?.id ?? (await ensureKnownUser(q, ref, now));
@@ -245,6 +289,7 @@ export class SqlUserStore implements UserStore {
           }
           if (prev) await q.run('UPDATE traits SET valid_to = ?, superseded_by = ? WHERE id = ?', [now, newId, prev.id]);
         }
+        if ('email' in changes) await setEmailIdentity(q, id, changes.email as string | null, now);
         const mergedConsent = consent ? { ...(row.consent ? (JSON.parse(row.consent) as Partial<Consent>) : {}), ...consent } : undefined;
         await q.run('UPDATE users SET attributes = ?, consent = coalesce(?, consent), updated_at = ? WHERE id = ?', [
           JSON.stringify(attrs),
@@ -255,6 +300,31 @@ export class SqlUserStore implements UserStore {
         return (await byIdIn(q, id))!;
       });
     return retried(run);
+  }
+
+  async lookup(q: UserLookup): Promise<UserRow[]> {
+    const conds: string[] = [];
+    const params: unknown[] = [];
+    if (q.email !== undefined) {
+      conds.push("u.id IN (SELECT user_id FROM identities WHERE kind = 'email' AND alias = ?)");
+      params.push(normaliseEmail(q.email, 'email'));
+    }
+    if (q.alias !== undefined) {
+      // Any identity; an email-looking alias also as identities keep emails.
+      const forms = [...new Set([q.alias, ...(EMAIL.test(q.alias.trim()) ? [q.alias.normalize('NFC').trim().toLowerCase()] : [])])];
+      conds.push(`u.id IN (SELECT user_id FROM identities WHERE alias IN (${forms.map(() => '?').join(', ')}))`);
+      params.push(...forms);
+    }
+    for (const [key, value] of Object.entries(q.attributes ?? {})) {
+      // The value's JSON text as a string, and as the number or boolean the text spells.
+      const forms = [JSON.stringify(value)];
+      if (/^-?\d+(\.\d+)?$/.test(value)) forms.push(JSON.stringify(Number(value)));
+      if (value === 'true' || value === 'false') forms.push(value);
+      conds.push(`${this.d.jsonLiteralParam('u.attributes')} IN (${forms.map(() => '?').join(', ')})`);
+      params.push(key, ...new Set(forms));
+    }
+    if (!conds.length) throw new ValidationError('give email, alias or attribute.KEY to look users up', [{ field: 'query', message: 'no criterion' }]);
+    return this.x.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE ${conds.join(' AND ')} ORDER BY u.id LIMIT ?`, [...params, q.limit]);
   }
 
   async consentOf(userId: number, defaults: readonly ConsentFlag[]): Promise<Consent> {
@@ -296,7 +366,16 @@ function byIdIn(q: Queryable, id: number): Promise<UserRow | undefined> {
   return q.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [id]);
 }
 
-async function ownerOf(q: Queryable, kind: 'user' | 'anonymous', alias: string): Promise<number | undefined> {
+/** The user's one `email` identity follows the declared attribute: replaced, or removed with it. */
+async function setEmailIdentity(q: Queryable, userId: number, email: string | null, now: number): Promise<void> {
+  await q.run("DELETE FROM identities WHERE user_id = ? AND kind = 'email' AND alias <> coalesce(?, '')", [userId, email]);
+  if (email === null) return;
+  await q.run("INSERT INTO identities (kind, alias, user_id, created_at) VALUES ('email', ?, ?, ?) ON CONFLICT (kind, alias) DO NOTHING", [email, userId, now]);
+  const owner = await ownerOf(q, 'email', email);
+  if (owner !== userId) throw new ConflictError(`email "${email}" already belongs to another user`, { field: 'attributes.email' }, 'identity_conflict');
+}
+
+async function ownerOf(q: Queryable, kind: IdentityKind, alias: string): Promise<number | undefined> {
   const r = await q.get<{ userId: number }>('SELECT user_id AS "userId" FROM identities WHERE kind = ? AND alias = ?', [kind, alias]);
   return r === undefined ? undefined : Number(r.userId);
 }
