@@ -12,6 +12,9 @@ import { auth } from './middleware/auth/index.ts';
 import { requestMetrics } from './middleware/metrics/index.ts';
 import { parseRateLimits, rateLimiter } from './middleware/rate-limit/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
+import { cors } from './middleware/cors/index.ts';
+import { etag } from './middleware/etag/index.ts';
+import { idempotency } from './middleware/idempotency/index.ts';
 import { jsonBody } from './middleware/json-body/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
@@ -28,6 +31,7 @@ import { systemRoutes } from './routes/system.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { userRoutes } from './routes/users.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { consoleApp } from '../console/routes.ts';
 import { createLifecycle, type ApiEnv, type Lifecycle } from './types.ts';
 
@@ -75,6 +79,7 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     ...itemRoutes(profiles, rt.items),
     ...segmentRoutes(profiles, rt.catalogue),
     ...jobRoutes({ jobs: store.jobs, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
+    ...keyRoutes(store.keys),
     ...docsRoutes(
       () =>
         (document ??= buildOpenApi(routes, {
@@ -92,6 +97,9 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     await next();
     c.res.headers.set('x-content-type-options', 'nosniff');
   });
+  // Browser pages on other origins (TRAITLENS_CORS_ORIGINS; off by default), preflights answered here.
+  const corsMiddleware = cors(config.TRAITLENS_CORS_ORIGINS);
+  if (corsMiddleware) app.use('*', corsMiddleware);
   // The web console: static files only (no data, no key); it calls the routes above with the user's key.
   app.route('/', consoleApp());
   mountRoutes(app, routes, {
@@ -102,6 +110,8 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     }),
     audit: (action) => audit({ audit: store.audit, userIdOf: async (ref) => (await store.users.find(ref))?.id ?? null }, action),
     body: [bodyLimit({ maxBytes: config.TRAITLENS_MAX_BODY_BYTES }), jsonBody()],
+    etag: etag(),
+    idempotency: idempotency({ store: store.idempotency, ttlMs: config.TRAITLENS_IDEMPOTENCY_TTL_MS }),
   });
   return app;
 }

@@ -38,6 +38,10 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends AnyObject =
    * Published as `x-returns-users`; a test derives the routes that need it from the document.
    */
   returnsUsers?: ReturnsUsers;
+  /** A read a browser may revalidate: `ETag` on the answer, `304` for a matching `If-None-Match`. */
+  etag?: boolean;
+  /** A POST that creates: honours `Idempotency-Key` (the first answer replayed for the same key and body). */
+  idempotent?: boolean;
   summary: string;
   description?: string;
   tag: string;
@@ -124,6 +128,10 @@ export interface MountDeps {
   rateLimit?: (scope: Scope) => MiddlewareHandler<ApiEnv>;
   /** audit logger for routes that declare `audit` */
   audit?: (action: string) => MiddlewareHandler<ApiEnv>;
+  /** `ETag` / `If-None-Match` for routes that declare `etag` */
+  etag?: MiddlewareHandler<ApiEnv>;
+  /** `Idempotency-Key` for routes that declare `idempotent` (after auth and the body parser) */
+  idempotency?: MiddlewareHandler<ApiEnv>;
 }
 
 /** Mounts every route, plus a 405 (with Allow) for a known path with another method. */
@@ -142,6 +150,8 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
     if (r.scope) chain.push(deps.auth, ...(deps.rateLimit ? [deps.rateLimit(r.scope)] : []), requireScope(r.scope));
     if (r.audit && deps.audit) chain.push(deps.audit(r.audit));
     if (r.body) chain.push(...deps.body);
+    if (r.idempotent && deps.idempotency) chain.push(deps.idempotency);
+    if (r.etag && deps.etag) chain.push(deps.etag);
     const handler: MiddlewareHandler<ApiEnv> = async (c) => {
       const body = parse(r.body, c.get('body'), 'request body');
       const query = parse(r.query, c.req.query(), 'query');
@@ -225,6 +235,10 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       add(413, 'Body too large');
       add(415, 'Body is not application/json');
     }
+    if (r.idempotent) {
+      add(409, 'The first request with this `Idempotency-Key` is still running (`idempotency_in_progress`)');
+      add(422, 'This `Idempotency-Key` was used with another body or path (`idempotency_key_reused`)');
+    }
     if (r.scope) add(503, 'Temporarily unavailable: the database is busy, the access could not be audited, or the model provider is down (`Retry-After` when known)');
     add(500, 'Internal error (no details; see the server log by request id)');
     return out;
@@ -240,6 +254,24 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       };
     }
     Object.assign(responses, errorResponses(r));
+    if (r.etag && !('304' in responses)) responses['304'] = { description: 'Not modified: `If-None-Match` named the current `ETag` (no body)' };
+    const headers: JsonSchema[] = [
+      ...(r.etag
+        ? [{ name: 'If-None-Match', in: 'header', required: false, description: 'An `ETag` from an earlier answer: 304 when the answer is unchanged.', schema: { type: 'string' } }]
+        : []),
+      ...(r.idempotent
+        ? [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'Any unique string (1–255 visible ASCII characters), e.g. a UUID. A retry with the same key and body gets the first answer again (header `Idempotent-Replayed: true`) and creates nothing; keys are per API key and kept for TRAITLENS_IDEMPOTENCY_TTL_MS (default 24 h).',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ]
+        : []),
+    ];
     const bodySchema = r.bodyDoc ?? r.body;
     const op: Record<string, unknown> = {
       operationId: `${r.method}${toOpenApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`,
@@ -249,7 +281,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       ...(r.audit ? { 'x-audit-action': r.audit } : {}),
       ...(r.audit && returnsUsersOf(r) ? { 'x-returns-users': returnsUsersOf(r) } : {}),
       ...(r.scope ? { security: [{ bearerAuth: [] }], 'x-required-scope': r.scope } : { security: [] }),
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query'), ...headers],
       ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema) } } } } : {}),
       responses,
     };
@@ -266,7 +298,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An API key from `traitlens keys create`. Scopes: events:write, profiles:read, summaries:read, segments:read, segments:write (implies segments:read), admin (implies all).',
+          description:
+            'An API key from `traitlens keys create`. Scopes: events:write, profiles:read, summaries:read, segments:read, segments:write (implies segments:read), admin (implies all).',
         },
       },
     },

@@ -7,6 +7,7 @@ import { SqlEmbeddingStore, type EmbeddingStore } from './stores/embeddings.ts';
 import { SqlEventStore, type EventStore } from './stores/events.ts';
 import { SqlFeatureStore, type FeatureStore } from './stores/features.ts';
 import { SqlItemStore, type ItemStore } from './stores/items.ts';
+import { SqlIdempotencyStore, type IdempotencyStore } from './stores/idempotency.ts';
 import { SqlJobStore, type JobStore } from './stores/jobs.ts';
 import { SqlKeyStore, type KeyStore } from './stores/keys.ts';
 import { SqlLlmStore, type LlmStore } from './stores/llm.ts';
@@ -42,6 +43,8 @@ export interface Store {
   readonly stats: StatsStore;
   /** the item catalogue, item interactions (events naming an item) and item embeddings */
   readonly items: ItemStore;
+  /** `Idempotency-Key` records of creating POSTs (no per-user data) */
+  readonly idempotency: IdempotencyStore;
   /** the database's per-user data, one section per table (erasure and export; the root adds sections outside the database) */
   readonly userData: UserDataSection[];
   /** runs `fn` in one write transaction (see Executor.tx) */
@@ -75,6 +78,7 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
     features: new SqlFeatureStore(exec, d),
     stats: new SqlStatsStore(exec, d),
     items: new SqlItemStore(exec, d),
+    idempotency: new SqlIdempotencyStore(exec, d),
     userData: userDataSections(exec, d),
     ping: () => exec.ping(),
     close: () => exec.close(),

@@ -117,6 +117,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
       method: 'post',
       path: '/v1/segments',
       scope: 'segments:write',
+      idempotent: true,
       // The no-LLM fallback answers with users: audited like any other list of users.
       audit: 'segment.write',
       returnsUsers: { body: ['users[].userId'] },

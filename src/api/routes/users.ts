@@ -42,7 +42,9 @@ const profileSchema = z.object({
   known: z.boolean().describe('Whether the user has an external id.'),
   attributes: z.record(z.string(), z.unknown()),
   consent: consentSchema.describe('Effective consent: declared flags over the defaults.'),
-  identities: z.array(z.object({ kind: z.enum(['user', 'anonymous']), alias: z.string(), createdAt: z.string() })),
+  identities: z
+    .array(z.object({ kind: z.enum(['user', 'anonymous', 'email']), alias: z.string(), createdAt: z.string() }))
+    .describe('The external id, anonymous ids and the email (the declared `email` attribute, trimmed and lower-cased).'),
   eventCount: z.number().int(),
   firstEventAt: z.string().nullable(),
   lastEventAt: z.string().nullable(),
@@ -50,6 +52,40 @@ const profileSchema = z.object({
   traits: z.array(traitSchema).describe('Current traits (valid now).'),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+const LOOKUP_FIELDS = new Set(['email', 'alias', 'limit']);
+const ATTRIBUTE_PARAM = /^attribute\.(.{1,100})$/s;
+
+const lookupQuery = z
+  .object({
+    email: z.string().min(3).max(320).optional().describe('An email address (trimmed and lower-cased before the lookup, as stored).'),
+    alias: identifierString(256).optional().describe('Any identity: your user id, an anonymous id, or an email.'),
+    limit: z.coerce.number().int().min(1).max(100).default(20).describe('At most this many users, 1 to 100.'),
+  })
+  .catchall(z.string().max(1000))
+  .superRefine((q, ctx) => {
+    let criteria = q.email !== undefined || q.alias !== undefined;
+    for (const k of Object.keys(q)) {
+      if (LOOKUP_FIELDS.has(k)) continue;
+      if (ATTRIBUTE_PARAM.test(k) && !HIDDEN_CHARACTERS.test(k)) criteria = true;
+      else ctx.addIssue({ code: 'custom', path: [k], message: 'unknown parameter: use email, alias, attribute.KEY or limit' });
+    }
+    if (!criteria) ctx.addIssue({ code: 'custom', path: ['email'], message: 'give email, alias or attribute.KEY=VALUE' });
+  });
+
+const lookupResponseSchema = z.object({
+  users: z.array(
+    z.object({
+      id: z.string().describe('The external user id, or the first anonymous id of a user not yet identified.'),
+      known: z.boolean(),
+      attributes: z.record(z.string(), z.unknown()),
+      identities: z.array(z.object({ kind: z.enum(['user', 'anonymous', 'email']), alias: z.string() })),
+      eventCount: z.number().int(),
+      lastEventAt: z.string().nullable(),
+      createdAt: z.string(),
+    }),
+  ),
 });
 
 const attributesResponseSchema = z.object({
@@ -176,9 +212,53 @@ export function userRoutes(deps: {
     }),
     defineRoute({
       method: 'get',
+      path: '/v1/users',
+      scope: 'profiles:read',
+      audit: 'profile.lookup',
+      returnsUsers: { body: ['users[].id'] },
+      tag: 'users',
+      summary: 'Look users up by email, identity alias or declared attribute',
+      description:
+        'As support tools do: `?email=ann@example.com` (trimmed and lower-cased, as the `email` attribute is kept), `?alias=` any identity ' +
+        '(user id, anonymous id or email), `?attribute.plan=pro` a declared attribute (the value as text: `5`, `true` and `"x"` match their text; ' +
+        'several `attribute.KEY` allowed). Every criterion given must match. Each user returned is audited as read.',
+      query: lookupQuery,
+      responses: { 200: { description: 'Matching users, by creation (empty when none)', schema: lookupResponseSchema } },
+      handler: async (c, { query }) => {
+        const attributes: Record<string, string> = {};
+        for (const [k, v] of Object.entries(query)) {
+          const m = ATTRIBUTE_PARAM.exec(k);
+          if (m && typeof v === 'string') attributes[m[1]!] = v;
+        }
+        const rows = await store.users.lookup({
+          ...(query.email !== undefined ? { email: query.email } : {}),
+          ...(query.alias !== undefined ? { alias: query.alias } : {}),
+          attributes,
+          limit: query.limit,
+        });
+        const users = await Promise.all(
+          rows.map(async (u) => {
+            const ids = await store.users.identities(u.id);
+            return {
+              id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? String(u.id),
+              known: u.externalId !== null,
+              attributes: JSON.parse(u.attributes) as JsonObject,
+              identities: ids.map((i) => ({ kind: i.kind, alias: i.alias })),
+              eventCount: u.eventCount,
+              lastEventAt: iso(u.lastEventAt),
+              createdAt: new Date(u.createdAt).toISOString(),
+            };
+          }),
+        );
+        return c.json({ users });
+      },
+    }),
+    defineRoute({
+      method: 'get',
       path: '/v1/users/:id',
       scope: 'profiles:read',
       audit: 'profile.read',
+      etag: true,
       tag: 'users',
       summary: 'A user profile',
       description: 'Attributes, effective consent, identities, event counts and current traits. The id may be an anonymous id.',
