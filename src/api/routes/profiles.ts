@@ -84,7 +84,7 @@ export function profileRoutes(s: ProfileServices) {
       returnsUsers: { body: ['results[].userId'] },
       tag: 'similar',
       summary: 'Find users by free text',
-      description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote).',
+      description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote, and the facts they told us: kind fact).',
       body: searchBody,
       responses: {
         200: {
