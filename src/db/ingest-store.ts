@@ -2,7 +2,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import type { EventOutcome, IdentityKind } from '../core/types.ts';
 import type { Db } from './connection.ts';
 import { sqliteDialect } from './sql/dialect.ts';
-import { REFRESH_JOB, TOUCH_USER_SQL, type PendingEvent, type PendingRejection } from './stores/events.ts';
+import { COUNT_EVENTS_SQL, countByUserType, REFRESH_JOB, TOUCH_USER_SQL, type PendingEvent, type PendingRejection } from './stores/events.ts';
 import { ENQUEUE_JOB_SQL } from './stores/jobs.ts';
 import { BUMP_COUNTER_SQL } from './stores/stats.ts';
 
@@ -27,6 +27,7 @@ export class IngestStore {
   private readonly touchUser: Statement<[number, number, number, number, number, number, number]>;
   private readonly enqueue: Statement<unknown[]>;
   private readonly bump: Statement<[string, string, number]>;
+  private readonly countEvents: Statement<[number, string, number]>;
   private readonly tx: Transaction<(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number) => EventOutcome[]>;
 
   constructor(db: Db) {
@@ -42,6 +43,7 @@ export class IngestStore {
     this.touchUser = s.prepare(TOUCH_USER_SQL(sqliteDialect));
     this.enqueue = s.prepare(ENQUEUE_JOB_SQL);
     this.bump = s.prepare(BUMP_COUNTER_SQL);
+    this.countEvents = s.prepare(COUNT_EVENTS_SQL);
     this.tx = s.transaction((events, rejections, receivedAt) => this.write(events, rejections, receivedAt));
   }
 
@@ -71,6 +73,7 @@ export class IngestStore {
     const users = new Map<string, number>();
     const touched = new Map<number, { n: number; first: number; last: number }>();
     const counters = new Map<string, number>();
+    const accepted: { userId: number; type: string }[] = [];
     const count = (metric: string, key: string) => {
       const k = `${metric}\u0000${key}`;
       counters.set(k, (counters.get(k) ?? 0) + 1);
@@ -83,6 +86,7 @@ export class IngestStore {
       if (r.changes === 1) {
         const id = Number(r.lastInsertRowid);
         out.push({ index, status: 'accepted', id, ...(eventId ? { eventId } : {}), ...(e.warnings.length ? { warnings: e.warnings } : {}) });
+        accepted.push({ userId, type: e.type });
         const t = touched.get(userId);
         if (t) {
           t.n++;
@@ -116,6 +120,7 @@ export class IngestStore {
       this.touchUser.run(t.n, t.first, t.first, t.last, t.last, receivedAt, userId);
       this.enqueue.run(REFRESH_JOB, userId, '{}', receivedAt, receivedAt, receivedAt);
     }
+    for (const [userId, type, n] of countByUserType(accepted)) this.countEvents.run(userId, type, n);
     for (const [k, n] of counters) {
       const [metric, key] = k.split('\u0000') as [string, string];
       this.bump.run(metric, key, n);

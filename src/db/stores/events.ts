@@ -89,12 +89,40 @@ const IN_CHUNK = 500;
 const TOUCH_CHUNK = 200;
 /** new identities per statement */
 const CREATE_CHUNK = 300;
+/** (user, type) tallies per statement */
+const COUNT_CHUNK = 300;
 
 /** A single-row `INSERT … VALUES (?, …) …` statement turned into one inserting `rows` rows. */
 function multiRow(sql: string, columns: number, rows: number): string {
   const one = `(${marks(columns)})`;
   if (!sql.includes(`VALUES ${one}`)) throw new Error(`not a single-row insert of ${columns} values: ${sql}`);
   return sql.replace(`VALUES ${one}`, `VALUES ${Array.from({ length: rows }, () => one).join(', ')}`);
+}
+
+/** Adds to a user's tally of events of one type (`user_event_counts`), creating the row on first sight. */
+export const COUNT_EVENTS_SQL = 'INSERT INTO user_event_counts (user_id, type, n) VALUES (?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET n = user_event_counts.n + excluded.n';
+
+/** Accepted events per (user, type) of a batch, in (user, type) order: the order rows are locked in. */
+export function countByUserType(accepted: Iterable<{ userId: number; type: string }>): [number, string, number][] {
+  const m = new Map<number, Map<string, number>>();
+  for (const { userId, type } of accepted) {
+    let byType = m.get(userId);
+    if (!byType) m.set(userId, (byType = new Map()));
+    byType.set(type, (byType.get(type) ?? 0) + 1);
+  }
+  const out: [number, string, number][] = [];
+  for (const userId of [...m.keys()].sort((a, b) => a - b)) for (const [type, n] of [...m.get(userId)!].sort((a, b) => byString(a[0], b[0]))) out.push([userId, type, n]);
+  return out;
+}
+
+/** Identify's merge: the anonymous user's per-type tallies join the known user's (the events moved with them). */
+export async function moveEventCounts(q: Queryable, from: number, to: number): Promise<void> {
+  await q.run(
+    `INSERT INTO user_event_counts (user_id, type, n) SELECT CAST(? AS BIGINT), type, n FROM user_event_counts WHERE user_id = ? ORDER BY type
+     ON CONFLICT (user_id, type) DO UPDATE SET n = user_event_counts.n + excluded.n`,
+    [to, from],
+  );
+  await q.run('DELETE FROM user_event_counts WHERE user_id = ?', [from]);
 }
 
 export const TOUCH_USER_SQL = (d: Dialect) =>
@@ -191,10 +219,9 @@ export class SqlEventStore implements EventStore {
   }
 
   async countsByType(userId: number): Promise<Record<string, number>> {
-    // The user's range of events_user_ts_idx, then each row's type: cost grows with the user's
-    // events. A covering (user_id, type) index would make it index-only, at one more index insert
-    // per ingested event (a schema change; not made here).
-    const rows = await this.x.all<{ type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type ORDER BY type', [userId]);
+    // The tally ingestion keeps (one row per type), not a count over the user's events: a profile
+    // read costs the same for a user with ten events and one with a million.
+    const rows = await this.x.all<{ type: string; n: number }>('SELECT type, n FROM user_event_counts WHERE user_id = ? ORDER BY type', [userId]);
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
 }
@@ -285,6 +312,7 @@ async function writeBatchPortable(q: Queryable, d: Dialect, events: readonly Pen
   }
 
   const stored = new Set<string>();
+  const accepted: { userId: number; type: string }[] = [];
   for (const { index, event: e, missing } of events) {
     const eventId = e.clientEventId ?? undefined;
     const id = inserted.get(e.dedupeKey);
@@ -292,6 +320,7 @@ async function writeBatchPortable(q: Queryable, d: Dialect, events: readonly Pen
       stored.add(e.dedupeKey);
       const userId = users.get(identityKey(e.identityKind, e.identity)) as number;
       out.push({ index, status: 'accepted', id, ...(eventId ? { eventId } : {}), ...(e.warnings.length ? { warnings: e.warnings } : {}) });
+      accepted.push({ userId, type: e.type });
       const t = touched.get(userId);
       if (t) {
         t.n++;
@@ -349,6 +378,8 @@ async function writeBatchPortable(q: Queryable, d: Dialect, events: readonly Pen
       part.flatMap(([id]) => enqueueParams(REFRESH_JOB, id, {}, receivedAt)),
     );
   }
+  // Per-type tallies, in (user, type) order, a chunk per statement.
+  for (const part of chunks(countByUserType(accepted), COUNT_CHUNK)) await q.run(multiRow(COUNT_EVENTS_SQL, 3, part.length), part.flat());
   for (const k of [...counters.keys()].sort(byString)) {
     const [metric, key] = k.split('\u0000') as [string, string];
     await q.run(BUMP_COUNTER_SQL, [metric, key, counters.get(k)]);
