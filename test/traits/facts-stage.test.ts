@@ -177,6 +177,28 @@ describeStores('facts through the trait stage (LLM, prompt v2)', (ctx) => {
     expect(h.map((x) => [x.value, x.validTo !== null, x.supersededBy])).toEqual([['plays the cello every evening', true, null]]);
   });
 
+  it('offline path: PII is redacted before extraction, so no fact or quote holds an address or number the user wrote', async () => {
+    const texts = [
+      'i read twenty books a year , email me at ann.lee@example.com',
+      'i was raised by my grandfather , call 555-123-4567',
+      'i never broke a bone , my card is 4111 1111 1111 1111',
+    ];
+    const { userId } = await say(ctx.store, 'eve', texts);
+    await ctx.store.users.setAttributes('eve', {}, { llm_processing: false });
+    const r = await pipeline.refreshUser(userId);
+    expect(r.traits.extractor).toMatch(/^offline-extractor@/);
+    expect(r.traits.redacted).toBe(3);
+    expect(server.chatRequests()).toHaveLength(0);
+    const facts = await ctx.store.traits.current(userId, { kind: 'fact' });
+    // The offline detector (src/traits/offline-facts.ts) keeps self-disclosures like these.
+    expect(facts.length).toBeGreaterThan(0);
+    const stored = JSON.stringify(await ctx.store.traits.current(userId));
+    for (const raw of ['ann.lee@example.com', '555-123-4567', '4111 1111 1111 1111', '4111']) expect(stored).not.toContain(raw);
+    // Quotes were taken from the redacted text: one that carries a placeholder does not occur in what the user wrote.
+    const placeholders = facts.flatMap((f) => f.evidence.map((e) => e.quote)).filter((q) => /\[(EMAIL|PHONE|CARD)\]/.test(q));
+    for (const q of placeholders) expect(texts.join('\n')).not.toContain(q);
+  });
+
   it('a v1-style answer (operations only) still merges; the same text again makes no call and no new rows', async () => {
     const { userId, ids } = await say(ctx.store, 'dee', ['i love sailing']);
     server.chatHandler = () => ({
