@@ -42,6 +42,18 @@ async function apiGet(path: string): Promise<any> {
   return r.json();
 }
 
+/** POST on the API with the admin key. */
+async function apiGetPost(path: string, json: unknown): Promise<any> {
+  // any: response shapes are asserted by the API tests
+  const r = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(json),
+  });
+  expect(r.status, path).toBe(200);
+  return r.json();
+}
+
 const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
 async function signIn(key = adminKey) {
@@ -319,6 +331,39 @@ describe('web console (headless Chromium)', () => {
       .getByRole('status')
       .filter({ hasText: `Exported ${members.total} member ids` })
       .waitFor();
+  });
+
+  it('marketing: preview a filter without saving, then the saved segment’s portrait; rename and delete it', async () => {
+    await signIn();
+    await page.goto(`${server.url}/console#/marketing`);
+    await page.getByLabel('Name').fill('Hikers in the console');
+    await page.getByLabel('Kind').selectOption('trait');
+    await page.getByLabel('Key').fill('interest');
+    const before = (await apiGet('/v1/segments')).segments.length;
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = await apiGetPost('/v1/segments/preview', { filter: { trait: { key: 'interest' } }, sample: 5 });
+    await page
+      .getByTestId('preview')
+      .getByText(`${preview.total.toLocaleString('en-US')} members with marketing consent`)
+      .waitFor();
+    expect((await apiGet('/v1/segments')).segments.length).toBe(before);
+    await page.getByRole('button', { name: 'Create segment' }).click();
+    await page.getByRole('heading', { name: 'Segment: Hikers in the console' }).waitFor();
+    const id = /segment\/(\d+)$/.exec(page.url())![1];
+    const portrait = await apiGet(`/v1/segments/${id}/portrait`);
+    await page.getByTestId('portrait-description').locator('p').first().waitFor();
+    expect(await page.getByTestId('portrait-description').locator('p').first().textContent()).toBe(portrait.description.split('\n\n')[0]);
+    if (portrait.predictions.length) expect(await page.locator('figure.histogram svg').count()).toBe(portrait.predictions.length);
+    await shot('05-portrait');
+
+    await page.locator('#segment-rename').fill('Console hikers');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { name: 'Segment: Console hikers' }).waitFor();
+    expect((await apiGet(`/v1/segments/${id}`)).name).toBe('Console hikers');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete segment' }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/marketing$/);
+    expect((await apiGet('/v1/segments')).segments.map((x: { id: number }) => String(x.id))).not.toContain(id);
   });
 
   it('marketing: a description without an LLM compiles offline, showing each phrase and what was not understood', async () => {

@@ -1,8 +1,9 @@
-// Marketing view: describe a segment in words or build it with the filter DSL, save it, then see
-// its count, a sample of members with their marketing summaries, lookalikes and a CSV export.
+// Marketing view: describe a segment in words or build it with the filter DSL, preview it, save
+// it, then see its portrait (who is in it compared with everyone), its count, a sample of members
+// with their marketing summaries, lookalikes and a CSV export; rename or delete it.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
-import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, html, useApi } from './ui.js';
+import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, fmtValue, html, humanKey, useApi } from './ui.js';
 
 const TYPES = [
   { id: 'trait', label: 'has trait' },
@@ -152,6 +153,7 @@ function BuildForm() {
   const [edited, setEdited] = useState(false);
   const [error, setError] = useState(/** @type {any} */ (null));
   const [busy, setBusy] = useState(false);
+  const [preview, setPreview] = useState(/** @type {any} */ (null));
   // The editor shows the builder's filter until someone edits the JSON by hand (or a proposal arrives).
   const built = compileRules(rules, combine);
   const shown = edited ? jsonText : built ? JSON.stringify(built, null, 2) : '';
@@ -163,6 +165,22 @@ function BuildForm() {
     window.addEventListener('traitlens-proposal', on);
     return () => window.removeEventListener('traitlens-proposal', on);
   }, []);
+  /** Count and sample the filter without saving it. */
+  const doPreview = async () => {
+    setError(null);
+    setPreview(null);
+    let filter;
+    try {
+      filter = JSON.parse(shown);
+    } catch (err) {
+      return setError({ message: `The filter is not valid JSON: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    try {
+      setPreview(await api('POST', '/v1/segments/preview', { filter, sample: 5 }));
+    } catch (err) {
+      setError(err);
+    }
+  };
   /** @param {Event} e */
   const submit = async (e) => {
     e.preventDefault();
@@ -218,7 +236,16 @@ function BuildForm() {
       </div>
       ${error ? html`<${ErrorNote} error=${error} />` : null}
       ${error && Array.isArray(error.details) ? html`<ul class="error">${error.details.map((d) => html`<li><code>${d.field}</code>: ${d.message}</li>`)}</ul>` : null}
-      <button type="submit" disabled=${busy}>${busy ? 'Saving…' : 'Create segment'}</button>
+      ${
+        preview
+          ? html`<p role="status" class="preview" data-testid="preview"><strong>${preview.total.toLocaleString()}</strong> members with marketing consent
+          <span class="muted">(${preview.matched.toLocaleString()} of ${preview.population.toLocaleString()} users match)</span>${
+            preview.sample.length ? html`: ${preview.sample.map((uid, i) => html`${i ? ', ' : ''}<${UserLink} id=${uid} />`)}` : null
+          }. Nothing saved.</p>`
+          : null
+      }
+      <p class="actions"><button type="button" class="secondary" onClick=${doPreview}>Preview</button>
+      <button type="submit" disabled=${busy}>${busy ? 'Saving…' : 'Create segment'}</button></p>
     </form>
   <//>`;
 }
@@ -261,11 +288,119 @@ async function exportCsv(seg, onProgress) {
   return ids.length;
 }
 
+const pct = (x) => `${Math.round(x * 100)}%`;
+
+/** Segment vs everyone, one histogram per model: paired bars of the share in each probability bin. */
+function Histogram({ m }) {
+  const segTotal = m.histogram.reduce((a, b) => a + b.segment, 0) || 1;
+  const popTotal = m.histogram.reduce((a, b) => a + b.population, 0) || 1;
+  const max = Math.max(...m.histogram.map((b) => Math.max(b.segment / segTotal, b.population / popTotal)), 0.01);
+  const W = 240;
+  const H = 80;
+  const bw = W / m.histogram.length;
+  const label = `${humanKey(m.key)}: probability of ${m.of}; ${pct(m.segmentAtLeastHalf)} of members at 50% or more, ${pct(m.populationAtLeastHalf)} of everyone`;
+  return html`<figure class="histogram">
+    <svg viewBox=${`0 0 ${W} ${H + 14}`} role="img" aria-label=${label}>
+      ${m.histogram.map((b, i) => {
+        const hs = (b.segment / segTotal / max) * H;
+        const hp = (b.population / popTotal / max) * H;
+        return html`<g><title>${`${pct(b.from)}–${pct(b.to)}: ${b.segment} members, ${b.population} overall`}</title>
+          <rect class="bar-pop" x=${i * bw + 1} y=${H - hp} width=${bw / 2 - 1} height=${hp} />
+          <rect class="bar-seg" x=${i * bw + bw / 2} y=${H - hs} width=${bw / 2 - 1} height=${hs} /></g>`;
+      })}
+      <text x="0" y=${H + 12} class="axis">0</text><text x=${W / 2 - 8} y=${H + 12} class="axis">0.5</text><text x=${W - 8} y=${H + 12} class="axis">1</text>
+    </svg>
+    <figcaption>${label}</figcaption>
+  </figure>`;
+}
+
+function Portrait({ id }) {
+  const res = useApi(() => api('GET', `/v1/segments/${id}/portrait`), [id]);
+  return html`<section aria-labelledby="portrait-h" class="portrait" data-testid="portrait"><h3 id="portrait-h">Portrait</h3>
+    <${Loaded} res=${res} label="Drawing the portrait…">${(p) => html`
+      <div class="portrait-text" data-testid="portrait-description">${p.description.split('\n\n').map((para) => html`<p>${para}</p>`)}</div>
+      <p class="muted small">Described by ${p.generator}${p.fallbackReason ? ` (the model's answer was not used: ${p.fallbackReason})` : ''}. Counts include everyone; groups under ${p.minGroupSize} members are not shown.</p>
+      ${
+        p.overRepresented.length
+          ? html`<table class="portrait-lift"><caption>Over-represented against everyone</caption>
+        <thead><tr><th scope="col">Trait or attribute</th><th scope="col">In segment</th><th scope="col">Overall</th><th scope="col">Lift</th></tr></thead>
+        <tbody>${p.overRepresented.map(
+          (o) => html`<tr><th scope="row">${humanKey(o.key)}: ${fmtValue(o.value)}${o.inFilter ? html` <span class="muted small">(in the filter)</span>` : null}</th>
+          <td class="num">${pct(o.segmentShare)}</td><td class="num">${pct(o.populationShare)}</td><td class="num">${o.lift.toFixed(1)}×</td></tr>`,
+        )}</tbody></table>`
+          : null
+      }
+      <div class="grid-2">
+        <table class="breakdown"><caption>Lifecycle stage</caption>
+          <thead><tr><th scope="col">Stage</th><th scope="col">In segment</th><th scope="col">Overall</th></tr></thead>
+          <tbody>${p.lifecycle.map(
+            (l) => html`<tr><th scope="row" title=${l.meaning}>${l.stage}</th><td class="num">${pct(l.segmentShare)}</td><td class="num">${pct(l.populationShare)}</td></tr>`,
+          )}</tbody></table>
+        <table><caption>Behaviour (median; quartiles)</caption>
+          <thead><tr><th scope="col">Figure</th><th scope="col">In segment</th><th scope="col">Overall</th></tr></thead>
+          <tbody>${p.behaviour.map(
+            (b) => html`<tr><th scope="row">${b.label}</th>
+            <td class="num">${fmtValue(b.segment.median)} <span class="muted small">${b.segment.n ? `${fmtValue(b.segment.p25)}–${fmtValue(b.segment.p75)}` : ''}</span></td>
+            <td class="num">${fmtValue(b.population.median)} <span class="muted small">${b.population.n ? `${fmtValue(b.population.p25)}–${fmtValue(b.population.p75)}` : ''}</span></td></tr>`,
+          )}</tbody></table>
+      </div>
+      ${
+        p.predictions.length
+          ? html`<h4>Predicted probability <span class="legend"><span class="swatch bar-pop"></span> everyone <span class="swatch bar-seg"></span> segment</span></h4>
+        <div class="histograms">${p.predictions.map((m) => html`<${Histogram} m=${m} />`)}</div>`
+          : null
+      }
+      ${
+        p.items.length
+          ? html`<h4>Top items</h4><ol class="top-items">${p.items.map(
+              (i) => html`<li>${i.title ?? i.item} <span class="muted small">${i.members} members, ${i.lift.toFixed(1)}×</span></li>`,
+            )}</ol>`
+          : null
+      }`}<//>
+  </section>`;
+}
+
+/** Rename or delete a saved segment. */
+function SegmentActions({ seg, onRenamed }) {
+  const [name, setName] = useState(seg.name);
+  const [error, setError] = useState(/** @type {any} */ (null));
+  const [done, setDone] = useState(/** @type {string | null} */ (null));
+  /** @param {Event} e */
+  const rename = async (e) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api('PATCH', `/v1/segments/${seg.id}`, { name: name.trim() });
+      setDone(`Renamed to ${r.name}.`);
+      onRenamed(r);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const remove = async () => {
+    if (!window.confirm(`Delete the segment "${seg.name}"? Its members are not affected.`)) return;
+    try {
+      await api('DELETE', `/v1/segments/${seg.id}`);
+      location.hash = '#/marketing';
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return html`<form class="segment-actions" onSubmit=${rename}>
+    <span class="field"><label for="segment-rename">Name</label><input id="segment-rename" value=${name} onInput=${(e) => setName(e.currentTarget.value)} /></span>
+    <button type="submit" class="small" disabled=${!name.trim() || name.trim() === seg.name}>Rename</button>
+    <button type="button" class="small danger" onClick=${remove}>Delete segment</button>
+    ${done ? html`<span role="status" class="muted small">${done}</span>` : null}
+    ${error ? html`<${ErrorNote} error=${error} />` : null}
+  </form>`;
+}
+
 function SegmentDetail({ id }) {
-  const segs = useApi(() => api('GET', '/v1/segments'), [id]);
+  const segRes = useApi(() => api('GET', `/v1/segments/${id}`), [id]);
   const members = useApi(() => api('GET', `/v1/segments/${id}/users?limit=8`), [id]);
   const [progress, setProgress] = useState(/** @type {string | null} */ (null));
-  const seg = segs.data?.segments.find((s) => String(s.id) === id);
+  const [renamed, setRenamed] = useState(/** @type {any} */ (null));
+  const seg = renamed ?? segRes.data;
   const doExport = async () => {
     if (!seg) return;
     setProgress('Exporting…');
@@ -277,12 +412,15 @@ function SegmentDetail({ id }) {
     }
   };
   return html`<${Panel} id="segment" title=${seg ? `Segment: ${seg.name}` : `Segment #${id}`} className="wide">
-    <${Loaded} res=${segs}>${() =>
+    <${Loaded} res=${segRes}>${() =>
       !seg
         ? html`<p class="error">No segment #${id}.</p>`
         : html`
+        <${SegmentActions} seg=${seg} onRenamed=${setRenamed} />
+        ${seg.description ? html`<p class="muted">${seg.description}</p>` : null}
         <h3>Filter</h3>
         <pre class="code" aria-label="segment filter">${JSON.stringify(seg.filter, null, 2)}</pre>
+        <${Portrait} id=${id} />
         <${Loaded} res=${members} label="Counting members…">${(m) => html`
           <p class="count" role="status"><strong data-testid="segment-count">${m.total.toLocaleString()}</strong> members with marketing consent${' '}
             <span class="muted">(${m.matched.toLocaleString()} match the filter; ${m.excludedNoConsent.toLocaleString()} left out for lack of consent)</span></p>
@@ -300,7 +438,7 @@ function SegmentDetail({ id }) {
 function MemberSummary({ userId }) {
   const res = useApi(() => api('GET', `/v1/users/${encodeURIComponent(userId)}/summary?audience=marketing`), [userId]);
   return html`<li><${UserLink} id=${userId} />
-    <${Loaded} res=${res} label="…">${(s) => html`<p class="small">${s.summary}</p>`}<//></li>`;
+    <${Loaded} res=${res} label="…">${(s) => s.summary.split('\n\n').map((para) => html`<p class="small">${para}</p>`)}<//></li>`;
 }
 
 function Lookalikes({ id }) {
