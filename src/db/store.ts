@@ -61,6 +61,7 @@ export interface SqliteStore extends Store {
 /** `vectors`: pgvector's HNSW settings (PostgreSQL only; SQLite's index lives in process). */
 export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions } = {}): Store {
   const d = dialectOf(exec.dialect);
+  const audit = new SqlAuditStore(exec, d);
   return {
     dialect: d,
     exec,
@@ -69,7 +70,7 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
     traits: new SqlTraitStore(exec, d),
     jobs: new SqlJobStore(exec, d),
     keys: new SqlKeyStore(exec, d),
-    audit: new SqlAuditStore(exec, d),
+    audit,
     profiles: exec.dialect === 'postgres' ? new PgProfileStore(exec, d, opts.vectors) : new SqlProfileStore(exec, d),
     summaries: new SqlSummaryStore(exec, d),
     segments: new SqlSegmentStore(exec, d),
@@ -81,7 +82,11 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
     idempotency: new SqlIdempotencyStore(exec, d),
     userData: userDataSections(exec, d),
     ping: () => exec.ping(),
-    close: () => exec.close(),
+    close: async () => {
+      // The audit writer (a thread with its own connection on SQLite) first: rows in flight are committed.
+      await audit.close();
+      await exec.close();
+    },
   };
 }
 

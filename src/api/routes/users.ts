@@ -9,6 +9,7 @@ import type { UserRow } from '../../db/stores/users.ts';
 import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
+import { requireUser } from '../middleware/audit/index.ts';
 import { defineRoute } from '../registry.ts';
 
 const MAX_ATTRIBUTE_KEY_CHARS = 100;
@@ -27,10 +28,26 @@ const consentSchema = z.object({ profiling: z.boolean(), llm_processing: z.boole
 export const traitSchema = z.object({
   id: z.number().int(),
   key: z.string(),
-  value: z.unknown(),
+  value: z
+    .unknown()
+    .describe(
+      'The trait’s value. For a `predicted` trait: the outcome the model finds likelier (for a yes/no model, `true` means more likely than not), with `confidence` the probability of that value — so a yes/no prediction’s confidence is at least 0.5 and the probability of "yes" is `confidence` when the value is true, else 1 − `confidence`.',
+    ),
   kind: z.enum(TRAIT_KINDS).describe('fact: a free-form statement the user made about themselves (key fact:..., value the statement), with its evidence like any trait.'),
   confidence: z.number(),
-  evidence: z.array(z.object({ eventId: z.number().int(), quote: z.string() })),
+  evidence: z
+    .array(
+      z.object({
+        event: z.number().int().describe('The event the quote comes from: its `id` in GET /v1/users/:id/events (the server’s number, not your `eventId`).'),
+        quote: z.string(),
+        eventId: z
+          .number()
+          .int()
+          .meta({ deprecated: true })
+          .describe('Deprecated (removed after 0.x): the same number as `event`. On events, `eventId` is your own string id; here it was not.'),
+      }),
+    )
+    .describe('The quoted spans a trait rests on, each with the event it was read from.'),
   producer: z.string(),
   version: z.string(),
   validFrom: z.string().describe('ISO 8601'),
@@ -130,7 +147,8 @@ export function traitOut(t: Trait) {
     value: t.value,
     kind: t.kind,
     confidence: t.confidence,
-    evidence: t.evidence,
+    // `event` names the event row; `eventId` (the same number) stays for older clients through 0.x.
+    evidence: t.evidence.map((e) => ({ event: e.eventId, quote: e.quote, eventId: e.eventId })),
     producer: t.producer,
     version: t.version,
     validFrom: new Date(t.validFrom).toISOString(),
@@ -268,7 +286,7 @@ export function userRoutes(deps: {
         404: { description: 'No such user' },
       },
       handler: async (c, { params }) => {
-        const u = await store.users.require(params.id);
+        const u = await requireUser(c, store.users, params.id);
         const [ids, eventCounts, traits] = await Promise.all([store.users.identities(u.id), store.events.countsByType(u.id), store.traits.current(u.id)]);
         return c.json({
           id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
@@ -301,7 +319,7 @@ export function userRoutes(deps: {
         404: { description: 'No such user' },
       },
       handler: async (c, { params, query }) => {
-        const u = await store.users.require(params.id);
+        const u = await requireUser(c, store.users, params.id);
         const type = query.type === undefined ? undefined : normaliseName(query.type);
         const page = await store.events.page(u.id, { limit: query.limit, cursor: query.cursor, type: type || query.type });
         return c.json({

@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
+import { SqliteExecutor } from '../sql/sqlite-executor.ts';
 
 export interface AuditEntry {
   at: number;
@@ -39,6 +42,8 @@ export interface AuditStore {
   write(entry: AuditEntry): Promise<void>;
   /** Newest first, keyset-paged on the row id. */
   query(filter: AuditFilter): Promise<{ rows: AuditRow[]; next: number | null }>;
+  /** Waits for writes in flight and stops the writer thread (SQLite); the store's close calls it. */
+  close(): Promise<void>;
 }
 
 const INSERT_AUDIT = 'INSERT INTO audit_log (at, key_id, action, method, route, status, user_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
@@ -49,20 +54,38 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
+const rowOf = (e: AuditEntry): unknown[] => [e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null];
+
+/**
+ * Group commit. Every read of personal data waits for its audit row to be committed before it is
+ * answered; with synchronous FULL each commit is an fsync. So rows are never committed one by one:
+ * the entries of one event-loop turn form a group, at most one group is being committed at a time,
+ * and whatever arrives meanwhile forms the next group (under load a group holds every request
+ * that arrived during the previous commit). On SQLite the commit runs on a thread of its own with
+ * its own connection (`SqliteAuditWriter`), so the fsync never blocks the serving event loop;
+ * elsewhere (PostgreSQL, an in-memory database) it is one transaction on the executor.
+ */
 export class SqlAuditStore implements AuditStore {
   private queue: Waiting[] = [];
-  private scheduled = false;
+  /** a group is scheduled or being committed */
+  private busy = false;
+  private writer: SqliteAuditWriter | undefined;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | undefined;
 
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
-  ) {}
+  ) {
+    if (x instanceof SqliteExecutor && x.db.path !== ':memory:' && !x.db.sqlite.readonly) this.writer = new SqliteAuditWriter(x);
+  }
 
   write(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
+      if (!this.busy) {
+        this.busy = true;
+        this.idle = new Promise<void>((r) => (this.markIdle = r));
         // After the current turn's other requests have queued theirs: they share the commit.
         setImmediate(() => void this.flush());
       }
@@ -70,20 +93,31 @@ export class SqlAuditStore implements AuditStore {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue;
+    const group = this.queue;
     this.queue = [];
     try {
-      await this.x.tx(async (q) => {
-        for (const { entry: e } of batch) await q.run(INSERT_AUDIT, [e.at, e.keyId, e.action, e.method, e.route, e.status, e.userId, e.details ? JSON.stringify(e.details) : null]);
-      });
-      for (const w of batch) w.resolve();
+      const rows = group.map((w) => rowOf(w.entry));
+      if (this.writer?.usable) await this.writer.write(rows);
+      else
+        await this.x.tx(async (q) => {
+          for (const r of rows) await q.run(INSERT_AUDIT, r);
+        });
+      for (const w of group) w.resolve();
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      for (const w of group) w.reject(err);
     } finally {
-      // Entries that arrived during the commit form the next group.
-      if (this.queue.length) setImmediate(() => void this.flush());
-      else this.scheduled = false;
+      // Entries that arrived during the commit form the next group, committed right away.
+      if (this.queue.length) void this.flush();
+      else {
+        this.busy = false;
+        this.markIdle?.();
+      }
     }
+  }
+
+  async close(): Promise<void> {
+    await this.idle;
+    await this.writer?.close();
   }
 
   async query(f: AuditFilter): Promise<{ rows: AuditRow[]; next: number | null }> {
@@ -133,3 +167,98 @@ export class SqlAuditStore implements AuditStore {
     };
   }
 }
+
+/**
+ * The audit rows' own SQLite connection on a thread (started on first use): it runs each group's
+ * INSERTs and the COMMIT (the fsync under synchronous FULL) off the serving event loop, with the
+ * serving connection's durability and busy-timeout settings. One message per group; the answer
+ * comes after the commit. If the thread fails, the waiting rows are rejected (their reads are
+ * refused, 503) and later groups are written on the serving connection instead.
+ */
+class SqliteAuditWriter {
+  private thread: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(): void; reject(err: unknown): void }>();
+  private failed = false;
+
+  constructor(private readonly x: SqliteExecutor) {}
+
+  get usable(): boolean {
+    return !this.failed && this.x.db.sqlite.open;
+  }
+
+  write(rows: unknown[][]): Promise<void> {
+    const t = this.start();
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      t.postMessage({ id, rows });
+    });
+  }
+
+  private start(): Worker {
+    if (this.thread) return this.thread;
+    const s = this.x.db.sqlite;
+    const t = new Worker(WRITER_SOURCE, {
+      eval: true,
+      name: 'traitlens-audit-writer',
+      workerData: {
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        path: this.x.db.path,
+        synchronous: Number(s.pragma('synchronous', { simple: true })),
+        busyTimeoutMs: Number(s.pragma('busy_timeout', { simple: true })),
+        sql: INSERT_AUDIT,
+      },
+    });
+    // The serving process's lifetime is not the writer's business.
+    t.unref();
+    t.on('message', (m: { id: number; ok: boolean; error?: string; code?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.ok) w.resolve();
+      else w.reject(Object.assign(new Error(`audit write failed: ${m.error}`), { code: m.code }));
+    });
+    const fail = (err: unknown) => {
+      this.failed = true;
+      this.thread = undefined;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    t.on('error', fail);
+    t.on('exit', (code) => {
+      if (this.thread === t) fail(new Error(`audit writer thread exited (${code})`));
+    });
+    this.thread = t;
+    return t;
+  }
+
+  async close(): Promise<void> {
+    const t = this.thread;
+    if (!t) return;
+    this.thread = undefined;
+    this.failed = true;
+    await t.terminate();
+  }
+}
+
+/** The writer thread (CommonJS, no TypeScript: it needs only the driver). */
+const WRITER_SOURCE = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const Database = require(w.driver);
+const db = new Database(w.path);
+db.pragma('busy_timeout = ' + Math.trunc(w.busyTimeoutMs));
+db.pragma('synchronous = ' + Math.trunc(w.synchronous));
+db.pragma('foreign_keys = ON');
+db.pragma('secure_delete = ON');
+const insert = db.prepare(w.sql);
+const group = db.transaction((rows) => { for (const r of rows) insert.run(...r); });
+parentPort.on('message', (m) => {
+  try {
+    group.immediate(m.rows);
+    parentPort.postMessage({ id: m.id, ok: true });
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, ok: false, error: String(err && err.message || err), code: err && err.code });
+  }
+});
+`;
