@@ -17,7 +17,7 @@ import { openDb, type Db } from '../src/db/connection.ts';
 import { IngestStore } from '../src/db/ingest-store.ts';
 import { sqliteStore } from '../src/db/store.ts';
 import { generatePopulation } from '../src/demo/population.ts';
-import { echoOracleOperations, loadSpeakers } from '../src/eval/traits.ts';
+import { echoOracleAnswer, loadSpeakers } from '../src/eval/traits.ts';
 import { ingestBatch } from '../src/ingest/ingest.ts';
 import { pipelineFor } from '../test/support/runtime.ts';
 import { extractOffline } from '../src/traits/offline-extractor.ts';
@@ -140,7 +140,7 @@ try {
   const server = await startOpenAIServer({
     chatHandler: (body) => {
       const prompt = (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
-      return { type: 'answer', data: { operations: echoOracleOperations(prompt) } };
+      return { type: 'answer', data: echoOracleAnswer(prompt) };
     },
   });
   try {

@@ -575,7 +575,8 @@ const GENERIC_FACT_WORDS = new Set(
     .map(stem),
 );
 const FACT_NEGATION_RE = /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer)\b|n't\b/;
-const FACT_AVERSION_RE = /\b(?:hate|hates|hated|dislike|dislikes|afraid|scared|fear|fears|allergic|terrified|can't stand|cannot stand|phobia)\b/;
+const FACT_AVERSION_RE =
+  /\b(?:hate|hates|hated|dislike|dislikes|disdain|loathe|loathes|despise|despises|afraid|scared|fear|fears|allergic|terrified|petrified|can't stand|cannot stand|phobia)\b|\b(?:drug|drugs|alcohol|booze|sugar|gluten|dairy|meat|smoke|caffeine|debt|cruelty)[- ]free\b/;
 /** A persona line about someone else ("my father used to work for home depot"): the statement must name that person too. */
 const OTHER_PERSON_RE = new RegExp(`^(?:\\W*)(?:my|our)\\s+(?:[a-z]+\\s+)?(${OTHERS})\\b(?!\\s+and\\s+i\\b)`);
 
@@ -589,11 +590,41 @@ export function factStems(text: string): string[] {
       String(TENS[t]! + UNITS[u]!),
     );
   const out = tokens(t0)
-    .map((t) => NUMBER_STEMS[t] ?? t)
+    .map((t) => NUMBER_STEMS[t] ?? FACT_ALIASES[t] ?? t)
     .filter((t) => !STOPWORDS.has(t))
-    .map(stem)
+    .map((t) => derivation(stem(t)))
     .filter((w) => !GENERIC_FACT_WORDS.has(w));
   return [...new Set(out)];
+}
+
+/** Short forms people type for the words persona lines spell out. */
+const FACT_ALIASES: Readonly<Record<string, string>> = { vet: 'veterinarian', doc: 'doctor', tv: 'television', bf: 'boyfriend', gf: 'girlfriend' };
+
+/** One derivational step after the stemmer: medalist/medal, olympian/olympics, librarian/library. */
+function derivation(w: string): string {
+  const m = /^([a-z]{4,}?)(?:ist|ian|ic|i)$/.exec(w);
+  return m ? (m[1] as string) : w;
+}
+
+/** Clauses of a statement or line for the polarity gate: also split before because/so/since/when. */
+function factRuleClauses(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/\s*(?:,|;|\.|\bbut\b|\bwhile\b|\bwhereas\b|\bbecause\b|\bcause\b|\bsince\b|\bso\b|\bwhen\b)\s*|\s+and\s+(?=(?:i|i'm|my|they|their)\b)/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Whether the clauses of `text` that hold any of `stems` say the thing does not hold: negated
+ * ("does not like school") or an aversion ("hates school", "drug free") — one class, since both
+ * deny the plain statement ("i own a yacht and i rent it out when i am not using it" is affirmative).
+ */
+function clauseNegative(text: string, stems: readonly string[]): boolean {
+  const want = new Set(stems);
+  const parts = factRuleClauses(text).filter((c) => factStems(c).some((w) => want.has(w)));
+  const scope = parts.length ? parts : [text.toLowerCase()];
+  return scope.some((c) => FACT_NEGATION_RE.test(c) || FACT_AVERSION_RE.test(c));
 }
 
 export interface FactMatchDecision {
@@ -605,11 +636,14 @@ export interface FactMatchDecision {
 
 /**
  * The rule for facts. A fact statement matches a persona line when
- *  (1) polarity agrees: both negated or neither, both an aversion (hate, afraid, allergic…) or neither;
+ *  (1) polarity agrees: both negative or neither, where negated ("does not like") and aversion
+ *      ("hates", "afraid of", "drug free") are one class, judged on the clauses that hold the
+ *      shared words;
  *  (2) a line about someone else ("my mom is a nurse") only matches a statement naming that person;
  *  (3) at least half of the statement's informative stems (and at least one) occur in the line, or
- *      at least half of the line's (and at least two) occur in the statement (a longer statement
- *      that says the line among other things: "listens to garth brooks when rock climbing").
+ *      at least half of the line's occur in the statement, at least two unless the line has only
+ *      one (a longer statement that says the line among other things: "listens to garth brooks when
+ *      rock climbing", "worked as a doctor in the er for 15 years" for "i'm a doctor").
  * It asks whether the statement says the line, or the part of it the statement covers, the same
  * question the typed matcher asks of a trait.
  */
@@ -623,10 +657,11 @@ export function factMatch(statement: string, line: string): FactMatchDecision {
   const shared = a.filter((w) => b.has(w));
   // the statement says (part of) the line, or the line is said within a longer statement
   const statementCovered = shared.length >= Math.max(1, Math.ceil(a.length / 2));
-  const lineCovered = shared.length >= Math.max(2, Math.ceil(bl.length / 2));
+  // a one-word line is covered by its word ("i'm a doctor"); longer lines need two shared words
+  const lineCovered = shared.length >= Math.ceil(bl.length / 2) && (shared.length >= 2 || bl.length === 1);
   if (!statementCovered && !lineCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
-  if (FACT_NEGATION_RE.test(f) !== FACT_NEGATION_RE.test(p)) return { match: false, shared, reason: 'polarity differs' };
-  if (FACT_AVERSION_RE.test(f) !== FACT_AVERSION_RE.test(p)) return { match: false, shared, reason: 'aversion differs' };
+  // polarity of the clauses holding the shared words, on both sides
+  if (clauseNegative(f, shared) !== clauseNegative(p, shared)) return { match: false, shared, reason: 'polarity differs' };
   const other = OTHER_PERSON_RE.exec(p);
   if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f)) return { match: false, shared, reason: 'line is about someone else' };
   return { match: true, shared, reason: `shares ${shared.length}/${a.length} stems` };

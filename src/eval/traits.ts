@@ -4,13 +4,13 @@
  * runs per user, and the current semantic traits are scored against the speaker's persona facts
  * with the matcher in traits-matcher.ts. Method and caveats: docs/eval-traits.md.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { ValidationError } from '../core/errors.ts';
-import type { Signal, TraitOp } from '../core/traits.ts';
+import type { FactOp, Signal, TraitOp } from '../core/traits.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
@@ -164,14 +164,18 @@ function speakerEvents(s: Speaker, index: number): unknown[] {
   }));
 }
 
-/** The echo oracle for the LLM path: answers each request by running the offline extractor on the signals it finds in the prompt. */
-export function echoOracleOperations(prompt: string): TraitOp[] {
+/**
+ * The echo oracle for the LLM path: answers each request by running the offline extractor on the
+ * signals it finds in the prompt, as one structured answer (prompt v2: trait operations and facts).
+ */
+export function echoOracleAnswer(prompt: string): { operations: TraitOp[]; facts: FactOp[] } {
   const signals: Signal[] = [];
   for (const m of prompt.matchAll(/^- id (\d+) \(([^)]*)\): (".*")$/gm)) {
     const text = JSON.parse(m[3] as string) as string;
     signals.push({ eventId: Number(m[1]), type: m[2] as string, text, ts: signals.length });
   }
-  return extractOffline(signals, []).ops;
+  const r = extractOffline(signals, []);
+  return { operations: r.ops, facts: r.facts };
 }
 
 interface UserResult {
@@ -201,7 +205,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       server = await startOpenAIServer({
         chatHandler: (body) => {
           const prompt = (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
-          return { type: 'answer', data: { operations: echoOracleOperations(prompt) } };
+          return { type: 'answer', data: echoOracleAnswer(prompt) };
         },
       });
       Object.assign(env, { OPENAI_BASE_URL: server.baseURL, OPENAI_CHAT_MODEL: 'test-model', OPENAI_TIMEOUT_MS: '10000' });
@@ -496,6 +500,8 @@ async function llmFigures(features: FeatureStore, traits: number, rejected: Reco
 
 export interface TraitsEvalArgs extends TraitsEvalOptions {
   json: boolean;
+  /** write every scored (trait or fact, persona line) pair as JSON lines to this file (the hand check samples from it) */
+  pairsOut?: string;
 }
 
 export function parseTraitsEvalArgs(argv: string[]): TraitsEvalArgs {
@@ -511,6 +517,7 @@ export function parseTraitsEvalArgs(argv: string[]): TraitsEvalArgs {
       'batch-tokens': { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'pairs-out': { type: 'string' },
     },
     strict: true,
   });
@@ -532,6 +539,10 @@ export function parseTraitsEvalArgs(argv: string[]): TraitsEvalArgs {
   if (splitAt !== undefined) out.splitAt = splitAt;
   if (batchTokens !== undefined) out.batchTokens = batchTokens;
   if (values['cache-dir']) out.cacheDir = values['cache-dir'];
+  if (values['pairs-out']) {
+    out.pairsOut = values['pairs-out'];
+    out.collectPairs = true;
+  }
   return out;
 }
 
@@ -573,11 +584,15 @@ export async function traitsEvalMain(
     io.err(`${(err as Error).message}\n`);
     return 2;
   }
-  const { json, ...opts } = args;
+  const { json, pairsOut, ...opts } = args;
   const report = await runTraitsEval({
     ...opts,
     onProgress: json ? undefined : (p) => io.err(`\r${p.phase} ${p.done}/${p.total}   `),
   });
+  if (pairsOut && report.pairs) {
+    writeFileSync(pairsOut, report.pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    delete report.pairs;
+  }
   if (!json) io.err('\n');
   io.out(json ? `${JSON.stringify(report)}\n` : `${formatTraitsEvalReport(report)}\n`);
   return 0;
