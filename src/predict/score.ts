@@ -1,6 +1,7 @@
 /**
  * Scoring: a trained model's predictions become `predicted` traits (producer `model:NAME`,
- * version = model version, confidence = probability of the predicted value). Written only when
+ * version = model version, value = the likelier outcome, confidence = the probability of that value,
+ * so a yes/no trait's confidence is at least 0.5). Written only when
  * the value or the rounded confidence changed, so history records real changes.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -85,7 +86,10 @@ export async function predictUsers(features: FeatureStore, m: LoadedModel, opts:
   return f.userIds.map((userId, i) => {
     if (k === 1) {
       const p = probs[i] as number;
-      const yes = p >= (a.threshold ?? 0.5);
+      // The likelier outcome with its probability (argmax, as for several classes): `true` always means
+      // "more likely than not". The card's threshold (chosen for F1 on validation) is what its F1 and
+      // accuracy use; it is not the trait's value, which would read `true` at 33 % for a threshold of 0.3.
+      const yes = p >= 0.5;
       return { userId, value: yes, confidence: yes ? p : 1 - p, probability: p };
     }
     let arg = 0;

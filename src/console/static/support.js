@@ -151,16 +151,16 @@ export function Highlighted({ text, quote }) {
 }
 
 function Evidence({ t, lookup }) {
-  const res = useApi(() => Promise.all(t.evidence.map(async (ev) => ({ ev, event: await lookup(ev.eventId) }))), [t.id]);
+  const res = useApi(() => Promise.all(t.evidence.map(async (ev) => ({ ev, event: await lookup(ev.event) }))), [t.id]);
   return html`<h4 class="sr-only">Evidence for ${humanKey(t.key)}</h4>
     <${Loaded} res=${res} label="Finding the signals…">${(items) => html`<ol class="evidence">
       ${items.map(
-        ({ ev, event }) => html`<li class="signal" data-event-id=${ev.eventId}>
+        ({ ev, event }) => html`<li class="signal" data-event-id=${ev.event}>
         ${
           event
-            ? html`<div class="signal-meta"><${Time} iso=${event.timestamp} /> · ${humanKey(event.type)}${event.source ? ` · ${event.source}` : ''} · event ${ev.eventId}</div>
+            ? html`<div class="signal-meta"><${Time} iso=${event.timestamp} /> · ${humanKey(event.type)}${event.source ? ` · ${event.source}` : ''} · event ${ev.event}</div>
               <blockquote class="signal-text">${event.text ? html`<${Highlighted} text=${event.text} quote=${ev.quote} />` : html`<span class="muted">(no text)</span> “<mark>${ev.quote}</mark>”`}</blockquote>`
-            : html`<div class="signal-meta">event ${ev.eventId} (no longer in the user's events)</div><blockquote class="signal-text"><mark>${ev.quote}</mark></blockquote>`
+            : html`<div class="signal-meta">event ${ev.event} (no longer in the user's events)</div><blockquote class="signal-text"><mark>${ev.quote}</mark></blockquote>`
         }
       </li>`,
       )}
@@ -182,16 +182,23 @@ function History({ userId, traitKey }) {
     </table>`}<//>`;
 }
 
+/** A yes/no prediction in words; other values as they are. */
+const predictedValue = (v) => (v === true ? 'yes' : v === false ? 'no' : fmtValue(v));
+
 function PredictedPanel({ traits }) {
   return html`<${Panel} id="predicted" title="Predictions">
     ${
       traits.length === 0
         ? html`<p class="muted">No predictions for this user (no trained model, or no profiling consent).</p>`
         : html`<table>
-          <thead><tr><th scope="col">Trait</th><th scope="col">Value</th><th scope="col">Probability</th><th scope="col">Model</th><th scope="col">Version</th></tr></thead>
+          <caption class="muted small">Each prediction is the likelier outcome with the probability of that outcome (so “yes” is always more likely than not).</caption>
+          <thead><tr><th scope="col">Trait</th><th scope="col">Predicted</th><th scope="col">Probability of that</th><th scope="col">Model</th><th scope="col">Version</th></tr></thead>
           <tbody>${traits.map(
             (t) => html`<tr>
-            <td>${humanKey(t.key)}</td><td>${fmtValue(t.value)}</td><td><${Confidence} value=${t.confidence} label="probability" /></td>
+            <td>${humanKey(t.key)}</td><td>${predictedValue(t.value)}</td>
+            <td><${Confidence} value=${t.confidence} label="probability of that value" />${
+              typeof t.value === 'boolean' ? html`<div class="muted small">chance of yes: ${Math.round((t.value ? t.confidence : 1 - t.confidence) * 100)}%</div>` : null
+            }</td>
             <td><a href=${`#/models/${encodeURIComponent(t.producer.replace(/^model:/, ''))}`}>${t.producer}</a></td><td><code>${t.version}</code></td>
           </tr>`,
           )}</tbody>
