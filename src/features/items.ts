@@ -35,6 +35,8 @@ export const itemFeatureSchema = z.strictObject({
   minUsers: z.number().int().min(1).max(10_000).default(3),
   /** recurrent architectures: also feed the user's last `sequenceLength` items, in time order */
   sequence: z.boolean().default(false),
+  /** how the item weights are normalised: `mean` (sum 1), `sqrtn` (sum of squares 1: larger baskets weigh more), `sum` (raw log1p weights) */
+  pooling: z.enum(['mean', 'sqrtn', 'sum']).default('mean'),
 });
 export type ItemFeature = z.infer<typeof itemFeatureSchema>;
 
@@ -201,24 +203,29 @@ export function fitItemVocabulary(train: Iterable<UserItems | undefined>, opts: 
 /** Item → slot (unknown items are not in the map: they go to slot 0). */
 export const vocabularyIndex = (v: { items: readonly string[] }): Map<string, number> => new Map(v.items.map((k, i) => [k, i]));
 
-/** The user's pooling weights over vocabulary slots (log1p of the item weight, normalised to sum 1). */
-export function bagWeights(u: UserItems | undefined, index: ReadonlyMap<string, number>, out: Float32Array, offset = 0): void {
+export type ItemPooling = ItemFeature['pooling'];
+
+/** The user's pooling weights over vocabulary slots: log1p of each item's weight, normalised by `pooling`. */
+export function bagWeights(u: UserItems | undefined, index: ReadonlyMap<string, number>, out: Float32Array, offset = 0, pooling: ItemPooling = 'mean'): void {
   if (!u?.items.size) return;
   let total = 0;
+  let squares = 0;
   for (const it of u.items.values()) {
     const w = Math.log1p(it.weight);
     out[offset + (index.get(it.item) ?? 0)]! += w;
     total += w;
+    squares += w * w;
   }
-  if (total > 0) for (let i = 0; i < index.size; i++) out[offset + i] = (out[offset + i] as number) / total;
+  const norm = pooling === 'mean' ? total : pooling === 'sqrtn' ? Math.sqrt(squares) : 1;
+  if (norm > 0 && norm !== 1) for (let i = 0; i < index.size; i++) out[offset + i] = (out[offset + i] as number) / norm;
 }
 
 /** Bags for `userIds` in order: n × vocabulary size, row-major. */
-export function bagMatrix(userIds: readonly number[], items: ReadonlyMap<number, UserItems>, vocab: { items: readonly string[] }): Float32Array {
+export function bagMatrix(userIds: readonly number[], items: ReadonlyMap<number, UserItems>, vocab: { items: readonly string[] }, pooling: ItemPooling = 'mean'): Float32Array {
   const index = vocabularyIndex(vocab);
   const V = vocab.items.length;
   const out = new Float32Array(userIds.length * V);
-  userIds.forEach((u, i) => bagWeights(items.get(u), index, out, i * V));
+  userIds.forEach((u, i) => bagWeights(items.get(u), index, out, i * V, pooling));
   return out;
 }
 

@@ -15,6 +15,7 @@ import {
   userItemsFromEvents,
   type ItemFeature,
   type ItemKeys,
+  type ItemPooling,
   type UserItems,
 } from '../features/items.ts';
 import type { NetInput } from './nets.ts';
@@ -29,6 +30,8 @@ export interface ItemArtefact {
   embedding: 'learned' | 'pretrained';
   /** slot order, `__rare__` first */
   vocabulary: string[];
+  /** bag normalisation (absent in older artefacts: mean) */
+  pooling?: ItemPooling;
   /** learned: the embedding width; pretrained: the vectors' dim */
   dim: number;
   /** item-sequence input length (recurrent models with `sequence`), else null */
@@ -89,6 +92,7 @@ export async function fitItemArtefact(
     keys,
     embedding: spec.embedding,
     vocabulary: vocab.items,
+    pooling: spec.pooling,
     dim: model ? model.dim : spec.dim,
     sequenceLength: opts.sequenceLength,
     ...(opts.sequenceLength ? { sequenceSlots: Math.min(vocab.items.length, SEQUENCE_SLOTS) } : {}),
@@ -126,7 +130,7 @@ export function itemsAsOf(features: FeatureStore, a: ItemArtefact, asOf: number,
 /** The bag input (and the item-sequence input) for `userIds`, in the network's input order after the base. */
 export function itemInputs(a: ItemArtefact, userIds: readonly number[], items: ReadonlyMap<number, UserItems>): NetInput[] {
   const V = a.vocabulary.length;
-  const bags = bagMatrix(userIds, items, { items: a.vocabulary });
+  const bags = bagMatrix(userIds, items, { items: a.vocabulary }, a.pooling ?? 'mean');
   const out: NetInput[] = [];
   if (a.embedding === 'pretrained') out.push({ data: pooledMatrix(bags, V, Float32Array.from(a.pretrained?.vectors ?? []), a.dim), shape: [a.dim] });
   else out.push({ data: bags, shape: [V] });

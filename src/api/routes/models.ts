@@ -19,7 +19,19 @@ const cardSchema = z.object({
   threshold: z.number().nullable().describe('Binary decision threshold (max F1 on validation); null for multi-class.'),
   dataWindow: z.record(z.string(), z.unknown()),
   examples: z.object({ train: z.number().int(), validation: z.number().int(), test: z.number().int(), trainPositiveRate: z.number().nullable() }),
-  features: z.object({ version: z.string(), inputs: z.number().int(), names: z.array(z.string()), sequenceLength: z.number().int().nullable() }),
+  features: z.object({
+    version: z.string(),
+    inputs: z.number().int(),
+    names: z.array(z.string()),
+    sequenceLength: z.number().int().nullable(),
+    items: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .describe(
+        'Item-aware models (spec features.items): item property, event type, weight property, learned or pretrained embedding, vocabulary size, dim, sequence length; null: none',
+      ),
+  }),
   training: z.record(z.string(), z.unknown()),
   metrics: z.object({ validation: metrics, test: metrics }),
   baseline: z.object({ logisticRegression: metrics, majority: metrics }),
