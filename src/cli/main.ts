@@ -15,6 +15,8 @@ import { scoreCommand } from './commands/score.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statsCommand } from './commands/stats.ts';
 import { trainCommand } from './commands/train.ts';
+import { importItemsCommand } from './commands/import-items.ts';
+import { trainItemsCommand } from './commands/train-items.ts';
 
 /** The command table: adding a command is one import and one line here. */
 const COMMANDS: readonly Command[] = [
@@ -27,6 +29,8 @@ const COMMANDS: readonly Command[] = [
   workerCommand,
   jobsCommand,
   trainCommand,
+  importItemsCommand,
+  trainItemsCommand,
   evaluateCommand,
   scoreCommand,
   evalCommand,

@@ -14,7 +14,7 @@ export const MAX_ITEM_ATTRIBUTES_BYTES = 16 * 1024;
 
 /** An item id: a string or a number (stored as a string), NFC, trimmed, 1..200 characters, nothing hidden. */
 export const itemIdSchema = z
-  .union([z.string(), z.number().finite()])
+  .union([z.string(), z.number().finite()], { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string or a number') })
   .transform((v) => String(v))
   .pipe(identifierString(MAX_ITEM_ID_CHARS));
 
@@ -31,10 +31,20 @@ export const itemBodySchema = z
   .object({
     title: optionalText(500).describe('Display name.'),
     category: optionalText(200),
-    price: z.coerce
-      .number()
-      .finite()
-      .min(0, 'must be at least 0')
+    // A number, or a string holding one (CSV cells); anything else is refused, never read as NaN or 0.
+    price: z
+      .union(
+        [
+          z.number(),
+          z
+            .string()
+            .trim()
+            .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/)
+            .transform(Number),
+        ],
+        { error: 'must be a number' },
+      )
+      .pipe(z.number().finite().min(0, 'must be at least 0'))
       .nullish()
       .transform((v) => v ?? undefined),
     attributes: z
