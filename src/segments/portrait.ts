@@ -58,7 +58,7 @@ export interface OverRepresented {
   populationShare: number;
   /** segmentShare / populationShare */
   lift: number;
-  /** the segment's filter tests this key (so the share is high by definition) */
+  /** the segment’s filter tests this key and value (so the share is high by definition) */
   inFilter: boolean;
 }
 
@@ -104,17 +104,29 @@ export function quantiles(sorted: readonly number[]): Quantiles {
   return { n: sorted.length, p25: q(0.25), median: q(0.5), p75: q(0.75) };
 }
 
-/** Keys a filter tests (trait, predicted, feature and attribute keys). */
-function filterKeys(f: Filter, out = new Set<string>()): Set<string> {
-  if ('and' in f) for (const x of f.and) filterKeys(x, out);
-  else if ('or' in f) for (const x of f.or) filterKeys(x, out);
-  else if ('not' in f) filterKeys(f.not, out);
-  else if ('trait' in f) out.add(f.trait.key);
-  else if ('predicted' in f) out.add(f.predicted.key);
-  else if ('feature' in f) out.add(f.feature.key);
-  else out.add(f.attribute.key);
+/** The conditions a filter tests: key → the values it compares with (empty: any value, or a number range). */
+function filterTests(f: Filter, out = new Map<string, Set<string>>()): Map<string, Set<string>> {
+  const add = (key: string, values: readonly unknown[]) => {
+    const set = out.get(key) ?? new Set<string>();
+    for (const v of values) set.add(String(v).toLowerCase());
+    if (!values.length) set.add('*');
+    out.set(key, set);
+  };
+  if ('and' in f) for (const x of f.and) filterTests(x, out);
+  else if ('or' in f) for (const x of f.or) filterTests(x, out);
+  else if ('not' in f) filterTests(f.not, out);
+  else if ('trait' in f) add(f.trait.key, f.trait.value === undefined ? [] : [f.trait.value]);
+  else if ('predicted' in f) add(f.predicted.key, f.predicted.value === undefined ? [] : [f.predicted.value]);
+  else if ('feature' in f) add(f.feature.key, []);
+  else add(f.attribute.key, f.attribute.in ?? (f.attribute.eq === undefined ? [] : [f.attribute.eq]));
   return out;
 }
+
+/** Does the filter test this key with this value (or with any value)? */
+const inFilterOf = (tests: Map<string, Set<string>>, key: string, value: Json) => {
+  const set = tests.get(key);
+  return !!set && (set.has('*') || set.has(String(value).toLowerCase()));
+};
 
 const shown = (key: string, value: Json) =>
   !PII_KEYS.test(key) && !sensitiveCategoryOf(`${key.replace(/_/g, ' ')} ${String(value)}`) && redactPii(String(value)).text === String(value);
@@ -126,7 +138,7 @@ export async function portraitFigures(s: ProfileServices, seg: Segment, now: num
   const consented = allOf([where, consentCondition('marketing', s.config.TRAITLENS_DEFAULT_CONSENT, s.store.dialect)]);
   const [size, population, withConsent] = [await st.count(where), await st.count(null), await st.count(consented)];
   const min = PORTRAIT_MIN_GROUP;
-  const keys = filterKeys(seg.filter);
+  const tests = filterTests(seg.filter);
 
   const candidates: OverRepresented[] = [];
   // declared traits mirror the attributes, which are counted below
@@ -134,11 +146,18 @@ export async function portraitFigures(s: ProfileServices, seg: Segment, now: num
   for (const r of traitRows) {
     if (r.kind === 'computed' && !CATEGORICAL_COMPUTED.includes(r.key)) continue;
     if (!shown(r.key, r.value)) continue;
-    candidates.push({ source: 'trait', kind: r.kind, key: r.key, value: r.value, ...shares(r.segment, r.population, size, population), inFilter: keys.has(r.key) });
+    candidates.push({
+      source: 'trait',
+      kind: r.kind,
+      key: r.key,
+      value: r.value,
+      ...shares(r.segment, r.population, size, population),
+      inFilter: inFilterOf(tests, r.key, r.value),
+    });
   }
   for (const r of await st.attributeCounts(where, { minSegment: min })) {
     if (!shown(r.key, r.value)) continue;
-    candidates.push({ source: 'attribute', key: r.key, value: r.value, ...shares(r.segment, r.population, size, population), inFilter: keys.has(r.key) });
+    candidates.push({ source: 'attribute', key: r.key, value: r.value, ...shares(r.segment, r.population, size, population), inFilter: inFilterOf(tests, r.key, r.value) });
   }
   const overRepresented = candidates
     .filter((c) => c.lift > 1)

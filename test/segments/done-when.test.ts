@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.ts';
 import { assembleRuntime, type Runtime } from '../../src/runtime/runtime.ts';
@@ -17,15 +18,26 @@ describe('done when: words → filter → segment → portrait → marketing sum
   let runtime: Runtime;
   let server: RunningServer;
   let keys: Awaited<ReturnType<typeof createKeysPerScope>>;
-  const call = async (method: string, path: string, key: string, json?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  /** One request on its own connection (no keep-alive: the pipeline below blocks this process longer than the server keeps an idle socket). */
+  const call = (method: string, path: string, key: string, json?: unknown) =>
+    new Promise<{ status: number; text: string; body: any }>((resolve, reject) => {
+      // any: response shapes are asserted below
+      const body = json === undefined ? undefined : JSON.stringify(json);
+      const req = request(
+        `${server.url}${path}`,
+        { method, agent: false, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, body: text ? JSON.parse(text) : null }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    const text = await res.text();
-    return { status: res.status, text, body: text ? JSON.parse(text) : null };
-  };
 
   beforeAll(async () => {
     temp = createTempDb();

@@ -11,6 +11,7 @@ const DE = { attribute: { key: 'country', eq: 'DE' } };
  * 60 users: u0..u19 in DE (the segment), u20..u59 in US; even ones consented to marketing.
  * - interest hiking: u0..u9 (10 of 20 in the segment, 10 of 60 overall: lift 3)
  * - diet vegetarian: u0..u7 and u40, u41 (8 of 20 vs 10 of 60: lift 2.4)
+ * - interest camping: u0..u5 (6 of 20 vs 6 of 60: lift 3)
  * - pet dog: u0..u3 only (4 members: under the minimum group of 5, never shown)
  * - interest church (a sensitive category) and first_name (a contact attribute): never shown
  * - monetary_total: 100 + i in DE, 10 in US; will_purchase: true at 0.8 in DE, at 0.3 in US
@@ -27,6 +28,7 @@ async function seed(api: TestApi) {
   const t = (i: number, key: string, value: string | number | boolean, kind: 'semantic' | 'computed' | 'predicted', confidence: number) =>
     insertTrait(api.db, { userId: ids[i]!, key, value, kind, confidence, evidence: [], producer: 'test', version: '1', validFrom: 1 });
   for (let i = 0; i < 10; i++) t(i, 'interest', 'hiking', 'semantic', 0.9);
+  for (let i = 0; i < 6; i++) t(i, 'interest', 'camping', 'semantic', 0.7);
   for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 40, 41]) t(i, 'diet', 'vegetarian', 'semantic', 0.8);
   for (let i = 0; i < 4; i++) t(i, 'pet', 'dog', 'semantic', 0.9);
   for (let i = 0; i < 20; i++) t(i, 'interest', 'church', 'semantic', 0.9);
@@ -70,6 +72,7 @@ describe('segment portrait (no LLM)', () => {
     expect(over).toEqual([
       ['country', 'DE', 3, 1, 0.333, true],
       ['interest', 'hiking', 3, 0.5, 0.167, false],
+      ['interest', 'camping', 3, 0.3, 0.1, false],
       ['diet', 'vegetarian', 2.4, 0.4, 0.167, false],
     ]);
     // never shown: a group under 5 members, a sensitive category, a contact attribute
@@ -109,11 +112,23 @@ describe('segment portrait (no LLM)', () => {
     expect(p.generator).toBe('template.v1');
     const paras = (p.description as string).split('\n\n');
     expect(paras[0]).toBe('"Germany" holds 20 of 60 users (33%); 10 of them (50%) consented to marketing.');
-    expect(paras[1]).toBe('Compared with everyone, they stand out for interest hiking (50% vs 17%, 3.0 times as common) and diet vegetarian (40% vs 17%, 2.4 times as common).');
+    expect(paras[1]).toBe(
+      'Compared with everyone, they stand out for interest hiking (50% vs 17%, 3.0 times as common), interest camping (30% vs 10%, 3.0 times as common) and diet vegetarian (40% vs 17%, 2.4 times as common).',
+    );
     expect(paras[2]).toContain('By lifecycle stage they are 100% active (33% overall).');
     expect(paras[2]).toContain('spend (total) 109.5 (overall 10)');
     expect(paras[3]).toContain('100% have at least 50% probability of will purchase being true (overall 33%)');
     expect(paras[3]).toContain('Top items: tent (12 members) and stove (8 members).');
+  });
+
+  it('inFilter marks the key and value the filter tests, not every value of that key', async () => {
+    const h = await api.request('POST', '/v1/segments', { json: { name: 'hikers', filter: { trait: { key: 'interest', value: 'Hiking' } } } });
+    const p = (await api.request('GET', `/v1/segments/${h.body.id}/portrait`)).body;
+    const row = (value: string) => p.overRepresented.find((o: { key: string; value: unknown }) => o.key === 'interest' && o.value === value);
+    expect(row('hiking')).toMatchObject({ members: 10, segmentShare: 1, lift: 6, inFilter: true });
+    expect(row('camping')).toMatchObject({ members: 6, segmentShare: 0.6, lift: 6, inFilter: false });
+    expect(p.description).toContain('interest camping (60% vs 10%, 6.0 times as common)');
+    expect(p.description).not.toContain('interest hiking');
   });
 
   it('an empty segment has a portrait too; a missing one is a 404', async () => {

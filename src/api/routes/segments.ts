@@ -67,7 +67,7 @@ const portraitSchema = z.object({
         segmentShare: share,
         populationShare: share,
         lift: z.number().describe('segmentShare / populationShare'),
-        inFilter: z.boolean().describe('The filter tests this key, so its share is high by definition.'),
+        inFilter: z.boolean().describe('The filter tests this key and value, so its share is high by definition.'),
       }),
     )
     .describe('Traits and declared attributes most over-represented against everyone, highest lift first.'),
