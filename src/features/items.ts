@@ -35,8 +35,12 @@ export const itemFeatureSchema = z.strictObject({
   minUsers: z.number().int().min(1).max(10_000).default(3),
   /** recurrent architectures: also feed the user's last `sequenceLength` items, in time order */
   sequence: z.boolean().default(false),
-  /** how the item weights are normalised: `mean` (sum 1), `sqrtn` (sum of squares 1: larger baskets weigh more), `sum` (raw log1p weights) */
-  pooling: z.enum(['mean', 'sqrtn', 'sum']).default('mean'),
+  /**
+   * how the item weights are normalised: `sqrtn` (sum of squares 1: a larger basket weighs more than
+   * one item, less than linearly), `mean` (sum 1), `sum` (raw log1p weights). sqrtn won on Online
+   * Retail's validation users (docs/eval-behaviour.md).
+   */
+  pooling: z.enum(['mean', 'sqrtn', 'sum']).default('sqrtn'),
 });
 export type ItemFeature = z.infer<typeof itemFeatureSchema>;
 

@@ -58,7 +58,7 @@ describe('model specs', () => {
   it('features.items: good specs get defaults, bad ones name the field', () => {
     const base = { name: 'country_from_items', target: { kind: 'attribute', key: 'country', positive: 'United Kingdom' }, split: { kind: 'users' } };
     const s = parseSpec({ ...base, features: { items: {} } });
-    expect(s.features.items).toEqual({ property: 'item', embedding: 'learned', dim: 16, maxItems: 2000, minUsers: 3, sequence: false, pooling: 'mean' });
+    expect(s.features.items).toEqual({ property: 'item', embedding: 'learned', dim: 16, maxItems: 2000, minUsers: 3, sequence: false, pooling: 'sqrtn' });
     expect(parseSpec({ name: 'x', target: { kind: 'churn', horizonDays: 30 } }).features.items).toBeUndefined();
     const full = parseSpec({
       ...base,
