@@ -203,7 +203,7 @@ function computedPhrase(key: string, v: string): string {
     case 'sessions':
       return `${v} ${n === 1 ? 'session' : 'sessions'}`;
     case 'events_30d':
-      return `${v} events in the last 30 days`;
+      return `${v} events in the 30 days before the profile was last updated`;
     case 'preferred_time_of_day':
       return `mostly active in the ${words(v)}`;
     case 'top_category':

@@ -34,7 +34,7 @@ const CATEGORICAL_COMPUTED = ['top_category', 'preferred_time_of_day'];
 const METRIC_LABEL: Record<BehaviourMetric, string> = {
   monetary_total: 'spend (total)',
   purchase_count: 'purchases',
-  events_30d: 'events in the last 30 days',
+  events_30d: 'events in 30 days (as of each profile update)',
   days_since_last_event: 'days since the last event',
 };
 
