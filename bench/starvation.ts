@@ -20,6 +20,10 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '250' },
     users: { type: 'string', default: '300' },
     inline: { type: 'boolean', default: false },
+    /** which rows to run (comma-separated: off, thread, inline); default off,thread (+inline with --inline) */
+    modes: { type: 'string' },
+    /** write a V8 CPU profile of each server into this folder (node --cpu-prof) */
+    'cpu-prof': { type: 'string' },
     /** internal: run as the server child with the worker on the serving event loop */
     child: { type: 'string' },
   },
@@ -74,15 +78,16 @@ async function main(): Promise<void> {
       }),
     });
 
+  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   async function startServer(mode: 'off' | 'thread' | 'inline', db: string): Promise<{ child: ChildProcess; url: string }> {
     const child =
       mode === 'inline'
-        ? spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/starvation.ts'), '--child', 'inline'], {
+        ? spawn(process.execPath, [...prof, '--import', 'tsx', join(root, 'bench/starvation.ts'), '--child', 'inline'], {
             env: env(db, true),
             cwd: root,
             stdio: ['ignore', 'pipe', 'inherit'],
           })
-        : spawn(process.execPath, [bin, 'serve'], { env: env(db, mode === 'thread'), cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+        : spawn(process.execPath, [...prof, bin, 'serve'], { env: env(db, mode === 'thread'), cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
@@ -96,7 +101,7 @@ async function main(): Promise<void> {
   }
 
   const rows: Record<string, string | number>[] = [];
-  const modes: ('off' | 'thread' | 'inline')[] = values.inline ? ['off', 'thread', 'inline'] : ['off', 'thread'];
+  const modes = (values.modes?.split(',') ?? (values.inline ? ['off', 'thread', 'inline'] : ['off', 'thread'])) as ('off' | 'thread' | 'inline')[];
   let offRate = 0;
   let idleHealth = '';
   try {

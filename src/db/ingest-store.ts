@@ -30,7 +30,7 @@ export class IngestStore {
   private readonly countEvents: Statement<[number, string, number]>;
   private readonly tx: Transaction<(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number) => EventOutcome[]>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     const s = db.sqlite;
     this.findIdentity = s.prepare('SELECT user_id FROM identities WHERE kind = ? AND alias = ?');
     this.insertUser = s.prepare('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?)');
@@ -52,6 +52,26 @@ export class IngestStore {
     // IMMEDIATE: take the write lock up front, so a concurrent writer (an import next to the
     // server) waits out busy_timeout instead of failing on a lock upgrade.
     return this.tx.immediate(events, rejections, receivedAt);
+  }
+
+  /**
+   * `writeBatch` without waiting for the write lock: when another connection holds it (the
+   * pipeline thread, the audit writer, an import), returns undefined at once instead of letting
+   * SQLite's busy handler sleep on this thread, so the caller can wait without blocking its event
+   * loop. Nothing is written then.
+   */
+  tryWriteBatch(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): EventOutcome[] | undefined {
+    const s = this.db.sqlite;
+    const busyMs = Number(s.pragma('busy_timeout', { simple: true }));
+    s.pragma('busy_timeout = 0');
+    try {
+      return this.tx.immediate(events, rejections, receivedAt);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') return undefined;
+      throw err;
+    } finally {
+      s.pragma(`busy_timeout = ${busyMs}`);
+    }
   }
 
   /** Resolves an identity to a user id, creating the user on first sight. */

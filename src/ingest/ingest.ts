@@ -27,6 +27,27 @@ export function cleanBatch(raw: readonly unknown[], opts: { limits?: CleanLimits
   return { receivedAt, size: raw.length, pending, rejected };
 }
 
+/** Events cleaned between two yields to the event loop (~0.3 ms of work on the benchmark batch). */
+const CLEAN_SLICE = 64;
+
+/**
+ * `cleanBatch` in slices with a yield to the event loop between them, for the serving thread: a
+ * large batch's validation no longer runs as one block while other requests (a health check, a
+ * profile read) wait. Same result as `cleanBatch`.
+ */
+export async function cleanBatchSliced(raw: readonly unknown[], opts: { limits?: CleanLimits; now?: number } = {}): Promise<CleanedBatch> {
+  if (raw.length <= CLEAN_SLICE) return cleanBatch(raw, opts);
+  const now = opts.now ?? Date.now();
+  const out: CleanedBatch = { receivedAt: now, size: raw.length, pending: [], rejected: [] };
+  for (let start = 0; start < raw.length; start += CLEAN_SLICE) {
+    if (start > 0) await new Promise((r) => setImmediate(r));
+    const part = cleanBatch(raw.slice(start, start + CLEAN_SLICE), { ...opts, now });
+    for (const p of part.pending) out.pending.push({ ...p, index: p.index + start });
+    for (const r of part.rejected) out.rejected.push({ ...r, index: r.index + start });
+  }
+  return out;
+}
+
 /** The write half of `ingestBatch`: one transaction; every event's outcome in batch order. */
 export async function writeCleanedBatch(events: EventStore, batch: CleanedBatch): Promise<IngestSummary> {
   const { results, rejections } = splitRejected(batch);
@@ -69,10 +90,10 @@ export function ingestBatch(events: EventStore, raw: readonly unknown[], opts?: 
  */
 export function ingestBatch(store: IngestStore, raw: readonly unknown[], opts?: { limits?: CleanLimits; now?: number }): IngestSummary;
 export function ingestBatch(store: EventStore | IngestStore, raw: readonly unknown[], opts: { limits?: CleanLimits; now?: number } = {}): IngestSummary | Promise<IngestSummary> {
-  const batch = cleanBatch(raw, opts);
   if (store instanceof IngestStore) {
+    const batch = cleanBatch(raw, opts);
     const { results, rejections } = splitRejected(batch);
     return summarise(results, store.writeBatch(batch.pending, rejections, batch.receivedAt));
   }
-  return writeCleanedBatch(store, batch);
+  return cleanBatchSliced(raw, opts).then((batch) => writeCleanedBatch(store, batch));
 }

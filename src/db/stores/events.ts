@@ -144,11 +144,27 @@ export class SqlEventStore implements EventStore {
     const x = this.x;
     // The ingestion hot path (bench:ingest): prepared statements in one better-sqlite3
     // transaction, run once no async transaction holds the connection.
-    if (x instanceof SqliteExecutor) {
-      const w = (this.sqliteWriter ??= new IngestStore(x.db));
-      return x.exclusive(() => w.writeBatch(events, rejections, receivedAt));
-    }
+    if (x instanceof SqliteExecutor) return this.sqlite(x, events, rejections, receivedAt);
     return this.portable(events, rejections, receivedAt);
+  }
+
+  /**
+   * The batch on SQLite, without blocking the event loop on the write lock: another connection
+   * (the pipeline thread, the audit writer, an import) may hold it, and SQLite's busy handler
+   * would sleep on this thread, holding up every request. So the lock is tried, and while it is
+   * held the batch waits on a timer (1, 2, 4… ms, at most 20) up to the connection's busy timeout,
+   * then fails as a busy database does (503). One transaction either way.
+   */
+  private async sqlite(x: SqliteExecutor, events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
+    const w = (this.sqliteWriter ??= new IngestStore(x.db));
+    const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
+    const deadline = performance.now() + busyMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+      const out = await x.exclusive(() => w.tryWriteBatch(events, rejections, receivedAt));
+      if (out) return out;
+      if (performance.now() >= deadline) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait, deadline - performance.now()))));
+    }
   }
 
   private async portable(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
