@@ -74,7 +74,8 @@ beforeAll(async () => {
   const modelsDir = join(work.dir, 'models');
   const dbPath = join(work.dir, 'demo.db');
   const config = testConfig(dbPath, { TRAITLENS_MODELS_DIR: modelsDir });
-  const demo = await runDemo(config, { dbPath, users: 60, seed: 42 });
+  // The demo's own models in a folder of their own: the served models folder holds only the tiny one below.
+  const demo = await runDemo(config, { dbPath, modelsDir: join(work.dir, 'demo-models'), users: 60, seed: 42 });
   db = demo.db;
   adminKey = demo.adminKey.secret;
   showcase = demo.showcaseUserId;

@@ -103,6 +103,8 @@ The database is replaced on every run. A database the demo did not make (it has 
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/traits?kind=semantic&minConfidence=0.6"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/users/${demo.showcaseUserId}/traits/interest/history`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/events?limit=5"`);
+    const email = showcase ? (JSON.parse(showcase.attributes) as { email?: unknown }).email : undefined;
+    if (typeof email === 'string') log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users?email=${encodeURIComponent(email)}"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/stats`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" "${u}/v1/users/${demo.showcaseUserId}/traits?kind=predicted"`);
     log(`  curl -s -H "Authorization: Bearer $TL_KEY" ${u}/v1/models/purchase_30d`);
