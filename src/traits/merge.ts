@@ -365,9 +365,9 @@ export function factTokens(statement: string): Set<string> {
  * threshold (FACT_DEDUPE_THRESHOLD) and the comparison with the offline sentence embedder are
  * measured on PersonaChat tune-split pairs by bench/fact-dedupe.ts.
  */
-export function factSimilarity(a: string, b: string): number {
-  const ta = factTokens(a);
-  const tb = factTokens(b);
+export function factSimilarity(a: string, b: string, tokens: (s: string) => Set<string> = factTokens): number {
+  const ta = tokens(a);
+  const tb = tokens(b);
   if (ta.size === 0 || tb.size === 0) return normaliseStatement(a) === normaliseStatement(b) ? 1 : 0;
   let shared = 0;
   for (const t of ta) if (tb.has(t)) shared++;
@@ -456,7 +456,14 @@ export function planFactOps(current: readonly Trait[], input: FactMergeInput, fi
   const reject = (reason: string) => {
     report.rejected[reason] = (report.rejected[reason] ?? 0) + 1;
   };
-  const similarity = input.similarity ?? factSimilarity;
+  // Each statement is tokenised once per plan, however many rows it is compared with.
+  const memo = new Map<string, Set<string>>();
+  const tokens = (x: string) => {
+    let t = memo.get(x);
+    if (!t) memo.set(x, (t = factTokens(x)));
+    return t;
+  };
+  const similarity = input.similarity ?? ((a: string, b: string) => factSimilarity(a, b, tokens));
   const threshold = input.threshold ?? FACT_DEDUPE_THRESHOLD;
   const changes: TraitChange[] = [];
   let rows: Trait[] = current.filter((t) => t.kind === 'fact');
