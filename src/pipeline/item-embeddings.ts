@@ -150,16 +150,20 @@ export async function itemRetrainStatus(store: Store, config: ItemConfig, now: n
   return { due: false, reason: 'up_to_date', newInteractions: n, active };
 }
 
-/** The `items.train` job: retrains when still due (a duplicate job finds the fresh model and does nothing). */
+/**
+ * The `items.train` job: trains unless a model was saved after the job was enqueued (another
+ * worker's duplicate, or a manual train-items, already did it).
+ */
 export function itemsTrainHandler(store: Store, config: ItemConfig, opts: { now?: () => number; train?: ItemTrainOptions; onTrained?: (r: ItemTrainReport) => void } = {}) {
-  const now = opts.now ?? Date.now;
-  return async (): Promise<void> => {
-    const st = await itemRetrainStatus(store, config, now());
-    if (!st.due) return;
+  return async (job: { createdAt: number }): Promise<void> => {
+    const v = await store.items.activeEmbeddingsVersion();
+    if (v && v.createdAt >= job.createdAt) return;
     try {
-      opts.onTrained?.(await trainStoreItemEmbeddings(store, config, { ...opts.train, now }));
+      // (Not `onTrained?.(await …)`: an optional call skips evaluating its arguments.)
+      const report = await trainStoreItemEmbeddings(store, config, { ...opts.train, ...(opts.now ? { now: opts.now } : {}) });
+      opts.onTrained?.(report);
     } catch (err) {
-      // Too little data is no failure worth retrying: the next check decides again.
+      // Too little data is no failure worth retrying: the schedule decides again later.
       if (err instanceof UnprocessableError) return;
       throw err;
     }

@@ -62,6 +62,7 @@ running.unref();
 port.on('message', (m: ToThread) => {
   if (m.type === 'notify') worker.notify();
   else if (m.type === 'stop') {
+    stopItems();
     void worker.stop().then(
       () => {
         clearInterval(running);
@@ -77,4 +78,9 @@ port.on('message', (m: ToThread) => {
 });
 
 worker.start();
+// Item embeddings retrain when due (TRAITLENS_ITEM_RETRAIN_*): an items.train job on the queue.
+const stopItems = rt.pipeline.startItemSchedule({
+  onEnqueued: (s) => log('info', 'item embeddings retraining queued', { reason: s.reason, newInteractions: s.newInteractions }),
+  onError: (err) => log('warn', 'item embeddings retrain check failed', { err: String(err) }),
+});
 send({ type: 'ready', workerId: worker.id });

@@ -70,11 +70,17 @@ Use it with TRAITLENS_WORKER=false on the server to move the pipeline out of the
         onMaintenance: (m) => writeLine(io.stderr, `queue: reclaimed ${m.reclaimed} job(s) of dead workers, parked ${m.parked}, pruned ${m.pruned} done`),
       });
       worker.start();
+      // Item embeddings retrain when due (TRAITLENS_ITEM_RETRAIN_*): an items.train job on the queue.
+      const stopItems = pipeline.startItemSchedule({
+        onEnqueued: (s) => writeLine(io.stderr, `item embeddings: retraining queued (${s.reason}, ${s.newInteractions} new interactions)`),
+        onError: (err) => writeLine(io.stderr, `item embeddings: retrain check failed: ${String(err)}`),
+      });
       writeLine(io.stdout, `worker ${worker.id} running; Ctrl-C to stop`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
+      stopItems();
       // Running jobs finish, up to the shutdown deadline; past it, their leases lapse and another worker reclaims them.
       const stopped = await Promise.race([worker.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.TRAITLENS_SHUTDOWN_TIMEOUT_MS).unref())]);
       if (!stopped) {
