@@ -329,19 +329,30 @@ export async function trainItemEmbeddings(interactions: readonly ItemInteraction
   }
 }
 
-/** Cosine neighbours of one item (rows are normalised: a dot product), best first, the item itself left out. */
+/** Cosine neighbours of one item (rows are normalised: a dot product), best first (ties by id), the item itself left out. */
 export function nearestItems(model: ItemVectors, item: string, k: number): { item: string; score: number }[] {
   const i = model.items.indexOf(item);
   if (i < 0 || k <= 0) return [];
-  const { dim, vectors } = model;
-  const scores: { item: string; score: number }[] = [];
-  for (let r = 0; r < model.items.length; r++) {
+  const { dim, vectors, items } = model;
+  // bounded top-k kept sorted: most rows fall below the k-th score and cost one comparison
+  const topS: number[] = [];
+  const topR: number[] = [];
+  const worse = (s: number, r: number, j: number) => s < topS[j]! || (s === topS[j]! && items[r]! > items[topR[j]!]!);
+  for (let r = 0; r < items.length; r++) {
     if (r === i) continue;
     let s = 0;
     for (let j = 0; j < dim; j++) s += vectors[i * dim + j]! * vectors[r * dim + j]!;
-    scores.push({ item: model.items[r]!, score: s });
+    if (topS.length === k && worse(s, r, k - 1)) continue;
+    let j = topS.length;
+    while (j > 0 && !worse(s, r, j - 1)) j--;
+    topS.splice(j, 0, s);
+    topR.splice(j, 0, r);
+    if (topS.length > k) {
+      topS.pop();
+      topR.pop();
+    }
   }
-  return scores.sort((a, b) => b.score - a.score || (a.item < b.item ? -1 : 1)).slice(0, k);
+  return topR.map((r, j) => ({ item: items[r]!, score: topS[j]! }));
 }
 
 /** The normalised weighted mean of the user's known items' vectors; undefined when none is known. */

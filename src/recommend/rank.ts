@@ -87,6 +87,17 @@ export interface Candidate {
 
 const POPULAR_POOL = 200;
 
+/** Items by popularity (desc, then id), memoised per popularity map: callers ranking many users pass the same map. */
+const popularOrder = new WeakMap<ReadonlyMap<string, number>, string[]>();
+function byPopularity(pop: ReadonlyMap<string, number>): string[] {
+  let order = popularOrder.get(pop);
+  if (!order) {
+    order = [...pop.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([item]) => item);
+    popularOrder.set(pop, order);
+  }
+  return order;
+}
+
 export function candidates(input: RankInput): Candidate[] {
   const excluded = (item: string) => input.exclude?.has(item) === true || (input.excludeOwned && input.owned.has(item));
   const acc = new Map<string, Candidate>();
@@ -140,11 +151,14 @@ export function candidates(input: RankInput): Candidate[] {
   let maxPop = 0;
   for (const v of input.popularity.values()) if (v > maxPop) maxPop = v;
   if (maxPop > 0) {
-    const top = [...input.popularity.entries()]
-      .filter(([item]) => !excluded(item))
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, Math.max(POPULAR_POOL, input.k));
-    for (const [item] of top) get(item);
+    const pool = Math.max(POPULAR_POOL, input.k);
+    let added = 0;
+    for (const item of byPopularity(input.popularity)) {
+      if (added >= pool) break;
+      if (excluded(item)) continue;
+      get(item);
+      added++;
+    }
     for (const c of acc.values()) c.popular = Math.log1p(input.popularity.get(c.item) ?? 0) / Math.log1p(maxPop);
   }
 
@@ -156,8 +170,12 @@ export function candidates(input: RankInput): Candidate[] {
   }
 
   const all = [...acc.values()];
-  const maxBw = Math.max(0, ...all.map((c) => c.boughtWith));
-  const maxSu = Math.max(0, ...all.map((c) => c.similarUsers));
+  let maxBw = 0;
+  let maxSu = 0;
+  for (const c of all) {
+    if (c.boughtWith > maxBw) maxBw = c.boughtWith;
+    if (c.similarUsers > maxSu) maxSu = c.similarUsers;
+  }
   for (const c of all) {
     if (maxBw > 0) c.boughtWith /= maxBw;
     if (maxSu > 0) c.similarUsers /= maxSu;
