@@ -32,6 +32,12 @@ async function fresh(): Promise<string> {
   return `/v1/segments/${r.body.id}`;
 }
 
+/** A new API key to revoke, made with the admin key; its path. */
+async function freshKey(): Promise<string> {
+  const r = await api.request('POST', '/v1/keys', { json: { name: `to revoke ${++made}`, scopes: ['profiles:read'] } });
+  return `/v1/keys/${r.body.id}`;
+}
+
 const probes: Probe[] = [
   { method: 'POST', path: '/v1/events', doc: '/v1/events', scope: 'events:write', json: [{ userId: 'u1', type: 'click' }] },
   { method: 'POST', path: '/v1/identify', doc: '/v1/identify', scope: 'events:write', json: { anonymousId: 'a1', userId: 'u1' } },
@@ -64,6 +70,11 @@ const probes: Probe[] = [
   // each call deletes a segment made for it (segment 1 stays for the probes above)
   { method: 'DELETE', path: '', doc: '/v1/segments/{id}', scope: 'segments:write', prepare: fresh },
   { method: 'POST', path: '/v1/jobs/retry', doc: '/v1/jobs/retry', scope: 'admin', json: {} },
+  { method: 'GET', path: '/v1/users?attribute.a=1', doc: '/v1/users', scope: 'profiles:read' },
+  { method: 'POST', path: '/v1/keys', doc: '/v1/keys', scope: 'admin', json: { name: 'probe', scopes: ['profiles:read'] } },
+  { method: 'GET', path: '/v1/keys', doc: '/v1/keys', scope: 'admin' },
+  // each call revokes a key made for it
+  { method: 'DELETE', path: '', doc: '/v1/keys/{id}', scope: 'admin', prepare: freshKey },
 ];
 
 const call = async (p: Probe, key: string | null, headers: Record<string, string> = {}) =>

@@ -21,7 +21,7 @@ describe.each(apiBackends())('GET /v1/users lookup [$name]', (backend) => {
     const ids = async (qs: string) => {
       const r = await a.request('GET', `/v1/users?${qs}`);
       expect(r.status, r.text).toBe(200);
-      return (r.body.users as { id: string }[]).map((u) => u.id);
+      return (r.body.users as { userId: string }[]).map((u) => u.userId);
     };
     expect(await ids('email=ANN%40example.com')).toEqual(['ann']);
     expect(await ids(`email=${encodeURIComponent('  ann@EXAMPLE.com ')}`)).toEqual(['ann']);
@@ -32,7 +32,7 @@ describe.each(apiBackends())('GET /v1/users lookup [$name]', (backend) => {
     expect(await ids('attribute.plan=pro&limit=1')).toEqual(['ann']);
     expect(await ids('email=nobody%40example.com')).toEqual([]);
     const one = (await a.request('GET', '/v1/users?email=bob%40example.com')).body.users[0];
-    expect(one).toMatchObject({ id: 'bob', known: true, attributes: { email: 'bob@example.com', plan: 'pro' } });
+    expect(one).toMatchObject({ userId: 'bob', known: true, attributes: { email: 'bob@example.com', plan: 'pro' } });
     expect(one.identities).toEqual(expect.arrayContaining([{ kind: 'email', alias: 'bob@example.com' }]));
     // The profile lists the email identity too.
     const profile = await a.request('GET', '/v1/users/ann');

@@ -82,6 +82,7 @@ describe('audit coverage (issue 12.6)', () => {
 
   /** One example request per per-user operation, with the user its path names (if any); an operation missing here fails the test below. */
   const examples = (): Record<string, [string | null, () => Promise<ApiResponse>]> => ({
+    'get /v1/users': [null, () => api.request('GET', '/v1/users?attribute.country=DE&limit=3')],
     'get /v1/users/{id}': ['u0', () => api.request('GET', '/v1/users/u0')],
     'get /v1/users/{id}/events': ['u0', () => api.request('GET', '/v1/users/u0/events')],
     'get /v1/users/{id}/traits': ['u0', () => api.request('GET', '/v1/users/u0/traits')],

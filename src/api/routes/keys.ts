@@ -64,10 +64,13 @@ export function keyRoutes(keys: KeyStore) {
       tag: 'system',
       summary: 'Revoke an API key',
       params: z.object({ id: z.string().min(1).max(100) }),
-      responses: { 204: { description: 'Revoked' }, 404: { description: 'No such key' } },
+      responses: {
+        200: { description: 'Revoked (again: nothing changes)', schema: z.object({ id: z.string(), revoked: z.literal(true) }) },
+        404: { description: 'No such key' },
+      },
       handler: async (c, { params }) => {
         await keys.revoke(params.id);
-        return c.body(null, 204);
+        return c.json({ id: params.id, revoked: true as const });
       },
     }),
   ];

@@ -94,7 +94,7 @@ const lookupQuery = z
 const lookupResponseSchema = z.object({
   users: z.array(
     z.object({
-      id: z.string().describe('The external user id, or the first anonymous id of a user not yet identified.'),
+      userId: z.string().describe('The external user id, or the first anonymous id of a user not yet identified (the `:id` of GET /v1/users/:id).'),
       known: z.boolean(),
       attributes: z.record(z.string(), z.unknown()),
       identities: z.array(z.object({ kind: z.enum(['user', 'anonymous', 'email']), alias: z.string() })),
@@ -233,7 +233,7 @@ export function userRoutes(deps: {
       path: '/v1/users',
       scope: 'profiles:read',
       audit: 'profile.lookup',
-      returnsUsers: { body: ['users[].id'] },
+      returnsUsers: { body: ['users[].userId'] },
       tag: 'users',
       summary: 'Look users up by email, identity alias or declared attribute',
       description:
@@ -258,7 +258,7 @@ export function userRoutes(deps: {
           rows.map(async (u) => {
             const ids = await store.users.identities(u.id);
             return {
-              id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? String(u.id),
+              userId: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? String(u.id),
               known: u.externalId !== null,
               attributes: JSON.parse(u.attributes) as JsonObject,
               identities: ids.map((i) => ({ kind: i.kind, alias: i.alias })),
