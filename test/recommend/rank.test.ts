@@ -6,7 +6,7 @@ import { rankRecommendations, type RankInput } from '../../src/recommend/rank.ts
 const embeddings = {
   items: ['mug', 'plate', 'card', 'jug', 'wrap'],
   dim: 2,
-  vectors: Float32Array.from([1, 0, 0.99, 0.141, 0, 1, 0.707, 0.707, -1, 0]),
+  vectors: Float32Array.from([1, 0, 0.99, 0.141, 0, 1, Math.SQRT1_2, Math.SQRT1_2, -1, 0]),
 };
 const popularity = new Map([
   ['card', 50],
