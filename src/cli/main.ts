@@ -3,6 +3,7 @@ import { loadConfig, loadDotEnv, type Config } from '../core/config.ts';
 import { ConfigError, TraitlensError } from '../core/errors.ts';
 import { isPgUrl } from '../db/pg/pool.ts';
 import { UsageError, withStore, type Command, type Io } from './command.ts';
+import { backupCommand, restoreCommand } from './commands/backup.ts';
 import { demoCommand } from './commands/demo.ts';
 import { evalCommand } from './commands/eval.ts';
 import { evaluateCommand } from './commands/evaluate.ts';
@@ -36,6 +37,8 @@ const COMMANDS: readonly Command[] = [
   evalCommand,
   reindexCommand,
   migrateStoreCommand,
+  backupCommand,
+  restoreCommand,
 ];
 
 /** Exit codes: 0 ok, 1 a client error (bad input, not found), 2 bad usage or configuration, 70 our bug. */

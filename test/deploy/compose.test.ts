@@ -29,6 +29,10 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
+  it('gives each service a command the image entrypoint (bin/traitlens.mjs) runs', () => {
+    for (const [, s] of traitlens) expect(s.command).toHaveLength(1);
+  });
+
   it('API replicas leave the pipeline to the workers', () => {
     for (const [, s] of traitlens) if (s.command?.at(-1) === 'serve') expect(s.environment?.TRAITLENS_WORKER).toBe('false');
   });
