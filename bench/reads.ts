@@ -1,0 +1,306 @@
+/**
+ * Profile reads under an open-loop load (issue 14 item 3): `GET /v1/users/:id` on the real server
+ * (`traitlens serve`, its own process, default settings: synchronous FULL, audit on, worker on)
+ * over the demo database, at fixed request rates. Requests are scheduled at fixed intervals and
+ * each latency is measured from its scheduled time, not from when it was sent, so a stalled server
+ * cannot hide its stall by slowing the load down (no coordinated omission). Beside it, in the same
+ * run and on a copy of the same database: a raw baseline, a minimal hono + better-sqlite3 server
+ * answering the same profile (user row, identities, counts by type, current traits) without
+ * auth, audit or logging. Prints p50/p99/p99.9, the achieved rate and the ratio to the baseline.
+ *   npx tsx bench/reads.ts [--db demo.db] [--users 2000] [--rates 1000,2000] [--seconds 10]
+ * Without --db a demo database is built first (`traitlens demo --no-serve`, ~1 min).
+ * Target (issue 14): p99 ≤ 10 ms at 2,000 req/s.
+ */
+import Database from 'better-sqlite3';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    users: { type: 'string', default: '2000' },
+    rates: { type: 'string', default: '1000,2000' },
+    seconds: { type: 'string', default: '10' },
+    /** sockets the load generator may open to a server */
+    sockets: { type: 'string', default: '256' },
+    /** only the traitlens server (no raw baseline) */
+    'no-raw': { type: 'boolean', default: false },
+    /** write a V8 CPU profile of the traitlens server into this folder (node --cpu-prof) */
+    'cpu-prof': { type: 'string' },
+    /** internal: run as the raw baseline server over this database */
+    child: { type: 'string' },
+  },
+});
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin/traitlens.mjs');
+
+if (values.child) await rawServer(values.child);
+else await main();
+
+/** The baseline: the same reads on the raw driver, nothing else. */
+async function rawServer(dbPath: string): Promise<void> {
+  const { Hono } = await import('hono');
+  const { serve } = await import('@hono/node-server');
+  const db = new Database(dbPath, { readonly: true });
+  db.pragma('busy_timeout = 5000');
+  const userBy = db.prepare(
+    `SELECT u.id, u.external_id AS externalId, u.attributes, u.consent, u.event_count AS eventCount, u.first_event_at AS firstEventAt,
+            u.last_event_at AS lastEventAt, u.created_at AS createdAt, u.updated_at AS updatedAt
+     FROM identities i JOIN users u ON u.id = i.user_id
+     WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY (CASE WHEN i.kind = 'user' THEN 0 ELSE 1 END) LIMIT 1`,
+  );
+  const identities = db.prepare('SELECT kind, alias, created_at AS createdAt FROM identities WHERE user_id = ? ORDER BY id');
+  const counts = db.prepare('SELECT type, count(*) AS n FROM events WHERE user_id = ? GROUP BY type ORDER BY type');
+  const traits = db.prepare(
+    'SELECT id, key, value, kind, confidence, evidence, producer, version, valid_from AS validFrom, valid_to AS validTo FROM traits WHERE user_id = ? AND valid_to IS NULL ORDER BY kind, key, confidence DESC, id',
+  );
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  const app = new Hono();
+  app.get('/v1/users/:id', (c) => {
+    const u = userBy.get(c.req.param('id')) as (Record<string, unknown> & { id: number }) | undefined;
+    if (!u) return c.json({ error: 'not found' }, 404);
+    const ids = identities.all(u.id) as { kind: string; alias: string; createdAt: number }[];
+    const byType = counts.all(u.id) as { type: string; n: number }[];
+    const ts = traits.all(u.id) as Record<string, unknown>[];
+    return c.json({
+      id: u.externalId,
+      attributes: JSON.parse(u.attributes as string),
+      consent: u.consent,
+      identities: ids.map((i) => ({ ...i, createdAt: iso(i.createdAt) })),
+      eventCount: u.eventCount,
+      firstEventAt: iso(u.firstEventAt as number | null),
+      lastEventAt: iso(u.lastEventAt as number | null),
+      eventCounts: Object.fromEntries(byType.map((r) => [r.type, r.n])),
+      traits: ts.map((t) => ({ ...t, value: JSON.parse(t.value as string), evidence: JSON.parse(t.evidence as string), validFrom: iso(t.validFrom as number) })),
+    });
+  });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => process.stdout.write(`raw listening on http://127.0.0.1:${info.port}\n`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+interface Row {
+  server: string;
+  'target req/s': number;
+  'achieved req/s': number;
+  requests: number;
+  errors: number;
+  'p50 ms': number;
+  'p99 ms': number;
+  'p99.9 ms': number;
+  'max ms': number;
+  /** the server process's CPU time (user + system, all its threads) per request: less sensitive than latency to a busy machine */
+  'server CPU ms/req': number;
+}
+
+/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function main(): Promise<void> {
+  const run = promisify(execFile);
+  const rates = values.rates.split(',').map(Number);
+  const SECONDS = Number(values.seconds);
+  const dir = mkdtempSync(join(tmpdir(), 'traitlens-bench-reads-'));
+  const children: ChildProcess[] = [];
+  try {
+    const db = join(dir, 'demo.db');
+    if (values.db) {
+      // A copy: the run writes audit rows (and the server migrates), the original stays as it was.
+      const src = resolve(values.db);
+      const probe = new Database(src);
+      probe.pragma('wal_checkpoint(TRUNCATE)');
+      probe.close();
+      copyFileSync(src, db);
+      // The similar-users index beside it (else the server rebuilds it on start).
+      for (const ext of ['.hnsw', '.hnsw.json']) if (existsSync(`${src}${ext}`)) copyFileSync(`${src}${ext}`, `${db}${ext}`);
+    } else {
+      process.stderr.write(`building a ${values.users}-user demo database (traitlens demo --no-serve)...\n`);
+      await run(process.execPath, [bin, 'demo', '--no-serve', '--json', '--users', values.users, '--db', db], {
+        cwd: dir,
+        env: { ...process.env, TRAITLENS_CACHE_DIR: process.env.TRAITLENS_CACHE_DIR ?? join(root, 'data/cache') },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    }
+    const rawDb = join(dir, 'raw.db');
+    copyFileSync(db, rawDb);
+    for (const ext of ['-wal', '-shm']) if (existsSync(`${db}${ext}`)) copyFileSync(`${db}${ext}`, `${rawDb}${ext}`);
+    const ids = (new Database(db, { readonly: true }).prepare('SELECT external_id AS id FROM users WHERE external_id IS NOT NULL ORDER BY id').all() as { id: string }[]).map(
+      (r) => r.id,
+    );
+    // Only what a production server must change for a load test: no per-key rate limit.
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TRAITLENS_DB: db, TRAITLENS_RATE_LIMIT_RPS: '0', HOST: '127.0.0.1', PORT: '0' };
+    const key = (
+      JSON.parse((await run(process.execPath, [bin, 'keys', 'create', '--name', 'bench-reads', '--scopes', 'profiles:read', '--json'], { env, cwd: dir })).stdout) as {
+        secret: string;
+      }
+    ).secret;
+    const auditBefore = auditRows(db);
+
+    const start = async (args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp, cwd = dir): Promise<{ url: string; pid: number | undefined }> => {
+      const child = spawn(process.execPath, args, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      return new Promise((res, rej) => {
+        let out = '';
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          const m = pattern.exec(out);
+          if (!m) return;
+          // Keep draining the request log (a full pipe would stall the server) without holding it.
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
+          res({ url: m[1]!, pid: child.pid });
+        };
+        child.stdout!.on('data', onData);
+        child.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+      });
+    };
+    const servers: { name: string; url: string; pid: number | undefined; headers: Record<string, string> }[] = [
+      {
+        name: 'traitlens serve',
+        ...(await start([...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []), bin, 'serve'], env, /(http:\/\/127\.0\.0\.1:\d+)/)),
+        headers: { authorization: `Bearer ${key}` },
+      },
+    ];
+    if (!values['no-raw'])
+      servers.push({
+        name: 'raw hono + better-sqlite3',
+        ...(await start(['--import', 'tsx', join(root, 'bench/reads.ts'), '--child', rawDb], { PATH: env.PATH }, /raw listening on (http:\/\/127\.0\.0\.1:\d+)/, root)),
+        headers: {},
+      });
+
+    // Start-up work (migrations, the vector index catching up) is not what is measured: wait until
+    // each server is idle (under 10% of a core over half a second, at most a minute).
+    for (const srv of servers) {
+      for (let i = 0; i < 120; i++) {
+        const c0 = cpuSeconds(srv.pid);
+        await new Promise((r) => setTimeout(r, 500));
+        if (!((cpuSeconds(srv.pid) - c0) / 0.5 >= 0.1)) break;
+      }
+    }
+    const rows: Row[] = [];
+    let sentToTraitlens = 0;
+    for (const rate of rates) {
+      for (const s of servers) {
+        const agent = new Agent({ keepAlive: true, maxSockets: Number(values.sockets) });
+        // Warm-up: connections open, statements compiled, JIT warm.
+        await openLoop(s.url, s.headers, ids, agent, rate, 1);
+        const cpu0 = cpuSeconds(s.pid);
+        const r = await openLoop(s.url, s.headers, ids, agent, rate, SECONDS);
+        const cpu = ((cpuSeconds(s.pid) - cpu0) * 1000) / r.sent;
+        agent.destroy();
+        if (s.name === 'traitlens serve') sentToTraitlens += r.sent;
+        rows.push({ server: s.name, 'target req/s': rate, ...r.row, 'server CPU ms/req': Number(cpu.toFixed(3)) });
+      }
+    }
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    const audited = auditRows(db) - auditBefore;
+
+    console.log(
+      `load average when done: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (${cpus().length} cores)`,
+    );
+    console.log(`GET /v1/users/:id, open loop, ${SECONDS} s per row (after 1 s of warm-up at the same rate), ${ids.length} users, latencies from the scheduled send time`);
+    console.table(rows);
+    for (const rate of rates) {
+      const t = rows.find((r) => r.server === 'traitlens serve' && r['target req/s'] === rate);
+      const raw = rows.find((r) => r.server !== 'traitlens serve' && r['target req/s'] === rate);
+      if (t && raw)
+        console.log(
+          `${rate} req/s: traitlens / raw  p50 ${(t['p50 ms'] / raw['p50 ms']).toFixed(1)}×  p99 ${(t['p99 ms'] / raw['p99 ms']).toFixed(1)}×  (target: traitlens p99 ≤ 10 ms at 2,000 req/s)`,
+        );
+    }
+    console.log(`audit rows written by traitlens during the run: ${audited} for ${sentToTraitlens} requests (warm-up included)`);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function auditRows(db: string): number {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * Sends `rate` requests per second for `seconds`, each at its scheduled time (a timer catches up on
+ * every request that fell due), and measures each from that time to the end of its response.
+ */
+async function openLoop(
+  base: string,
+  headers: Record<string, string>,
+  ids: readonly string[],
+  agent: Agent,
+  rate: number,
+  seconds: number,
+): Promise<{ sent: number; row: Omit<Row, 'server' | 'target req/s' | 'server CPU ms/req'> }> {
+  const total = Math.round(rate * seconds);
+  const lat: number[] = [];
+  let errors = 0;
+  let next = 0;
+  let lastDone = 0;
+  const url = new URL(base);
+  const t0 = performance.now() + 5;
+  const fire = (i: number, due: number) =>
+    new Promise<void>((done) => {
+      const req = request({ host: url.hostname, port: url.port, path: `/v1/users/${encodeURIComponent(ids[(i * 7919) % ids.length]!)}`, agent, headers }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => {
+          lastDone = performance.now();
+          lat.push(lastDone - due);
+          if (res.statusCode !== 200) errors++;
+          done();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        lastDone = performance.now();
+        lat.push(lastDone - due);
+        done();
+      });
+      req.end();
+    });
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((finish) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && t0 + (next * 1000) / rate <= now) {
+        pending.push(fire(next, t0 + (next * 1000) / rate));
+        next++;
+      }
+      if (next >= total) finish();
+      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
+    };
+    setTimeout(tick, 5);
+  });
+  await Promise.all(pending);
+  const s = lat.sort((a, b) => a - b);
+  const q = (p: number) => Number((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN).toFixed(2));
+  return {
+    sent: total,
+    row: {
+      'achieved req/s': Math.round(total / ((lastDone - t0) / 1000)),
+      requests: total,
+      errors,
+      'p50 ms': q(0.5),
+      'p99 ms': q(0.99),
+      'p99.9 ms': q(0.999),
+      'max ms': Number((s[s.length - 1] ?? Number.NaN).toFixed(2)),
+    },
+  };
+}
