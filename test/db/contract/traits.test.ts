@@ -91,6 +91,49 @@ describeStores('traits', (ctx) => {
     expect((await ctx.store.users.require('bob')).profileVersion).toBe(second.profileVersion);
   });
 
+  it('facts: kind fact rows with fact: keys; current and merge take several kinds (the trait stage merges traits and facts in one transaction)', async () => {
+    const { userId } = await seed(ctx.store, 'fay', ['hello']);
+    const traits = ctx.store.traits;
+    const fact = (key: string, value: string) => ({ key, value, kind: 'fact' as const, confidence: 0.9, evidence: [{ eventId: 1, quote: 'hello' }], producer: 'p', version: '1' });
+    await traits.replaceTraits('computed', 'features', [{ userId, key: 'aov', value: 3, confidence: 1, version: 'v1' }], { now: 5 });
+    let seen: string[] = [];
+    const r = await traits.merge({
+      userId,
+      kind: ['semantic', 'fact'],
+      now: 10,
+      plan: (cur) => {
+        seen = cur.map((t) => t.kind);
+        return {
+          changes: [
+            { op: 'insert', ref: -1, trait: semantic('interest', 'books', 0.8) },
+            { op: 'insert', ref: -2, trait: fact('fact:reading', 'reads about 20 books a year') },
+          ],
+          result: null,
+        };
+      },
+    });
+    expect(seen).toEqual([]);
+    expect(r.profileVersion).not.toBeNull();
+    await traits.merge({
+      userId,
+      kind: ['semantic', 'fact'],
+      now: 20,
+      plan: (cur) => {
+        seen = cur.map((t) => `${t.kind} ${t.key}`);
+        return { changes: [{ op: 'insert', ref: -1, trait: fact('fact:residence', 'lives in ohio') }], result: null };
+      },
+    });
+    // The plan saw both kinds and not the computed row.
+    expect(seen).toEqual(['fact fact:reading', 'semantic interest']);
+    expect((await traits.current(userId, { kind: 'fact' })).map((t) => [t.key, t.value, t.evidence])).toEqual([
+      ['fact:reading', 'reads about 20 books a year', [{ eventId: 1, quote: 'hello' }]],
+      ['fact:residence', 'lives in ohio', [{ eventId: 1, quote: 'hello' }]],
+    ]);
+    expect((await traits.current(userId, { kind: ['fact', 'computed'] })).map((t) => t.kind)).toEqual(['computed', 'fact', 'fact']);
+    expect(await traits.current(userId, { kind: [] })).toEqual([]);
+    expect((await traits.history(userId, 'fact:residence')).map((t) => t.value)).toEqual(['lives in ohio']);
+  });
+
   it('merge: no change leaves the profile version; counters and read marks land with the changes; a failing plan writes nothing', async () => {
     const { userId, events } = await seed(ctx.store, 'cy', ['a', 'b', 'c']);
     const traits = ctx.store.traits;
