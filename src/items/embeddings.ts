@@ -22,6 +22,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../core/random.ts';
 
+// The pure vector helpers live in vectors.ts (no tfjs), which ranking imports directly; re-exported here for the contract.
+export { type ItemVectors, nearestItems, poolUserItems } from './vectors.ts';
+
 export interface ItemInteractionInput {
   user: number | string;
   item: string;
@@ -60,12 +63,6 @@ export interface TrainedItemEmbeddings {
   /** items.length × dim, row-major, every row L2-normalised */
   vectors: Float32Array;
   card: Record<string, unknown>;
-}
-
-export interface ItemVectors {
-  items: string[];
-  vectors: Float32Array;
-  dim: number;
 }
 
 const DEFAULTS = { dim: 32, epochs: 5, seed: 42, minCount: 2, sessionGapMs: 3_600_000, window: 10, negatives: 5, learningRate: 0.01, batchSize: 2048 };
@@ -327,51 +324,4 @@ export async function trainItemEmbeddings(interactions: readonly ItemInteraction
     contextTable.dispose();
     optimizer.dispose();
   }
-}
-
-/** Cosine neighbours of one item (rows are normalised: a dot product), best first (ties by id), the item itself left out. */
-export function nearestItems(model: ItemVectors, item: string, k: number): { item: string; score: number }[] {
-  const i = model.items.indexOf(item);
-  if (i < 0 || k <= 0) return [];
-  const { dim, vectors, items } = model;
-  // bounded top-k kept sorted: most rows fall below the k-th score and cost one comparison
-  const topS: number[] = [];
-  const topR: number[] = [];
-  const worse = (s: number, r: number, j: number) => s < topS[j]! || (s === topS[j]! && items[r]! > items[topR[j]!]!);
-  for (let r = 0; r < items.length; r++) {
-    if (r === i) continue;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += vectors[i * dim + j]! * vectors[r * dim + j]!;
-    if (topS.length === k && worse(s, r, k - 1)) continue;
-    let j = topS.length;
-    while (j > 0 && !worse(s, r, j - 1)) j--;
-    topS.splice(j, 0, s);
-    topR.splice(j, 0, r);
-    if (topS.length > k) {
-      topS.pop();
-      topR.pop();
-    }
-  }
-  return topR.map((r, j) => ({ item: items[r]!, score: topS[j]! }));
-}
-
-/** The normalised weighted mean of the user's known items' vectors; undefined when none is known. */
-export function poolUserItems(model: ItemVectors, userItems: readonly { item: string; weight: number }[]): Float32Array | undefined {
-  const { dim, vectors } = model;
-  const index = new Map(model.items.map((id, i) => [id, i]));
-  const out = new Float32Array(dim);
-  let any = false;
-  for (const { item, weight } of userItems) {
-    const r = index.get(item);
-    if (r === undefined || !(weight > 0)) continue;
-    any = true;
-    for (let j = 0; j < dim; j++) out[j]! += weight * vectors[r * dim + j]!;
-  }
-  if (!any) return undefined;
-  let s = 0;
-  for (let j = 0; j < dim; j++) s += out[j]! ** 2;
-  if (s === 0) return undefined;
-  const n = Math.sqrt(s);
-  for (let j = 0; j < dim; j++) out[j]! /= n;
-  return out;
 }

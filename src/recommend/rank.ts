@@ -18,7 +18,7 @@
  *
  * Owned items are excluded unless `excludeOwned` is false.
  */
-import { nearestItems, type ItemVectors } from '../items/embeddings.ts';
+import { nearestItems, type ItemVectors } from '../items/vectors.ts';
 
 export type ReasonKind = 'bought_with' | 'similar_users' | 'popular' | 'bought_before';
 export const REASON_KINDS: readonly ReasonKind[] = ['bought_with', 'similar_users', 'popular', 'bought_before'];
