@@ -51,12 +51,6 @@ export interface ItemKeys {
   valueProperty?: string;
 }
 
-export const itemKeysOf = (f: ItemFeature): ItemKeys => ({
-  property: f.property,
-  ...(f.event ? { event: f.event } : {}),
-  ...(f.valueProperty ? { valueProperty: f.valueProperty } : {}),
-});
-
 /** The scan keys for item inputs (property first, then the value property). */
 export const itemScanKeys = (k: ItemKeys): string[] => [k.property, ...(k.valueProperty ? [k.valueProperty] : [])];
 
