@@ -6,7 +6,7 @@ export interface SummaryKey {
   userId: number;
   profileVersion: number;
   audience: string;
-  /** `template.v2` or `llm:<model>:summary.v1` */
+  /** `template.v3` or `llm:<model>:summary.v2` (older rows: template.v2, summary.v1) */
   generator: string;
 }
 
