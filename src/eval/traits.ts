@@ -131,6 +131,10 @@ export interface LlmRunFigures {
   /** every current trait's quotes found verbatim in the (redacted) text of the event it cites */
   all_traits_verified: boolean;
   unverified_traits: number;
+  /** the same check for the current facts (kind 'fact') */
+  facts: number;
+  all_facts_verified: boolean;
+  unverified_facts: number;
 }
 
 export function loadSpeakers(path: string): Speaker[] {
@@ -184,6 +188,8 @@ interface UserResult {
   traits: { key: string; value: string | number | boolean }[];
   /** statements of the user's current facts (kind 'fact') */
   facts: string[];
+  /** their evidence, for the LLM run's quote check */
+  factEvidence: { eventId: number; quote: string }[][];
 }
 
 export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEvalReport> {
@@ -242,8 +248,10 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       signals += r.traits.signals;
       for (const [k, n] of Object.entries(r.traits.rejected)) rejected[k] = (rejected[k] ?? 0) + n;
       const traits = (await sqliteStore(db).traits.current(user.id, { kind: 'semantic' })).map((x) => ({ key: x.key, value: x.value as string | number | boolean }));
-      const facts = (await sqliteStore(db).traits.current(user.id, { kind: 'fact' })).map((x) => String(x.value));
-      results.push({ index: offset + i, speaker: s, traits, facts });
+      const factRows = await sqliteStore(db).traits.current(user.id, { kind: 'fact' });
+      const facts = factRows.map((x) => String(x.value));
+      const factEvidence = factRows.map((x) => x.evidence.map((e) => ({ eventId: e.eventId, quote: e.quote })));
+      results.push({ index: offset + i, speaker: s, traits, facts, factEvidence });
       if ((i + 1) % 50 === 0 || i === speakers.length - 1) opts.onProgress?.({ phase: 'extract', done: i + 1, total: speakers.length });
     }
 
@@ -458,6 +466,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         sqliteStore(db).features,
         results.reduce((a, u) => a + u.traits.length, 0),
         rejected,
+        results.flatMap((u) => u.factEvidence),
       );
     return report;
   } finally {
@@ -467,21 +476,19 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
   }
 }
 
-async function llmFigures(features: FeatureStore, traits: number, rejected: Record<string, number>): Promise<LlmRunFigures> {
+async function llmFigures(features: FeatureStore, traits: number, rejected: Record<string, number>, factEvidence: { eventId: number; quote: string }[][]): Promise<LlmRunFigures> {
   const u = await features.llmCallTotals();
-  // Re-check every current trait's evidence ourselves, independently of merge.
+  // Re-check every current trait's and fact's evidence ourselves, independently of merge.
   const rows = (await features.semanticEvidence()).map((e) => JSON.parse(e) as { eventId: number; quote: string }[]);
-  const texts = await features.eventTexts(rows.flatMap((ev) => ev.map((e) => e.eventId)));
-  let unverified = 0;
-  for (const ev of rows) {
-    const ok =
-      ev.length > 0 &&
-      ev.every((e) => {
-        const t = texts.get(e.eventId);
-        return t !== undefined && redactPii(t).text.includes(e.quote);
-      });
-    if (!ok) unverified++;
-  }
+  const texts = await features.eventTexts([...rows, ...factEvidence].flatMap((ev) => ev.map((e) => e.eventId)));
+  const verified = (ev: { eventId: number; quote: string }[]) =>
+    ev.length > 0 &&
+    ev.every((e) => {
+      const t = texts.get(e.eventId);
+      return t !== undefined && redactPii(t).text.includes(e.quote);
+    });
+  const unverified = rows.filter((ev) => !verified(ev)).length;
+  const unverifiedFacts = factEvidence.filter((ev) => !verified(ev)).length;
   return {
     note: 'echo oracle: the loopback server answers with the offline extractor run on the signals in the prompt. This proves the client, prompt, structured output, verification and merge end to end; it is not a measure of any model’s quality.',
     calls: u.calls,
@@ -492,6 +499,9 @@ async function llmFigures(features: FeatureStore, traits: number, rejected: Reco
     rejected,
     all_traits_verified: unverified === 0 && rows.length === traits,
     unverified_traits: unverified,
+    facts: factEvidence.length,
+    all_facts_verified: unverifiedFacts === 0,
+    unverified_facts: unverifiedFacts,
   };
 }
 
@@ -565,7 +575,7 @@ export function formatTraitsEvalReport(r: TraitsEvalReport): string {
   ];
   if (r.llm) {
     out.push(
-      `LLM path: ${r.llm.calls} calls (${r.llm.ok_calls} ok), ${r.llm.prompt_tokens} prompt + ${r.llm.completion_tokens} completion tokens; ${r.llm.traits} traits; every trait verified: ${r.llm.all_traits_verified ? 'yes' : `NO (${r.llm.unverified_traits} not)`}; rejected ${JSON.stringify(r.llm.rejected)}`,
+      `LLM path: ${r.llm.calls} calls (${r.llm.ok_calls} ok), ${r.llm.prompt_tokens} prompt + ${r.llm.completion_tokens} completion tokens; ${r.llm.traits} traits; every trait verified: ${r.llm.all_traits_verified ? 'yes' : `NO (${r.llm.unverified_traits} not)`}; ${r.llm.facts} facts, every fact verified: ${r.llm.all_facts_verified ? 'yes' : `NO (${r.llm.unverified_facts} not)`}; rejected ${JSON.stringify(r.llm.rejected)}`,
       `NOTE: ${r.llm.note}`,
     );
   }
