@@ -9,7 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 
@@ -189,5 +189,10 @@ async function main(): Promise<void> {
   }
   console.log(`${CLIENTS} clients × ${BATCH}-event batches, ${USERS} users, ${SECONDS} s per row (after an 8-batch backlog); latencies in ms`);
   console.log(`/healthz p50 / p99 on the idle server (no clients): ${idleHealth} ms`);
+  console.log(
+    `load average when done: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${cpus().length} cores; other work on the machine shows here)`,
+  );
   console.table(rows);
 }

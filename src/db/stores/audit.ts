@@ -247,15 +247,27 @@ const WRITER_SOURCE = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 const Database = require(w.driver);
 const db = new Database(w.path);
-db.pragma('busy_timeout = ' + Math.trunc(w.busyTimeoutMs));
+// No busy handler: its sleeps grow to 100 ms and lose every race for the lock to back-to-back
+// ingestion batches on the serving connection. Poll every millisecond instead, up to the busy timeout.
+db.pragma('busy_timeout = 0');
 db.pragma('synchronous = ' + Math.trunc(w.synchronous));
 db.pragma('foreign_keys = ON');
 db.pragma('secure_delete = ON');
 const insert = db.prepare(w.sql);
 const group = db.transaction((rows) => { for (const r of rows) insert.run(...r); });
+const pause = new Int32Array(new SharedArrayBuffer(4));
 parentPort.on('message', (m) => {
   try {
-    group.immediate(m.rows);
+    const deadline = Date.now() + w.busyTimeoutMs;
+    for (;;) {
+      try {
+        group.immediate(m.rows);
+        break;
+      } catch (err) {
+        if (!err || err.code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    }
     parentPort.postMessage({ id: m.id, ok: true });
   } catch (err) {
     parentPort.postMessage({ id: m.id, ok: false, error: String(err && err.message || err), code: err && err.code });
