@@ -1,10 +1,10 @@
 /**
  * Behavioural model evaluation on a real dataset:
- *   node --import tsx bench/eval-behaviour.ts --dataset cdnow|online-retail|online-shoppers --data DIR [--arch mlp|gru|lstm|logreg] [--folds K] [--json] [--keep]
+ *   node --import tsx bench/eval-behaviour.ts --dataset cdnow|online-retail|online-shoppers|online-retail-items --data DIR [--arch mlp|gru|lstm|logreg] [--folds K] [--json] [--keep]
  * (the same as `traitlens eval behaviour`)
  */
 import { parseArgs } from 'node:util';
-import { BEHAVIOUR_DATASETS, runBehaviourEval, type BehaviourDataset } from '../src/eval/behaviour.ts';
+import { BEHAVIOUR_DATASETS, formatItemsEval, ITEMS_DATASET, runBehaviourEval, runItemsEval, type BehaviourDataset } from '../src/eval/behaviour.ts';
 import type { ModelSpec } from '../src/predict/spec.ts';
 
 const { values } = parseArgs({
@@ -17,6 +17,17 @@ const { values } = parseArgs({
     folds: { type: 'string' },
   },
 });
+if (values.dataset === ITEMS_DATASET) {
+  // Line-item Online Retail: item-aware models against aggregates only (docs/eval-behaviour.md).
+  const r = await runItemsEval({
+    dataDir: values.data as string,
+    architecture: values.arch as ModelSpec['architecture'],
+    keep: values.keep as boolean,
+    log: values.json ? () => {} : undefined,
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `${formatItemsEval(r)}\n`);
+  process.exit(0);
+}
 if (!values.dataset || !(BEHAVIOUR_DATASETS as readonly string[]).includes(values.dataset)) {
   process.stderr.write(`--dataset must be one of ${BEHAVIOUR_DATASETS.join(', ')}\n`);
   process.exit(2);
