@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
+import { UnprocessableError } from '../core/errors.ts';
 import type { Json } from '../core/types.ts';
 import { openDb, type Db } from '../db/connection.ts';
 import { sqliteStore } from '../db/store.ts';
@@ -13,6 +14,8 @@ import { createProfileServices } from '../similar/services.ts';
 import type { RunTally } from '../jobs/worker.ts';
 import type { DemoModelsResult } from './models.ts';
 import { writePopulationJsonl, type DeclaredAttributes, type Identify } from './population.ts';
+import { trainStoreItemEmbeddings, type ItemTrainReport } from '../pipeline/item-embeddings.ts';
+import { demoItemCatalogue } from './items.ts';
 
 /** The name of the admin key every demo database has (how the demo knows a database is its own). */
 export const DEMO_ADMIN_KEY = 'demo admin';
@@ -37,6 +40,8 @@ export interface DemoResult {
   /** a user with a rich profile, to show */
   showcaseUserId: string;
   timings: Record<string, number>;
+  /** the item embeddings trained from the demo's interactions */
+  items: ItemTrainReport | null;
   /** the folder of the demo's trained models (TRAITLENS_MODELS_DIR unless given), for the server it starts */
   modelsDir: string;
   models: DemoModelsResult;
@@ -113,6 +118,23 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log('training behavioural models (purchase propensity, churn) and scoring every user…');
   const models = await time('models', () => trainDemoModels(store, { modelsDir, asOf: dataEnd, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, log }));
 
+  // Items: the shop's catalogue, then item embeddings from what people viewed and bought (the
+  // recommendations' "bought with" candidates; the pipeline would retrain them on its own too).
+  log('importing the item catalogue and training item embeddings…');
+  const items = await time('items', async () => {
+    const imported = await store.items.upsert(demoItemCatalogue(), 'import');
+    try {
+      const r = await trainStoreItemEmbeddings(store, config, { seed: 42 });
+      log(`  ${imported} catalogue items; ${r.items} embedded from ${r.interactions} interactions of ${r.users} users in ${r.seconds}s (${r.version})`);
+      return r;
+    } catch (err) {
+      // A tiny population may not have enough baskets: recommendations then use similar users and popularity.
+      if (!(err instanceof UnprocessableError)) throw err;
+      log(`  ${imported} catalogue items; no item embeddings: ${err.message}`);
+      return null;
+    }
+  });
+
   // Vectors were built per user as the pipeline ran; refit the behaviour scaler on the whole
   // population, recompute them, and build the similar-users index file.
   log('building user vectors and the similar-users index…');
@@ -124,7 +146,19 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   });
   const adminKey = await sqliteStore(db).keys.create(DEMO_ADMIN_KEY, ['admin']);
   const readKey = await sqliteStore(db).keys.create('demo support (read-only)', ['profiles:read', 'summaries:read']);
-  return { db, adminKey, readKey, import: imported, identified, pipeline: { ...tally, seconds }, showcaseUserId: await pickShowcase(store.features), timings, modelsDir, models };
+  return {
+    db,
+    adminKey,
+    readKey,
+    import: imported,
+    identified,
+    pipeline: { ...tally, seconds },
+    showcaseUserId: await pickShowcase(store.features),
+    timings,
+    modelsDir,
+    models,
+    items,
+  };
 }
 
 /** The known user with the most distinct semantic trait keys (ties: lowest id), for a rich example. */

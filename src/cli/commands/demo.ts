@@ -12,6 +12,7 @@ import { assembleRuntime } from '../../runtime/runtime.ts';
 import { summarise } from '../../profile/summary.ts';
 import { createProfileServices } from '../../similar/services.ts';
 import { similarUsers } from '../../similar/similar.ts';
+import { ItemService } from '../../recommend/recommend.ts';
 import { UsageError, writeLine, type Command } from '../command.ts';
 
 export const demoCommand: Command = {
@@ -25,7 +26,8 @@ database), so \`traitlens keys create\`, \`traitlens serve\` and the rest work o
 nothing set. It generates a synthetic population with a fixed seed (default 2,000 users, ~300k
 events with searches, chats, support tickets and reviews), imports it through the normal import
 path, runs the pipeline for every user on the embedded defaults (offline trait extractor and
-embeddings: no key, no network), trains two models, prints one user's profile, then starts the API
+embeddings: no key, no network), trains two models and item embeddings, prints one user's profile
+and recommendations, then starts the API
 server (HOST/PORT) with the pipeline worker and prints an API key and curl examples.
 
 The database is replaced on every run. A database the demo did not make (it has users but no
@@ -80,6 +82,13 @@ The database is replaced on every run. A database the demo did not make (it has 
             showcaseTraits: showcase ? (await describeTraits(sqliteStore(demo.db).traits, showcase.id)).length : 0,
             timings: demo.timings,
             models: demo.models.models,
+            items: demo.items && {
+              version: demo.items.version,
+              items: demo.items.items,
+              interactions: demo.items.interactions,
+              users: demo.items.users,
+              seconds: demo.items.seconds,
+            },
           }),
         );
       } else await printProfile();
@@ -140,6 +149,14 @@ The database is replaced on every run. A database the demo did not make (it has 
       log(`Similar users (${similar.vectorVersion ?? 'no vector'}):`);
       for (const r of similar.results)
         log(`  ${r.userId.padEnd(10)} ${r.similarity.toFixed(3)}  shared: ${r.sharedTraits.map((t) => `${t.key}=${String(t.value)}`).join(', ') || '-'}`);
+      const items = new ItemService(profiles);
+      const top = await items.userTopItems(showcase.id, 3);
+      const rec = await items.recommend(showcase.id, { k: 5, neighbours: 20 });
+      log('');
+      log(`Top items: ${top.map((t) => `${t.title ?? t.item} (${t.n}×)`).join('; ') || '-'}`);
+      log(`Recommended items (item embeddings ${rec.embeddingsVersion ?? 'none'}, ${rec.neighbours} similar users):`);
+      for (const r of rec.recommendations) log(`  ${(r.title ?? r.item).padEnd(34)} ${r.score.toFixed(3)}  ${r.reasons.map((x) => x.text).join('; ')}`);
+      if (rec.note) log(`  (${rec.note})`);
     }
   },
 };
