@@ -7,10 +7,12 @@ import { SupportView } from './support.js';
 import { MarketingView } from './marketing.js';
 import { ModelsView } from './models.js';
 import { QualityView } from './quality.js';
+import { ItemsView } from './items.js';
 
 const VIEWS = [
   { id: 'support', label: 'Support' },
   { id: 'marketing', label: 'Marketing' },
+  { id: 'items', label: 'Items' },
   { id: 'models', label: 'Models' },
   { id: 'quality', label: 'Quality' },
 ];
@@ -104,6 +106,7 @@ function App() {
     <main id="main" ref=${main} tabindex="-1">
       ${view === 'support' ? html`<${SupportView} userId=${rest[0] ?? ''} />` : null}
       ${view === 'marketing' ? html`<${MarketingView} segmentId=${rest[0] === 'segment' ? rest[1] : undefined} />` : null}
+      ${view === 'items' ? html`<${ItemsView} itemId=${rest[0]} />` : null}
       ${view === 'models' ? html`<${ModelsView} name=${rest[0]} />` : null}
       ${view === 'quality' ? html`<${QualityView} />` : null}
     </main>`;

@@ -1,8 +1,10 @@
 // Support view: find a user by id or alias; summary, traits with evidence and history, facts the
-// user disclosed (statement, evidence, history), predictions, computed features, the event timeline and similar users.
+// user disclosed (statement, evidence, history), predictions, computed features, the event timeline, similar users,
+// and the user's top items and recommendations (items.js).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, eventLookup, u } from './api.js';
 import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, fmtValue, html, humanKey, useApi } from './ui.js';
+import { ItemsPanel } from './items.js';
 
 const KIND_ORDER = ['semantic', 'declared', 'predicted', 'computed'];
 const KIND_LABEL = {
@@ -52,6 +54,7 @@ function UserPage({ userId }) {
       </div>
       <div class="col">
         <${SimilarPanel} userId=${userId} />
+        <${ItemsPanel} userId=${userId} />
         <${TimelinePanel} userId=${userId} counts=${p.eventCounts} />
       </div>
     </div>`}<//>`;
