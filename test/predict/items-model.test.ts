@@ -117,6 +117,23 @@ describe('item-aware models', () => {
     preds.forEach((p, i) => expect(p.probability).toBeCloseTo(r.test.scores[i] as number, 5));
   });
 
+  it('multi-class targets (softmax) take item inputs too', async () => {
+    // `tier`: a for catalogue A, b/c split within catalogue B by the pair number (items tell A from B only).
+    for (let i = 0; i < N; i++) await t.store.users.setAttributes(`u${i}`, { tier: i % 2 === 0 ? 'a' : Math.floor(i / 2) % 2 ? 'b' : 'c' }, undefined);
+    const s = parseSpec({
+      ...spec('tier_items', { property: 'item', event: 'purchase', dim: 4, minUsers: 2 }),
+      target: { kind: 'attribute', key: 'tier' },
+      training: { epochs: 15, patience: 15, batchSize: 32, learningRate: 0.02, hidden: [8], l2: 0, dropout: 0 },
+    });
+    const r = await trainModel(t.store, s, { modelsDir: models.dir, log: () => {}, now: ASOF, version: 'v1' });
+    expect([...r.card.classes].sort()).toEqual(['a', 'b', 'c']);
+    expect(r.card.metrics.test.kind).toBe('multiclass');
+    const m = await loadModel('tier_items', { dir: models.dir });
+    const preds = await predictUsers(t.store.features, m, { asOf: ASOF, userIds: r.test.userIds.slice(0, 4) });
+    expect(preds).toHaveLength(4);
+    for (const p of preds) expect(['a', 'b', 'c']).toContain(p.value);
+  });
+
   it('pretrained embeddings: a clear error without active ones', async () => {
     const s = spec('team_pre', { property: 'item', embedding: 'pretrained' });
     await expect(
