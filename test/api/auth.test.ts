@@ -10,6 +10,8 @@ beforeAll(async () => {
   await api.request('POST', '/v1/events', { json: [{ userId: 'u1', type: 'click', properties: { item_id: 'a' } }] });
   // The one allowed DELETE probe (admin key) erases this user, not u1 the other probes read.
   await api.request('POST', '/v1/events', { json: [{ userId: 'to-erase', type: 'click' }] });
+  // Item embeddings holding the probed item, so GET /v1/items/:id/similar has something to answer.
+  await api.store.items.saveEmbeddings({ version: 'probe', dim: 2, card: {}, items: ['probe-item', 'other-item'], vectors: new Float32Array([1, 0, 0.6, 0.8]), createdAt: 1 });
 });
 afterAll(() => api.cleanup());
 
@@ -57,6 +59,11 @@ const probes: Probe[] = [
   { method: 'POST', path: '/v1/search/users', doc: '/v1/search/users', scope: 'profiles:read', json: { query: 'hiking' } },
   { method: 'GET', path: '/v1/users/u1/summary', doc: '/v1/users/{id}/summary', scope: 'summaries:read' },
   { method: 'GET', path: '/v1/users/u1/recommendations', doc: '/v1/users/{id}/recommendations', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/users/u1/items', doc: '/v1/users/{id}/items', scope: 'profiles:read' },
+  { method: 'PUT', path: '/v1/items/probe-item', doc: '/v1/items/{id}', scope: 'events:write', json: { title: 'probe' } },
+  { method: 'GET', path: '/v1/items', doc: '/v1/items', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/items/probe-item', doc: '/v1/items/{id}', scope: 'profiles:read' },
+  { method: 'GET', path: '/v1/items/probe-item/similar', doc: '/v1/items/{id}/similar', scope: 'profiles:read' },
   // POST before the routes that read segment 1, which it creates.
   // names are unique: each call names its segment afresh
   { method: 'POST', path: '/v1/segments', doc: '/v1/segments', scope: 'segments:write', makeJson: () => ({ name: `probe ${++made}`, filter: { attribute: { key: 'a', eq: 1 } } }) },

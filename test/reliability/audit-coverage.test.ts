@@ -91,6 +91,7 @@ describe('audit coverage (issue 12.6)', () => {
     'get /v1/users/{id}/similar': ['u0', () => api.request('GET', '/v1/users/u0/similar?k=4')],
     'get /v1/users/{id}/summary': ['u0', () => api.request('GET', '/v1/users/u0/summary')],
     'get /v1/users/{id}/recommendations': ['u4', () => api.request('GET', '/v1/users/u4/recommendations?neighbours=5')],
+    'get /v1/users/{id}/items': ['u4', () => api.request('GET', '/v1/users/u4/items')],
     'post /v1/search/users': [null, () => api.request('POST', '/v1/search/users', { json: { query: 'walks in the mountains', k: 5 } })],
     'post /v1/segments': [null, () => api.request('POST', '/v1/segments', { json: { description: 'people who love hiking' } })],
     'get /v1/segments/{id}/users': [null, () => api.request('GET', `/v1/segments/${segmentId}/users?limit=3`)],
