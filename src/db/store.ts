@@ -65,7 +65,7 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
   return {
     dialect: d,
     exec,
-    events: new SqlEventStore(exec, d),
+    events: new SqlEventStore(exec, d, () => audit.committingElsewhere),
     users: new SqlUserStore(exec, d),
     traits: new SqlTraitStore(exec, d),
     jobs: new SqlJobStore(exec, d),

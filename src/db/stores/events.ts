@@ -138,6 +138,8 @@ export class SqlEventStore implements EventStore {
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
+    /** SQLite: true while another writer of this process should go first (the audit writer thread committing reads' rows) */
+    private readonly yieldTo: () => boolean = () => false,
   ) {}
 
   writeBatch(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
@@ -159,6 +161,10 @@ export class SqlEventStore implements EventStore {
     const w = (this.sqliteWriter ??= new IngestStore(x.db));
     const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
     const deadline = performance.now() + busyMs;
+    // Audited reads first: while their rows are being committed on the writer thread, wait (a
+    // bounded while, so a steady stream of reads slows ingestion down but never stops it).
+    const yieldUntil = performance.now() + MAX_YIELD_MS;
+    while (this.yieldTo() && performance.now() < yieldUntil) await new Promise((r) => setTimeout(r, 1));
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       const out = await x.exclusive(() => w.tryWriteBatch(events, rejections, receivedAt));
       if (out) return out;
@@ -241,6 +247,9 @@ export class SqlEventStore implements EventStore {
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
 }
+
+/** The longest a batch waits for audited reads' commits before taking the write lock anyway. */
+const MAX_YIELD_MS = 50;
 
 /** WAL pages (4 KB) allowed to accumulate during a bulk load before a checkpoint. */
 const IMPORT_WAL_PAGES = 16_384;
