@@ -15,6 +15,8 @@ import { poolUserItems } from '../items/embeddings.ts';
 import type { ItemBlockSource } from './vector.ts';
 
 export const ITEM_BLOCK_KEY = 'vector_item_model';
+/** A small key naming the pinned version: refreshes read it, and the large body only when it changed. */
+const ITEM_BLOCK_VERSION_KEY = 'vector_item_model_version';
 
 export interface PinnedItemModel extends ItemBlockSource {
   items: string[];
@@ -45,16 +47,17 @@ function decode(text: string): PinnedItemModel {
   return { version: s.version, dim: s.dim, items: s.items, vectors };
 }
 
-const cache = new WeakMap<Store, { updatedAt: number; model: PinnedItemModel }>();
+const cache = new WeakMap<Store, PinnedItemModel>();
 
-/** The pinned model (null: none pinned). */
+/** The pinned model (null: none pinned). Reads the body only when the pinned version is not the cached one. */
 export async function loadPinnedItemModel(store: Store): Promise<PinnedItemModel | null> {
+  const v = await store.profiles.getMeta(ITEM_BLOCK_VERSION_KEY);
+  const hit = cache.get(store);
+  if (v && hit && hit.version === v.value) return hit;
   const m = await store.profiles.getMeta(ITEM_BLOCK_KEY);
   if (!m) return null;
-  const hit = cache.get(store);
-  if (hit && hit.updatedAt === m.updatedAt) return hit.model;
   const model = decode(m.value);
-  cache.set(store, { updatedAt: m.updatedAt, model });
+  cache.set(store, model);
   return model;
 }
 
@@ -71,7 +74,11 @@ export async function pinItemModel(store: Store, now = Date.now(), opts: { ifAbs
   if (!active) return opts.ifAbsent ? null : await loadPinnedItemModel(store);
   const model: PinnedItemModel = { version: active.version, dim: active.dim, items: active.items, vectors: active.vectors };
   const written = await store.profiles.setMeta(ITEM_BLOCK_KEY, encode(model), now, opts);
-  return written ? model : await loadPinnedItemModel(store);
+  // The loser of a first-pin race adopts the winner's body; either way the version key follows the body.
+  const pinned = written ? model : ((await store.profiles.getMeta(ITEM_BLOCK_KEY).then((m) => (m ? decode(m.value) : null))) ?? model);
+  await store.profiles.setMeta(ITEM_BLOCK_VERSION_KEY, pinned.version, now);
+  cache.set(store, pinned);
+  return pinned;
 }
 
 /** The pinned model, pinning the active one first when none is pinned yet (null: no item model at all). */
