@@ -19,7 +19,10 @@ const base = (over: Partial<RankInput>): RankInput => ({ owned: new Map(), embed
 
 describe('rankRecommendations', () => {
   it('leaves out what the user owns when excluding owned, and ranks items bought with it first', () => {
-    const r = rankRecommendations(base({ owned: new Map([['mug', 3]]), titles: new Map([['mug', 'RED MUG']]), k: 5 }));
+    const input = base({ owned: new Map([['mug', 3]]), titles: new Map([['mug', 'RED MUG']]), k: 5 });
+    expect(rankRecommendations(input).map((x) => x.item)).not.toContain('mug');
+    // popularity weighed lightly: the item bought with the mug comes first
+    const r = rankRecommendations({ ...input, weights: { boughtWith: 1, similarUsers: 0, popular: 0.2, boughtBefore: 0 } });
     expect(r.map((x) => x.item)).not.toContain('mug');
     expect(r[0]!.item).toBe('plate');
     expect(r[0]!.reasons[0]).toEqual({ kind: 'bought_with', item: 'mug', text: 'bought with RED MUG' });
