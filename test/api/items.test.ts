@@ -1,5 +1,5 @@
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { trainStoreItemEmbeddings } from '../../src/pipeline/item-embeddings.ts';
@@ -54,6 +54,8 @@ beforeAll(async () => {
   await api.runtime.profiles.index.open();
   doc = (await api.request('GET', '/openapi.json', { key: null })).body;
   ajv = new Ajv2020({ strict: false, allErrors: true });
+  // CommonJS default export under Node's ESM interop
+  const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => Ajv2020;
   addFormats(ajv);
 }, 120_000);
 afterAll(() => api?.cleanup());
