@@ -153,7 +153,10 @@ describe('export and erasure over one list of per-user data', () => {
     const marker = 'zqvxcountermark';
     const r = await api.request('POST', '/v1/events', { key: api.keys['events:write'], json: [{ userId: 'typer', type: `${marker}_type` }] });
     expect(r.body.accepted).toBe(1);
-    expect(Object.keys(await residue(marker))).toEqual(['events.type']);
+    // Only the user's own rows hold it: the event, and that user's tally by type (in the per-user
+    // data list, so erasure takes it with the events); no shared counter.
+    expect(Object.keys(await residue(marker)).sort()).toEqual(['events.type', 'user_event_counts.type']);
+    expect(api.store.userData.some((s) => s.tables.includes('user_event_counts'))).toBe(true);
     // Stats still count events by type, from the events themselves (so erasure takes them along).
     expect((await api.request('GET', '/v1/stats')).body.events.byType).toMatchObject({ [`${marker}_type`]: 1 });
   });
