@@ -15,6 +15,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     folds: { type: 'string' },
+    pretrained: { type: 'boolean', default: false },
   },
 });
 if (values.dataset === ITEMS_DATASET) {
@@ -23,6 +24,7 @@ if (values.dataset === ITEMS_DATASET) {
     dataDir: values.data as string,
     architecture: values.arch as ModelSpec['architecture'],
     keep: values.keep as boolean,
+    pretrained: values.pretrained as boolean,
     log: values.json ? () => {} : undefined,
   });
   process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `${formatItemsEval(r)}\n`);

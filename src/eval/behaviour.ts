@@ -595,6 +595,8 @@ export interface ItemsEvalResult {
     items: ItemsModelFigures;
     /** logistic regression (one-layer tfjs net, L2, early stopping on validation) on the item presence matrix alone */
     logreg_items: Omit<ItemsModelFigures, 'blend_weight' | 'network_auc' | 'train_seconds' | 'epochs'> & { train_seconds: number };
+    /** `pretrained`: aggregates + pooled item2vec embeddings trained on the training users' purchases only (null: not run) */
+    items_pretrained: (ItemsModelFigures & { embedding_seconds: number; embedding_items: number }) | null;
   };
   repurchase: {
     as_of: string;
@@ -675,6 +677,34 @@ async function itemMatrixLogReg(
 }
 
 /**
+ * The country model with `embedding: "pretrained"`: item2vec (src/items/embeddings.ts) trained on the
+ * purchases of the item model's training users only (no validation or test user's basket), pooled.
+ */
+async function pretrainedCountry(
+  store: { features: FeatureStore },
+  spec: ModelSpec,
+  trained: TrainResult,
+  asOf: number,
+  modelsDir: string,
+  log: (m: string) => void,
+): Promise<NonNullable<ItemsEvalResult['country']['items_pretrained']>> {
+  const t0 = performance.now();
+  const train = new Set(trained.train.userIds);
+  const rows: { user: number; item: string; weight: number; ts: number }[] = [];
+  for await (const page of store.features.scanEvents({ asOf, props: ['item', 'quantity'] }))
+    for (const e of page)
+      if (train.has(e.userId) && e.type === 'purchase' && typeof e.p0 === 'string') rows.push({ user: e.userId, item: e.p0, weight: Number(e.p1) || 1, ts: e.ts });
+  const { trainItemEmbeddings } = await import('../items/embeddings.ts');
+  const m = await trainItemEmbeddings(rows, { dim: 32, seed: 42 });
+  const embeddingSeconds = (performance.now() - t0) / 1000;
+  log(`item2vec on ${rows.length} training-user purchases: ${m.items.length} items in ${embeddingSeconds.toFixed(1)} s`);
+  const source = { activeEmbeddings: async () => ({ version: m.version, dim: m.dim, items: m.items, vectors: m.vectors }) };
+  const pSpec = parseSpec({ ...spec, name: 'retail_country_pretrained', features: { ...spec.features, items: { ...spec.features.items, embedding: 'pretrained' } } });
+  const r = await trainModel({ features: store.features, items: source }, pSpec, { modelsDir, version: 'eval', log: () => {} });
+  return { ...figures(r), embedding_seconds: embeddingSeconds, embedding_items: m.items.length };
+}
+
+/**
  * `traitlens eval behaviour --dataset online-retail-items`: loads the line items (purchases and
  * returns as events, the customer's country as a declared attribute), then (a) country = United
  * Kingdom from aggregates only, aggregates + items, and logistic regression on the item matrix;
@@ -688,6 +718,8 @@ export async function runItemsEval(opts: {
   keep?: boolean;
   log?: (m: string) => void;
   overrides?: SpecOverrides;
+  /** also the country model on pretrained item embeddings (item2vec on the training users' purchases) */
+  pretrained?: boolean;
 }): Promise<ItemsEvalResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const t0 = performance.now();
@@ -710,6 +742,7 @@ export async function runItemsEval(opts: {
     const art = JSON.parse(readFileSync(join(cItems.dir, ARTEFACT_JSON), 'utf8')) as ModelArtefact;
     const vocabulary = art.items?.vocabulary ?? [];
     const lr = await itemMatrixLogReg(store, cItems, vocabulary, art.schema.asOf);
+    const pre = opts.pretrained ? await pretrainedCountry(store, specs.country_items, cItems, art.schema.asOf, join(work, 'models'), log) : null;
     const rAgg = await train('repurchase_aggregates');
     const rItems = await train('repurchase_items');
     const mean = (a: readonly number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
@@ -734,6 +767,7 @@ export async function runItemsEval(opts: {
         aggregates: figures(cAgg),
         items: figures(cItems),
         logreg_items: lr,
+        items_pretrained: pre,
       },
       repurchase: {
         as_of: specs.repurchase_items.asOf as string,
@@ -762,6 +796,7 @@ export function formatItemsEval(r: ItemsEvalResult): string {
     row('aggregates only', c.aggregates),
     row('aggregates + items (embedding bag)', c.items),
     row('logistic regression, item matrix', c.logreg_items),
+    ...(c.items_pretrained ? [row('aggregates + pretrained item2vec', c.items_pretrained)] : []),
     `(b) any purchase after ${p.as_of.slice(0, 10)}; examples ${p.examples.train}/${p.examples.validation}/${p.examples.test}, test base rate ${f(p.base_rate_test)}`,
     row('aggregates only', p.aggregates),
     row('aggregates + items', p.items),
