@@ -183,6 +183,8 @@ export const configSchema = z.object({
   TRAITLENS_ITEM_RETRAIN_MS: int(3_600_000, 0),
   /** Item embedding size for `train-items` and the pipeline's retraining. */
   TRAITLENS_ITEM_DIM: int(32, 2, 512),
+  /** How item embeddings are learned: mf (items bought by the same people; what `eval recommend` chose on Online Retail) or item2vec (items bought together). */
+  TRAITLENS_ITEM_METHOD: z.enum(['mf', 'item2vec']).default('mf'),
   /** Recommendations leave out items the user already has (false when re-buying is the point). */
   TRAITLENS_RECOMMEND_EXCLUDE_OWNED: bool(true),
 });

@@ -30,6 +30,7 @@ type ItemConfig = Pick<
   | 'TRAITLENS_ITEM_WEIGHT_PROPERTY'
   | 'TRAITLENS_ITEM_EVENT_TYPES'
   | 'TRAITLENS_ITEM_DIM'
+  | 'TRAITLENS_ITEM_METHOD'
   | 'TRAITLENS_ITEM_RETRAIN_INTERACTIONS'
   | 'TRAITLENS_ITEM_RETRAIN_MS'
   | 'TRAITLENS_DEFAULT_CONSENT'
@@ -74,7 +75,7 @@ export async function trainStoreItemEmbeddings(store: Store, config: ItemConfig,
   try {
     // Loaded on first use: the trainer pulls in tfjs, which the rest of the pipeline may never need.
     const { trainItemEmbeddings } = await import('../items/embeddings.ts');
-    trained = await trainItemEmbeddings(rows, { dim: config.TRAITLENS_ITEM_DIM, ...opts, now });
+    trained = await trainItemEmbeddings(rows, { dim: config.TRAITLENS_ITEM_DIM, method: config.TRAITLENS_ITEM_METHOD, ...opts, now });
   } catch (err) {
     // The trainer refuses too little data with a plain Error: a client-side condition, not a crash.
     if (err instanceof Error && /^(not enough items|no baskets)/.test(err.message))

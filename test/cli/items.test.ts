@@ -118,12 +118,12 @@ describe('traitlens train-items', () => {
     });
     const r = await cli(['train-items', '--dim', '4', '--epochs', '2', '--seed', '3']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/trained item embeddings item2vec-\S+ \(item2vec, 4 dimensions, backend cpu\)/);
+    expect(r.stdout).toMatch(/trained item embeddings mf-\S+ \(mf, 4 dimensions, backend cpu\)/);
     expect(r.stdout).toMatch(/interactions\s+108/);
     expect(r.stdout).toMatch(/catalogue rows learned from events\s+6/);
     const model = await withStore((s) => s.items.activeEmbeddings());
     expect(model?.items.sort()).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5']);
-    expect(model?.card).toMatchObject({ method: 'item2vec', dim: 4, data: { interactions: 108, users: 12, consent: 'profiling' } });
+    expect(model?.card).toMatchObject({ method: 'mf', dim: 4, data: { interactions: 108, users: 12, consent: 'profiling' } });
     expect((await cli(['train-items', '--method', 'bogus'])).code).toBe(2);
     expect((await cli(['train-items', '--dim', '1'])).code).toBe(2);
   }, 60_000);

@@ -21,7 +21,8 @@ tfjs and saves them as the active version (with a model card). The pipeline also
 (TRAITLENS_ITEM_RETRAIN_INTERACTIONS, TRAITLENS_ITEM_RETRAIN_MS); an erased user's interactions stop
 influencing the embeddings at the next training.
 
-  --method     item2vec (items bought together, default) or mf (items bought by the same people)
+  --method     mf (items bought by the same people) or item2vec (items bought together);
+               default TRAITLENS_ITEM_METHOD (mf)
   --dim        embedding size (default TRAITLENS_ITEM_DIM)
   --epochs     passes over the data
   --seed       random seed (the same data and seed give the same vectors)
