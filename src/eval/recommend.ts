@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
+import { mulberry32 } from '../core/random.ts';
 import { nearestItems, poolUserItems, trainItemEmbeddings, type ItemEmbeddingMethod, type TrainedItemEmbeddings } from '../items/embeddings.ts';
 import { initBackend } from '../predict/backend.ts';
 import { candidates, rankRecommendations, type BlendWeights, type Candidate, type RankInput } from '../recommend/rank.ts';
@@ -210,16 +211,58 @@ const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** Mean recall@10 and NDCG@10 of a ranker over the split's users. */
 export function score(split: Split, rank: (user: string) => readonly string[]): Figures {
-  let recall = 0;
-  let ndcg = 0;
-  for (const u of split.users) {
+  return summarise(perUser(split, rank));
+}
+
+/** Per-user recall@10 and NDCG@10, in the split's user order. */
+export function perUser(split: Split, rank: (user: string) => readonly string[]): { recall: Float64Array; ndcg: Float64Array } {
+  const recall = new Float64Array(split.users.length);
+  const ndcg = new Float64Array(split.users.length);
+  split.users.forEach((u, i) => {
     const ranked = rank(u);
     const t = split.targets.get(u)!;
-    recall += recallAt(ranked, t);
-    ndcg += ndcgAt(ranked, t);
+    recall[i] = recallAt(ranked, t);
+    ndcg[i] = ndcgAt(ranked, t);
+  });
+  return { recall, ndcg };
+}
+
+const mean = (a: Float64Array) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
+
+function summarise(p: { recall: Float64Array; ndcg: Float64Array }): Figures {
+  return { users: p.recall.length, recall_at_10: r4(mean(p.recall)), ndcg_at_10: r4(mean(p.ndcg)) };
+}
+
+export interface PairedDifference {
+  /** mean over users of (a − b) */
+  diff: number;
+  /** 95 % paired bootstrap interval of the mean difference (users resampled, 1,000 draws, seeded) */
+  ci95: [number, number];
+  /** users where a scored higher / lower than b */
+  wins: number;
+  losses: number;
+}
+
+/** Paired comparison of two rankers' per-user figures on the same users. */
+export function pairedDifference(a: Float64Array, b: Float64Array, seed = 1, draws = 1000): PairedDifference {
+  const n = a.length;
+  const d = Float64Array.from(a, (x, i) => x - b[i]!);
+  const rnd = mulberry32(seed);
+  const means: number[] = [];
+  for (let k = 0; k < draws; k++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[Math.floor(rnd() * n)]!;
+    means.push(s / (n || 1));
   }
-  const n = split.users.length || 1;
-  return { users: split.users.length, recall_at_10: r4(recall / n), ndcg_at_10: r4(ndcg / n) };
+  means.sort((x, y) => x - y);
+  let wins = 0;
+  let losses = 0;
+  for (const x of d) {
+    if (x > 0) wins++;
+    else if (x < 0) losses++;
+  }
+  const q = (p: number) => r4(means[Math.min(draws - 1, Math.floor(p * draws))]!);
+  return { diff: r4(mean(d)), ci95: [q(0.025), q(0.975)], wins, losses };
 }
 
 /** Lines per item in the history (only the last `days` before `cutoff` when given). */
@@ -447,6 +490,9 @@ export interface SettingResult {
   ndcg_at_10: number;
   popularity: Figures;
   item_knn: Figures;
+  /** ours minus the baseline, per user, with a paired bootstrap interval */
+  vs_item_knn: { recall_at_10: PairedDifference; ndcg_at_10: PairedDifference };
+  vs_popularity: { recall_at_10: PairedDifference; ndcg_at_10: PairedDifference };
   /** chosen on validation for this setting */
   weights: BlendWeights;
   variant: Variant;
@@ -565,12 +611,16 @@ export async function runRecommendEval(opts: RecommendEvalOptions): Promise<Reco
   for (const ex of settingsOrder) {
     const chosen = pick(ex, method);
     const st = stateFor(test, model, chosen.variant);
-    const ours = score(test, (u) => rankRecommendations({ ...userRankInput(test, st, u, neighbours, ex), weights: chosen.weights }).map((r) => r.item));
+    const ours = perUser(test, (u) => rankRecommendations({ ...userRankInput(test, st, u, neighbours, ex), weights: chosen.weights }).map((r) => r.item));
+    const pop = perUser(test, popularityRanker(test, ex));
+    const knn = perUser(test, itemKnnRanker(test, ex));
     settings.push({
       exclude_owned: ex,
-      ...ours,
-      popularity: score(test, popularityRanker(test, ex)),
-      item_knn: score(test, itemKnnRanker(test, ex)),
+      ...summarise(ours),
+      popularity: summarise(pop),
+      item_knn: summarise(knn),
+      vs_item_knn: { recall_at_10: pairedDifference(ours.recall, knn.recall), ndcg_at_10: pairedDifference(ours.ndcg, knn.ndcg) },
+      vs_popularity: { recall_at_10: pairedDifference(ours.recall, pop.recall), ndcg_at_10: pairedDifference(ours.ndcg, pop.ndcg) },
       weights: chosen.weights,
       variant: chosen.variant,
       validation: { ours: chosen.figures, ...valBase.get(ex)! },
@@ -618,6 +668,8 @@ export async function runRecommendEval(opts: RecommendEvalOptions): Promise<Reco
 /** The text report: the headline setting first, then both settings with the baselines. */
 export function formatRecommendEval(r: RecommendEvalResult): string {
   const f = (x: Figures) => `recall_at_10 ${x.recall_at_10.toFixed(4)}  ndcg_at_10 ${x.ndcg_at_10.toFixed(4)}`;
+  const d = (x: PairedDifference) =>
+    `${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(4)} (95 % CI ${x.ci95[0].toFixed(4)} to ${x.ci95[1].toFixed(4)}; better for ${x.wins} users, worse for ${x.losses})`;
   const lines = [
     `dataset ${r.dataset}: ${r.users} users (purchases on both sides of ${r.split.cutoff.slice(0, 10)}), ${r.data.purchases} purchases, ${r.data.items} items; backend ${r.backend}`,
     `headline (${r.exclude_owned ? 'owned items excluded' : 'owned items kept'}): users ${r.users}  ${f(r)}`,
@@ -627,6 +679,7 @@ export function formatRecommendEval(r: RecommendEvalResult): string {
       `owned ${s.exclude_owned ? 'excluded' : 'kept    '}  ours        ${f(s)}   (blend ${JSON.stringify(s.weights)}, ${JSON.stringify(s.variant)})`,
       `                popularity  ${f(s.popularity)}`,
       `                item-kNN    ${f(s.item_knn)}`,
+      `                ours − item-kNN: recall_at_10 ${d(s.vs_item_knn.recall_at_10)}, ndcg_at_10 ${d(s.vs_item_knn.ndcg_at_10)}`,
     );
   }
   lines.push(

@@ -11,6 +11,7 @@ import {
   itemKnnRanker,
   ndcgAt,
   packedTopForTest,
+  pairedDifference,
   parseOnlineRetailPurchases,
   popularityRanker,
   readOnlineRetailPurchases,
@@ -92,6 +93,22 @@ describe('metrics and baselines', () => {
   it("item-kNN ranks the items bought with the user's items first", () => {
     // customer 5 has a; b co-occurs with a for two of a's four buyers, c for one, d never
     expect(itemKnnRanker(split, true)('5').slice(0, 2)).toEqual(['b', 'c']);
+  });
+});
+
+describe('paired comparison', () => {
+  it('reports the mean difference, a bootstrap interval and wins/losses', () => {
+    const b = Float64Array.from({ length: 200 }, (_, i) => (i % 10) / 10);
+    const same = pairedDifference(b, b);
+    expect(same).toEqual({ diff: 0, ci95: [0, 0], wins: 0, losses: 0 });
+    const better = pairedDifference(
+      Float64Array.from(b, (x, i) => x + (i % 2 ? 0.1 : 0)),
+      b,
+    );
+    expect(better.diff).toBeCloseTo(0.05, 4);
+    expect(better.ci95[0]).toBeGreaterThan(0);
+    expect(better.ci95[1]).toBeGreaterThanOrEqual(better.diff);
+    expect([better.wins, better.losses]).toEqual([100, 0]);
   });
 });
 
