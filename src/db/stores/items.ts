@@ -1,3 +1,4 @@
+import type { Config } from '../../core/config.ts';
 import type { ConsentFlag } from '../../core/types.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
@@ -56,6 +57,15 @@ export interface InteractionSelection {
   weightProperty?: string | undefined;
   /** only these event types (all types when absent or empty) */
   types?: readonly string[] | undefined;
+}
+
+/** The interaction selection the configuration names (TRAITLENS_ITEM_PROPERTIES, _ITEM_WEIGHT_PROPERTY, _ITEM_EVENT_TYPES). */
+export function interactionSelection(config: Pick<Config, 'TRAITLENS_ITEM_PROPERTIES' | 'TRAITLENS_ITEM_WEIGHT_PROPERTY' | 'TRAITLENS_ITEM_EVENT_TYPES'>): InteractionSelection {
+  return {
+    itemProperties: config.TRAITLENS_ITEM_PROPERTIES,
+    ...(config.TRAITLENS_ITEM_WEIGHT_PROPERTY ? { weightProperty: config.TRAITLENS_ITEM_WEIGHT_PROPERTY } : {}),
+    ...(config.TRAITLENS_ITEM_EVENT_TYPES.length ? { types: config.TRAITLENS_ITEM_EVENT_TYPES } : {}),
+  };
 }
 
 export interface InteractionQuery extends InteractionSelection {
