@@ -76,7 +76,7 @@ describe('request bodies', () => {
 
 describe('routing', () => {
   it('unknown routes are a JSON 404', async () => {
-    for (const path of ['/', '/v1', '/v2/events', '/v1/events/', '/v1/users', '/v1/users/a/b/c']) {
+    for (const path of ['/', '/v1', '/v2/events', '/v1/events/', '/v1/usersx', '/v1/users/a/b/c']) {
       const r = await raw('GET', path);
       expect(r.status, path).toBe(404);
       expect(r.headers.get('content-type')).toContain('application/json');
