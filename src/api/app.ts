@@ -86,6 +86,7 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
           title: 'Traitlens API',
           version: API_VERSION,
           description: 'Self-hostable user profiling. Errors are always `{"error": {"code", "message", "details"}}`.',
+          license: { name: 'MIT', identifier: 'MIT' },
         })),
     ),
   ];

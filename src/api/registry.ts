@@ -186,16 +186,39 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+/** Where a schema named with `.meta({ id })` is published, referenced from every place that uses it. */
+const COMPONENT_REF = '#/components/schemas/';
+
+/** `#/$defs/X` → `#/components/schemas/X`, everywhere in a converted schema. */
+function pointRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(pointRefs);
+  if (value === null || typeof value !== 'object') return value;
+  const out: JsonSchema = {};
+  for (const [k, v] of Object.entries(value)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? COMPONENT_REF + v.slice(8) : pointRefs(v);
+  return out;
+}
+
+/**
+ * A zod schema as JSON Schema. Sub-schemas named with `.meta({ id: 'Name' })` become `$ref`s to
+ * `components.schemas.Name` and are added to `components` (the same name must mean the same shape).
+ */
+function jsonSchema(schema: z.ZodType, components?: Record<string, JsonSchema>): JsonSchema {
+  const { $schema: _drop, $defs, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+    if (!components) throw new Error(`schema ${name} is named where components cannot be published`);
+    const pointed = pointRefs(def) as JsonSchema;
+    const known = components[name];
+    if (known && JSON.stringify(known) !== JSON.stringify(pointed)) throw new Error(`two different schemas are named ${name}`);
+    components[name] = pointed;
+  }
+  return pointRefs(rest) as JsonSchema;
 }
 
 const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 
-function parameters(schema: AnyObject | undefined, where: 'query' | 'path'): JsonSchema[] {
+function parameters(schema: AnyObject | undefined, where: 'query' | 'path', components: Record<string, JsonSchema>): JsonSchema[] {
   if (!schema) return [];
-  const s = jsonSchema(schema);
+  const s = jsonSchema(schema, components);
   const props = (s.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((s.required ?? []) as string[]);
   return Object.entries(props).map(([name, ps]) => {
@@ -214,12 +237,14 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  license?: { name: string; identifier?: string; url?: string };
 }
 
 /** The OpenAPI 3.1 document for the registered routes (JSON Schema draft 2020-12, as 3.1 uses). */
 export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
-  const errorRef = { $ref: '#/components/schemas/Error' };
+  const schemas: Record<string, JsonSchema> = { Error: jsonSchema(errorBodySchema) };
+  const errorRef = { $ref: `${COMPONENT_REF}Error` };
   const errorResponses = (r: AnyRoute): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     const add = (status: number, description: string) => {
@@ -247,7 +272,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
     const responses: Record<string, unknown> = {};
     for (const [status, resp] of Object.entries(r.responses)) {
       const isError = Number(status) >= 400;
-      const schema = resp.schema ? jsonSchema(resp.schema) : isError ? errorRef : undefined;
+      const schema = resp.schema ? jsonSchema(resp.schema, schemas) : isError ? errorRef : undefined;
       responses[status] = {
         description: resp.description,
         ...(schema ? { content: { [resp.contentType ?? 'application/json']: { schema } } } : {}),
@@ -281,8 +306,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
       ...(r.audit ? { 'x-audit-action': r.audit } : {}),
       ...(r.audit && returnsUsersOf(r) ? { 'x-returns-users': returnsUsersOf(r) } : {}),
       ...(r.scope ? { security: [{ bearerAuth: [] }], 'x-required-scope': r.scope } : { security: [] }),
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query'), ...headers],
-      ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema) } } } } : {}),
+      parameters: [...parameters(r.params, 'path', schemas), ...parameters(r.query, 'query', schemas), ...headers],
+      ...(bodySchema ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(bodySchema, schemas) } } } } : {}),
       responses,
     };
     (paths[toOpenApiPath(r.path)] ??= {})[r.method] = op;
@@ -290,10 +315,12 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: OpenApiInfo): Js
   return {
     openapi: '3.1.0',
     info,
+    // Relative: the server that answered is the one to call (behind a proxy too).
+    servers: [{ url: '/', description: 'This Traitlens server' }],
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths,
     components: {
-      schemas: { Error: jsonSchema(errorBodySchema) },
+      schemas,
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Scope } from '../../src/core/types.ts';
 import { startServer, type RunningServer } from '../../src/api/server.ts';
-import { assembleRuntime } from '../../src/runtime/runtime.ts';
+import { assembleRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { createKeysPerScope, testConfig } from './api.ts';
 import { createTempDb, type TempDb } from './temp-db.ts';
 
@@ -9,6 +9,8 @@ export interface TestServer extends TempDb {
   server: RunningServer;
   url: string;
   keys: Record<Scope, string>;
+  /** the server's runtime (e.g. `runtime.pipeline.createWorker().drain()` with TRAITLENS_WORKER=false) */
+  runtime: Runtime;
 }
 
 /** The real HTTP server from `startServer` on 127.0.0.1, a random port, over a temp database; `logger` to read its log lines. */
@@ -16,9 +18,11 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   const temp = createTempDb();
   const keys = await createKeysPerScope(temp.store);
   let server: RunningServer;
+  let runtime: Runtime;
   try {
     const config = testConfig(temp.path, env);
-    server = await startServer({ config, runtime: assembleRuntime(temp.store, config), handleSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
+    runtime = assembleRuntime(temp.store, config);
+    server = await startServer({ config, runtime, handleSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
   } catch (err) {
     temp.cleanup();
     throw err;
@@ -28,6 +32,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     server,
     url: server.url,
     keys,
+    runtime,
     cleanup: temp.cleanup,
   };
 }

@@ -11,16 +11,18 @@ import { userRefParams } from './users.ts';
 
 const itemParams = z.object({ id: itemIdSchema.describe('The item id (as events name it in TRAITLENS_ITEM_PROPERTIES).') });
 
-const itemSchema = z.object({
-  id: z.string(),
-  title: z.string().nullable(),
-  category: z.string().nullable(),
-  price: z.number().nullable(),
-  attributes: z.record(z.string(), z.unknown()),
-  source: z.enum(['import', 'learned']).describe('import: from the catalogue (PUT or import-items); learned: an id seen in events only.'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const itemSchema = z
+  .object({
+    id: z.string(),
+    title: z.string().nullable(),
+    category: z.string().nullable(),
+    price: z.number().nullable(),
+    attributes: z.record(z.string(), z.unknown()),
+    source: z.enum(['import', 'learned']).describe('import: from the catalogue (PUT or import-items); learned: an id seen in events only.'),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Item' });
 
 const itemJson = (r: ItemRow) => ({ ...r, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() });
 

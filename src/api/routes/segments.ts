@@ -6,7 +6,7 @@ import type { ProfileServices } from '../../similar/services.ts';
 import type { Catalogue } from '../../traits/catalogue.ts';
 import { defineRoute } from '../registry.ts';
 
-const segmentSchema = z.object({ id: z.number().int(), name: z.string(), description: z.string().nullable(), filter: z.unknown(), createdAt: z.string() });
+const segmentSchema = z.object({ id: z.number().int(), name: z.string(), description: z.string().nullable(), filter: z.unknown(), createdAt: z.string() }).meta({ id: 'Segment' });
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(200).optional().describe('Required with `filter`.'),
@@ -15,33 +15,37 @@ const createBody = z.object({
   segmentDescription: z.string().trim().min(1).max(2000).optional().describe('With `filter`: a note saved as the segment’s description (e.g. the words it was compiled from).'),
 });
 
-const proposalSchema = z.union([
-  z.object({ mode: z.literal('llm'), filter: z.unknown(), explanation: z.string(), saved: z.literal(false), generator: z.string(), next: z.string() }),
-  z.object({
-    mode: z.literal('words'),
-    filter: z.unknown(),
-    conditions: z.array(z.object({ phrase: z.string(), condition: z.unknown(), via: z.string().optional().describe('how a near-synonym was matched (word vectors)') })),
-    notUnderstood: z.array(z.string()),
-    saved: z.literal(false),
-    generator: z.string(),
-    next: z.string(),
-  }),
-  z.object({
-    mode: z.literal('embedding_search'),
-    note: z.string(),
-    notUnderstood: z.array(z.string()),
-    saved: z.literal(false),
-    users: z.array(z.object({ userId: z.string(), score: z.number() })),
-  }),
-]);
+const proposalSchema = z
+  .union([
+    z.object({ mode: z.literal('llm'), filter: z.unknown(), explanation: z.string(), saved: z.literal(false), generator: z.string(), next: z.string() }),
+    z.object({
+      mode: z.literal('words'),
+      filter: z.unknown(),
+      conditions: z.array(z.object({ phrase: z.string(), condition: z.unknown(), via: z.string().optional().describe('how a near-synonym was matched (word vectors)') })),
+      notUnderstood: z.array(z.string()),
+      saved: z.literal(false),
+      generator: z.string(),
+      next: z.string(),
+    }),
+    z.object({
+      mode: z.literal('embedding_search'),
+      note: z.string(),
+      notUnderstood: z.array(z.string()),
+      saved: z.literal(false),
+      users: z.array(z.object({ userId: z.string(), score: z.number() })),
+    }),
+  ])
+  .meta({ id: 'SegmentProposal', description: 'A filter proposed from words (not saved): save it with POST /v1/segments {name, filter}.' });
 
-const lookalikesSchema = z.object({
-  segmentId: z.number().int(),
-  members: z.number().int(),
-  membersWithVectors: z.number().int(),
-  results: z.array(z.object({ userId: z.string(), similarity: z.number(), blocks: z.record(z.string(), z.number().nullable()) })),
-  note: z.string().optional(),
-});
+const lookalikesSchema = z
+  .object({
+    segmentId: z.number().int(),
+    members: z.number().int(),
+    membersWithVectors: z.number().int(),
+    results: z.array(z.object({ userId: z.string(), similarity: z.number(), blocks: z.record(z.string(), z.number().nullable()) })),
+    note: z.string().optional(),
+  })
+  .meta({ id: 'Lookalikes' });
 
 const segmentParams = z.object({ id: z.coerce.number().int().min(1).describe('Segment id.') });
 

@@ -25,51 +25,55 @@ export const userRefParams = z.object({
 
 const consentSchema = z.object({ profiling: z.boolean(), llm_processing: z.boolean(), marketing: z.boolean() });
 
-export const traitSchema = z.object({
-  id: z.number().int(),
-  key: z.string(),
-  value: z
-    .unknown()
-    .describe(
-      'The trait’s value. For a `predicted` trait: the outcome the model finds likelier (for a yes/no model, `true` means more likely than not), with `confidence` the probability of that value — so a yes/no prediction’s confidence is at least 0.5 and the probability of "yes" is `confidence` when the value is true, else 1 − `confidence`.',
-    ),
-  kind: z.enum(TRAIT_KINDS).describe('fact: a free-form statement the user made about themselves (key fact:..., value the statement), with its evidence like any trait.'),
-  confidence: z.number(),
-  evidence: z
-    .array(
-      z.object({
-        event: z.number().int().describe('The event the quote comes from: its `id` in GET /v1/users/:id/events (the server’s number, not your `eventId`).'),
-        quote: z.string(),
-        eventId: z
-          .number()
-          .int()
-          .meta({ deprecated: true })
-          .describe('Deprecated (removed after 0.x): the same number as `event`. On events, `eventId` is your own string id; here it was not.'),
-      }),
-    )
-    .describe('The quoted spans a trait rests on, each with the event it was read from.'),
-  producer: z.string(),
-  version: z.string(),
-  validFrom: z.string().describe('ISO 8601'),
-  validTo: z.string().nullable(),
-});
+export const traitSchema = z
+  .object({
+    id: z.number().int(),
+    key: z.string(),
+    value: z
+      .unknown()
+      .describe(
+        'The trait’s value. For a `predicted` trait: the outcome the model finds likelier (for a yes/no model, `true` means more likely than not), with `confidence` the probability of that value — so a yes/no prediction’s confidence is at least 0.5 and the probability of "yes" is `confidence` when the value is true, else 1 − `confidence`.',
+      ),
+    kind: z.enum(TRAIT_KINDS).describe('fact: a free-form statement the user made about themselves (key fact:..., value the statement), with its evidence like any trait.'),
+    confidence: z.number(),
+    evidence: z
+      .array(
+        z.object({
+          event: z.number().int().describe('The event the quote comes from: its `id` in GET /v1/users/:id/events (the server’s number, not your `eventId`).'),
+          quote: z.string(),
+          eventId: z
+            .number()
+            .int()
+            .meta({ deprecated: true })
+            .describe('Deprecated (removed after 0.x): the same number as `event`. On events, `eventId` is your own string id; here it was not.'),
+        }),
+      )
+      .describe('The quoted spans a trait rests on, each with the event it was read from.'),
+    producer: z.string(),
+    version: z.string(),
+    validFrom: z.string().describe('ISO 8601'),
+    validTo: z.string().nullable(),
+  })
+  .meta({ id: 'Trait' });
 
-const profileSchema = z.object({
-  id: z.string().describe('The external user id, or the first anonymous id of a user not yet identified.'),
-  known: z.boolean().describe('Whether the user has an external id.'),
-  attributes: z.record(z.string(), z.unknown()),
-  consent: consentSchema.describe('Effective consent: declared flags over the defaults.'),
-  identities: z
-    .array(z.object({ kind: z.enum(['user', 'anonymous', 'email']), alias: z.string(), createdAt: z.string() }))
-    .describe('The external id, anonymous ids and the email (the declared `email` attribute, trimmed and lower-cased).'),
-  eventCount: z.number().int(),
-  firstEventAt: z.string().nullable(),
-  lastEventAt: z.string().nullable(),
-  eventCounts: z.record(z.string(), z.number().int()).describe('Events by type.'),
-  traits: z.array(traitSchema).describe('Current traits (valid now).'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const profileSchema = z
+  .object({
+    id: z.string().describe('The external user id, or the first anonymous id of a user not yet identified.'),
+    known: z.boolean().describe('Whether the user has an external id.'),
+    attributes: z.record(z.string(), z.unknown()),
+    consent: consentSchema.describe('Effective consent: declared flags over the defaults.'),
+    identities: z
+      .array(z.object({ kind: z.enum(['user', 'anonymous', 'email']), alias: z.string(), createdAt: z.string() }))
+      .describe('The external id, anonymous ids and the email (the declared `email` attribute, trimmed and lower-cased).'),
+    eventCount: z.number().int(),
+    firstEventAt: z.string().nullable(),
+    lastEventAt: z.string().nullable(),
+    eventCounts: z.record(z.string(), z.number().int()).describe('Events by type.'),
+    traits: z.array(traitSchema).describe('Current traits (valid now).'),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Profile' });
 
 const LOOKUP_FIELDS = new Set(['email', 'alias', 'limit']);
 const ATTRIBUTE_PARAM = /^attribute\.(.{1,100})$/s;
