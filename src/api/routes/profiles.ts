@@ -25,10 +25,12 @@ const similarResponse = z.object({
   note: z.string().optional(),
 });
 
-const searchBody = z.object({
-  query: z.string().trim().min(1).max(2000).describe('Free text, embedded with the profile embedder and matched against users’ text.'),
-  k: z.number().int().min(1).max(1000).default(10),
-});
+/** The same `k` cap (TRAITLENS_SIMILAR_MAX_K) as /similar, so exceeding either gives the same 400. */
+const searchBody = (maxK: number) =>
+  z.object({
+    query: z.string().trim().min(1).max(2000).describe('Free text, embedded with the profile embedder and matched against users’ text.'),
+    k: z.number().int().min(1).max(maxK).default(10).describe(`How many results, 1 to ${maxK}.`),
+  });
 
 const summaryResponse = z.object({
   userId: z.string(),
@@ -85,7 +87,7 @@ export function profileRoutes(s: ProfileServices) {
       tag: 'similar',
       summary: 'Find users by free text',
       description: 'Embeds the query with the profile embedder and ranks users by the cosine of their text block (what they wrote, and the facts they told us: kind fact).',
-      body: searchBody,
+      body: searchBody(maxK),
       responses: {
         200: {
           description: 'Matches, best first',
