@@ -486,6 +486,55 @@ describe('web console (headless Chromium)', () => {
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
+  it('at phone width (375 px) no view scrolls sideways: tables, long ids and values wrap or scroll in their own box', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    try {
+      await signIn();
+      const overflow: string[] = [];
+      const check = async (view: string) => {
+        const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, innerWidth]')) as [number, number];
+        if (scroll <= inner) return;
+        // The outermost elements that stick out (not those clipped by a scrolling box), to name in the failure.
+        const wide = await page.evaluate(
+          `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5 && !(e.parentElement && e.parentElement.getBoundingClientRect().right > innerWidth + 0.5) && !(e.parentElement && getComputedStyle(e.parentElement).overflowX !== 'visible')).slice(0, 6).map((e) => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`,
+        );
+        overflow.push(`${view}: scrollWidth ${scroll} > ${inner}: ${(wide as string[]).join(', ')}`);
+      };
+      await page.goto(`${server.url}/console#/support/${showcase}`);
+      await page.locator('#traits li.trait').first().waitFor();
+      await page.locator('#summary p.summary').waitFor();
+      await page.locator('#timeline ol.timeline li').first().waitFor();
+      await page.locator('#similar ol.similar li').first().waitFor();
+      await page.locator('#features dl.features dd').first().waitFor();
+      await shot('20-phone-support');
+      await check('support');
+      await page.goto(`${server.url}/console#/marketing`);
+      await page.getByLabel('Name').waitFor();
+      await check('marketing');
+      const segment = (await apiGet('/v1/segments')).segments[0];
+      if (segment) {
+        await page.goto(`${server.url}/console#/marketing/segment/${segment.id}`);
+        await page.getByRole('heading', { name: `Segment: ${segment.name}` }).waitFor();
+        await page.locator('ul.sample li p').first().waitFor();
+        await shot('21-phone-segment');
+        await check('segment');
+      }
+      await page.goto(`${server.url}/console#/models`);
+      await page.locator('table.metrics').getByRole('rowheader', { name: 'majority class' }).waitFor();
+      await shot('22-phone-models');
+      await check('models');
+      await page.goto(`${server.url}/console#/items`);
+      await page.getByRole('heading', { level: 1, name: 'Items' }).waitFor();
+      await check('items');
+      await page.goto(`${server.url}/console#/quality`);
+      await page.getByRole('heading', { level: 1, name: 'Quality' }).waitFor();
+      await check('quality');
+      expect(overflow).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+
   it('raised no script errors or CSP violations', () => {
     expect(errors).toEqual([]);
   });

@@ -3,7 +3,7 @@
 // and the user's top items and recommendations (items.js).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, eventLookup, u } from './api.js';
-import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, fmtValue, html, humanKey, useApi } from './ui.js';
+import { Confidence, ErrorNote, Loaded, Panel, Time, UserLink, fmtFeature, fmtValue, html, humanKey, useApi } from './ui.js';
 import { ItemsPanel } from './items.js';
 
 const KIND_ORDER = ['semantic', 'declared', 'predicted', 'computed'];
@@ -216,7 +216,7 @@ function FeaturesPanel({ traits }) {
     ${
       sorted.length === 0
         ? html`<p class="muted">No computed features yet.</p>`
-        : html`<dl class="features">${sorted.map((t) => html`<div><dt>${humanKey(t.key)}</dt><dd>${fmtValue(t.value)}</dd></div>`)}</dl>`
+        : html`<dl class="features">${sorted.map((t) => fmtFeature(t.key, t.value)).map((f) => html`<div><dt>${f.label}</dt><dd>${f.value}</dd></div>`)}</dl>`
     }
   <//>`;
 }

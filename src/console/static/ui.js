@@ -91,6 +91,32 @@ export function fmtValue(v) {
 /** @param {string} key */
 export const humanKey = (key) => key.replace(/_/g, ' ');
 
+/** A duration in milliseconds in plain units: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min, 3 d 4 h. */
+export function fmtDuration(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${Math.round(s * 10) / 10} s`;
+  const parts = (a, ua, b, ub) => (b ? `${a} ${ua} ${b} ${ub}` : `${a} ${ua}`);
+  if (s < 3600) return parts(Math.floor(s / 60), 'min', Math.round(s % 60), 's');
+  if (s < 86400) return parts(Math.floor(s / 3600), 'h', Math.round((s % 3600) / 60), 'min');
+  return parts(Math.floor(s / 86400), 'd', Math.round((s % 86400) / 3600), 'h');
+}
+
+/**
+ * A computed feature's label and value in plain units: `*_ms` as a duration, `*_at` as a date,
+ * shares as percentages (`session_length_mean_ms` → "session length mean", "3 min 5 s").
+ * @param {string} key @param {unknown} v
+ */
+export function fmtFeature(key, v) {
+  if (key.endsWith('_ms') && typeof v === 'number') return { label: humanKey(key.slice(0, -3)), value: fmtDuration(v) };
+  if (key.endsWith('_at') && typeof v === 'string') return { label: humanKey(key.slice(0, -3)), value: fmtTime(v) };
+  if ((key.endsWith('_share') || key === 'ctr') && typeof v === 'number')
+    return { label: key === 'ctr' ? 'click-through rate' : humanKey(key), value: `${Math.round(v * 1000) / 10} %` };
+  if (key.startsWith('monetary_') && typeof v === 'number') return { label: humanKey(key), value: v.toLocaleString(undefined, { maximumFractionDigits: 2 }) };
+  return { label: humanKey(key), value: fmtValue(v) };
+}
+
 /** Link to a user's support page. */
 export function UserLink({ id }) {
   return html`<a href=${`#/support/${encodeURIComponent(id)}`} class="user-link">${id}</a>`;
