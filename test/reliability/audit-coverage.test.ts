@@ -16,15 +16,17 @@ const NOT_PER_USER: Record<string, string> = {
 };
 
 /** Does this JSON Schema describe (somewhere inside) an external user id or a list of users? */
-function schemaNamesUsers(s: Json, depth = 0): boolean {
+function schemaNamesUsers(s: Json, schemas: Record<string, Json>, depth = 0): boolean {
   if (!s || typeof s !== 'object' || depth > 20) return false;
+  // A named component (`#/components/schemas/X`) is walked like an inline schema.
+  if (typeof s.$ref === 'string') return schemaNamesUsers(schemas[s.$ref.replace('#/components/schemas/', '')], schemas, depth + 1);
   for (const [k, v] of Object.entries<Json>(s.properties ?? {})) {
     if (k === 'userId' && (v?.type === 'string' || (Array.isArray(v?.type) && v.type.includes('string')))) return true;
     if (k === 'users' && v?.type === 'array') return true;
-    if (schemaNamesUsers(v, depth + 1)) return true;
+    if (schemaNamesUsers(v, schemas, depth + 1)) return true;
   }
-  for (const key of ['items', 'additionalProperties']) if (schemaNamesUsers(s[key], depth + 1)) return true;
-  for (const key of ['anyOf', 'oneOf', 'allOf']) for (const sub of s[key] ?? []) if (schemaNamesUsers(sub, depth + 1)) return true;
+  for (const key of ['items', 'additionalProperties']) if (schemaNamesUsers(s[key], schemas, depth + 1)) return true;
+  for (const key of ['anyOf', 'oneOf', 'allOf']) for (const sub of s[key] ?? []) if (schemaNamesUsers(sub, schemas, depth + 1)) return true;
   return false;
 }
 
@@ -37,7 +39,7 @@ function perUserOperations(doc: Json): string[] {
       if (NOT_PER_USER[key]) continue;
       const readsAUser = method === 'get' && /\/users\/\{id\}(\/|$)/.test(path);
       const listsUsers = Object.entries<Json>(op.responses).some(
-        ([status, r]) => Number(status) < 300 && Object.values<Json>(r.content ?? {}).some((c) => schemaNamesUsers(c.schema)),
+        ([status, r]) => Number(status) < 300 && Object.values<Json>(r.content ?? {}).some((c) => schemaNamesUsers(c.schema, doc.components?.schemas ?? {})),
       );
       if (readsAUser || listsUsers) out.push(key);
     }
