@@ -31,7 +31,9 @@ describe('trait evidence names its event without reusing the client’s eventId'
       expect(ev.eventId).toBe(ev.event); // the deprecated alias, a number, never the client's string
     }
     const doc = (await api.request('GET', '/openapi.json', { key: null })).body;
-    const schema = JSON.stringify(doc.paths['/v1/users/{id}/traits'].get.responses['200']);
+    // The answer lists `Trait`s, a named component the route's schema refers to.
+    expect(JSON.stringify(doc.paths['/v1/users/{id}/traits'].get.responses['200'])).toContain('"$ref":"#/components/schemas/Trait"');
+    const schema = JSON.stringify(doc.components.schemas.Trait);
     expect(schema).toContain('"deprecated":true');
     expect(schema).toMatch(/"event":\{[^}]*"type":"integer"/);
   });
