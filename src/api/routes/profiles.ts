@@ -3,6 +3,7 @@ import { AUDIENCES, summarise } from '../../profile/summary.ts';
 import { parseFilterParam } from '../../db/filters.ts';
 import type { ProfileServices } from '../../similar/services.ts';
 import { searchUsers, similarUsers } from '../../similar/similar.ts';
+import { requireUser } from '../middleware/audit/index.ts';
 import { defineRoute } from '../registry.ts';
 import { userRefParams } from './users.ts';
 
@@ -73,7 +74,7 @@ export function profileRoutes(s: ProfileServices) {
       responses: { 200: { description: 'Neighbours, most similar first', schema: similarResponse }, 404: { description: 'No such user' } },
       handler: async (c, { params, query }) => {
         const filter = query.filter ? parseFilterParam(query.filter) : null;
-        const u = await store.users.require(params.id);
+        const u = await requireUser(c, store.users, params.id);
         const r = await similarUsers(s, u.id, { k: query.k, filter });
         return c.json({ userId: params.id, k: query.k, ...r });
       },
@@ -118,7 +119,7 @@ export function profileRoutes(s: ProfileServices) {
         404: { description: 'No such user' },
       },
       handler: async (c, { params, query }) => {
-        const u = await store.users.require(params.id);
+        const u = await requireUser(c, store.users, params.id);
         const r = await summarise({ store, chat: s.providers.chat, defaultConsent: s.config.TRAITLENS_DEFAULT_CONSENT }, u, query.audience);
         return c.json({ userId: params.id, ...r });
       },
