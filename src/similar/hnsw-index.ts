@@ -38,6 +38,13 @@ export interface Manifest {
   deletedSlots: number;
   /** the newest user_profiles.updated_at applied */
   syncedAt: number;
+  /**
+   * [user id, updated_at] of the rows inside the sync look-back window already applied: with
+   * `syncedAt` this is the exact watermark, so a server starting on a current file re-applies
+   * nothing, while a row committed later with an equal or older updated_at is still picked up.
+   * (Absent in files written before it existed: the window is then re-read once.)
+   */
+  recent?: [number, number][];
   indexBytes: number;
   indexSha1: string;
   savedAt: string;
@@ -88,6 +95,8 @@ export class VectorIndex {
   private deleted = new Set<number>();
   private deletedSlots = 0;
   syncedAt = 0;
+  /** rows inside the look-back window already applied (user → updated_at); saved in the manifest */
+  recent = new Map<number, number>();
 
   private constructor(dim: number, params: IndexParams, vectorVersion: string, hnsw: Hnsw) {
     this.dim = dim;
@@ -135,6 +144,7 @@ export class VectorIndex {
     for (const l of h.getIdsList()) if (!ix.deleted.has(l)) ix.live.add(l);
     if (ix.live.size !== m.count) return { reason: 'corrupt (labels differ)' };
     ix.syncedAt = m.syncedAt;
+    ix.recent = new Map(Array.isArray(m.recent) ? m.recent : []);
     return { index: ix };
   }
 
@@ -225,6 +235,7 @@ export class VectorIndex {
       deleted: [...this.deleted],
       deletedSlots: this.deletedSlots,
       syncedAt: this.syncedAt,
+      recent: [...this.recent],
       indexBytes: statSync(path).size,
       indexSha1: sha1File(path),
       savedAt: new Date().toISOString(),

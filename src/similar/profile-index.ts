@@ -53,8 +53,6 @@ export class ProfileIndex {
   private lastSave = 0;
   private ticks = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** rows inside the look-back window already applied (user → updated_at), so they are applied once */
-  private applied = new Map<number, number>();
   /** why the last open rebuilt instead of loading (for logs and tests) */
   lastOpen: { loaded: boolean; reason?: string } | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -132,10 +130,9 @@ export class ProfileIndex {
     const since = await profiles.maxUpdatedAt();
     const ix = VectorIndex.create(layout.dim, this.opts.params, layout.version, (await profiles.count(layout.version)) + 16);
     let n = 0;
-    this.applied.clear();
     for await (const row of profiles.ofVersion(layout.version)) {
       ix.upsert(row.userId, row.vector);
-      if (row.updatedAt >= since - LOOKBACK_MS) this.applied.set(row.userId, row.updatedAt);
+      if (row.updatedAt >= since - LOOKBACK_MS) ix.recent.set(row.userId, row.updatedAt);
       n++;
     }
     ix.syncedAt = since;
@@ -174,8 +171,9 @@ export class ProfileIndex {
     let removed = 0;
     let newest = ix.syncedAt;
     // The look-back re-reads recent rows (another process may commit out of timestamp order); the
-    // `applied` map makes each (user, updated_at) count once, so steady-state queries apply nothing.
-    const changes = (await profiles.changesSince(Math.max(0, ix.syncedAt - LOOKBACK_MS))).filter((c) => this.applied.get(c.userId) !== c.updatedAt);
+    // index's `recent` map makes each (user, updated_at) count once, so steady-state queries apply
+    // nothing; it is saved with the file, so neither does a start on a current file.
+    const changes = (await profiles.changesSince(Math.max(0, ix.syncedAt - LOOKBACK_MS))).filter((c) => ix.recent.get(c.userId) !== c.updatedAt);
     const fresh = await profiles.getMany(changes.filter((c) => c.version === layout.version).map((c) => c.userId));
     for (const c of changes) {
       const row = fresh.get(c.userId);
@@ -183,10 +181,10 @@ export class ProfileIndex {
         ix.upsert(c.userId, row.vector);
         upserted++;
       } else if (ix.remove(c.userId)) removed++;
-      this.applied.set(c.userId, c.updatedAt);
+      ix.recent.set(c.userId, c.updatedAt);
       newest = Math.max(newest, c.updatedAt);
     }
-    for (const [id, at] of this.applied) if (at < newest - LOOKBACK_MS) this.applied.delete(id);
+    for (const [id, at] of ix.recent) if (at < newest - LOOKBACK_MS) ix.recent.delete(id);
     ix.syncedAt = newest;
     if (opts.full && (await profiles.count(layout.version)) !== ix.size) {
       const ids = new Set(await profiles.idsOfVersion(layout.version));

@@ -138,3 +138,41 @@ describe('vector index: SQLite is the source of truth, the HNSW file a cache', (
     expect(existsSync(`${path}.tmp-${process.pid}`)).toBe(false);
   });
 });
+
+describe('vector index: a current saved index is not re-applied at start', () => {
+  it('opens a saved current index adding nothing; a vector written after (or concurrently with) the save is added exactly once', async () => {
+    const layout = layoutFor(config);
+    // Every row inside the 5 s look-back window of the watermark: before the fix all were re-added at start.
+    const { ids } = await seedUsers(t.store, layout, 60);
+    const ix = openIndex(t.store, config);
+    await ix.open();
+    ix.close();
+    const syncedAt = manifestOf(ix.opts.path).syncedAt;
+
+    const again = openIndex(t.store, config);
+    expect(await again.open()).toEqual({ upserted: 0, removed: 0, rebuilt: false });
+    expect(again.lastOpen).toEqual({ loaded: true });
+    again.close();
+
+    // Written concurrently with the save: same updated_at as the watermark, committed after the sync read.
+    const late = await t.store.users.setAttributes('late', {}, undefined);
+    await t.store.profiles.upsert({ userId: late.id, version: layout.version, vector: randomUnit(layout.dim), blocks: {}, profileVersion: 1, updatedAt: syncedAt });
+    const third = openIndex(t.store, config);
+    expect(await third.open()).toEqual({ upserted: 1, removed: 0, rebuilt: false });
+    expect(third.has(late.id)).toBe(true);
+    third.close();
+
+    // Committed out of timestamp order (another process's clock): older than the watermark, still found; an update of an indexed user too.
+    const moved = randomUnit(layout.dim);
+    await t.store.profiles.upsert({ userId: ids[9]!, version: layout.version, vector: moved, blocks: {}, profileVersion: 2, updatedAt: syncedAt - 1000 });
+    const fourth = openIndex(t.store, config);
+    expect(await fourth.open()).toEqual({ upserted: 1, removed: 0, rebuilt: false });
+    expect((await fourth.search(moved, 1))[0]).toMatchObject({ label: ids[9] });
+    expect(await fourth.sync({ full: true })).toEqual({ upserted: 0, removed: 0, rebuilt: false });
+    fourth.close();
+
+    const fifth = openIndex(t.store, config);
+    expect(await fifth.open()).toEqual({ upserted: 0, removed: 0, rebuilt: false });
+    fifth.close();
+  });
+});
