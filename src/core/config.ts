@@ -16,17 +16,14 @@ const bool = (def: boolean) =>
 /** Event property names as cleaning leaves them (snake_case), safe to name in SQL. */
 const PROPERTY_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const PROPERTY_NAME_MESSAGE = 'property names are letters, digits and _';
-const propertyList = (def: string) =>
-  z
-    .string()
-    .default(def)
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(PROPERTY_NAME, PROPERTY_NAME_MESSAGE)));
+/** A comma-separated setting as a list of trimmed, non-empty entries. */
+const splitList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const commaList = (def = '') => z.string().default(def).transform(splitList);
+const propertyList = (def: string) => commaList(def).pipe(z.array(z.string().regex(PROPERTY_NAME, PROPERTY_NAME_MESSAGE)));
 
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -99,14 +96,7 @@ export const configSchema = z.object({
     .string()
     .default('profiling,llm_processing')
     // `none`: an empty value counts as unset (→ the default), so opting everyone out needs a word.
-    .transform((s) =>
-      s.trim().toLowerCase() === 'none'
-        ? []
-        : s
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
-    )
+    .transform((s) => (s.trim().toLowerCase() === 'none' ? [] : splitList(s)))
     .pipe(z.array(z.enum(['profiling', 'llm_processing', 'marketing']))),
   /** Per-API-key token bucket: sustained requests per second (0 = no limit) and burst size. */
   TRAITLENS_RATE_LIMIT_RPS: z.coerce.number().min(0).default(100),
@@ -135,16 +125,7 @@ export const configSchema = z.object({
   /** Signal text per extraction call, in tokens (≈ 4 characters each). */
   TRAITLENS_EXTRACT_BATCH_TOKENS: int(2000, 100, 100_000),
   /** Sensitive categories explicitly allowed (none by default). */
-  TRAITLENS_SENSITIVE_ALLOW: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership']))),
+  TRAITLENS_SENSITIVE_ALLOW: commaList().pipe(z.array(z.enum(['health', 'religion', 'sexual_orientation', 'ethnicity', 'political_opinion', 'trade_union_membership']))),
   /** User vector (docs/user-vector.md): weight of each L2-normalised block; 0 leaves a block out. */
   TRAITLENS_VECTOR_W_TEXT: z.coerce.number().min(0).max(100).default(1),
   TRAITLENS_VECTOR_W_BEHAVIOUR: z.coerce.number().min(0).max(100).default(0.5),
@@ -168,15 +149,7 @@ export const configSchema = z.object({
   /** Optional numeric property weighting an interaction (quantity, rating): a positive number is the weight, missing or not a number counts 1, zero or negative drops the interaction. */
   TRAITLENS_ITEM_WEIGHT_PROPERTY: z.string().regex(PROPERTY_NAME, PROPERTY_NAME_MESSAGE).optional(),
   /** Event types that count as item interactions (comma list; empty = every type naming an item). */
-  TRAITLENS_ITEM_EVENT_TYPES: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  TRAITLENS_ITEM_EVENT_TYPES: commaList(),
   /** The pipeline retrains item embeddings once this many interactions arrived since the active model (0 = never on volume). */
   TRAITLENS_ITEM_RETRAIN_INTERACTIONS: int(1000, 0),
   /** How often the pipeline checks whether to retrain item embeddings, and the longest a model with new interactions waits (0 = no scheduled retraining). */
