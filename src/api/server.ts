@@ -126,12 +126,17 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   let server: Server;
   try {
+    // Ingestion transactions on their own thread and connection (SQLite file): the serving thread
+    // hands each cleaned batch over and answers after its commit, so a busy stream of batches never
+    // holds up /healthz or a profile read behind ~10 ms blocks of SQLite work.
+    await store.events.startWriter();
     server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s as Server)) as Server;
       s.once('error', reject);
     });
   } catch (err) {
     await stopWorker(config.TRAITLENS_SHUTDOWN_TIMEOUT_MS);
+    await store.events.stopWriter();
     profiles.close();
     if (ownsRuntime) await rt.close();
     throw err;
@@ -168,6 +173,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         // Sockets are destroyed; if close() still does not call back, do not wait for it.
         await raceDeadline(closed, 1000);
       }
+      // Batches already handed to the ingestion writer commit before its connection closes.
+      const writer = await raceDeadline(store.events.stopWriter(), left());
+      if (writer === 'timeout') waitingFor.push('the ingestion writer (a batch still committing)');
       const w = await worker;
       if (!w.clean) waitingFor.push(`pipeline job(s) ${w.abandonedJobs.join(', ') || '(unknown)'} still running (reclaimed when their leases lapse)`);
       try {

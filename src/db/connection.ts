@@ -25,6 +25,8 @@ export interface OpenOptions {
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /** apply pending migrations (default true; a second connection of a process that migrated skips it) */
+  migrate?: boolean;
 }
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../db');
@@ -47,7 +49,7 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
   // Erased data must not linger in free pages (see erasure in SECURITY.md).
   sqlite.pragma('secure_delete = ON');
   const orm = drizzle(sqlite, { schema });
-  if (!opts.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+  if (!opts.readonly && opts.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
   const statements = new StatementCache((sql) => sqlite.prepare(sql));
   return {
     sqlite,

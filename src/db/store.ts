@@ -20,6 +20,7 @@ import { SqlTraitStore, type TraitStore } from './stores/traits.ts';
 import { SqlUserStore, type UserStore } from './stores/users.ts';
 import { userDataSections } from './stores/user-data.ts';
 import type { UserDataSection } from './user-data.ts';
+import { WritePriority } from './write-priority.ts';
 
 /**
  * Everything the service keeps, one async interface per aggregate. Stages, routes, CLI commands,
@@ -61,11 +62,14 @@ export interface SqliteStore extends Store {
 /** `vectors`: pgvector's HNSW settings (PostgreSQL only; SQLite's index lives in process). */
 export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions } = {}): Store {
   const d = dialectOf(exec.dialect);
-  const audit = new SqlAuditStore(exec, d);
+  // Audit groups before ingestion batches among this process's SQLite writer threads.
+  const priority = new WritePriority();
+  const audit = new SqlAuditStore(exec, d, priority);
+  const events = new SqlEventStore(exec, d, () => audit.committingElsewhere, priority);
   return {
     dialect: d,
     exec,
-    events: new SqlEventStore(exec, d, () => audit.committingElsewhere),
+    events,
     users: new SqlUserStore(exec, d),
     traits: new SqlTraitStore(exec, d),
     jobs: new SqlJobStore(exec, d),
@@ -85,6 +89,7 @@ export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions
     close: async () => {
       // The audit writer (a thread with its own connection on SQLite) first: rows in flight are committed.
       await audit.close();
+      await events.stopWriter();
       await exec.close();
     },
   };

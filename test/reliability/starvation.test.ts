@@ -64,6 +64,29 @@ describe('starvation: the pipeline cannot hold up HTTP', () => {
     expect((await jobCounts()).done).toBe(2);
   });
 
+  it("ingestion batches are written on the writer thread's own connection, never on the serving one", async () => {
+    s = await startTestServer({ TRAITLENS_WORKER: 'false' });
+    // total_changes() counts rows changed through this connection only: the serving thread's.
+    const servingChanges = () => (s!.db.sqlite.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    // The key's first use records it (a write of its own, once a minute): out of the way first.
+    expect((await post([{ userId: 'first', type: 'page_view', eventId: 'f0' }])).status).toBe(200);
+    const before = servingChanges();
+    const batches = await Promise.all(
+      Array.from({ length: 4 }, (_, b) => post(Array.from({ length: 50 }, (_, i) => ({ userId: `u${i % 7}`, type: 'page_view', eventId: `b${b}-${i}`, properties: { n: i } })))),
+    );
+    for (const r of batches) expect(((await r.json()) as { accepted: number }).accepted).toBe(50);
+    // Committed and visible to the serving connection's reads the moment the batch is answered.
+    expect((s.db.sqlite.prepare("SELECT count(*) AS n FROM events WHERE client_event_id LIKE 'b%'").get() as { n: number }).n).toBe(200);
+    expect(servingChanges()).toBe(before);
+    // The same file again: duplicates, found by the writer's connection.
+    const again = await post([{ userId: 'u1', type: 'page_view', eventId: 'b0-1', properties: { n: 1 } }]);
+    expect(((await again.json()) as { duplicates: number }).duplicates).toBe(1);
+    // Stopping the server lets the writer go; batches are then written on the serving connection again.
+    await s.server.close();
+    await s.store.events.writeBatch([], [{ index: 0, reason: 'missing_field' }], Date.now());
+    expect(servingChanges()).toBeGreaterThan(before);
+  });
+
   it('an ingestion batch waiting for the write lock does not hold up the event loop, and is written once the lock is free', async () => {
     const BUSY_MS = 4000;
     s = await startTestServer({ TRAITLENS_WORKER: 'false', TRAITLENS_BUSY_TIMEOUT_MS: String(BUSY_MS) });

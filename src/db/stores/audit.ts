@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
 import { SqliteExecutor } from '../sql/sqlite-executor.ts';
+import type { WritePriority } from '../write-priority.ts';
 
 export interface AuditEntry {
   at: number;
@@ -76,6 +77,8 @@ export class SqlAuditStore implements AuditStore {
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
+    /** SQLite: tells this process's other writer threads that an audit group goes first */
+    private readonly priority?: WritePriority,
   ) {
     if (x instanceof SqliteExecutor && x.db.path !== ':memory:' && !x.db.sqlite.readonly) this.writer = new SqliteAuditWriter(x);
   }
@@ -97,8 +100,14 @@ export class SqlAuditStore implements AuditStore {
     this.queue = [];
     try {
       const rows = group.map((w) => rowOf(w.entry));
-      if (this.writer?.usable) await this.writer.write(rows);
-      else
+      if (this.writer?.usable) {
+        this.priority?.enter();
+        try {
+          await this.writer.write(rows);
+        } finally {
+          this.priority?.leave();
+        }
+      } else
         await this.x.tx(async (q) => {
           for (const r of rows) await q.run(INSERT_AUDIT, r);
         });

@@ -1,6 +1,8 @@
 import { ValidationError } from '../../core/errors.ts';
 import type { CleanEvent, EventOutcome, IdentityKind, JsonObject } from '../../core/types.ts';
 import { IngestStore } from '../ingest-store.ts';
+import { SqliteIngestWriter } from '../ingest-writer.ts';
+import type { WritePriority } from '../write-priority.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor, Queryable } from '../sql/executor.ts';
 import { SqliteExecutor } from '../sql/sqlite-executor.ts';
@@ -15,6 +17,8 @@ export interface PendingEvent {
   index: number;
   event: CleanEvent;
   missing: string[];
+  /** `event.properties` as JSON, when the cleaner already serialised it (the import's worker): written as is */
+  propertiesJson?: string;
 }
 export interface PendingRejection {
   index: number;
@@ -60,6 +64,14 @@ export interface EventStore {
    * the WAL may grow to 64 MB between checkpoints and is checkpointed at the end.
    */
   bulk<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Moves `writeBatch` off the caller's event loop (the server calls it at start): on a SQLite file
+   * a thread with its own connection writes the batches, so the serving thread never runs an
+   * ingestion transaction; elsewhere (PostgreSQL, an in-memory database) nothing changes.
+   */
+  startWriter(): Promise<void>;
+  /** Stops that writer (batches already handed over commit first); later batches are written here again. */
+  stopWriter(): Promise<void>;
   /** One user's events, newest first, keyset-paged on (ts, id) so pages hold still while events arrive. */
   page(userId: number, opts: { limit: number; cursor?: string | undefined; type?: string | undefined }): Promise<EventPage>;
   /** One user's event count per type. */
@@ -134,12 +146,15 @@ export const TOUCH_USER_SQL = (d: Dialect) =>
 
 export class SqlEventStore implements EventStore {
   private sqliteWriter: IngestStore | undefined;
+  private thread: SqliteIngestWriter | undefined;
 
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
     /** SQLite: true while another writer of this process should go first (the audit writer thread committing reads' rows) */
     private readonly yieldTo: () => boolean = () => false,
+    /** SQLite: shared with the audit writer, so the ingestion writer thread lets audit groups go first */
+    private readonly priority?: WritePriority,
   ) {}
 
   writeBatch(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
@@ -158,13 +173,14 @@ export class SqlEventStore implements EventStore {
    * then fails as a busy database does (503). One transaction either way.
    */
   private async sqlite(x: SqliteExecutor, events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
-    const w = (this.sqliteWriter ??= new IngestStore(x.db));
-    const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
-    const deadline = performance.now() + busyMs;
     // Audited reads first: while their rows are being committed on the writer thread, wait (a
     // bounded while, so a steady stream of reads slows ingestion down but never stops it).
     const yieldUntil = performance.now() + MAX_YIELD_MS;
     while (this.yieldTo() && performance.now() < yieldUntil) await new Promise((r) => setTimeout(r, 1));
+    if (this.thread?.usable) return this.thread.write(events, rejections, receivedAt);
+    const w = (this.sqliteWriter ??= new IngestStore(x.db));
+    const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
+    const deadline = performance.now() + busyMs;
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       const out = await x.exclusive(() => w.tryWriteBatch(events, rejections, receivedAt));
       if (out) return out;
@@ -187,6 +203,18 @@ export class SqlEventStore implements EventStore {
     }
   }
 
+  async startWriter(): Promise<void> {
+    const x = this.x;
+    if (this.thread || !(x instanceof SqliteExecutor) || x.db.path === ':memory:') return;
+    this.thread = await SqliteIngestWriter.start(x.db, this.priority?.cells, MAX_YIELD_MS);
+  }
+
+  async stopWriter(): Promise<void> {
+    const t = this.thread;
+    this.thread = undefined;
+    await t?.close();
+  }
+
   async bulk<T>(fn: () => Promise<T>): Promise<T> {
     const x = this.x;
     if (!(x instanceof SqliteExecutor)) return fn();
@@ -197,9 +225,13 @@ export class SqlEventStore implements EventStore {
     const s = x.db.sqlite;
     const before = Number(s.pragma('wal_autocheckpoint', { simple: true }));
     s.pragma(`wal_autocheckpoint = ${Math.max(before, IMPORT_WAL_PAGES)}`);
+    // The batches' identity → user map lives for the whole load (checked before each batch).
+    const w = (this.sqliteWriter ??= new IngestStore(x.db));
+    w.setBulk(true);
     try {
       return await fn();
     } finally {
+      w.setBulk(false);
       s.pragma(`wal_autocheckpoint = ${before}`);
       if (x.db.path !== ':memory:') await x.exclusive(() => s.pragma('wal_checkpoint(PASSIVE)'));
     }
