@@ -6,6 +6,8 @@
  * (and the on/off ratio) and the probes' p50/p99.
  *   npx tsx bench/starvation.ts [--seconds 20] [--clients 4] [--batch 250] [--users 300] [--inline]
  * Target (issue 12): ratio ≥ 0.8, /healthz and profile p99 ≤ 50 ms with the worker on.
+ * The prober is a process of its own: in the clients' process its timings would include the time
+ * that process spends building and reading batches, which is not the server's latency.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,20 +20,24 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     clients: { type: 'string', default: '4' },
     batch: { type: 'string', default: '250' },
-    users: { type: 'string', default: '300' },
     inline: { type: 'boolean', default: false },
     /** which rows to run (comma-separated: off, thread, inline); default off,thread (+inline with --inline) */
     modes: { type: 'string' },
     /** write a V8 CPU profile of each server into this folder (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
-    /** internal: run as the server child with the worker on the serving event loop */
+    /** internal: run as the server child with the worker on the serving event loop, or as the prober */
     child: { type: 'string' },
+    url: { type: 'string' },
+    key: { type: 'string' },
+    users: { type: 'string', default: '300' },
   },
 });
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/traitlens.mjs');
 
-if (values.child === 'inline') {
+if (values.child === 'probe') {
+  await probe();
+} else if (values.child === 'inline') {
   // The pre-thread shape, for comparison: same server, pipeline on this event loop.
   const { loadConfig } = await import('../src/core/config.ts');
   const { startServer } = await import('../src/api/server.ts');
@@ -138,7 +144,41 @@ async function main(): Promise<void> {
           }
           idleHealth = `${pct(idle, 50).toFixed(1)} / ${pct(idle, 99).toFixed(1)}`;
         }
-        const end = performance.now() + SECONDS * 1000;
+        // The prober starts first (its tsx start-up is not part of the window) and says when it probes.
+        let ready!: () => void;
+        const probing = new Promise<void>((r) => (ready = r));
+        const prober = new Promise<{ health: number[]; profile: number[] }>((resolve, reject) => {
+          const args = [
+            '--import',
+            'tsx',
+            join(root, 'bench/starvation.ts'),
+            '--child',
+            'probe',
+            '--url',
+            url,
+            '--key',
+            key.secret,
+            '--seconds',
+            String(SECONDS),
+            '--users',
+            String(USERS),
+          ];
+          const p = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          p.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.startsWith('ready\n')) ready();
+          });
+          p.once('exit', (code) =>
+            code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length)) as { health: number[]; profile: number[] }) : reject(new Error(`prober exited ${code}`)),
+          );
+        }).then((r) => {
+          health.push(...r.health);
+          profile.push(...r.profile);
+        });
+        await probing;
+        const t0 = performance.now();
+        const end = t0 + SECONDS * 1000;
         const clients = Array.from({ length: CLIENTS }, async () => {
           while (performance.now() < end) {
             const t = performance.now();
@@ -146,24 +186,9 @@ async function main(): Promise<void> {
             batchMs.push(performance.now() - t);
           }
         });
-        const prober = (async () => {
-          let u = 0;
-          while (performance.now() < end) {
-            let t = performance.now();
-            const h = await fetch(`${url}/healthz`);
-            await h.arrayBuffer();
-            health.push(performance.now() - t);
-            t = performance.now();
-            const p = await fetch(`${url}/v1/users/user-${u++ % USERS}`, { headers });
-            await p.arrayBuffer();
-            if (p.status !== 200) throw new Error(`profile HTTP ${p.status}`);
-            profile.push(performance.now() - t);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        })();
-        const t0 = performance.now();
-        await Promise.all([...clients, prober]);
+        await Promise.all(clients);
         const secs = (performance.now() - t0) / 1000;
+        await prober;
         const statsAfter = await stats();
         const rate = (batchMs.length * BATCH) / secs;
         if (mode === 'off') offRate = rate;
@@ -195,4 +220,29 @@ async function main(): Promise<void> {
       .join(' ')} (${cpus().length} cores; other work on the machine shows here)`,
   );
   console.table(rows);
+}
+
+/** The prober: /healthz then a profile, every 20 ms, for --seconds; prints the latencies as JSON. */
+async function probe(): Promise<void> {
+  const url = values.url!;
+  const headers = { authorization: `Bearer ${values.key}` };
+  const users = Number(values.users);
+  const health: number[] = [];
+  const profile: number[] = [];
+  process.stdout.write('ready\n');
+  const end = performance.now() + Number(values.seconds) * 1000;
+  let u = 0;
+  while (performance.now() < end) {
+    let t = performance.now();
+    const h = await fetch(`${url}/healthz`);
+    await h.arrayBuffer();
+    health.push(performance.now() - t);
+    t = performance.now();
+    const p = await fetch(`${url}/v1/users/user-${u++ % users}`, { headers });
+    await p.arrayBuffer();
+    if (p.status !== 200) throw new Error(`profile HTTP ${p.status}`);
+    profile.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  process.stdout.write(JSON.stringify({ health, profile }));
 }
