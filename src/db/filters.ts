@@ -8,6 +8,7 @@
  *   {"predicted": {"key": "will_purchase", "value": true, "min": 0.7, "max": 1}}   probability range
  *   {"feature":   {"key": "purchase_count", "gte": 3}}                             computed traits
  *   {"attribute": {"key": "country", "eq": "DE"}} | {"in": [...]} | {"exists": true}
+ *   {"fact":      {"text": "reads books", "topic": "reading", "minConfidence": 0.5}}       free-form facts
  *   {"and": [...]} | {"or": [...]} | {"not": {...}}
  *
  * One size cap for every way of writing a filter (the JSON tree, the `key:value` shorthand): a
@@ -27,6 +28,7 @@ export type Filter =
   | { predicted: { key: string; value?: Scalar; min?: number; max?: number } }
   | { feature: { key: string; gt?: number; gte?: number; lt?: number; lte?: number; eq?: Scalar } }
   | { attribute: { key: string; eq?: Scalar; in?: Scalar[]; exists?: boolean } }
+  | { fact: { text?: string; topic?: string; minConfidence?: number } }
   | { and: Filter[] }
   | { or: Filter[] }
   | { not: Filter };
@@ -45,6 +47,21 @@ const traitKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'trait keys are snak
 // Attribute keys are bound as a JSON key; kept to a plain alphabet all the same (logs, docs, paths).
 const attrKey = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'attribute keys are letters, digits, _ and -, at most 100 characters');
 const prob = z.number().min(0).max(1);
+/** Words of a fact text filter: letters, digits, ' and -, lower case (matched as word prefixes). */
+export const MAX_FACT_WORDS = 8;
+export function factWords(text: string): string[] {
+  return (
+    text
+      .toLowerCase()
+      .normalize('NFC')
+      .match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? []
+  );
+}
+const factText = z
+  .string()
+  .max(200)
+  .refine((t) => factWords(t).length > 0, { message: 'give at least one word' })
+  .refine((t) => factWords(t).length <= MAX_FACT_WORDS, { message: `at most ${MAX_FACT_WORDS} words` });
 
 const LEAVES = {
   trait: z.strictObject({ key: traitKey, value: scalar.optional(), minConfidence: prob.optional(), kind: z.enum(['declared', 'computed', 'semantic', 'predicted']).optional() }),
@@ -64,8 +81,13 @@ const LEAVES = {
   attribute: z
     .strictObject({ key: attrKey, eq: scalar.optional(), in: z.array(scalar).min(1).max(MAX_IN_VALUES).optional(), exists: z.boolean().optional() })
     .refine((a) => ['eq', 'in', 'exists'].filter((k) => k in a).length === 1, { message: 'give exactly one of eq, in, exists' }),
+  // A current free-form fact (kind 'fact', key 'fact:<topic>') whose statement holds every word of
+  // `text` as a word or the start of one ("read books" finds "reads about 20 books a year").
+  fact: z
+    .strictObject({ text: factText.optional(), topic: traitKey.optional(), minConfidence: prob.optional() })
+    .refine((f) => f.text !== undefined || f.topic !== undefined, { message: 'give text, topic or both' }),
 } as const;
-const OPERATORS = ['trait', 'predicted', 'feature', 'attribute', 'and', 'or', 'not'] as const;
+const OPERATORS = ['trait', 'predicted', 'feature', 'attribute', 'fact', 'and', 'or', 'not'] as const;
 
 const tooLarge = (field: string, message: string) => new ValidationError(`filter too large: ${message}`, [{ field, message }], 'filter_too_large');
 
@@ -158,6 +180,12 @@ export function parseFilterParam(s: string): Filter {
       `a filter has at most ${MAX_FILTER_NODES} nodes; a key:value clause takes ${SHORTHAND_NODES_PER_CLAUSE}, so at most ${MAX_SHORTHAND_CLAUSES} clauses (got ${parts.length})`,
     );
   const clauses = parts.map((p, i): Filter => {
+    // fact~words or fact~"words": a current fact holding those words
+    const fm = /^fact\s*~\s*(.*)$/s.exec(p);
+    if (fm) {
+      const text = (fm[1] as string).trim().replace(/^"(.*)"$/s, '$1');
+      return parseFilter({ fact: { text } }, `filter[${i}]`);
+    }
     const at = p.indexOf(':');
     const key = p.slice(0, at).trim();
     const value = p.slice(at + 1).trim();
@@ -198,6 +226,16 @@ export function compileFilter(f: Filter, d: Dialect): Compiled {
       params.push(c.key);
       if (c.kind) conds.push('t.kind = ?'), params.push(c.kind);
       if (c.value !== undefined) conds.push('lower(t.value) = lower(?)'), params.push(JSON.stringify(c.value));
+      if (c.minConfidence !== undefined) conds.push('t.confidence >= ?'), params.push(c.minConfidence);
+      return exists(conds);
+    }
+    if ('fact' in n) {
+      const c = n.fact;
+      const conds = [`t.kind = 'fact'`];
+      if (c.topic !== undefined) conds.push('t.key = ?'), params.push(`fact:${c.topic}`);
+      // The value is the statement as JSON text ("\"reads about 20 books a year\""): a word starts
+      // after a space or the opening quote. Words hold no LIKE wildcards (factWords), so no escaping.
+      for (const w of factWords(c.text ?? '')) conds.push(`(lower(t.value) LIKE ? OR lower(t.value) LIKE ?)`), params.push(`% ${w}%`, `"${w}%`);
       if (c.minConfidence !== undefined) conds.push('t.confidence >= ?'), params.push(c.minConfidence);
       return exists(conds);
     }

@@ -118,6 +118,7 @@ function filterTests(f: Filter, out = new Map<string, Set<string>>()): Map<strin
   else if ('trait' in f) add(f.trait.key, f.trait.value === undefined ? [] : [f.trait.value]);
   else if ('predicted' in f) add(f.predicted.key, f.predicted.value === undefined ? [] : [f.predicted.value]);
   else if ('feature' in f) add(f.feature.key, []);
+  else if ('fact' in f) add(f.fact.topic ? `fact:${f.fact.topic}` : 'fact', []);
   else add(f.attribute.key, f.attribute.in ?? (f.attribute.eq === undefined ? [] : [f.attribute.eq]));
   return out;
 }
