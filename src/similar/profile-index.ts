@@ -186,7 +186,7 @@ export class ProfileIndex {
     }
     for (const [id, at] of ix.recent) if (at < newest - LOOKBACK_MS) ix.recent.delete(id);
     ix.syncedAt = newest;
-    if (opts.full && (await profiles.count(layout.version)) !== ix.size) {
+    if (opts.full && (await this.countsDiffer(layout.version, ix.size))) {
       const ids = new Set(await profiles.idsOfVersion(layout.version));
       for (const l of [...ix.labels()]) if (!ids.has(l) && ix.remove(l)) removed++;
       const missing = [...ids].filter((id) => !ix.has(id));
@@ -198,6 +198,18 @@ export class ProfileIndex {
     if (upserted || removed) this.dirty = true;
     this.maybeSave();
     return { upserted, removed, rebuilt: false };
+  }
+
+  /**
+   * The periodic deletion check. `count(*)` is answered from the smallest index (0.2 ms at 100k
+   * rows), `count(*) WHERE version = ?` by reading every row (0.25–0.5 s at 100k, seconds at 1M, on
+   * the serving thread): the exact count runs only when the cheap one differs, i.e. when rows of
+   * another version exist (a reindex under way) or rows went. (Rows of another version that exactly
+   * offset deletions hide them until either count moves.)
+   */
+  private async countsDiffer(version: string, size: number): Promise<boolean> {
+    const profiles = this.store.profiles;
+    return (await profiles.count()) !== size && (await profiles.count(version)) !== size;
   }
 
   /** Starts the periodic sync (the server calls this); unref'd so it never holds the process open. */

@@ -98,6 +98,22 @@ describe('vector index: SQLite is the source of truth, the HNSW file a cache', (
     ix.close();
   });
 
+  it('finds a deletion by another process also while rows of another vector version exist (the exact per-version count)', async () => {
+    const layout = layoutFor(config);
+    const { ids } = await seedUsers(t.store, layout, 30);
+    // Rows of another version (a reindex under way): count(*) no longer equals the index size.
+    const stale = await seedUsers(t.store, { ...layout, version: `${layout.version}-old` }, 3, () => ({}), 'old');
+    const ix = openIndex(t.store, config);
+    await ix.open();
+    expect(ix.size).toBe(30);
+    expect(ix.has(stale.ids[0]!)).toBe(false);
+    await t.store.exec.run('DELETE FROM users WHERE id = ?', [ids[7]]);
+    expect(await ix.sync({ full: true })).toMatchObject({ removed: 1 });
+    expect(ix.has(ids[7]!)).toBe(false);
+    expect(ix.size).toBe(29);
+    ix.close();
+  });
+
   it('rebuilds from the store when the file is corrupt, truncated, or of another version or dimension', async () => {
     const layout = layoutFor(config);
     await seedUsers(t.store, layout, 40);
