@@ -2,6 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
+ *     [--similar-http [--similar-rates 100,300] [--similar-ef 128] [--seconds 10] [--skip-ef]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -13,12 +14,27 @@
  *    side (with the p99 ratio).
  * 2. Profile reads (GET /v1/users/:id) on the real server, spawned as its own process on
  *    loopback, driven by an open-loop schedule at a fixed rate with bounded concurrency.
+ * 3. --similar-http: `GET /v1/users/:id/similar` at N users over HTTP. A SQLite database is filled
+ *    once and cached beside the vectors (<cache>/similar.db; --similar-fill-only fills it without
+ *    touching the index) with the N users (one event each, through ingestBatch), the behaviour
+ *    scaler (fitted by the real code on the first users, so the vector layout is the production one
+ *    of dimension DIM) and the N cached vectors as user_profiles rows; each run copies it and links
+ *    the cached index file beside the copy with a manifest for that layout, so `traitlens serve`
+ *    (its own process, default settings: synchronous
+ *    FULL, audit on; pipeline off so the N queued refresh jobs stay queued) loads it instead of
+ *    rebuilding. Open loop at --similar-rates (latency from each request's scheduled send time, so
+ *    a stall is not hidden), beside a raw baseline: a hono server doing the same lookups with
+ *    better-sqlite3 (alias → user, the user's vector, the neighbours' external ids) around raw
+ *    hnswlib on the same file, without auth, audit, traits or per-block explanations.
+ *    --skip-ef skips the recall table (and loading the index in this process).
  */
-import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FLAGGED_POLICIES } from '../src/core/data-quality.ts';
 import { openDb } from '../src/db/connection.ts';
@@ -29,8 +45,14 @@ import { ingestBatch } from '../src/ingest/ingest.ts';
 import hnswlib from 'hnswlib-node';
 import { INDEX_FORMAT, type Manifest, VectorIndex } from '../src/similar/hnsw-index.ts';
 import { mulberry32 } from '../src/core/random.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { openStore } from '../src/db/open.ts';
+import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
+import { createProfileServices } from '../src/similar/services.ts';
 
 const { HierarchicalNSW } = hnswlib;
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin/traitlens.mjs');
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '100000' },
@@ -43,8 +65,26 @@ const { values } = parseArgs({
     'cache-dir': { type: 'string', default: '.cache/bench-similar' },
     checkpoint: { type: 'string', default: '100000' },
     ef: { type: 'string', default: '16,32,64,128,256,384' },
+    'skip-ef': { type: 'boolean', default: false },
+    'similar-http': { type: 'boolean', default: false },
+    'similar-rates': { type: 'string', default: '100,300' },
+    /** hnsw ef of the /similar servers (TRAITLENS_HNSW_EF) */
+    'similar-ef': { type: 'string', default: '128' },
+    /** only fill the cached /similar database (no index build), e.g. while another process builds the index */
+    'similar-fill-only': { type: 'boolean', default: false },
+    /** where the /similar database is built (N users: about 1.3 KB each) */
+    'similar-dir': { type: 'string', default: tmpdir() },
+    /** internal: run as the raw /similar baseline over this database (with --raw-index) */
+    'raw-similar-server': { type: 'string' },
+    'raw-index': { type: 'string' },
+    /** write a V8 CPU profile of the traitlens /similar server into this folder (node --cpu-prof) */
+    'cpu-prof': { type: 'string' },
   },
 });
+if (values['raw-similar-server']) {
+  await rawSimilarServer(values['raw-similar-server'], values['raw-index'] as string, Number(values['similar-ef']));
+  await new Promise(() => {}); // serves until SIGTERM
+}
 const N = Number(values.n);
 const Q = Number(values.queries);
 
@@ -164,6 +204,12 @@ if (runHnsw && existsSync(file('truth.i32'))) {
   truth = Array.from({ length: Q }, (_, i) => new Set(t.subarray(i * 10, i * 10 + 10)));
 }
 
+if (runHnsw && values['similar-fill-only']) {
+  const f = await fillSimilarDb();
+  log(`/similar database ${f.dbPath}: filled in ${f.fillSeconds.toFixed(0)} s`);
+  process.exit(0);
+}
+
 // The build goes through raw hnswlib with VectorIndex.create's settings (cosine, seed 100,
 // replaceDeleted), checkpointed; the finished file gets a VectorIndex manifest so both load it.
 const indexPath = file('index.hnsw');
@@ -225,14 +271,15 @@ const indexFileMb = runHnsw ? statSync(indexPath).size / 2 ** 20 : 0;
 // library loading the same file, measured the same way.
 const rss0 = process.memoryUsage().rss;
 const tl = performance.now();
-const loaded = !runHnsw ? null : VectorIndex.load(indexPath, { vectorVersion: 'bench', dim: DIM, params: PARAMS });
+const loadIndex = runHnsw && !values['skip-ef'];
+const loaded = !loadIndex ? null : VectorIndex.load(indexPath, { vectorVersion: 'bench', dim: DIM, params: PARAMS });
 const loadSeconds = (performance.now() - tl) / 1000;
 if (loaded && !('index' in loaded)) throw new Error(`reload failed: ${loaded.reason}`);
 const ix = loaded?.index;
 const indexMb = (process.memoryUsage().rss - rss0) / 2 ** 20;
 const rss1 = process.memoryUsage().rss;
 const raw = new HierarchicalNSW('cosine', DIM);
-if (runHnsw) raw.readIndexSync(indexPath, true);
+if (loadIndex) raw.readIndexSync(indexPath, true);
 const rawMb = (process.memoryUsage().rss - rss1) / 2 ** 20;
 
 const bruteMs = meta.truth_ms_per_query ?? 0;
@@ -363,6 +410,18 @@ if (!values['skip-http']) {
   };
 }
 
+// ---- 3. /similar over HTTP at N users ---------------------------------------------------------
+let similarHttp: Awaited<ReturnType<typeof similarOverHttp>> | null = null;
+if (values['similar-http']) {
+  if (!runHnsw) throw new Error('--similar-http needs the cached index (drop --skip-hnsw)');
+  const hdir = mkdtempSync(join(values['similar-dir'] as string, 'tl-bench-similar-'));
+  try {
+    similarHttp = await similarOverHttp(hdir);
+  } finally {
+    rmSync(hdir, { recursive: true, force: true });
+  }
+}
+
 const result = {
   n: N,
   dim: DIM,
@@ -374,6 +433,7 @@ const result = {
   brute_force_ms_per_query: bruteMs,
   ef: efRows,
   http,
+  similar_http: similarHttp,
 };
 if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
@@ -390,4 +450,338 @@ else {
     console.log(
       `GET /v1/users/:id at ${http.target_rps}/s for ${values.seconds}s: achieved ${http.achieved_rps}/s, p50 ${f(http.p50_ms as number)} ms, p99 ${f(http.p99_ms as number)} ms, errors ${http.errors}, dropped ${http.dropped_over_concurrency}`,
     );
+  if (similarHttp) {
+    const h = similarHttp;
+    console.log(
+      `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB`,
+    );
+    console.log('server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms | raw/ours p99');
+    for (const r of h.rows)
+      console.log(
+        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
+      );
+  }
+}
+
+interface SimilarRow {
+  server: 'traitlens' | 'raw';
+  target_rps: number;
+  achieved_rps: number;
+  requests: number;
+  errors: number;
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  max_ms: number;
+}
+
+/** RSS of a process in MB (Linux /proc; NaN elsewhere). */
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Starts a server process and resolves when `ready` matches its stdout; the log keeps draining (a full pipe would stall it). */
+function startServer(args: string[], env: Record<string, string>, ready: RegExp, onLine?: (line: string) => void): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let done = false;
+    child.stdout.on('data', (d: Buffer) => {
+      if (done) return;
+      buf += d.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        onLine?.(line);
+        const m = ready.exec(line);
+        if (m) {
+          done = true;
+          resolve({ child, url: m[1] as string });
+          return;
+        }
+        nl = buf.indexOf('\n');
+      }
+    });
+    child.once('exit', (c) => {
+      if (!done) reject(new Error(`server exited ${c}`));
+    });
+  });
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise<void>((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * `rate` requests per second for `seconds`, each sent at its scheduled time (a timer catches up on
+ * every request that fell due) and measured from that time to the end of its response.
+ */
+async function openLoop(base: string, headers: Record<string, string>, ids: readonly string[], agent: Agent, rate: number, seconds: number) {
+  const total = Math.round(rate * seconds);
+  const lat: number[] = [];
+  let errors = 0;
+  const statuses = new Map<number, number>();
+  let next = 0;
+  let lastDone = 0;
+  const url = new URL(base);
+  const t0 = performance.now() + 5;
+  const fire = (i: number, due: number) =>
+    new Promise<void>((done) => {
+      const req = request(
+        { host: url.hostname, port: url.port, path: `/v1/users/${encodeURIComponent(ids[(i * 7919) % ids.length] as string)}/similar?k=10`, agent, headers },
+        (res) => {
+          res.on('data', () => {});
+          res.on('end', () => {
+            lastDone = performance.now();
+            lat.push(lastDone - due);
+            if (res.statusCode !== 200) {
+              errors++;
+              statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+            }
+            done();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        lastDone = performance.now();
+        lat.push(lastDone - due);
+        done();
+      });
+      req.end();
+    });
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((finish) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && t0 + (next * 1000) / rate <= now) {
+        pending.push(fire(next, t0 + (next * 1000) / rate));
+        next++;
+      }
+      if (next >= total) finish();
+      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
+    };
+    setTimeout(tick, 5);
+  });
+  await Promise.all(pending);
+  if (statuses.size) log(`  ${base}: non-200 answers ${JSON.stringify(Object.fromEntries(statuses))}`);
+  return {
+    achieved_rps: Math.round(total / ((lastDone - t0) / 1000)),
+    requests: total,
+    errors,
+    p50_ms: pct(lat, 50),
+    p99_ms: pct(lat, 99),
+    p999_ms: pct(lat, 99.9),
+    max_ms: pct(lat, 100),
+  };
+}
+
+/** The /similar servers' environment, nothing inherited (no provider keys): offline embedder, no
+ * pipeline (the N refresh jobs the fill queued stay queued), no rate limit, otherwise defaults. */
+function similarEnv(dbPath: string, ef: number): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    TRAITLENS_DB: dbPath,
+    TRAITLENS_EMBEDDER: 'offline',
+    TRAITLENS_WORKER: 'false',
+    TRAITLENS_RATE_LIMIT_RPS: '0',
+    TRAITLENS_HNSW_EF: String(ef),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+  };
+}
+
+/**
+ * The /similar database, filled once and cached beside the vectors (<cache>/similar.db, done when
+ * similar.db.done exists): N users with one event each (ingestBatch), the behaviour scaler fitted
+ * by the real code on the first users (so the layout is the production one), and the N cached
+ * vectors as user_profiles rows, user L holding vector L-1 like the index's label L, updated_at
+ * U0 + L·1000 (one write a second: only the newest few fall in the index's 5 s sync look-back).
+ */
+async function fillSimilarDb(): Promise<{ dbPath: string; U0: number; fillSeconds: number }> {
+  const dbPath = file('similar.db');
+  const done = `${dbPath}.done`;
+  if (existsSync(done)) return { dbPath, ...(JSON.parse(readFileSync(done, 'utf8')) as { U0: number; fillSeconds: number }) };
+  for (const sfx of ['', '-wal', '-shm']) rmSync(`${dbPath}${sfx}`, { force: true });
+  const f0 = performance.now();
+  // synchronous OFF for the fill only; the server runs with the default (FULL).
+  const config = loadConfig({ ...similarEnv(dbPath, 128), TRAITLENS_DB_SYNCHRONOUS: 'OFF' });
+  const store = await openStore(config);
+  const T0 = Date.now() - 30 * 86_400_000;
+  const U0 = Date.now() - 86_400_000 - N * 1000;
+  try {
+    const B = 5000;
+    for (let b = 0; b < N; b += B) {
+      const evs = [];
+      for (let u = b; u < Math.min(N, b + B); u++) evs.push({ userId: `u${u}`, type: 'page_view', ts: T0 + u });
+      const r = await ingestBatch(store.events, evs);
+      if (r.accepted !== evs.length) throw new Error(`fill: ${evs.length - r.accepted} events not accepted`);
+      if (b === 0) await fitBehaviourScaler(store, T0 + N);
+      if ((b + B) % 100000 === 0) log(`  /similar database: users ${b + B}`);
+    }
+    const version = await layoutVersion(store, config);
+    // The index's labels are 1..N (label L = vector L-1); so are users.id in this fresh database.
+    if ((await store.profiles.publicIds([1, N])).size !== 2) throw new Error('users.id are not 1..N');
+    for (let i = 0; i < N; i += 1000) {
+      const ws = [];
+      for (let l = i + 1; l <= Math.min(N, i + 1000); l++)
+        ws.push({
+          userId: l,
+          version,
+          vector: data.subarray((l - 1) * DIM, l * DIM),
+          blocks: { text: true, behaviour: true, traits: true, items: false },
+          profileVersion: 1,
+          updatedAt: U0 + l * 1000,
+        });
+      await store.profiles.writeMany(ws, []);
+      if ((i + 1000) % 100000 === 0) log(`  /similar database: vectors ${i + 1000}`);
+    }
+  } finally {
+    await store.close();
+  }
+  const fillSeconds = (performance.now() - f0) / 1000;
+  writeAtomic('similar.db.done', JSON.stringify({ U0, fillSeconds }));
+  return { dbPath, U0, fillSeconds };
+}
+
+/** The vector layout the server computes over this store (checked against the cached vectors' dimension). */
+async function layoutVersion(store: Awaited<ReturnType<typeof openStore>>, config: ReturnType<typeof loadConfig>): Promise<string> {
+  const services = createProfileServices(store, config);
+  const layout = await services.index.layout();
+  services.close();
+  if (layout.dim !== DIM) throw new Error(`the server's vector layout has dimension ${layout.dim} (${layout.version}), the cached vectors ${DIM}`);
+  return layout.version;
+}
+
+async function similarOverHttp(hdir: string) {
+  const ef = Number(values['similar-ef']);
+  const seconds = Number(values.seconds);
+  const { dbPath: cachedDb, U0, fillSeconds } = await fillSimilarDb();
+  // The server writes (audit, keys): it runs on a copy, so the cached database stays as filled.
+  const dbPath = join(hdir, 'bench.db');
+  copyFileSync(cachedDb, dbPath);
+  const env = similarEnv(dbPath, ef);
+  const config = loadConfig(env);
+  const store = await openStore(config);
+  let secret = '';
+  let version = '';
+  const ids: string[] = [];
+  try {
+    version = await layoutVersion(store, config);
+    secret = (await store.keys.create('bench-similar', ['profiles:read'])).secret;
+    const pick = mulberry32(777);
+    const labels = Array.from({ length: 2000 }, () => 1 + Math.floor(pick() * N));
+    const pub = await store.profiles.publicIds(labels);
+    for (const l of labels) ids.push(pub.get(l) as string);
+  } finally {
+    await store.close();
+  }
+  // The cached file, linked beside the database with a manifest for this layout and watermark (the
+  // rows already applied: a start on it adds nothing). The server saves by rename, never into the cache.
+  const cached = JSON.parse(readFileSync(`${indexPath}.json`, 'utf8')) as Manifest;
+  const syncedAt = U0 + N * 1000;
+  const recent: [number, number][] = [];
+  for (let l = Math.max(1, N - 5); l <= N; l++) recent.push([l, U0 + l * 1000]);
+  symlinkSync(resolve(indexPath), `${dbPath}.hnsw`);
+  writeFileSync(`${dbPath}.hnsw.json`, JSON.stringify({ ...cached, vectorVersion: version, ef, syncedAt, recent } satisfies Manifest));
+
+  const headers = { authorization: `Bearer ${secret}` };
+  const rows: SimilarRow[] = [];
+  let indexReady: unknown = null;
+  const s0 = performance.now();
+  const ours = await startServer(
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []), bin, 'serve'],
+    env,
+    /"url":"(http:\/\/[^"]+)"/,
+    (line) => {
+      if (line.includes('rebuilding the vector index')) log(`  the server is rebuilding the index (the manifest did not match): ${line}`);
+      if (line.includes('vector index ready')) {
+        const j = JSON.parse(line) as Record<string, unknown>;
+        indexReady = { loaded: !j.rebuilt, upserted: j.upserted, removed: j.removed, vectors: j.vectors };
+      }
+    },
+  );
+  const startSeconds = (performance.now() - s0) / 1000;
+  const raw = await startServer(
+    ['--import', 'tsx', join(root, 'bench/similar.ts'), '--raw-similar-server', dbPath, '--raw-index', indexPath, '--similar-ef', String(ef)],
+    env,
+    /raw listening on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    for (const [name, srv] of [
+      ['traitlens', ours],
+      ['raw', raw],
+    ] as const) {
+      // Warm-up (and a check that answers are right: k results, no 4xx/5xx).
+      const w = await openLoop(srv.url, headers, ids, agent, 100, 2);
+      if (w.errors) throw new Error(`${name}: ${w.errors} errors in the warm-up`);
+    }
+    for (const rate of (values['similar-rates'] as string).split(',').map(Number))
+      for (const [name, srv] of [
+        ['traitlens', ours],
+        ['raw', raw],
+      ] as const) {
+        rows.push({ server: name, target_rps: rate, ...(await openLoop(srv.url, headers, ids, agent, rate, seconds)) });
+        log(`  ${name} at ${rate}/s: p99 ${rows.at(-1)?.p99_ms.toFixed(2)} ms`);
+      }
+    agent.destroy();
+    return {
+      ef,
+      fill_seconds: fillSeconds,
+      db_mb: Math.round(statSync(dbPath).size / 2 ** 20),
+      server_start_seconds: startSeconds,
+      index_ready: indexReady,
+      server_rss_mb: rssMb(ours.child.pid),
+      raw_rss_mb: rssMb(raw.child.pid),
+      rows,
+    };
+  } finally {
+    await stopServer(ours.child);
+    await stopServer(raw.child);
+  }
+}
+
+/** The raw /similar baseline: the same lookups on better-sqlite3 around raw hnswlib, nothing else. */
+async function rawSimilarServer(dbPath: string, idx: string, ef: number): Promise<void> {
+  const { Hono } = await import('hono');
+  const { serve } = await import('@hono/node-server');
+  const m = JSON.parse(readFileSync(`${idx}.json`, 'utf8')) as Manifest;
+  const h = new HierarchicalNSW('cosine', m.dimension);
+  h.readIndexSync(idx, true);
+  h.setEf(ef);
+  const db = new Database(dbPath, { readonly: true });
+  const userBy = db.prepare("SELECT user_id AS id FROM identities WHERE kind = 'user' AND alias = ?");
+  const vectorOf = db.prepare('SELECT vector FROM user_profiles WHERE user_id = ?');
+  const externalIds = db.prepare(`SELECT id, external_id AS e FROM users WHERE id IN (${Array(11).fill('?').join(', ')})`);
+  const app = new Hono();
+  app.get('/v1/users/:id/similar', (c) => {
+    const u = userBy.get(c.req.param('id')) as { id: number } | undefined;
+    if (!u) return c.json({ error: 'not found' }, 404);
+    const row = vectorOf.get(u.id) as { vector: Buffer } | undefined;
+    if (!row) return c.json({ results: [] });
+    const v = new Float32Array(row.vector.byteLength / 4);
+    new Uint8Array(v.buffer).set(row.vector);
+    const r = h.searchKnn(Array.from(v), 11);
+    const hits = r.neighbors
+      .map((label, i) => ({ label, similarity: 1 - (r.distances[i] as number) }))
+      .filter((x) => x.label !== u.id)
+      .slice(0, 10);
+    const ext = new Map((externalIds.all(...hits.map((x) => x.label), ...Array(11 - hits.length).fill(null)) as { id: number; e: string }[]).map((x) => [x.id, x.e]));
+    return c.json({ userId: c.req.param('id'), results: hits.map((x) => ({ userId: ext.get(x.label), similarity: x.similarity })) });
+  });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => process.stdout.write(`raw listening on http://127.0.0.1:${info.port}\n`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
