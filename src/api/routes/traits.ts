@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRAIT_KINDS } from '../../core/types.ts';
 import type { Store } from '../../db/store.ts';
+import { jsonAnswer } from '../middleware/etag/index.ts';
 import { defineRoute } from '../registry.ts';
 import { traitOut, traitSchema, userRefParams } from './users.ts';
 
@@ -52,7 +53,7 @@ export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWo
       handler: async (c, { params, query }) => {
         const u = await users.require(params.id);
         const current = await traits.current(u.id, { kind: query.kind, key: query.key, minConfidence: query.minConfidence });
-        return c.json({ userId: params.id, profileVersion: u.profileVersion, traits: current.map(traitOut) });
+        return jsonAnswer(c, { userId: params.id, profileVersion: u.profileVersion, traits: current.map(traitOut) });
       },
     }),
     defineRoute({
@@ -69,7 +70,7 @@ export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWo
         const u = await users.require(params.id);
         // A key the user never had has an empty history, like an empty trait list: not an error.
         const versions = await traits.history(u.id, params.key);
-        return c.json({ userId: params.id, key: params.key, versions: versions.map((t) => ({ ...traitOut(t), supersededBy: t.supersededBy })) });
+        return jsonAnswer(c, { userId: params.id, key: params.key, versions: versions.map((t) => ({ ...traitOut(t), supersededBy: t.supersededBy })) });
       },
     }),
     defineRoute({

@@ -9,7 +9,8 @@ import type { UserRow } from '../../db/stores/users.ts';
 import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
-import { requireUser } from '../middleware/audit/index.ts';
+import { requireProfile, requireUser } from '../middleware/audit/index.ts';
+import { jsonAnswer } from '../middleware/etag/index.ts';
 import { defineRoute } from '../registry.ts';
 
 const MAX_ATTRIBUTE_KEY_CHARS = 100;
@@ -290,9 +291,9 @@ export function userRoutes(deps: {
         404: { description: 'No such user' },
       },
       handler: async (c, { params }) => {
-        const u = await requireUser(c, store.users, params.id);
-        const [ids, eventCounts, traits] = await Promise.all([store.users.identities(u.id), store.events.countsByType(u.id), store.traits.current(u.id)]);
-        return c.json({
+        // One snapshot: the user, aliases, counts by type and current traits (one read transaction on SQLite).
+        const { user: u, identities: ids, eventCounts, traits } = await requireProfile(c, store.users, params.id);
+        return jsonAnswer(c, {
           id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
           known: u.externalId !== null,
           attributes: JSON.parse(u.attributes) as JsonObject,

@@ -1,6 +1,12 @@
 import type { Db } from '../connection.ts';
 import type { Executor, Queryable, RunResult } from './executor.ts';
 
+/** Synchronous reads on the serving connection, inside `SqliteExecutor.read`. */
+export interface SyncReader {
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): T[];
+  get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): T | undefined;
+}
+
 /**
  * better-sqlite3 behind the async executor. Statements are compiled once per connection
  * (`db.stmt`). One connection has one transaction at a time, and an `await` inside a transaction
@@ -38,6 +44,25 @@ export class SqliteExecutor implements Executor {
   private runNow(sql: string, params: readonly unknown[]): RunResult {
     return { changes: this.db.stmt(sql).run(...params).changes };
   }
+
+  /**
+   * Several reads as one snapshot, synchronously (a hot read path: the profile). One read
+   * transaction instead of one per statement: the reads agree with each other, and when another
+   * connection (the audit writer, the pipeline) has committed since the last read, SQLite drops
+   * this connection's page cache once for the lot instead of before each statement's pages are
+   * fetched again. Inside an open transaction of this connection it simply runs (reads never wait).
+   */
+  read<T>(fn: (q: SyncReader) => T): T {
+    if (this.db.sqlite.inTransaction) return fn(this.reader);
+    this.readTx ??= this.db.sqlite.transaction((f: (q: SyncReader) => unknown) => f(this.reader));
+    return this.readTx(fn) as T;
+  }
+
+  private readTx: ((fn: (q: SyncReader) => unknown) => unknown) | undefined;
+  private readonly reader: SyncReader = {
+    all: <T>(sql: string, params: readonly unknown[] = []) => this.db.stmt(sql).all(...params) as T[],
+    get: <T>(sql: string, params: readonly unknown[] = []) => this.db.stmt(sql).get(...params) as T | undefined,
+  };
 
   /**
    * Runs synchronous driver work (a hot path's prepared statements, a better-sqlite3

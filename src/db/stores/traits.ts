@@ -114,7 +114,7 @@ export interface TraitStore {
   requestReread(userId: number, now: number): Promise<number>;
 }
 
-interface TraitRow {
+export interface TraitRow {
   id: number;
   key: string;
   value: string;
@@ -132,7 +132,10 @@ const FORGET_SQL = 'DELETE FROM signal_extractions WHERE event_id IN (SELECT id 
 
 const COLS = 'id, key, value, kind, confidence, evidence, producer, version, valid_from AS "validFrom", valid_to AS "validTo", superseded_by AS "supersededBy"';
 
-const toTrait = (r: TraitRow): Trait => ({
+/** A user's current traits, as `current(userId)` with no filter reads them (the profile read runs it in its snapshot). */
+export const CURRENT_TRAITS_SQL = `SELECT ${COLS} FROM traits WHERE user_id = ? AND valid_to IS NULL ORDER BY kind, key, confidence DESC, id`;
+
+export const toTrait = (r: TraitRow): Trait => ({
   id: Number(r.id),
   key: r.key,
   value: JSON.parse(r.value) as Json,

@@ -1,11 +1,13 @@
 import { effectiveConsent } from '../../core/consent.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import type { Consent, ConsentFlag, Json, JsonObject } from '../../core/types.ts';
+import type { Consent, ConsentFlag, Json, JsonObject, Trait } from '../../core/types.ts';
 import { classifyDriverError } from '../errors.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor, Queryable } from '../sql/executor.ts';
+import { SqliteExecutor } from '../sql/sqlite-executor.ts';
 import { moveEventCounts, REFRESH_JOB } from './events.ts';
 import { ENQUEUE_JOB_SQL, enqueueParams } from './jobs.ts';
+import { CURRENT_TRAITS_SQL, toTrait, type TraitRow } from './traits.ts';
 
 /** A user row as the stores return it (times are epoch ms; attributes and consent are JSON text). */
 export interface UserRow {
@@ -56,10 +58,26 @@ export function normaliseEmail(raw: unknown, field = 'attributes.email'): string
 
 export type IdentifyOutcome = { status: 'linked' | 'merged' | 'unchanged'; userId: string; movedEvents: number };
 
+/** What a profile read answers: the user row, its aliases, event counts by type and current traits. */
+export interface UserProfileRead {
+  user: UserRow;
+  identities: Identity[];
+  /** per event type (the tally kept at ingestion) */
+  eventCounts: Record<string, number>;
+  /** as `TraitStore.current(userId)` returns them */
+  traits: Trait[];
+}
+
 /** Users, their identities (external id and anonymous aliases), declared attributes and consent. */
 export interface UserStore {
   /** by external id, else by anonymous alias (hot: every profile read) */
   find(ref: string): Promise<UserRow | undefined>;
+  /**
+   * `find` plus the user's identities, event counts by type and current traits, read as one
+   * snapshot (one read transaction on SQLite, synchronous; on PostgreSQL the three reads after the
+   * user run side by side on the pool). Undefined for an unknown reference.
+   */
+  profile(ref: string): Promise<UserProfileRead | undefined>;
   /** like `find`, or a 404 naming the reference */
   require(ref: string): Promise<UserRow>;
   byId(id: number): Promise<UserRow | undefined>;
@@ -140,6 +158,23 @@ export class SqlUserStore implements UserStore {
     return findIn(this.x, ref);
   }
 
+  async profile(ref: string): Promise<UserProfileRead | undefined> {
+    const x = this.x;
+    if (x instanceof SqliteExecutor)
+      return x.read((q) => {
+        const user = q.get<UserRow>(FIND_SQL, [ref]);
+        return user && profileOf(user, q.all<Identity>(IDENTITIES_SQL, [user.id]), q.all<EventCount>(EVENT_COUNTS_SQL, [user.id]), q.all<TraitRow>(CURRENT_TRAITS_SQL, [user.id]));
+      });
+    const user = await findIn(x, ref);
+    if (!user) return undefined;
+    const [ids, counts, traits] = await Promise.all([
+      x.all<Identity>(IDENTITIES_SQL, [user.id]),
+      x.all<EventCount>(EVENT_COUNTS_SQL, [user.id]),
+      x.all<TraitRow>(CURRENT_TRAITS_SQL, [user.id]),
+    ]);
+    return profileOf(user, ids, counts, traits);
+  }
+
   async require(ref: string): Promise<UserRow> {
     const u = await this.find(ref);
     if (!u) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
@@ -167,7 +202,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async identities(userId: number): Promise<Identity[]> {
-    return this.x.all<Identity>('SELECT kind, alias, created_at AS "createdAt" FROM identities WHERE user_id = ? ORDER BY id', [userId]);
+    return this.x.all<Identity>(IDENTITIES_SQL, [userId]);
   }
 
   async identify(anonymousId: string, userId: string, now = Date.now()): Promise<IdentifyOutcome> {
@@ -354,12 +389,23 @@ function chunks<T>(list: readonly T[], size = 500): T[][] {
   return out;
 }
 
+const FIND_SQL = `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
+     WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY (CASE WHEN i.kind = 'user' THEN 0 ELSE 1 END) LIMIT 1`;
+const IDENTITIES_SQL = 'SELECT kind, alias, created_at AS "createdAt" FROM identities WHERE user_id = ? ORDER BY id';
+/** The per-type tally ingestion keeps (`EventStore.countsByType` reads the same table). */
+const EVENT_COUNTS_SQL = 'SELECT type, n FROM user_event_counts WHERE user_id = ? ORDER BY type';
+
+interface EventCount {
+  type: string;
+  n: number;
+}
+
+function profileOf(user: UserRow, identities: Identity[], counts: EventCount[], traits: TraitRow[]): UserProfileRead {
+  return { user, identities, eventCounts: Object.fromEntries(counts.map((c) => [c.type, Number(c.n)])), traits: traits.map(toTrait) };
+}
+
 function findIn(q: Queryable, ref: string): Promise<UserRow | undefined> {
-  return q.get<UserRow>(
-    `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
-     WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY (CASE WHEN i.kind = 'user' THEN 0 ELSE 1 END) LIMIT 1`,
-    [ref],
-  );
+  return q.get<UserRow>(FIND_SQL, [ref]);
 }
 
 function byIdIn(q: Queryable, id: number): Promise<UserRow | undefined> {

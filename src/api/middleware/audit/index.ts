@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { NotFoundError, ServiceUnavailableError } from '../../../core/errors.ts';
 import type { AuditStore } from '../../../db/stores/audit.ts';
-import type { UserRow, UserStore } from '../../../db/stores/users.ts';
+import type { UserProfileRead, UserRow, UserStore } from '../../../db/stores/users.ts';
 import type { ApiEnv } from '../../types.ts';
 
 /**
@@ -10,12 +10,20 @@ import type { ApiEnv } from '../../types.ts';
  * the reference must be looked up again (the audit then finds nobody, or the surviving user).
  */
 export async function requireUser(c: Context<ApiEnv>, users: Pick<UserStore, 'find'>, ref: string): Promise<UserRow> {
-  const u = await users.find(ref);
+  return resolved(c, ref, await users.find(ref), (u) => u.id);
+}
+
+/** `users.profile(ref)` (the user and what a profile read answers, one snapshot), remembered like `requireUser`. */
+export async function requireProfile(c: Context<ApiEnv>, users: Pick<UserStore, 'profile'>, ref: string): Promise<UserProfileRead> {
+  return resolved(c, ref, await users.profile(ref), (p) => p.user.id);
+}
+
+function resolved<T>(c: Context<ApiEnv>, ref: string, found: T | undefined, idOf: (found: T) => number): T {
   let seen = c.get('resolvedUsers');
   if (!seen) c.set('resolvedUsers', (seen = new Map()));
-  seen.set(ref, u ? u.id : null);
-  if (!u) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
-  return u;
+  seen.set(ref, found === undefined ? null : idOf(found));
+  if (found === undefined) throw new NotFoundError(`no user with id or alias "${ref}"`, { userId: ref });
+  return found;
 }
 
 export interface AuditDeps {

@@ -1,24 +1,77 @@
-import type { MiddlewareHandler } from 'hono';
-import { etag as honoEtag, RETAINED_304_HEADERS } from 'hono/etag';
+import { createHash } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiEnv } from '../../types.ts';
 
 /**
- * `ETag` on a read (hono's `etag`: a SHA-1 of the JSON answer) and `304 Not Modified` when
+ * Headers a 304 keeps (RFC 9110: those the 200 would have carried that describe the representation,
+ * plus the CORS and request-id headers of the full answer).
+ */
+const RETAINED_304_HEADERS = new Set([
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'access-control-allow-origin',
+  'access-control-expose-headers',
+  'x-request-id',
+]);
+
+/** The JSON text of each answer built by `jsonAnswer`, so the ETag is hashed from it without reading the body back. */
+const jsonTexts = new WeakMap<Response, string>();
+
+/**
+ * `c.json(data, status)` that remembers the serialised text beside the response: the `etag`
+ * middleware hashes that text instead of cloning the answer and reading its stream back (which
+ * cost more than the whole profile read). Use it on routes that declare `etag`.
+ */
+export function jsonAnswer(c: Context<ApiEnv>, data: unknown, status: ContentfulStatusCode = 200): Response {
+  const text = JSON.stringify(data);
+  const res = c.body(text, status, { 'content-type': 'application/json' });
+  jsonTexts.set(res, text);
+  return res;
+}
+
+/** True when `If-None-Match` names `tag` (weak or strong, `*` for any). */
+function matches(tag: string, ifNoneMatch: string | null): boolean {
+  if (ifNoneMatch === null) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const expected = tag.replace(/^W\//, '');
+  return ifNoneMatch.match(/"[^"]*"/g)?.some((t) => t === expected) ?? false;
+}
+
+/**
+ * `ETag` on a read (a SHA-1 of the JSON answer, computed synchronously) and `304 Not Modified` when
  * `If-None-Match` names it. The answer depends on the caller's key, so it is `private` and varies by
  * `Authorization`; `no-cache` makes a browser revalidate each time (a cheap 304 when nothing changed).
  * A 304 keeps the CORS and request-id headers of the full answer.
  */
 export function etag(): MiddlewareHandler<ApiEnv> {
-  const inner = honoEtag({
-    retainedHeaders: [...RETAINED_304_HEADERS, 'access-control-allow-origin', 'access-control-expose-headers', 'x-request-id'],
-  });
   return async (c, next) => {
-    await inner(c, async () => {
-      await next();
-      if (c.res.ok) {
-        c.res.headers.set('cache-control', 'private, no-cache');
-        c.res.headers.append('vary', 'Authorization');
-      }
-    });
+    const ifNoneMatch = c.req.header('if-none-match') ?? null;
+    await next();
+    const res = c.res;
+    if (!res.ok) return;
+    res.headers.set('cache-control', 'private, no-cache');
+    res.headers.append('vary', 'Authorization');
+    const method = c.req.method;
+    if (method !== 'GET' && method !== 'HEAD') return;
+    let tag = res.headers.get('etag');
+    if (!tag) {
+      const text = jsonTexts.get(res);
+      const hash = createHash('sha1');
+      // An answer not built by jsonAnswer is read back from a clone (correct, only slower).
+      hash.update(text ?? new Uint8Array(await res.clone().arrayBuffer()));
+      tag = `"${hash.digest('hex')}"`;
+    }
+    if (!matches(tag, ifNoneMatch)) {
+      res.headers.set('etag', tag);
+      return;
+    }
+    // Setting c.res copies the old answer's headers onto the new one; keep only those a 304 carries.
+    c.res = new Response(null, { status: 304, statusText: 'Not Modified', headers: { etag: tag } });
+    for (const key of [...c.res.headers.keys()]) if (!RETAINED_304_HEADERS.has(key)) c.res.headers.delete(key);
   };
 }
