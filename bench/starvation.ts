@@ -4,7 +4,7 @@
  * once with the worker off, then with the built-in worker on (its own thread) and busy, and with
  * `--inline` also the old shape (the worker on the serving event loop). Prints ingestion events/s
  * (and the on/off ratio) and the probes' p50/p99.
- *   npx tsx bench/starvation.ts [--seconds 20] [--clients 4] [--batch 250] [--users 300] [--inline]
+ *   npx tsx bench/starvation.ts [--seconds 20] [--clients 4] [--batch 250] [--users 300] [--sync FULL] [--inline]
  * Target (issue 12): ratio ≥ 0.8, /healthz and profile p99 ≤ 50 ms with the worker on.
  * The prober is a process of its own: in the clients' process its timings would include the time
  * that process spends building and reading batches, which is not the server's latency.
@@ -21,6 +21,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '4' },
     batch: { type: 'string', default: '250' },
     inline: { type: 'boolean', default: false },
+    /** the database's synchronous setting (the server's default is FULL) */
+    sync: { type: 'string', default: 'FULL' },
     /** which rows to run (comma-separated: off, thread, inline); default off,thread (+inline with --inline) */
     modes: { type: 'string' },
     /** write a V8 CPU profile of each server into this folder (node --cpu-prof) */
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   const env = (db: string, worker: boolean) => ({
     PATH: process.env.PATH ?? '',
     TRAITLENS_DB: db,
-    TRAITLENS_DB_SYNCHRONOUS: 'NORMAL',
+    TRAITLENS_DB_SYNCHRONOUS: values.sync!,
     LOG_LEVEL: 'warn',
     TRAITLENS_WORKER: String(worker),
     TRAITLENS_RATE_LIMIT_RPS: '0',
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`${CLIENTS} clients × ${BATCH}-event batches, ${USERS} users, ${SECONDS} s per row (after an 8-batch backlog); latencies in ms`);
+  console.log(`${CLIENTS} clients × ${BATCH}-event batches, ${USERS} users, ${SECONDS} s per row (after an 8-batch backlog), synchronous=${values.sync}; latencies in ms`);
   console.log(`/healthz p50 / p99 on the idle server (no clients): ${idleHealth} ms`);
   console.log(
     `load average when done: ${loadavg()
