@@ -55,6 +55,8 @@ export interface CurrentTrait {
   key: string;
   value: TraitValue;
   confidence: number;
+  /** when the current row was written (epoch ms): the LLM context keeps the most recent facts */
+  validFrom?: number;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { ConsentFlag, Trait } from '../core/types.ts';
 import type { Store } from '../db/store.ts';
 import type { UserRow } from '../db/stores/users.ts';
 import type { ChatModel } from '../providers/types.ts';
+import { capFacts, SUMMARY_FACT_LIMITS } from '../traits/fact-context.ts';
 import { loadPrompt } from '../traits/prompts.ts';
 import { redactPii } from '../traits/redact.ts';
 import { sensitiveCategoryOf } from '../traits/sensitive.ts';
@@ -38,8 +39,6 @@ const SUPPORT_KEYS = new Set(['support_issue', 'brand_sentiment']);
 /** A free-form fact about a problem with us (support's business, not marketing's). */
 const PROBLEM_WORDS =
   /\b(complain\w*|problem\w*|issue\w*|refund\w*|return\w*|broken|damaged|defective|late|delay\w*|missing|wrong|charged|billing|cancel\w*|support|ticket|angry|unhappy|disappointed|never arrived)\b/i;
-/** How many free-form facts a summary states, at most. */
-const MAX_FACT_ROWS = 5;
 
 export interface Fact {
   n: number;
@@ -94,15 +93,12 @@ export async function profileFacts(store: Pick<Store, 'traits' | 'events'>, user
   const chosen = marketing
     ? rows.filter((t) => !problem(t) && t.confidence >= 0.5).sort((a, b) => b.confidence - a.confidence || b.validFrom - a.validFrom)
     : rows.sort((a, b) => Number(problem(b)) - Number(problem(a)) || b.validFrom - a.validFrom || b.confidence - a.confidence);
-  for (const t of chosen.slice(0, MAX_FACT_ROWS))
-    push(
-      'fact',
-      t.key,
-      `said about themselves: ${String(t.value)
-        .trim()
-        .replace(/[.!]+$/, '')}`,
-      t.confidence,
-    );
+  // Capped by count and tokens (SUMMARY_FACT_LIMITS), in the order just chosen.
+  const factLine = (t: Trait) =>
+    `said about themselves: ${String(t.value)
+      .trim()
+      .replace(/[.!]+$/, '')}`;
+  for (const t of capFacts(chosen, { limits: SUMMARY_FACT_LIMITS, line: factLine }).kept) push('fact', t.key, factLine(t), t.confidence);
 
   const stage = lifecycleStage(user.firstEventAt, user.lastEventAt, now);
   if (stage !== 'unknown') {

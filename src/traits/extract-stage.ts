@@ -132,6 +132,7 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
       key: t.key,
       value: t.value as TraitValue,
       confidence: t.confidence,
+      validFrom: t.validFrom,
     }));
     const result = await extractor.extract(batch, current, { userId });
     report.batches++;

@@ -5,6 +5,7 @@ import type { LlmStore } from '../db/stores/llm.ts';
 import type { ChatModel } from '../providers/types.ts';
 import { describeCatalogue, type Catalogue } from './catalogue.ts';
 import type { ExtractResult, Extractor } from './extractor.ts';
+import { capFacts, EXTRACT_FACT_LIMITS, type FactContextLimits } from './fact-context.ts';
 import { loadPrompt } from './prompts.ts';
 
 /**
@@ -42,9 +43,21 @@ function validItems(answer: ExtractionAnswer): { ops: TraitOp[]; facts: FactOp[]
 /** The prompt version the pipeline uses: v2 returns typed traits and facts in one answer. */
 export const EXTRACT_PROMPT_VERSION = 'v2';
 
-function formatCurrent(current: CurrentTrait[]): string {
-  if (!current.length) return '(none)';
-  return current.map((t) => `- ${t.key} = ${JSON.stringify(t.value)} (${t.confidence.toFixed(2)})`).join('\n');
+const currentLine = (t: CurrentTrait) => `- ${t.key} = ${JSON.stringify(t.value)} (${t.confidence.toFixed(2)})`;
+
+/**
+ * The profile the model is shown: every typed trait (the catalogue bounds them) and the facts under
+ * the cap (fact-context.ts): those sharing words with the signals being read first, then the newest.
+ */
+export function formatCurrent(current: readonly CurrentTrait[], signals: readonly Signal[] = [], limits: FactContextLimits = EXTRACT_FACT_LIMITS): string {
+  const typed = current.filter((t) => !t.key.startsWith('fact:'));
+  const facts = capFacts(
+    current.filter((t) => t.key.startsWith('fact:')),
+    { limits, line: currentLine, query: signals.map((s) => s.text).join('\n'), recency: (t) => t.validFrom ?? 0, confidence: (t) => t.confidence },
+  );
+  const lines = [...typed, ...facts.kept].map(currentLine);
+  if (facts.dropped) lines.push(`- (${facts.dropped} older or less related facts not shown)`);
+  return lines.length ? lines.join('\n') : '(none)';
 }
 
 function formatSignals(signals: Signal[]): string {
@@ -67,6 +80,7 @@ export class LlmExtractor implements Extractor {
     private readonly chat: ChatModel,
     private readonly catalogue: Catalogue,
     promptVersion = EXTRACT_PROMPT_VERSION,
+    private readonly factLimits: FactContextLimits = EXTRACT_FACT_LIMITS,
   ) {
     this.prompt = loadPrompt('extract-traits', promptVersion);
     this.producer = chat.id;
@@ -75,7 +89,7 @@ export class LlmExtractor implements Extractor {
 
   async extract(signals: Signal[], current: CurrentTrait[], ctx: { userId: number }): Promise<ExtractResult> {
     const system = await this.prompt.system.format({ catalogue: describeCatalogue(this.catalogue) });
-    const user = await this.prompt.user.format({ current_traits: formatCurrent(current), signals: formatSignals(signals) });
+    const user = await this.prompt.user.format({ current_traits: formatCurrent(current, signals, this.factLimits), signals: formatSignals(signals) });
     // Keyed on the signals, not the current-traits context: the same text asked again (a forced
     // refresh, a re-run after a crash) is answered from the cache; merge dedupes against the profile.
     const key = hash('sha256', `${this.producer}\u0000${this.version}\u0000${system}\u0000${formatSignals(signals)}`, 'base64url');
