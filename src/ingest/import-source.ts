@@ -1,6 +1,6 @@
 import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { createReadStream, type ReadStream } from 'node:fs';
-import type { EventWarning, Json, JsonObject } from '../core/types.ts';
+import type { CleanEvent, EventWarning, IdentityKind, Json, JsonObject } from '../core/types.ts';
 import type { PendingEvent } from '../db/stores/events.ts';
 import type { CleanLimits } from './clean.ts';
 import { cleanBatch, type CleanedBatch } from './ingest.ts';
@@ -203,7 +203,8 @@ type EventTuple = [
   identity: string,
   type: string,
   ts: number,
-  properties: JsonObject,
+  /** canonical JSON (the cleaner sorted the keys): the writer stores it as is, without parsing it */
+  properties: string,
   text: string | null,
   source: string | null,
   clientEventId: string | null,
@@ -228,7 +229,7 @@ export function encodeBatch(sb: SourceBatch): WireBatch {
       e.identity,
       e.type,
       e.ts,
-      e.properties,
+      JSON.stringify(e.properties),
       e.text,
       e.source,
       e.clientEventId,
@@ -242,24 +243,40 @@ export function encodeBatch(sb: SourceBatch): WireBatch {
   return { json: JSON.stringify(body), lines: sb.lines, bytesRead: sb.bytesRead };
 }
 
+/** A decoded event: its properties stay JSON text (what the writer stores) until something reads them. */
+class WireEvent implements CleanEvent {
+  readonly identityKind: IdentityKind;
+  readonly identity: string;
+  readonly type: string;
+  readonly ts: number;
+  readonly text: string | null;
+  readonly source: string | null;
+  readonly clientEventId: string | null;
+  readonly contentHash: string;
+  readonly dedupeKey: string;
+  readonly warnings: EventWarning[];
+  private readonly propertiesJson: string;
+  private parsed: JsonObject | undefined;
+  constructor(t: EventTuple) {
+    this.identityKind = t[1] ? 'user' : 'anonymous';
+    this.identity = t[2];
+    this.type = t[3];
+    this.ts = t[4];
+    this.propertiesJson = t[5];
+    this.text = t[6];
+    this.source = t[7];
+    this.clientEventId = t[8];
+    this.contentHash = t[9];
+    this.dedupeKey = t[10];
+    this.warnings = t[11] || [];
+  }
+  get properties(): JsonObject {
+    return (this.parsed ??= JSON.parse(this.propertiesJson) as JsonObject);
+  }
+}
+
 export function decodeBatch(w: WireBatch): SourceBatch {
   const body = JSON.parse(w.json) as WireBody;
-  const pending: PendingEvent[] = body.pending.map((t) => ({
-    index: t[0],
-    missing: t[12] || [],
-    event: {
-      identityKind: t[1] ? 'user' : 'anonymous',
-      identity: t[2],
-      type: t[3],
-      ts: t[4],
-      properties: t[5],
-      text: t[6],
-      source: t[7],
-      clientEventId: t[8],
-      contentHash: t[9],
-      dedupeKey: t[10],
-      warnings: t[11] || [],
-    },
-  }));
+  const pending: PendingEvent[] = body.pending.map((t) => ({ index: t[0], missing: t[12] || [], event: new WireEvent(t), propertiesJson: t[5] }));
   return { batch: { receivedAt: body.receivedAt, size: body.size, rejected: body.rejected, pending }, lines: w.lines, bytesRead: w.bytesRead };
 }
