@@ -455,10 +455,10 @@ else {
     console.log(
       `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB`,
     );
-    console.log('server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms | raw/ours p99');
+    console.log('server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req | raw/ours p99');
     for (const r of h.rows)
       console.log(
-        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
+        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
       );
   }
 }
@@ -473,6 +473,18 @@ interface SimilarRow {
   p99_ms: number;
   p999_ms: number;
   max_ms: number;
+  /** the server process's CPU time (user + system, all threads) per request: less sensitive than latency to a busy machine */
+  cpu_ms_per_req: number;
+}
+
+/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** RSS of a process in MB (Linux /proc; NaN elsewhere). */
@@ -530,7 +542,7 @@ async function openLoop(base: string, headers: Record<string, string>, ids: read
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
   let errors = 0;
-  const statuses = new Map<number, number>();
+  const statuses = new Map<number | string, number>();
   let next = 0;
   let lastDone = 0;
   const url = new URL(base);
@@ -552,8 +564,9 @@ async function openLoop(base: string, headers: Record<string, string>, ids: read
           });
         },
       );
-      req.on('error', () => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
         errors++;
+        statuses.set(err.code ?? err.message, (statuses.get(err.code ?? err.message) ?? 0) + 1);
         lastDone = performance.now();
         lat.push(lastDone - due);
         done();
@@ -720,13 +733,22 @@ async function similarOverHttp(hdir: string) {
     /raw listening on (http:\/\/127\.0\.0\.1:\d+)/,
   );
   try {
-    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    // A fresh keep-alive agent per row: a socket left idle past the server's keep-alive timeout
+    // while the other server's row runs would be reset under the next request.
+    const withAgent = async <T>(fn: (a: Agent) => Promise<T>) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+      try {
+        return await fn(agent);
+      } finally {
+        agent.destroy();
+      }
+    };
     for (const [name, srv] of [
       ['traitlens', ours],
       ['raw', raw],
     ] as const) {
-      // Warm-up (and a check that answers are right: k results, no 4xx/5xx).
-      const w = await openLoop(srv.url, headers, ids, agent, 100, 2);
+      // Warm-up (and a check that every answer is a 200).
+      const w = await withAgent((a) => openLoop(srv.url, headers, ids, a, 100, 2));
       if (w.errors) throw new Error(`${name}: ${w.errors} errors in the warm-up`);
     }
     for (const rate of (values['similar-rates'] as string).split(',').map(Number))
@@ -734,10 +756,11 @@ async function similarOverHttp(hdir: string) {
         ['traitlens', ours],
         ['raw', raw],
       ] as const) {
-        rows.push({ server: name, target_rps: rate, ...(await openLoop(srv.url, headers, ids, agent, rate, seconds)) });
+        const cpu0 = cpuSeconds(srv.child.pid);
+        const r = await withAgent((a) => openLoop(srv.url, headers, ids, a, rate, seconds));
+        rows.push({ server: name, target_rps: rate, ...r, cpu_ms_per_req: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / r.requests });
         log(`  ${name} at ${rate}/s: p99 ${rows.at(-1)?.p99_ms.toFixed(2)} ms`);
       }
-    agent.destroy();
     return {
       ef,
       fill_seconds: fillSeconds,
