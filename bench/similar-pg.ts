@@ -19,8 +19,8 @@
  * machine is shared) and builds single-threaded by default (--workers 0 =
  * max_parallel_maintenance_workers), like the hnswlib build it is compared with.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -101,7 +101,7 @@ try {
   const pid = (await one<{ pid: number }>('SELECT pg_backend_pid() AS pid')).pid;
   if (Number(values.renice) > 0) {
     try {
-      execFileSync('renice', ['-n', String(values.renice), '-p', String(pid)], { stdio: 'ignore' });
+      setPriority(pid, Number(values.renice));
       reniced = `backend ${pid} reniced to ${values.renice}`;
     } catch {
       reniced = `backend ${pid} not reniced (no permission)`;
