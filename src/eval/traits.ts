@@ -96,6 +96,8 @@ export interface ScoredPair {
   route: MatchDecision['route'] | 'fact';
   cosine: number | null;
   reason: string;
+  /** a fact pair's evidence quotes (what the speaker wrote) */
+  quotes?: string[];
 }
 
 export interface TraitsEvalReport extends Figures {
@@ -298,7 +300,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       // Facts, by the rule for facts; a persona line is recovered by a trait or a fact.
       const anyHit = [...factHit];
       let factsMatched = 0;
-      for (const st of u.facts) {
+      for (const [si, st] of u.facts.entries()) {
         let any = false;
         for (const [fi, fact] of u.speaker.persona.entries()) {
           const d = factMatch(st, fact);
@@ -318,6 +320,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
               route: d.match ? 'fact' : null,
               cosine: null,
               reason: d.reason,
+              quotes: (u.factEvidence[si] ?? []).map((e) => e.quote),
             });
         }
         if (any) factsMatched++;

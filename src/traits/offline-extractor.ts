@@ -17,7 +17,7 @@ import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
 import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, KNOWN_PLACES, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.2.0';
+export const OFFLINE_EXTRACTOR_VERSION = '1.3.0';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -1747,6 +1747,14 @@ function valueKey(v: TraitValue): string {
 // ---------------------------------------------------------------------------------------------
 // Entry point
 
+/** "what is your favorite food ?", "what's your greatest weakness ?" (the topic asked about). */
+const FAVORITE_QUESTION_RE = /\bwhat(?:'s| is| are|s)\s+(?:your|ur)\s+(favou?rite|fav|fave|greatest|biggest|dream)\s+([a-z]+(?: [a-z]+)?)\s*\??$/;
+/** A clause that is only "as a <role>" (not "as a kid", "as a result", "as a hobby"). */
+const AS_A_ROLE_RE =
+  /(?:^|,\s*)(?:(?:and|but|so|plus|well|being)\s*,?\s+)?(as\s+((?:a|an)\s+(?!(?:kid|child|teen|teenager|baby|boy|girl|youngster|result|matter|whole|family|hobby|job|pet|gift|treat|side|reward|joke|rule|bonus|favor|way|start|team|group|person|human)\b)[a-z]+(?:\s+[a-z]+){0,2}))\s*(?=,|[.!]*\s*$)/;
+/** The answer to it: "mine is papaya", "my favorite is yellow". */
+const MINE_IS_RE = /^(?:mine(?:'s|\s+is|\s+are)|my (?:favou?rite|fav|fave) (?:is|are))\s+(?!(?:the same|too|also|similar|different)\b)([a-z][a-z' -]{1,40})$/;
+
 export function extractOffline(signals: readonly Signal[], current: readonly CurrentTrait[] = [], opts: ExtractOptions = {}): ExtractResult {
   const t0 = performance.now();
   const catalogue = opts.catalogue ?? BUILT_IN_CATALOGUE;
@@ -1800,6 +1808,8 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
     const isSupport = SUPPORT_TYPES.has(sig.type);
     const isReview = REVIEW_TYPES.has(sig.type);
     const base = isReview ? 0.8 : 0.85;
+    // "what is your favorite food ? mine is papaya": the answer names the topic the question asked about.
+    let favAsked: string | null = null;
     for (const sent of sentences(text)) {
       const sl = lc.slice(sent.start, sent.end);
       const endsInQuestion = /\?\s*$/.test(sl);
@@ -1825,7 +1835,27 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
           if (!s0) continue;
           // A clause with an elided "i": "love to knit" at the start of a message or after "but",
           // "i hate dogs but love cats"; plainer verbs only right after a clause of the speaker's.
-          const s = ELIDED_START_RE.test(s0) || (prevFirstPerson && ELIDED_AFTER_I_RE.test(s0)) ? `i ${s0}` : s0;
+          let s = ELIDED_START_RE.test(s0) || (prevFirstPerson && ELIDED_AFTER_I_RE.test(s0)) ? `i ${s0}` : s0;
+          const asked = FAVORITE_QUESTION_RE.exec(s);
+          if (asked) favAsked = `${asked[1]} ${asked[2]}`;
+          else if (favAsked) {
+            const mine = MINE_IS_RE.exec(s.replace(/[\s,.!?]+$/, ''));
+            if (mine) s = `my ${favAsked} is ${mine[1]}`;
+          }
+          // "i do enjoy it , as a bee farmer", "as an economics major , i …": the speaker's role in passing
+          const asA = isQuestion ? null : AS_A_ROLE_RE.exec(s0);
+          if (asA) {
+            const role = `i am ${asA[2] as string}`;
+            const at = cl.start + Math.max(0, lc.slice(cl.start, cl.end).indexOf(asA[1] as string));
+            const span = { start: at, end: at + (asA[1] as string).length };
+            const typed = matchClause(role, base);
+            for (const f of typed) emit(f, span);
+            if (wantFacts && !typed.length) {
+              const f = factFromClause(role);
+              const sp = trimSpan(text, span);
+              if (!('skip' in f) && sp.end > sp.start) factCands.push({ ...f, evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) }, ts: sig.ts });
+            }
+          }
           prevFirstPerson = FIRST_PERSON_START_RE.test(s);
           if (isQuestion || QUESTION_START_RE.test(s)) {
             stats.skipped.question++;

@@ -83,6 +83,7 @@ const ADVERBS = new Set([
   'officially',
   'hardly',
   'barely',
+  'ever',
   'sure',
   'not',
 ]);
@@ -213,7 +214,7 @@ export function thirdPerson(verb: string): string {
 
 /** True when the word reads as a past form (kept as is): "grew", "moved", "broken". */
 function isPast(w: string): boolean {
-  return IRREGULAR_PAST.has(w) || (/ed$/.test(w) && w.length > 3 && !/(?:need|feed|bleed|breed|speed|seed|weed|shed|wed)$/.test(w));
+  return IRREGULAR_PAST.has(w) || (/ed$/.test(w) && w.length > 3 && !/^(?:need|feed|bleed|breed|speed|seed|weed|shed|wed)$/.test(w));
 }
 
 const PEOPLE =
@@ -231,7 +232,7 @@ const MY_THING_RE = /^my\s+([a-z'-]+(?:\s+[a-z'-]+)?)\s+(is|are|was|were)\s+(.+)
 const CHIT_CHAT_RE = new RegExp(
   [
     // "i am good / fine / tired / sorry / glad ..." (a state), not "i am good at math"
-    String.raw`^i(?:'m| am|m)\s+(?:(?:so|very|really|just|doing|pretty|quite|a bit|a little|too|also|not|still|all|feeling|ok|kind of|kinda|sort of|super|always|great|good)\s+)*(?:good|fine|well|ok|okay|great|alright|all right|tired|exhausted|sorry|glad|happy|sure|excited|bored|hungry|thirsty|sleepy|busy|here|there|back|home|listening|jealous|curious|awesome|cool|bad|blessed|thinking|kidding|joking|trying|going|about|afraid that|afraid so|afraid i|impressed|interested|lucky|thankful|grateful|envious|surprised|confused|ready|done|fantastic|wonderful|excellent|doing|relaxing|sitting|getting|in the same boat|the same|with you|down|up|new here|just|hanging|waiting|watching|eating|drinking|working on|reading|listening|chilling|on my way|off|out|in|at work|at home|almost|nervous|stressed|sad|upset|not bad|not too bad|terrible|awful|jelly|sure|positive|certain|serious|honest|telling|saying|talking|asking|wondering|guessing|feeling|home now|well thanks|great thanks)\b(?!\s+(?:at|with|in|of|about|to|for)\b)`,
+    String.raw`^i(?:'m| am|m)\s+(?:(?:so|very|really|just|doing|pretty|quite|a bit|a little|too|also|not|still|all|feeling|ok|kind of|kinda|sort of|super|always|great|good)\s+)*(?:good|fine|well|ok|okay|great|alright|all right|tired|exhausted|sorry|glad|happy|sure|excited|bored|hungry|thirsty|sleepy|busy|here|there|back|home|listening|jealous|curious|awesome|cool|bad|blessed|thinking|kidding|joking|trying|going|about|afraid that|afraid so|afraid i|impressed|interested|lucky|thankful|grateful|envious|surprised|confused|ready|done|fantastic|wonderful|excellent|doing|relaxing|sitting|getting|in the same boat|the same|with you|down|up|new here|just|hanging|waiting|watching|eating|drinking|working on|reading|listening|chilling|on my way|off|out|in(?=\s*$)|at work|at home|almost|nervous|stressed|sad|upset|not bad|not too bad|terrible|awful|jelly|sure|positive|certain|serious|honest|telling|saying|talking|asking|wondering|guessing|feeling|home now|well thanks|great thanks|thanks|thank you)\b(?!\s+(?:at|with|in|of|about|to|for)\b)`,
     // dialogue verbs and reactions
     String.raw`^i\s+(?:(?:really|totally|just|do|also|so|too|completely|definitely)\s+)*(?:think|thought|know|knew|see|saw that|agree|bet|guess|hope|mean|understand|believe|suppose|imagine|wonder|wondered|feel you|feel the same|feel that|hear you|hear that|heard that|heard of|get it|get that|totally|do too|too|appreciate|thank|thanks|figured|figure|doubt|remember|recall|forgot|said|told|asked|must say|have to say|would say|can tell|can see|can imagine|cannot imagine|can't imagine|can't believe|cannot believe|can't wait|cannot wait|could not|couldn't|wish|apologize|promise|admit|assume|noticed|notice|respect|admire|envy|love that|like that|love it|like it|love this|like this|love those|love them|like them|love you|like you|miss you|am too|do as well|was just|was joking|was kidding|have to go|gotta|need to go|got to go|must go|should go|'ll|will|am going to|'m going to|am gonna|'m gonna|just got|just finished|just came|just woke|just ate|just had|just did|just made|just watched|just went|just read|just saw|just left|just returned|just moved on|am on my way|'m on my way|do not know|don't know|dont know|didn't know|did not know|don't think|do not think|dont think|don't blame|don't mind|do not mind|dont mind|don't care|not sure|am not sure|'m not sure|can relate|relate|got you|gotcha|hear ya|see what you mean|see why|love how|like how|love the way|like the way|like your|love your|like ur|love ur)\b`,
     // "i have to / i need to / i want to" (obligation or wish, not a fact) and "i have a question"
@@ -251,18 +252,24 @@ const DEICTIC_RE =
   /\b(?:it|there|them|that|those|you|your|u|ur|he|she|him|her|his|hers|yours|ya)\b|\b(?:this|these)\b(?!\s+(?:years?|months?|weeks?|summers?|winters?|springs?|semesters?|seasons?)\b)/;
 /** Leads that in chat are reactions or passing states, rarely lasting facts. */
 const WEAK_LEAD_RE =
-  /^(?:cannot|can not|needs|tends|did|got|gets|feels|guesses|hopes|wishes|wants|wonders|does(?! not)|sures|means|thinks|knows|says|said|is sure|is not sure|has no idea|has to|had to|gonna)\b/;
+  /^(?:cannot|can not|needs|tends|did|got|gets|feels|guesses|hopes|wishes|wants|wonders|does(?! not)|sures|means|thinks|knows|says|said|is sure|is not sure|has no idea|has to|had to|gonna|prefers|would rather|goes|is more|likes [a-z ]+ more$|is up to)\b/;
 /** Negated statements are mostly replies ("has never seen that"); kept only for habits and records. */
 const NEGATED_RE = /\b(?:not|never|no|none|nothing|cannot|n't)\b/;
 const LASTING_NEGATION_RE =
-  /^(?:(?:usually |really |also )?(?:does not|never|no longer)\s+(?:eats?|drinks?|smokes?|drives?|owns?|cares?|likes?|watch(?:es)?|uses?|wears?|swims?|dances?|reads?)\b|has never\s+(?:broken|had|been (?:married|outside|out of)|spoken|smoked|driven|owned|left)\b|never\s+(?:broke|learned|learnt|graduated|finished|married|left|went to (?:college|school))\b|did not (?:graduate|finish|go to (?:college|school))\b|has no (?:kids|children|siblings|family|car|pets|friends)\b|is not (?:married|a morning person)\b)/;
+  /^(?:(?:usually |really |also )?(?:does not|never|no longer)\s+(?:eats?|drinks?|smokes?|drives?|owns?|watch(?:es)?|uses?|wears?|swims?|dances?|reads?)\b|has never\s+(?:broken|had|been (?:married|outside|out of)|spoken|smoked|driven|owned|left)\b|never\s+(?:broke|learned|learnt|graduated|finished|married|left|went to (?:college|school))\b|did not (?:graduate|finish|go to (?:college|school))\b|has no (?:kids|children|siblings|family|car|pets|friends)\b|is not (?:married|a morning person)\b)/;
+/** "X is my favorite [thing]": the favourite named first. */
+const FAV_LAST_RE = /^(?!i\b|my\b)([a-z][a-z' -]{1,40}?) (is|are) my (?:absolute |all time |very |most )?(favou?rite|fave|fav)(?: ([a-z]+(?: [a-z]+)?))?$/;
+/** A clause that ends on "too" / "also" / "myself" mirrors the partner's turn. */
+const MIRROR_END_RE = /\b(?:too|also|myself)(?:\s*[,.!]+)?(?:\s+(?:lol|haha+|lmao))?\s*[.!]*$/;
+const VAGUE_COUNT_RE =
+  /^(?:has|had|owns|plays|got|speaks|knows|married|loves|likes|watches|reads|is up to)\s+(?:(?:over|about|like|only|just|around|almost|up to|a|the)\s+)*(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|a few|few|a couple|couple|some|dozens?|hundreds?|thousands?|a thousand|a hundred|a lot|lots)$/;
 const STOP = new Set(
   (
     'i me my myself mine we us our you your he him his she her they them their it its a an the and or but if so as of at by for with from to in on into about ' +
     'than then too very just also really only still even ever am is are was were be been being do does did have has had get got go goes going went ' +
     "i'm i've it's that's this that these those there here what which who when where why how all any both each some no not can could would will " +
     'lot lots alot much many more most one thing things stuff lol haha yes yeah ok okay well like likes love loves enjoy enjoys good great nice fun cool ' +
-    'pretty kind sort bit little way time times day days now always usually sometimes'
+    'pretty kind sort bit little way time times day days now always usually sometimes sure'
   ).split(' '),
 );
 
@@ -291,12 +298,18 @@ function depersonalise(rest: string): string {
  */
 export function factFromClause(s0: string): FactFinding | { skip: FactSkip } {
   let s = s0.trim().replace(/\s+/g, ' ');
+  // "i like hats too", "i like working with electronics myself": agreeing with what the partner said.
+  if (MIRROR_END_RE.test(s)) return { skip: 'chit_chat' };
   s = s.replace(LEAD_RE, '');
   for (let i = 0; i < 3; i++) s = s.replace(TRAIL_RE, '').trim();
   s = s.replace(/\s+([,.!?;:])/g, '$1').replace(/\s*[.!?]+$/, '');
   s = s.replace(/^i m\b/, "i'm");
   if (OTHER_SUBJECT_RE.test(s)) return { skip: 'about_someone_else' };
   let statement: string | null = null;
+  // "tacos are my favorite", "gymnastics is my favorite sport" → "favorite sport is gymnastics"
+  const fav = FAV_LAST_RE.exec(s);
+  if (fav && !DEICTIC_RE.test(fav[1] as string) && contentCount(fav[1] as string) > 0)
+    s = `my ${fav[3] as string}${fav[4] ? ` ${fav[4]} ${fav[2] as string}` : ' is'} ${fav[1] as string}`;
   const my = MY_SUBJECT_RE.exec(s) ?? MY_THING_RE.exec(s);
   if (my) {
     const what = my[1] as string;
@@ -323,6 +336,15 @@ export function factFromClause(s0: string): FactFinding | { skip: FactSkip } {
   if (WEAK_LEAD_RE.test(statement)) return { skip: 'chit_chat' };
   if (NEGATED_RE.test(statement) && !LASTING_NEGATION_RE.test(statement)) return { skip: 'chit_chat' };
   if (n > 16) return { skip: 'too_long' };
+  // Vague fragments: a count with nothing counted ("has three", "plays several", "owns over a thousand")
+  if (VAGUE_COUNT_RE.test(statement)) return { skip: 'too_short' };
+  // Too thin to keep: a bare one-word like or dislike ("loves purple", "hates blue": in chat mostly a
+  // reaction to the partner's turn) and a bare "is a <noun>" the catalogue did not type ("is a girl").
+  if (/^(?:(?:really |also |just )?(?:loves|likes|hates|enjoys)|is (?:a|an))\s+[a-z]+$/.test(statement)) return { skip: 'too_short' };
+  // No longer or not yet true: past habits ("used to run") and attempts ("is trying to eat healthy").
+  if (/^(?:used to|uses to|is trying to|tries to|tried to|was trying to)\b/.test(statement)) return { skip: 'transient' };
+  // A question run into the statement ("i'm sara who are you", "i teach , and you")
+  if (/\b(?:who are|what about|how about|and you|what do|do you|are you)\b/.test(statement)) return { skip: 'chit_chat' };
   const hedged = /\b(?:i think|i guess|maybe|probably|kind of|kinda|sort of|i suppose|perhaps|i believe|pretty sure)\b/.test(s0);
   return { statement, confidence: hedged ? 0.5 : 0.7 };
 }
@@ -341,7 +363,12 @@ function conjugate(s: string): string | null {
   const v = ws[i];
   if (!v) return null;
   const two = `${v} ${ws[i + 1] ?? ''}`;
-  if (two === 'used to') {
+  // "i football is the best": a noun after "i", not a verb (a typo or a lost word); nothing to conjugate
+  if (/^(?:is|are|was|were)$/.test(ws[i + 1] ?? '')) return null;
+  if (v === 'rather' || v === 'd') {
+    out.push('would rather');
+    i += v === 'd' ? 2 : 1;
+  } else if (two === 'used to') {
     out.push('used to');
     i += 2;
   } else if (v === 'am' && ws[i + 1] === 'not') {

@@ -26,7 +26,13 @@ describe('offline facts: detection and normalisation', () => {
     ['i spend my extra money on hats .', 'spends their extra money on hats'], // speaker 57
     ['i do not drink soda .', 'does not drink soda'],
     ['i watch a lot of war documentaries', 'watches a lot of war documentaries'],
-    ['i try to eat healthy', 'tries to eat healthy'],
+    // 1.3.0 (tune split): the answer to "what is your favorite …", the favourite named first, "in" a
+    // place or a group, past forms ending in -shed, "hardly ever"
+    ['what is your favorite season ? mine is winter !', 'their favorite season is winter'],
+    ['red is my absolute favorite color .', 'their favorite color is red'],
+    ["i'm in the army", 'is in the army'],
+    ['i finished in 1995 .', 'finished in 1995'],
+    ['i hardly ever read .', 'hardly ever reads'],
   ];
   for (const [text, want] of KEPT)
     it(`keeps: ${text}`, () => {
@@ -51,6 +57,21 @@ describe('offline facts: detection and normalisation', () => {
     ['i have never been there .', 'context-bound'],
     ["hi , i'm billy", 'a name'],
     ['my name is george', 'a name'],
+    // 1.3.0 (tune split false positives)
+    ['i like hats too !', 'mirrors the partner'],
+    ['i like working with electronics myself .', 'mirrors the partner'],
+    ['i have three', 'a count of nothing'],
+    ['i play several', 'a count of nothing'],
+    ['i prefer solo stuff .', 'a comparative reply'],
+    ['i am more into sushi', 'a comparative reply'],
+    ['i used to run .', 'no longer true'],
+    ['i try to eat healthy', 'an attempt'],
+    ['i love purple', 'a bare one-word like'],
+    ["i'm a girl .", 'a bare is-a'],
+    ['i do not like crowds .', 'a negated reply'],
+    ["i'm sara who are you", 'a question run in'],
+    ['i football is the best .', 'no verb'],
+    ["i'm thanks so much !", 'chit-chat'],
   ];
   for (const [text, why] of DROPPED)
     it(`drops (${why}): ${text}`, () => {
@@ -83,9 +104,16 @@ describe('offline facts: detection and normalisation', () => {
   });
 
   it('sensitive statements are never facts', () => {
-    expect(facts('i go to church every sunday with my wife')).toEqual([]);
+    expect(facts('i attend church every sunday with my wife')).toEqual([]);
     expect(facts('i have been taking insulin since i was 12')).toEqual([]);
-    expect(extractOffline([sig('i go to church every sunday')], [], { sensitive: { allow: ['religion'] } }).facts).toHaveLength(1);
+    expect(extractOffline([sig('i attend church every sunday')], [], { sensitive: { allow: ['religion'] } }).facts).toHaveLength(1);
+  });
+
+  it('a role said in passing ("as a bee farmer") is read as "i am a bee farmer"; "as a kid" is not a role', () => {
+    const r = extractOffline([sig('i do enjoy it , as a bee farmer')]);
+    expect(r.ops.map((o) => [o.key, o.value, o.evidence[0]!.quote])).toEqual([['occupation', 'farmer', 'as a bee farmer']]);
+    expect(facts('well , as a night owl , i pull tons of all nighters')).toContain('is a night owl');
+    expect(facts('as a kid , i loved it')).toEqual([]);
   });
 
   it('facts: false turns them off', () => {

@@ -1,0 +1,135 @@
+/**
+ * The hand check of the rule for facts (issue #15): draws a seeded sample of (fact statement,
+ * persona line) pairs from the tune split for a person to judge, and scores the judged sample.
+ *
+ *   # 1. the pairs of a run (tune split only is enough: --limit 600)
+ *   node --import tsx bench/eval-traits.ts --data …/speakers-dev.jsonl --limit 600 --pairs-out /tmp/pairs.jsonl
+ *   # 2. draw: 25 pairs the rule matches + 25 near misses it rejects, seeded; pairs already judged in
+ *   #    the files given with --exclude are left out
+ *   node --import tsx bench/fact-handcheck.ts --pairs /tmp/pairs.jsonl --seed 2028 --out sample.jsonl
+ *   # 3. a person fills in "human" (true/false) and "note" on every line, then:
+ *   node --import tsx bench/fact-handcheck.ts --judged test/fixtures/fact-handcheck.jsonl
+ *
+ * Near misses are rejects that share at least one informative stem with the line or were stopped
+ * by a gate (polarity, a line about someone else): a random reject shares nothing and would be
+ * trivially right, so a uniform sample would say little about the rule.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+interface Pair {
+  speaker: string;
+  index: number;
+  key: string;
+  value: string;
+  fact: string;
+  match: boolean;
+  reason: string;
+  quotes?: string[];
+}
+interface Judged {
+  id: string;
+  speaker: string;
+  statement: string;
+  quotes: string[];
+  line: string;
+  rule: boolean;
+  reason: string;
+  human: boolean | null;
+  note?: string;
+}
+
+/** mulberry32: a small seeded generator, so the same seed draws the same sample. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function draw<T>(xs: readonly T[], n: number, next: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a.slice(0, n);
+}
+
+const nearMiss = (p: Pair) => !p.match && (/^shares [1-9]/.test(p.reason) || p.reason === 'polarity differs' || p.reason === 'line is about someone else');
+const pairKey = (statement: string, line: string) => `${statement}\u0000${line}`;
+
+const { values } = parseArgs({
+  options: {
+    pairs: { type: 'string' },
+    seed: { type: 'string', default: '2028' },
+    out: { type: 'string' },
+    exclude: { type: 'string', multiple: true, default: [] },
+    judged: { type: 'string' },
+    'split-at': { type: 'string', default: '600' },
+    per: { type: 'string', default: '25' },
+  },
+});
+
+if (values.judged) {
+  const rows = readFileSync(values.judged, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Judged);
+  const open = rows.filter((r) => r.human === null);
+  if (open.length) throw new Error(`${open.length} pairs are not judged yet (human: null): ${open.map((r) => r.id).join(', ')}`);
+  const part = (rule: boolean) => {
+    const xs = rows.filter((r) => r.rule === rule);
+    return { n: xs.length, agree: xs.filter((r) => r.human === r.rule).length };
+  };
+  const m = part(true);
+  const n = part(false);
+  console.log('| stratum | pairs | rule and person agree |');
+  console.log('|---|---|---|');
+  console.log(`| rule says match | ${m.n} | ${m.agree} (${((100 * m.agree) / m.n).toFixed(0)} %) |`);
+  console.log(`| near misses the rule rejects | ${n.n} | ${n.agree} (${((100 * n.agree) / n.n).toFixed(0)} %) |`);
+  console.log(`| **all** | ${rows.length} | **${m.agree + n.agree} (${((100 * (m.agree + n.agree)) / rows.length).toFixed(0)} %)** |`);
+  console.log('\ndisagreements:');
+  for (const r of rows.filter((x) => x.human !== x.rule))
+    console.log(`  ${r.id} rule ${r.rule ? 'match' : 'no'} / person ${r.human ? 'yes' : 'no'}: "${r.statement}" ~ "${r.line}"${r.note ? ` (${r.note})` : ''}`);
+} else {
+  if (!values.pairs || !values.out) throw new Error('give --pairs FILE --out FILE (draw) or --judged FILE (score)');
+  const splitAt = Number(values['split-at']);
+  const per = Number(values.per);
+  const seen = new Set<string>();
+  for (const f of values.exclude ?? [])
+    for (const l of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
+      const j = JSON.parse(l) as Judged;
+      seen.add(pairKey(j.statement, j.line));
+    }
+  const pool = readFileSync(values.pairs, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Pair)
+    .filter((p) => p.key === 'fact' && p.index < splitAt && !seen.has(pairKey(p.value, p.fact)));
+  const next = rng(Number(values.seed));
+  const matches = draw(
+    pool.filter((p) => p.match),
+    per,
+    next,
+  );
+  const misses = draw(pool.filter(nearMiss), per, next);
+  const out: Judged[] = [...matches.map((p, i) => ({ p, id: `M${i + 1}` })), ...misses.map((p, i) => ({ p, id: `N${i + 1}` }))].map(({ p, id }) => ({
+    id,
+    speaker: p.speaker,
+    statement: p.value,
+    quotes: p.quotes ?? [],
+    line: p.fact,
+    rule: p.match,
+    reason: p.reason,
+    human: null,
+  }));
+  writeFileSync(values.out, `${out.map((o) => JSON.stringify(o)).join('\n')}\n`);
+  console.log(
+    `pool (tune split, index < ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
+  );
+}
