@@ -41,6 +41,28 @@ export class SqliteExecutor implements Executor {
     return this.runNow(sql, params);
   }
 
+  /**
+   * A write that never waits for SQLite's write lock: null when another connection (the audit or
+   * ingestion writer thread, the pipeline) holds it. The busy handler would sleep on this thread,
+   * and this is the serving thread: for bookkeeping that may simply be skipped (a key's last use).
+   */
+  async tryRun(sql: string, params: readonly unknown[] = []): Promise<RunResult | null> {
+    const attempt = (): RunResult | null => {
+      const s = this.db.sqlite;
+      const timeout = Number(s.pragma('busy_timeout', { simple: true }));
+      s.pragma('busy_timeout = 0');
+      try {
+        return this.runNow(sql, params);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+        throw err;
+      } finally {
+        s.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
+      }
+    };
+    return this.locked ? this.exclusive(attempt) : attempt();
+  }
+
   private runNow(sql: string, params: readonly unknown[]): RunResult {
     return { changes: this.db.stmt(sql).run(...params).changes };
   }

@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { SCOPES, type Scope } from '../../core/types.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
+import { SqliteExecutor } from '../sql/sqlite-executor.ts';
 
 export interface CreatedKey {
   id: string;
@@ -31,7 +32,7 @@ export interface KeyStore {
   create(name: string, scopes: readonly Scope[], opts?: { now?: number; secret?: string }): Promise<CreatedKey>;
   /** The key a secret belongs to, or null when it is unknown or revoked. */
   verify(secret: string): Promise<{ id: string; scopes: Scope[] } | null>;
-  /** Records a use (callers throttle: it is a write). */
+  /** Records a use (callers throttle: it is a write). On SQLite skipped, not waited for, while another connection holds the write lock. */
   touch(id: string, now?: number): Promise<void>;
   /** Oldest first; revoked keys only with `includeRevoked`. */
   list(opts?: { includeRevoked?: boolean }): Promise<KeyInfo[]>;
@@ -90,7 +91,11 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async touch(id: string, now = Date.now()): Promise<void> {
-    await this.x.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', [now, id]);
+    const sql = 'UPDATE api_keys SET last_used_at = ? WHERE id = ?';
+    // SQLite: on the serving thread, a use is not worth waiting for the write lock (the busy handler
+    // sleeps on the event loop, stalling every request): skipped while another connection writes.
+    if (this.x instanceof SqliteExecutor) await this.x.tryRun(sql, [now, id]);
+    else await this.x.run(sql, [now, id]);
   }
 
   async list(opts: { includeRevoked?: boolean } = {}): Promise<KeyInfo[]> {
