@@ -181,13 +181,14 @@ async function main(): Promise<void> {
         headers: {},
       });
 
-    // Start-up work (migrations, the vector index catching up) is not what is measured: wait until
-    // each server is idle (under 10% of a core over half a second, at most a minute).
+    // Start-up work (migrations, the vector index catching up, the pipeline worker's start) is not
+    // what is measured: wait until each server is idle (under 10% of a core in three half-seconds in
+    // a row, at most two minutes; one quiet half-second between start-up phases was not enough).
     for (const srv of servers) {
-      for (let i = 0; i < 120; i++) {
+      for (let i = 0, quiet = 0; i < 240 && quiet < 3; i++) {
         const c0 = cpuSeconds(srv.pid);
         await new Promise((r) => setTimeout(r, 500));
-        if (!((cpuSeconds(srv.pid) - c0) / 0.5 >= 0.1)) break;
+        quiet = (cpuSeconds(srv.pid) - c0) / 0.5 >= 0.1 ? 0 : quiet + 1;
       }
     }
     const rows: Row[] = [];
