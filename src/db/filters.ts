@@ -48,7 +48,7 @@ const traitKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'trait keys are snak
 const attrKey = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'attribute keys are letters, digits, _ and -, at most 100 characters');
 const prob = z.number().min(0).max(1);
 /** Words of a fact text filter: letters, digits, ' and -, lower case (matched as word prefixes). */
-export const MAX_FACT_WORDS = 8;
+const MAX_FACT_WORDS = 8;
 export function factWords(text: string): string[] {
   return (
     text

@@ -30,7 +30,7 @@ const STOP = new Set(
 );
 
 /** Content words (lower case, naive singular) of a text. */
-export function contentWords(text: string): Set<string> {
+function contentWords(text: string): Set<string> {
   const out = new Set<string>();
   for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (w.length < 3 || STOP.has(w)) continue;

@@ -49,7 +49,7 @@ const currentLine = (t: CurrentTrait) => `- ${t.key} = ${JSON.stringify(t.value)
  * The profile the model is shown: every typed trait (the catalogue bounds them) and the facts under
  * the cap (fact-context.ts): those sharing words with the signals being read first, then the newest.
  */
-export function formatCurrent(current: readonly CurrentTrait[], signals: readonly Signal[] = [], limits: FactContextLimits = EXTRACT_FACT_LIMITS): string {
+function formatCurrent(current: readonly CurrentTrait[], signals: readonly Signal[] = [], limits: FactContextLimits = EXTRACT_FACT_LIMITS): string {
   const typed = current.filter((t) => !t.key.startsWith('fact:'));
   const facts = capFacts(
     current.filter((t) => t.key.startsWith('fact:')),
