@@ -1,6 +1,7 @@
 /**
  * Traits benchmark: offline extraction speed and the LLM path's calls and tokens per batch budget.
  *   node --import tsx bench/traits.ts [--data ../shared/datasets/personachat/speakers-dev.jsonl] [--synthetic] [--users N] [--llm-users N]
+ *     [--synchronous FULL|NORMAL]   (the stage database's synchronous pragma; FULL, the default, is what the service runs)
  *
  * Text: PersonaChat utterances when the file exists (one user per speaker), else the synthetic
  * population's text events (src/demo/population.ts). The LLM rows go through the real openai /
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     synthetic: { type: 'boolean', default: false },
     users: { type: 'string', default: '1200' },
     'llm-users': { type: 'string', default: '100' },
+    synchronous: { type: 'string', default: 'FULL' },
   },
 });
 
@@ -76,10 +78,11 @@ const quantile = (xs: number[], q: number) => {
 const { source, users } = loadTexts();
 const rows: [string, string][] = [];
 const dirs: string[] = [];
-const tempDb = () => {
+const sync = values.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
+const tempDb = (synchronous: 'NORMAL' | 'FULL' = 'FULL') => {
   const d = mkdtempSync(join(tmpdir(), 'traitlens-bench-traits-'));
   dirs.push(d);
-  return { db: openDb(join(d, 'b.db')), path: join(d, 'b.db') };
+  return { db: openDb(join(d, 'b.db'), { synchronous }), path: join(d, 'b.db') };
 };
 
 try {
@@ -116,7 +119,7 @@ try {
 
   // 2. The trait stage per user (read unread signals, redact, extract, merge, mark read).
   {
-    const { db, path } = tempDb();
+    const { db, path } = tempDb(sync);
     const ids = importUsers(db, users);
     const pipeline = pipelineFor(db, loadConfig({ TRAITLENS_DB: path, TRAITLENS_EMBEDDER: 'offline', TRAITLENS_WORKER: 'false' }), { embeddings: false });
     const lat: number[] = [];
@@ -136,7 +139,7 @@ try {
     }[];
     const count = (k: string) => kinds.find((r) => r.kind === k)?.n ?? 0;
     rows.push([
-      'offline trait stage (SQLite, per user, facts on)',
+      `offline trait stage (SQLite, synchronous ${sync}, per user, facts on)`,
       `${Math.round(n / s)} signals/s wall, ${Math.round(n / ((c.user + c.system) / 1e6))} per CPU-second (${n} signals, ${ids.length} users; current rows: ${count('semantic')} traits, ${count('fact')} facts)`,
     ]);
     rows.push(['  per-user latency p50 / p99', `${quantile(lat, 0.5).toFixed(2)} ms / ${quantile(lat, 0.99).toFixed(2)} ms`]);
