@@ -5,9 +5,10 @@
  * ours again (a re-import must add nothing). Checks that both databases hold identical rows and
  * prints one table with the ratio and the peak RSS of the process.
  *   node --import tsx bench/gen-events.ts /tmp/1m.jsonl 1000000
- *   node --import tsx bench/import.ts /tmp/1m.jsonl [--inline] [--sync FULL|NORMAL|OFF] [--batch-size N] [--once] [--no-raw] [--rounds N]
+ *   node --import tsx bench/import.ts /tmp/1m.jsonl [--inline|--worker] [--sync FULL|NORMAL|OFF] [--batch-size N] [--once] [--no-raw] [--rounds N]
  *
- * --rounds N repeats ours and raw N times, alternating which goes first, and reports the ratio of
+ * Ours parses in a worker thread or not as `traitlens import` decides (`useWorkerFor`: only when a
+ * core is idle); --inline / --worker force one. --rounds N repeats ours and raw N times, alternating which goes first, and reports the ratio of
  * the medians (the machine this runs on is shared: one run is noisy). Peak RSS is the process's.
  *
  * The raw loop is written for this file's shape (bench/gen-events.ts): it does only what these
@@ -15,18 +16,19 @@
  * the identical-rows check is what keeps it honest. It has no parse worker: it is one thread.
  */
 import { hash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os, { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDb, type Db } from '../src/db/connection.ts';
 import { sqliteStore } from '../src/db/store.ts';
-import { DEFAULT_IMPORT_BATCH_SIZE, importFile } from '../src/ingest/import-file.ts';
+import { DEFAULT_IMPORT_BATCH_SIZE, importFile, useWorkerFor } from '../src/ingest/import-file.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     inline: { type: 'boolean' },
+    worker: { type: 'boolean' },
     sync: { type: 'string', default: 'FULL' },
     'batch-size': { type: 'string', default: String(DEFAULT_IMPORT_BATCH_SIZE) },
     once: { type: 'boolean' },
@@ -35,7 +37,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const file = positionals[0];
-if (!file) throw new Error('usage: bench/import.ts FILE [--inline] [--sync FULL|NORMAL|OFF] [--batch-size N] [--once] [--no-raw] [--rounds N]');
+if (!file) throw new Error('usage: bench/import.ts FILE [--inline|--worker] [--sync FULL|NORMAL|OFF] [--batch-size N] [--once] [--no-raw] [--rounds N]');
 const sync = values.sync as 'FULL' | 'NORMAL' | 'OFF';
 const batchSize = Number(values['batch-size']);
 const dir = mkdtempSync(join(tmpdir(), 'traitlens-bench-'));
@@ -224,9 +226,10 @@ const open = (name: string) => {
 try {
   const ours = async (db: Db, run: string) => {
     const cpu0 = process.cpuUsage();
-    const s = await importFile(sqliteStore(db).events, file, { worker: !values.inline, batchSize });
+    const worker = values.inline ? false : values.worker ? true : useWorkerFor(statSync(file).size);
+    const s = await importFile(sqliteStore(db).events, file, { worker, batchSize });
     report({
-      run,
+      run: `${run}, ${worker ? 'worker' : 'one thread'}`,
       events: s.events,
       accepted: s.accepted,
       duplicates: s.duplicates,
@@ -255,14 +258,13 @@ try {
     });
     return eps;
   };
-  const mode = values.inline ? 'inline' : 'worker';
   let last: Db | undefined;
   // Rounds alternate which goes first, so a change in the machine's load falls on both.
   for (let i = 1; i <= rounds; i++) {
     const o = open(`ours-${i}.db`);
     const r = values['no-raw'] ? undefined : open(`raw-${i}.db`);
     if (i % 2 === 0 && r) rawRate.push(await baseline(r, `raw better-sqlite3 loop (round ${i})`));
-    oursRate.push(await ours(o, `traitlens import, ${mode} (round ${i})`));
+    oursRate.push(await ours(o, `traitlens import (round ${i})`));
     if (i % 2 === 1 && r) rawRate.push(await baseline(r, `raw better-sqlite3 loop (round ${i})`));
     if (r && i === 1) {
       const a = digest(o);

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NotFoundError, TraitlensError, ValidationError } from '../core/errors.ts';
@@ -26,7 +27,7 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /**
    * Parse and clean in a worker thread while this one writes (true), or all on this thread
-   * (false). Default: a worker for files of 2 MB or more, where it pays for its start-up.
+   * (false). Default: `useWorkerFor` (a worker for files of 2 MB or more when a core is idle).
    */
   worker?: boolean;
 }
@@ -79,9 +80,22 @@ export function detectFormat(file: string, explicit?: string): ImportFormat {
 const WORKER_MIN_BYTES = 2 << 20;
 
 /**
+ * Whether an import of a file of `bytes` parses and cleans in a worker thread. The worker pays
+ * only when it runs beside the writer on a core of its own: it adds ~15 µs of CPU per event
+ * (the batch crosses the thread boundary as JSON; a second heap; its loader), so on a machine
+ * whose cores are all busy one thread is faster (bench/import.ts, 200k events on 2 shared CPUs at
+ * load ~6: 11.0k events/s inline, 7.1k/s with the worker). Idle: the 1-minute load average is
+ * below the CPU count minus one.
+ */
+export function useWorkerFor(bytes: number): boolean {
+  return bytes >= WORKER_MIN_BYTES && loadavg()[0]! < availableParallelism() - 1;
+}
+
+/**
  * Imports a JSONL or CSV file through the same clean and write halves as `POST /v1/events`
  * (`cleanBatch`, `writeCleanedBatch`), one transaction per `batchSize` events. A worker thread
- * reads, parses and cleans while this thread writes, so the two halves (similar in cost) overlap.
+ * reads, parses and cleans while this thread writes, so the two halves (similar in cost) overlap,
+ * when a core is idle for it (`useWorkerFor`); else one thread does both.
  * SQLite has one writer, so writing stays on one connection: two connections would each throw
  * away the other's page cache on every commit, which measured slower than one.
  * Re-importing a file adds nothing: every event has a dedupe key (its eventId, else identity +
@@ -110,7 +124,7 @@ export async function importFile(events: EventStore, file: string, opts: ImportO
   };
   // `bulk`: the store's tuning for a long run of large batches (SQLite: fewer WAL checkpoints).
   await events.bulk(async () => {
-    if (!(opts.worker ?? info.size >= WORKER_MIN_BYTES)) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) await write(sb);
+    if (!(opts.worker ?? useWorkerFor(info.size))) for await (const sb of readCleanedBatches(path, format, batchSize, limits)) await write(sb);
     else await runWorker({ file: path, format, batchSize, limits, maxInFlight: 3 }, write);
   });
 
