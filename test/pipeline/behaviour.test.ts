@@ -83,3 +83,42 @@ describe('one read of the events per refresh', () => {
     expect(behaviourVectorFromEvents(scaler, none)).toBeNull();
   });
 });
+
+describe('trait history only on change', () => {
+  const rowsOf = (u: number) => (t.db.sqlite.prepare('SELECT COUNT(*) AS n FROM traits WHERE user_id = ?').get(u) as { n: number }).n;
+  const historyOf = (u: number, key: string) =>
+    t.db.sqlite.prepare('SELECT value, valid_to AS validTo FROM traits WHERE user_id = ? AND key = ? ORDER BY id').all(u, key) as { value: string; validTo: number | null }[];
+
+  it('a second refresh with no new signals adds zero history rows; a changed value writes one', async () => {
+    const p = pipelineWith(models.dir);
+    const u = userId(t.db, 't6');
+    await p.refreshUser(u);
+    const after1 = rowsOf(u);
+    expect(after1).toBeGreaterThan(0);
+    await p.refreshUser(u);
+    expect(rowsOf(u)).toBe(after1);
+
+    // A new purchase before the cut-off changes purchase_count: that key gets one new row, the old one is closed.
+    const before = historyOf(u, 'purchase_count');
+    expect(before.filter((r) => r.validTo === null)).toHaveLength(1);
+    ingest(t.db, [{ userId: 't6', type: 'purchase', timestamp: TOY_ASOF - 20 * 86_400_000, properties: { price: 11, category: 'books' } }]);
+    await p.refreshUser(u);
+    const after = historyOf(u, 'purchase_count');
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.filter((r) => r.validTo === null).map((r) => JSON.parse(r.value))).toEqual([4]);
+  });
+});
+
+describe('models kept in memory, reloaded when a model changes', () => {
+  it('a newly trained version is picked up by a running pipeline at the next refresh', async () => {
+    const dir = `${models.dir}/fresh`;
+    const p = pipelineWith(dir);
+    const u = userId(t.db, 't8');
+    expect((await p.refreshUser(u)).behaviour?.scores).toEqual([]);
+    await trainModel(t.store, parseSpec(toySpecJson('toy_fresh')), { modelsDir: dir, version: 'v1', log: () => {} });
+    expect((await p.refreshUser(u)).behaviour?.scores).toEqual([expect.objectContaining({ model: 'toy_fresh', version: 'v1' })]);
+    await trainModel(t.store, parseSpec(toySpecJson('toy_fresh')), { modelsDir: dir, version: 'v2', log: () => {} });
+    expect((await p.refreshUser(u)).behaviour?.scores).toEqual([expect.objectContaining({ model: 'toy_fresh', version: 'v2' })]);
+    expect(listCurrentTraits(t.db, u, { kind: 'predicted' }).find((r) => r.key === 'toy_fresh_trait')?.version).toBe('v2');
+  });
+});
