@@ -50,6 +50,15 @@ export async function embedUser(
   for (const x of mean) norm += x * x;
   norm = Math.sqrt(norm);
   if (norm > 0) for (let k = 0; k < mean.length; k++) mean[k] = (mean[k] as number) / norm;
-  await embeddings.putUserEmbedding(userId, embedder.id, mean, all.length, Date.now());
+  // Unchanged (no new signal; the recency weights only moved with the clock, which normalisation
+  // cancels up to rounding): the stored vector stays, so no commit and the user vector stays as it is.
+  const old = todo.length === 0 ? await embeddings.getUserEmbedding(userId, embedder.id) : null;
+  if (!old || old.signals !== all.length || !close(old.vector, mean)) await embeddings.putUserEmbedding(userId, embedder.id, mean, all.length, Date.now());
   return { userId, embedded: todo.length, signals: all.length, embedder: embedder.id };
+}
+
+function close(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (Math.abs((a[i] as number) - (b[i] as number)) > 1e-6) return false;
+  return true;
 }

@@ -8,7 +8,7 @@ import { effectiveConsent } from '../core/consent.ts';
 import type { Config } from '../core/config.ts';
 import type { ConsentFlag, Trait } from '../core/types.ts';
 import type { Store } from '../db/store.ts';
-import type { ProfileWrite } from '../db/stores/profiles.ts';
+import type { ProfileRow, ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
 import type { UserEvents } from '../features/compute.ts';
 import { behaviourVectorFromEvents, behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
@@ -131,10 +131,25 @@ async function buildUserVector(
 const toWrite = (b: Built, now: number): ProfileWrite | null =>
   b.row ? { userId: b.userId, version: b.version, vector: b.row.vector, blocks: b.row.present, profileVersion: b.row.profileVersion, updatedAt: now } : null;
 
+function sameProfile(old: ProfileRow | null, w: ProfileWrite): boolean {
+  if (!old || old.version !== w.version || old.profileVersion !== w.profileVersion || !sameVector(old.vector, w.vector)) return false;
+  const keys = Object.keys(w.blocks);
+  return keys.length === Object.keys(old.blocks).length && keys.every((k) => old.blocks[k] === w.blocks[k as BlockName]);
+}
+
+/** Bit-for-bit equal vectors. */
+function sameVector(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 async function writeBuilt(store: Store, b: Built): Promise<ProfileReport> {
   const w = toWrite(b, Date.now());
-  if (w) await store.profiles.upsert(w);
-  else await store.profiles.remove(b.userId);
+  // An unchanged vector is not written again: no commit, and the index's watermark does not move.
+  if (w) {
+    if (!sameProfile(await store.profiles.get(b.userId), w)) await store.profiles.upsert(w);
+  } else await store.profiles.remove(b.userId);
   return { userId: b.userId, stored: w !== null, version: b.version, blocks: b.row?.present ?? null };
 }
 
