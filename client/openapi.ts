@@ -342,7 +342,7 @@ export interface paths {
         };
         /**
          * Users most like this one
-         * @description Nearest neighbours of the user vector (text, behaviour, traits; docs/user-vector.md) with the shared traits that explain each match. `filter`: `key:value[,key:value]` (a declared attribute or trait with that value) or the segment filter DSL as JSON. Filters are applied before the cut, so k results come back when k users pass.
+         * @description Nearest neighbours of the user vector (text, behaviour, traits; docs/user-vector.md) with the shared traits that explain each match. `filter`: `key:value[,key:value]` (a declared attribute or trait with that value), `fact~words` (a current fact holding those words) or the segment filter DSL as JSON. Filters are applied before the cut, so k results come back when k users pass.
          */
         get: operations["getV1UsersIdSimilar"];
         put?: never;
@@ -506,7 +506,7 @@ export interface paths {
         put?: never;
         /**
          * Create a segment, or propose a filter from a description
-         * @description With `filter` (and `name`): validates the DSL and saves the segment (201). With `description`: the LLM proposes a filter that is returned for review and NOT saved (200); without an LLM, the offline words compiler proposes the filter (`words`: each condition with the phrase it came from, and the words not understood), and only when it understood nothing are the nearest users by text embedding returned instead, labelled `embedding_search`. DSL: {"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, {"attribute":{"key","eq"|"in"|"exists"}}, {"and":[...]}, {"or":[...]}, {"not":{...}}.
+         * @description With `filter` (and `name`): validates the DSL and saves the segment (201). With `description`: the LLM proposes a filter that is returned for review and NOT saved (200); without an LLM, the offline words compiler proposes the filter (`words`: each condition with the phrase it came from, and the words not understood), and only when it understood nothing are the nearest users by text embedding returned instead, labelled `embedding_search`. DSL: {"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, {"attribute":{"key","eq"|"in"|"exists"}}, {"fact":{"text"?,"topic"?,"minConfidence"?}} (a current fact whose statement holds every word of `text`), {"and":[...]}, {"or":[...]}, {"not":{...}}.
          */
         post: operations["postV1Segments"];
         delete?: never;

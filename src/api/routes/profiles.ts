@@ -65,7 +65,7 @@ export function profileRoutes(s: ProfileServices) {
       summary: 'Users most like this one',
       description:
         'Nearest neighbours of the user vector (text, behaviour, traits; docs/user-vector.md) with the shared traits that explain each match. ' +
-        '`filter`: `key:value[,key:value]` (a declared attribute or trait with that value) or the segment filter DSL as JSON. Filters are applied before the cut, so k results come back when k users pass.',
+        '`filter`: `key:value[,key:value]` (a declared attribute or trait with that value), `fact~words` (a current fact holding those words) or the segment filter DSL as JSON. Filters are applied before the cut, so k results come back when k users pass.',
       params: userRefParams,
       query: z.object({
         k: kParam(maxK),

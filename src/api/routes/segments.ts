@@ -132,7 +132,7 @@ export function segmentRoutes(s: ProfileServices, catalogue: Catalogue) {
         'without an LLM, the offline words compiler proposes the filter (`words`: each condition with the phrase it came from, and the words not understood), ' +
         'and only when it understood nothing are the nearest users by text embedding returned instead, labelled `embedding_search`. DSL: ' +
         '{"trait":{"key","value"?,"minConfidence"?,"kind"?}}, {"predicted":{"key","value"?,"min"?,"max"?}}, {"feature":{"key","gt|gte|lt|lte|eq"}}, ' +
-        '{"attribute":{"key","eq"|"in"|"exists"}}, {"and":[...]}, {"or":[...]}, {"not":{...}}.',
+        '{"attribute":{"key","eq"|"in"|"exists"}}, {"fact":{"text"?,"topic"?,"minConfidence"?}} (a current fact whose statement holds every word of `text`), {"and":[...]}, {"or":[...]}, {"not":{...}}.',
       body: createBody,
       responses: {
         201: { description: 'Saved', schema: segmentSchema },
