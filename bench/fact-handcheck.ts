@@ -16,6 +16,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { mulberry32 as rng } from '../src/core/random.ts';
 
 interface Pair {
   speaker: string;
@@ -37,18 +38,6 @@ interface Judged {
   reason: string;
   human: boolean | null;
   note?: string;
-}
-
-/** mulberry32: a small seeded generator, so the same seed draws the same sample. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function draw<T>(xs: readonly T[], n: number, next: () => number): T[] {

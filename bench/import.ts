@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { openDb, type Db } from '../src/db/connection.ts';
 import { sqliteStore } from '../src/db/store.ts';
 import { DEFAULT_IMPORT_BATCH_SIZE, importFile, useWorkerFor } from '../src/ingest/import-file.ts';
+import { prepareRawWrites } from './raw-writes.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -76,21 +77,7 @@ const EXPECTED: Record<string, string[]> = { purchase: ['price', 'category'], pa
 async function raw(db: Db): Promise<{ events: number; seconds: number }> {
   const s = db.sqlite;
   s.pragma(`wal_autocheckpoint = ${BULK_WAL_PAGES}`);
-  const insertUser = s.prepare('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?)');
-  const insertIdentity = s.prepare('INSERT INTO identities (kind, alias, user_id, created_at) VALUES (?, ?, ?, ?)');
-  const insertEvent = s.prepare(
-    `INSERT INTO events (user_id, type, ts, properties, text, source, client_event_id, content_hash, dedupe_key, received_at, flags)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-  );
-  const touch = s.prepare(
-    `UPDATE users SET event_count = event_count + ?, first_event_at = min(coalesce(first_event_at, ?), ?),
-       last_event_at = max(coalesce(last_event_at, ?), ?), updated_at = ? WHERE id = ?`,
-  );
-  const enqueue = s.prepare(
-    `INSERT INTO jobs (kind, user_id, payload, run_after, created_at, updated_at) VALUES ('user.refresh', ?, '{}', ?, ?, ?)
-     ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`,
-  );
-  const countType = s.prepare('INSERT INTO user_event_counts (user_id, type, n) VALUES (?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET n = n + excluded.n');
+  const { insertUser, insertIdentity, insertEvent, touched } = prepareRawWrites(s);
   const bump = s.prepare('INSERT INTO ingest_counters (metric, key, count) VALUES (?, ?, ?) ON CONFLICT (metric, key) DO UPDATE SET count = count + excluded.count');
   const users = new Map<string, number>();
   type Row = [
@@ -108,7 +95,6 @@ async function raw(db: Db): Promise<{ events: number; seconds: number }> {
   ];
   const writeBatch = s.transaction((rows: Row[]) => {
     const now = Date.now();
-    const touched = new Map<number, { n: number; first: number; last: number; types: Map<string, number> }>();
     let coerced = 0;
     for (const r of rows) {
       const ukey = r[0] + r[1];
@@ -120,19 +106,9 @@ async function raw(db: Db): Promise<{ events: number; seconds: number }> {
       }
       if (insertEvent.run(userId, r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], now, r[10]).changes !== 1) continue;
       if (r[10] !== null) coerced++;
-      const t = touched.get(userId);
-      if (t) {
-        t.n++;
-        if (r[3] < t.first) t.first = r[3];
-        if (r[3] > t.last) t.last = r[3];
-        t.types.set(r[2], (t.types.get(r[2]) ?? 0) + 1);
-      } else touched.set(userId, { n: 1, first: r[3], last: r[3], types: new Map([[r[2], 1]]) });
+      touched.add(userId, r[2], r[3]);
     }
-    for (const [id, t] of touched) {
-      touch.run(t.n, t.first, t.first, t.last, t.last, now, id);
-      enqueue.run(id, now, now, now);
-      for (const [type, n] of t.types) countType.run(id, type, n);
-    }
+    touched.flush(now);
     if (coerced) bump.run('warning', 'number_coerced', coerced);
   });
   const started = performance.now();

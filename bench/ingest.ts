@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { prepareRawWrites } from './raw-writes.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -53,50 +54,22 @@ async function rawServer(dbPath: string, sync: string): Promise<void> {
   db.pragma(`synchronous = ${sync}`);
   db.pragma('busy_timeout = 5000');
   const findUser = db.prepare<[string], { user_id: number }>("SELECT user_id FROM identities WHERE kind = 'user' AND alias = ?");
-  const newUser = db.prepare('INSERT INTO users (external_id, created_at, updated_at) VALUES (?, ?, ?)');
-  const newIdentity = db.prepare("INSERT INTO identities (kind, alias, user_id, created_at) VALUES ('user', ?, ?, ?)");
-  const insert = db.prepare(
-    `INSERT INTO events (user_id, type, ts, properties, text, source, client_event_id, content_hash, dedupe_key, received_at, flags)
-     VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL) ON CONFLICT (dedupe_key) DO NOTHING`,
-  );
-  const touch = db.prepare(
-    `UPDATE users SET event_count = event_count + ?, first_event_at = min(coalesce(first_event_at, ?), ?),
-       last_event_at = max(coalesce(last_event_at, ?), ?), updated_at = ? WHERE id = ?`,
-  );
-  const enqueue = db.prepare(
-    `INSERT INTO jobs (kind, user_id, payload, run_after, created_at, updated_at) VALUES ('user.refresh', ?, '{}', ?, ?, ?)
-     ON CONFLICT (kind, user_id) WHERE status = 'pending' DO NOTHING`,
-  );
-  const countType = db.prepare('INSERT INTO user_event_counts (user_id, type, n) VALUES (?, ?, ?) ON CONFLICT (user_id, type) DO UPDATE SET n = n + excluded.n');
+  const { insertUser, insertIdentity, insertEvent, touched } = prepareRawWrites(db);
   const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
   type In = { eventId: string; userId: string; type: string; timestamp: number; text?: string; properties?: Record<string, unknown> };
   const write = db.transaction((events: In[], now: number) => {
-    const touched = new Map<number, { n: number; first: number; last: number; types: Map<string, number> }>();
     for (const e of events) {
       let uid = findUser.get(e.userId)?.user_id;
       if (uid === undefined) {
-        uid = Number(newUser.run(e.userId, now, now).lastInsertRowid);
-        newIdentity.run(e.userId, uid, now);
+        uid = Number(insertUser.run(e.userId, now, now).lastInsertRowid);
+        insertIdentity.run('user', e.userId, uid, now);
       }
       const props = JSON.stringify(e.properties ?? {});
       const hash = sha1(`${e.type}\u0000${props}\u0000${e.text ?? ''}`);
-      if (insert.run(uid, e.type, e.timestamp, props, e.text ?? null, e.eventId, hash, sha1(`e\u0000${e.eventId}`), now).changes !== 1) continue;
-      const t = touched.get(uid);
-      if (t) {
-        t.n++;
-        t.first = Math.min(t.first, e.timestamp);
-        t.last = Math.max(t.last, e.timestamp);
-        t.types.set(e.type, (t.types.get(e.type) ?? 0) + 1);
-      } else touched.set(uid, { n: 1, first: e.timestamp, last: e.timestamp, types: new Map([[e.type, 1]]) });
+      if (insertEvent.run(uid, e.type, e.timestamp, props, e.text ?? null, null, e.eventId, hash, sha1(`e\u0000${e.eventId}`), now, null).changes !== 1) continue;
+      touched.add(uid, e.type, e.timestamp);
     }
-    for (const [id, t] of touched) {
-      touch.run(t.n, t.first, t.first, t.last, t.last, now, id);
-      enqueue.run(id, now, now, now);
-      for (const [type, n] of t.types) countType.run(id, type, n);
-    }
-    let accepted = 0;
-    for (const t of touched.values()) accepted += t.n;
-    return accepted;
+    return touched.flush(now);
   });
   const app = new Hono();
   app.post('/v1/events', async (c) => {
