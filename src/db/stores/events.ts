@@ -173,11 +173,12 @@ export class SqlEventStore implements EventStore {
    * then fails as a busy database does (503). One transaction either way.
    */
   private async sqlite(x: SqliteExecutor, events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
+    // The writer thread lets audit groups go first itself (WritePriority).
+    if (this.thread?.usable) return this.thread.write(events, rejections, receivedAt);
     // Audited reads first: while their rows are being committed on the writer thread, wait (a
     // bounded while, so a steady stream of reads slows ingestion down but never stops it).
     const yieldUntil = performance.now() + MAX_YIELD_MS;
     while (this.yieldTo() && performance.now() < yieldUntil) await new Promise((r) => setTimeout(r, 1));
-    if (this.thread?.usable) return this.thread.write(events, rejections, receivedAt);
     const w = (this.sqliteWriter ??= new IngestStore(x.db));
     const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
     const deadline = performance.now() + busyMs;
