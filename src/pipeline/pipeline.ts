@@ -26,6 +26,18 @@ export interface RefreshReport {
   behaviour?: { computed: ComputedTraitsResult; scores: ScoreSummary[] };
   /** the user vector (src/profile); the index owner picks it up from SQLite */
   profile?: ProfileReport;
+  /** wall milliseconds per stage (bench/pipeline sums them); a stage that did not run is absent */
+  ms: StageMs;
+}
+
+export interface StageMs {
+  traits?: number;
+  /** the text embedding */
+  embed?: number;
+  /** events read, features, computed traits and model scores */
+  behaviour?: number;
+  /** the user vector */
+  profile?: number;
 }
 
 export interface Pipeline {
@@ -99,16 +111,28 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
       ? providers.embedder
       : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
   const refreshUser = async (userId: number): Promise<RefreshReport> => {
+    const ms: StageMs = {};
+    let t = performance.now();
+    const lap = (stage: keyof StageMs) => {
+      const now = performance.now();
+      ms[stage] = now - t;
+      t = now;
+    };
     const traits = await extractTraitsForUser(traitDeps, userId);
     // Without profiling consent no derived data is built, vectors included, and any built before
     // (consent withdrawn, or the default changed) is removed through the per-user data sections.
     if (traits.skipped === 'no_profiling_consent') await eraseDerived(store.exec, parts.userData, userId);
-    const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId) : null;
-    if (traits.skipped) return { traits, embeddings: emb };
+    lap('traits');
+    const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId, { now: parts.featuresAsOf }) : null;
+    if (emb) lap('embed');
+    if (traits.skipped) return { traits, embeddings: emb, ms };
     const { report: behaviour, events } = await refreshBehaviour(userId);
+    lap('behaviour');
     // The user vector last: it reads the text embedding and the computed/predicted traits.
-    if (!embeddings) return { traits, embeddings: emb, behaviour };
-    return { traits, embeddings: emb, behaviour, profile: await updateUserProfile(profileDeps, userId, { now: events.asOf, events }) };
+    if (!embeddings) return { traits, embeddings: emb, behaviour, ms };
+    const profile = await updateUserProfile(profileDeps, userId, { now: events.asOf, events });
+    lap('profile');
+    return { traits, embeddings: emb, behaviour, profile, ms };
   };
   return {
     providers,
