@@ -1,7 +1,7 @@
 import { effectiveConsent } from '../core/consent.ts';
 import type { ConsentFlag } from '../core/types.ts';
 import type { CurrentTrait, Signal, TraitValue } from '../core/traits.ts';
-import type { TraitStore } from '../db/stores/traits.ts';
+import type { TraitMergeInput, TraitMergeResult, TraitStore } from '../db/stores/traits.ts';
 import type { UserStore } from '../db/stores/users.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { Extractor } from './extractor.ts';
@@ -81,6 +81,18 @@ export function batchSignals(signals: Signal[], budget: number, maxPerBatch = 50
   return out;
 }
 
+/** What one batch's merge plan returns (MergeReport plus the fact merge's report). */
+type BatchPlanResult = ReturnType<typeof planTraitOps>['result'] & { facts: ReturnType<typeof planFactOps>['result'] };
+
+export interface TraitStageGroupOptions {
+  /**
+   * Users whose merges share one transaction (default 1: one transaction per batch). A user's
+   * next batch is extracted only after its previous one is committed (it reads the merged rows as
+   * context), so grouping never changes what is extracted or stored, only how many commits it takes.
+   */
+  groupUsers?: number;
+}
+
 /**
  * The traits stage for one user: read the text signals the chosen extractor has not seen, redact
  * PII (before any extractor sees the text), extract traits and facts in token-bounded batches with
@@ -90,6 +102,83 @@ export function batchSignals(signals: Signal[], budget: number, maxPerBatch = 50
  * `llm_processing` consent; without `profiling` consent nothing is inferred at all.
  */
 export async function extractTraitsForUser(deps: TraitStageDeps, userId: number): Promise<TraitStageReport> {
+  return (await extractTraitsForUsers(deps, [userId]))[0] as TraitStageReport;
+}
+
+/**
+ * The traits stage for several users, in order, with up to `groupUsers` users' merges in one
+ * transaction (one commit, one fsync under synchronous FULL, instead of one per user). Each merge
+ * is the one extractTraitsForUser would run, with its read marks in the same transaction: a
+ * failed transaction marks nothing read, so its signals are read again next time. When a group's
+ * transaction fails, its merges are retried one per transaction, so one user's failure does not
+ * hold back the others; the first error is then thrown (after the users before it were stored).
+ */
+export async function extractTraitsForUsers(deps: TraitStageDeps, userIds: readonly number[], opts: TraitStageGroupOptions = {}): Promise<TraitStageReport[]> {
+  const groupUsers = Math.max(1, Math.floor(opts.groupUsers ?? 1));
+  type Pending = { input: TraitMergeInput<BatchPlanResult>; done: (r: TraitMergeResult<BatchPlanResult>) => void };
+  let pending: Pending[] = [];
+  const pendingUsers = new Set<number>();
+  const flush = async () => {
+    if (!pending.length) return;
+    const group = pending;
+    pending = [];
+    pendingUsers.clear();
+    if (group.length === 1) {
+      const only = group[0] as Pending;
+      only.done(await deps.traits.merge(only.input));
+      return;
+    }
+    let results: TraitMergeResult<BatchPlanResult>[];
+    try {
+      results = await deps.traits.mergeMany(group.map((p) => p.input));
+    } catch {
+      // Nothing of the group landed: each merge on its own, the first error thrown after the rest.
+      let first: { err: unknown } | null = null;
+      for (const p of group) {
+        try {
+          p.done(await deps.traits.merge(p.input));
+        } catch (err) {
+          first ??= { err };
+        }
+      }
+      if (first) throw first.err;
+      return;
+    }
+    group.forEach((p, i) => p.done(results[i] as TraitMergeResult<BatchPlanResult>));
+  };
+  const enqueue = async (p: Pending) => {
+    pending.push(p);
+    pendingUsers.add(p.input.userId);
+    if (pending.length >= groupUsers) await flush();
+  };
+  const reports: TraitStageReport[] = [];
+  for (const userId of userIds) {
+    try {
+      reports.push(
+        await stageUser(deps, userId, {
+          // the user's previous batch must be stored before its next one reads the current rows
+          beforeBatch: () => (pendingUsers.has(userId) ? flush() : Promise.resolve()),
+          merge: enqueue,
+        }),
+      );
+    } catch (err) {
+      // what the users before this one (and this one's earlier batches) produced is stored first
+      await flush().catch(() => undefined);
+      throw err;
+    }
+  }
+  await flush();
+  return reports;
+}
+
+async function stageUser(
+  deps: TraitStageDeps,
+  userId: number,
+  io: {
+    beforeBatch: () => Promise<void>;
+    merge: (p: { input: TraitMergeInput<BatchPlanResult>; done: (r: TraitMergeResult<BatchPlanResult>) => void }) => Promise<void>;
+  },
+): Promise<TraitStageReport> {
   const user = await deps.users.byId(userId);
   const consent = effectiveConsent(user?.consent ?? null, deps.defaultConsent);
   const extractor = deps.llm && consent.llm_processing ? deps.llm : deps.offline;
@@ -128,6 +217,7 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
     return { eventId: r.id, type: r.type, text: red.text, ts: r.ts };
   });
   for (const batch of batchSignals(signals, deps.batchTokens)) {
+    await io.beforeBatch();
     const current: CurrentTrait[] = (await deps.traits.current(userId, { kind: MERGED_KINDS })).map((t) => ({
       key: t.key,
       value: t.value as TraitValue,
@@ -167,8 +257,8 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
       now,
       similarity: deps.factSimilarity,
     };
-    // One transaction per batch: the merged rows (traits and facts), the counters and the read marks land together.
-    const { result: merged, profileVersion } = await deps.traits.merge({
+    // One transaction per batch (or per group of users' batches): the merged rows (traits and facts), the counters and the read marks land together.
+    const mergeInput: TraitMergeInput<BatchPlanResult> = {
       userId,
       kind: MERGED_KINDS,
       now: input.now,
@@ -191,17 +281,22 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
           result: { ...plan.result, rejected, facts: facts.result },
         };
       },
+    };
+    await io.merge({
+      input: mergeInput,
+      done: ({ result: merged, profileVersion }) => {
+        report.added += merged.added;
+        report.reinforced += merged.reinforced;
+        report.superseded += merged.superseded;
+        report.retracted += merged.retracted;
+        report.factsAdded += merged.facts.added;
+        report.factsReinforced += merged.facts.reinforced;
+        report.factsSuperseded += merged.facts.superseded;
+        report.factsRetracted += merged.facts.retracted;
+        if (profileVersion !== null) report.profileVersion = profileVersion;
+        for (const [reason, n] of Object.entries(merged.rejected)) report.rejected[reason] = (report.rejected[reason] ?? 0) + n;
+      },
     });
-    report.added += merged.added;
-    report.reinforced += merged.reinforced;
-    report.superseded += merged.superseded;
-    report.retracted += merged.retracted;
-    report.factsAdded += merged.facts.added;
-    report.factsReinforced += merged.facts.reinforced;
-    report.factsSuperseded += merged.facts.superseded;
-    report.factsRetracted += merged.facts.retracted;
-    if (profileVersion !== null) report.profileVersion = profileVersion;
-    for (const [reason, n] of Object.entries(merged.rejected)) report.rejected[reason] = (report.rejected[reason] ?? 0) + n;
   }
   return report;
 }

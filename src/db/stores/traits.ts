@@ -97,6 +97,12 @@ export interface TraitStore {
    */
   merge<R>(input: TraitMergeInput<R>): Promise<TraitMergeResult<R>>;
   /**
+   * Several merges (several users' trait stages) in ONE transaction, each exactly as `merge`
+   * would run it, in order: one commit (one fsync under synchronous FULL) for the lot. All land or
+   * none does: a failure rolls every one back, read marks included.
+   */
+  mergeMany<R>(inputs: readonly TraitMergeInput<R>[]): Promise<TraitMergeResult<R>[]>;
+  /**
    * Replaces one producer's traits of `kind` (computed features, model predictions) in one
    * transaction: per row, an unchanged value (same value and version, confidence within
    * `confidenceTolerance`) is left alone, a new one supersedes the current row, `null` closes it.
@@ -165,14 +171,15 @@ export class SqlTraitStore implements TraitStore {
   }
 
   merge<R>(input: TraitMergeInput<R>): Promise<TraitMergeResult<R>> {
+    return this.x.tx((q) => mergeOn(q, input));
+  }
+
+  mergeMany<R>(inputs: readonly TraitMergeInput<R>[]): Promise<TraitMergeResult<R>[]> {
+    if (!inputs.length) return Promise.resolve([]);
     return this.x.tx(async (q) => {
-      const current = await currentOn(q, input.userId, { kind: input.kind });
-      const plan = input.plan(current);
-      const inserted = await applyChanges(q, input.userId, plan.changes, input.now);
-      const profileVersion = plan.changes.length ? await bumpProfileVersion(q, input.userId, input.now) : null;
-      for (const c of plan.counters ?? []) await bumpCounter(q, c.metric, c.key, c.n);
-      if (input.markRead) await markRead(q, input.markRead.eventIds, input.markRead.producer, input.markRead.version, input.now);
-      return { result: plan.result, inserted, profileVersion };
+      const out: TraitMergeResult<R>[] = [];
+      for (const input of inputs) out.push(await mergeOn(q, input));
+      return out;
     });
   }
 
@@ -233,6 +240,17 @@ export class SqlTraitStore implements TraitStore {
       return r.changes;
     });
   }
+}
+
+/** One merge on an open transaction: read the current rows, plan, write, bump, count, mark read. */
+async function mergeOn<R>(q: Queryable, input: TraitMergeInput<R>): Promise<TraitMergeResult<R>> {
+  const current = await currentOn(q, input.userId, { kind: input.kind });
+  const plan = input.plan(current);
+  const inserted = await applyChanges(q, input.userId, plan.changes, input.now);
+  const profileVersion = plan.changes.length ? await bumpProfileVersion(q, input.userId, input.now) : null;
+  for (const c of plan.counters ?? []) await bumpCounter(q, c.metric, c.key, c.n);
+  if (input.markRead) await markRead(q, input.markRead.eventIds, input.markRead.producer, input.markRead.version, input.now);
+  return { result: plan.result, inserted, profileVersion };
 }
 
 async function currentOn(q: Queryable, userId: number, f: TraitFilter): Promise<Trait[]> {

@@ -171,6 +171,40 @@ describeStores('traits', (ctx) => {
     expect(await ctx.store.stats.counters(['traits_rejected'])).toEqual(counters);
   });
 
+  it('mergeMany: several users merged in one transaction, each as merge would; one failing plan rolls back every one, read marks included', async () => {
+    const a = await seed(ctx.store, 'gus', ['a1', 'a2']);
+    const b = await seed(ctx.store, 'hal', ['b1']);
+    const traits = ctx.store.traits;
+    const versions = async () => [(await ctx.store.users.require('gus')).profileVersion, (await ctx.store.users.require('hal')).profileVersion];
+    const before = await versions();
+    const input = (u: { userId: number; events: number[] }, plan: () => { changes: TraitChange[]; result: string }, now = 50) => ({
+      userId: u.userId,
+      kind: 'semantic' as const,
+      now,
+      markRead: { eventIds: u.events, producer: 'x', version: '1' },
+      plan,
+    });
+    const failing = () => ({ changes: [{ op: 'close' as const, id: -9, supersededBy: null }], result: 'bad' });
+    await expect(traits.mergeMany([input(a, () => ({ ...inserts(semantic('pet', 'dog', 0.5))(), result: 'a' })), input(b, failing)])).rejects.toThrow(/before inserting/);
+    expect(await traits.current(a.userId)).toEqual([]);
+    expect(await traits.unreadSignals(a.userId, 'x', '1')).toHaveLength(2);
+    expect(await versions()).toEqual(before);
+
+    const out = await traits.mergeMany([
+      input(a, () => ({ ...inserts(semantic('pet', 'dog', 0.5), semantic('diet', 'vegan', 0.6))(), result: 'a' })),
+      input(b, () => ({ changes: [], result: 'b' })),
+    ]);
+    expect(out.map((r) => r.result)).toEqual(['a', 'b']);
+    expect(out[0]!.inserted.size).toBe(2);
+    expect(out[0]!.profileVersion).toBe(before[0]! + 1);
+    expect(out[1]!.profileVersion).toBeNull();
+    expect((await traits.current(a.userId)).map((t) => t.value)).toEqual(['vegan', 'dog']);
+    expect(await traits.unreadSignals(a.userId, 'x', '1')).toEqual([]);
+    expect(await traits.unreadSignals(b.userId, 'x', '1')).toEqual([]);
+    expect(await versions()).toEqual([before[0]! + 1, before[1]]);
+    expect(await traits.mergeMany([])).toEqual([]);
+  });
+
   it('replaceTraits: unchanged values are left alone, changes supersede, null closes; one profile version bump per changed user', async () => {
     const a = await seed(ctx.store, 'dee', ['x']);
     const b = await seed(ctx.store, 'eve', ['y']);
