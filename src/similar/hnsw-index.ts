@@ -6,6 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 
 const { HierarchicalNSW } = hnswlib;
@@ -72,8 +75,51 @@ const sha1File = (path: string): string => {
   return h.digest('hex');
 };
 
+/** The sha1 of a file computed on a worker thread (the index file is ~1 GB at 1M users: seconds of CPU). */
+const HASH_WORKER = `const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const h = createHash('sha1');
+createReadStream(workerData, { highWaterMark: 1 << 20 })
+  .on('data', (d) => h.update(d))
+  .on('end', () => parentPort.postMessage(h.digest('hex')))
+  .on('error', (e) => { throw e; });`;
+
+function sha1FileOffThread(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    w.once('message', (digest: string) => resolve(digest));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`hashing ${path}: worker exited ${code}`));
+    });
+  });
+}
+
+const fsyncDir = (path: string) => {
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+let tmpSeq = 0;
+/** A temp name beside `path`, unique in this process (a background save and a final one may overlap). */
+const tmpName = (path: string) => `${path}.tmp-${process.pid}-${++tmpSeq}`;
+
 function atomicWrite(path: string, write: (tmp: string) => void): void {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tmpName(path);
   try {
     write(tmp);
     const fd = openSync(tmp, 'r');
@@ -83,6 +129,13 @@ function atomicWrite(path: string, write: (tmp: string) => void): void {
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+/** A background save under way: `written` when the graph has been serialised (the index may change again), `done` when the files are in place. */
+export interface PendingSave {
+  written: Promise<void>;
+  /** the manifest written, or null when the save was superseded by a newer one and dropped */
+  done: Promise<Manifest | null>;
 }
 
 export class VectorIndex {
@@ -218,9 +271,9 @@ export class VectorIndex {
     return r.neighbors.map((label, i) => ({ label, similarity: 1 - (r.distances[i] as number) }));
   }
 
-  save(path: string): Manifest {
-    atomicWrite(path, (tmp) => this.hnsw.writeIndexSync(tmp));
-    const manifest: Manifest = {
+  /** The manifest of the index as it is now, without the file's size and checksum. */
+  private manifestFields(): Omit<Manifest, 'indexBytes' | 'indexSha1' | 'savedAt'> {
+    return {
       format: INDEX_FORMAT,
       library: 'hnswlib-node@3',
       space: 'cosine',
@@ -236,11 +289,59 @@ export class VectorIndex {
       deletedSlots: this.deletedSlots,
       syncedAt: this.syncedAt,
       recent: [...this.recent],
-      indexBytes: statSync(path).size,
-      indexSha1: sha1File(path),
-      savedAt: new Date().toISOString(),
     };
+  }
+
+  /** Writes the file pair on this thread (start-up rebuild, shutdown). */
+  save(path: string): Manifest {
+    const fields = this.manifestFields();
+    atomicWrite(path, (tmp) => this.hnsw.writeIndexSync(tmp));
+    const manifest: Manifest = { ...fields, indexBytes: statSync(path).size, indexSha1: sha1File(path), savedAt: new Date().toISOString() };
     atomicWrite(`${path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(manifest)));
+    fsyncDir(path);
     return manifest;
+  }
+
+  /**
+   * The same file pair, written off the serving thread: hnswlib-node's async `writeIndex`
+   * serialises the graph on a libuv thread, the fsyncs run on the thread pool and the sha1 on a
+   * worker thread; the event loop only starts them and renames. The manifest describes the index
+   * as it is when the save starts, so the caller must not change the index until `written`
+   * resolves (the graph is read while it is serialised; searches may run meanwhile).
+   * Crash-safe like `save`: temp files, fsync, rename of the index and then of the manifest that
+   * carries its size and sha1, then fsync of the folder; a crash at any point leaves either the
+   * previous pair or a pair that fails its check. `superseded()` is asked just before the renames:
+   * when a newer save already landed (e.g. the final one at shutdown), this one drops its temp
+   * files instead of replacing newer files with older ones.
+   */
+  saveAsync(path: string, superseded: () => boolean = () => false): PendingSave {
+    const fields = this.manifestFields();
+    const tmp = tmpName(path);
+    const mtmp = tmpName(`${path}.json`);
+    const written = this.hnsw.writeIndex(tmp).then(() => undefined);
+    const done = (async (): Promise<Manifest | null> => {
+      try {
+        await written;
+        await fsyncFile(tmp);
+        const [{ size }, sha1] = await Promise.all([stat(tmp), sha1FileOffThread(tmp)]);
+        const manifest: Manifest = { ...fields, indexBytes: size, indexSha1: sha1, savedAt: new Date().toISOString() };
+        const fh = await open(mtmp, 'w');
+        try {
+          await fh.writeFile(JSON.stringify(manifest));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        if (superseded()) return null;
+        // One synchronous step, so no other save of this process can land between the two renames.
+        renameSync(tmp, path);
+        renameSync(mtmp, `${path}.json`);
+        fsyncDir(path);
+        return manifest;
+      } finally {
+        await Promise.all([rm(tmp, { force: true }), rm(mtmp, { force: true })]);
+      }
+    })();
+    return { written, done };
   }
 }

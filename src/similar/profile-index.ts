@@ -13,7 +13,7 @@ import type { UserDataSection } from '../db/user-data.ts';
 import type { Config } from '../core/config.ts';
 import { currentLayout, type ProfileDeps } from '../profile/profile-stage.ts';
 import type { VectorLayout } from '../profile/vector.ts';
-import { VectorIndex, type Hit, type IndexParams } from './hnsw-index.ts';
+import { VectorIndex, type Hit, type IndexParams, type PendingSave } from './hnsw-index.ts';
 
 /** Rows committed slightly out of updated_at order (another process's clock and commit) are re-read. */
 const LOOKBACK_MS = 5000;
@@ -58,6 +58,14 @@ export class ProfileIndex {
   private chain: Promise<unknown> = Promise.resolve();
   /** a queued, not yet started incremental sync: concurrent queries share it */
   private pendingSync: Promise<SyncReport> | null = null;
+  /** the graph is being serialised by a background save: nothing may change the index until this settles */
+  private writing: Promise<void> | null = null;
+  /** a background save under way (until its files are renamed into place or dropped) */
+  private saving: Promise<void> | null = null;
+  /** saves started / the newest one whose files landed: an older save finishing later is dropped */
+  private saveSeq = 0;
+  private landedSeq = 0;
+  private closed = false;
 
   constructor(deps: ProfileDeps, opts: IndexOptions) {
     this.deps = deps;
@@ -76,11 +84,16 @@ export class ProfileIndex {
       derived: true,
       export: async (userId) => ({ indexed: this.index?.has(userId) ?? false }),
       afterCommit: async (userId) => {
-        if (!this.index?.has(userId)) return 0;
-        this.index.remove(userId);
-        this.dirty = true;
-        this.save();
-        return 1;
+        const removed = await this.serial(async () => {
+          if (!this.index?.has(userId)) return 0;
+          await this.quiesce();
+          this.index.remove(userId);
+          this.dirty = true;
+          return 1;
+        });
+        // The file must not keep the erased vector: wait for a save that started before the removal, then save.
+        if (removed) await this.flush();
+        return removed;
       },
     };
   }
@@ -107,6 +120,8 @@ export class ProfileIndex {
   }
 
   private async openNow(): Promise<SyncReport> {
+    // A background save of the index being replaced must not land over the file about to be loaded.
+    await this.settle();
     const layout = await this.layout();
     const r = VectorIndex.load(this.opts.path, { vectorVersion: layout.version, dim: layout.dim, params: this.opts.params });
     if ('index' in r) {
@@ -175,6 +190,8 @@ export class ProfileIndex {
     // nothing; it is saved with the file, so neither does a start on a current file.
     const changes = (await profiles.changesSince(Math.max(0, ix.syncedAt - LOOKBACK_MS))).filter((c) => ix.recent.get(c.userId) !== c.updatedAt);
     const fresh = await profiles.getMany(changes.filter((c) => c.version === layout.version).map((c) => c.userId));
+    // Changes wait for a background save to finish reading the graph (queries do not: they only read it).
+    if (changes.length) await this.quiesce();
     for (const c of changes) {
       const row = fresh.get(c.userId);
       if (row && row.version === layout.version && row.dim === ix.dim) {
@@ -188,9 +205,11 @@ export class ProfileIndex {
     ix.syncedAt = newest;
     if (opts.full && (await this.countsDiffer(layout.version, ix.size))) {
       const ids = new Set(await profiles.idsOfVersion(layout.version));
+      const rows = await profiles.getMany([...ids].filter((id) => !ix.has(id)));
+      await this.quiesce();
       for (const l of [...ix.labels()]) if (!ids.has(l) && ix.remove(l)) removed++;
-      const missing = [...ids].filter((id) => !ix.has(id));
-      for (const [id, row] of await profiles.getMany(missing)) {
+      for (const [id, row] of rows) {
+        if (ix.has(id)) continue;
         ix.upsert(id, row.vector);
         upserted++;
       }
@@ -221,19 +240,79 @@ export class ProfileIndex {
     this.timer.unref();
   }
 
-  private maybeSave(): void {
-    if (this.dirty && Date.now() - this.lastSave >= this.opts.saveMs) this.save();
+  /** Waits until no background save is reading the graph (call right before changing the index, with no await in between). */
+  private async quiesce(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
+  /** Waits until no background save is under way. */
+  private async settle(): Promise<void> {
+    while (this.saving) await this.saving;
+  }
+
+  /** Periodic save: in the background (the serving thread only starts it), at most every saveMs, one at a time. */
+  private maybeSave(): void {
+    if (this.dirty && !this.saving && !this.closed && Date.now() - this.lastSave >= this.opts.saveMs) this.saveInBackground();
+  }
+
+  /** Starts a background save of the index as it is now; its `done` is `this.saving`. */
+  private saveInBackground(): Promise<void> {
+    const ix = this.index as VectorIndex;
+    const seq = ++this.saveSeq;
+    this.dirty = false;
+    this.lastSave = Date.now();
+    let pending: PendingSave;
+    try {
+      pending = ix.saveAsync(this.opts.path, () => this.landedSeq > seq);
+    } catch (err) {
+      this.dirty = true;
+      this.opts.log?.('saving the vector index failed', { err: String(err) });
+      return Promise.resolve();
+    }
+    const writing: Promise<void> = pending.written.then(
+      () => {
+        if (this.writing === writing) this.writing = null;
+      },
+      () => {
+        if (this.writing === writing) this.writing = null;
+      },
+    );
+    this.writing = writing;
+    const saving: Promise<void> = pending.done.then(
+      (m) => {
+        if (m) this.landedSeq = Math.max(this.landedSeq, seq);
+        if (this.saving === saving) this.saving = null;
+      },
+      (err: unknown) => {
+        // Not saved: the next sync tries again (a crash meanwhile loads the previous file and catches up).
+        if (this.saving === saving) this.saving = null;
+        if (!this.closed) this.dirty = true;
+        this.opts.log?.('saving the vector index failed', { err: String(err) });
+      },
+    );
+    this.saving = saving;
+    return saving;
+  }
+
+  /** Waits for a save under way, then saves pending changes in the background and waits for that. */
+  async flush(): Promise<void> {
+    await this.settle();
+    if (this.index && this.dirty && !this.closed) await this.saveInBackground();
+  }
+
+  /** Writes the files on this thread (after a rebuild, at shutdown); a background save still under way is superseded. */
   save(force = false): void {
-    if (!this.index || (!this.dirty && !force)) return;
+    if (!this.index || (!this.dirty && !this.saving && !force)) return;
+    const seq = ++this.saveSeq;
     this.index.save(this.opts.path);
+    this.landedSeq = Math.max(this.landedSeq, seq);
     this.dirty = false;
     this.lastSave = Date.now();
   }
 
-  /** Stops the timer and writes pending changes. */
+  /** Stops the timer and writes pending changes (also those a background save still under way was writing). */
   close(): void {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     try {
@@ -241,6 +320,11 @@ export class ProfileIndex {
     } catch (err) {
       this.opts.log?.('saving the vector index failed', { err: String(err) });
     }
+  }
+
+  /** Resolves when no background save is under way (tests, tools). */
+  whenSaved(): Promise<void> {
+    return this.settle();
   }
 
   /** Synced (cheaply: changes since the last sync) before answering. */
