@@ -102,7 +102,9 @@ export async function similarUsers(s: ProfileServices, userId: number, q: Simila
 }
 
 export async function explain(s: ProfileServices, layout: VectorLayout, userId: number | null, vector: Float32Array, hits: readonly Neighbour[]): Promise<SimilarResult[]> {
-  const mine = userId === null ? [] : await s.store.traits.current(userId);
+  // The caller's and every neighbour's current traits in one statement (was one per neighbour).
+  const traits = userId === null ? null : await s.store.traits.currentOfMany([userId, ...hits.map((h) => h.userId)]);
+  const mine = userId === null ? [] : (traits?.get(userId) ?? []);
   const ids = await s.store.profiles.publicIds(hits.map((h) => h.userId));
   const rows = await s.store.profiles.getMany(hits.map((h) => h.userId));
   const out: SimilarResult[] = [];
@@ -114,7 +116,7 @@ export async function explain(s: ProfileServices, layout: VectorLayout, userId: 
       userId: ids.get(h.userId) ?? String(h.userId),
       similarity: round(h.similarity) as number,
       blocks,
-      sharedTraits: userId === null ? [] : sharedTraits(mine, await s.store.traits.current(h.userId)).slice(0, 10),
+      sharedTraits: userId === null ? [] : sharedTraits(mine, traits?.get(h.userId) ?? []).slice(0, 10),
     });
   }
   return out;

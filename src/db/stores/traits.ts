@@ -88,6 +88,12 @@ export interface TraitStore {
    * profile vector, merge), sorted by kind, key, confidence (highest first), then id.
    */
   current(userId: number, filter?: TraitFilter): Promise<Trait[]>;
+  /**
+   * `current(userId)` (no filter) for many users at once, one statement per 64 users (the
+   * similar-users answer explains each neighbour): each user's list in the same order; users with
+   * no current trait map to [].
+   */
+  currentOfMany(userIds: readonly number[]): Promise<Map<number, Trait[]>>;
   /** Every version of a key, newest first. */
   history(userId: number, key: string): Promise<Trait[]>;
   /**
@@ -155,6 +161,10 @@ export const toTrait = (r: TraitRow): Trait => ({
   supersededBy: r.supersededBy === null ? null : Number(r.supersededBy),
 });
 
+/** `currentOfMany` reads this many users per statement (a fixed list, padded with NULL, so one prepared statement serves every call). */
+const MANY_CHUNK = 64;
+const MANY_LIST = Array(MANY_CHUNK).fill('?').join(', ');
+
 export class SqlTraitStore implements TraitStore {
   constructor(
     protected readonly x: Executor,
@@ -163,6 +173,21 @@ export class SqlTraitStore implements TraitStore {
 
   current(userId: number, filter: TraitFilter = {}): Promise<Trait[]> {
     return currentOn(this.x, userId, filter);
+  }
+
+  async currentOfMany(userIds: readonly number[]): Promise<Map<number, Trait[]>> {
+    const ids = [...new Set(userIds)];
+    const out = new Map<number, Trait[]>(ids.map((id) => [id, []]));
+    for (let i = 0; i < ids.length; i += MANY_CHUNK) {
+      const chunk: (number | null)[] = ids.slice(i, i + MANY_CHUNK);
+      while (chunk.length < MANY_CHUNK) chunk.push(null);
+      const rows = await this.x.all<TraitRow & { userId: number }>(
+        `SELECT user_id AS "userId", ${COLS} FROM traits WHERE user_id IN (${MANY_LIST}) AND valid_to IS NULL ORDER BY user_id, kind, key, confidence DESC, id`,
+        chunk,
+      );
+      for (const r of rows) out.get(Number(r.userId))?.push(toTrait(r));
+    }
+    return out;
   }
 
   async history(userId: number, key: string): Promise<Trait[]> {
