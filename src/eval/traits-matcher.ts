@@ -15,6 +15,7 @@
  */
 import type { TraitValue } from '../core/traits.ts';
 import { OCCUPATIONS, PETS } from '../traits/lexicon.ts';
+import { FACT_COMMON_WORDS } from './fact-common-words.ts';
 
 /**
  * Frozen. Chosen on calibration speakers 0-99 before any extractor tuning: the smallest cosine at
@@ -538,11 +539,8 @@ export function factMentioned(fact: string, utteranceStems: ReadonlySet<string>)
 
 const TENS: Readonly<Record<string, number>> = { twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
 const UNITS: Readonly<Record<string, number>> = { one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9 };
+/** Cardinal number words as digits ("one" stays a stopword: "one of my favorites"). */
 const NUMBER_STEMS: Readonly<Record<string, string>> = {
-  sixty: '60',
-  seventy: '70',
-  eighty: '80',
-  ninety: '90',
   two: '2',
   three: '3',
   four: '4',
@@ -554,13 +552,54 @@ const NUMBER_STEMS: Readonly<Record<string, string>> = {
   ten: '10',
   eleven: '11',
   twelve: '12',
+  thirteen: '13',
+  fourteen: '14',
   fifteen: '15',
+  sixteen: '16',
+  seventeen: '17',
+  eighteen: '18',
+  nineteen: '19',
   twenty: '20',
   thirty: '30',
   forty: '40',
   fifty: '50',
+  sixty: '60',
+  seventy: '70',
+  eighty: '80',
+  ninety: '90',
   hundred: '100',
+  thousand: '1000',
 };
+const ORDINAL_WORDS = [
+  'first',
+  'second',
+  'third',
+  'fourth',
+  'fifth',
+  'sixth',
+  'seventh',
+  'eighth',
+  'ninth',
+  'tenth',
+  'eleventh',
+  'twelfth',
+  'thirteenth',
+  'fourteenth',
+  'fifteenth',
+  'sixteenth',
+  'seventeenth',
+  'eighteenth',
+  'nineteenth',
+  'twentieth',
+];
+const TENS_ORDINAL: Readonly<Record<string, number>> = { twentieth: 20, thirtieth: 30, fortieth: 40, fiftieth: 50, sixtieth: 60, seventieth: 70, eightieth: 80, ninetieth: 90 };
+/** The token for a written ordinal ("third" → "nth3", as factStems writes "3rd"); never the cardinal's digits ("three kids" ≠ "third grade"). */
+function ordinalToken(t: string): string | undefined {
+  const i = ORDINAL_WORDS.indexOf(t);
+  if (i >= 0) return `nth${i + 1}`;
+  const n = TENS_ORDINAL[t];
+  return n === undefined ? undefined : `nth${n}`;
+}
 /** Words that say nothing on their own about which persona fact is meant. */
 const GENERIC_FACT_WORDS = new Set(
   (
@@ -574,7 +613,8 @@ const GENERIC_FACT_WORDS = new Set(
     .split(' ')
     .map(stem),
 );
-const FACT_NEGATION_RE = /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer)\b|n't\b/;
+const FACT_NEGATION_RE =
+  /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer|(?:dropped|drop|dropping|failed|flunked) out)\b|n't\b/;
 const FACT_AVERSION_RE =
   /\b(?:hate|hates|hated|dislike|dislikes|disdain|loathe|loathes|despise|despises|afraid|scared|fear|fears|allergic|terrified|petrified|can't stand|cannot stand|phobia)\b|\b(?:drug|drugs|alcohol|booze|sugar|gluten|dairy|meat|smoke|caffeine|debt|cruelty)[- ]free\b/;
 /** A persona line about someone else ("my father used to work for home depot"): the statement must name that person too. */
@@ -582,23 +622,102 @@ const OTHER_PERSON_RE = new RegExp(`^(?:\\W*)(?:my|our)\\s+(?:[a-z]+\\s+)?(${OTH
 
 /** The informative stems of a statement: content stems, number words as digits, generic words removed. */
 export function factStems(text: string): string[] {
-  // "twenty four" → 24, "60years" → 60 years
+  // "twenty four" → 24, "60years" → 60 years, "3rd" → an ordinal token
   const t0 = text
     .toLowerCase()
+    .replace(/\b(\d+)(?:st|nd|rd|th)\b/g, (_m, n: string) => `nth${Number(n)}`)
     .replace(/\b(\d+)([a-z]+)\b/g, '$1 $2')
     .replace(/\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[\s-](one|two|three|four|five|six|seven|eight|nine)\b/g, (_m, t: string, u: string) =>
       String(TENS[t]! + UNITS[u]!),
-    );
+    )
+    .replace(FACT_PHRASES_RE, (m) => FACT_PHRASES[m.replace(/[\s-]+/g, ' ')] ?? m);
   const out = tokens(t0)
-    .map((t) => NUMBER_STEMS[t] ?? FACT_ALIASES[t] ?? t)
-    .filter((t) => !STOPWORDS.has(t))
-    .map((t) => derivation(stem(t)))
+    .map((t) => NUMBER_STEMS[t] ?? ordinalToken(t) ?? FACT_ALIASES[t] ?? t)
+    .filter((t) => !STOPWORDS.has(t) && !FACT_STOPWORDS.has(t))
+    .map((t) => factStem(t))
     .filter((w) => !GENERIC_FACT_WORDS.has(w));
   return [...new Set(out)];
 }
 
+/** The matcher's stemmer, one more -er step when -ing/-ed uncovered it (engineering → engineer → engin, as engineer), one derivational step, then the paraphrase classes. */
+function factStem(t: string): string {
+  let w = stem(t);
+  if (w.length >= 6 && w.endsWith('er') && !t.endsWith('er') && !t.endsWith('ers')) w = stem(w);
+  w = derivation(w);
+  return FACT_SYNONYMS.get(w) ?? w;
+}
+
 /** Short forms people type for the words persona lines spell out. */
 const FACT_ALIASES: Readonly<Record<string, string>> = { vet: 'veterinarian', doc: 'doctor', tv: 'television', bf: 'boyfriend', gf: 'girlfriend' };
+
+/** Function words the fact rule drops on top of the matcher's stopwords ("used to" is tense, not a topic). */
+const FACT_STOPWORDS = new Set(['used', 'actually', 'usually', 'currently', 'recently', 'huge', 'big', 'avid']);
+
+/**
+ * Multi-word paraphrases rewritten before tokenising (a model of truck is a truck; being out of
+ * school is the polarity class, handled in FACT_NEGATION_RE).
+ */
+const FACT_PHRASES: Readonly<Record<string, string>> = {
+  'f 150': 'truck',
+  'f 250': 'truck',
+  'f 350': 'truck',
+  'pickup truck': 'truck',
+  'grade school': 'elementary school',
+  'grammar school': 'elementary school',
+  'stay at home': 'homemaker',
+  'stay home': 'homemaker',
+  'stays home': 'homemaker',
+  'stays at home': 'homemaker',
+  'social media': 'internet',
+  online: 'internet',
+};
+const FACT_PHRASES_RE = new RegExp(
+  `\\b(?:${Object.keys(FACT_PHRASES)
+    .map((k) => k.replace(/ /g, '[\\s-]+'))
+    .join('|')})\\b`,
+  'g',
+);
+
+/**
+ * A small paraphrase table: words that name the same thing in persona lines and chat, each class
+ * mapped to one stem (written as words; stemmed like everything else). Documented in
+ * docs/eval-traits.md; kept small on purpose and independent of the extractor's lexicons.
+ */
+const FACT_SYNONYM_CLASSES: readonly (readonly string[])[] = [
+  ['world', 'globe', 'abroad', 'overseas'],
+  ['travel', 'trip', 'traveling', 'vacation'],
+  ['jail', 'prison', 'detention', 'incarcerated'],
+  ['truck', 'pickup'],
+  ['car', 'vehicle', 'automobile'],
+  ['kid', 'child', 'children', 'kids'],
+  ['mom', 'mother', 'mum', 'mommy'],
+  ['dad', 'father', 'daddy'],
+  ['doctor', 'physician'],
+  ['lawyer', 'attorney'],
+  ['marry', 'married', 'marriage', 'wed', 'wedding', 'spouse'],
+  ['husband', 'hubby'],
+  ['college', 'university', 'uni'],
+  ['movie', 'film', 'cinema'],
+  ['sing', 'singer', 'vocalist'],
+  ['run', 'running', 'jog', 'jogging', 'runner'],
+  ['bike', 'bicycle', 'cycling', 'biking'],
+  ['motorcycle', 'motorbike'],
+  ['puppy', 'dog', 'pup'],
+  ['kitten', 'cat', 'kitty'],
+  ['gym', 'workout', 'exercise'],
+  ['book', 'novel'],
+  ['homemaker', 'housewife', 'househusband'],
+  ['gamble', 'gambling', 'casino', 'poker'],
+  ['retire', 'retired', 'retirement'],
+  ['teenager', 'teen'],
+  ['internet', 'web'],
+];
+const FACT_SYNONYMS: ReadonlyMap<string, string> = new Map(
+  FACT_SYNONYM_CLASSES.flatMap((cls) => {
+    const head = derivation(stem(cls[0] as string));
+    return cls.map((w) => [derivation(stem(w)), head] as const);
+  }),
+);
 
 /** One derivational step after the stemmer: medalist/medal, olympian/olympics, librarian/library. */
 function derivation(w: string): string {
@@ -659,10 +778,27 @@ export function factMatch(statement: string, line: string): FactMatchDecision {
   const statementCovered = shared.length >= Math.max(1, Math.ceil(a.length / 2));
   // a one-word line is covered by its word ("i'm a doctor"); longer lines need two shared words
   const lineCovered = shared.length >= Math.ceil(bl.length / 2) && (shared.length >= 2 || bl.length === 1);
-  if (!statementCovered && !lineCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
+  // one specific shared word carries the match ("toured around following aerosmith" / "my favorite band is aerosmith")
+  const specific = shared.find((w) => isSpecificStem(w));
+  if (!statementCovered && !lineCovered && !specific) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
   // polarity of the clauses holding the shared words, on both sides
   if (clauseNegative(f, shared) !== clauseNegative(p, shared)) return { match: false, shared, reason: 'polarity differs' };
   const other = OTHER_PERSON_RE.exec(p);
   if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f)) return { match: false, shared, reason: 'line is about someone else' };
-  return { match: true, shared, reason: `shares ${shared.length}/${a.length} stems` };
+  const how = statementCovered || lineCovered ? `shares ${shared.length}/${a.length} stems` : `shares specific word ${specific as string}`;
+  return { match: true, shared, reason: how };
+}
+
+/** Stems of the most frequent words (src/eval/fact-common-words.ts): not specific enough to carry a match alone. */
+const COMMON_FACT_STEMS: ReadonlySet<string> = new Set(
+  [
+    ...FACT_COMMON_WORDS,
+    // colours describe anything ("their grey car" is not "my favorite color is grey"): never enough alone
+    ...'red orange yellow green blue purple pink brown black white grey gray silver gold color colour'.split(' '),
+  ].map((w) => factStem(w)),
+);
+
+/** A shared stem that can carry a match alone: a word outside the common list, not a number or an ordinal. */
+export function isSpecificStem(w: string): boolean {
+  return !COMMON_FACT_STEMS.has(w) && !/^\d+$|^nth\d+$/.test(w) && w.length >= 3;
 }
