@@ -87,18 +87,29 @@ export interface SimilarQuery {
   extra?: Compiled[];
 }
 
-/** Users most like `userId` (internal id), with why: block similarities and shared traits. */
-export async function similarUsers(s: ProfileServices, userId: number, q: SimilarQuery): Promise<{ results: SimilarResult[]; vectorVersion: string | null; note?: string }> {
+/**
+ * Users most like `userId` (internal id), with why: block similarities and shared traits.
+ * `users` maps each result's public id to its internal id (the audit records whose data the answer
+ * carried without resolving the ids back).
+ */
+export async function similarUsers(
+  s: ProfileServices,
+  userId: number,
+  q: SimilarQuery,
+): Promise<{ results: SimilarResult[]; vectorVersion: string | null; note?: string; users: Map<string, number> }> {
   const layout = await s.index.currentLayout();
   const me = await s.store.profiles.get(userId);
   if (!me || me.version !== layout.version)
     return {
       results: [],
       vectorVersion: null,
+      users: new Map(),
       note: me ? 'the profile vector is being rebuilt (new vector version); try again shortly' : 'this user has no profile vector yet (no data processed, or no profiling consent)',
     };
   const hits = await nearest(s, me.vector, q.k, { where: filterCondition(s, q.filter ?? null, q.extra ?? []), exclude: new Set([userId]) });
-  return { results: await explain(s, layout, userId, me.vector, hits), vectorVersion: layout.version };
+  const results = await explain(s, layout, userId, me.vector, hits);
+  // explain keeps the hits' order
+  return { results, vectorVersion: layout.version, users: new Map(results.map((r, i) => [r.userId, (hits[i] as Neighbour).userId])) };
 }
 
 export async function explain(s: ProfileServices, layout: VectorLayout, userId: number | null, vector: Float32Array, hits: readonly Neighbour[]): Promise<SimilarResult[]> {

@@ -75,7 +75,11 @@ export function profileRoutes(s: ProfileServices) {
       handler: async (c, { params, query }) => {
         const filter = query.filter ? parseFilterParam(query.filter) : null;
         const u = await requireUser(c, store.users, params.id);
-        const r = await similarUsers(s, u.id, { k: query.k, filter });
+        const { users, ...r } = await similarUsers(s, u.id, { k: query.k, filter });
+        // The neighbours' internal ids are known here: the audit records them without resolving each public id back.
+        const seen = c.get('resolvedUsers') ?? new Map<string, number | null>();
+        for (const [ref, id] of users) seen.set(ref, id);
+        c.set('resolvedUsers', seen);
         return c.json({ userId: params.id, k: query.k, ...r });
       },
     }),
