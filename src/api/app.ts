@@ -109,7 +109,7 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
       global: { rps: config.TRAITLENS_RATE_LIMIT_RPS, burst: config.TRAITLENS_RATE_LIMIT_BURST },
       perScope: parseRateLimits(config.TRAITLENS_RATE_LIMITS),
     }),
-    audit: (action) => audit({ audit: store.audit, userIdOf: async (ref) => (await store.users.find(ref))?.id ?? null }, action),
+    audit: (action) => audit({ audit: store.audit, userIdsOf: (refs) => store.profiles.userIdsOf(refs) }, action),
     body: [bodyLimit({ maxBytes: config.TRAITLENS_MAX_BODY_BYTES }), jsonBody()],
     etag: etag(),
     idempotency: idempotency({ store: store.idempotency, ttlMs: config.TRAITLENS_IDEMPOTENCY_TTL_MS }),

@@ -82,6 +82,13 @@ export interface ProfileStore {
   userIdsWithEvents(): Promise<number[]>;
   /** the public id of each user: the external id, else the first anonymous alias */
   publicIds(userIds: readonly number[]): Promise<Map<number, string>>;
+  /**
+   * The other way round, for many references at once (the audit of an answer listing users): the
+   * internal id each reference (external id or anonymous alias) names, resolved as `users.find`
+   * resolves one (an external id before an alias). Unknown references are absent. One statement per
+   * 64 references, not one per user.
+   */
+  userIdsOf(refs: readonly string[]): Promise<Map<string, number>>;
   /** product engagements (by item and category) of the given users, for the given event types */
   engagements(userIds: readonly number[], types: readonly string[]): Promise<EngagementRow[]>;
 
@@ -111,6 +118,16 @@ export const idChunks = (ids: readonly number[]): (number | null)[][] => {
   return out;
 };
 export const ID_LIST = `(${Array(ID_CHUNK).fill('?').join(', ')})`;
+/** `idChunks` for text references. */
+const refChunks = (refs: readonly string[]): (string | null)[][] => {
+  const out: (string | null)[][] = [];
+  for (let i = 0; i < refs.length; i += ID_CHUNK) {
+    const c: (string | null)[] = refs.slice(i, i + ID_CHUNK);
+    while (c.length < ID_CHUNK) c.push(null);
+    out.push(c);
+  }
+  return out;
+};
 
 const PROFILE_COLUMNS = 'user_id, version, dim, vector, blocks, profile_version, updated_at';
 
@@ -259,6 +276,25 @@ export class SqlProfileStore implements ProfileStore {
         chunk,
       );
       for (const r of rows) if (r.name) out.set(Number(r.id), r.name);
+    }
+    return out;
+  }
+
+  async userIdsOf(refs: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const external = new Set<string>();
+    for (const chunk of refChunks([...new Set(refs)])) {
+      // The same rule as users.find: an alias of kind user (the external id) wins over an anonymous one.
+      const rows = await this.x.all<{ alias: string; id: number; kind: string }>(
+        `SELECT i.alias AS alias, u.id AS id, i.kind AS kind FROM identities i JOIN users u ON u.id = i.user_id
+         WHERE i.kind IN ('user', 'anonymous') AND i.alias IN ${ID_LIST}`,
+        chunk,
+      );
+      for (const r of rows) {
+        if (external.has(r.alias)) continue;
+        out.set(r.alias, Number(r.id));
+        if (r.kind === 'user') external.add(r.alias);
+      }
     }
     return out;
   }

@@ -28,8 +28,11 @@ function resolved<T>(c: Context<ApiEnv>, ref: string, found: T | undefined, idOf
 
 export interface AuditDeps {
   audit: AuditStore;
-  /** the internal id of the user a path's `:id` (external id or alias) names, or null */
-  userIdOf(ref: string): Promise<number | null>;
+  /**
+   * The internal ids the references (external ids or aliases) name, for all the users of one answer
+   * at once (`ProfileStore.userIdsOf`: one statement per 64, not one per user); unknown ones absent.
+   */
+  userIdsOf(refs: readonly string[]): Promise<Map<string, number>>;
 }
 
 /**
@@ -47,13 +50,25 @@ export function audit(deps: AuditDeps, action: string): MiddlewareHandler<ApiEnv
     // `returnsUsers` (never a bare `:id`: on /v1/segments/:id/users that is a segment id). One row each.
     const userIds = new Set<number>();
     const resolved = c.get('resolvedUsers');
+    // The handler already resolved the user it read (`requireUser`/`requireProfile`): not again.
+    const unknown: string[] = [];
     for (const ref of c.get('auditUsers') ?? []) {
+      const known = resolved?.get(ref);
+      if (known === undefined) unknown.push(ref);
+      else if (known !== null) userIds.add(known);
+    }
+    if (unknown.length) {
+      let found: Map<string, number>;
       try {
-        const known = resolved?.get(ref);
-        const id = known !== undefined ? known : await deps.userIdOf(ref);
-        if (id !== null) userIds.add(id);
-      } catch {
-        // an id that cannot be resolved names nobody
+        found = await deps.userIdsOf(unknown);
+      } catch (err) {
+        // Not knowing whose data the answer carried must not let it leave unrecorded.
+        c.get('logger')?.error({ err, reqId: c.get('requestId') }, 'audit lookup failed');
+        throw new ServiceUnavailableError('the access could not be audited; retry shortly');
+      }
+      for (const ref of unknown) {
+        const id = found.get(ref);
+        if (id !== undefined) userIds.add(id);
       }
     }
     try {
