@@ -12,7 +12,7 @@
  * Tokens are the usage recorded in the llm_calls table.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/core/config.ts';
@@ -84,6 +84,9 @@ const quantile = (xs: number[], q: number) => {
 };
 
 const { source, users } = loadTexts();
+const loadAtStart = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const rows: [string, string][] = [];
 const dirs: string[] = [];
 const sync = values.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
@@ -252,10 +255,9 @@ try {
 
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(
-  `traits benchmark — text: ${source}; load average ${(await import('node:os'))
-    .loadavg()
+  `traits benchmark — text: ${source}; load average ${loadAtStart} at the start, ${loadavg()
     .map((x) => x.toFixed(2))
-    .join(' ')} (at the end)`,
+    .join(' ')} at the end`,
 );
 console.log('LLM rows: loopback server with the echo oracle (offline extractor on the prompt): calls and tokens, not model quality.');
 for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
