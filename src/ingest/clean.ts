@@ -27,7 +27,15 @@ export interface Rejection {
   message: string;
 }
 
-export type CleanResult = { ok: true; event: CleanEvent; missing: string[] } | { ok: false; rejection: Rejection; eventId?: string };
+export type CleanResult =
+  | {
+      ok: true;
+      event: CleanEvent;
+      missing: string[];
+      /** `event.properties` as the canonical JSON the store writes (serialised once, here) */
+      propertiesJson: string;
+    }
+  | { ok: false; rejection: Rejection; eventId?: string };
 
 const TEXT_TYPES = new Set<string>(TEXT_SIGNAL_TYPES);
 const MAX_DEPTH = 8;
@@ -365,6 +373,7 @@ export function cleanEventWith(raw: unknown, receivedAt: number, limits: CleanLi
     return {
       ok: true,
       missing,
+      propertiesJson: propsJson,
       event: {
         identityKind,
         identity,

@@ -223,13 +223,13 @@ interface WireBody {
 export function encodeBatch(sb: SourceBatch): WireBatch {
   const { batch } = sb;
   const pending = batch.pending.map(
-    ({ index, event: e, missing }): EventTuple => [
+    ({ index, event: e, missing, propertiesJson }): EventTuple => [
       index,
       e.identityKind === 'user' ? 1 : 0,
       e.identity,
       e.type,
       e.ts,
-      JSON.stringify(e.properties),
+      propertiesJson ?? JSON.stringify(e.properties),
       e.text,
       e.source,
       e.clientEventId,

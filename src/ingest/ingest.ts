@@ -21,7 +21,7 @@ export function cleanBatch(raw: readonly unknown[], opts: { limits?: CleanLimits
   const rejected: CleanedBatch['rejected'] = [];
   for (let index = 0; index < raw.length; index++) {
     const r = cleanEvent(raw[index], receivedAt, limits);
-    if (r.ok) pending.push({ index, event: r.event, missing: r.missing });
+    if (r.ok) pending.push({ index, event: r.event, missing: r.missing, propertiesJson: r.propertiesJson });
     else rejected.push({ index, status: 'rejected', ...r.rejection, ...(r.eventId !== undefined ? { eventId: r.eventId } : {}) });
   }
   return { receivedAt, size: raw.length, pending, rejected };
