@@ -134,10 +134,14 @@ export const configSchema = z.object({
   TRAITLENS_ITEM_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
   /** The HNSW index file; default `<TRAITLENS_DB>.hnsw` (manifest beside it, `.json`). A rebuildable cache of user_profiles. */
   TRAITLENS_INDEX_PATH: z.string().optional(),
-  /** HNSW graph degree, build-time and query-time candidate list sizes. */
+  /**
+   * HNSW graph degree, build-time and query-time candidate list sizes (ef is also pgvector's
+   * hnsw.ef_search). ef 240: recall@10 0.954 at 1M users (232: 0.952, within one standard error of
+   * 0.95; 128: 0.879), bench/similar.ts, docs/user-vector.md; 100k users reach 0.96 at ef 128.
+   */
   TRAITLENS_HNSW_M: int(16, 2, 128),
   TRAITLENS_HNSW_EF_CONSTRUCTION: int(200, 10, 4000),
-  TRAITLENS_HNSW_EF: int(128, 1, 10_000),
+  TRAITLENS_HNSW_EF: int(240, 1, 10_000),
   /** The index owner (the server) pulls changed vectors from SQLite this often; queries also sync first. */
   TRAITLENS_INDEX_SYNC_MS: int(2000, 50),
   /** A changed index is written to disk at most this often (and on shutdown). */
