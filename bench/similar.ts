@@ -2,7 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
- *     [--similar-http [--similar-rates 100,300] [--similar-ef 128] [--seconds 10] [--skip-ef]] [--similar-fill-only]
+ *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--seconds 10] [--skip-ef]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -66,10 +66,17 @@ const { values } = parseArgs({
     checkpoint: { type: 'string', default: '100000' },
     ef: { type: 'string', default: '16,32,64,128,256,384' },
     'skip-ef': { type: 'boolean', default: false },
+    /** time saving the loaded index on the serving thread and in the background, with the event loop's longest stall (section 1a) */
+    'save-bench': { type: 'boolean', default: false },
+    /** also build and measure a PCA-reduced index of this dimension with exact re-ranking (section 1b) */
+    reduce: { type: 'string' },
+    /** candidates taken from the reduced index and re-ranked on the full vectors */
+    rerank: { type: 'string', default: '20,40' },
+    'reduce-ef': { type: 'string', default: '32,64,128' },
     'similar-http': { type: 'boolean', default: false },
     'similar-rates': { type: 'string', default: '100,300' },
-    /** hnsw ef of the /similar servers (TRAITLENS_HNSW_EF) */
-    'similar-ef': { type: 'string', default: '128' },
+    /** hnsw ef of the /similar servers (TRAITLENS_HNSW_EF; default: the server's default) */
+    'similar-ef': { type: 'string' },
     /** only fill the cached /similar database (no index build), e.g. while another process builds the index */
     'similar-fill-only': { type: 'boolean', default: false },
     /** where the /similar database is built (N users: about 1.3 KB each) */
@@ -82,7 +89,7 @@ const { values } = parseArgs({
   },
 });
 if (values['raw-similar-server']) {
-  await rawSimilarServer(values['raw-similar-server'], values['raw-index'] as string, Number(values['similar-ef']));
+  await rawSimilarServer(values['raw-similar-server'], values['raw-index'] as string, Number(values['similar-ef'] ?? loadConfig({}).TRAITLENS_HNSW_EF));
   await new Promise(() => {}); // serves until SIGTERM
 }
 const N = Number(values.n);
@@ -304,6 +311,218 @@ for (const ef of runHnsw && ix ? (values.ef as string).split(',').map(Number) : 
   const r = one((q) => raw.searchKnn(Array.from(q), 10).neighbors);
   efRows.push({ ef, recall_at_10: w.recall, p50_ms: w.p50, p99_ms: w.p99, raw_recall_at_10: r.recall, raw_p50_ms: r.p50, raw_p99_ms: r.p99, p99_ratio: r.p99 / w.p99 });
 }
+// ---- 1a. --save-bench: saving the loaded index as the server does, on the serving thread (the old
+// periodic save) and in the background (VectorIndex.saveAsync), with the event loop's longest stall
+// during each (a 1 ms timer's largest gap). Written under --similar-dir, then deleted.
+let saveBench: { idle_stall_ms: number; sync_seconds: number; sync_stall_ms: number; async_seconds: number; async_written_seconds: number; async_stall_ms: number } | null = null;
+if (values['save-bench'] && ix) {
+  const sdir = mkdtempSync(join(values['similar-dir'] as string, 'tl-bench-save-'));
+  try {
+    const stallDuring = async (fn: () => Promise<unknown>) => {
+      let last = performance.now();
+      let worst = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+      }, 1);
+      const t = performance.now();
+      await new Promise((r) => setTimeout(r, 20));
+      await fn();
+      const seconds = (performance.now() - t - 20) / 1000;
+      worst = Math.max(worst, performance.now() - last);
+      clearInterval(timer);
+      return { seconds, stall: worst };
+    };
+    // The same timer with nothing to do for 3 s: what this machine's load alone does to it.
+    const idle = await stallDuring(() => new Promise((r) => setTimeout(r, 3000)));
+    const sync = await stallDuring(async () => (ix as VectorIndex).save(join(sdir, 'sync.hnsw')));
+    let writtenAt = 0;
+    const t0 = performance.now();
+    const bg = await stallDuring(async () => {
+      const p = (ix as VectorIndex).saveAsync(join(sdir, 'async.hnsw'));
+      await p.written;
+      writtenAt = (performance.now() - t0) / 1000;
+      await p.done;
+    });
+    saveBench = {
+      idle_stall_ms: idle.stall,
+      sync_seconds: sync.seconds,
+      sync_stall_ms: sync.stall,
+      async_seconds: bg.seconds,
+      async_written_seconds: writtenAt,
+      async_stall_ms: bg.stall,
+    };
+  } finally {
+    rmSync(sdir, { recursive: true, force: true });
+  }
+}
+
+// ---- 1b. --reduce D: a smaller index (PCA to D dimensions) with exact re-ranking on the full vectors
+// What the issue suggests when ef alone cannot reach recall@10 ≥ 0.95 at p99 ≤ 2 ms: search a
+// D-dimensional projection (the top-D principal directions of the uncentred second moment, fitted on
+// every 20th vector), take C candidates and re-rank them by the exact cosine of the full vectors. The
+// projected index is built once and cached (<cache>/pca<D>/, checkpointed like the full one).
+// Latency per query = projecting the query + the search + the re-rank (C full dot products).
+const reduceRows: { dim: number; ef: number; candidates: number; recall_at_10: number; p50_ms: number; p99_ms: number }[] = [];
+let reduceMeta: { dim: number; build_seconds: number; index_file_mb: number; rss_mb: number; explained: number } | null = null;
+if (runHnsw && values.reduce) {
+  const D = Number(values.reduce);
+  const rdir = join(cdir, `pca${D}`);
+  mkdirSync(rdir, { recursive: true });
+  const rfile = (name: string) => join(rdir, name);
+  const rmetaPath = rfile('meta.json');
+  const rmeta: { build_seconds?: number; built?: number; explained?: number } = existsSync(rmetaPath) ? JSON.parse(readFileSync(rmetaPath, 'utf8')) : {};
+  const saveRmeta = () => {
+    writeFileSync(`${rmetaPath}.tmp`, JSON.stringify(rmeta));
+    renameSync(`${rmetaPath}.tmp`, rmetaPath);
+  };
+  // The basis: subspace iteration on the 238×238 second moment of a 1-in-20 sample.
+  let basis: Float32Array;
+  if (existsSync(rfile('basis.f32'))) {
+    const b = readFileSync(rfile('basis.f32'));
+    basis = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  } else {
+    const C = new Float64Array(DIM * DIM);
+    let m = 0;
+    for (let i = 0; i < N; i += 20, m++) {
+      const off = i * DIM;
+      for (let a = 0; a < DIM; a++) {
+        const xa = data[off + a] as number;
+        for (let b = a; b < DIM; b++) C[a * DIM + b] = (C[a * DIM + b] as number) + xa * (data[off + b] as number);
+      }
+    }
+    for (let a = 0; a < DIM; a++)
+      for (let b = a; b < DIM; b++) {
+        C[a * DIM + b] = (C[a * DIM + b] as number) / m;
+        C[b * DIM + a] = C[a * DIM + b] as number;
+      }
+    const r = mulberry32(99);
+    let basisRows = Array.from({ length: D }, () => Float64Array.from({ length: DIM }, () => r() - 0.5));
+    for (let it = 0; it < 60; it++) {
+      const Z = basisRows.map((q) => {
+        const z = new Float64Array(DIM);
+        for (let a = 0; a < DIM; a++) {
+          let s = 0;
+          for (let b = 0; b < DIM; b++) s += (C[a * DIM + b] as number) * (q[b] as number);
+          z[a] = s;
+        }
+        return z;
+      });
+      // Gram-Schmidt (twice, for stability)
+      for (let pass = 0; pass < 2; pass++)
+        for (let j = 0; j < D; j++) {
+          const z = Z[j] as Float64Array;
+          for (let p = 0; p < j; p++) {
+            const y = Z[p] as Float64Array;
+            let d = 0;
+            for (let a = 0; a < DIM; a++) d += (z[a] as number) * (y[a] as number);
+            for (let a = 0; a < DIM; a++) z[a] = (z[a] as number) - d * (y[a] as number);
+          }
+          let n = 0;
+          for (let a = 0; a < DIM; a++) n += (z[a] as number) ** 2;
+          n = Math.sqrt(n);
+          for (let a = 0; a < DIM; a++) z[a] = (z[a] as number) / n;
+        }
+      basisRows = Z;
+    }
+    let trace = 0;
+    for (let a = 0; a < DIM; a++) trace += C[a * DIM + a] as number;
+    let kept = 0;
+    for (const q of basisRows)
+      for (let a = 0; a < DIM; a++) {
+        let s = 0;
+        for (let b = 0; b < DIM; b++) s += (C[a * DIM + b] as number) * (q[b] as number);
+        kept += s * (q[a] as number);
+      }
+    rmeta.explained = kept / trace;
+    basis = new Float32Array(D * DIM);
+    for (const [j, q] of basisRows.entries()) basis.set(q, j * DIM);
+    writeFileSync(rfile('basis.f32'), new Uint8Array(basis.buffer));
+    saveRmeta();
+  }
+  const project = (v: Float32Array | number[], off = 0): number[] => {
+    const out = new Array<number>(D);
+    for (let j = 0; j < D; j++) {
+      let s = 0;
+      const bo = j * DIM;
+      for (let a = 0; a < DIM; a++) s += (basis[bo + a] as number) * (v[off + a] as number);
+      out[j] = s;
+    }
+    return out;
+  };
+  const rindexPath = rfile('index.hnsw');
+  if (!existsSync(rindexPath)) {
+    const h = new HierarchicalNSW('cosine', D);
+    let from = 0;
+    if (existsSync(rfile('partial.hnsw')) && rmeta.built) {
+      h.readIndexSync(rfile('partial.hnsw'), true);
+      from = h.getCurrentCount();
+      log(`  pca${D}: resuming the build at ${from} (checkpoint)`);
+    } else {
+      h.initIndex({ maxElements: N, m: PARAMS.m, efConstruction: PARAMS.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+      rmeta.build_seconds = 0;
+    }
+    const every = Number(values.checkpoint);
+    let t0 = performance.now();
+    for (let i = from; i < N; i++) {
+      h.addPoint(project(data, i * DIM), i + 1, false);
+      if ((i + 1) % 20000 === 0) log(`  pca${D}: built ${i + 1}/${N} (${((rmeta.build_seconds ?? 0) + (performance.now() - t0) / 1000).toFixed(0)} s)`);
+      if ((i + 1) % every === 0 && i + 1 < N) {
+        rmeta.build_seconds = (rmeta.build_seconds ?? 0) + (performance.now() - t0) / 1000;
+        t0 = performance.now();
+        h.writeIndexSync(`${rfile('partial.hnsw')}.tmp`);
+        renameSync(`${rfile('partial.hnsw')}.tmp`, rfile('partial.hnsw'));
+        rmeta.built = i + 1;
+        saveRmeta();
+      }
+    }
+    rmeta.build_seconds = (rmeta.build_seconds ?? 0) + (performance.now() - t0) / 1000;
+    rmeta.built = N;
+    h.writeIndexSync(`${rindexPath}.tmp`);
+    renameSync(`${rindexPath}.tmp`, rindexPath);
+    rmSync(rfile('partial.hnsw'), { force: true });
+    saveRmeta();
+  }
+  const r0 = process.memoryUsage().rss;
+  const h = new HierarchicalNSW('cosine', D);
+  h.readIndexSync(rindexPath, true);
+  reduceMeta = {
+    dim: D,
+    build_seconds: rmeta.build_seconds ?? 0,
+    index_file_mb: Math.round(statSync(rindexPath).size / 2 ** 20),
+    rss_mb: Math.round((process.memoryUsage().rss - r0) / 2 ** 20),
+    explained: rmeta.explained ?? Number.NaN,
+  };
+  const cands = (values['rerank'] as string).split(',').map(Number);
+  for (const ef of (values['reduce-ef'] as string).split(',').map(Number))
+    for (const c of cands) {
+      h.setEf(Math.max(ef, c));
+      const query = (q: Float32Array) => {
+        const r = h.searchKnn(project(q), c);
+        const scored = r.neighbors.map((label) => {
+          let s = 0;
+          const off = (label - 1) * DIM;
+          for (let a = 0; a < DIM; a++) s += (q[a] as number) * (data[off + a] as number);
+          return { label, s };
+        });
+        return scored
+          .sort((x, y) => y.s - x.s)
+          .slice(0, 10)
+          .map((x) => x.label);
+      };
+      for (const q of queries.slice(0, 50)) query(q); // warm-up
+      const lat: number[] = [];
+      let hit = 0;
+      for (const [qi, q] of queries.entries()) {
+        const t = performance.now();
+        const r = query(q);
+        lat.push(performance.now() - t);
+        for (const l of r) if ((truth[qi] as Set<number>).has(l)) hit++;
+      }
+      reduceRows.push({ dim: D, ef: Math.max(ef, c), candidates: c, recall_at_10: hit / (Q * 10), p50_ms: pct(lat, 50), p99_ms: pct(lat, 99) });
+    }
+}
 // ---- 2. profile reads on the real server ------------------------------------------------------
 let http: Record<string, number> | null = null;
 if (!values['skip-http']) {
@@ -432,6 +651,8 @@ const result = {
   load_seconds: loadSeconds,
   brute_force_ms_per_query: bruteMs,
   ef: efRows,
+  save: saveBench,
+  reduced: reduceMeta ? { ...reduceMeta, rows: reduceRows } : null,
   http,
   similar_http: similarHttp,
 };
@@ -446,6 +667,21 @@ else {
     console.log(
       `${String(r.ef).padEnd(4)} ${f(r.recall_at_10).padStart(9)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)} | ${f(r.raw_recall_at_10).padStart(13)}  ${f(r.raw_p50_ms).padStart(7)}  ${f(r.raw_p99_ms).padStart(7)} | ${r.p99_ratio.toFixed(2).padStart(12)}`,
     );
+  if (saveBench)
+    console.log(
+      `saving the index (as the server does): on the serving thread ${saveBench.sync_seconds.toFixed(2)} s with the event loop stalled ${saveBench.sync_stall_ms.toFixed(0)} ms; in the background ${saveBench.async_seconds.toFixed(2)} s (graph written after ${saveBench.async_written_seconds.toFixed(2)} s), longest event-loop stall ${saveBench.async_stall_ms.toFixed(1)} ms (${saveBench.idle_stall_ms.toFixed(1)} ms over 3 s with nothing to do)`,
+    );
+  if (reduceMeta) {
+    const r = reduceMeta;
+    console.log(
+      `PCA to ${r.dim} dimensions (${(100 * r.explained).toFixed(1)} % of the second moment kept) + exact re-rank on the full ${DIM}-d vectors: build ${r.build_seconds.toFixed(0)} s (cached), index file ${r.index_file_mb} MB, +${r.rss_mb} MB RSS (plus the full vectors for the re-rank: in SQLite in the product, ${Math.round((N * DIM * 4) / 2 ** 20)} MB here in memory)`,
+    );
+    console.log('dim  ef   candidates  recall@10  p50 ms  p99 ms');
+    for (const x of reduceRows)
+      console.log(
+        `${String(x.dim).padEnd(4)} ${String(x.ef).padEnd(4)} ${String(x.candidates).padStart(10)}  ${f(x.recall_at_10).padStart(9)}  ${f(x.p50_ms).padStart(6)}  ${f(x.p99_ms).padStart(6)}`,
+      );
+  }
   if (http)
     console.log(
       `GET /v1/users/:id at ${http.target_rps}/s for ${values.seconds}s: achieved ${http.achieved_rps}/s, p50 ${f(http.p50_ms as number)} ms, p99 ${f(http.p99_ms as number)} ms, errors ${http.errors}, dropped ${http.dropped_over_concurrency}`,
@@ -679,7 +915,7 @@ async function layoutVersion(store: Awaited<ReturnType<typeof openStore>>, confi
 }
 
 async function similarOverHttp(hdir: string) {
-  const ef = Number(values['similar-ef']);
+  const ef = Number(values['similar-ef'] ?? loadConfig({}).TRAITLENS_HNSW_EF);
   const seconds = Number(values.seconds);
   const { dbPath: cachedDb, U0, fillSeconds } = await fillSimilarDb();
   // The server writes (audit, keys): it runs on a copy, so the cached database stays as filled.
