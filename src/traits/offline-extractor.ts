@@ -12,12 +12,12 @@ import { createRequire } from 'node:module';
 import { type CurrentTrait, type FactOp, normaliseStatement, type Signal, type TraitEvidence, type TraitOp, type TraitValue } from '../core/traits.ts';
 import { BUILT_IN_CATALOGUE, isValidValue, type Catalogue } from './catalogue.ts';
 import { dropSensitive, emptySensitiveCounts, sensitiveCategoryOf, type SensitiveCategory, type SensitiveOptions } from './sensitive.ts';
-import { factFromClause, type FactSkip } from './offline-facts.ts';
+import { aspirationFromClause, contentWords, factFromClause, type FactSkip } from './offline-facts.ts';
 import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
 import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, KNOWN_PLACES, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.3.0';
+export const OFFLINE_EXTRACTOR_VERSION = '1.4.0';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -161,7 +161,7 @@ function sentences(text: string): Span[] {
 }
 
 const CLAUSE_SPLIT_RE =
-  /\s*(?:;|\bbut\b|\balthough\b|\bthough\b|\bhowever\b|\bwhereas\b|,?\s+and\s+(?=(?:i|i'm|i've|im|my|we|we're)\b)|,\s*(?=(?:i|i'm|i've|im|my|we|we're)\b(?!\s*,)))\s*/g;
+  /\s*(?:;|\bbut\b|\balthough\b|\bthough\b|\bhowever\b|\bwhereas\b|,?\s+and\s+(?=(?:i|i'm|i've|im|my|we|we're)\b)|,\s*(?=(?:i|i'm|i've|im|my|we|we're)\b(?!\s*,))|(?<=\b(?:cool|great|fun|nice|awesome|interesting|good|amazing|neat|sweet|wonderful|lol|haha|funny|exciting|wow|ok|okay|yes|yeah|hi|hello|hey|thanks|here|too|well|sad|bad|crazy|true)\b)\s+(?=(?:i|i'm|i've|im|my)\s+[a-z]))\s*/g;
 
 /** Clauses inside a sentence; "as a teacher, i ..." is kept whole (the role introduces the clause). */
 function clauses(lc: string, s: Span): Span[] {
@@ -1740,6 +1740,32 @@ export function noisyOr(confs: readonly number[]): number {
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const clamp = (x: number, lo = 0.05, hi = 0.95) => Math.max(lo, Math.min(hi, x));
 
+// Generic verbs and nouns a typed trait's cue carries ("works as", "lives in", "plays"): not more than the trait.
+const TYPED_CUE_WORDS = new Set(
+  'work works working worked job jobs career live lives living lived play plays playing played own owns owned pet pets years year old age professional professionally part full time'.split(
+    ' ',
+  ),
+);
+
+/** True when the statement names something the typed traits from its clause do not: a fact worth keeping beside them. */
+function saysMoreThan(statement: string, typed: readonly Candidate[]): boolean {
+  const parts = new Set<string>();
+  for (const c of typed) for (const p of `${c.key} ${String(c.value)}`.toLowerCase().split(/[_\s-]+/)) if (p) parts.add(p);
+  const covers = (w: string) => {
+    if (parts.has('children') && /^(?:kids?|child|sons?|daughters?|boys|girls|babies)$/.test(w)) return true;
+    if (NUMBERS[w] !== undefined && parts.has(String(NUMBERS[w]))) return true;
+    const sg = singular(w);
+    for (const c of typed) {
+      const v = String(c.value);
+      if (TOPIC_INDEX.get(w) === v || TOPIC_INDEX.get(sg) === v || OCC_INDEX.get(w) === v || OCC_INDEX.get(sg) === v || PET_INDEX.get(w) === v || PET_INDEX.get(sg) === v)
+        return true;
+    }
+    for (const p of parts) if (w === p || sg === p || (p.length >= 4 && w.length >= 4 && w.slice(0, 4) === p.slice(0, 4))) return true;
+    return false;
+  };
+  return contentWords(statement).some((w) => !TYPED_CUE_WORDS.has(w) && !covers(w));
+}
+
 function valueKey(v: TraitValue): string {
   return typeof v === 'string' ? v.toLowerCase().trim() : String(v);
 }
@@ -1752,6 +1778,8 @@ const FAVORITE_QUESTION_RE = /\bwhat(?:'s| is| are|s)\s+(?:your|ur)\s+(favou?rit
 /** A clause that is only "as a <role>" (not "as a kid", "as a result", "as a hobby"). */
 const AS_A_ROLE_RE =
   /(?:^|,\s*)(?:(?:and|but|so|plus|well|being)\s*,?\s+)?(as\s+((?:a|an)\s+(?!(?:kid|child|teen|teenager|baby|boy|girl|youngster|result|matter|whole|family|hobby|job|pet|gift|treat|side|reward|joke|rule|bonus|favor|way|start|team|group|person|human)\b)[a-z]+(?:\s+[a-z]+){0,2}))\s*(?=,|[.!]*\s*$)/;
+/** "my dream is to …", "my current goal is …": a goal of the speaker's, said as a statement. */
+const MY_GOAL_RE = /^my (?:(?:current|biggest|big|main|only|life|ultimate|next|one) )?(?:dream|goal|plan|ambition)s? (?:in life )?(?:is|are)\b/;
 /** The answer to it: "mine is papaya", "my favorite is yellow". */
 const MINE_IS_RE = /^(?:mine(?:'s|\s+is|\s+are)|my (?:favou?rite|fav|fave) (?:is|are))\s+(?!(?:the same|too|also|similar|different)\b)([a-z][a-z' -]{1,40})$/;
 
@@ -1872,16 +1900,26 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
             if (HYPOTHETICAL_RE.test(seg) && !PREFERENCE_RE.test(seg)) {
               // "i'd love to travel and have a dog": the hypothetical runs on to the later parts.
               stats.skipped.hypothetical++;
+              // A goal is kept as a fact, never typed: "i want to be a lawyer" → "wants to be a lawyer",
+              // "my dream is to work from home" → "their dream is to work from home".
+              const goal = wantFacts ? (aspirationFromClause(seg) ?? (MY_GOAL_RE.test(seg) ? factFromClause(seg) : null)) : null;
+              if (goal && !('skip' in goal)) {
+                const sp = trimSpan(text, cl);
+                if (sp.end > sp.start) factCands.push({ ...goal, evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) }, ts: sig.ts });
+              }
               break;
             }
             const conf = HEDGE_RE.test(seg) ? base - 0.2 : base;
             const before = cands.length;
-            // A self-disclosure that no typed trait covered becomes a free-form fact.
+            // A self-disclosure becomes a free-form fact unless the typed traits from the clause cover
+            // all it says: "i have a cat" is pet=cat only, "i have a cat named max" keeps the name as a fact.
             const factIfUntyped = () => {
-              if (!wantFacts || cands.length > before) return;
+              if (!wantFacts) return;
+              const typed = cands.length > before ? cands.slice(before) : null;
               const f = factFromClause(seg);
-              if ('skip' in f) stats.factSkipped[f.skip]++;
-              else {
+              if ('skip' in f) {
+                if (!typed) stats.factSkipped[f.skip]++;
+              } else if (!typed || saysMoreThan(f.statement, typed)) {
                 const sp = trimSpan(text, cl);
                 if (sp.end > sp.start) factCands.push({ ...f, evidence: { eventId: sig.eventId, quote: text.slice(sp.start, sp.end) }, ts: sig.ts });
               }

@@ -201,6 +201,13 @@ const AUX_3SG: Readonly<Record<string, string>> = {
   'used to': 'used to',
 };
 
+/** Verbs that follow an emphatic "do" ("i do love …"). */
+const EMPHASISED_VERBS = new Set(
+  'like love enjoy have own ride race sing play work wear eat drink read watch run swim teach cook bake make collect know speak write paint draw dance travel hike fish hunt volunteer'.split(
+    ' ',
+  ),
+);
+
 /** Third-person singular of a base-form verb: go → goes, try → tries, have → has. */
 export function thirdPerson(verb: string): string {
   if (verb === 'have') return 'has';
@@ -232,7 +239,7 @@ const MY_THING_RE = /^my\s+([a-z'-]+(?:\s+[a-z'-]+)?)\s+(is|are|was|were)\s+(.+)
 const CHIT_CHAT_RE = new RegExp(
   [
     // "i am good / fine / tired / sorry / glad ..." (a state), not "i am good at math"
-    String.raw`^i(?:'m| am|m)\s+(?:(?:so|very|really|just|doing|pretty|quite|a bit|a little|too|also|not|still|all|feeling|ok|kind of|kinda|sort of|super|always|great|good)\s+)*(?:good|fine|well|ok|okay|great|alright|all right|tired|exhausted|sorry|glad|happy|sure|excited|bored|hungry|thirsty|sleepy|busy|here|there|back|home|listening|jealous|curious|awesome|cool|bad|blessed|thinking|kidding|joking|trying|going|about|afraid that|afraid so|afraid i|impressed|interested|lucky|thankful|grateful|envious|surprised|confused|ready|done|fantastic|wonderful|excellent|doing|relaxing|sitting|getting|in the same boat|the same|with you|down|up|new here|just|hanging|waiting|watching|eating|drinking|working on|reading|listening|chilling|on my way|off|out|in(?=\s*$)|at work|at home|almost|nervous|stressed|sad|upset|not bad|not too bad|terrible|awful|jelly|sure|positive|certain|serious|honest|telling|saying|talking|asking|wondering|guessing|feeling|home now|well thanks|great thanks|thanks|thank you)\b(?!\s+(?:at|with|in|of|about|to|for)\b)`,
+    String.raw`^i(?:'m| am|m)\s+(?:(?:so|very|really|just|doing|pretty|quite|a bit|a little|too|also|not|still|all|feeling|ok|kind of|kinda|sort of|super|always|great|good)\s+)*(?:good|fine|well|ok|okay|great|alright|all right|tired|exhausted|sorry|glad|happy|sure|excited|bored|hungry|thirsty|sleepy|busy|here|there|back|home|listening|jealous|curious|awesome|cool|bad|blessed|thinking|kidding|joking|trying|going|about|afraid that|afraid so|afraid i|impressed|interested|lucky|thankful|grateful|envious|surprised|confused|ready|done|fantastic|wonderful|excellent|doing|relaxing|sitting|getting|in the same boat|the same|with you|down|up|new here|hanging|waiting|watching|eating|drinking|working on|reading|listening|chilling|on my way|off|out|in(?=\s*$)|at work|at home|almost|nervous|stressed|sad|upset|not bad|not too bad|terrible|awful|jelly|sure|positive|certain|serious|honest|telling|saying|talking|asking|wondering|guessing|feeling|home now|well thanks|great thanks|thanks|thank you)\b(?!\s+(?:at|with|in|of|about|to|for)\b)`,
     // dialogue verbs and reactions
     String.raw`^i\s+(?:(?:really|totally|just|do|also|so|too|completely|definitely)\s+)*(?:think|thought|know|knew|see|saw that|agree|bet|guess|hope|mean|understand|believe|suppose|imagine|wonder|wondered|feel you|feel the same|feel that|hear you|hear that|heard that|heard of|get it|get that|totally|do too|too|appreciate|thank|thanks|figured|figure|doubt|remember|recall|forgot|said|told|asked|must say|have to say|would say|can tell|can see|can imagine|cannot imagine|can't imagine|can't believe|cannot believe|can't wait|cannot wait|could not|couldn't|wish|apologize|promise|admit|assume|noticed|notice|respect|admire|envy|love that|like that|love it|like it|love this|like this|love those|love them|like them|love you|like you|miss you|am too|do as well|was just|was joking|was kidding|have to go|gotta|need to go|got to go|must go|should go|'ll|will|am going to|'m going to|am gonna|'m gonna|just got|just finished|just came|just woke|just ate|just had|just did|just made|just watched|just went|just read|just saw|just left|just returned|just moved on|am on my way|'m on my way|do not know|don't know|dont know|didn't know|did not know|don't think|do not think|dont think|don't blame|don't mind|do not mind|dont mind|don't care|not sure|am not sure|'m not sure|can relate|relate|got you|gotcha|hear ya|see what you mean|see why|love how|like how|love the way|like the way|like your|love your|like ur|love ur)\b`,
     // "i have to / i need to / i want to" (obligation or wish, not a fact) and "i have a question"
@@ -250,9 +257,13 @@ const TRANSIENT_RE =
 
 const DEICTIC_RE =
   /\b(?:it|there|them|that|those|you|your|u|ur|he|she|him|her|his|hers|yours|ya)\b|\b(?:this|these)\b(?!\s+(?:years?|months?|weeks?|summers?|winters?|springs?|semesters?|seasons?)\b)/;
+/** Where a statement's own part ends and a clause about something else begins. */
+const TAIL_CUT_RE = /\s*,\s*|\s+(?:so|because|cause|cuz|since|which|who|that|when|where|but|and now|and then)\s+/;
+/** A head that cannot stand alone: it ends waiting for its object ("spends most of", "is sorry to hear"). */
+const DANGLING_END_RE = /\b(?:of|at|about|to|with|for|in|on|from|by|into|a|an|the|their|hear|told|tell|say|said|think|know|so|too|like|as|is|are|was|were)$/;
 /** Leads that in chat are reactions or passing states, rarely lasting facts. */
 const WEAK_LEAD_RE =
-  /^(?:cannot|can not|needs|tends|did|got|gets|feels|guesses|hopes|wishes|wants|wonders|does(?! not)|sures|means|thinks|knows|says|said|is sure|is not sure|has no idea|has to|had to|gonna|prefers|would rather|goes|is more|likes [a-z ]+ more$|is up to)\b/;
+  /^(?:cannot|can not|needs|tends|did|got|gets|feels|guesses|hopes|wishes|wants|wonders|does(?! not| (?!(?:too|so|well|the same|a lot|alot|lots|nothing|anything|something|everything|what|whatever|all|some|both|as well)\b)[a-z])|sures|means|thinks|knows|says|said|is sure|is not sure|has no idea|has to|had to|gonna|prefers|would rather|goes|is more|likes [a-z ]+ more$|is up to)\b/;
 /** Negated statements are mostly replies ("has never seen that"); kept only for habits and records. */
 const NEGATED_RE = /\b(?:not|never|no|none|nothing|cannot|n't)\b/;
 const LASTING_NEGATION_RE =
@@ -274,7 +285,12 @@ const STOP = new Set(
 );
 
 function contentCount(s: string): number {
-  return (s.match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? []).filter((w) => !STOP.has(w)).length;
+  return contentWords(s).length;
+}
+
+/** The words of a statement that carry content (not function words, fillers or generic verbs). */
+export function contentWords(s: string): string[] {
+  return (s.match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? []).filter((w) => !STOP.has(w));
 }
 
 /** Rewrites the remaining first-person words of a statement: my → their, me → them, i → they. */
@@ -290,6 +306,44 @@ function depersonalise(rest: string): string {
     .replace(/\bmine\b/g, 'theirs')
     .replace(/\bmy\b/g, 'their')
     .replace(/\bme\b/g, 'them');
+}
+
+const ASPIRATION_RE =
+  /^i (?:(?:really|still|just|also|do|kind of|kinda|always|eventually|someday|one day) )*(want to|wanna|hope to|plan to|am planning to|'m planning to|plan on|am planning on|'m planning on|dream of|dream about|would like to|'d like to)\s+((?:be|become|being|becoming|move|moving|live|living|work|working|go into|go back to|retire|retiring|study|studying|travel|traveling|own|owning|run|running|open|opening|start|starting|get married|learn|learning|visit|visiting|buy|buying)\b.+)$/;
+const ASPIRATION_VERB: Readonly<Record<string, string>> = {
+  'want to': 'wants to',
+  wanna: 'wants to',
+  'would like to': 'would like to',
+  "'d like to": 'would like to',
+  'hope to': 'hopes to',
+  'plan to': 'plans to',
+  'am planning to': 'plans to',
+  "'m planning to": 'plans to',
+  'plan on': 'plans on',
+  'am planning on': 'plans on',
+  "'m planning on": 'plans on',
+  'dream of': 'dreams of',
+  'dream about': 'dreams of',
+};
+
+/**
+ * A stated aspiration, kept as a fact of its own kind ("i want to be a physical therapist when i
+ * grow up" → "wants to be a physical therapist"): goals say something lasting about the speaker,
+ * while other hypotheticals ("i would love that", "if i could") do not. Null when the clause is not one.
+ */
+export function aspirationFromClause(s0: string): FactFinding | null {
+  let s = s0.trim().replace(/\s+/g, ' ').replace(LEAD_RE, '');
+  for (let i = 0; i < 3; i++) s = s.replace(TRAIL_RE, '').trim();
+  s = s.replace(/\s+([,.!?;:])/g, '$1').replace(/\s*[.!?]+$/, '');
+  const m = ASPIRATION_RE.exec(s);
+  if (!m) return null;
+  let rest = m[2] as string;
+  const cut = rest.search(TAIL_CUT_RE);
+  if (cut > 0) rest = rest.slice(0, cut);
+  const statement = `${ASPIRATION_VERB[m[1] as string] ?? 'wants to'} ${depersonalise(rest.trim())}`;
+  const n = statement.split(' ').length;
+  if (n < 3 || n > 14 || contentCount(rest) === 0 || DEICTIC_RE.test(statement) || DANGLING_END_RE.test(statement) || NEGATED_RE.test(statement)) return null;
+  return { statement, confidence: 0.6 };
 }
 
 /**
@@ -327,6 +381,13 @@ export function factFromClause(s0: string): FactFinding | { skip: FactSkip } {
     .replace(/\s+/g, ' ')
     .replace(/\s*,\s*$/, '')
     .trim();
+  // A context-bound tail after a statement that stands alone: "builds houses, sometimes they fix
+  // them" → "builds houses", "owns a mini van that they drive around" → "owns a mini van".
+  if (DEICTIC_RE.test(statement)) {
+    const cut = statement.search(TAIL_CUT_RE);
+    const head = cut > 0 ? statement.slice(0, cut).trim() : '';
+    if (head && !DEICTIC_RE.test(head) && !DANGLING_END_RE.test(head)) statement = head;
+  }
   const n = statement.split(' ').length;
   if (EMPTY_OBJECT_RE.test(statement) || contentCount(statement) === 0 || n < 2) return { skip: 'too_short' };
   // "i'm billy", "i'm angry": one word after "i am" is mostly a name or a mood; ages stay ("is 34")
@@ -360,6 +421,8 @@ function conjugate(s: string): string | null {
   let i = 1;
   // "i also really", "i never", "i do not" ...
   while (i < ws.length && ws[i] !== 'not' && (ADVERBS.has(ws[i] as string) || /^[a-z]{3,}ly$/.test(ws[i] as string))) out.push(ws[i++] as string);
+  // "i do love paella", "i do ride horses": the emphatic "do" goes, the verb stays
+  if (ws[i] === 'do' && (EMPHASISED_VERBS.has(ws[i + 1] ?? '') || (ws[i + 1] === 'live' && /^(?:in|on|near|with|at|by|out)$/.test(ws[i + 2] ?? '')))) i++;
   const v = ws[i];
   if (!v) return null;
   const two = `${v} ${ws[i + 1] ?? ''}`;

@@ -20,7 +20,7 @@ const speakers = [
   // a fact only
   { persona: ['i drive a nissan pathfinder.', 'i like pizza.'], utterances: ['hello .', 'i drive a nissan pathfinder .'] },
   // a fact that is true but not listed: counts against precision
-  { persona: ['i have two cats.'], utterances: ['i have two cats .', 'i spend my extra money on hats .'] },
+  { persona: ['i have two cats.'], utterances: ['i have cats .', 'i spend my extra money on hats .'] },
   // nothing said about the persona
   { persona: ['i love to ski.'], utterances: ['i am fine , thanks .', 'how are you ?'] },
 ].map((s, i) => ({ user_id: `${i}-self`, dialog_id: i, role: 'self', ...s }));
