@@ -7,8 +7,13 @@
  *   # 2. draw: 25 pairs the rule matches + 25 near misses it rejects, seeded; pairs already judged in
  *   #    the files given with --exclude are left out
  *   node --import tsx bench/fact-handcheck.ts --pairs /tmp/pairs.jsonl --seed 2028 --out sample.jsonl
+ *   #    when fewer than --per near misses are left (a looser rule leaves few), --fill-cosine C fills the
+ *   #    stratum with rejects that share no informative word but whose SIF sentence cosine is at least C
+ *   #    (paraphrase candidates; needs the word vectors, --cache-dir), drawn with the same generator
  *   # 3. a person fills in "human" (true/false) and "note" on every line, then:
  *   node --import tsx bench/fact-handcheck.ts --judged test/fixtures/fact-handcheck.jsonl
+ *   # (--rescore re-runs the current rule on the judged pairs instead of the recorded verdict: after a
+ *   #  rule change this is development data, not a blind check)
  *
  * Near misses are rejects that share at least one informative stem with the line or were stopped
  * by a gate (polarity, a line about someone else): a random reject shares nothing and would be
@@ -17,6 +22,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mulberry32 as rng } from '../src/core/random.ts';
+import { factMatch } from '../src/eval/traits-matcher.ts';
+import { OfflineEmbedder } from '../src/providers/offline-embedder.ts';
 
 interface Pair {
   speaker: string;
@@ -38,6 +45,8 @@ interface Judged {
   reason: string;
   human: boolean | null;
   note?: string;
+  /** set on paraphrase candidates (--fill-cosine): the SIF cosine of statement and line */
+  cosine?: number;
 }
 
 function draw<T>(xs: readonly T[], n: number, next: () => number): T[] {
@@ -49,6 +58,11 @@ function draw<T>(xs: readonly T[], n: number, next: () => number): T[] {
   return a.slice(0, n);
 }
 
+/** The SIF cosine of a paraphrase candidate; the eval's own pairs carry `cosine: null` for facts. */
+const cosineOf = (p: Pair): { cosine?: number } => {
+  const c: unknown = (p as unknown as { cosine?: unknown }).cosine;
+  return typeof c === 'number' ? { cosine: c } : {};
+};
 const nearMiss = (p: Pair) => !p.match && (/^shares [1-9]/.test(p.reason) || p.reason === 'polarity differs' || p.reason === 'line is about someone else');
 const pairKey = (statement: string, line: string) => `${statement}\u0000${line}`;
 
@@ -61,6 +75,9 @@ const { values } = parseArgs({
     judged: { type: 'string' },
     'split-at': { type: 'string', default: '600' },
     per: { type: 'string', default: '25' },
+    'fill-cosine': { type: 'string' },
+    rescore: { type: 'boolean', default: false },
+    'cache-dir': { type: 'string', default: '/tmp/traitlens-wink-cache' },
   },
 });
 
@@ -68,7 +85,10 @@ if (values.judged) {
   const rows = readFileSync(values.judged, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as Judged);
+    .map((l) => JSON.parse(l) as Judged)
+    // --rescore: the rule of this checkout instead of the one recorded when the sample was drawn (not blind)
+    .map((r) => (values.rescore ? { ...r, rule: factMatch(r.statement, r.line).match } : r));
+  if (values.rescore) console.log(`rescored with the current rule (${values.judged}): not a blind check\n`);
   const open = rows.filter((r) => r.human === null);
   if (open.length) throw new Error(`${open.length} pairs are not judged yet (human: null): ${open.map((r) => r.id).join(', ')}`);
   const part = (rule: boolean) => {
@@ -106,7 +126,25 @@ if (values.judged) {
     per,
     next,
   );
-  const misses = draw(pool.filter(nearMiss), per, next);
+  const misses: (Pair & { cosine?: number })[] = draw(pool.filter(nearMiss), per, next);
+  let candidates = 0;
+  if (values['fill-cosine'] && misses.length < per) {
+    const min = Number(values['fill-cosine']);
+    const sif = await new OfflineEmbedder({ cacheDir: values['cache-dir'] as string }).model();
+    const cos = (a: string, b: string) => {
+      const x = sif.embed(a);
+      const y = sif.embed(b);
+      let d = 0;
+      for (let i = 0; i < x.length; i++) d += (x[i] as number) * (y[i] as number);
+      return d;
+    };
+    const fill = pool
+      .filter((p) => !p.match && !nearMiss(p))
+      .map((p) => ({ ...p, cosine: Math.round(cos(p.value, p.fact) * 1000) / 1000 }))
+      .filter((p) => p.cosine >= min);
+    candidates = fill.length;
+    misses.push(...draw(fill, per - misses.length, next));
+  }
   const out: Judged[] = [...matches.map((p, i) => ({ p, id: `M${i + 1}` })), ...misses.map((p, i) => ({ p, id: `N${i + 1}` }))].map(({ p, id }) => ({
     id,
     speaker: p.speaker,
@@ -116,9 +154,10 @@ if (values.judged) {
     rule: p.match,
     reason: p.reason,
     human: null,
+    ...cosineOf(p),
   }));
   writeFileSync(values.out, `${out.map((o) => JSON.stringify(o)).join('\n')}\n`);
   console.log(
-    `pool (tune split, index < ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
+    `pool (tune split, index < ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses${values['fill-cosine'] ? `, ${candidates} paraphrase candidates (cosine ≥ ${values['fill-cosine']})` : ''}; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
   );
 }

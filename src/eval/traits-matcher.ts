@@ -570,6 +570,7 @@ const NUMBER_STEMS: Readonly<Record<string, string>> = {
   hundred: '100',
   thousand: '1000',
 };
+const NUMBER_WORD_RE = new RegExp(`\\b(?:${Object.keys(NUMBER_STEMS).join('|')})\\b`, 'g');
 const ORDINAL_WORDS = [
   'first',
   'second',
@@ -606,15 +607,13 @@ const GENERIC_FACT_WORDS = new Set(
     'good great nice fun cool awesome big little old new best better bad pretty kind sort bit well much lot people person someone something ' +
     'everything anything nothing way part place thing stuff home work job live play watch want feel see take spend use call say tell ' +
     'know think try need put keep give let come look make start find hang sure right left real true still ' +
-    'never ever once twice again met meet saw seen done ' +
-    // aversion words: the aversion gate compares them, so they are not topics of their own
-    'hate dislike afraid scared fear allergic terrified phobia deathly'
+    'never ever once twice again met meet saw seen done'
   )
     .split(' ')
     .map(stem),
 );
 const FACT_NEGATION_RE =
-  /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer|(?:dropped|drop|dropping|failed|flunked) out)\b|n't\b/;
+  /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer|non|(?:dropped|drop|dropping|failed|flunked) out)\b|n't\b/;
 const FACT_AVERSION_RE =
   /\b(?:hate|hates|hated|dislike|dislikes|disdain|loathe|loathes|despise|despises|afraid|scared|fear|fears|allergic|terrified|petrified|can't stand|cannot stand|phobia)\b|\b(?:drug|drugs|alcohol|booze|sugar|gluten|dairy|meat|smoke|caffeine|debt|cruelty)[- ]free\b/;
 /** A persona line about someone else ("my father used to work for home depot"): the statement must name that person too. */
@@ -630,7 +629,10 @@ export function factStems(text: string): string[] {
     .replace(/\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[\s-](one|two|three|four|five|six|seven|eight|nine)\b/g, (_m, t: string, u: string) =>
       String(TENS[t]! + UNITS[u]!),
     )
-    .replace(FACT_PHRASES_RE, (m) => FACT_PHRASES[m.replace(/[\s-]+/g, ' ')] ?? m);
+    .replace(FACT_PHRASES_RE, (m) => FACT_PHRASES[m.replace(/[\s-]+/g, ' ')] ?? m)
+    .replace(NUMBER_WORD_RE, (w) => NUMBER_STEMS[w] ?? w)
+    // an age said either way ("46 years old", "a 46 year old", "age 46", "aged 46") is its number
+    .replace(/\baged?[\s-]+(\d+)\b/g, '$1');
   const out = tokens(t0)
     .map((t) => NUMBER_STEMS[t] ?? ordinalToken(t) ?? FACT_ALIASES[t] ?? t)
     .filter((t) => !STOPWORDS.has(t) && !FACT_STOPWORDS.has(t))
@@ -639,19 +641,34 @@ export function factStems(text: string): string[] {
   return [...new Set(out)];
 }
 
-/** The matcher's stemmer, one more -er step when -ing/-ed uncovered it (engineering → engineer → engin, as engineer), one derivational step, then the paraphrase classes. */
+/** The matcher's stemmer, one more -er step when -ing/-ed uncovered it (engineering → engineer → engin, as engineer), one derivational step, -ion nouns to their verb, then the paraphrase classes. */
 function factStem(t: string): string {
   let w = stem(t);
   if (w.length >= 6 && w.endsWith('er') && !t.endsWith('er') && !t.endsWith('ers')) w = stem(w);
   w = derivation(w);
+  // a noun in -ion beside its verb: collection / collect, graduation / graduate
+  const ion = /^([a-z]{5,})ion$/.exec(w);
+  if (ion) w = stem(ion[1] as string);
   return FACT_SYNONYMS.get(w) ?? w;
 }
 
 /** Short forms people type for the words persona lines spell out. */
-const FACT_ALIASES: Readonly<Record<string, string>> = { vet: 'veterinarian', doc: 'doctor', tv: 'television', bf: 'boyfriend', gf: 'girlfriend' };
+const FACT_ALIASES: Readonly<Record<string, string>> = {
+  vet: 'veterinarian',
+  doc: 'doctor',
+  tv: 'television',
+  bf: 'boyfriend',
+  gf: 'girlfriend',
+  spent: 'spend',
+};
 
 /** Function words the fact rule drops on top of the matcher's stopwords ("used to" is tense, not a topic). */
-const FACT_STOPWORDS = new Set(['used', 'actually', 'usually', 'currently', 'recently', 'huge', 'big', 'avid']);
+const FACT_STOPWORDS = new Set([
+  ...['non', 'used', 'actually', 'usually', 'currently', 'recently', 'huge', 'big', 'avid'],
+  // aversion words: the aversion gate compares them, so they are not topics of their own; dropped as
+  // words, not stems ("hate" and "hats" share the stem "hat")
+  ...'hate hates hated hating dislike dislikes disliked afraid scared fear fears allergic terrified phobia deathly'.split(' '),
+]);
 
 /**
  * Multi-word paraphrases rewritten before tokenising (a model of truck is a truck; being out of
@@ -685,7 +702,7 @@ const FACT_PHRASES_RE = new RegExp(
  */
 const FACT_SYNONYM_CLASSES: readonly (readonly string[])[] = [
   ['world', 'globe', 'abroad', 'overseas'],
-  ['travel', 'trip', 'traveling', 'vacation'],
+  ['travel', 'traveling', 'travelling'],
   ['jail', 'prison', 'detention', 'incarcerated'],
   ['truck', 'pickup'],
   ['car', 'vehicle', 'automobile'],
@@ -743,8 +760,14 @@ function clauseNegative(text: string, stems: readonly string[]): boolean {
   const want = new Set(stems);
   const parts = factRuleClauses(text).filter((c) => factStems(c).some((w) => want.has(w)));
   const scope = parts.length ? parts : [text.toLowerCase()];
-  return scope.some((c) => FACT_NEGATION_RE.test(c) || FACT_AVERSION_RE.test(c));
+  return scope.some((c) => {
+    const d = c.replace(NOT_NEGATION_RE, ' ');
+    return FACT_NEGATION_RE.test(d) || FACT_AVERSION_RE.test(d);
+  });
 }
+
+/** Negators that do not deny: "i cannot wait to move out" is eager, not negative. */
+const NOT_NEGATION_RE = /\b(?:can't|cannot|cant|can not) wait\b/g;
 
 export interface FactMatchDecision {
   match: boolean;
@@ -780,12 +803,17 @@ export function factMatch(statement: string, line: string): FactMatchDecision {
   const lineCovered = shared.length >= Math.ceil(bl.length / 2) && (shared.length >= 2 || bl.length === 1);
   // one specific shared word carries the match ("toured around following aerosmith" / "my favorite band is aerosmith")
   const specific = shared.find((w) => isSpecificStem(w));
-  if (!statementCovered && !lineCovered && !specific) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
+  // one clause of a two-fact line said whole ("i'm 23 and i love food" for "loves food")
+  const clauseCovered = factRuleClauses(p).some((c) => {
+    const cs = factStems(c);
+    return cs.some((w) => !/^\d+$/.test(w)) && cs.every((w) => b.has(w) && shared.includes(w));
+  });
+  if (!statementCovered && !lineCovered && !specific && !clauseCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
   // polarity of the clauses holding the shared words, on both sides
   if (clauseNegative(f, shared) !== clauseNegative(p, shared)) return { match: false, shared, reason: 'polarity differs' };
   const other = OTHER_PERSON_RE.exec(p);
   if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f)) return { match: false, shared, reason: 'line is about someone else' };
-  const how = statementCovered || lineCovered ? `shares ${shared.length}/${a.length} stems` : `shares specific word ${specific as string}`;
+  const how = statementCovered || lineCovered ? `shares ${shared.length}/${a.length} stems` : specific ? `shares specific word ${specific}` : 'says a clause of the line';
   return { match: true, shared, reason: how };
 }
 

@@ -70,3 +70,31 @@ describe('factMatch, revision 3', () => {
     expect(isSpecificStem(factStems('aerosmith')[0] as string)).toBe(true);
   });
 });
+
+/**
+ * Revisions 4 and 5, written after the seed-2029 and seed-2030 hand checks (their misses, tune split):
+ * the YES cases failed on revision 3 (the hats case also on revision 5, before the hate/hat fix).
+ */
+describe('factMatch, revision 4', () => {
+  const YES: [string, string, string][] = [
+    ['is a non believer', 'i do not believe in god.', '"non" is a negation'],
+    ['lives with their parents', 'i cannot wait to move out of my parents home.', '"cannot wait" is eager, not negative'],
+    ['is in california, age 46', 'i am a 46 year old single dad.', 'an age said two ways'],
+    ['tries all kinds of foods everywhere they go, gotta love food', "hey there i'm 23 and i love food.", 'one clause of a two-fact line said whole'],
+    ['collects hats', 'i have a hat collection of over 1000 hats.', '"hats" is not "hate"; collection / collect'],
+  ];
+  for (const [st, line, why] of YES)
+    it(`matches (${why}): ${st} ~ ${line}`, () => {
+      expect(factMatch(st, line).match).toBe(true);
+    });
+  const NO: [string, string, string][] = [
+    ['is 30 years old', 'i am 25 years old.', 'two different ages'],
+    ['hates hats', 'i have a hat collection of over 1000 hats.', 'an aversion word is still an aversion'],
+    ['eats no meat', 'i love to eat meat and i am 23.', 'polarity still applies to a clause'],
+    ['has 23 cats, 4 dogs and a bird', "i'm 23 and i love food.", 'a number-only clause is not said by a number'],
+  ];
+  for (const [st, line, why] of NO)
+    it(`does not match (${why}): ${st} ~ ${line}`, () => {
+      expect(factMatch(st, line).match).toBe(false);
+    });
+});
