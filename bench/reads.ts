@@ -95,6 +95,8 @@ interface Row {
   'max ms': number;
   /** the server process's CPU time (user + system, all its threads) per request: less sensitive than latency to a busy machine */
   'server CPU ms/req': number;
+  /** this process's (the load generator's) CPU time per request: it shares the machine's cores with the server */
+  'client CPU ms/req': number;
 }
 
 /** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
@@ -203,11 +205,14 @@ async function main(): Promise<void> {
         // Warm-up: connections open, statements compiled, JIT warm.
         await openLoop(s.url, s.headers, ids, agent, rate, 1);
         const cpu0 = cpuSeconds(s.pid);
+        const own0 = process.cpuUsage();
         const r = await openLoop(s.url, s.headers, ids, agent, rate, SECONDS);
         const cpu = ((cpuSeconds(s.pid) - cpu0) * 1000) / r.sent;
+        const own = process.cpuUsage(own0);
+        const clientCpu = (own.user + own.system) / 1000 / r.sent;
         agent.destroy();
         if (s.name === 'traitlens serve') sentToTraitlens += r.sent;
-        rows.push({ server: s.name, 'target req/s': rate, ...r.row, 'server CPU ms/req': Number(cpu.toFixed(3)) });
+        rows.push({ server: s.name, 'target req/s': rate, ...r.row, 'server CPU ms/req': Number(cpu.toFixed(3)), 'client CPU ms/req': Number(clientCpu.toFixed(3)) });
       }
     }
     for (const c of children) c.kill('SIGTERM');
@@ -281,7 +286,7 @@ async function openLoop(
   agent: Agent,
   rate: number,
   seconds: number,
-): Promise<{ sent: number; row: Omit<Row, 'server' | 'target req/s' | 'server CPU ms/req'> }> {
+): Promise<{ sent: number; row: Omit<Row, 'server' | 'target req/s' | 'server CPU ms/req' | 'client CPU ms/req'> }> {
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
   let errors = 0;
