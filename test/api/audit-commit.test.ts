@@ -18,7 +18,7 @@ const turns = async (n: number) => {
 
 describe('an audited read leaves only after its audit row is committed (SECURITY.md, Audit)', () => {
   it('holds the answer while another connection keeps the write lock, and the row is visible to other connections when the answer arrives', async () => {
-    api = createTestApi({ TRAITLENS_DB_SYNCHRONOUS: 'FULL' });
+    api = createTestApi();
     const a = api;
     await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'ann', type: 'click' }] });
     const audit = a.store.audit;
