@@ -35,7 +35,7 @@ describe('an audited read leaves only after its audit row is committed (SECURITY
     await a.ready;
     let settled = false;
     let rowsWhenAnswered = -1;
-    const answer = a.app.request('/v1/users/ann', { headers: { authorization: `Bearer ${a.keys['profiles:read']}` } }).then((res) => {
+    const answer = Promise.resolve(a.app.request('/v1/users/ann', { headers: { authorization: `Bearer ${a.keys['profiles:read']}` } })).then((res) => {
       // Synchronously, the moment the answer reaches the caller: is its row committed?
       rowsWhenAnswered = rows();
       settled = true;
