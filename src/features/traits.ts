@@ -3,9 +3,9 @@
  * history. A value is written only when it changed (values are rounded so float noise and a clock
  * moving forward do not churn history), the old row is closed, and the profile version bumped.
  */
-import type { Json } from '../core/types.ts';
+import type { Json, Trait, TraitKind } from '../core/types.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
-import type { TraitStore } from '../db/stores/traits.ts';
+import type { ReplacementRow, TraitStore } from '../db/stores/traits.ts';
 import { loadUserEvents, summariseUser, type UserEvents } from './compute.ts';
 import { FEATURE_PRODUCER, FEATURE_VERSION, TIME_BUCKETS, type FeatureSchema } from './definitions.ts';
 
@@ -46,6 +46,21 @@ export async function computedTraitValues(features: FeatureStore, userId: number
   return computedTraitValuesFrom(await loadUserEvents(features, userId, asOf));
 }
 
+/**
+ * Whether `replaceTraits(kind, producer, rows, { confidenceTolerance })` would write nothing, judged
+ * from the user's current traits already read (`current`, as `TraitStore.current` orders them): the
+ * same rule row by row (a null value with no current row, or the same version, value and confidence
+ * within the tolerance). A refresh with nothing new then needs no write transaction at all.
+ */
+export function replacementUnchanged(current: readonly Trait[], kind: TraitKind, producer: string, rows: readonly ReplacementRow[], tolerance = 0): boolean {
+  return rows.every((r) => {
+    // currentOn's order is (kind, key, confidence DESC, id): its first row for the key is the one compared.
+    const prev = current.find((t) => t.kind === kind && t.key === r.key && t.producer === producer);
+    if (r.value === null) return !prev;
+    return !!prev && prev.version === r.version && JSON.stringify(prev.value) === JSON.stringify(r.value) && Math.abs(prev.confidence - r.confidence) <= tolerance;
+  });
+}
+
 export interface ComputedTraitsResult {
   written: number;
   closed: number;
@@ -59,11 +74,13 @@ export interface ComputedTraitsResult {
 export async function updateComputedTraits(
   store: { features: FeatureStore; traits: TraitStore },
   userId: number,
-  opts: { now?: number; asOf?: number; events?: UserEvents } = {},
+  opts: { now?: number; asOf?: number; events?: UserEvents; current?: readonly Trait[] } = {},
 ): Promise<ComputedTraitsResult> {
   const now = opts.now ?? Date.now();
   const values = opts.events ? computedTraitValuesFrom(opts.events) : await computedTraitValues(store.features, userId, opts.asOf ?? now);
   const rows = Object.entries(values).map(([key, value]) => ({ userId, key, value, confidence: 1, version: FEATURE_VERSION }));
+  // `current`: the user's current traits read by the caller; nothing changed means no transaction.
+  if (opts.current && replacementUnchanged(opts.current, 'computed', FEATURE_PRODUCER, rows)) return { written: 0, closed: 0, profileVersion: null };
   const r = await store.traits.replaceTraits('computed', FEATURE_PRODUCER, rows, { now });
   return { written: r.written, closed: r.closed, profileVersion: r.profileVersions.get(userId) ?? null };
 }

@@ -3,14 +3,15 @@ import type { Config } from '../core/config.ts';
 import type { Store } from '../db/store.ts';
 import type { UserDataSection } from '../db/user-data.ts';
 import { REFRESH_JOB } from '../db/stores/events.ts';
-import { loadUserEvents } from '../features/compute.ts';
+import { loadUserEvents, type UserEvents } from '../features/compute.ts';
 import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
 import { listModels } from '../predict/registry.ts';
-import type { ScoreSummary } from '../predict/score.ts';
+import type { LoadedModel, ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
 import { Worker, workerDefaults, type WorkerOptions } from '../jobs/worker.ts';
 import { eraseDerived } from '../db/privacy.ts';
 import { OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
+import type { Trait } from '../core/types.ts';
 import type { Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
@@ -30,6 +31,8 @@ export interface RefreshReport {
   ms: StageMs;
 }
 
+export type RefreshOutcome = { ok: true; report: RefreshReport } | { ok: false; error: unknown };
+
 export interface StageMs {
   traits?: number;
   /** the text embedding */
@@ -46,6 +49,8 @@ export interface Pipeline {
   traitDeps: TraitStageDeps;
   /** Runs every stage for one user: traits, then the text vector. */
   refreshUser(userId: number): Promise<RefreshReport>;
+  /** Runs every stage for several users (the worker's slice), batching the behaviour stage; one outcome per id, in order. */
+  refreshUsers(userIds: readonly number[]): Promise<RefreshOutcome[]>;
   /** The job worker with every job kind's handler. */
   createWorker(opts?: WorkerOptions): Worker;
   /**
@@ -87,21 +92,56 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
   const embeddings = parts.embeddings ?? true;
   const profileDeps = profileDepsFromConfig(store, providers.embedder, config);
   const modelsDir = resolve(config.TRAITLENS_MODELS_DIR);
-  const refreshBehaviour = async (userId: number) => {
-    const at = parts.featuresAsOf ?? Date.now();
-    // No trained model: skip scoring quietly, and without loading tfjs (score.ts pulls it in).
-    const score = listModels({ dir: modelsDir }).length ? await import('../predict/score.ts') : null;
-    const models = score ? await score.loadLatestModels({ dir: modelsDir }) : [];
-    // The user's events are read once: computed traits, every model's features, the profile's behaviour block.
-    const events = await loadUserEvents(
+  let scoreModule: Promise<typeof import('../predict/score.ts')> | undefined;
+  // The trained models as of now (a changed models directory is seen at the next refresh).
+  const currentModels = async () => {
+    // No trained model: skip scoring quietly, and without loading tfjs (score.ts pulls it in). The
+    // module is imported once (a dynamic import per refresh goes through the loader every time).
+    const listing = listModels({ dir: modelsDir });
+    const score = listing.length ? await (scoreModule ??= import('../predict/score.ts')) : null;
+    const models = score ? await score.loadLatestModels({ dir: modelsDir, listing }) : [];
+    return { score, models };
+  };
+  // The user's events are read once: computed traits, every model's features, the profile's behaviour block.
+  const readEvents = (userId: number, at: number, models: readonly LoadedModel[]) =>
+    loadUserEvents(
       store.features,
       userId,
       at,
       models.map((m) => m.artefact.schema),
     );
+  const refreshBehaviour = async (userId: number) => {
+    const at = parts.featuresAsOf ?? Date.now();
+    const { score, models } = await currentModels();
+    const events = await readEvents(userId, at, models);
     const computed = await updateComputedTraits(store, userId, { asOf: at, events });
     const scores = score ? await score.scoreUser(store, userId, { dir: modelsDir, asOf: at, events, models }) : [];
     return { report: { computed, scores }, events };
+  };
+  /** Several users' behaviour stage with one model listing, and one forward pass and one write per model. */
+  const refreshBehaviourBatch = async (userIds: readonly number[]) => {
+    const at = parts.featuresAsOf ?? Date.now();
+    const { score, models } = await currentModels();
+    const all: UserEvents[] = [];
+    const computed = new Map<number, ComputedTraitsResult>();
+    // Each user's current traits are read once: what computed traits and predictions compare with
+    // (nothing changed: no write transaction), and, when nothing was written, the vector's trait block.
+    const current = new Map<number, Trait[]>();
+    for (const userId of userIds) {
+      const events = await readEvents(userId, at, models);
+      all.push(events);
+      current.set(userId, await store.traits.current(userId));
+      computed.set(userId, await updateComputedTraits(store, userId, { asOf: at, events, current: current.get(userId) as Trait[] }));
+    }
+    const scores = score ? await score.scoreUsersFromEvents(store.traits, store.features, all, { models, current }) : null;
+    return new Map(
+      all.map((events) => {
+        const c = computed.get(events.userId) as ComputedTraitsResult;
+        const s = scores?.get(events.userId) ?? [];
+        const unchanged = c.written === 0 && c.closed === 0 && s.every((x) => x.changed === 0);
+        return [events.userId, { report: { computed: c, scores: s }, events, traits: unchanged ? current.get(events.userId) : undefined }];
+      }),
+    );
   };
   // A remote embedding endpoint is a model provider too: text goes there only with llm_processing
   // consent; other users' signals are embedded offline (vectors are keyed by embedder, never mixed).
@@ -110,41 +150,103 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
     providers.embedder.id.startsWith('offline:') || (await store.users.hasConsent(userId, 'llm_processing', config.TRAITLENS_DEFAULT_CONSENT))
       ? providers.embedder
       : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
-  const refreshUser = async (userId: number): Promise<RefreshReport> => {
-    const ms: StageMs = {};
-    let t = performance.now();
-    const lap = (stage: keyof StageMs) => {
-      const now = performance.now();
-      ms[stage] = now - t;
-      t = now;
-    };
-    const traits = await extractTraitsForUser(traitDeps, userId);
-    // Without profiling consent no derived data is built, vectors included, and any built before
-    // (consent withdrawn, or the default changed) is removed through the per-user data sections.
-    if (traits.skipped === 'no_profiling_consent') await eraseDerived(store.exec, parts.userData, userId);
-    lap('traits');
-    const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId, { now: parts.featuresAsOf }) : null;
-    if (emb) lap('embed');
-    if (traits.skipped) return { traits, embeddings: emb, ms };
-    const { report: behaviour, events } = await refreshBehaviour(userId);
-    lap('behaviour');
-    // The user vector last: it reads the text embedding and the computed/predicted traits.
-    if (!embeddings) return { traits, embeddings: emb, behaviour, ms };
-    const profile = await updateUserProfile(profileDeps, userId, { now: events.asOf, events });
-    lap('profile');
-    return { traits, embeddings: emb, behaviour, profile, ms };
+  /**
+   * Refreshes several users (a slice of the job worker): each user's traits and text embedding as
+   * `refreshUser` does, then the behaviour stage for all of them at once (one model listing, one
+   * forward pass and one predictions transaction per model), then each user's vector. Users fail
+   * alone: when the batched behaviour stage fails, each user's is run on its own.
+   */
+  const refreshUsers = async (userIds: readonly number[]): Promise<RefreshOutcome[]> => {
+    const done = new Map<number, RefreshOutcome>();
+    const open: { userId: number; traits: TraitStageReport; emb: EmbedReport | null; ms: StageMs }[] = [];
+    for (const userId of new Set(userIds)) {
+      const ms: StageMs = {};
+      try {
+        let t = performance.now();
+        const traits = await extractTraitsForUser(traitDeps, userId);
+        if (traits.skipped === 'no_profiling_consent') await eraseDerived(store.exec, parts.userData, userId);
+        ms.traits = performance.now() - t;
+        t = performance.now();
+        const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId, { now: parts.featuresAsOf }) : null;
+        if (emb) ms.embed = performance.now() - t;
+        if (traits.skipped) done.set(userId, { ok: true, report: { traits, embeddings: emb, ms } });
+        else open.push({ userId, traits, emb, ms });
+      } catch (error) {
+        done.set(userId, { ok: false, error });
+      }
+    }
+    if (open.length) {
+      const t0 = performance.now();
+      let batch: Awaited<ReturnType<typeof refreshBehaviourBatch>> | null;
+      try {
+        batch = await refreshBehaviourBatch(open.map((o) => o.userId));
+      } catch {
+        batch = null;
+      }
+      const share = (performance.now() - t0) / open.length;
+      for (const { userId, traits, emb, ms } of open) {
+        try {
+          let b: { report: NonNullable<RefreshReport['behaviour']>; events: UserEvents; traits?: Trait[] | undefined } | undefined = batch?.get(userId);
+          if (b) ms.behaviour = share;
+          else {
+            const t = performance.now();
+            b = await refreshBehaviour(userId);
+            ms.behaviour = performance.now() - t;
+          }
+          if (!embeddings) {
+            done.set(userId, { ok: true, report: { traits, embeddings: emb, behaviour: b.report, ms } });
+            continue;
+          }
+          const t = performance.now();
+          const profile = await updateUserProfile(profileDeps, userId, { now: b.events.asOf, events: b.events, ...(b.traits ? { traits: b.traits } : {}) });
+          ms.profile = performance.now() - t;
+          done.set(userId, { ok: true, report: { traits, embeddings: emb, behaviour: b.report, profile, ms } });
+        } catch (error) {
+          done.set(userId, { ok: false, error });
+        }
+      }
+    }
+    return userIds.map((u) => done.get(u) as RefreshOutcome);
   };
+  const refreshUser = async (userId: number): Promise<RefreshReport> => {
+    const [o] = await refreshUsers([userId]);
+    if (!o?.ok) throw o?.error;
+    return o.report;
+  };
+  // The worker runs a slice's jobs at once: their refreshes are gathered into one refreshUsers call.
+  let gathered: { userId: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  const refreshGathered = (userId: number) =>
+    new Promise<void>((resolve, reject) => {
+      gathered.push({ userId, resolve, reject });
+      if (gathered.length > 1) return;
+      queueMicrotask(() => {
+        const slice = gathered;
+        gathered = [];
+        refreshUsers(slice.map((g) => g.userId)).then(
+          (outs) =>
+            slice.forEach((g, i) => {
+              const o = outs[i] as RefreshOutcome;
+              if (o.ok) g.resolve();
+              else g.reject(o.error);
+            }),
+          (err: unknown) => {
+            for (const g of slice) g.reject(err);
+          },
+        );
+      });
+    });
   return {
     providers,
     catalogue,
     traitDeps,
     refreshUser,
+    refreshUsers,
     createWorker: (wopts) =>
       new Worker(
         store.jobs,
         {
           [REFRESH_JOB]: async (job) => {
-            if (job.userId !== null) await refreshUser(job.userId);
+            if (job.userId !== null) await refreshGathered(job.userId);
           },
           [ITEMS_TRAIN_JOB]: itemsTrainHandler(store, config),
         },

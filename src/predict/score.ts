@@ -8,17 +8,19 @@ import type * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { effectiveConsent } from '../core/consent.ts';
-import type { ConsentFlag, Json } from '../core/types.ts';
+import type { ConsentFlag, Json, Trait } from '../core/types.ts';
 import type { FeatureStore } from '../db/stores/features.ts';
 import type { TraitStore } from '../db/stores/traits.ts';
-import { computeFeatureRows, featureRowsFromEvents, loadUserEvents, type UserEvents } from '../features/compute.ts';
+import { computeFeatureRows, featureRowsFromEvents, loadUserEvents, type FeatureRows, type UserEvents } from '../features/compute.ts';
+import { featureDefs } from '../features/definitions.ts';
+import { replacementUnchanged } from '../features/traits.ts';
 import { transformRows } from '../features/matrix.ts';
 import { sequenceDim } from '../features/sequence.ts';
 import { initBackend } from './backend.ts';
 import { loadModelFromDir } from './io.ts';
 import { itemInputs, itemsAsOf } from './items.ts';
 import { predictProbaInputs, type NetInput } from './nets.ts';
-import { defaultModelsDir, listModels, modelVersionDir } from './registry.ts';
+import { defaultModelsDir, listModels, modelVersionDir, type ModelSummary } from './registry.ts';
 import { predictLogReg } from './logreg.ts';
 import { ARTEFACT_JSON, mixScores, stackSequences, type ModelArtefact } from './train.ts';
 
@@ -65,20 +67,27 @@ export interface Prediction {
  * `events`: one user's events already read as of `asOf` (with the model's property keys).
  */
 export async function predictUsers(features: FeatureStore, m: LoadedModel, opts: { asOf?: number; userIds?: readonly number[]; events?: UserEvents } = {}): Promise<Prediction[]> {
-  const { artefact: a, net } = m;
+  const { artefact: a } = m;
   const asOf = opts.events?.asOf ?? opts.asOf ?? Date.now();
   const f = opts.events
     ? featureRowsFromEvents(opts.events, a.schema)
     : await computeFeatureRows(features, { asOf, schema: a.schema, ...(opts.userIds ? { userIds: opts.userIds } : {}) });
   if (!f.userIds.length) return [];
+  return predictFromRows(m, f, features, opts.events);
+}
+
+/** The forward pass (and the blend) over feature rows already computed. */
+async function predictFromRows(m: LoadedModel, f: FeatureRows, features: FeatureStore, events?: UserEvents): Promise<Prediction[]> {
+  const { artefact: a, net } = m;
+  const asOf = f.asOf;
   let probs: Float32Array;
   const dim = a.preprocessor.inputs.length;
   const x = !a.sequenceLength || a.blend ? transformRows(a.preprocessor, f.defs, f.rows) : null;
   const base: NetInput = a.sequenceLength
-    ? { data: await stackSequences(features, { ...f, labels: [] }, a.schema, a.sequenceLength, opts.events), shape: [a.sequenceLength, sequenceDim(a.schema)] }
+    ? { data: await stackSequences(features, { ...f, labels: [] }, a.schema, a.sequenceLength, events), shape: [a.sequenceLength, sequenceDim(a.schema)] }
     : { data: x as Float32Array, shape: [dim] };
   // Item-aware models: the users' items as of the same cut-off (the scan and the fold both enforce it).
-  const extra = a.items ? itemInputs(a.items, f.userIds, await itemsAsOf(features, a.items, asOf, f.userIds, opts.events)) : [];
+  const extra = a.items ? itemInputs(a.items, f.userIds, await itemsAsOf(features, a.items, asOf, f.userIds, events)) : [];
   probs = predictProbaInputs(net, [base, ...extra]);
   // A blended model averages in its logistic regression on the same aggregate features.
   if (a.blend) probs = mixScores(probs, predictLogReg({ weights: a.blend.logreg, iterations: 0 }, x as Float32Array, dim), a.blend.networkWeight);
@@ -98,6 +107,9 @@ export async function predictUsers(features: FeatureStore, m: LoadedModel, opts:
   });
 }
 
+/** Confidences are rounded to 0.001: a change under 0.01 is noise, not history. */
+const PREDICTION_TOLERANCE = 0.0095;
+
 /** Writes predictions as traits (one transaction); returns how many changed. */
 export async function writePredictions(traits: TraitStore, m: LoadedModel, preds: readonly Prediction[], now = Date.now()): Promise<number> {
   const { artefact: a } = m;
@@ -108,9 +120,93 @@ export async function writePredictions(traits: TraitStore, m: LoadedModel, preds
     confidence: Math.round(Math.min(1, Math.max(0, p.confidence)) * 1000) / 1000,
     version: a.version,
   }));
-  // Confidences are rounded to 0.001: a change under 0.01 is noise, not history.
-  const r = await traits.replaceTraits('predicted', `model:${a.name}`, rows, { now, confidenceTolerance: 0.0095 });
+  const r = await traits.replaceTraits('predicted', `model:${a.name}`, rows, { now, confidenceTolerance: PREDICTION_TOLERANCE });
   return r.written;
+}
+
+/**
+ * Scores several users with every given model from their events already read (one refresh batch,
+ * all as of the same cut-off): one forward pass and one write transaction per model for the batch,
+ * instead of one each per user. Returns each user's summaries as `scoreUser` would give them
+ * (`users` 1 or 0, `changed` the user's rows written, `seconds` the model's batch time).
+ */
+export async function scoreUsersFromEvents(
+  traits: TraitStore,
+  features: FeatureStore,
+  events: readonly UserEvents[],
+  opts: { models: readonly LoadedModel[]; now?: number; current?: ReadonlyMap<number, readonly Trait[]> },
+): Promise<Map<number, ScoreSummary[]>> {
+  const out = new Map<number, ScoreSummary[]>(events.map((e) => [e.userId, []]));
+  for (const m of opts.models) {
+    const t0 = performance.now();
+    const preds = await predictUsersFromEvents(features, m, events);
+    const r = await writePredictionRows(traits, m, preds, opts.now, opts.current);
+    const seconds = (performance.now() - t0) / 1000;
+    const predicted = new Set(preds.map((p) => p.userId));
+    for (const e of events)
+      out.get(e.userId)?.push({
+        model: m.artefact.name,
+        version: m.artefact.version,
+        users: predicted.has(e.userId) ? 1 : 0,
+        changed: r.changed.get(e.userId) ?? 0,
+        seconds,
+      });
+  }
+  return out;
+}
+
+/** Predictions for several users from their events (same cut-off): one forward pass for aggregate-feature models. */
+async function predictUsersFromEvents(features: FeatureStore, m: LoadedModel, events: readonly UserEvents[]): Promise<Prediction[]> {
+  const a = m.artefact;
+  // Sequence and item-aware models read per user (their inputs are built from one user's events).
+  if (a.sequenceLength || a.items || events.length === 1) {
+    const out: Prediction[] = [];
+    for (const ev of events) out.push(...(await predictUsers(features, m, { events: ev })));
+    return out;
+  }
+  const defs = featureDefs(a.schema);
+  const userIds: number[] = [];
+  const rows: (number | null)[][] = [];
+  for (const ev of events) {
+    const f = featureRowsFromEvents(ev, a.schema);
+    userIds.push(...f.userIds);
+    rows.push(...f.rows);
+  }
+  if (!userIds.length) return [];
+  const asOf = (events[0] as UserEvents).asOf;
+  if (events.some((e) => e.asOf !== asOf)) throw new Error('a scoring batch has one cut-off');
+  return predictFromRows(m, { asOf, defs, userIds, rows }, features);
+}
+
+/**
+ * As writePredictions, with the rows written per user. `current`: users' current traits read by the
+ * caller; a user's row that would not change is left out, and with none left there is no transaction.
+ */
+async function writePredictionRows(
+  traits: TraitStore,
+  m: LoadedModel,
+  preds: readonly Prediction[],
+  now = Date.now(),
+  current?: ReadonlyMap<number, readonly Trait[]>,
+): Promise<{ changed: Map<number, number> }> {
+  const { artefact: a } = m;
+  const producer = `model:${a.name}`;
+  const rows = preds
+    .map((p) => ({
+      userId: p.userId,
+      key: a.traitKey,
+      value: p.value,
+      confidence: Math.round(Math.min(1, Math.max(0, p.confidence)) * 1000) / 1000,
+      version: a.version,
+    }))
+    .filter((row) => {
+      const cur = current?.get(row.userId);
+      return !cur || !replacementUnchanged(cur, 'predicted', producer, [row], PREDICTION_TOLERANCE);
+    });
+  if (!rows.length) return { changed: new Map() };
+  const r = await traits.replaceTraits('predicted', producer, rows, { now, confidenceTolerance: PREDICTION_TOLERANCE });
+  // One row per user and model: a user whose profile version moved had theirs written.
+  return { changed: new Map([...r.profileVersions.keys()].map((u) => [u, 1])) };
 }
 
 export interface ScoreSummary {
@@ -131,9 +227,10 @@ export async function profilingUserIds(features: FeatureStore, defaults: readonl
 }
 
 /** The newest version of every trained model, loaded (once per process per version). */
-export async function loadLatestModels(opts: { dir?: string; models?: readonly string[] } = {}): Promise<LoadedModel[]> {
+export async function loadLatestModels(opts: { dir?: string; models?: readonly string[]; listing?: readonly ModelSummary[] } = {}): Promise<LoadedModel[]> {
   const out: LoadedModel[] = [];
-  for (const s of listModels(opts.dir ? { dir: opts.dir } : {})) {
+  // `listing`: the caller's listModels result for the same directory (one directory scan, not two).
+  for (const s of opts.listing ?? listModels(opts.dir ? { dir: opts.dir } : {})) {
     if (opts.models && !opts.models.includes(s.name)) continue;
     out.push(await loadModelAt(join(resolve(opts.dir ?? defaultModelsDir()), s.name, s.versions[s.versions.length - 1] as string)));
   }

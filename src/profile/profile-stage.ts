@@ -108,6 +108,7 @@ async function buildUserVector(
   now: number,
   behaviourGiven?: Float32Array | null,
   itemModel: PinnedItemModel | null = null,
+  traitsGiven?: readonly Trait[],
 ): Promise<Built> {
   const { store } = deps;
   const user = await store.profiles.subject(userId);
@@ -116,7 +117,7 @@ async function buildUserVector(
   // Trait phrases are derived from the user's text: they go to a remote embedder only with
   // llm_processing consent (as the text does in the embed stage); else both text blocks stay empty.
   const textAllowed = deps.embedder.id.startsWith('offline:') || consent.llm_processing;
-  const current = textAllowed ? await store.traits.current(userId) : [];
+  const current = textAllowed ? (traitsGiven ?? (await store.traits.current(userId))) : [];
   // The user's facts (kind 'fact') join what they wrote in the text block: src/profile/fact-text.ts.
   const written = textAllowed ? ((await store.embeddings.getUserEmbedding(userId, deps.embedder.id))?.vector ?? null) : null;
   const text = textAllowed ? withFacts(written, current, await embedPhrases(deps.embedder, factStatements(current))) : null;
@@ -157,13 +158,18 @@ async function writeBuilt(store: Store, b: Built): Promise<ProfileReport> {
  * Recomputes and stores one user's vector (called by the per-user refresh job after embeddings).
  * Without profiling consent, or with no data at all, the stored vector is removed.
  */
-export async function updateUserProfile(deps: ProfileDeps, userId: number, opts: { now?: number; events?: UserEvents } = {}): Promise<ProfileReport> {
+export async function updateUserProfile(
+  deps: ProfileDeps,
+  userId: number,
+  /** `traits`: the user's current traits (`TraitStore.current(userId)`), when the caller read them after its last trait write */
+  opts: { now?: number; events?: UserEvents; traits?: readonly Trait[] } = {},
+): Promise<ProfileReport> {
   const { layout, scaler, itemModel } = await currentLayout(deps);
   const now = opts.now ?? Date.now();
   // The refresh job passes the user's events it read for the features: no second read.
   const ev = opts.events;
   const given = scaler && ev && ev.userId === userId && ev.asOf === now ? behaviourVectorFromEvents(scaler, ev) : undefined;
-  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given, itemModel));
+  return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given, itemModel, opts.traits));
 }
 
 /**
