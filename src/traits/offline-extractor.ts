@@ -17,7 +17,7 @@ import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
 import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, KNOWN_PLACES, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.4.0';
+export const OFFLINE_EXTRACTOR_VERSION = '1.4.1';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -222,7 +222,8 @@ function elidedSubjectParts(s: string): string[] {
   return out.map((x) => x.trim()).filter(Boolean);
 }
 
-const ELIDED_START_RE = /^(?:also\s+|really\s+|just\s+|totally\s+)?(?:love|enjoy|adore)\s+(?!you\b|u\b|it\b|that\b|this\b|ya\b|them\b|him\b|her\b)/;
+const ELIDED_START_RE =
+  /^(?:also\s+|really\s+|just\s+|totally\s+)?(?:(?:love|enjoy|adore)\s+(?!you\b|u\b|it\b|that\b|this\b|ya\b|them\b|him\b|her\b)|(?:grew up|was born|was raised|moved|broke up|got married|got divorced|retired|graduated|work at|work in|work as|work for|live in|live on|live near|live with|drive a|drive an|own a|own an|volunteer at|volunteer with|teach at)\s+(?!you\b|u\b|it\b|that\b|this\b|there\b|here\b)[a-z0-9])/;
 const ELIDED_AFTER_I_RE = /^(?:also\s+|really\s+|still\s+)?(?:like|have|own|play|work|live|am|'m)\s/;
 const QUESTION_TAIL_RE = /,\s*(?:(?:and|so|but|well|ok|okay)\s+)?(?=(?:what|how|do|does|did|are|is|can|could|would|will|have|has|where|who|why|which|when|any|you|u)\b)/g;
 
@@ -1491,7 +1492,11 @@ function matchFamily(s: string, found: Found[], conf: number): void {
   const sp = RE.spouse.exec(s);
   // Only when the speaker is in the clause ("my husband and i", "i live with my wife"): "my wife is
   // a nurse" is a fact about the wife and yields nothing.
-  if (sp && /(?:^|[^a-z'])(?:i|i'm|i've|me|we|we're|we've|us)\b/.test(s) && !/\bex[- ]?(?:wife|husband|boyfriend|girlfriend)|\bmy ex\b/.test(s)) {
+  if (
+    sp &&
+    /(?:^|[^a-z'])(?:i|i'm|i've|me|we|we're|we've|us)\b/.test(s) &&
+    !/\bex[- ]?(?:wife|husband|boyfriend|girlfriend)|\bmy ex\b|\b(?:broke|break|breaking|split|splitting) up\b|\bended things\b/.test(s)
+  ) {
     const w = sp[1] as string;
     const v = /wife|husband|spouse|hubby|wifey/.test(w) ? 'married' : /fianc/.test(w) ? 'engaged' : 'in_relationship';
     found.push({ key: 'family_status', value: v, confidence: conf - 0.2 });
@@ -1753,6 +1758,7 @@ function saysMoreThan(statement: string, typed: readonly Candidate[]): boolean {
   for (const c of typed) for (const p of `${c.key} ${String(c.value)}`.toLowerCase().split(/[_\s-]+/)) if (p) parts.add(p);
   const covers = (w: string) => {
     if (parts.has('children') && /^(?:kids?|child|sons?|daughters?|boys|girls|babies)$/.test(w)) return true;
+    if (parts.has('status') && /^(?:wife|husband|spouse|hubby|wifey|boyfriend|girlfriend|partner|fianc[eé]e?|single|relationship)$/.test(w)) return true;
     if (NUMBERS[w] !== undefined && parts.has(String(NUMBERS[w]))) return true;
     const sg = singular(w);
     for (const c of typed) {

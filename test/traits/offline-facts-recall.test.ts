@@ -1,5 +1,5 @@
 /**
- * Offline facts, round 3 (issue #15, extractor 1.4.0): general patterns behind the tune split's
+ * Offline facts, round 3 (issue #15, extractor 1.4.0 and 1.4.1): general patterns behind the tune split's
  * missed persona lines and false positives. Every sentence is from a tune-split speaker (0–599) of
  * PersonaChat; none is from the held-out speakers.
  */
@@ -87,4 +87,16 @@ describe('goals are facts, never typed traits', () => {
     it(`drops other hypotheticals: ${text}`, () => {
       expect(facts(text)).toEqual([]);
     });
+});
+
+describe('1.4.1: a missing "i" at the start of a statement, and break-ups', () => {
+  it('reads a statement whose "i" was left out', () => {
+    expect(facts('grew up on farm')).toEqual(['grew up on farm']);
+    expect(facts('was born in africa .')).toEqual(['was born in africa']);
+  });
+  it('a break-up is not a relationship', () => {
+    expect(run('broke up with my boyfriend a few months ago .')).toEqual({ typed: [], facts: ['broke up with their boyfriend a few months ago'] });
+    expect(run('i ended things with my boyfriend').typed).toEqual([]);
+    expect(run('i live with my boyfriend')).toEqual({ typed: ['family_status=in_relationship'], facts: [] });
+  });
 });
