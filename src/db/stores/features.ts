@@ -120,21 +120,27 @@ export class SqlFeatureStore implements FeatureStore {
     const { d } = this;
     const props = scan.props ?? [];
     const j = (k: string) => d.jsonValue('properties', k);
-    const cols = [
-      'user_id AS "userId"',
-      'id',
-      'ts',
-      'type',
-      `${j('price')} AS price`,
-      `${j('quantity')} AS quantity`,
-      `${j('amount')} AS amount`,
-      `${j('revenue')} AS revenue`,
-      `${j('total')} AS total`,
-      `${j('value')} AS value`,
-      `${j('dwell_ms')} AS "dwellMs"`,
-      `${j('category')} AS category`,
-      ...props.map((k, i) => `${j(k)} AS p${i}`),
-    ].join(', ');
+    // SQLite: the properties text is parsed once per event here (JSON.parse), not once per field by
+    // ~10 json_extract calls; values are normalised as json_extract gives them (booleans 1/0, objects
+    // and arrays as JSON text), as PostgreSQL's are below.
+    const parseHere = this.x.dialect === 'sqlite';
+    const cols = parseHere
+      ? 'user_id AS "userId", id, ts, type, properties'
+      : [
+          'user_id AS "userId"',
+          'id',
+          'ts',
+          'type',
+          `${j('price')} AS price`,
+          `${j('quantity')} AS quantity`,
+          `${j('amount')} AS amount`,
+          `${j('revenue')} AS revenue`,
+          `${j('total')} AS total`,
+          `${j('value')} AS value`,
+          `${j('dwell_ms')} AS "dwellMs"`,
+          `${j('category')} AS category`,
+          ...props.map((k, i) => `${j(k)} AS p${i}`),
+        ].join(', ');
     const limit = Math.max(1, Math.floor(scan.pageSize ?? DEFAULT_PAGE));
     const fix = this.x.dialect === 'sqlite' ? null : ['price', 'quantity', 'amount', 'revenue', 'total', 'value', 'dwellMs', 'category', ...props.map((_, i) => `p${i}`)];
     const chunks: (readonly number[] | null)[] = [];
@@ -168,7 +174,24 @@ export class SqlFeatureStore implements FeatureStore {
         }
         const rows = await this.x.all<FeatureEvent>(sql, params);
         if (!rows.length) break;
-        if (fix) {
+        if (parseHere) {
+          for (const r of rows) {
+            const o = r as unknown as Record<string, unknown>;
+            const text = o.properties as string | null;
+            const p = (text ? JSON.parse(text) : null) as Record<string, unknown> | null;
+            const v = (k: string): unknown => (p !== null && typeof p === 'object' && !Array.isArray(p) && Object.hasOwn(p, k) ? this.norm(p[k]) : null);
+            delete o.properties;
+            o.price = v('price');
+            o.quantity = v('quantity');
+            o.amount = v('amount');
+            o.revenue = v('revenue');
+            o.total = v('total');
+            o.value = v('value');
+            o.dwellMs = v('dwell_ms');
+            o.category = v('category');
+            for (let i = 0; i < props.length; i++) o[`p${i}`] = v(props[i] as string);
+          }
+        } else if (fix) {
           for (const r of rows) {
             const o = r as unknown as Record<string, unknown>;
             o.userId = n(r.userId);
