@@ -327,9 +327,13 @@ export class ProfileIndex {
     return this.settle();
   }
 
-  /** Synced (cheaply: changes since the last sync) before answering. */
+  /**
+   * Synced (cheaply: changes since the last sync) before answering, except while a background save
+   * is writing the graph: changes wait for that (seconds at 1M), a query does not, so it answers
+   * from the index as it is and the changes apply once the graph is written.
+   */
   async search(v: Float32Array, k: number, filter?: (label: number) => boolean): Promise<Hit[]> {
-    await this.sync();
+    if (!this.writing) await this.sync();
     return (await this.ensure()).search(v, k, filter);
   }
 
