@@ -165,7 +165,7 @@ console.log(
 );
 console.log(`\nfloor: ${floor.unreadSignals} unread signals; output rows differing from the stored ones: ${JSON.stringify(floor.rowsDiffering)}`);
 console.log(
-  `\n**steady state: traitlens ${oursRate.toFixed(0)} users/s, floor ${floorRate.toFixed(0)} users/s: floor/traitlens = ${(floorRate / oursRate).toFixed(2)}× (target ≤ 3×; ≥ 300 users/s)**`,
+  `\n**steady state: traitlens ${oursRate.toFixed(0)} users/s, floor ${floorRate.toFixed(0)} users/s: floor/traitlens = ${(floorRate / oursRate).toFixed(2)}× wall, ${(steady.cpu / floorCpu).toFixed(2)}× CPU (target ≤ 3×; ≥ 300 users/s wall)**`,
 );
 console.log(
   `\nload average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
