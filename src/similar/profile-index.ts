@@ -255,8 +255,8 @@ export class ProfileIndex {
     if (this.dirty && !this.saving && !this.closed && Date.now() - this.lastSave >= this.opts.saveMs) this.saveInBackground();
   }
 
-  /** Starts a background save of the index as it is now; its `done` is `this.saving`. */
-  private saveInBackground(): Promise<void> {
+  /** Starts a background save of the index as it is now (`this.saving` until it lands); resolves to false when it failed. */
+  private saveInBackground(): Promise<boolean> {
     const ix = this.index as VectorIndex;
     const seq = ++this.saveSeq;
     this.dirty = false;
@@ -267,7 +267,7 @@ export class ProfileIndex {
     } catch (err) {
       this.dirty = true;
       this.opts.log?.('saving the vector index failed', { err: String(err) });
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     const writing: Promise<void> = pending.written.then(
       () => {
@@ -278,26 +278,31 @@ export class ProfileIndex {
       },
     );
     this.writing = writing;
-    const saving: Promise<void> = pending.done.then(
+    const saved: Promise<boolean> = pending.done.then(
       (m) => {
         if (m) this.landedSeq = Math.max(this.landedSeq, seq);
         if (this.saving === saving) this.saving = null;
+        return true;
       },
       (err: unknown) => {
         // Not saved: the next sync tries again (a crash meanwhile loads the previous file and catches up).
         if (this.saving === saving) this.saving = null;
         if (!this.closed) this.dirty = true;
         this.opts.log?.('saving the vector index failed', { err: String(err) });
+        return false;
       },
     );
+    const saving: Promise<void> = saved.then(() => undefined);
     this.saving = saving;
-    return saving;
+    return saved;
   }
 
-  /** Waits for a save under way, then saves pending changes in the background and waits for that. */
+  /** Waits for saves under way, then saves pending changes in the background and waits for that; throws when it failed. */
   async flush(): Promise<void> {
     await this.settle();
-    if (this.index && this.dirty && !this.closed) await this.saveInBackground();
+    if (!this.index || !this.dirty || this.closed) return;
+    // A failed save is logged and retried by the next sync; the caller (an erasure) must know too.
+    if (!(await this.saveInBackground())) throw new Error('saving the vector index failed');
   }
 
   /** Writes the files on this thread (after a rebuild, at shutdown); a background save still under way is superseded. */
