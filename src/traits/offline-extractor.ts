@@ -17,7 +17,7 @@ import { AMBIGUOUS_GENRES, INTEREST_VOCAB } from './interest-vocab.ts';
 import { ACTIVITY_VERBS, FAMILY_WORDS, FARM_PETS, KNOWN_PLACES, LANGUAGES, LIGHT_VERBS, OCCUPATIONS, PETS, TOPICS, WEAK_SEARCH_FORMS, singular } from './lexicon.ts';
 
 export const OFFLINE_EXTRACTOR = 'offline-extractor';
-export const OFFLINE_EXTRACTOR_VERSION = '1.4.1';
+export const OFFLINE_EXTRACTOR_VERSION = '1.4.2';
 
 // ---------------------------------------------------------------------------------------------
 // wink-nlp, loaded once on first use (the model takes ~100 ms and a few MB; many callers never
@@ -1922,7 +1922,10 @@ export function extractOffline(signals: readonly Signal[], current: readonly Cur
             const factIfUntyped = () => {
               if (!wantFacts) return;
               const typed = cands.length > before ? cands.slice(before) : null;
-              const f = factFromClause(seg);
+              const f0 = factFromClause(seg);
+              // "i want to become a nurse" is not a hypothetical by HYPOTHETICAL_RE, but a goal all the same
+              const goal = 'skip' in f0 && !typed ? aspirationFromClause(seg) : null;
+              const f = goal && /^[a-z ]+ (?:be|become|becoming)\b/.test(goal.statement) ? goal : f0;
               if ('skip' in f) {
                 if (!typed) stats.factSkipped[f.skip]++;
               } else if (!typed || saysMoreThan(f.statement, typed)) {

@@ -110,7 +110,7 @@ describe('extractOffline 1.1: false positives fixed', () => {
   });
 
   it('names the new version', () => {
-    expect(OFFLINE_EXTRACTOR_VERSION).toBe('1.4.1');
+    expect(OFFLINE_EXTRACTOR_VERSION).toBe('1.4.2');
   });
 });
 

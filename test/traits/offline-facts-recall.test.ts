@@ -1,5 +1,5 @@
 /**
- * Offline facts, round 3 (issue #15, extractor 1.4.0 and 1.4.1): general patterns behind the tune split's
+ * Offline facts, round 3 (issue #15, extractor 1.4.0 to 1.4.2): general patterns behind the tune split's
  * missed persona lines and false positives. Every sentence is from a tune-split speaker (0–599) of
  * PersonaChat; none is from the held-out speakers.
  */
@@ -98,5 +98,16 @@ describe('1.4.1: a missing "i" at the start of a statement, and break-ups', () =
     expect(run('broke up with my boyfriend a few months ago .')).toEqual({ typed: [], facts: ['broke up with their boyfriend a few months ago'] });
     expect(run('i ended things with my boyfriend').typed).toEqual([]);
     expect(run('i live with my boyfriend')).toEqual({ typed: ['family_status=in_relationship'], facts: [] });
+  });
+});
+
+describe('1.4.2: "i want to become …" is a goal too; goals in a sensitive category are never facts', () => {
+  it('reads "want to become" as a goal, not a typed occupation', () => {
+    expect(run('i want to become a nurse')).toEqual({ typed: [], facts: ['wants to become a nurse'] });
+    expect(facts('i want to move to france')).toEqual([]); // other wants stay out
+  });
+  it('drops goals in a sensitive category whatever the wording', () => {
+    for (const text of ['i want to become a pastor at my church', 'i want to run for congress as a republican', 'my goal is to beat my depression', 'i want to be a nun'])
+      expect(facts(text), text).toEqual([]);
   });
 });
