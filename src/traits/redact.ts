@@ -101,40 +101,82 @@ function digitCount(s: string): number {
   return n;
 }
 
+/** The longest run of consecutive ASCII digits. */
+function longestDigitRun(s: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run > best) best = run;
+    } else run = 0;
+  }
+  return best;
+}
+
+/** True when the text holds an ASCII digit, '@' or ':'. */
+function mayHoldPii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 58) || c === 64) return true;
+  }
+  return false;
+}
+
+// What each pattern provably needs (`\d` is ASCII [0-9] in JavaScript, with or without the u and i
+// flags, and '@' and ':' have no case variants), so a text without it is passed by untouched. The
+// guards only skip work: the output is the same as running every pattern (test/traits/redact-same-output.test.ts).
+// - email needs '@', an IPv6 address two ':', every other pattern ASCII digits;
+// - IPv4 needs 4 digits, IBAN 2, a card 13 (its regex), a separated phone 8 (its check), and a bare
+//   phone a run of 9 consecutive digits (`\d{9,15}`).
+const MIN_DIGITS = { ipv4: 4, iban: 2, card: 13, phone: 8 } as const;
+const BARE_PHONE_MIN_RUN = 9;
+
 export function redactPii(text: string, opts: RedactOptions = {}): RedactResult {
-  const enabled = new Set<PiiType>(opts.types ?? PII_TYPES);
   const counts: Record<PiiType, number> = { email: 0, phone: 0, card: 0, iban: 0, ip: 0 };
+  // No digit, '@' or ':': no pattern can match (most chat lines).
+  if (!mayHoldPii(text)) return { text, counts, total: 0 };
+  const enabled = new Set<PiiType>(opts.types ?? PII_TYPES);
   let out = text;
+  // digits in `out`, counted again only after a replacement (a placeholder may hold digits)
+  let digits = -1;
+  const digitsNow = () => (digits >= 0 ? digits : (digits = digitCount(out)));
   const sub = (type: PiiType, re: RegExp, accept: (m: string, offset: number, whole: string) => boolean) => {
     if (!enabled.has(type)) return;
     const ph = placeholderFor(type, opts.placeholder);
+    let replaced = false;
     out = out.replace(re, (m: string, ...rest: unknown[]) => {
       // replace() passes (match, ...groups, offset, whole); none of these regexes has groups.
       const offset = rest[0] as number;
       const whole = rest[1] as string;
       if (!accept(m, offset, whole)) return m;
       counts[type]++;
+      replaced = true;
       return ph;
     });
+    if (replaced) digits = -1;
   };
 
-  sub('email', EMAIL_RE, () => true);
-  sub('ip', IPV6_RE, (m) => (m.includes('::') || m.split(':').length >= 8 ? isIPv6(m) : false));
-  sub('ip', IPV4_RE, () => true);
-  sub('iban', IBAN_RE, (m) => ibanValid(m));
-  sub('card', CARD_RE, (m) => {
-    const digits = m.replace(/[ -]/g, '');
-    return digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
-  });
-  sub('phone', PHONE_RE, (m, offset, whole) => {
-    const n = digitCount(m);
-    const intl = m.startsWith('+') || m.startsWith('00');
-    if (n > 15 || n < (intl ? 8 : 9)) return false;
-    if (!intl && DATE_RE.test(m)) return false;
-    if (ORDER_CUE_RE.test(whole.slice(Math.max(0, offset - 30), offset))) return false;
-    return true;
-  });
-  sub('phone', BARE_PHONE_RE, () => true);
+  if (out.includes('@')) sub('email', EMAIL_RE, () => true);
+  if (out.includes(':')) sub('ip', IPV6_RE, (m) => (m.includes('::') || m.split(':').length >= 8 ? isIPv6(m) : false));
+  if (digitsNow() >= MIN_DIGITS.ipv4) sub('ip', IPV4_RE, () => true);
+  if (digitsNow() >= MIN_DIGITS.iban) sub('iban', IBAN_RE, (m) => ibanValid(m));
+  if (digitsNow() >= MIN_DIGITS.card)
+    sub('card', CARD_RE, (m) => {
+      const ds = m.replace(/[ -]/g, '');
+      return ds.length >= 13 && ds.length <= 19 && luhnValid(ds);
+    });
+  if (digitsNow() >= MIN_DIGITS.phone)
+    sub('phone', PHONE_RE, (m, offset, whole) => {
+      const n = digitCount(m);
+      const intl = m.startsWith('+') || m.startsWith('00');
+      if (n > 15 || n < (intl ? 8 : 9)) return false;
+      if (!intl && DATE_RE.test(m)) return false;
+      if (ORDER_CUE_RE.test(whole.slice(Math.max(0, offset - 30), offset))) return false;
+      return true;
+    });
+  // The lookbehind regex is the costly one: only run it where 9 digits stand together.
+  if (digitsNow() >= BARE_PHONE_MIN_RUN && longestDigitRun(out) >= BARE_PHONE_MIN_RUN) sub('phone', BARE_PHONE_RE, () => true);
 
   const total = counts.email + counts.phone + counts.card + counts.iban + counts.ip;
   return { text: out, counts, total };
