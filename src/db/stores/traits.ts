@@ -213,8 +213,19 @@ export class SqlTraitStore implements TraitStore {
     return this.x.tx(async (q) => {
       const out: ReplaceResult = { written: 0, closed: 0, profileVersions: new Map() };
       const changed = new Set<number>();
+      // The current rows of every user in the call, read once (not one query per row). A row whose
+      // user and key an earlier row of this call already wrote reads them again: it sees that write.
+      const before = await currentOfProducer(
+        q,
+        kind,
+        producer,
+        rows.map((r) => r.userId),
+      );
+      const touched = new Set<string>();
       for (const r of rows) {
-        const prev = (await currentOn(q, r.userId, { kind, key: r.key, producer }))[0];
+        const slot = `${r.userId}\u0000${r.key}`;
+        const prev = touched.has(slot) ? (await currentOn(q, r.userId, { kind, key: r.key, producer }))[0] : before.get(slot);
+        touched.add(slot);
         if (r.value === null) {
           if (!prev) continue;
           await closeRow(q, prev.id, opts.now, null);
@@ -303,6 +314,29 @@ async function currentOn(q: Queryable, userId: number, f: TraitFilter): Promise<
   }
   const rows = await q.all<TraitRow>(`SELECT ${COLS} FROM traits WHERE ${conds.join(' AND ')} ORDER BY kind, key, confidence DESC, id`, params);
   return rows.map(toTrait);
+}
+
+/**
+ * The current rows of one producer and kind for several users, as `currentOn` with a key filter
+ * would return first for each (user, key): highest confidence, then lowest id. One statement per
+ * 64 users (the padded list `currentOfMany` uses).
+ */
+async function currentOfProducer(q: Queryable, kind: TraitKind, producer: string, userIds: readonly number[]): Promise<Map<string, Trait>> {
+  const ids = [...new Set(userIds)];
+  const out = new Map<string, Trait>();
+  for (let i = 0; i < ids.length; i += MANY_CHUNK) {
+    const chunk: (number | null)[] = ids.slice(i, i + MANY_CHUNK);
+    while (chunk.length < MANY_CHUNK) chunk.push(null);
+    const rows = await q.all<TraitRow & { userId: number }>(
+      `SELECT user_id AS "userId", ${COLS} FROM traits WHERE user_id IN (${MANY_LIST}) AND valid_to IS NULL AND kind = ? AND producer = ? ORDER BY user_id, key, confidence DESC, id`,
+      [...chunk, kind, producer],
+    );
+    for (const r of rows) {
+      const slot = `${Number(r.userId)}\u0000${r.key}`;
+      if (!out.has(slot)) out.set(slot, toTrait(r));
+    }
+  }
+  return out;
 }
 
 async function insertRow(q: Queryable, userId: number, t: NewTrait, now: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import type { Store } from '../../../src/db/store.ts';
-import type { TraitChange } from '../../../src/db/stores/traits.ts';
+import type { Executor, Queryable } from '../../../src/db/sql/executor.ts';
+import { SqlTraitStore, type TraitChange } from '../../../src/db/stores/traits.ts';
 import { ingestBatch } from '../../../src/ingest/ingest.ts';
 import { describeStores } from '../../support/backends.ts';
 
@@ -237,6 +238,83 @@ describeStores('traits', (ctx) => {
     ]);
     expect(h[2]!.supersededBy).toBe(h[1]!.id);
     expect(h[1]!.supersededBy).toBeNull();
+  });
+
+  it('replaceTraits reads the current rows once per call (one SELECT per 64 users), with the answers of one read per row', async () => {
+    // 70 users (two chunks of 64), three keys each; a user with two current rows of one key; another
+    // producer's and another kind's rows beside them; one (user, key) twice in a call.
+    const users: number[] = [];
+    for (let i = 0; i < 70; i++) users.push((await seed(ctx.store, `rt${i}`, ['x'])).userId);
+    const u0 = users[0]!;
+    const keys = ['churn', 'buy', 'ltv'];
+    const first = users.flatMap((userId, i) => keys.map((key, k) => ({ userId, key, value: (i + k) % 3, confidence: 0.5 + k / 10, version: 'v1' })));
+    expect(await ctx.store.traits.replaceTraits('predicted', 'model:m', first, { now: 10 })).toMatchObject({ written: 210, closed: 0 });
+    // a second current row of (u0, churn) from the same producer, with a higher confidence (a merge can leave two)
+    await ctx.store.traits.merge({
+      userId: u0,
+      kind: 'predicted',
+      now: 11,
+      plan: () => ({
+        changes: [{ op: 'insert', ref: -1, trait: { key: 'churn', value: 7, kind: 'predicted', confidence: 0.99, evidence: [], producer: 'model:m', version: 'v1' } }],
+        result: null,
+      }),
+    });
+    await ctx.store.traits.replaceTraits('predicted', 'model:other', [{ userId: u0, key: 'buy', value: 1, confidence: 0.5, version: 'v1' }], { now: 12 });
+    await ctx.store.traits.replaceTraits('computed', 'model:m', [{ userId: u0, key: 'ltv', value: 1, confidence: 0.5, version: 'v1' }], { now: 12 });
+
+    // statements inside the call's transaction, counted on the real executor
+    const seen: string[] = [];
+    const x = ctx.store.exec;
+    const counting: Executor = Object.assign(Object.create(x) as Executor, {
+      tx: <T>(fn: (q: Queryable) => Promise<T>) =>
+        x.tx((q) =>
+          fn({
+            dialect: q.dialect,
+            all: (sql, params) => (seen.push(sql), q.all(sql, params)),
+            get: (sql, params) => (seen.push(sql), q.get(sql, params)),
+            run: (sql, params) => (seen.push(sql), q.run(sql, params)),
+          } as Queryable),
+        ),
+    });
+    const traits = new SqlTraitStore(counting, ctx.store.dialect);
+    const second = users.flatMap((userId, i) =>
+      keys.map((key, k) => ({
+        userId,
+        key,
+        // every third row changes; (u0, churn) matches the lower-confidence row only (the current answer is the 0.99 one)
+        value: i % 3 === 0 && k === 1 ? 99 : userId === u0 && key === 'churn' ? 0 : (i + k) % 3,
+        confidence: 0.5 + k / 10,
+        version: 'v1',
+      })),
+    );
+    // the same (user, key) again later in the call: it sees the row this call wrote
+    second.push({ userId: users[1]!, key: 'ltv', value: null, confidence: 0, version: 'v1' });
+    second.push({ userId: users[1]!, key: 'ltv', value: 5, confidence: 0.7, version: 'v1' });
+    const out = await traits.replaceTraits('predicted', 'model:m', second, { now: 20 });
+    const reads = seen.filter((s) => /^\s*SELECT/i.test(s));
+    expect(reads).toHaveLength(2 + 2); // two chunks of users; users[1]'s ltv, already in the call, read again twice
+    // u0 churn (supersedes the 0.99 row), 24 users' buy, users[1] ltv closed then written again
+    expect(out).toMatchObject({ written: 1 + 24 + 1, closed: 1 + 24 + 1 });
+    expect([...out.profileVersions.keys()].sort((a, b) => a - b)).toEqual([...new Set([u0, users[1]!, ...users.filter((_, i) => i % 3 === 0)])].sort((a, b) => a - b));
+    // u0: churn 0 superseded the 0.99 row; the 0.6 row with value 0 stays current beside it; other producers and kinds untouched
+    const cur = (await ctx.store.traits.current(u0)).map((t) => [t.kind, t.producer, t.key, t.value, t.confidence]);
+    expect(cur).toEqual([
+      ['computed', 'model:m', 'ltv', 1, 0.5],
+      ['predicted', 'model:m', 'buy', 99, 0.6],
+      ['predicted', 'model:other', 'buy', 1, 0.5],
+      ['predicted', 'model:m', 'churn', 0, 0.5],
+      ['predicted', 'model:m', 'churn', 0, 0.5],
+      ['predicted', 'model:m', 'ltv', 2, 0.7],
+    ]);
+    const h1 = await ctx.store.traits.history(users[1]!, 'ltv');
+    expect(h1.map((t) => [t.value, t.validTo])).toEqual([
+      [5, null],
+      [0, 20],
+    ]);
+    // the call without its last two rows again: only users[1]'s ltv (5 now) goes back to 0
+    const again = await ctx.store.traits.replaceTraits('predicted', 'model:m', second.slice(0, -2), { now: 30 });
+    expect(again).toMatchObject({ written: 1, closed: 1 });
+    expect([...again.profileVersions.keys()]).toEqual([users[1]]);
   });
 
   it('unread signals per producer and version, oldest first; read marks are idempotent and can be forgotten', async () => {
