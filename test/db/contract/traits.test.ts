@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import type { Store } from '../../../src/db/store.ts';
 import type { Executor, Queryable } from '../../../src/db/sql/executor.ts';
-import { SqlTraitStore, type TraitChange } from '../../../src/db/stores/traits.ts';
+import { type ReplacementRow, SqlTraitStore, type TraitChange } from '../../../src/db/stores/traits.ts';
 import { ingestBatch } from '../../../src/ingest/ingest.ts';
 import { describeStores } from '../../support/backends.ts';
 
@@ -277,7 +277,7 @@ describeStores('traits', (ctx) => {
         ),
     });
     const traits = new SqlTraitStore(counting, ctx.store.dialect);
-    const second = users.flatMap((userId, i) =>
+    const second: ReplacementRow[] = users.flatMap((userId, i) =>
       keys.map((key, k) => ({
         userId,
         key,
