@@ -1,12 +1,16 @@
 /**
  * The hand check of the rule for facts (issue #15): draws a seeded sample of (fact statement,
- * persona line) pairs from the tune split for a person to judge, and scores the judged sample.
+ * persona line) pairs from the tune split (or, with --split held-out, the held-out split) for a person
+ * to judge, and scores the judged sample.
  *
  *   # 1. the pairs of a run (tune split only is enough: --limit 600)
  *   node --import tsx bench/eval-traits.ts --data …/speakers-dev.jsonl --limit 600 --pairs-out /tmp/pairs.jsonl
  *   # 2. draw: 25 pairs the rule matches + 25 near misses it rejects, seeded; pairs already judged in
  *   #    the files given with --exclude are left out
  *   node --import tsx bench/fact-handcheck.ts --pairs /tmp/pairs.jsonl --seed 2028 --out sample.jsonl
+ *   #    --split held-out draws from speakers --split-at (600) and on (the pairs' "index", the line number
+ *   #    in speakers-dev.jsonl; "speaker" is "<dialogue>-self|partner") instead of speakers before it; the
+ *   #    pairs file must then come from a run without --limit
  *   #    when fewer than --per near misses are left (a looser rule leaves few), --fill-cosine C fills the
  *   #    stratum with rejects that share no informative word but whose SIF sentence cosine is at least C
  *   #    (paraphrase candidates; needs the word vectors, --cache-dir), drawn with the same generator
@@ -74,6 +78,7 @@ const { values } = parseArgs({
     exclude: { type: 'string', multiple: true, default: [] },
     judged: { type: 'string' },
     'split-at': { type: 'string', default: '600' },
+    split: { type: 'string', default: 'tune' },
     per: { type: 'string', default: '25' },
     'fill-cosine': { type: 'string' },
     rescore: { type: 'boolean', default: false },
@@ -108,6 +113,9 @@ if (values.judged) {
 } else {
   if (!values.pairs || !values.out) throw new Error('give --pairs FILE --out FILE (draw) or --judged FILE (score)');
   const splitAt = Number(values['split-at']);
+  const split = values.split;
+  if (split !== 'tune' && split !== 'held-out') throw new Error(`--split is tune or held-out, not ${split}`);
+  const inSplit = (p: Pair) => (split === 'tune' ? p.index < splitAt : p.index >= splitAt);
   const per = Number(values.per);
   const seen = new Set<string>();
   for (const f of values.exclude ?? [])
@@ -119,7 +127,8 @@ if (values.judged) {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Pair)
-    .filter((p) => p.key === 'fact' && p.index < splitAt && !seen.has(pairKey(p.value, p.fact)));
+    .filter((p) => p.key === 'fact' && inSplit(p) && !seen.has(pairKey(p.value, p.fact)));
+  if (!pool.length) throw new Error(`no fact pairs of the ${split} split in ${values.pairs} (index ${split === 'tune' ? '<' : '≥'} ${splitAt})`);
   const next = rng(Number(values.seed));
   const matches = draw(
     pool.filter((p) => p.match),
@@ -158,6 +167,6 @@ if (values.judged) {
   }));
   writeFileSync(values.out, `${out.map((o) => JSON.stringify(o)).join('\n')}\n`);
   console.log(
-    `pool (tune split, index < ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses${values['fill-cosine'] ? `, ${candidates} paraphrase candidates (cosine ≥ ${values['fill-cosine']})` : ''}; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
+    `pool (${split} split, index ${split === 'tune' ? '<' : '≥'} ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses${values['fill-cosine'] ? `, ${candidates} paraphrase candidates (cosine ≥ ${values['fill-cosine']})` : ''}; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
   );
 }
