@@ -1,20 +1,28 @@
 /**
- * The pipeline's dependency floor (issue #14): the same refresh work over every user with the
- * dependencies only — raw better-sqlite3 reads (one statement per kind of data for the whole
- * population, JSON parsed once per event), the same wink-nlp offline extractor on unread signals,
- * the same offline embedder, the same feature arithmetic, one batched tfjs predict per model, the
- * same vector arithmetic, every vector added to an in-memory hnswlib index, and the output rows that
- * differ from the stored ones written in one transaction. No stores, no executor, no per-user
- * transactions or statements. Used by bench/pipeline.ts, on the same database after its passes.
+ * The pipeline's dependency floor (issue #14): the work one `refreshUsers` pass does, with the
+ * dependencies only — raw better-sqlite3 statements prepared once (one per kind of data for the
+ * whole population, JSON parsed once per event), the same wink-nlp offline extractor on the
+ * signals the product would extract, the same offline embedder on the signals without a vector,
+ * the same feature arithmetic, one batched tfjs predict per model, the same vector arithmetic, and
+ * only what changed written (one transaction) and added to an in-memory hnswlib index — as the
+ * product writes only changed rows and its index owner adds only those. Where the product skips
+ * work after a comparison (an unchanged text vector, unchanged traits, an unchanged user vector),
+ * the floor makes the same comparison and skips the same way. Events are streamed in user order
+ * and each user's aggregates are computed as its last event is read (no whole-table event array
+ * kept alive: the product holds one slice's events at a time).
+ *
+ * It returns how much work it did (users, signals extracted and embedded, predictions, vectors
+ * composed, written and added) so bench/pipeline.ts can check it did the product's work.
  */
 import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import hnswlib from 'hnswlib-node';
-import type { Trait } from '../src/core/types.ts';
+import { effectiveConsent } from '../src/core/consent.ts';
+import type { ConsentFlag, Trait } from '../src/core/types.ts';
 import { interactionWeight } from '../src/db/stores/items.ts';
 import type { FeatureEvent } from '../src/db/stores/features.ts';
 import { featureRowsFromEvents, type UserEvents } from '../src/features/compute.ts';
-import { FEATURE_PRODUCER, FEATURE_VERSION } from '../src/features/definitions.ts';
+import { FEATURE_PRODUCER, FEATURE_VERSION, featureDefs } from '../src/features/definitions.ts';
 import { transformRows } from '../src/features/matrix.ts';
 import { computedTraitValuesFrom, replacementUnchanged } from '../src/features/traits.ts';
 import { poolUserItems } from '../src/items/vectors.ts';
@@ -28,6 +36,7 @@ import { embedPhrases, traitBlock } from '../src/profile/profile-stage.ts';
 import { composeVector, type VectorLayout } from '../src/profile/vector.ts';
 import type { Embedder } from '../src/providers/types.ts';
 import { recencyWeight } from '../src/embed/embed-stage.ts';
+import { redactPii } from '../src/traits/redact.ts';
 import type { OfflineExtractor } from '../src/traits/offline.ts';
 
 export interface FloorDeps {
@@ -41,24 +50,48 @@ export interface FloorDeps {
   scaler: BehaviourScaler | null;
   itemModel: PinnedItemModel | null;
   itemProperties: readonly string[];
+  defaultConsent: readonly ConsentFlag[];
+}
+
+/** How much work a pass did: the floor's and the product's must be equal (bench/pipeline.ts checks). */
+export interface Work {
+  /** users with profiling consent (the stages ran) */
+  users: number;
+  /** signals given to the extractor */
+  extracted: number;
+  /** signals embedded (no vector from this embedder yet) */
+  embedded: number;
+  /** (user, model) predictions */
+  predicted: number;
+  /** user vectors composed */
+  composed: number;
+  /** user vectors that differed from the stored ones: written, and added to the index by its owner */
+  vectorsWritten: number;
 }
 
 export interface FloorResult {
   seconds: number;
   /** seconds per part */
-  parts: Record<'read' | 'nlp' | 'features' | 'predict' | 'vectors' | 'hnsw' | 'write', number>;
-  unreadSignals: number;
+  parts: Record<'read' | 'nlp' | 'embed' | 'features' | 'predict' | 'vectors' | 'hnsw' | 'write', number>;
+  work: Work;
   /** output rows the floor found different from the stored ones (a steady-state pass: none expected) */
   rowsDiffering: { computed: number; predicted: number; text: number; vectors: number };
 }
 
 const MONEY = ['price', 'quantity', 'amount', 'revenue', 'total', 'value', 'dwell_ms', 'category'] as const;
 const sqlValue = (v: unknown): unknown => (v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'object' ? JSON.stringify(v) : v);
+const f32 = (b: Buffer): Float32Array => {
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+};
+const close = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, k) => Math.abs(x - (b[k] as number)) <= 1e-6);
 
 export async function runFloor(d: FloorDeps): Promise<FloorResult> {
   const db = new Database(d.dbPath);
   db.pragma('journal_mode = WAL');
-  const parts = { read: 0, nlp: 0, features: 0, predict: 0, vectors: 0, hnsw: 0, write: 0 };
+  db.pragma('cache_size = -131072'); // the product's page cache (src/db/connection.ts)
+  const parts = { read: 0, nlp: 0, embed: 0, features: 0, predict: 0, vectors: 0, hnsw: 0, write: 0 };
   let t = performance.now();
   const lap = (k: keyof typeof parts) => {
     const now = performance.now();
@@ -66,39 +99,129 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
     t = now;
   };
   const t0 = t;
-  const wanted = new Set(d.userIds);
   const keys = [...new Set(d.models.flatMap((m) => m.artefact.schema.properties.map((p) => p.key)))];
+  const work: Work = { users: 0, extracted: 0, embedded: 0, predicted: 0, composed: 0, vectorsWritten: 0 };
+  const writes = { computed: 0, predicted: 0, text: 0, vectors: 0 };
 
-  // Reads: one read transaction, one statement per kind of data.
+  // Every statement prepared once: one per kind of data, for the whole population.
+  const st = {
+    users: db.prepare('SELECT id, consent FROM users'),
+    // One scan of the events for everything: the features' fields, and the text of a signal the
+    // extractor has not read (unread) or the embedder has not embedded (unembedded).
+    events: db.prepare(
+      `SELECT e.user_id AS userId, e.id, e.ts, e.type, e.properties,
+         CASE WHEN e.text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM signal_extractions s WHERE s.event_id = e.id AND s.producer = ? AND s.version = ?) THEN e.text END AS unread,
+         CASE WHEN e.text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM signal_embeddings x WHERE x.event_id = e.id AND x.embedder_id = ?) THEN e.text END AS unembedded
+       FROM events e ORDER BY e.user_id, e.ts, e.id`,
+    ),
+    traits: db.prepare(
+      'SELECT user_id AS userId, id, key, value, kind, confidence, producer, version, valid_from AS validFrom FROM traits WHERE valid_to IS NULL ORDER BY user_id, kind, key, confidence DESC, id',
+    ),
+    signalVecs: db.prepare('SELECT s.user_id AS userId, e.ts, s.vector FROM signal_embeddings s JOIN events e ON e.id = s.event_id WHERE s.embedder_id = ?'),
+    storedText: db.prepare('SELECT user_id AS userId, vector FROM user_embeddings WHERE embedder_id = ?'),
+    storedVec: db.prepare('SELECT user_id AS userId, vector FROM user_profiles'),
+    putSignal: db.prepare(
+      `INSERT INTO signal_embeddings (event_id, user_id, embedder_id, dim, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (event_id, embedder_id) DO UPDATE SET user_id = excluded.user_id, dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`,
+    ),
+    putProfile: db.prepare('UPDATE user_profiles SET vector = ?, updated_at = ? WHERE user_id = ?'),
+  };
+
+  // The users the stages run for: profiling consent (stored flags over the defaults), as the product checks.
+  const consenting = new Set<number>();
+  for (const r of st.users.iterate() as IterableIterator<{ id: number; consent: string | null }>) if (effectiveConsent(r.consent, d.defaultConsent).profiling) consenting.add(r.id);
+  const wanted = new Set(d.userIds.filter((u) => consenting.has(u)));
+  work.users = wanted.size;
+  lap('read');
+
+  // The small per-user data, whole population in one read transaction.
   db.exec('BEGIN');
-  const unread = db
-    .prepare(
-      `SELECT e.id, e.user_id AS userId, e.type, e.text, e.ts FROM events e WHERE e.text IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM signal_extractions s WHERE s.event_id = e.id AND s.producer = ? AND s.version = ?) ORDER BY e.user_id, e.ts, e.id`,
-    )
-    .all(d.extractor.producer, d.extractor.version) as { id: number; userId: number; type: string; text: string; ts: number }[];
-  const events = new Map<number, FeatureEvent[]>();
+  const traits = new Map<number, Trait[]>();
+  for (const r of st.traits.iterate() as IterableIterator<Record<string, unknown>>) {
+    const u = r.userId as number;
+    if (!wanted.has(u)) continue;
+    let list = traits.get(u);
+    if (!list) traits.set(u, (list = []));
+    list.push({ ...(r as unknown as Trait), value: JSON.parse(r.value as string), evidence: [], validTo: null, supersededBy: null });
+  }
+  const textMean = new Map<number, { n: number; v: Float32Array }>();
+  for (const r of st.signalVecs.iterate(d.embedder.id) as IterableIterator<{ userId: number; ts: number; vector: Buffer }>) {
+    if (!wanted.has(r.userId)) continue;
+    let m = textMean.get(r.userId);
+    if (!m) textMean.set(r.userId, (m = { n: 0, v: new Float32Array(d.embedder.dim) }));
+    const v = f32(r.vector);
+    const w = recencyWeight(r.ts, d.asOf);
+    for (let k = 0; k < v.length; k++) m.v[k] = (m.v[k] as number) + w * (v[k] as number);
+    m.n++;
+  }
+  const storedText = new Map<number, Float32Array>();
+  for (const r of st.storedText.iterate(d.embedder.id) as IterableIterator<{ userId: number; vector: Buffer }>) storedText.set(r.userId, f32(r.vector));
+  const storedVec = new Map<number, Buffer>();
+  for (const r of st.storedVec.iterate() as IterableIterator<{ userId: number; vector: Buffer }>) storedVec.set(r.userId, r.vector);
+  lap('read');
+
+  // Events streamed in user order: each user's computed traits, model rows, behaviour block and
+  // items as its last event is read; only those small results are kept.
+  const modelRows = d.models.map(() => ({ userIds: [] as number[], rows: [] as (number | null)[][] }));
+  const behaviour = new Map<number, Float32Array | null>();
   const items = new Map<number, Map<string, { weight: number; lastTs: number }>>();
-  for (const r of db.prepare('SELECT user_id AS userId, id, ts, type, properties FROM events WHERE ts <= ? ORDER BY user_id, ts, id').iterate(d.asOf) as IterableIterator<{
+  let cur: FeatureEvent[] = [];
+  let curUser = -1;
+  const finishUser = () => {
+    if (curUser < 0 || !cur.length) return;
+    const ev: UserEvents = { userId: curUser, asOf: d.asOf, keys, events: cur };
+    const values = computedTraitValuesFrom(ev);
+    const rows = Object.entries(values).map(([key, value]) => ({ userId: curUser, key, value, confidence: 1, version: FEATURE_VERSION }));
+    if (!replacementUnchanged(traits.get(curUser) ?? [], 'computed', FEATURE_PRODUCER, rows)) writes.computed++;
+    d.models.forEach((m, i) => {
+      const f = featureRowsFromEvents(ev, m.artefact.schema);
+      const mr = modelRows[i] as (typeof modelRows)[number];
+      mr.userIds.push(...f.userIds);
+      mr.rows.push(...f.rows);
+    });
+    behaviour.set(curUser, d.scaler ? behaviourVectorFromEvents(d.scaler, ev) : null);
+  };
+  let tRead = 0;
+  let tFeat = 0;
+  let tick = performance.now();
+  const unread: { id: number; userId: number; type: string; text: string; ts: number }[] = [];
+  const toEmbed: { id: number; userId: number; text: string; ts: number }[] = [];
+  for (const r of st.events.iterate(d.extractor.producer, d.extractor.version, d.embedder.id) as IterableIterator<{
     userId: number;
     id: number;
     ts: number;
     type: string;
     properties: string | null;
+    unread: string | null;
+    unembedded: string | null;
   }>) {
     if (!wanted.has(r.userId)) continue;
+    if (r.unread !== null) unread.push({ id: r.id, userId: r.userId, type: r.type, text: r.unread, ts: r.ts });
+    if (r.unembedded !== null) toEmbed.push({ id: r.id, userId: r.userId, text: r.unembedded, ts: r.ts });
+    if (r.ts > d.asOf) continue; // the features' cut-off
+    if (r.userId !== curUser) {
+      const a = performance.now();
+      tRead += a - tick;
+      finishUser();
+      cur = [];
+      curUser = r.userId;
+      tick = performance.now();
+      tFeat += tick - a;
+    }
     const p = (r.properties ? JSON.parse(r.properties) : {}) as Record<string, unknown>;
-    const e = { userId: r.userId, id: r.id, ts: r.ts, type: r.type } as FeatureEvent;
-    const o = e as unknown as Record<string, unknown>;
+    const o: Record<string, unknown> = { userId: r.userId, id: r.id, ts: r.ts, type: r.type };
     for (const k of MONEY) o[k === 'dwell_ms' ? 'dwellMs' : k] = sqlValue(p[k]);
-    keys.forEach((k, i) => {
-      o[`p${i}`] = sqlValue(p[k]);
-    });
-    let list = events.get(r.userId);
-    if (!list) events.set(r.userId, (list = []));
-    list.push(e);
+    for (let i = 0; i < keys.length; i++) o[`p${i}`] = sqlValue(p[keys[i] as string]);
+    cur.push(o as unknown as FeatureEvent);
     if (d.itemModel) {
-      const name = d.itemProperties.map((k) => (p[k] === undefined || p[k] === null ? '' : String(p[k]))).find((s) => s !== '');
+      let name: string | undefined;
+      for (const k of d.itemProperties) {
+        const v = p[k];
+        if (v !== undefined && v !== null && String(v) !== '') {
+          name = String(v);
+          break;
+        }
+      }
       if (name) {
         let m = items.get(r.userId);
         if (!m) items.set(r.userId, (m = new Map()));
@@ -111,108 +234,99 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
       }
     }
   }
-  const traits = new Map<number, Trait[]>();
-  for (const r of db
-    .prepare(
-      'SELECT user_id AS userId, id, key, value, kind, confidence, producer, version, valid_from AS validFrom FROM traits WHERE valid_to IS NULL ORDER BY user_id, kind, key, confidence DESC, id',
-    )
-    .iterate() as IterableIterator<Record<string, unknown>>) {
-    const u = r.userId as number;
-    if (!wanted.has(u)) continue;
-    let list = traits.get(u);
-    if (!list) traits.set(u, (list = []));
-    list.push({ ...(r as unknown as Trait), value: JSON.parse(r.value as string), evidence: [], validTo: null, supersededBy: null });
-  }
-  const signalVecs = new Map<number, { ts: number; v: Float32Array }[]>();
-  for (const r of db
-    .prepare('SELECT e.user_id AS userId, e.ts, s.vector FROM signal_embeddings s JOIN events e ON e.id = s.event_id WHERE s.embedder_id = ?')
-    .iterate(d.embedder.id) as IterableIterator<{ userId: number; ts: number; vector: Buffer }>) {
-    let list = signalVecs.get(r.userId);
-    if (!list) signalVecs.set(r.userId, (list = []));
-    list.push({ ts: r.ts, v: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)) });
-  }
-  const storedText = new Map<number, Float32Array>();
-  for (const r of db.prepare('SELECT user_id AS userId, vector FROM user_embeddings WHERE embedder_id = ?').iterate(d.embedder.id) as IterableIterator<{
-    userId: number;
-    vector: Buffer;
-  }>)
-    storedText.set(r.userId, new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)));
-  const storedVec = new Map<number, Buffer>();
-  for (const r of db.prepare('SELECT user_id AS userId, vector FROM user_profiles').iterate() as IterableIterator<{ userId: number; vector: Buffer }>)
-    storedVec.set(r.userId, r.vector);
+  const a = performance.now();
+  tRead += a - tick;
+  finishUser();
+  cur = [];
   db.exec('COMMIT');
-  lap('read');
+  tFeat += performance.now() - a;
+  parts.read += tRead / 1000;
+  parts.features += tFeat / 1000;
+  t = performance.now();
 
-  // The offline extractor (wink-nlp) on every unread signal, by user.
+  // The offline extractor (wink-nlp) on every signal the product would extract, by user (redacted first, as the product does).
   for (let i = 0; i < unread.length; ) {
     const u = (unread[i] as { userId: number }).userId;
     const batch = [];
     while (i < unread.length && (unread[i] as { userId: number }).userId === u) {
       const r = unread[i++] as (typeof unread)[number];
-      batch.push({ eventId: r.id, type: r.type, text: r.text, ts: r.ts });
+      batch.push({ eventId: r.id, type: r.type, text: redactPii(r.text).text, ts: r.ts });
     }
     await d.extractor.extract(batch, []);
+    work.extracted += batch.length;
   }
   lap('nlp');
 
-  // Features: computed trait values, each model's rows, the behaviour block.
-  const ids = d.userIds.filter((u) => events.has(u));
-  const perUser = new Map<number, UserEvents>(ids.map((u) => [u, { userId: u, asOf: d.asOf, keys, events: events.get(u) as FeatureEvent[] }]));
-  const writes: { computed: number; predicted: number; text: number; vectors: number } = { computed: 0, predicted: 0, text: 0, vectors: 0 };
-  const behaviour = new Map<number, Float32Array | null>();
-  for (const u of ids) {
-    const ev = perUser.get(u) as UserEvents;
-    const values = computedTraitValuesFrom(ev);
-    const rows = Object.entries(values).map(([key, value]) => ({ userId: u, key, value, confidence: 1, version: FEATURE_VERSION }));
-    if (!replacementUnchanged(traits.get(u) ?? [], 'computed', FEATURE_PRODUCER, rows)) writes.computed++;
-    behaviour.set(u, d.scaler ? behaviourVectorFromEvents(d.scaler, ev) : null);
-  }
-  const modelRows = d.models.map((m) => {
-    const userIds: number[] = [];
-    const rows: (number | null)[][] = [];
-    let defs = null as ReturnType<typeof featureRowsFromEvents>['defs'] | null;
-    for (const u of ids) {
-      const f = featureRowsFromEvents(perUser.get(u) as UserEvents, m.artefact.schema);
-      defs = f.defs;
-      userIds.push(...f.userIds);
-      rows.push(...f.rows);
+  // Signals without a vector: embedded in batches of 64 and written in one transaction.
+  if (toEmbed.length) {
+    const now = Date.now();
+    const rows: { id: number; userId: number; ts: number; v: Float32Array }[] = [];
+    for (let i = 0; i < toEmbed.length; i += 64) {
+      const b = toEmbed.slice(i, i + 64);
+      const vs = await d.embedder.embed(b.map((r) => redactPii(r.text).text));
+      b.forEach((r, j) => rows.push({ id: r.id, userId: r.userId, ts: r.ts, v: vs[j] as Float32Array }));
     }
-    return { m, userIds, x: defs ? transformRows(m.artefact.preprocessor, defs, rows) : new Float32Array() };
-  });
-  lap('features');
+    db.transaction(() => {
+      for (const r of rows) st.putSignal.run(r.id, r.userId, d.embedder.id, d.embedder.dim, Buffer.from(r.v.buffer, r.v.byteOffset, r.v.byteLength), now);
+    })();
+    work.embedded = rows.length;
+    // the new vectors join the user's recency-weighted sum, as the product's mean reads them back
+    for (const r of rows) {
+      let m = textMean.get(r.userId);
+      if (!m) textMean.set(r.userId, (m = { n: 0, v: new Float32Array(d.embedder.dim) }));
+      const w = recencyWeight(r.ts, d.asOf);
+      for (let k = 0; k < r.v.length; k++) m.v[k] = (m.v[k] as number) + w * (r.v[k] as number);
+      m.n++;
+    }
+  }
+  lap('embed');
+
+  // The text vector: the recency-weighted mean, L2-normalised; kept when close to the stored one (the product's rule).
+  const text = new Map<number, Float32Array | null>();
+  for (const u of wanted) {
+    const m = textMean.get(u);
+    if (!m) {
+      // no signal: the product keeps (or first stores) an empty text vector; the profile reads the stored one
+      text.set(u, storedText.get(u) ?? null);
+      continue;
+    }
+    let norm = 0;
+    for (const x of m.v) norm += x * x;
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let k = 0; k < m.v.length; k++) m.v[k] = (m.v[k] as number) / norm;
+    const old = storedText.get(u);
+    if (old && close(old, m.v)) text.set(u, old);
+    else {
+      writes.text++;
+      text.set(u, m.v);
+    }
+  }
+  lap('vectors');
 
   // One batched tfjs predict per model (and its logistic-regression blend), compared with the stored prediction.
-  for (const { m, userIds, x } of modelRows) {
+  d.models.forEach((m, i) => {
+    const { userIds, rows } = modelRows[i] as (typeof modelRows)[number];
+    if (!userIds.length) return;
     const a = m.artefact;
     const dim = a.preprocessor.inputs.length;
+    const x = transformRows(a.preprocessor, featureDefs(a.schema), rows);
     const out = tf.tidy(() => (m.net.predict(tf.tensor2d(x, [userIds.length, dim])) as tf.Tensor).dataSync() as Float32Array);
     const probs = a.blend ? mixScores(out, predictLogReg({ weights: a.blend.logreg, iterations: 0 }, x, dim), a.blend.networkWeight) : out;
-    userIds.forEach((u, i) => {
-      const p = probs[i] as number;
+    userIds.forEach((u, j) => {
+      const p = probs[j] as number;
       const yes = p >= 0.5;
       const row = { userId: u, key: a.traitKey, value: yes, confidence: Math.round((yes ? p : 1 - p) * 1000) / 1000, version: a.version };
       if (!replacementUnchanged(traits.get(u) ?? [], 'predicted', `model:${a.name}`, [row], 0.0095)) writes.predicted++;
     });
-  }
+    work.predicted += userIds.length;
+  });
   lap('predict');
 
-  // The user vectors: text (recency-weighted mean of the signal vectors, facts folded in), behaviour, traits, items.
-  const vectors = new Map<number, Float32Array>();
-  for (const u of ids) {
-    const sig = signalVecs.get(u) ?? [];
-    const mean = new Float32Array(d.embedder.dim);
-    for (const s of sig) {
-      const w = recencyWeight(s.ts, d.asOf);
-      for (let k = 0; k < mean.length; k++) mean[k] = (mean[k] as number) + w * (s.v[k] as number);
-    }
-    let norm = 0;
-    for (const x of mean) norm += x * x;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let k = 0; k < mean.length; k++) mean[k] = (mean[k] as number) / norm;
-    const old = storedText.get(u);
-    if (sig.length && (!old || old.some((x, k) => Math.abs(x - (mean[k] as number)) > 1e-6))) writes.text++;
+  // The user vectors: text (facts folded in), behaviour, traits, items; compared bit for bit with the stored one.
+  const changed: [number, Float32Array][] = [];
+  for (const u of wanted) {
     const current = traits.get(u) ?? [];
-    const text = withFacts(sig.length ? (old ?? mean) : null, current, await embedPhrases(d.embedder, factStatements(current)));
+    const tv = withFacts(text.get(u) ?? null, current, await embedPhrases(d.embedder, factStatements(current)));
     const tb = await traitBlock(d.embedder, current);
     const its = items.get(u);
     // In the order the item store gives them (latest first, then by id): the float sums match.
@@ -224,30 +338,28 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
             ordered.map(([item, x]) => ({ item, weight: Math.log1p(x.weight) })),
           ) ?? null)
         : null;
-    const composed = composeVector(d.layout, { text, behaviour: behaviour.get(u) ?? null, traits: tb, items: ib });
+    const composed = composeVector(d.layout, { text: tv, behaviour: behaviour.get(u) ?? null, traits: tb, items: ib });
     if (!composed) continue;
-    vectors.set(u, composed.vector);
+    work.composed++;
     const stored = storedVec.get(u);
-    if (!stored || !Buffer.from(composed.vector.buffer).equals(stored)) {
-      writes.vectors++;
-    }
+    if (!stored || !Buffer.from(composed.vector.buffer, composed.vector.byteOffset, composed.vector.byteLength).equals(stored)) changed.push([u, composed.vector]);
   }
+  writes.vectors = changed.length;
+  work.vectorsWritten = changed.length;
   lap('vectors');
 
-  const index = new hnswlib.HierarchicalNSW('cosine', d.layout.dim);
-  index.initIndex(Math.max(1, vectors.size));
-  for (const [u, v] of vectors) index.addPoint(Array.from(v), u);
-  lap('hnsw');
-
-  // The changed rows, in one transaction (a steady-state pass has none or nearly none).
-  const upsert = db.prepare('UPDATE user_profiles SET vector = ?, updated_at = ? WHERE user_id = ?');
-  db.transaction(() => {
-    for (const [u, v] of vectors) {
-      const stored = storedVec.get(u);
-      if (stored && !Buffer.from(v.buffer).equals(stored)) upsert.run(Buffer.from(v.buffer), Date.now(), u);
-    }
-  })();
+  // The changed rows, in one transaction (a steady-state pass has none), and the index adds for them only.
+  if (changed.length) {
+    const now = Date.now();
+    db.transaction(() => {
+      for (const [u, v] of changed) st.putProfile.run(Buffer.from(v.buffer, v.byteOffset, v.byteLength), now, u);
+    })();
+  }
   lap('write');
+  const index = new hnswlib.HierarchicalNSW('cosine', d.layout.dim);
+  index.initIndex(Math.max(1, changed.length));
+  for (const [u, v] of changed) index.addPoint(Array.from(v), u);
+  lap('hnsw');
   db.close();
-  return { seconds: (performance.now() - t0) / 1000, parts, unreadSignals: unread.length, rowsDiffering: writes };
+  return { seconds: (performance.now() - t0) / 1000, parts, work, rowsDiffering: writes };
 }

@@ -11,8 +11,11 @@
  * version re-reads signals); the second is the steady state (no new signals), with trait rows added
  * per user (0 expected), per-stage wall time (RefreshReport.ms) and users per CPU-second.
  *
- * Then the dependency floor (bench/pipeline-floor.ts) does the same work on the same settled
- * database with the dependencies only, and the ratio floor/traitlens is printed (wall and CPU).
+ * Then the dependency floor (bench/pipeline-floor.ts) does the steady state's work on the same
+ * settled database with the dependencies only, and the ratio floor/traitlens is printed (wall and
+ * CPU). Both count the work they did (users, signals extracted and embedded, predictions, vectors
+ * composed and written): the bench prints both and says whether they are equal, and checks the
+ * floor's output against the stored rows (none may differ).
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -27,7 +30,7 @@ import type { StageMs } from '../src/pipeline/pipeline.ts';
 import { assembleRuntime } from '../src/runtime/runtime.ts';
 import { currentLayout, profileDepsFromConfig } from '../src/profile/profile-stage.ts';
 import type { OfflineExtractor } from '../src/traits/offline.ts';
-import { runFloor } from './pipeline-floor.ts';
+import { runFloor, type Work } from './pipeline-floor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -74,6 +77,9 @@ let ids = (db.sqlite.prepare('SELECT id FROM users ORDER BY id').all() as { id: 
 if (values.limit) ids = ids.slice(0, Number(values.limit));
 const batch = Math.max(1, Number(values.batch));
 const traitRows = (): number => (db.sqlite.prepare('SELECT COUNT(*) AS n FROM traits').get() as { n: number }).n;
+/** user_profiles' updated_at by user: a pass's written vectors are the rows whose stamp moved. */
+const profileStamps = (): Map<number, number> =>
+  new Map((db.sqlite.prepare('SELECT user_id AS u, updated_at AS t FROM user_profiles').all() as { u: number; t: number }[]).map((r) => [r.u, r.t]));
 
 // Warm-up: models, word vectors and tfjs load once per process.
 if (!floorOnly) await pipeline.refreshUser(ids[0] as number);
@@ -81,20 +87,32 @@ if (!floorOnly) await pipeline.refreshUser(ids[0] as number);
 /** One refresh of every user: wall seconds, trait rows added, and the stages' summed wall time. */
 async function pass(): Promise<Pass> {
   const before = traitRows();
+  const stamps = profileStamps();
+  const work: Work = { users: 0, extracted: 0, embedded: 0, predicted: 0, composed: 0, vectorsWritten: 0 };
   const stages: Required<StageMs> = { traits: 0, embed: 0, behaviour: 0, profile: 0 };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   for (let i = 0; i < ids.length; i += batch) {
     for (const o of await pipeline.refreshUsers(ids.slice(i, i + batch))) {
       if (!o.ok) throw o.error;
+      const r = o.report;
+      if (!r.traits.skipped) work.users++;
+      work.extracted += r.traits.signals;
+      work.embedded += r.embeddings?.embedded ?? 0;
+      work.predicted += (r.behaviour?.scores ?? []).reduce((n, x) => n + x.users, 0);
+      if (r.profile?.stored) work.composed++;
       for (const k of Object.keys(stages) as (keyof StageMs)[]) stages[k] += o.report.ms[k] ?? 0;
     }
   }
-  return { seconds: (performance.now() - t0) / 1000, cpu: cpuSince(c0), added: traitRows() - before, stages, load: loadavg() };
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
+  const after = profileStamps();
+  work.vectorsWritten = [...after].filter(([u, ts]) => stamps.get(u) !== ts).length;
+  return { seconds, cpu, added: traitRows() - before, stages, load: loadavg(), work };
 }
 
-type Pass = { seconds: number; cpu: number; added: number; stages: Required<StageMs>; load: number[] };
-const skipped: Pass = { seconds: Number.NaN, cpu: Number.NaN, added: 0, stages: { traits: 0, embed: 0, behaviour: 0, profile: 0 }, load: [] };
+type Pass = { seconds: number; cpu: number; added: number; stages: Required<StageMs>; load: number[]; work: Work | null };
+const skipped: Pass = { seconds: Number.NaN, cpu: Number.NaN, added: 0, stages: { traits: 0, embed: 0, behaviour: 0, profile: 0 }, load: [], work: null };
 /** CPU seconds (user + system) of this process since `from`. */
 const cpuSince = (from: NodeJS.CpuUsage) => {
   const u = process.cpuUsage(from);
@@ -147,6 +165,7 @@ const floorArgs = {
   scaler: layoutNow.scaler,
   itemModel: layoutNow.itemModel,
   itemProperties: config.TRAITLENS_ITEM_PROPERTIES,
+  defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
 };
 await runFloor({ ...floorArgs, userIds: ids.slice(0, 50) }); // warm-up (tfjs kernels, word vectors)
 const fc0 = process.cpuUsage();
@@ -155,15 +174,26 @@ const floorCpu = cpuSince(fc0);
 const floorRate = ids.length / floor.seconds;
 const oursRate = ids.length / steady.seconds;
 console.log(
-  '\nThe dependency floor (bench/pipeline-floor.ts: raw better-sqlite3, the same wink-nlp extractor, embedder and feature arithmetic, one batched tfjs predict per model, hnswlib adds, changed rows written in one transaction), same run, same database:\n',
+  '\nThe dependency floor (bench/pipeline-floor.ts: raw better-sqlite3 statements prepared once, events streamed in user order, the same wink-nlp extractor, embedder and feature arithmetic, one batched tfjs predict per model, only changed rows written (one transaction) and added to hnswlib), same run, same database:\n',
 );
-console.log('| what | users | seconds | users/s (wall) | users per CPU-second | read | nlp | features | predict | vectors | hnswlib | write |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| what | users | seconds | users/s (wall) | users per CPU-second | read | nlp | embed | features | predict | vectors | hnswlib | write |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 const fp = floor.parts;
 console.log(
-  `| dependency floor | ${ids.length} | ${floor.seconds.toFixed(2)} | ${floorRate.toFixed(0)} | ${(ids.length / floorCpu).toFixed(0)} | ${[fp.read, fp.nlp, fp.features, fp.predict, fp.vectors, fp.hnsw, fp.write].map((x) => `${x.toFixed(2)} s`).join(' | ')} |`,
+  `| dependency floor | ${ids.length} | ${floor.seconds.toFixed(2)} | ${floorRate.toFixed(0)} | ${(ids.length / floorCpu).toFixed(0)} | ${[fp.read, fp.nlp, fp.embed, fp.features, fp.predict, fp.vectors, fp.hnsw, fp.write].map((x) => `${x.toFixed(2)} s`).join(' | ')} |`,
 );
-console.log(`\nfloor: ${floor.unreadSignals} unread signals; output rows differing from the stored ones: ${JSON.stringify(floor.rowsDiffering)}`);
+console.log(`\nfloor: output rows differing from the stored ones (0 expected): ${JSON.stringify(floor.rowsDiffering)}`);
+const workKeys = ['users', 'extracted', 'embedded', 'predicted', 'composed', 'vectorsWritten'] as const;
+console.log('\nWork done in the steady-state pass (the floor must do the same):\n');
+console.log(`| who | ${workKeys.join(' | ')} |`);
+console.log(`|---|${workKeys.map(() => '---:').join('|')}|`);
+for (const [who, w] of [
+  ['traitlens', steady.work],
+  ['floor', floor.work],
+] as const)
+  console.log(`| ${who} | ${workKeys.map((k) => (w ? w[k] : 'n/a')).join(' | ')} |`);
+const sameWork = steady.work !== null && workKeys.every((k) => steady.work?.[k] === floor.work[k]);
+console.log(`\nsame work: ${steady.work ? (sameWork ? 'yes' : 'NO') : 'not checked (--floor-only)'}`);
 console.log(
   `\n**steady state: traitlens ${oursRate.toFixed(0)} users/s, floor ${floorRate.toFixed(0)} users/s: floor/traitlens = ${(floorRate / oursRate).toFixed(2)}× wall, ${(steady.cpu / floorCpu).toFixed(2)}× CPU (target ≤ 3×; ≥ 300 users/s wall)**`,
 );
