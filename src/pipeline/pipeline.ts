@@ -13,7 +13,7 @@ import { eraseDerived } from '../db/privacy.ts';
 import { OfflineEmbedder, type Embedder, type Providers } from '../providers/index.ts';
 import type { Trait } from '../core/types.ts';
 import type { Catalogue } from '../traits/catalogue.ts';
-import { extractTraitsForUser, type TraitStageDeps, type TraitStageReport } from '../traits/extract-stage.ts';
+import { extractTraitsForUsersSettled, type TraitStageDeps, type TraitStageOutcome, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
 import { OfflineExtractor } from '../traits/offline.ts';
 import { profileDepsFromConfig, updateUserProfile, type ProfileReport } from '../profile/profile-stage.ts';
@@ -151,22 +151,37 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
       ? providers.embedder
       : (offlineEmbedder ??= new OfflineEmbedder({ cacheDir: config.TRAITLENS_CACHE_DIR, removePrincipalComponent: config.TRAITLENS_OFFLINE_REMOVE_PC }));
   /**
-   * Refreshes several users (a slice of the job worker): each user's traits and text embedding as
-   * `refreshUser` does, then the behaviour stage for all of them at once (one model listing, one
-   * forward pass and one predictions transaction per model), then each user's vector. Users fail
-   * alone: when the batched behaviour stage fails, each user's is run on its own.
+   * Refreshes several users (a slice of the job worker): the trait stage for all of them with
+   * their merges in one transaction (extractTraitsForUsersSettled), then each user's text
+   * embedding, then the behaviour stage for all of them at once (one model listing, one forward
+   * pass and one predictions transaction per model), then each user's vector. Users fail alone: a
+   * failed trait group is retried one merge per transaction, and when the batched behaviour stage
+   * fails, each user's is run on its own.
    */
   const refreshUsers = async (userIds: readonly number[]): Promise<RefreshOutcome[]> => {
     const done = new Map<number, RefreshOutcome>();
     const open: { userId: number; traits: TraitStageReport; emb: EmbedReport | null; ms: StageMs }[] = [];
-    for (const userId of new Set(userIds)) {
-      const ms: StageMs = {};
+    const ids = [...new Set(userIds)];
+    // The trait stage for the whole slice, the users' merges in one transaction (one commit instead
+    // of one per user; a user with several batches, or a failed group, takes more). Users fail alone.
+    const t0 = performance.now();
+    const staged = await extractTraitsForUsersSettled(traitDeps, ids, { groupUsers: ids.length });
+    const traitShare = (performance.now() - t0) / Math.max(1, ids.length);
+    for (const [i, userId] of ids.entries()) {
+      const ms: StageMs = { traits: traitShare };
+      const st = staged[i] as TraitStageOutcome;
+      if (!st.ok) {
+        done.set(userId, { ok: false, error: st.error });
+        continue;
+      }
       try {
-        let t = performance.now();
-        const traits = await extractTraitsForUser(traitDeps, userId);
-        if (traits.skipped === 'no_profiling_consent') await eraseDerived(store.exec, parts.userData, userId);
-        ms.traits = performance.now() - t;
-        t = performance.now();
+        const traits = st.report;
+        if (traits.skipped === 'no_profiling_consent') {
+          const t = performance.now();
+          await eraseDerived(store.exec, parts.userData, userId);
+          ms.traits = traitShare + (performance.now() - t);
+        }
+        const t = performance.now();
         const emb = embeddings && !traits.skipped ? await embedUser(store.embeddings, await embedderFor(userId), userId, { now: parts.featuresAsOf }) : null;
         if (emb) ms.embed = performance.now() - t;
         if (traits.skipped) done.set(userId, { ok: true, report: { traits, embeddings: emb, ms } });

@@ -105,70 +105,84 @@ export async function extractTraitsForUser(deps: TraitStageDeps, userId: number)
   return (await extractTraitsForUsers(deps, [userId]))[0] as TraitStageReport;
 }
 
+/** One user's outcome in `extractTraitsForUsersSettled`. */
+export type TraitStageOutcome = { ok: true; report: TraitStageReport } | { ok: false; error: unknown };
+
 /**
  * The traits stage for several users, in order, with up to `groupUsers` users' merges in one
  * transaction (one commit, one fsync under synchronous FULL, instead of one per user). Each merge
  * is the one extractTraitsForUser would run, with its read marks in the same transaction: a
  * failed transaction marks nothing read, so its signals are read again next time. When a group's
  * transaction fails, its merges are retried one per transaction, so one user's failure does not
- * hold back the others; the first error is then thrown (after the users before it were stored).
+ * hold back the others; every user is staged, then the first error (in the order of `userIds`) is thrown.
  */
 export async function extractTraitsForUsers(deps: TraitStageDeps, userIds: readonly number[], opts: TraitStageGroupOptions = {}): Promise<TraitStageReport[]> {
+  const outcomes = await extractTraitsForUsersSettled(deps, userIds, opts);
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed && !failed.ok) throw failed.error;
+  return outcomes.map((o) => (o as { report: TraitStageReport }).report);
+}
+
+/**
+ * `extractTraitsForUsers` with one outcome per id, in order (the pipeline's slice: users fail
+ * alone). A user fails when its extraction throws or one of its merges fails on its own (after its
+ * group's transaction failed): it stops at that batch, as it would alone, and what its earlier
+ * batches merged stays stored. The others' merges are unaffected.
+ */
+export async function extractTraitsForUsersSettled(deps: TraitStageDeps, userIds: readonly number[], opts: TraitStageGroupOptions = {}): Promise<TraitStageOutcome[]> {
   const groupUsers = Math.max(1, Math.floor(opts.groupUsers ?? 1));
-  type Pending = { input: TraitMergeInput<BatchPlanResult>; done: (r: TraitMergeResult<BatchPlanResult>) => void };
+  type Pending = { slot: number; input: TraitMergeInput<BatchPlanResult>; done: (r: TraitMergeResult<BatchPlanResult>) => void };
   let pending: Pending[] = [];
   const pendingUsers = new Set<number>();
+  // the first error of each position in userIds
+  const failed = new Map<number, unknown>();
+  const fail = (slot: number, err: unknown) => {
+    if (!failed.has(slot)) failed.set(slot, err);
+  };
   const flush = async () => {
     if (!pending.length) return;
     const group = pending;
     pending = [];
     pendingUsers.clear();
-    if (group.length === 1) {
-      const only = group[0] as Pending;
-      only.done(await deps.traits.merge(only.input));
-      return;
-    }
-    let results: TraitMergeResult<BatchPlanResult>[];
-    try {
-      results = await deps.traits.mergeMany(group.map((p) => p.input));
-    } catch {
-      // Nothing of the group landed: each merge on its own, the first error thrown after the rest.
-      let first: { err: unknown } | null = null;
-      for (const p of group) {
-        try {
-          p.done(await deps.traits.merge(p.input));
-        } catch (err) {
-          first ??= { err };
-        }
+    if (group.length > 1) {
+      try {
+        const results = await deps.traits.mergeMany(group.map((p) => p.input));
+        group.forEach((p, i) => p.done(results[i] as TraitMergeResult<BatchPlanResult>));
+        return;
+      } catch {
+        // Nothing of the group landed: each merge on its own, below.
       }
-      if (first) throw first.err;
-      return;
     }
-    group.forEach((p, i) => p.done(results[i] as TraitMergeResult<BatchPlanResult>));
+    for (const p of group) {
+      try {
+        p.done(await deps.traits.merge(p.input));
+      } catch (err) {
+        fail(p.slot, err);
+      }
+    }
   };
-  const enqueue = async (p: Pending) => {
-    pending.push(p);
-    pendingUsers.add(p.input.userId);
-    if (pending.length >= groupUsers) await flush();
-  };
-  const reports: TraitStageReport[] = [];
-  for (const userId of userIds) {
+  const reports: (TraitStageReport | undefined)[] = [];
+  for (const [slot, userId] of userIds.entries()) {
     try {
-      reports.push(
-        await stageUser(deps, userId, {
-          // the user's previous batch must be stored before its next one reads the current rows
-          beforeBatch: () => (pendingUsers.has(userId) ? flush() : Promise.resolve()),
-          merge: enqueue,
-        }),
-      );
+      reports[slot] = await stageUser(deps, userId, {
+        // the user's previous batch must be stored before its next one reads the current rows;
+        // a user whose merge failed stops there
+        beforeBatch: async () => {
+          if (pendingUsers.has(userId)) await flush();
+          if (failed.has(slot)) throw failed.get(slot);
+        },
+        merge: async (p) => {
+          pending.push({ slot, ...p });
+          pendingUsers.add(userId);
+          if (pending.length >= groupUsers) await flush();
+        },
+      });
     } catch (err) {
-      // what the users before this one (and this one's earlier batches) produced is stored first
-      await flush().catch(() => undefined);
-      throw err;
+      fail(slot, err);
     }
   }
   await flush();
-  return reports;
+  return userIds.map((_, slot) => (failed.has(slot) ? { ok: false, error: failed.get(slot) } : { ok: true, report: reports[slot] as TraitStageReport }));
 }
 
 async function stageUser(
