@@ -40,7 +40,8 @@ import { redactPii } from '../src/traits/redact.ts';
 import type { OfflineExtractor } from '../src/traits/offline.ts';
 
 export interface FloorDeps {
-  dbPath: string;
+  /** a raw connection kept open across runs (its page cache warm, as the product's connection is after its passes) */
+  db: Database.Database;
   userIds: readonly number[];
   asOf: number;
   models: readonly LoadedModel[];
@@ -78,7 +79,6 @@ export interface FloorResult {
   rowsDiffering: { computed: number; predicted: number; text: number; vectors: number };
 }
 
-const MONEY = ['price', 'quantity', 'amount', 'revenue', 'total', 'value', 'dwell_ms', 'category'] as const;
 const sqlValue = (v: unknown): unknown => (v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'object' ? JSON.stringify(v) : v);
 const f32 = (b: Buffer): Float32Array => {
   const out = new Float32Array(b.byteLength / 4);
@@ -87,10 +87,16 @@ const f32 = (b: Buffer): Float32Array => {
 };
 const close = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, k) => Math.abs(x - (b[k] as number)) <= 1e-6);
 
-export async function runFloor(d: FloorDeps): Promise<FloorResult> {
-  const db = new Database(d.dbPath);
+/** The raw connection the floor runs on: WAL and the product's page cache size (src/db/connection.ts). */
+export function openFloorDb(path: string): Database.Database {
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('cache_size = -131072'); // the product's page cache (src/db/connection.ts)
+  db.pragma('cache_size = -131072');
+  return db;
+}
+
+export async function runFloor(d: FloorDeps): Promise<FloorResult> {
+  const { db } = d;
   const parts = { read: 0, nlp: 0, embed: 0, features: 0, predict: 0, vectors: 0, hnsw: 0, write: 0 };
   let t = performance.now();
   const lap = (k: keyof typeof parts) => {
@@ -186,15 +192,11 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
   let tick = performance.now();
   const unread: { id: number; userId: number; type: string; text: string; ts: number }[] = [];
   const toEmbed: { id: number; userId: number; text: string; ts: number }[] = [];
-  for (const r of st.events.iterate(d.extractor.producer, d.extractor.version, d.embedder.id) as IterableIterator<{
-    userId: number;
-    id: number;
-    ts: number;
-    type: string;
-    properties: string | null;
-    unread: string | null;
-    unembedded: string | null;
-  }>) {
+  // Rows as arrays (better-sqlite3's raw mode: no object per row from the driver).
+  for (const [userId, id, ts, type, properties, unreadText, unembedded] of st.events.raw().iterate(d.extractor.producer, d.extractor.version, d.embedder.id) as IterableIterator<
+    [number, number, number, string, string | null, string | null, string | null]
+  >) {
+    const r = { userId, id, ts, type, properties, unread: unreadText, unembedded };
     if (!wanted.has(r.userId)) continue;
     if (r.unread !== null) unread.push({ id: r.id, userId: r.userId, type: r.type, text: r.unread, ts: r.ts });
     if (r.unembedded !== null) toEmbed.push({ id: r.id, userId: r.userId, text: r.unembedded, ts: r.ts });
@@ -209,8 +211,21 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
       tFeat += tick - a;
     }
     const p = (r.properties ? JSON.parse(r.properties) : {}) as Record<string, unknown>;
-    const o: Record<string, unknown> = { userId: r.userId, id: r.id, ts: r.ts, type: r.type };
-    for (const k of MONEY) o[k === 'dwell_ms' ? 'dwellMs' : k] = sqlValue(p[k]);
+    // one object shape for every event (the fields FeatureEvent has), then the models' property keys
+    const o: Record<string, unknown> = {
+      userId,
+      id,
+      ts,
+      type,
+      price: sqlValue(p.price),
+      quantity: sqlValue(p.quantity),
+      amount: sqlValue(p.amount),
+      revenue: sqlValue(p.revenue),
+      total: sqlValue(p.total),
+      value: sqlValue(p.value),
+      dwellMs: sqlValue(p.dwell_ms),
+      category: sqlValue(p.category),
+    };
     for (let i = 0; i < keys.length; i++) o[`p${i}`] = sqlValue(p[keys[i] as string]);
     cur.push(o as unknown as FeatureEvent);
     if (d.itemModel) {
@@ -360,6 +375,5 @@ export async function runFloor(d: FloorDeps): Promise<FloorResult> {
   index.initIndex(Math.max(1, changed.length));
   for (const [u, v] of changed) index.addPoint(Array.from(v), u);
   lap('hnsw');
-  db.close();
   return { seconds: (performance.now() - t0) / 1000, parts, work, rowsDiffering: writes };
 }
