@@ -49,9 +49,10 @@ const DEFAULT_ITEMS: InteractionSelection = { itemProperties: ['item'] };
  */
 export async function currentLayout(
   deps: ProfileDeps,
-  opts: { fit?: boolean } = {},
+  /** `now`: the time a scaler fitted here is fitted as of (the vectors' time: a refresh's featuresAsOf) */
+  opts: { fit?: boolean; now?: number } = {},
 ): Promise<{ layout: VectorLayout; scaler: BehaviourScaler | null; itemModel: PinnedItemModel | null }> {
-  const scaler = deps.weights.behaviour > 0 ? (opts.fit === false ? await loadBehaviourScaler(deps.store) : await ensureBehaviourScaler(deps.store)) : null;
+  const scaler = deps.weights.behaviour > 0 ? (opts.fit === false ? await loadBehaviourScaler(deps.store) : await ensureBehaviourScaler(deps.store, opts.now)) : null;
   const itemModel = deps.weights.items > 0 ? (opts.fit === false ? await loadPinnedItemModel(deps.store) : await ensureItemModel(deps.store)) : null;
   return { layout: vectorLayout(deps.embedder, scaler, deps.weights, itemModel), scaler, itemModel };
 }
@@ -164,8 +165,9 @@ export async function updateUserProfile(
   /** `traits`: the user's current traits (`TraitStore.current(userId)`), when the caller read them after its last trait write */
   opts: { now?: number; events?: UserEvents; traits?: readonly Trait[] } = {},
 ): Promise<ProfileReport> {
-  const { layout, scaler, itemModel } = await currentLayout(deps);
   const now = opts.now ?? Date.now();
+  // The first vector fits the scaler: as of the vector's time, like its behaviour features.
+  const { layout, scaler, itemModel } = await currentLayout(deps, { now });
   // The refresh job passes the user's events it read for the features: no second read.
   const ev = opts.events;
   const given = scaler && ev && ev.userId === userId && ev.asOf === now ? behaviourVectorFromEvents(scaler, ev) : undefined;
