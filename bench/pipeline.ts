@@ -29,7 +29,6 @@ import { runDemo } from '../src/demo/run-demo.ts';
 import type { StageMs } from '../src/pipeline/pipeline.ts';
 import { assembleRuntime } from '../src/runtime/runtime.ts';
 import { currentLayout, profileDepsFromConfig } from '../src/profile/profile-stage.ts';
-import type { OfflineExtractor } from '../src/traits/offline.ts';
 import { openFloorDb, runFloor, type Work } from './pipeline-floor.ts';
 
 const { values } = parseArgs({
@@ -160,13 +159,16 @@ const floorArgs = {
   userIds: ids,
   asOf,
   models,
-  extractor: pipeline.traitDeps.offline as OfflineExtractor,
+  extractor: pipeline.traitDeps.offline,
   embedder: pipeline.providers.embedder,
   layout: layoutNow.layout,
   scaler: layoutNow.scaler,
   itemModel: layoutNow.itemModel,
   itemProperties: config.TRAITLENS_ITEM_PROPERTIES,
   defaultConsent: config.TRAITLENS_DEFAULT_CONSENT,
+  catalogue: pipeline.catalogue,
+  batchTokens: config.TRAITLENS_EXTRACT_BATCH_TOKENS,
+  sensitiveAllow: config.TRAITLENS_SENSITIVE_ALLOW,
 };
 // Warm-up on the whole population (tfjs kernels, word vectors, the connection's page cache, as our
 // first pass warmed ours); a steady state writes nothing, so the measured run sees the same database.
