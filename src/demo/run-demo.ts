@@ -140,7 +140,9 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   log('building user vectors and the similar-users index…');
   await time('vectors', async () => {
     const profiles = createProfileServices(db, config);
-    const built = await rebuildAllProfiles(profiles.deps);
+    // As of the data's end, as the pipeline computed them: a refresh pinned to it (bench/pipeline)
+    // then rewrites no vector, and the behaviour scaler is fitted on the same clock.
+    const built = await rebuildAllProfiles(profiles.deps, { now: dataEnd });
     const ix = await profiles.index.rebuild();
     log(`  ${built.stored} vectors (${(await profiles.index.currentLayout()).dim}-d), index ${ix.upserted} → ${profiles.index.opts.path}`);
   });

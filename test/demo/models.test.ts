@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { listCurrentTraits } from '../../src/db/traits.ts';
 import { runDemo, type DemoResult } from '../../src/demo/run-demo.ts';
 import { getModel } from '../../src/predict/registry.ts';
+import { sqliteStore } from '../../src/db/store.ts';
+import { assembleRuntime } from '../../src/runtime/runtime.ts';
 import { testConfig } from '../support/api.ts';
 import { tempDir } from '../support/temp-db.ts';
 
@@ -39,4 +41,23 @@ describe('demo: behavioural models', () => {
     const computed = listCurrentTraits(demo.db, users[0] as number, { kind: 'computed' });
     expect(computed.map((c) => c.key)).toContain('purchase_count');
   });
+});
+
+describe('demo: the first refresh after it', () => {
+  it('rewrites no user vector: the demo built them as of its data’s end, as the pipeline pinned to it computes them', async () => {
+    const store = sqliteStore(demo.db);
+    const dataEnd = (await store.features.maxEventTs()) as number;
+    const before = demo.db.sqlite.prepare('SELECT user_id, version, vector, updated_at FROM user_profiles ORDER BY user_id').all();
+    expect(before.length).toBeGreaterThan(100);
+    const { pipeline } = assembleRuntime(store, testConfig(demo.db.path, { TRAITLENS_DATA_DIR: dir.dir, TRAITLENS_MODELS_DIR: demo.modelsDir }), { featuresAsOf: dataEnd });
+    const users = demo.db.sqlite.prepare('SELECT DISTINCT user_id FROM events ORDER BY user_id').pluck().all() as number[];
+    for (let i = 0; i < users.length; i += 50) {
+      const outs = await pipeline.refreshUsers(users.slice(i, i + 50));
+      expect(outs.every((o) => o.ok)).toBe(true);
+    }
+    const after = demo.db.sqlite.prepare('SELECT user_id, version, vector, updated_at FROM user_profiles ORDER BY user_id').all() as typeof before;
+    const rewritten = after.filter((r, i) => JSON.stringify(r) !== JSON.stringify(before[i]));
+    expect(rewritten.length).toBe(0);
+    expect(after.length).toBe(before.length);
+  }, 120_000);
 });
