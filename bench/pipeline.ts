@@ -59,6 +59,8 @@ if (!existsSync(join(cacheDir, 'done'))) {
 }
 
 const runPath = join(cacheDir, 'run.db');
+/** A second copy of the demo database for the first-pass floor (the unsettled state our first pass starts from). */
+const firstFloorPath = join(cacheDir, 'first-floor.db');
 const floorOnly = values['floor-only'] && existsSync(runPath);
 if (!floorOnly) {
   for (const s of ['', '-wal', '-shm']) rmSync(`${runPath}${s}`, { force: true });
@@ -81,7 +83,13 @@ const profileStamps = (): Map<number, number> =>
   new Map((db.sqlite.prepare('SELECT user_id AS u, updated_at AS t FROM user_profiles').all() as { u: number; t: number }[]).map((r) => [r.u, r.t]));
 
 // Warm-up: models, word vectors and tfjs load once per process.
-if (!floorOnly) await pipeline.refreshUser(ids[0] as number);
+if (!floorOnly) {
+  await pipeline.refreshUser(ids[0] as number);
+  // The first-pass floor's copy: the state our first pass starts from (after the warm-up).
+  db.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  for (const s of ['', '-wal', '-shm']) rmSync(`${firstFloorPath}${s}`, { force: true });
+  copyFileSync(runPath, firstFloorPath);
+}
 
 /** One refresh of every user: wall seconds, trait rows added, and the stages' summed wall time. */
 async function pass(): Promise<Pass> {
@@ -199,6 +207,53 @@ for (const [who, w] of [
   console.log(`| ${who} | ${workKeys.map((k) => (w ? w[k] : 'n/a')).join(' | ')} |`);
 const sameWork = steady.work !== null && workKeys.every((k) => steady.work?.[k] === floor.work[k]);
 console.log(`\nsame work: ${steady.work ? (sameWork ? 'yes' : 'NO') : 'not checked (--floor-only)'}`);
+
+// The first pass's floor: the same dependency-only work on the second copy of the demo database
+// (the state our first pass started from: every signal unread by this extractor version, vectors
+// built with another clock), then its output compared with ours.
+let firstFloor: Awaited<ReturnType<typeof runFloor>> | null = null;
+let firstFloorCpu = Number.NaN;
+if (!floorOnly) {
+  const ffDb = openFloorDb(firstFloorPath);
+  const c0 = process.cpuUsage();
+  firstFloor = await runFloor({ ...floorArgs, db: ffDb });
+  firstFloorCpu = cpuSince(c0);
+  ffDb.close();
+  const ff = firstFloor;
+  console.log('\nThe first pass (every signal new to the extractor), ours and its floor:\n');
+  console.log('| what | users | seconds | users/s (wall) | users per CPU-second | read | nlp + merges | embed | features | predict | vectors | hnswlib | write |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    `| traitlens refreshUsers, first pass | ${ids.length} | ${first.seconds.toFixed(2)} | ${(ids.length / first.seconds).toFixed(0)} | ${(ids.length / first.cpu).toFixed(0)} | | | | | | | | |`,
+  );
+  const p = ff.parts;
+  console.log(
+    `| dependency floor, first pass | ${ids.length} | ${ff.seconds.toFixed(2)} | ${(ids.length / ff.seconds).toFixed(0)} | ${(ids.length / firstFloorCpu).toFixed(0)} | ${[p.read, p.nlp, p.embed, p.features, p.predict, p.vectors, p.hnsw, p.write].map((x) => `${x.toFixed(2)} s`).join(' | ')} |`,
+  );
+  console.log(`\n| who | ${workKeys.join(' | ')} |`);
+  console.log(`|---|${workKeys.map(() => '---:').join('|')}|`);
+  for (const [who, w] of [
+    ['traitlens', first.work],
+    ['floor', ff.work],
+  ] as const)
+    console.log(`| ${who} | ${workKeys.map((k) => (w ? w[k] : 'n/a')).join(' | ')} |`);
+  console.log(`\nsame work: ${workKeys.every((k) => first.work?.[k] === ff.work[k]) ? 'yes' : 'NO'}`);
+  // Outputs: current traits (user, kind, key, value, confidence, producer, version) and user vectors, ours against the floor's.
+  db.sqlite.prepare('ATTACH DATABASE ? AS ff').run(firstFloorPath);
+  const diff = (sql: string) => (db.sqlite.prepare(`SELECT COUNT(*) AS n FROM (${sql})`).get() as { n: number }).n;
+  const tr = (s: string) => `SELECT user_id, kind, key, value, confidence, producer, version FROM ${s}traits WHERE valid_to IS NULL`;
+  const pr = (s: string) => `SELECT user_id, version, vector, blocks, profile_version FROM ${s}user_profiles`;
+  const differing = {
+    traits: diff(`${tr('main.')} EXCEPT ${tr('ff.')}`) + diff(`${tr('ff.')} EXCEPT ${tr('main.')}`),
+    vectors: diff(`${pr('main.')} EXCEPT ${pr('ff.')}`) + diff(`${pr('ff.')} EXCEPT ${pr('main.')}`),
+    readMarks: diff('SELECT event_id, producer, version FROM main.signal_extractions EXCEPT SELECT event_id, producer, version FROM ff.signal_extractions'),
+  };
+  db.sqlite.prepare('DETACH DATABASE ff').run();
+  console.log(`\nfirst-pass floor: rows differing from ours (0 expected): ${JSON.stringify(differing)}`);
+  console.log(
+    `\n**first pass: traitlens ${(ids.length / first.seconds).toFixed(0)} users/s, floor ${(ids.length / ff.seconds).toFixed(0)} users/s: floor/traitlens = ${(first.seconds / ff.seconds).toFixed(2)}× wall, ${(first.cpu / firstFloorCpu).toFixed(2)}× CPU**`,
+  );
+}
 console.log(
   `\n**steady state: traitlens ${oursRate.toFixed(0)} users/s, floor ${floorRate.toFixed(0)} users/s: floor/traitlens = ${(floorRate / oursRate).toFixed(2)}× wall, ${(steady.cpu / floorCpu).toFixed(2)}× CPU (target ≤ 3×; ≥ 300 users/s wall)**`,
 );
