@@ -1,21 +1,23 @@
 /**
  * Pipeline benchmark: the refresh over every demo user, with the offline providers, beside its
  * dependency floor in the same run.
- *   node --import tsx bench/pipeline.ts [--users 2000] [--seed 42] [--limit N] [--batch 4] [--cpu-prof file]
+ *   node --import tsx bench/pipeline.ts [--users 2000] [--seed 42] [--limit N] [--batch 4] [--repeat 3] [--cpu-prof file]
  *
  * The demo database (`traitlens demo --no-serve`'s steps: population, import, declared data,
  * pipeline, models, items, vectors) is built once and cached under .cache/bench-pipeline/<users>-<seed>/;
- * each run copies it and refreshes every user twice on the copy through `refreshUsers` in slices of
+ * each run copies it and refreshes every user 1 + `--repeat` times on the copy through `refreshUsers` in slices of
  * `--batch` users (the job worker's slice; its default concurrency is 4). The first pass settles
  * what the demo left different (its vectors were built with a later clock; a newer extractor
  * version re-reads signals); the second is the steady state (no new signals), with trait rows added
  * per user (0 expected), per-stage wall time (RefreshReport.ms) and users per CPU-second.
  *
- * Then the dependency floor (bench/pipeline-floor.ts) does the steady state's work on the same
- * settled database with the dependencies only, and the ratio floor/traitlens is printed (wall and
- * CPU). Both count the work they did (users, signals extracted and embedded, predictions, vectors
- * composed and written): the bench prints both and says whether they are equal, and checks the
- * floor's output against the stored rows (none may differ).
+ * Then the dependency floor (bench/pipeline-floor.ts) does each pass's work with the dependencies
+ * only, and the ratio floor/traitlens is printed (wall and CPU): the steady state's on the same
+ * settled database (its output checked against the stored rows: none may differ), and the first
+ * pass's on a copy of the state our first pass started from (its output — current traits, user
+ * vectors, read marks — compared with ours: none may differ). Both sides count the work they did
+ * (users, signals extracted and embedded, predictions, vectors composed and written); the bench
+ * prints both and says whether they are equal.
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -40,6 +42,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '4' },
     /** only the floor, on the run database the last full run left (settled) */
     'floor-only': { type: 'boolean', default: false },
+    /** steady-state passes, and floor runs, measured: the ratio uses the fastest of each (by CPU) */
+    repeat: { type: 'string', default: '3' },
     /** write a CPU profile of the steady-state pass to this file */
     'cpu-prof': { type: 'string' },
   },
@@ -135,19 +139,24 @@ if (session) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
-const steady = floorOnly ? skipped : await pass();
+const repeat = Math.max(1, Number(values.repeat));
+const steadyPasses = floorOnly ? [skipped] : [await pass()];
 if (session) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(values['cpu-prof'] as string, JSON.stringify(profile));
   session.disconnect();
 }
+// The same steady state measured `repeat` times (the machine is shared: a pass can lose the CPU to
+// other work); the fastest by CPU is the one compared with the floor, as the floor's fastest run is.
+while (!floorOnly && steadyPasses.length < repeat) steadyPasses.push(await pass());
+const steady = steadyPasses.reduce((a, b) => (b.cpu < a.cpu ? b : a));
 
 const row = (what: string, p: Pass) =>
   `| ${what} | ${ids.length} | ${p.seconds.toFixed(1)} | ${(ids.length / p.seconds).toFixed(0)} | ${(ids.length / p.cpu).toFixed(0)} | ${(p.added / ids.length).toFixed(2)} | ${p.load[0]?.toFixed(2)} |`;
 console.log('\n| what | users | seconds | users/s (wall) | users per CPU-second | trait rows added per user | load (1 min) after |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 console.log(row('traitlens refreshUsers, first pass on the demo copy', first));
-console.log(row('traitlens refreshUsers, steady state (second pass)', steady));
+console.log(row(`traitlens refreshUsers, steady state (fastest by CPU of ${steadyPasses.length} passes after the first)`, steady));
 const stageRow = (what: string, p: Pass) =>
   `| ${what} | ${(['traits', 'embed', 'behaviour', 'profile'] as const).map((k) => `${((1000 * p.stages[k]) / ids.length / 1000).toFixed(2)} ms`).join(' | ')} | ${((p.seconds * 1000 - Object.values(p.stages).reduce((a, b) => a + b, 0)) / ids.length).toFixed(2)} ms |`;
 console.log('\nPer user, wall time by stage (RefreshReport.ms):\n');
@@ -181,9 +190,15 @@ const floorArgs = {
 // Warm-up on the whole population (tfjs kernels, word vectors, the connection's page cache, as our
 // first pass warmed ours); a steady state writes nothing, so the measured run sees the same database.
 await runFloor(floorArgs);
-const fc0 = process.cpuUsage();
-const floor = await runFloor(floorArgs);
-const floorCpu = cpuSince(fc0);
+const floorRuns: { r: Awaited<ReturnType<typeof runFloor>>; cpu: number }[] = [];
+for (let i = 0; i < repeat; i++) {
+  const fc0 = process.cpuUsage();
+  const r = await runFloor(floorArgs);
+  floorRuns.push({ r, cpu: cpuSince(fc0) });
+}
+const fastest = floorRuns.reduce((a, b) => (b.cpu < a.cpu ? b : a));
+const floor = fastest.r;
+const floorCpu = fastest.cpu;
 const floorRate = ids.length / floor.seconds;
 const oursRate = ids.length / steady.seconds;
 console.log(
@@ -195,7 +210,10 @@ const fp = floor.parts;
 console.log(
   `| dependency floor | ${ids.length} | ${floor.seconds.toFixed(2)} | ${floorRate.toFixed(0)} | ${(ids.length / floorCpu).toFixed(0)} | ${[fp.read, fp.nlp, fp.embed, fp.features, fp.predict, fp.vectors, fp.hnsw, fp.write].map((x) => `${x.toFixed(2)} s`).join(' | ')} |`,
 );
-console.log(`\nfloor: output rows differing from the stored ones (0 expected): ${JSON.stringify(floor.rowsDiffering)}`);
+console.log(
+  `\nusers per CPU-second, every steady-state pass: ${steadyPasses.map((p) => (ids.length / p.cpu).toFixed(0)).join(', ')}; every floor run: ${floorRuns.map((f) => (ids.length / f.cpu).toFixed(0)).join(', ')} (the fastest of each is compared)`,
+);
+console.log(`\nfloor: output rows differing from the stored ones (0 expected): ${JSON.stringify(floorRuns.map((f) => f.r.rowsDiffering))}`);
 const workKeys = ['users', 'extracted', 'embedded', 'predicted', 'composed', 'vectorsWritten'] as const;
 console.log('\nWork done in the steady-state pass (the floor must do the same):\n');
 console.log(`| who | ${workKeys.join(' | ')} |`);
