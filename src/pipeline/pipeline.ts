@@ -20,6 +20,9 @@ import { profileDepsFromConfig, updateUserProfile, type ProfileReport } from '..
 import { ITEMS_TRAIN_JOB, itemsTrainHandler, startItemRetrainSchedule } from './item-embeddings.ts';
 import type { WorkerClock } from '../jobs/worker.ts';
 
+/** Users whose trait merges share one transaction, at most (a slice larger than this takes several; a bounded write transaction, and a bounded retry when one fails). */
+const TRAIT_GROUP_MAX = 64;
+
 export interface RefreshReport {
   traits: TraitStageReport;
   embeddings: EmbedReport | null;
@@ -165,7 +168,7 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
     // The trait stage for the whole slice, the users' merges in one transaction (one commit instead
     // of one per user; a user with several batches, or a failed group, takes more). Users fail alone.
     const t0 = performance.now();
-    const staged = await extractTraitsForUsersSettled(traitDeps, ids, { groupUsers: ids.length });
+    const staged = await extractTraitsForUsersSettled(traitDeps, ids, { groupUsers: Math.min(ids.length, TRAIT_GROUP_MAX) });
     const traitShare = (performance.now() - t0) / Math.max(1, ids.length);
     for (const [i, userId] of ids.entries()) {
       const ms: StageMs = { traits: traitShare };
