@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.ts';
 import { buildStore, type Store } from '../../src/db/store.ts';
 import type { Executor, Queryable } from '../../src/db/sql/executor.ts';
@@ -6,6 +6,7 @@ import { SqliteExecutor } from '../../src/db/sql/sqlite-executor.ts';
 import { ingestBatch } from '../../src/ingest/ingest.ts';
 import { systemClock } from '../../src/jobs/worker.ts';
 import { describeStores } from '../support/backends.ts';
+import { startOpenAIServer, type OpenAITestServer } from '../support/openai-server.ts';
 import { pipelineFor } from '../support/runtime.ts';
 
 /**
@@ -127,6 +128,8 @@ async function rowsOf(store: Store, userId: number) {
 const config = () => loadConfig({});
 // jobs are stamped by the ingest at the wall clock; the worker runs a day later (no wait for a backoff)
 const clock = { ...systemClock, now: () => Date.now() + 86_400_000 };
+// a failed job waits an hour before its retry: a drain does not run it twice
+const noRetryYet = { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, random: () => 0.5 };
 
 describeStores('the worker refreshes a slice with one trait transaction', (ctx) => {
   it('stores the same trait and fact rows as one user at a time, with fewer commits', async () => {
@@ -177,7 +180,7 @@ describeStores('the worker refreshes a slice with one trait transaction', (ctx) 
     const unread = (u: number) => ctx.store.traits.unreadSignals(u, deps.offline.producer, deps.offline.version);
     const errors: string[] = [];
     try {
-      const tally = await pipeline.createWorker({ concurrency: TEXTS.length, clock, onError: (_j, err) => errors.push(String(err)) }).drain();
+      const tally = await pipeline.createWorker({ concurrency: TEXTS.length, clock, ...noRetryYet, onError: (_j, err) => errors.push(String(err)) }).drain();
       expect(tally).toEqual({ done: TEXTS.length - 1, retried: 1, parked: 0 });
       expect(errors.join()).toMatch(/boom/);
     } finally {
@@ -196,5 +199,41 @@ describeStores('the worker refreshes a slice with one trait transaction', (ctx) 
     expect(await pipeline.createWorker({ concurrency: TEXTS.length, clock: later }).drain()).toEqual({ done: 1, retried: 0, parked: 0 });
     expect(await unread(bad)).toEqual([]);
     expect((await rowsOf(ctx.store, bad)).some((r) => r.kind === 'semantic' || r.kind === 'fact')).toBe(true);
+  });
+});
+
+// An extraction that fails (the LLM endpoint refuses one user's request) fails that user alone.
+let server: OpenAITestServer;
+beforeAll(async () => {
+  server = await startOpenAIServer();
+});
+afterAll(() => server.close());
+
+describeStores('a slice whose trait stage fails for one user', (ctx) => {
+  it("a user whose extraction fails fails alone: the others' signals are read and stored in the slice's transaction; its signals stay unread", async () => {
+    const llmConfig = loadConfig({
+      OPENAI_BASE_URL: server.baseURL,
+      OPENAI_CHAT_MODEL: 'test-model',
+      OPENAI_EMBEDDING_MODEL: 'test-embedding',
+      OPENAI_RETRY_BASE_MS: '1',
+      OPENAI_RETRY_MAX_MS: '5',
+      OPENAI_MAX_RETRIES: '0',
+      OPENAI_TIMEOUT_MS: '2000',
+    });
+    const ids = await seed(ctx.store, 'llm');
+    // the request carrying the third user's text is refused (not retryable); the others get an empty answer
+    server.chatHandler = (body) =>
+      String(body.messages?.at(-1)?.content ?? '').includes(TEXTS[2]![2]!)
+        ? { type: 'status', status: 400, message: 'refused' }
+        : { type: 'answer', data: { operations: [], facts: [] } };
+    const pipeline = pipelineFor(ctx.store, llmConfig, { embeddings: false });
+    const deps = pipeline.traitDeps;
+    expect(deps.llm).not.toBeNull();
+    const outs = await pipeline.refreshUsers(ids);
+    expect(outs.map((o) => o.ok)).toEqual(ids.map((_, i) => i !== 2));
+    const unread = (u: number) => ctx.store.traits.unreadSignals(u, deps.llm!.producer, deps.llm!.version);
+    expect(await unread(ids[2]!)).toHaveLength(TEXTS[2]!.length);
+    for (const u of ids.filter((_, i) => i !== 2)) expect(await unread(u)).toEqual([]);
+    expect(outs.filter((o) => o.ok).every((o) => o.ok && o.report.traits.extractor.startsWith(deps.llm!.producer))).toBe(true);
   });
 });
