@@ -31,10 +31,25 @@
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FLAGGED_POLICIES } from '../src/core/data-quality.ts';
 import { openDb } from '../src/db/connection.ts';
@@ -49,6 +64,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { openStore } from '../src/db/open.ts';
 import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
+import type { OpenLoopResult } from './open-loop.ts';
 
 const { HierarchicalNSW } = hnswlib;
 const root = join(import.meta.dirname, '..');
@@ -159,7 +175,11 @@ log(`dimension ${DIM} (text 100 + behaviour ${behaviourDim} + traits 100); ${N.t
 
 let data = new Float32Array(0);
 let queries: Float32Array[] = [];
-if (runHnsw && existsSync(file('vectors.f32')) && existsSync(file('queries.f32'))) {
+// A /similar-only run on a filled database and a built index needs none of the vectors: not holding
+// them keeps this process small (~1 GB at 1M).
+const vectorsNeeded = !(values['skip-ef'] && !values.reduce && !values['save-bench'] && existsSync(file('similar.db.done')) && existsSync(file('index.hnsw.json')));
+if (runHnsw && !vectorsNeeded) log('  vectors: not needed (the /similar database and the index are cached)');
+else if (runHnsw && existsSync(file('vectors.f32')) && existsSync(file('queries.f32'))) {
   data = readF32('vectors.f32');
   const qs = readF32('queries.f32');
   queries = Array.from({ length: Q }, (_, i) => qs.subarray(i * DIM, (i + 1) * DIM));
@@ -691,11 +711,21 @@ else {
     console.log(
       `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB`,
     );
-    console.log('server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req | raw/ours p99');
+    console.log(
+      'server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req  run-queue ms/req | from send p50/p99 ms  gen lag p99/max ms  gen CPU/run-queue ms/req | raw/ours p99',
+    );
     for (const r of h.rows)
       console.log(
-        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
+        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)}  ${f(r.runq_ms_per_req).padStart(16)} | ${`${f(r.sent_p50_ms)}/${f(r.sent_p99_ms)}`.padStart(20)}  ${`${f(r.send_lag_p99_ms)}/${f(Math.max(r.send_lag_max_ms, r.loop_delay_max_ms))}`.padStart(18)}  ${`${f(r.gen_cpu_ms_per_req)}/${f(r.gen_runq_ms_per_req)}`.padStart(24)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
       );
+    console.log("each server's own event loop over the row (bench/server-stats.mjs): delay p99/max, GC pauses count/total/max");
+    console.log('server     target/s  loop delay p99/max ms  GC count  GC total ms  GC max ms  heap MB  disk KB/req  major faults');
+    for (const r of h.rows) {
+      const x = r.server_stats;
+      console.log(
+        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${`${f(x.loop_delay_p99_ms)}/${f(x.loop_delay_max_ms)}`.padStart(21)}  ${String(x.gc_count).padStart(8)}  ${f(x.gc_total_ms).padStart(11)}  ${f(x.gc_max_ms).padStart(9)}  ${String(x.heap_used_mb).padStart(7)}  ${r.disk_kb_per_req.toFixed(1).padStart(11)}  ${String(r.major_faults).padStart(12)}`,
+      );
+    }
   }
 }
 
@@ -711,6 +741,30 @@ interface SimilarRow {
   max_ms: number;
   /** the server process's CPU time (user + system, all threads) per request: less sensitive than latency to a busy machine */
   cpu_ms_per_req: number;
+  /** time the server's threads were runnable but waiting for a CPU (another process had it), per request */
+  runq_ms_per_req: number;
+  /** the generator's send lag p99/max and event-loop delay max (bench/open-loop.ts) */
+  send_lag_p99_ms: number;
+  send_lag_max_ms: number;
+  loop_delay_max_ms: number;
+  sent_p50_ms: number;
+  sent_p99_ms: number;
+  gen_cpu_ms_per_req: number;
+  gen_runq_ms_per_req: number;
+  /** what the server had to fetch from storage (page-cache misses) per request, and its major page faults over the row */
+  disk_kb_per_req: number;
+  major_faults: number;
+  /** the server's own event-loop delay and GC pauses over the row (bench/server-stats.mjs) */
+  server_stats: ServerStats;
+}
+
+interface ServerStats {
+  loop_delay_p99_ms: number;
+  loop_delay_max_ms: number;
+  gc_count: number;
+  gc_total_ms: number;
+  gc_max_ms: number;
+  heap_used_mb: number;
 }
 
 /** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
@@ -720,6 +774,17 @@ function cpuSeconds(pid: number | undefined): number {
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** Bytes a process made the storage layer fetch (page-cache misses; /proc/<pid>/io read_bytes) and its major page faults (Linux; NaN elsewhere). */
+function diskReads(pid: number | undefined): { bytes: number; majflt: number } {
+  try {
+    const io = /read_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+    return { bytes: Number(io?.[1]), majflt: Number(f[9]) };
+  } catch {
+    return { bytes: Number.NaN, majflt: Number.NaN };
   }
 }
 
@@ -771,68 +836,51 @@ function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /**
- * `rate` requests per second for `seconds`, each sent at its scheduled time (a timer catches up on
- * every request that fell due) and measured from that time to the end of its response.
+ * One open-loop row (bench/open-loop.ts) in a child process with a 64 MB heap, so the generator
+ * shares nothing with this process (which holds the N cached vectors): its send lag and event-loop
+ * delay are reported beside the latencies.
  */
-async function openLoop(base: string, headers: Record<string, string>, ids: readonly string[], agent: Agent, rate: number, seconds: number) {
-  const total = Math.round(rate * seconds);
-  const lat: number[] = [];
-  let errors = 0;
-  const statuses = new Map<number | string, number>();
-  let next = 0;
-  let lastDone = 0;
-  const url = new URL(base);
-  const t0 = performance.now() + 5;
-  const fire = (i: number, due: number) =>
-    new Promise<void>((done) => {
-      const req = request(
-        { host: url.hostname, port: url.port, path: `/v1/users/${encodeURIComponent(ids[(i * 7919) % ids.length] as string)}/similar?k=10`, agent, headers },
-        (res) => {
-          res.on('data', () => {});
-          res.on('end', () => {
-            lastDone = performance.now();
-            lat.push(lastDone - due);
-            if (res.statusCode !== 200) {
-              errors++;
-              statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
-            }
-            done();
-          });
-        },
-      );
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        errors++;
-        statuses.set(err.code ?? err.message, (statuses.get(err.code ?? err.message) ?? 0) + 1);
-        lastDone = performance.now();
-        lat.push(lastDone - due);
-        done();
-      });
-      req.end();
+function openLoopChild(base: string, key: string, idsFile: string, rate: number, seconds: number): Promise<OpenLoopResult> {
+  return new Promise((resolveRun, reject) => {
+    const args = [
+      '--max-old-space-size=64',
+      '--import',
+      'tsx',
+      join(root, 'bench/open-loop.ts'),
+      '--url',
+      base,
+      '--key',
+      key,
+      '--ids',
+      idsFile,
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+    ];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
     });
-  const pending: Promise<void>[] = [];
-  await new Promise<void>((finish) => {
-    const tick = () => {
-      const now = performance.now();
-      while (next < total && t0 + (next * 1000) / rate <= now) {
-        pending.push(fire(next, t0 + (next * 1000) / rate));
-        next++;
-      }
-      if (next >= total) finish();
-      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
-    };
-    setTimeout(tick, 5);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`open-loop generator exited ${code}`));
+      const r = JSON.parse(out.trim()) as OpenLoopResult;
+      if (Object.keys(r.statuses).length) log(`  ${base}: non-200 answers ${JSON.stringify(r.statuses)}`);
+      resolveRun(r);
+    });
   });
-  await Promise.all(pending);
-  if (statuses.size) log(`  ${base}: non-200 answers ${JSON.stringify(Object.fromEntries(statuses))}`);
-  return {
-    achieved_rps: Math.round(total / ((lastDone - t0) / 1000)),
-    requests: total,
-    errors,
-    p50_ms: pct(lat, 50),
-    p99_ms: pct(lat, 99),
-    p999_ms: pct(lat, 99.9),
-    max_ms: pct(lat, 100),
-  };
+}
+
+/** Time a process's threads spent runnable but waiting for a CPU, in seconds (Linux /proc/<pid>/task/<tid>/schedstat; NaN elsewhere). */
+function runQueueSeconds(pid: number | undefined): number {
+  try {
+    let s = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) s += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    return s;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** The /similar servers' environment, nothing inherited (no provider keys): offline embedder, no
@@ -921,6 +969,10 @@ async function similarOverHttp(hdir: string) {
   // The server writes (audit, keys): it runs on a copy, so the cached database stays as filled.
   const dbPath = join(hdir, 'bench.db');
   copyFileSync(cachedDb, dbPath);
+  // Written back now, not during the rows (the copy's dirty pages would be flushed under the servers' fsyncs).
+  const fd = openSync(dbPath, 'r+');
+  fsyncSync(fd);
+  closeSync(fd);
   const env = similarEnv(dbPath, ef);
   const config = loadConfig(env);
   const store = await openStore(config);
@@ -946,13 +998,25 @@ async function similarOverHttp(hdir: string) {
   symlinkSync(resolve(indexPath), `${dbPath}.hnsw`);
   writeFileSync(`${dbPath}.hnsw.json`, JSON.stringify({ ...cached, vectorVersion: version, ef, syncedAt, recent } satisfies Manifest));
 
-  const headers = { authorization: `Bearer ${secret}` };
   const rows: SimilarRow[] = [];
   let indexReady: unknown = null;
+  // Both servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
+  const statsPreload = pathToFileURL(join(root, 'bench/server-stats.mjs')).href;
+  const serverStats = async (name: string, pid: number | undefined): Promise<ServerStats> => {
+    const f = join(hdir, `${name}-stats.jsonl`);
+    const before = existsSync(f) ? readFileSync(f, 'utf8') : '';
+    process.kill(pid as number, 'SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const now = existsSync(f) ? readFileSync(f, 'utf8') : '';
+      if (now.length > before.length) return JSON.parse(now.slice(before.length).trim()) as ServerStats;
+    }
+    throw new Error(`${name}: no server stats`);
+  };
   const s0 = performance.now();
   const ours = await startServer(
-    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []), bin, 'serve'],
-    env,
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []), '--import', statsPreload, bin, 'serve'],
+    { ...env, BENCH_SERVER_STATS: join(hdir, 'traitlens-stats.jsonl') },
     /"url":"(http:\/\/[^"]+)"/,
     (line) => {
       if (line.includes('rebuilding the vector index')) log(`  the server is rebuilding the index (the manifest did not match): ${line}`);
@@ -964,27 +1028,19 @@ async function similarOverHttp(hdir: string) {
   );
   const startSeconds = (performance.now() - s0) / 1000;
   const raw = await startServer(
-    ['--import', 'tsx', join(root, 'bench/similar.ts'), '--raw-similar-server', dbPath, '--raw-index', indexPath, '--similar-ef', String(ef)],
-    env,
+    ['--import', statsPreload, '--import', 'tsx', join(root, 'bench/similar.ts'), '--raw-similar-server', dbPath, '--raw-index', indexPath, '--similar-ef', String(ef)],
+    { ...env, BENCH_SERVER_STATS: join(hdir, 'raw-stats.jsonl') },
     /raw listening on (http:\/\/127\.0\.0\.1:\d+)/,
   );
   try {
-    // A fresh keep-alive agent per row: a socket left idle past the server's keep-alive timeout
-    // while the other server's row runs would be reset under the next request.
-    const withAgent = async <T>(fn: (a: Agent) => Promise<T>) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-      try {
-        return await fn(agent);
-      } finally {
-        agent.destroy();
-      }
-    };
+    const idsFile = join(hdir, 'ids.txt');
+    writeFileSync(idsFile, `${ids.join('\n')}\n`);
     for (const [name, srv] of [
       ['traitlens', ours],
       ['raw', raw],
     ] as const) {
       // Warm-up (and a check that every answer is a 200).
-      const w = await withAgent((a) => openLoop(srv.url, headers, ids, a, 100, 2));
+      const w = await openLoopChild(srv.url, secret, idsFile, 100, 2);
       if (w.errors) throw new Error(`${name}: ${w.errors} errors in the warm-up`);
     }
     for (const rate of (values['similar-rates'] as string).split(',').map(Number))
@@ -992,9 +1048,21 @@ async function similarOverHttp(hdir: string) {
         ['traitlens', ours],
         ['raw', raw],
       ] as const) {
+        await serverStats(name, srv.child.pid); // reset
         const cpu0 = cpuSeconds(srv.child.pid);
-        const r = await withAgent((a) => openLoop(srv.url, headers, ids, a, rate, seconds));
-        rows.push({ server: name, target_rps: rate, ...r, cpu_ms_per_req: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / r.requests });
+        const rq0 = runQueueSeconds(srv.child.pid);
+        const io0 = diskReads(srv.child.pid);
+        const { statuses: _, ...r } = await openLoopChild(srv.url, secret, idsFile, rate, seconds);
+        rows.push({
+          server: name,
+          target_rps: rate,
+          ...r,
+          cpu_ms_per_req: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / r.requests,
+          runq_ms_per_req: ((runQueueSeconds(srv.child.pid) - rq0) * 1000) / r.requests,
+          disk_kb_per_req: (diskReads(srv.child.pid).bytes - io0.bytes) / 1024 / r.requests,
+          major_faults: diskReads(srv.child.pid).majflt - io0.majflt,
+          server_stats: await serverStats(name, srv.child.pid),
+        });
         log(`  ${name} at ${rate}/s: p99 ${rows.at(-1)?.p99_ms.toFixed(2)} ms`);
       }
     return {
