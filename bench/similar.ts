@@ -2,7 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
- *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--seconds 10] [--skip-ef]] [--similar-fill-only]
+ *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -27,6 +27,10 @@
  *    better-sqlite3 (alias → user, the user's vector, the neighbours' external ids) around raw
  *    hnswlib on the same file, without auth, audit, traits or per-block explanations.
  *    --skip-ef skips the recall table (and loading the index in this process).
+ *    The load generator is a child process of its own (bench/open-loop.ts, 64 MB heap); each row also
+ *    prints its send lag and the servers' run-queue wait, storage reads, event-loop delay and GC
+ *    pauses (bench/server-stats.mjs), to tell a generator stall from a server one. --pin puts the
+ *    servers on CPU 1 and the generator on CPU 0 (taskset).
  */
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -100,6 +104,8 @@ const { values } = parseArgs({
     /** internal: run as the raw /similar baseline over this database (with --raw-index) */
     'raw-similar-server': { type: 'string' },
     'raw-index': { type: 'string' },
+    /** --similar-http: the servers on CPU 1, the load generator on CPU 0 (taskset; an experiment on CPU contention) */
+    pin: { type: 'boolean', default: false },
     /** write a V8 CPU profile of the traitlens /similar server into this folder (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
   },
@@ -800,7 +806,9 @@ function rssMb(pid: number | undefined): number {
 
 /** Starts a server process and resolves when `ready` matches its stdout; the log keeps draining (a full pipe would stall it). */
 function startServer(args: string[], env: Record<string, string>, ready: RegExp, onLine?: (line: string) => void): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = values.pin
+    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     let done = false;
@@ -858,7 +866,9 @@ function openLoopChild(base: string, key: string, idsFile: string, rate: number,
       '--seconds',
       String(seconds),
     ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = values.pin
+      ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
