@@ -71,6 +71,8 @@ import { createProfileServices } from '../src/similar/services.ts';
 import type { OpenLoopResult } from './open-loop.ts';
 
 const { HierarchicalNSW } = hnswlib;
+/** util-linux, for --pin */
+const TASKSET = '/usr/bin/taskset';
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/traitlens.mjs');
 const { values } = parseArgs({
@@ -807,7 +809,7 @@ function rssMb(pid: number | undefined): number {
 /** Starts a server process and resolves when `ready` matches its stdout; the log keeps draining (a full pipe would stall it). */
 function startServer(args: string[], env: Record<string, string>, ready: RegExp, onLine?: (line: string) => void): Promise<{ child: ChildProcess; url: string }> {
   const child = values.pin
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    ? spawn(TASKSET, ['-c', '1', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -867,7 +869,7 @@ function openLoopChild(base: string, key: string, idsFile: string, rate: number,
       String(seconds),
     ];
     const child = values.pin
-      ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      ? spawn(TASKSET, ['-c', '0', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
       : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
