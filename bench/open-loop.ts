@@ -55,6 +55,29 @@ const pct = (xs: number[], p: number) => {
  * `rate` requests per second for `seconds`, each sent at its scheduled time (a timer catches up on
  * every request that fell due) and measured from that time to the end of its response.
  */
+/**
+ * Calls `fire(i, due)` for i = 0 … total − 1, each at its scheduled time t0 + i / rate (a timer
+ * catches up on every request that fell due, so a late timer never thins the load: open loop), and
+ * resolves when every request has settled. Shared by the generators of bench/reads and bench/similar.
+ */
+export async function sendOnSchedule(total: number, rate: number, t0: number, fire: (i: number, due: number) => Promise<void>): Promise<void> {
+  const pending: Promise<void>[] = [];
+  let next = 0;
+  await new Promise<void>((finish) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && t0 + (next * 1000) / rate <= now) {
+        pending.push(fire(next, t0 + (next * 1000) / rate));
+        next++;
+      }
+      if (next >= total) finish();
+      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
+    };
+    setTimeout(tick, 5);
+  });
+  await Promise.all(pending);
+}
+
 export async function openLoop(base: string, headers: Record<string, string>, ids: readonly string[], rate: number, seconds: number): Promise<OpenLoopResult> {
   // A fresh keep-alive agent per run: a socket left idle past the server's keep-alive timeout
   // while another run goes on would be reset under the next request.
@@ -65,7 +88,6 @@ export async function openLoop(base: string, headers: Record<string, string>, id
   const sent: number[] = [];
   let errors = 0;
   const statuses = new Map<number | string, number>();
-  let next = 0;
   let lastDone = 0;
   const url = new URL(base);
   const eld = monitorEventLoopDelay({ resolution: 1 });
@@ -99,23 +121,10 @@ export async function openLoop(base: string, headers: Record<string, string>, id
       });
       req.end();
     });
-  const pending: Promise<void>[] = [];
   const cpu0 = process.cpuUsage();
   const rq0 = runQueueMs();
   eld.enable();
-  await new Promise<void>((finish) => {
-    const tick = () => {
-      const now = performance.now();
-      while (next < total && t0 + (next * 1000) / rate <= now) {
-        pending.push(fire(next, t0 + (next * 1000) / rate));
-        next++;
-      }
-      if (next >= total) finish();
-      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
-    };
-    setTimeout(tick, 5);
-  });
-  await Promise.all(pending);
+  await sendOnSchedule(total, rate, t0, fire);
   eld.disable();
   const cpu = process.cpuUsage(cpu0);
   const rq = runQueueMs() - rq0;

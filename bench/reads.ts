@@ -18,6 +18,7 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { sendOnSchedule } from './open-loop.ts';
 
 const { values } = parseArgs({
   options: {
@@ -290,7 +291,6 @@ async function openLoop(
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
   let errors = 0;
-  let next = 0;
   let lastDone = 0;
   const url = new URL(base);
   const t0 = performance.now() + 5;
@@ -313,20 +313,7 @@ async function openLoop(
       });
       req.end();
     });
-  const pending: Promise<void>[] = [];
-  await new Promise<void>((finish) => {
-    const tick = () => {
-      const now = performance.now();
-      while (next < total && t0 + (next * 1000) / rate <= now) {
-        pending.push(fire(next, t0 + (next * 1000) / rate));
-        next++;
-      }
-      if (next >= total) finish();
-      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (next * 1000) / rate - performance.now())));
-    };
-    setTimeout(tick, 5);
-  });
-  await Promise.all(pending);
+  await sendOnSchedule(total, rate, t0, fire);
   const s = lat.sort((a, b) => a - b);
   const q = (p: number) => Number((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN).toFixed(2));
   return {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '../../src/core/random.ts';
 import { type RedactOptions, redactPii } from '../../src/traits/redact.ts';
 import { redactPii as redactBefore } from './fixtures/redact-before.ts';
 
@@ -36,18 +37,6 @@ function same(texts: readonly string[]) {
     }
   }
   return redacted;
-}
-
-/** mulberry32: a fixed pseudo-random sequence */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = [
