@@ -19,6 +19,9 @@
  *   # (--rescore re-runs the current rule on the judged pairs instead of the recorded verdict: after a
  *   #  rule change this is development data, not a blind check)
  *
+ * The rule is the one of this checkout (revision 6: src/eval/fact-paraphrase.ts, the lexical rule plus the
+ * calibrated paraphrase route over the word vectors of --cache-dir), as recorded in the --pairs file.
+ *
  * Near misses are rejects that share at least one informative stem with the line or were stopped
  * by a gate (polarity, a line about someone else): a random reject shares nothing and would be
  * trivially right, so a uniform sample would say little about the rule.
@@ -26,7 +29,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mulberry32 as rng } from '../src/core/random.ts';
-import { factMatch } from '../src/eval/traits-matcher.ts';
+import { FactRule } from '../src/eval/fact-paraphrase.ts';
 import { OfflineEmbedder } from '../src/providers/offline-embedder.ts';
 
 interface Pair {
@@ -67,7 +70,9 @@ const cosineOf = (p: Pair): { cosine?: number } => {
   const c: unknown = (p as unknown as { cosine?: unknown }).cosine;
   return typeof c === 'number' ? { cosine: c } : {};
 };
-const nearMiss = (p: Pair) => !p.match && (/^shares [1-9]/.test(p.reason) || p.reason === 'polarity differs' || p.reason === 'line is about someone else');
+// revision 6: a lexical match the calibrated score turns down ("vetoed by score …") is a near miss too
+const nearMiss = (p: Pair) =>
+  !p.match && (/^shares [1-9]/.test(p.reason) || /^vetoed by score/.test(p.reason) || p.reason === 'polarity differs' || p.reason === 'line is about someone else');
 const pairKey = (statement: string, line: string) => `${statement}\u0000${line}`;
 
 const { values } = parseArgs({
@@ -87,12 +92,13 @@ const { values } = parseArgs({
 });
 
 if (values.judged) {
+  const rescore = values.rescore ? new FactRule(await new OfflineEmbedder({ cacheDir: values['cache-dir'] as string }).model()) : null;
   const rows = readFileSync(values.judged, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Judged)
     // --rescore: the rule of this checkout instead of the one recorded when the sample was drawn (not blind)
-    .map((r) => (values.rescore ? { ...r, rule: factMatch(r.statement, r.line).match } : r));
+    .map((r) => (rescore ? { ...r, rule: rescore.match(r.statement, r.line).match } : r));
   if (values.rescore) console.log(`rescored with the current rule (${values.judged}): not a blind check\n`);
   const open = rows.filter((r) => r.human === null);
   if (open.length) throw new Error(`${open.length} pairs are not judged yet (human: null): ${open.map((r) => r.id).join(', ')}`);

@@ -613,7 +613,7 @@ const GENERIC_FACT_WORDS = new Set(
     .map(stem),
 );
 const FACT_NEGATION_RE =
-  /\b(?:not|never|no|nor|none|nothing|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer|non|(?:dropped|drop|dropping|failed|flunked) out)\b|n't\b/;
+  /\b(?:not|never|no|nor|none|nothing|except|don't|dont|doesn't|didn't|can't|cannot|won't|isn't|aren't|wasn't|haven't|hasn't|no longer|non|(?:dropped|drop|dropping|failed|flunked) out)\b|n't\b/;
 const FACT_AVERSION_RE =
   /\b(?:hate|hates|hated|dislike|dislikes|disdain|loathe|loathes|despise|despises|afraid|scared|fear|fears|allergic|terrified|petrified|can't stand|cannot stand|phobia)\b|\b(?:drug|drugs|alcohol|booze|sugar|gluten|dairy|meat|smoke|caffeine|debt|cruelty)[- ]free\b/;
 /** A persona line about someone else ("my father used to work for home depot"): the statement must name that person too. */
@@ -761,13 +761,21 @@ function clauseNegative(text: string, stems: readonly string[]): boolean {
   const parts = factRuleClauses(text).filter((c) => factStems(c).some((w) => want.has(w)));
   const scope = parts.length ? parts : [text.toLowerCase()];
   return scope.some((c) => {
-    const d = c.replace(NOT_NEGATION_RE, ' ');
+    let d = c.replace(NOT_NEGATION_RE, ' ');
+    const rel = RELATIVE_RE.exec(d);
+    if (rel && !factStems(rel[0]).some((w) => want.has(w))) d = d.slice(0, rel.index);
     return FACT_NEGATION_RE.test(d) || FACT_AVERSION_RE.test(d);
   });
 }
 
-/** Negators that do not deny: "i cannot wait to move out" is eager, not negative. */
-const NOT_NEGATION_RE = /\b(?:can't|cannot|cant|can not) wait\b/g;
+/**
+ * Negators that do not deny: "i cannot wait to move out" is eager, not negative; revision 6: a
+ * condition ("if i'm not cooking in the kitchen then i'm on the water": the part from "if"/"unless"
+ * to "then" or the clause's end).
+ */
+const NOT_NEGATION_RE = /\b(?:can't|cannot|cant|can not) wait\b|\b(?:if|unless)\b[^,;]*?(?=\bthen\b|$)/g;
+/** A relative clause ("two grown children who never visit"): its negation does not deny the clause unless it holds the shared words (revision 6). */
+const RELATIVE_RE = /\b(?:who|which)\b.*$/;
 
 export interface FactMatchDecision {
   match: boolean;
@@ -809,12 +817,25 @@ export function factMatch(statement: string, line: string): FactMatchDecision {
     return cs.some((w) => !/^\d+$/.test(w)) && cs.every((w) => b.has(w) && shared.includes(w));
   });
   if (!statementCovered && !lineCovered && !specific && !clauseCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
-  // polarity of the clauses holding the shared words, on both sides
-  if (clauseNegative(f, shared) !== clauseNegative(p, shared)) return { match: false, shared, reason: 'polarity differs' };
-  const other = OTHER_PERSON_RE.exec(p);
-  if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f)) return { match: false, shared, reason: 'line is about someone else' };
+  const gate = factGate(f, p, shared);
+  if (gate) return { match: false, shared, reason: gate };
   const how = statementCovered || lineCovered ? `shares ${shared.length}/${a.length} stems` : specific ? `shares specific word ${specific}` : 'says a clause of the line';
   return { match: true, shared, reason: how };
+}
+
+/**
+ * The rule's two gates, shared by the lexical routes and the paraphrase route (src/eval/fact-paraphrase.ts):
+ * polarity of the clauses holding the shared words (the whole texts when none are shared), and a line
+ * about someone else that the statement does not name. Returns the reason for a reject, or null.
+ */
+export function factGate(statement: string, line: string, shared: readonly string[]): 'polarity differs' | 'line is about someone else' | null {
+  const f = statement.toLowerCase();
+  const p = line.toLowerCase();
+  if (clauseNegative(f, shared) !== clauseNegative(p, shared)) return 'polarity differs';
+  const other = OTHER_PERSON_RE.exec(p);
+  // the statement names that person, in the line's word or another of its class ("dad" for "father", revision 6)
+  if (other && !new RegExp(`\\b${other[1] as string}\\b`).test(f) && !factStems(f).includes(factStem(other[1] as string))) return 'line is about someone else';
+  return null;
 }
 
 /** Stems of the most frequent words (src/eval/fact-common-words.ts): not specific enough to carry a match alone. */

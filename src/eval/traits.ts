@@ -19,7 +19,8 @@ import { assembleRuntime } from '../runtime/runtime.ts';
 import { OfflineEmbedder } from '../providers/offline-embedder.ts';
 import { extractOffline } from '../traits/offline-extractor.ts';
 import { redactPii } from '../traits/redact.ts';
-import { contentStems, factMatch, factMentioned, MATCH_COSINE_THRESHOLD, semanticGate, TraitFactMatcher, traitPhrase, type MatchDecision } from './traits-matcher.ts';
+import { FactRule } from './fact-paraphrase.ts';
+import { contentStems, factMentioned, MATCH_COSINE_THRESHOLD, semanticGate, TraitFactMatcher, traitPhrase, type MatchDecision } from './traits-matcher.ts';
 
 export interface Speaker {
   user_id: string;
@@ -261,6 +262,8 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
     const embedder = new OfflineEmbedder({ cacheDir: opts.cacheDir ?? config.TRAITLENS_CACHE_DIR });
     const sif = await embedder.model();
     const matcher = new TraitFactMatcher((t) => sif.embed(t));
+    // the rule for facts (revision 6: lexical routes + the calibrated paraphrase route over the same word vectors)
+    const factRule = new FactRule(sif);
     const pairs: ScoredPair[] = [];
     const perKey: Record<string, KeyFigures> = {};
     const routes = { lexical: 0, semantic: 0 };
@@ -303,7 +306,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
       for (const [si, st] of u.facts.entries()) {
         let any = false;
         for (const [fi, fact] of u.speaker.persona.entries()) {
-          const d = factMatch(st, fact);
+          const d = factRule.match(st, fact);
           if (d.match) {
             anyHit[fi] = true;
             any = true;
@@ -409,7 +412,7 @@ export async function runTraitsEval(opts: TraitsEvalOptions): Promise<TraitsEval
         for (const st of u.facts) {
           let any = false;
           for (const [fi, fact] of other.entries())
-            if (factMatch(st, fact).match) {
+            if (factRule.match(st, fact).match) {
               factHitOther[fi] = true;
               any = true;
             }
