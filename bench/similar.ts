@@ -32,7 +32,6 @@
  *    pauses (bench/server-stats.mjs), to tell a generator stall from a server one. --pin puts the
  *    servers on CPU 1 and the generator on CPU 0 (taskset).
  */
-import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -54,7 +53,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { FLAGGED_POLICIES } from '../src/core/data-quality.ts';
 import { openDb } from '../src/db/connection.ts';
 import { IngestStore } from '../src/db/ingest-store.ts';
@@ -68,6 +67,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { openStore } from '../src/db/open.ts';
 import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
+import type { VectorLayout } from '../src/profile/vector.ts';
 import type { OpenLoopResult } from './open-loop.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -103,19 +103,12 @@ const { values } = parseArgs({
     'similar-fill-only': { type: 'boolean', default: false },
     /** where the /similar database is built (N users: about 1.3 KB each) */
     'similar-dir': { type: 'string', default: tmpdir() },
-    /** internal: run as the raw /similar baseline over this database (with --raw-index) */
-    'raw-similar-server': { type: 'string' },
-    'raw-index': { type: 'string' },
     /** --similar-http: the servers on CPU 1, the load generator on CPU 0 (taskset; an experiment on CPU contention) */
     pin: { type: 'boolean', default: false },
     /** write a V8 CPU profile of the traitlens /similar server into this folder (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
   },
 });
-if (values['raw-similar-server']) {
-  await rawSimilarServer(values['raw-similar-server'], values['raw-index'] as string, Number(values['similar-ef'] ?? loadConfig({}).TRAITLENS_HNSW_EF));
-  await new Promise(() => {}); // serves until SIGTERM
-}
 const N = Number(values.n);
 const Q = Number(values.queries);
 
@@ -717,7 +710,7 @@ else {
   if (similarHttp) {
     const h = similarHttp;
     console.log(
-      `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB`,
+      `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB; same answer from both on ${h.answers_equal_of_100}/100 ids`,
     );
     console.log(
       'server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req  run-queue ms/req | from send p50/p99 ms  gen lag p99/max ms  gen CPU/run-queue ms/req | raw/ours p99',
@@ -940,7 +933,7 @@ async function fillSimilarDb(): Promise<{ dbPath: string; U0: number; fillSecond
       if (b === 0) await fitBehaviourScaler(store, T0 + N);
       if ((b + B) % 100000 === 0) log(`  /similar database: users ${b + B}`);
     }
-    const version = await layoutVersion(store, config);
+    const { version } = await layoutOf(store, config);
     // The index's labels are 1..N (label L = vector L-1); so are users.id in this fresh database.
     if ((await store.profiles.publicIds([1, N])).size !== 2) throw new Error('users.id are not 1..N');
     for (let i = 0; i < N; i += 1000) {
@@ -966,12 +959,12 @@ async function fillSimilarDb(): Promise<{ dbPath: string; U0: number; fillSecond
 }
 
 /** The vector layout the server computes over this store (checked against the cached vectors' dimension). */
-async function layoutVersion(store: Awaited<ReturnType<typeof openStore>>, config: ReturnType<typeof loadConfig>): Promise<string> {
+async function layoutOf(store: Awaited<ReturnType<typeof openStore>>, config: ReturnType<typeof loadConfig>): Promise<VectorLayout> {
   const services = createProfileServices(store, config);
   const layout = await services.index.layout();
   services.close();
   if (layout.dim !== DIM) throw new Error(`the server's vector layout has dimension ${layout.dim} (${layout.version}), the cached vectors ${DIM}`);
-  return layout.version;
+  return layout;
 }
 
 async function similarOverHttp(hdir: string) {
@@ -989,10 +982,10 @@ async function similarOverHttp(hdir: string) {
   const config = loadConfig(env);
   const store = await openStore(config);
   let secret = '';
-  let version = '';
+  let layout: VectorLayout | undefined;
   const ids: string[] = [];
   try {
-    version = await layoutVersion(store, config);
+    layout = await layoutOf(store, config);
     secret = (await store.keys.create('bench-similar', ['profiles:read'])).secret;
     const pick = mulberry32(777);
     const labels = Array.from({ length: 2000 }, () => 1 + Math.floor(pick() * N));
@@ -1001,6 +994,7 @@ async function similarOverHttp(hdir: string) {
   } finally {
     await store.close();
   }
+  if (!layout) throw new Error('no vector layout');
   // The cached file, linked beside the database with a manifest for this layout and watermark (the
   // rows already applied: a start on it adds nothing). The server saves by rename, never into the cache.
   const cached = JSON.parse(readFileSync(`${indexPath}.json`, 'utf8')) as Manifest;
@@ -1008,10 +1002,11 @@ async function similarOverHttp(hdir: string) {
   const recent: [number, number][] = [];
   for (let l = Math.max(1, N - 5); l <= N; l++) recent.push([l, U0 + l * 1000]);
   symlinkSync(resolve(indexPath), `${dbPath}.hnsw`);
-  writeFileSync(`${dbPath}.hnsw.json`, JSON.stringify({ ...cached, vectorVersion: version, ef, syncedAt, recent } satisfies Manifest));
+  writeFileSync(`${dbPath}.hnsw.json`, JSON.stringify({ ...cached, vectorVersion: layout.version, ef, syncedAt, recent } satisfies Manifest));
 
   const rows: SimilarRow[] = [];
   let indexReady: unknown = null;
+  let answersEqual = 0;
   // Both servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
   const statsPreload = pathToFileURL(join(root, 'bench/server-stats.mjs')).href;
   const serverStats = async (name: string, pid: number | undefined): Promise<ServerStats> => {
@@ -1040,7 +1035,21 @@ async function similarOverHttp(hdir: string) {
   );
   const startSeconds = (performance.now() - s0) / 1000;
   const raw = await startServer(
-    ['--import', statsPreload, '--import', 'tsx', join(root, 'bench/similar.ts'), '--raw-similar-server', dbPath, '--raw-index', indexPath, '--similar-ef', String(ef)],
+    [
+      '--import',
+      statsPreload,
+      '--import',
+      'tsx',
+      join(root, 'bench/similar-raw.ts'),
+      '--db',
+      dbPath,
+      '--index',
+      indexPath,
+      '--ef',
+      String(ef),
+      '--layout',
+      JSON.stringify({ version: layout.version, blocks: layout.blocks }),
+    ],
     { ...env, BENCH_SERVER_STATS: join(hdir, 'raw-stats.jsonl') },
     /raw listening on (http:\/\/127\.0\.0\.1:\d+)/,
   );
@@ -1055,6 +1064,19 @@ async function similarOverHttp(hdir: string) {
       const w = await openLoopChild(srv.url, secret, idsFile, 100, 2);
       if (w.errors) throw new Error(`${name}: ${w.errors} errors in the warm-up`);
     }
+    // The raw server must give the same answer: compared on the first 100 ids (neighbours, similarities, blocks, shared traits).
+    let differ = 0;
+    for (const id of ids.slice(0, 100)) {
+      const path = `/v1/users/${encodeURIComponent(id)}/similar?k=10`;
+      const a = await (await fetch(ours.url + path, { headers: { authorization: `Bearer ${secret}` } })).json();
+      const b = await (await fetch(raw.url + path)).json();
+      if (!isDeepStrictEqual(a, b)) {
+        if (!differ) log(`  answers differ for ${id}:\n    traitlens ${JSON.stringify(a)}\n    raw       ${JSON.stringify(b)}`);
+        differ++;
+      }
+    }
+    log(`  same answer from both servers: ${100 - differ}/100 ids`);
+    answersEqual = 100 - differ;
     for (const rate of (values['similar-rates'] as string).split(',').map(Number))
       for (const [name, srv] of [
         ['traitlens', ours],
@@ -1083,6 +1105,7 @@ async function similarOverHttp(hdir: string) {
       db_mb: Math.round(statSync(dbPath).size / 2 ** 20),
       server_start_seconds: startSeconds,
       index_ready: indexReady,
+      answers_equal_of_100: answersEqual,
       server_rss_mb: rssMb(ours.child.pid),
       raw_rss_mb: rssMb(raw.child.pid),
       rows,
@@ -1091,36 +1114,4 @@ async function similarOverHttp(hdir: string) {
     await stopServer(ours.child);
     await stopServer(raw.child);
   }
-}
-
-/** The raw /similar baseline: the same lookups on better-sqlite3 around raw hnswlib, nothing else. */
-async function rawSimilarServer(dbPath: string, idx: string, ef: number): Promise<void> {
-  const { Hono } = await import('hono');
-  const { serve } = await import('@hono/node-server');
-  const m = JSON.parse(readFileSync(`${idx}.json`, 'utf8')) as Manifest;
-  const h = new HierarchicalNSW('cosine', m.dimension);
-  h.readIndexSync(idx, true);
-  h.setEf(ef);
-  const db = new Database(dbPath, { readonly: true });
-  const userBy = db.prepare("SELECT user_id AS id FROM identities WHERE kind = 'user' AND alias = ?");
-  const vectorOf = db.prepare('SELECT vector FROM user_profiles WHERE user_id = ?');
-  const externalIds = db.prepare(`SELECT id, external_id AS e FROM users WHERE id IN (${Array(11).fill('?').join(', ')})`);
-  const app = new Hono();
-  app.get('/v1/users/:id/similar', (c) => {
-    const u = userBy.get(c.req.param('id')) as { id: number } | undefined;
-    if (!u) return c.json({ error: 'not found' }, 404);
-    const row = vectorOf.get(u.id) as { vector: Buffer } | undefined;
-    if (!row) return c.json({ results: [] });
-    const v = new Float32Array(row.vector.byteLength / 4);
-    new Uint8Array(v.buffer).set(row.vector);
-    const r = h.searchKnn(Array.from(v), 11);
-    const hits = r.neighbors
-      .map((label, i) => ({ label, similarity: 1 - (r.distances[i] as number) }))
-      .filter((x) => x.label !== u.id)
-      .slice(0, 10);
-    const ext = new Map((externalIds.all(...hits.map((x) => x.label), ...Array(11 - hits.length).fill(null)) as { id: number; e: string }[]).map((x) => [x.id, x.e]));
-    return c.json({ userId: c.req.param('id'), results: hits.map((x) => ({ userId: ext.get(x.label), similarity: x.similarity })) });
-  });
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => process.stdout.write(`raw listening on http://127.0.0.1:${info.port}\n`));
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
