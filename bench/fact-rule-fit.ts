@@ -37,12 +37,16 @@ const { values } = parseArgs({
     l2: { type: 'string', default: '1' },
     repeats: { type: 'string', default: '20' },
     shifts: { type: 'string', default: '0,0.25,0.5,0.75,1,1.5' },
+    sample: { type: 'string', default: 'test/fixtures/fact-handcheck-tune-3001.jsonl' },
   },
 });
 const files = values.judged?.length ? values.judged : TUNE_FIXTURES;
 for (const f of files) if (/held-?out/i.test(f)) throw new Error(`${f} is a held-out fixture: the rule is fitted on tune pairs only`);
 
 interface Row {
+  file: string;
+  /** the rule's verdict recorded when the pair was drawn */
+  wasRule?: boolean;
   statement: string;
   line: string;
   human: boolean;
@@ -56,7 +60,7 @@ const seen = new Set<string>();
 const rows: Row[] = [];
 for (const f of files)
   for (const l of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
-    const j = JSON.parse(l) as { statement: string; line: string; human: boolean | null };
+    const j = JSON.parse(l) as { statement: string; line: string; human: boolean | null; rule?: boolean };
     if (typeof j.human !== 'boolean') throw new Error(`${f}: an unjudged pair`);
     const k = `${j.statement}\u0000${j.line}`;
     if (seen.has(k)) continue;
@@ -64,6 +68,8 @@ for (const f of files)
     const { features, lexical, cosine } = factFeatures(j.statement, j.line, sif);
     const gated = !lexical.match && factGate(j.statement, j.line, lexical.shared) !== null;
     rows.push({
+      file: f,
+      wasRule: j.rule,
       statement: j.statement,
       line: j.line,
       human: j.human,
@@ -151,7 +157,7 @@ console.log(`revision 5 (lexical) on these pairs: matches right ${lx.mOk}/${lx.m
 // k-fold CV, repeated with seeded shuffles, for each shift of the decision threshold (score + shift ≥ 0):
 // the hand check weighs matches and rejects equally, so the best threshold is not probability ½
 const shifts = (values.shifts as string).split(',').map(Number);
-const results: { shift: number; mean: number }[] = [];
+const results: { shift: number; mean: number; matchedShare: number[] }[] = [];
 for (const shift of shifts) {
   const cvMix: number[] = [];
   let sumM = 0;
@@ -159,6 +165,7 @@ for (const shift of shifts) {
   let sumN = 0;
   let sumNOk = 0;
   const next = mulberry32(Number(values.seed));
+  const matchedShare = new Array<number>(rows.length).fill(0);
   for (let rep = 0; rep < repeats; rep++) {
     const order = rows.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -173,6 +180,9 @@ for (const shift of shifts) {
       w[0] = (w[0] as number) + shift;
       for (const i of test) pred[i] = decide(w, rows[i] as Row);
     }
+    pred.forEach((p, i) => {
+      if (p) matchedShare[i] = (matchedShare[i] as number) + 1 / repeats;
+    });
     const r = mix(pred, rows);
     cvMix.push(r.mix);
     sumM += r.m;
@@ -182,7 +192,7 @@ for (const shift of shifts) {
   }
   cvMix.sort((a, b) => a - b);
   const mean = cvMix.reduce((a, b) => a + b, 0) / cvMix.length;
-  results.push({ shift, mean });
+  results.push({ shift, mean, matchedShare });
   console.log(
     `shift ${shift}: ${folds}-fold CV × ${repeats} (seed ${values.seed}, l2 ${l2}): 25/25 mix ${pct(mean)} (range ${pct(cvMix[0] as number)}–${pct(cvMix[cvMix.length - 1] as number)}); matches right ${pct(sumMOk / sumM)} of ${(sumM / repeats).toFixed(0)}, near-miss rejects right ${pct(sumNOk / sumN)} of ${(sumN / repeats).toFixed(0)}`,
   );
@@ -190,8 +200,22 @@ for (const shift of shifts) {
 // the strictest shift within half a point of the best CV figure: a looser rule also matches more
 // pairs by chance (eval traits' chance row), so a tie goes to the stricter rule
 const top = Math.max(...results.map((r) => r.mean));
-const best = results.filter((r) => r.mean >= top - 0.005).sort((a, b) => a.shift - b.shift)[0] as { shift: number; mean: number };
+const best = results.filter((r) => r.mean >= top - 0.005).sort((a, b) => a.shift - b.shift)[0] as (typeof results)[number];
 console.log(`chosen shift ${best.shift}: CV ${pct(best.mean)} (best ${pct(top)}; the strictest within 0.5 points; chosen on these CV figures, so a little optimistic)`);
+
+// The random tune sample (--sample, drawn 41 + 41 from revision 5's strata by bench/fact-handcheck.ts) under the
+// CV predictions of the chosen shift: how the strata of revision 5 move (expected counts over the repeats)
+const sampleFile = values.sample as string;
+const inSample = rows.map((r, i) => ({ r, p: best.matchedShare[i] as number })).filter((x) => x.r.file === sampleFile);
+if (inSample.length) {
+  const sumOf = (xs: typeof inSample, f: (x: (typeof inSample)[number]) => number) => xs.reduce((a, x) => a + f(x), 0);
+  const was = (x: (typeof inSample)[number]) => x.r.wasRule === true;
+  const oldM = inSample.filter(was);
+  const oldN = inSample.filter((x) => !was(x));
+  console.log(
+    `${sampleFile} under CV predictions (expected counts): of revision 5's ${oldM.length} matches ${sumOf(oldM, (x) => x.p).toFixed(1)} stay matched, ${sumOf(oldM, (x) => x.p * (x.r.human ? 1 : 0)).toFixed(1)} of them right; of its ${oldN.length} near misses ${sumOf(oldN, (x) => x.p).toFixed(1)} become matches, ${sumOf(oldN, (x) => x.p * (x.r.human ? 1 : 0)).toFixed(1)} of them right, and ${sumOf(oldN, (x) => 1 - x.p).toFixed(1)} stay rejected, ${sumOf(oldN, (x) => (1 - x.p) * (x.r.human ? 0 : 1)).toFixed(1)} of them right`,
+  );
+}
 
 const w = fitLogistic(rows, l2);
 w[0] = (w[0] as number) + best.shift;

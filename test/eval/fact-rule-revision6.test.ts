@@ -101,6 +101,11 @@ describe('rule for facts, revision 6: polarity', () => {
       expect(rule.match(j.statement, j.line).match).toBe(true);
     });
 
+  it('the someone-else gate accepts the person named by another word of its class (tune line, round 4)', () => {
+    expect(factMatch('their dad worked for home depot', 'my father used to work for home depot.').match).toBe(true);
+    expect(factMatch('worked for home depot', 'my father used to work for home depot.').reason).toBe('line is about someone else');
+  });
+
   it('still reads an aversion or a negation inside the relative clause that holds the shared word (tune pairs)', () => {
     expect(factMatch('is an older woman who is afraid of dying', 'i am scared of dying.').match).toBe(true);
     expect(factMatch('is an older woman who loves dying her hair', 'i am scared of dying.').match).toBe(false);
