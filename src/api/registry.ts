@@ -161,7 +161,7 @@ export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], deps
       const subject = users.param ? (params as { id?: unknown } | undefined)?.id : undefined;
       if (typeof subject === 'string') c.set('auditUsers', [subject]);
       const res = await r.handler(c, { body, query, params });
-      const listed = await returnedUsers(users, res);
+      const listed = c.get('returnedUsers') ?? (await returnedUsers(users, res));
       if (listed.length) c.set('auditUsers', [...(c.get('auditUsers') ?? []), ...listed]);
       return res;
     };

@@ -20,6 +20,11 @@ export interface ApiVariables {
   auditUsers: string[] | undefined;
   /** User references the handler already resolved (reference → internal id, null = nobody), so the audit does not look them up again. */
   resolvedUsers: Map<string, number | null> | undefined;
+  /**
+   * The external ids a handler put in its answer's `returnsUsers.body` places, when it built the
+   * answer from that list: the registry then does not clone and re-parse the body to find them.
+   */
+  returnedUsers: string[] | undefined;
 }
 
 export interface ApiEnv {

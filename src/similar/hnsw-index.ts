@@ -263,11 +263,15 @@ export class VectorIndex {
     return v;
   }
 
-  /** Nearest neighbours by cosine; `k` is capped at the live count. */
-  search(v: Float32Array | number[], k: number, filter?: (label: number) => boolean): Hit[] {
+  /**
+   * Nearest neighbours by cosine; `k` is capped at the live count. No filter callback: hnswlib-node
+   * would call into JS for every candidate the search visits; callers over-fetch and drop what
+   * they exclude (similar.ts `nearest`).
+   */
+  search(v: Float32Array | number[], k: number): Hit[] {
     const n = Math.min(k, this.live.size);
     if (n <= 0) return [];
-    const r = filter ? this.hnsw.searchKnn(Array.from(v), n, filter) : this.hnsw.searchKnn(Array.from(v), n);
+    const r = this.hnsw.searchKnn(Array.isArray(v) ? v : Array.from(v), n);
     return r.neighbors.map((label, i) => ({ label, similarity: 1 - (r.distances[i] as number) }));
   }
 

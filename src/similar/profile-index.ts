@@ -58,6 +58,8 @@ export class ProfileIndex {
   private chain: Promise<unknown> = Promise.resolve();
   /** a queued, not yet started incremental sync: concurrent queries share it */
   private pendingSync: Promise<SyncReport> | null = null;
+  /** the queued sync is a query's (trusts the cached layout) */
+  private pendingSyncQuery = false;
   /** the graph is being serialised by a background save: nothing may change the index until this settles */
   private writing: Promise<void> | null = null;
   /** a background save under way (until its files are renamed into place or dropped) */
@@ -161,34 +163,47 @@ export class ProfileIndex {
     return this.index as unknown as VectorIndex;
   }
 
-  /** Applies the store's changes since the last sync; `full` also reconciles ids (deletions). */
-  sync(opts: { full?: boolean } = {}): Promise<SyncReport> {
-    if (!opts.full && this.pendingSync) return this.pendingSync;
+  /**
+   * Applies the store's changes since the last sync; `full` also reconciles ids (deletions).
+   * `query` (the sync before every query): the cached layout is trusted unless a change carries
+   * another vector version, so a steady-state query reads one small index range and nothing else
+   * (re-reading the layout meant the behaviour scaler's meta row and its JSON on every query); the
+   * timer's syncs re-read it.
+   */
+  sync(opts: { full?: boolean; query?: boolean } = {}): Promise<SyncReport> {
+    // A queued query sync does not stand in for the timer's (it may skip the layout check).
+    if (!opts.full && this.pendingSync && (opts.query || !this.pendingSyncQuery)) return this.pendingSync;
+    const query = !opts.full && opts.query === true;
     const p: Promise<SyncReport> = this.serial(() => {
       if (this.pendingSync === p) this.pendingSync = null;
-      return this.index ? this.syncNow(opts) : this.openNow();
+      return this.index ? this.syncNow({ ...opts, query }) : this.openNow();
     });
-    if (!opts.full) this.pendingSync = p;
+    if (!opts.full) {
+      this.pendingSync = p;
+      this.pendingSyncQuery = query;
+    }
     return p;
   }
 
-  private async syncNow(opts: { full?: boolean }): Promise<SyncReport> {
+  private async syncNow(opts: { full?: boolean; query?: boolean }): Promise<SyncReport> {
     if (!this.index) return this.openNow();
-    const layout = await this.layout();
     const profiles = this.store.profiles;
-    if (this.index.vectorVersion !== layout.version || this.index.dim !== layout.dim) {
-      // Vectors were rebuilt with another composition (reindex, new weights): load its file or rebuild.
-      this.index = null;
-      return this.openNow();
-    }
+    // (One operation at a time: the index cannot change under the awaits below.)
     const ix = this.index;
-    let upserted = 0;
-    let removed = 0;
-    let newest = ix.syncedAt;
     // The look-back re-reads recent rows (another process may commit out of timestamp order); the
     // index's `recent` map makes each (user, updated_at) count once, so steady-state queries apply
     // nothing; it is saved with the file, so neither does a start on a current file.
     const changes = (await profiles.changesSince(Math.max(0, ix.syncedAt - LOOKBACK_MS))).filter((c) => ix.recent.get(c.userId) !== c.updatedAt);
+    const cached = opts.query ? this.layoutCache : null;
+    const layout = cached && changes.every((c) => c.version === cached.version) ? cached : await this.layout();
+    if (ix.vectorVersion !== layout.version || ix.dim !== layout.dim) {
+      // Vectors were rebuilt with another composition (reindex, new weights): load its file or rebuild.
+      this.index = null;
+      return this.openNow();
+    }
+    let upserted = 0;
+    let removed = 0;
+    let newest = ix.syncedAt;
     const fresh = await profiles.getMany(changes.filter((c) => c.version === layout.version).map((c) => c.userId));
     // Changes wait for a background save to finish reading the graph (queries do not: they only read it).
     if (changes.length) await this.quiesce();
@@ -337,9 +352,9 @@ export class ProfileIndex {
    * is writing the graph: changes wait for that (seconds at 1M), a query does not, so it answers
    * from the index as it is and the changes apply once the graph is written.
    */
-  async search(v: Float32Array, k: number, filter?: (label: number) => boolean): Promise<Hit[]> {
-    if (!this.writing) await this.sync();
-    return (await this.ensure()).search(v, k, filter);
+  async search(v: Float32Array, k: number): Promise<Hit[]> {
+    if (!this.writing) await this.sync({ query: true });
+    return (await this.ensure()).search(v, k);
   }
 
   /** live vectors (0 before the first open) */
