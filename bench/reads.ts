@@ -7,18 +7,21 @@
  * run and on a copy of the same database: a raw baseline, a minimal hono + better-sqlite3 server
  * answering the same profile (user row, identities, counts by type from the same tally table,
  * current traits) without auth, audit, ETag or logging. Prints p50/p99/p99.9, the achieved rate and the ratio to the baseline.
+ * The load generator is bench/open-loop.ts in a process of its own (64 MB heap; raw keep-alive
+ * sockets, pre-formatted requests, a minimal response parser: cheap per request, as it shares the
+ * machine's cores with the servers), one per row, with 1 s of warm-up at the row's rate on the same
+ * connections; each row also shows how late it sent (send lag) and the latency from the actual send.
  *   npx tsx bench/reads.ts [--db demo.db] [--users 2000] [--rates 1000,2000] [--seconds 10]
  * Without --db a demo database is built first (`traitlens demo --no-serve`, ~1 min).
  * Target (issue 14): p99 ≤ 10 ms at 2,000 req/s.
  */
 import Database from 'better-sqlite3';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { sendOnSchedule } from './open-loop.ts';
+import { cpuSeconds, type OpenLoopResult } from './open-loop.ts';
 
 const { values } = parseArgs({
   options: {
@@ -96,18 +99,12 @@ interface Row {
   'max ms': number;
   /** the server process's CPU time (user + system, all its threads) per request: less sensitive than latency to a busy machine */
   'server CPU ms/req': number;
-  /** this process's (the load generator's) CPU time per request: it shares the machine's cores with the server */
+  /** the load generator's CPU time per request: it shares the machine's cores with the server */
   'client CPU ms/req': number;
-}
-
-/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  /** how late the generator sent (p99): its own stalls, apart from the server's */
+  'send lag p99 ms': number;
+  /** p99 latency from the actual send (without the send lag) */
+  'sent p99 ms': number;
 }
 
 async function main(): Promise<void> {
@@ -138,6 +135,8 @@ async function main(): Promise<void> {
     const ids = (new Database(db, { readonly: true }).prepare('SELECT external_id AS id FROM users WHERE external_id IS NOT NULL ORDER BY id').all() as { id: string }[]).map(
       (r) => r.id,
     );
+    const idsFile = join(dir, 'ids.txt');
+    writeFileSync(idsFile, `${ids.join('\n')}\n`);
     // Only what a production server must change for a load test: no per-key rate limit.
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TRAITLENS_DB: db, TRAITLENS_RATE_LIMIT_RPS: '0', HOST: '127.0.0.1', PORT: '0' };
     const key = (
@@ -145,6 +144,11 @@ async function main(): Promise<void> {
         secret: string;
       }
     ).secret;
+    // The demo database has no item embeddings yet: the server's pipeline worker would train them
+    // at start (minutes of a core on this machine, overlapping the measurement). Trained here once,
+    // as the worker would, so both servers read the same database and the measured server is in
+    // its steady state (worker on, nothing due).
+    if (!hasItemModel(db)) await run(process.execPath, [bin, 'train-items', '--json'], { env, cwd: dir, maxBuffer: 64 * 1024 * 1024 });
     const auditBefore = auditRows(db);
     // The baseline's copy is taken after `keys create` migrated the database, so it reads the same
     // tables (the per-type tally included) as the server does.
@@ -188,11 +192,13 @@ async function main(): Promise<void> {
     // what is measured: wait until each server is idle (under 10% of a core in three half-seconds in
     // a row, at most two minutes; one quiet half-second between start-up phases was not enough).
     for (const srv of servers) {
-      for (let i = 0, quiet = 0; i < 240 && quiet < 3; i++) {
+      let quiet = 0;
+      for (let i = 0; i < 240 && quiet < 3; i++) {
         const c0 = cpuSeconds(srv.pid);
         await new Promise((r) => setTimeout(r, 500));
         quiet = (cpuSeconds(srv.pid) - c0) / 0.5 >= 0.1 ? 0 : quiet + 1;
       }
+      if (quiet < 3) console.error(`warning: ${srv.name} was still busy after two minutes: its start-up work overlaps the measurement`);
     }
     // The floor a held-until-durable read cannot go below on this disk: one audit-sized commit
     // (WAL, synchronous FULL: an fsync) on a file of its own in the same folder. A read waits for the
@@ -202,18 +208,26 @@ async function main(): Promise<void> {
     let sentToTraitlens = 0;
     for (const rate of rates) {
       for (const s of servers) {
-        const agent = new Agent({ keepAlive: true, maxSockets: Number(values.sockets) });
-        // Warm-up: connections open, statements compiled, JIT warm.
-        await openLoop(s.url, s.headers, ids, agent, rate, 1);
-        const cpu0 = cpuSeconds(s.pid);
-        const own0 = process.cpuUsage();
-        const r = await openLoop(s.url, s.headers, ids, agent, rate, SECONDS);
-        const cpu = ((cpuSeconds(s.pid) - cpu0) * 1000) / r.sent;
-        const own = process.cpuUsage(own0);
-        const clientCpu = (own.user + own.system) / 1000 / r.sent;
-        agent.destroy();
-        if (s.name === 'traitlens serve') sentToTraitlens += r.sent;
-        rows.push({ server: s.name, 'target req/s': rate, ...r.row, 'server CPU ms/req': Number(cpu.toFixed(3)), 'client CPU ms/req': Number(clientCpu.toFixed(3)) });
+        // Warm-up (connections open, statements compiled, JIT warm): 1 s at the same rate, in the generator.
+        const r = await openLoopChild(s.url, s.headers, idsFile, rate, SECONDS, s.pid);
+        const sent = r.requests;
+        if (s.name === 'traitlens serve') sentToTraitlens += sent + rate;
+        rows.push({
+          server: s.name,
+          'target req/s': rate,
+          'achieved req/s': r.achieved_rps,
+          requests: sent,
+          errors: r.errors,
+          'p50 ms': round(r.p50_ms),
+          'p99 ms': round(r.p99_ms),
+          'p99.9 ms': round(r.p999_ms),
+          'max ms': round(r.max_ms),
+          'server CPU ms/req': Number((r.server_cpu_ms_per_req ?? Number.NaN).toFixed(3)),
+          'client CPU ms/req': Number(r.gen_cpu_ms_per_req.toFixed(3)),
+          'send lag p99 ms': round(r.send_lag_p99_ms),
+          'sent p99 ms': round(r.sent_p99_ms),
+        });
+        if (Object.keys(r.statuses).length) console.error(`${s.name} at ${rate}/s: non-200 answers ${JSON.stringify(r.statuses)}`);
       }
     }
     for (const c of children) c.kill('SIGTERM');
@@ -267,6 +281,15 @@ function commitFloor(path: string, n: number): { n: number; p50: number; p99: nu
   }
 }
 
+function hasItemModel(db: string): boolean {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT count(*) AS n FROM item_embedding_models').get() as { n: number }).n > 0;
+  } finally {
+    d.close();
+  }
+}
+
 function auditRows(db: string): number {
   const d = new Database(db, { readonly: true });
   try {
@@ -276,56 +299,48 @@ function auditRows(db: string): number {
   }
 }
 
+function round(x: number): number {
+  return Number(x.toFixed(2));
+}
+
 /**
- * Sends `rate` requests per second for `seconds`, each at its scheduled time (a timer catches up on
- * every request that fell due), and measures each from that time to the end of its response.
+ * One row's load: bench/open-loop.ts in a child process with a 64 MB heap (nothing shared with this
+ * process), 1 s of warm-up at the same rate, then `seconds` measured; it also reads the server's CPU
+ * time around the measured part.
  */
-async function openLoop(
-  base: string,
-  headers: Record<string, string>,
-  ids: readonly string[],
-  agent: Agent,
-  rate: number,
-  seconds: number,
-): Promise<{ sent: number; row: Omit<Row, 'server' | 'target req/s' | 'server CPU ms/req' | 'client CPU ms/req'> }> {
-  const total = Math.round(rate * seconds);
-  const lat: number[] = [];
-  let errors = 0;
-  let lastDone = 0;
-  const url = new URL(base);
-  const t0 = performance.now() + 5;
-  const fire = (i: number, due: number) =>
-    new Promise<void>((done) => {
-      const req = request({ host: url.hostname, port: url.port, path: `/v1/users/${encodeURIComponent(ids[(i * 7919) % ids.length]!)}`, agent, headers }, (res) => {
-        res.on('data', () => {});
-        res.on('end', () => {
-          lastDone = performance.now();
-          lat.push(lastDone - due);
-          if (res.statusCode !== 200) errors++;
-          done();
-        });
-      });
-      req.on('error', () => {
-        errors++;
-        lastDone = performance.now();
-        lat.push(lastDone - due);
-        done();
-      });
-      req.end();
+function openLoopChild(base: string, headers: Record<string, string>, idsFile: string, rate: number, seconds: number, serverPid: number | undefined): Promise<OpenLoopResult> {
+  return new Promise((resolveRun, reject) => {
+    const auth = headers.authorization?.replace(/^Bearer /, '');
+    const args = [
+      '--max-old-space-size=64',
+      '--import',
+      'tsx',
+      join(root, 'bench/open-loop.ts'),
+      '--url',
+      base,
+      ...(auth ? ['--key', auth] : []),
+      '--ids',
+      idsFile,
+      '--path',
+      '/v1/users/{id}',
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+      '--warmup',
+      '1',
+      '--sockets',
+      values.sockets,
+      ...(serverPid === undefined ? [] : ['--server-pid', String(serverPid)]),
+    ];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
     });
-  await sendOnSchedule(total, rate, t0, fire);
-  const s = lat.sort((a, b) => a - b);
-  const q = (p: number) => Number((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN).toFixed(2));
-  return {
-    sent: total,
-    row: {
-      'achieved req/s': Math.round(total / ((lastDone - t0) / 1000)),
-      requests: total,
-      errors,
-      'p50 ms': q(0.5),
-      'p99 ms': q(0.99),
-      'p99.9 ms': q(0.999),
-      'max ms': Number((s[s.length - 1] ?? Number.NaN).toFixed(2)),
-    },
-  };
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`open-loop generator exited ${code}`));
+      resolveRun(JSON.parse(out.trim()) as OpenLoopResult);
+    });
+  });
 }
