@@ -3,6 +3,7 @@ import type { ConsentFlag } from '../../core/types.ts';
 import { eraseUser, exportUser } from '../../db/privacy.ts';
 import type { Store } from '../../db/store.ts';
 import type { UserDataSection } from '../../db/user-data.ts';
+import { requireUser } from '../middleware/audit/index.ts';
 import { defineRoute } from '../registry.ts';
 import { userRefParams } from './users.ts';
 
@@ -100,7 +101,8 @@ export function privacyRoutes(deps: {
       params: userRefParams,
       responses: { 200: { description: 'The export', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such user' } },
       handler: async (c, { params }) => {
-        const u = await store.users.require(params.id);
+        // Resolved once: the audit middleware names the user from this lookup.
+        const u = await requireUser(c, store.users, params.id);
         const body = await exportUser(userData(), u, deps.defaultConsent);
         c.header('content-disposition', 'attachment; filename="traitlens-export.json"');
         return c.json(body);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRAIT_KINDS } from '../../core/types.ts';
 import type { Store } from '../../db/store.ts';
+import { requireUser } from '../middleware/audit/index.ts';
 import { jsonAnswer } from '../middleware/etag/index.ts';
 import { defineRoute } from '../registry.ts';
 import { traitOut, traitSchema, userRefParams } from './users.ts';
@@ -51,7 +52,8 @@ export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWo
       query: traitsQuery,
       responses: { 200: { description: 'Current traits', schema: traitsResponse }, 404: { description: 'No such user' } },
       handler: async (c, { params, query }) => {
-        const u = await users.require(params.id);
+        // Resolved once: the audit middleware names the user from this lookup.
+        const u = await requireUser(c, users, params.id);
         const current = await traits.current(u.id, { kind: query.kind, key: query.key, minConfidence: query.minConfidence });
         return jsonAnswer(c, { userId: params.id, profileVersion: u.profileVersion, traits: current.map(traitOut) });
       },
@@ -67,7 +69,7 @@ export function traitRoutes(deps: { store: Pick<Store, 'traits' | 'users'>; onWo
       params: historyParams,
       responses: { 200: { description: 'Versions, newest first', schema: historyResponse }, 404: { description: 'No such user' } },
       handler: async (c, { params }) => {
-        const u = await users.require(params.id);
+        const u = await requireUser(c, users, params.id);
         // A key the user never had has an empty history, like an empty trait list: not an error.
         const versions = await traits.history(u.id, params.key);
         return jsonAnswer(c, { userId: params.id, key: params.key, versions: versions.map((t) => ({ ...traitOut(t), supersededBy: t.supersededBy })) });
