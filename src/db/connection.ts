@@ -48,6 +48,9 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
   sqlite.pragma('cache_size = -131072');
   // Erased data must not linger in free pages (see erasure in SECURITY.md).
   sqlite.pragma('secure_delete = ON');
+  // No mmap_size on purpose: when another connection has committed (the audit and ingestion writer
+  // threads, the pipeline), SQLite unmaps the whole file at this connection's next read transaction,
+  // so a mapped profile read cost ~4.6× an unmapped one under per-read commits (bench/read-cache.ts).
   const orm = drizzle(sqlite, { schema });
   if (!opts.readonly && opts.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
   const statements = new StatementCache((sql) => sqlite.prepare(sql));
