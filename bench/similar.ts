@@ -23,9 +23,10 @@
  *    (its own process, default settings: synchronous
  *    FULL, audit on; pipeline off so the N queued refresh jobs stay queued) loads it instead of
  *    rebuilding. Open loop at --similar-rates (latency from each request's scheduled send time, so
- *    a stall is not hidden), beside a raw baseline: a hono server doing the same lookups with
- *    better-sqlite3 (alias → user, the user's vector, the neighbours' external ids) around raw
- *    hnswlib on the same file, without auth, audit, traits or per-block explanations.
+ *    a stall is not hidden), beside a raw baseline (bench/similar-raw.ts, a process importing only
+ *    hono, better-sqlite3 and hnswlib): the same answer (neighbours, similarities, block cosines,
+ *    shared traits; compared on 100 ids before the rows) from the fewest prepared statements around
+ *    raw hnswlib on the same file, without auth, rate limit, audit or logs.
  *    --skip-ef skips the recall table (and loading the index in this process).
  *    The load generator is a child process of its own (bench/open-loop.ts, 64 MB heap); each row also
  *    prints its send lag and the servers' run-queue wait, storage reads, event-loop delay and GC
