@@ -21,7 +21,7 @@ beforeAll(async () => {
   api = createTestApi({ TRAITLENS_VECTOR_W_BEHAVIOUR: '0', TRAITLENS_INDEX_SAVE_MS: '0', TRAITLENS_HNSW_EF: '400' });
   layout = layoutFor(indexConfig(api.path));
   ({ ids } = await seedUsers(api.store, layout, N));
-  const trait = (i: number, key: string, value: unknown, confidence: number, kind: 'semantic' | 'declared' | 'computed' = 'semantic') =>
+  const trait = (i: number, key: string, value: string | number, confidence: number, kind: 'semantic' | 'declared' | 'computed' = 'semantic') =>
     insertTrait(api.db, { userId: ids[i]!, key, value, kind, confidence, evidence: [], producer: 'test', version: '1', validFrom: 1 });
   for (let i = 0; i < N; i++) {
     trait(i, 'interest', i % 3 === 0 ? 'hiking' : 'chess', 0.5 + (i % 5) / 10);
