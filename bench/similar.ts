@@ -2,7 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
- *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
+ *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--similar-synchronous FULL|NORMAL] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -100,6 +100,8 @@ const { values } = parseArgs({
     'similar-rates': { type: 'string', default: '100,300' },
     /** hnsw ef of the /similar servers (TRAITLENS_HNSW_EF; default: the server's default) */
     'similar-ef': { type: 'string' },
+    /** TRAITLENS_DB_SYNCHRONOUS of our /similar server (default FULL, the server's default): NORMAL shows what the audit commit's fsync costs */
+    'similar-synchronous': { type: 'string', default: 'FULL' },
     /** only fill the cached /similar database (no index build), e.g. while another process builds the index */
     'similar-fill-only': { type: 'boolean', default: false },
     /** where the /similar database is built (N users: about 1.3 KB each) */
@@ -711,7 +713,7 @@ else {
   if (similarHttp) {
     const h = similarHttp;
     console.log(
-      `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB; same answer from both on ${h.answers_equal_of_100}/100 ids`,
+      `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, synchronous ${values['similar-synchronous']}, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB; same answer from both on ${h.answers_equal_of_100}/100 ids`,
     );
     console.log(
       'server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req  run-queue ms/req | from send p50/p99 ms  gen lag p99/max ms  gen CPU/run-queue ms/req | raw/ours p99',
@@ -900,6 +902,7 @@ function similarEnv(dbPath: string, ef: number): Record<string, string> {
     TRAITLENS_WORKER: 'false',
     TRAITLENS_RATE_LIMIT_RPS: '0',
     TRAITLENS_HNSW_EF: String(ef),
+    TRAITLENS_DB_SYNCHRONOUS: values['similar-synchronous'] as string,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
