@@ -81,7 +81,10 @@ export function profileRoutes(s: ProfileServices) {
         for (const [ref, id] of users) seen.set(ref, id);
         c.set('resolvedUsers', seen);
         // results[].userId, named here so the registry need not re-parse the answer for the audit.
-        c.set('returnedUsers', r.results.map((x) => x.userId));
+        c.set(
+          'returnedUsers',
+          r.results.map((x) => x.userId),
+        );
         return c.json({ userId: params.id, k: query.k, ...r });
       },
     }),
