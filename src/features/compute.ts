@@ -335,20 +335,55 @@ export async function computeFeatureRows(features: FeatureStore, opts: { asOf: n
  * One user's events up to `asOf` with every property key `schemas` need, read once so a refresh
  * computes computed traits, each model's features and sequences without reading them again.
  */
-export async function loadUserEvents(features: FeatureStore, userId: number, asOf: number, schemas: readonly FeatureSchema[] = []): Promise<UserEvents> {
+export async function loadUserEvents(
+  features: FeatureStore,
+  userId: number,
+  asOf: number,
+  schemas: readonly FeatureSchema[] = [],
+  /** more property keys to extract (after the schemas' own), e.g. the item block's interaction keys */
+  extraKeys: readonly string[] = [],
+): Promise<UserEvents> {
   checkAsOf(asOf);
-  const keys = propertyKeys(schemas);
+  const keys = [...new Set([...propertyKeys(schemas), ...extraKeys])];
   const events: FeatureEvent[] = [];
   for await (const page of features.scanEvents({ asOf, props: keys, userIds: [userId] })) for (const e of page) events.push(e);
   return { userId, asOf, keys, events };
 }
 
+/** One user's events folded under one schema: the finished row and the state computed traits read beside it. */
+interface Folded {
+  defs: FeatureDef[];
+  row: (number | null)[];
+  acc: Acc;
+}
+
+/**
+ * The folds already made of each user's events, by schema: a refresh's consumers that use the same
+ * schema (computed traits and the profile's behaviour block both use the base schema) share one
+ * fold instead of each folding the events again. Keyed by the events object a refresh read once
+ * (immutable), so it lives as long as that object.
+ */
+const folds = new WeakMap<UserEvents, Map<string, Folded>>();
+
+function foldedOf(ev: UserEvents, schema: FeatureSchema): Folded {
+  let byKey = folds.get(ev);
+  if (!byKey) folds.set(ev, (byKey = new Map()));
+  const key = JSON.stringify(schema);
+  let f = byKey.get(key);
+  if (!f) {
+    const acc = foldUser(ev.events, ev.asOf, schema, propColumns(schema, ev.keys));
+    f = { defs: featureDefs(schema), row: finish(acc, ev.asOf, schema, schema.eventTypes.length), acc };
+    byKey.set(key, f);
+  }
+  return f;
+}
+
 /** `computeFeatureRows` for one user from events already read (no row when the user has none). */
 export function featureRowsFromEvents(ev: UserEvents, schema: FeatureSchema): FeatureRows {
-  const defs = featureDefs(schema);
-  if (!ev.events.length) return { asOf: ev.asOf, defs, userIds: [], rows: [] };
-  const a = foldUser(ev.events, ev.asOf, schema, propColumns(schema, ev.keys));
-  return { asOf: ev.asOf, defs, userIds: [ev.userId], rows: [finish(a, ev.asOf, schema, schema.eventTypes.length)] };
+  if (!ev.events.length) return { asOf: ev.asOf, defs: featureDefs(schema), userIds: [], rows: [] };
+  const f = foldedOf(ev, schema);
+  // copies: a caller may change what it is given; the fold stays as computed
+  return { asOf: ev.asOf, defs: f.defs.slice(), userIds: [ev.userId], rows: [f.row.slice()] };
 }
 
 export interface UserFeatureSummary {
@@ -362,9 +397,7 @@ export interface UserFeatureSummary {
 
 /** What computed traits read: one user's feature vector plus the two values beside it. */
 export function summariseUser(ev: UserEvents, schema: FeatureSchema): UserFeatureSummary {
-  const a = foldUser(ev.events, ev.asOf, schema, propColumns(schema, ev.keys));
-  const defs = featureDefs(schema);
-  const row = finish(a, ev.asOf, schema, schema.eventTypes.length);
+  const { acc: a, defs, row } = foldedOf(ev, schema);
   let topCategory: string | null = null;
   let best = 0;
   for (const [c, k] of a.cats) if (k > best || (k === best && topCategory !== null && c < topCategory)) [topCategory, best] = [c, k];

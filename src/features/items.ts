@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { UnprocessableError, ValidationError } from '../core/errors.ts';
 import type { FeatureEvent, FeatureStore } from '../db/stores/features.ts';
+import { interactionWeight, type InteractionSelection, type UserItem as StoredUserItem } from '../db/stores/items.ts';
 import type { UserEvents } from './compute.ts';
 
 const propName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'property and event names are snake_case (as cleaning stores them)');
@@ -273,4 +274,52 @@ export function pooledMatrix(bags: Float32Array, vocabSize: number, vectors: Flo
     if (norm > 0) for (let d = 0; d < dim; d++) out[o + d] = (out[o + d] as number) / norm;
   }
   return out;
+}
+
+/** The scan keys the interaction selection reads (the item properties, then the weight property). */
+export const interactionScanKeys = (sel: InteractionSelection): string[] => [...sel.itemProperties, ...(sel.weightProperty ? [sel.weightProperty] : [])];
+
+/**
+ * `ItemStore.userItems(userId, { ...sel, until })` computed from the user's events a refresh has
+ * already read (scanned with `interactionScanKeys(sel)`, `until` ≤ asOf + 1): the same rows, order
+ * and sums, without reading the events again. The store's rule is SQL (the first item property whose
+ * text is non-empty; interactionWeight of the weight property's JSON value), and some JSON types read
+ * differently on SQLite and PostgreSQL (a number's text, a boolean weight): when an event holds such a
+ * value — an item property that is not a plain string, a weight of 0 — this returns null and the
+ * caller asks the store, whose answer is the reference.
+ */
+export function interactionItemsFromEvents(ev: UserEvents, sel: InteractionSelection, until: number): StoredUserItem[] | null {
+  if (until > ev.asOf + 1) return null; // events after the cut-off were not read
+  const itemCols = sel.itemProperties.map((k) => ev.keys.indexOf(k));
+  const wi = sel.weightProperty ? ev.keys.indexOf(sel.weightProperty) : -1;
+  if (itemCols.some((i) => i < 0) || (sel.weightProperty && wi < 0)) return null;
+  const cols = itemCols.map((i) => `p${i}` as const);
+  const weightCol = wi >= 0 ? (`p${wi}` as const) : null;
+  const types = sel.types?.length ? new Set(sel.types) : null;
+  const by = new Map<string, StoredUserItem>();
+  for (const e of ev.events) {
+    if (e.ts >= until || (types && !types.has(e.type))) continue;
+    let item: string | null = null;
+    for (const c of cols) {
+      const v = e[c];
+      if (v === null || v === undefined || v === '') continue;
+      // JSON text of an object or array, a number or a boolean: their text is the engine's own
+      if (typeof v !== 'string' || v[0] === '{' || v[0] === '[') return null;
+      item = v;
+      break;
+    }
+    if (item === null) continue;
+    const raw = weightCol ? e[weightCol] : null;
+    // 0 may be a JSON false (PostgreSQL counts it 1, SQLite as 0): the store decides
+    if (raw === 0) return null;
+    const weight = interactionWeight(raw);
+    if (weight === undefined) continue;
+    const u = by.get(item);
+    if (u) {
+      u.n++;
+      u.weight += weight;
+      if (e.ts > u.lastTs) u.lastTs = e.ts;
+    } else by.set(item, { item, n: 1, weight, lastTs: e.ts });
+  }
+  return [...by.values()].sort((a, b) => b.lastTs - a.lastTs || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0));
 }

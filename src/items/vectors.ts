@@ -35,10 +35,22 @@ export function nearestItems(model: ItemVectors, item: string, k: number): { ite
   return topR.map((r, j) => ({ item: items[r]!, score: topS[j]! }));
 }
 
+/** Item id → row, built once per items array (a refresh pools every user's items in the same pinned model). */
+const indexes = new WeakMap<readonly string[], { length: number; index: Map<string, number> }>();
+function itemIndex(items: readonly string[]): Map<string, number> {
+  let hit = indexes.get(items);
+  // rebuilt when the array grew or shrank since (models' arrays are not changed in place)
+  if (!hit || hit.length !== items.length) {
+    hit = { length: items.length, index: new Map(items.map((id, i) => [id, i])) };
+    indexes.set(items, hit);
+  }
+  return hit.index;
+}
+
 /** The normalised weighted mean of the user's known items' vectors; undefined when none is known. */
 export function poolUserItems(model: ItemVectors, userItems: readonly { item: string; weight: number }[]): Float32Array | undefined {
   const { dim, vectors } = model;
-  const index = new Map(model.items.map((id, i) => [id, i]));
+  const index = itemIndex(model.items);
   const out = new Float32Array(dim);
   let any = false;
   for (const { item, weight } of userItems) {

@@ -5,6 +5,7 @@ import type { UserDataSection } from '../db/user-data.ts';
 import { REFRESH_JOB } from '../db/stores/events.ts';
 import { loadUserEvents, type UserEvents } from '../features/compute.ts';
 import { updateComputedTraits, type ComputedTraitsResult } from '../features/traits.ts';
+import { interactionItemsFromEvents, interactionScanKeys } from '../features/items.ts';
 import { listModels } from '../predict/registry.ts';
 import type { LoadedModel, ScoreSummary } from '../predict/score.ts';
 import { embedUser, type EmbedReport } from '../embed/embed-stage.ts';
@@ -16,7 +17,7 @@ import type { Catalogue } from '../traits/catalogue.ts';
 import { extractTraitsForUsersSettled, type TraitStageDeps, type TraitStageOutcome, type TraitStageReport } from '../traits/extract-stage.ts';
 import { LlmExtractor } from '../traits/llm-extractor.ts';
 import { OfflineExtractor } from '../traits/offline.ts';
-import { profileDepsFromConfig, updateUserProfile, type ProfileReport } from '../profile/profile-stage.ts';
+import { profileDepsFromConfig, profileItems, updateUserProfiles, type ProfileOutcome, type ProfileReport, type ProfileUpdate } from '../profile/profile-stage.ts';
 import { ITEMS_TRAIN_JOB, itemsTrainHandler, startItemRetrainSchedule } from './item-embeddings.ts';
 import type { WorkerClock } from '../jobs/worker.ts';
 
@@ -105,13 +106,17 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
     const models = score ? await score.loadLatestModels({ dir: modelsDir, listing }) : [];
     return { score, models };
   };
-  // The user's events are read once: computed traits, every model's features, the profile's behaviour block.
+  // The user's events are read once: computed traits, every model's features, the profile's
+  // behaviour block and its item block (the interaction keys are extracted too).
+  const itemSelection = profileItems(profileDeps);
+  const itemKeys = interactionScanKeys(itemSelection);
   const readEvents = (userId: number, at: number, models: readonly LoadedModel[]) =>
     loadUserEvents(
       store.features,
       userId,
       at,
       models.map((m) => m.artefact.schema),
+      itemKeys,
     );
   const refreshBehaviour = async (userId: number) => {
     const at = parts.featuresAsOf ?? Date.now();
@@ -157,7 +162,8 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
    * Refreshes several users (a slice of the job worker): the trait stage for all of them with
    * their merges in one transaction (extractTraitsForUsersSettled), then each user's text
    * embedding, then the behaviour stage for all of them at once (one model listing, one forward
-   * pass and one predictions transaction per model), then each user's vector. Users fail alone: a
+   * pass and one predictions transaction per model), then each user's vector (the changed ones
+   * written in one transaction). Users fail alone: a
    * failed trait group is retried one merge per transaction, and when the batched behaviour stage
    * fails, each user's is run on its own.
    */
@@ -202,7 +208,9 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
         batch = null;
       }
       const share = (performance.now() - t0) / open.length;
-      for (const { userId, traits, emb, ms } of open) {
+      const vectors: { o: (typeof open)[number]; b: NonNullable<RefreshReport['behaviour']>; update: ProfileUpdate }[] = [];
+      for (const o of open) {
+        const { userId, traits, emb, ms } = o;
         try {
           let b: { report: NonNullable<RefreshReport['behaviour']>; events: UserEvents; traits?: Trait[] | undefined } | undefined = batch?.get(userId);
           if (b) ms.behaviour = share;
@@ -211,17 +219,33 @@ export function createPipeline(store: Store, config: Config, parts: PipelinePart
             b = await refreshBehaviour(userId);
             ms.behaviour = performance.now() - t;
           }
-          if (!embeddings) {
-            done.set(userId, { ok: true, report: { traits, embeddings: emb, behaviour: b.report, ms } });
-            continue;
+          if (!embeddings) done.set(userId, { ok: true, report: { traits, embeddings: emb, behaviour: b.report, ms } });
+          else {
+            // the item block's interactions from the events already read (null: the store's SQL decides)
+            const items = interactionItemsFromEvents(b.events, itemSelection, b.events.asOf + 1);
+            vectors.push({
+              o,
+              b: b.report,
+              update: { userId, now: b.events.asOf, events: b.events, ...(b.traits ? { traits: b.traits } : {}), ...(items ? { items } : {}) },
+            });
           }
-          const t = performance.now();
-          const profile = await updateUserProfile(profileDeps, userId, { now: b.events.asOf, events: b.events, ...(b.traits ? { traits: b.traits } : {}) });
-          ms.profile = performance.now() - t;
-          done.set(userId, { ok: true, report: { traits, embeddings: emb, behaviour: b.report, profile, ms } });
         } catch (error) {
           done.set(userId, { ok: false, error });
         }
+      }
+      // The slice's vectors: built one by one, the changed ones written in one transaction.
+      if (vectors.length) {
+        const t = performance.now();
+        const profiles = await updateUserProfiles(
+          profileDeps,
+          vectors.map((v) => v.update),
+        );
+        const vshare = (performance.now() - t) / vectors.length;
+        vectors.forEach(({ o, b }, i) => {
+          const p = profiles[i] as ProfileOutcome;
+          o.ms.profile = vshare;
+          done.set(o.userId, p.ok ? { ok: true, report: { traits: o.traits, embeddings: o.emb, behaviour: b, profile: p.report, ms: o.ms } } : { ok: false, error: p.error });
+        });
       }
     }
     return userIds.map((u) => done.get(u) as RefreshOutcome);

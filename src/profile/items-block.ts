@@ -10,7 +10,7 @@
  * change the vector version under a running index; reindex after it to use the new embeddings.
  */
 import type { Store } from '../db/store.ts';
-import type { InteractionSelection } from '../db/stores/items.ts';
+import type { InteractionSelection, UserItem } from '../db/stores/items.ts';
 import { poolUserItems } from '../items/embeddings.ts';
 import type { ItemBlockSource } from './vector.ts';
 
@@ -88,7 +88,11 @@ export function ensureItemModel(store: Store, now = Date.now()): Promise<PinnedI
 
 /** One user's item block as of `until` (exclusive), null when none of their items is in the model. */
 export async function itemBlock(store: Store, model: PinnedItemModel, userId: number, selection: InteractionSelection, until: number): Promise<Float32Array | null> {
-  const items = await store.items.userItems(userId, { ...selection, until });
+  return itemBlockOf(model, await store.items.userItems(userId, { ...selection, until }));
+}
+
+/** The item block from the user's items (`ItemStore.userItems`' rows, in its order), null when none is in the model. */
+export function itemBlockOf(model: PinnedItemModel, items: readonly UserItem[]): Float32Array | null {
   if (!items.length) return null;
   return (
     poolUserItems(

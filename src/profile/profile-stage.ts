@@ -12,10 +12,10 @@ import type { ProfileRow, ProfileWrite } from '../db/stores/profiles.ts';
 import type { Embedder } from '../providers/types.ts';
 import type { UserEvents } from '../features/compute.ts';
 import { behaviourVectorFromEvents, behaviourVectors, ensureBehaviourScaler, fitBehaviourScaler, loadBehaviourScaler, type BehaviourScaler } from './behaviour.ts';
-import { ensureItemModel, itemBlock, loadPinnedItemModel, pinItemModel, type PinnedItemModel } from './items-block.ts';
+import { ensureItemModel, itemBlock, itemBlockOf, loadPinnedItemModel, pinItemModel, type PinnedItemModel } from './items-block.ts';
 import { factStatements, withFacts } from './fact-text.ts';
 import { composeVector, vectorLayout, weightsFromConfig, type BlockName, type BlockWeights, type VectorLayout } from './vector.ts';
-import type { InteractionSelection } from '../db/stores/items.ts';
+import type { InteractionSelection, UserItem } from '../db/stores/items.ts';
 
 export interface ProfileDeps {
   store: Store;
@@ -39,6 +39,9 @@ export const profileDepsFromConfig = (store: Store, embedder: Embedder, config: 
 });
 
 const DEFAULT_ITEMS: InteractionSelection = { itemProperties: ['item'] };
+
+/** Which events are item interactions for the item block (ProfileDeps.items, or property `item`). */
+export const profileItems = (deps: Pick<ProfileDeps, 'items'>): InteractionSelection => deps.items ?? DEFAULT_ITEMS;
 
 // Vectors and summaries are derived data: their sections in src/db/stores/user-data.ts erase them
 // with the user and on profiling withdrawal.
@@ -110,6 +113,8 @@ async function buildUserVector(
   behaviourGiven?: Float32Array | null,
   itemModel: PinnedItemModel | null = null,
   traitsGiven?: readonly Trait[],
+  /** the user's items as `ItemStore.userItems` gives them as of the vector's time, when the caller has them */
+  itemsGiven?: readonly UserItem[],
 ): Promise<Built> {
   const { store } = deps;
   const user = await store.profiles.subject(userId);
@@ -125,7 +130,7 @@ async function buildUserVector(
   const behaviour = behaviourGiven !== undefined ? behaviourGiven : scaler ? ((await behaviourVectors(store, scaler, now, [userId])).get(userId) ?? null) : null;
   const traits = textAllowed ? await traitBlock(deps.embedder, current) : null;
   // The user's items as of the vector's time (events at or before `now`), pooled in the pinned model.
-  const items = itemModel ? await itemBlock(store, itemModel, userId, deps.items ?? DEFAULT_ITEMS, now + 1) : null;
+  const items = itemModel ? (itemsGiven ? itemBlockOf(itemModel, itemsGiven) : await itemBlock(store, itemModel, userId, profileItems(deps), now + 1)) : null;
   const composed = composeVector(layout, { text, behaviour, traits, items });
   return { userId, version: layout.version, row: composed ? { ...composed, profileVersion: user.profileVersion } : null };
 }
@@ -172,6 +177,66 @@ export async function updateUserProfile(
   const ev = opts.events;
   const given = scaler && ev && ev.userId === userId && ev.asOf === now ? behaviourVectorFromEvents(scaler, ev) : undefined;
   return writeBuilt(deps.store, await buildUserVector(deps, userId, layout, scaler, now, given, itemModel, opts.traits));
+}
+
+/** One user's input to `updateUserProfiles`: `updateUserProfile`'s options, with the user. */
+export interface ProfileUpdate {
+  userId: number;
+  now: number;
+  events?: UserEvents;
+  traits?: readonly Trait[];
+  /** the user's items as `ItemStore.userItems(userId, { ...profileItems(deps), until: now + 1 })` gives them, when the caller has them */
+  items?: readonly UserItem[];
+}
+
+export type ProfileOutcome = { ok: true; report: ProfileReport } | { ok: false; error: unknown };
+
+/**
+ * `updateUserProfile` for several users (the refresh's slice), one outcome per input, in order:
+ * the layout read once per distinct `now`, the stored rows read in one statement, and the vectors
+ * that changed (and the removals) written in one transaction: one commit for the slice instead of
+ * one per user. Each vector is the one `updateUserProfile` would store. A user whose vector
+ * cannot be built fails alone; when the shared transaction fails, each write is retried on its own.
+ */
+export async function updateUserProfiles(deps: ProfileDeps, updates: readonly ProfileUpdate[]): Promise<ProfileOutcome[]> {
+  const layouts = new Map<number, Awaited<ReturnType<typeof currentLayout>>>();
+  const out: ProfileOutcome[] = [];
+  const built: { i: number; b: Built }[] = [];
+  for (const [i, u] of updates.entries()) {
+    try {
+      let l = layouts.get(u.now);
+      if (!l) layouts.set(u.now, (l = await currentLayout(deps, { now: u.now })));
+      const ev = u.events;
+      const given = l.scaler && ev && ev.userId === u.userId && ev.asOf === u.now ? behaviourVectorFromEvents(l.scaler, ev) : undefined;
+      built.push({ i, b: await buildUserVector(deps, u.userId, l.layout, l.scaler, u.now, given, l.itemModel, u.traits, u.items) });
+    } catch (error) {
+      out[i] = { ok: false, error };
+    }
+  }
+  const report = (b: Built): ProfileReport => ({ userId: b.userId, stored: b.row !== null, version: b.version, blocks: b.row?.present ?? null });
+  try {
+    const stored = await deps.store.profiles.getMany(built.filter(({ b }) => b.row).map(({ b }) => b.userId));
+    const at = Date.now();
+    const upserts: ProfileWrite[] = [];
+    const deletes: number[] = [];
+    for (const { b } of built) {
+      const w = toWrite(b, at);
+      if (!w) deletes.push(b.userId);
+      else if (!sameProfile(stored.get(b.userId) ?? null, w)) upserts.push(w);
+    }
+    await deps.store.profiles.writeMany(upserts, deletes);
+    for (const { i, b } of built) out[i] = { ok: true, report: report(b) };
+  } catch {
+    // Nothing of the slice landed: each user's write on its own (users fail alone).
+    for (const { i, b } of built) {
+      try {
+        out[i] = { ok: true, report: await writeBuilt(deps.store, b) };
+      } catch (error) {
+        out[i] = { ok: false, error };
+      }
+    }
+  }
+  return out;
 }
 
 /**

@@ -363,10 +363,26 @@ const PATTERNS: ReadonlyArray<[SensitiveCategory, RegExp]> = SENSITIVE_CATEGORIE
   new RegExp(`(?<![\\p{L}\\p{N}])(?:${WORDS[c].join('|')})(?![\\p{L}\\p{N}])`, 'iu'),
 ]);
 
+/**
+ * Every category whose words a text holds, in PATTERNS order. Remembered per text: the same quotes
+ * are judged again and again (each op and fact that cites a quote, and the extractor's filter then
+ * the trait stage's), and each judgement runs every category's large pattern.
+ */
+const seenTexts = new Map<string, readonly SensitiveCategory[]>();
+const SEEN_TEXTS_MAX = 20_000;
+function textCategories(text: string): readonly SensitiveCategory[] {
+  let cats = seenTexts.get(text);
+  if (!cats) {
+    cats = PATTERNS.filter(([, re]) => re.test(text)).map(([c]) => c);
+    if (seenTexts.size >= SEEN_TEXTS_MAX) seenTexts.clear();
+    seenTexts.set(text, cats);
+  }
+  return cats;
+}
+
 /** The sensitive category a text clearly belongs to, or null. */
 export function sensitiveCategoryOf(text: string): SensitiveCategory | null {
-  for (const [c, re] of PATTERNS) if (re.test(text)) return c;
-  return null;
+  return textCategories(text)[0] ?? null;
 }
 
 /** The category of an op, judged by key, then value, then each quote. */
@@ -435,7 +451,7 @@ export function factCategories(f: FactOp): SensitiveCategory[] {
     ...(typeof f.typed?.value === 'string' ? [f.typed.value.replace(/_/g, ' ')] : []),
     ...f.evidence.map((e) => e.quote),
   ];
-  for (const t of texts) for (const [c, re] of PATTERNS) if (re.test(t)) out.add(c);
+  for (const t of texts) for (const c of textCategories(t)) out.add(c);
   return [...out];
 }
 
@@ -463,6 +479,6 @@ function categoriesOf(op: TraitOp): SensitiveCategory[] {
   const byKey = KEY_CATEGORY[op.key];
   if (byKey) out.add(byKey);
   const texts = [...(typeof op.value === 'string' ? [op.value.replace(/_/g, ' ')] : []), ...op.evidence.map((e) => e.quote)];
-  for (const t of texts) for (const [c, re] of PATTERNS) if (re.test(t)) out.add(c);
+  for (const t of texts) for (const c of textCategories(t)) out.add(c);
   return [...out];
 }

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { computeFeatureRows, computeUserFeatures, fitFeatureSchema } from '../../src/features/compute.ts';
+import { computeFeatureRows, computeUserFeatures, featureRowsFromEvents, fitFeatureSchema, loadUserEvents, summariseUser } from '../../src/features/compute.ts';
 import { featureDefs, type FeatureSchema } from '../../src/features/definitions.ts';
 import { fitPreprocessor, transformRows } from '../../src/features/matrix.ts';
 import { computeSequences, sequenceDim } from '../../src/features/sequence.ts';
-import { updateComputedTraits } from '../../src/features/traits.ts';
+import { baseSchema, updateComputedTraits } from '../../src/features/traits.ts';
 import { listCurrentTraits, traitHistory } from '../../src/db/traits.ts';
 import { createTempDb, type TempDb } from '../support/temp-db.ts';
 import { ingest, userId } from './helpers.ts';
@@ -75,6 +75,30 @@ describe('behavioural features', () => {
     expect(f.cat_books_share).toBeCloseTo(2 / 3, 12);
     expect(f.cat_games_share).toBeCloseTo(1 / 3, 12);
     expect(f.cat_other_share).toBe(0);
+  });
+
+  it('one refresh folds a user’s events once per schema: every consumer gets the whole-scan values, and changing what one got changes nothing for the next', async () => {
+    ingest(t.db, [...U1, ...FUTURE]);
+    const u = userId(t.db, 'u1');
+    const schema = await schemaAt(ASOF);
+    const whole = await computeFeatureRows(t.store.features, { asOf: ASOF, schema, userIds: [u] });
+    const ev = await loadUserEvents(t.store.features, u, ASOF, [schema]);
+    const a = featureRowsFromEvents(ev, schema);
+    expect(a.rows).toEqual(whole.rows);
+    expect(a.defs).toEqual(whole.defs);
+    (a.rows[0] as (number | null)[]).fill(-1);
+    a.defs.length = 0;
+    const b = featureRowsFromEvents(ev, schema);
+    expect(b.rows).toEqual(whole.rows);
+    expect(b.defs).toEqual(whole.defs);
+    // computed traits' summary and the behaviour block's rows use the same base schema: the same numbers
+    const base = baseSchema(ASOF);
+    const s = summariseUser(ev, base);
+    const r = featureRowsFromEvents(ev, base);
+    expect(r.defs.map((d, i) => [d.name, r.rows[0]?.[i] ?? null])).toEqual(Object.entries(s.values));
+    const wholeBase = await computeFeatureRows(t.store.features, { asOf: ASOF, schema: base, userIds: [u] });
+    expect(Object.entries(s.values)).toEqual(wholeBase.defs.map((d, i) => [d.name, wholeBase.rows[0]?.[i] ?? null]));
+    expect(summariseUser(ev, base)).toEqual(s);
   });
 
   it('leakage guard: events after the cut-off change nothing', async () => {

@@ -102,6 +102,19 @@ function padded(ids: readonly number[]): readonly number[] {
 }
 const nOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** A JSON value as json_extract gives it on SQLite: null for JSON null or missing, booleans as 1/0, objects and arrays as JSON text. */
+function normValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v;
+}
+
+/** A top-level key of parsed properties (null when not an object), as json_extract reads it. */
+function propertyOf(p: Record<string, unknown> | null, k: string): unknown {
+  return p !== null && Object.hasOwn(p, k) ? normValue(p[k]) : null;
+}
+
 export class SqlFeatureStore implements FeatureStore {
   constructor(
     protected readonly x: Executor,
@@ -109,12 +122,7 @@ export class SqlFeatureStore implements FeatureStore {
   ) {}
 
   /** PostgreSQL's parsed jsonb gives booleans and objects; SQLite gives 1/0 and JSON text. */
-  private readonly norm = (v: unknown): unknown => {
-    if (v === null || v === undefined) return null;
-    if (typeof v === 'boolean') return v ? 1 : 0;
-    if (typeof v === 'object') return JSON.stringify(v);
-    return v;
-  };
+  private readonly norm = normValue;
 
   async *scanEvents(scan: FeatureScan): AsyncIterable<FeatureEvent[]> {
     const { d } = this;
@@ -172,25 +180,34 @@ export class SqlFeatureStore implements FeatureStore {
             params = [...list, scan.asOf, ...(after ?? [])];
           }
         }
-        const rows = await this.x.all<FeatureEvent>(sql, params);
+        let rows = await this.x.all<FeatureEvent>(sql, params);
         if (!rows.length) break;
         if (parseHere) {
-          for (const r of rows) {
-            const o = r as unknown as Record<string, unknown>;
-            const text = o.properties as string | null;
-            const p = (text ? JSON.parse(text) : null) as Record<string, unknown> | null;
-            const v = (k: string): unknown => (p !== null && typeof p === 'object' && !Array.isArray(p) && Object.hasOwn(p, k) ? this.norm(p[k]) : null);
-            delete o.properties;
-            o.price = v('price');
-            o.quantity = v('quantity');
-            o.amount = v('amount');
-            o.revenue = v('revenue');
-            o.total = v('total');
-            o.value = v('value');
-            o.dwellMs = v('dwell_ms');
-            o.category = v('category');
-            for (let i = 0; i < props.length; i++) o[`p${i}`] = v(props[i] as string);
-          }
+          // A new object of one shape per event (deleting `properties` from the driver's row would
+          // turn every row into a slow dictionary-mode object for the features' fold).
+          const raw = rows as unknown as { userId: number; id: number; ts: number; type: string; properties: string | null }[];
+          const propCols = props.map((_, i) => `p${i}`);
+          rows = raw.map((r) => {
+            const parsed: unknown = r.properties ? JSON.parse(r.properties) : null;
+            const p = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+            // no closure per row (a function made per row costs more than the lookups it does)
+            const o: FeatureEvent = {
+              userId: r.userId,
+              id: r.id,
+              ts: r.ts,
+              type: r.type,
+              price: propertyOf(p, 'price'),
+              quantity: propertyOf(p, 'quantity'),
+              amount: propertyOf(p, 'amount'),
+              revenue: propertyOf(p, 'revenue'),
+              total: propertyOf(p, 'total'),
+              value: propertyOf(p, 'value'),
+              dwellMs: propertyOf(p, 'dwell_ms'),
+              category: propertyOf(p, 'category'),
+            };
+            for (let i = 0; i < props.length; i++) o[propCols[i] as `p${number}`] = propertyOf(p, props[i] as string);
+            return o;
+          });
         } else if (fix) {
           for (const r of rows) {
             const o = r as unknown as Record<string, unknown>;
