@@ -1,12 +1,12 @@
 /**
  * Pipeline benchmark: the refresh over every demo user, with the offline providers, beside its
  * dependency floor in the same run.
- *   node --import tsx bench/pipeline.ts [--users 2000] [--seed 42] [--limit N] [--batch 4] [--repeat 3] [--cpu-prof file [--cpu-prof-pass first|steady]]
+ *   node --import tsx bench/pipeline.ts [--users 2000] [--seed 42] [--limit N] [--batch N] [--repeat 3] [--cpu-prof file [--cpu-prof-pass first|steady]]
  *
  * The demo database (`traitlens demo --no-serve`'s steps: population, import, declared data,
  * pipeline, models, items, vectors) is built once and cached under .cache/bench-pipeline/<users>-<seed>/;
  * each run copies it and refreshes every user 1 + `--repeat` times on the copy through `refreshUsers` in slices of
- * `--batch` users (the job worker's slice; its default concurrency is 4). The first pass has every
+ * `--batch` users (default: the job worker's slice, TRAITLENS_WORKER_SLICE, 16). The first pass has every
  * text signal new to the extractor (forceFirstPass removes the extractor's read marks, traits and
  * facts from the copy: extracted, merged, vectors rewritten); the second is the steady state (no new
  * signals), with trait rows added per user (0 expected), per-stage wall time (RefreshReport.ms) and
@@ -41,8 +41,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '42' },
     limit: { type: 'string' },
-    /** users per refreshUsers call: the job worker's slice (its default concurrency is 4) */
-    batch: { type: 'string', default: '4' },
+    /** users per refreshUsers call (default: the job worker's slice, TRAITLENS_WORKER_SLICE) */
+    batch: { type: 'string' },
     /** only the floor, on the run database the last full run left (settled) */
     'floor-only': { type: 'boolean', default: false },
     /** steady-state passes, and floor runs, measured: the ratio uses the fastest of each (by CPU) */
@@ -93,7 +93,7 @@ const asOf = (await store.features.maxEventTs()) ?? Date.now();
 const { pipeline } = assembleRuntime(store, config, { featuresAsOf: asOf });
 let ids = (db.sqlite.prepare('SELECT id FROM users ORDER BY id').all() as { id: number }[]).map((r) => r.id);
 if (values.limit) ids = ids.slice(0, Number(values.limit));
-const batch = Math.max(1, Number(values.batch));
+const batch = Math.max(1, Number(values.batch ?? base.TRAITLENS_WORKER_SLICE));
 const traitRows = (): number => (db.sqlite.prepare('SELECT COUNT(*) AS n FROM traits').get() as { n: number }).n;
 /** user_profiles' updated_at by user: a pass's written vectors are the rows whose stamp moved. */
 const profileStamps = (): Map<number, number> =>

@@ -87,6 +87,13 @@ export const configSchema = z.object({
   /** Offline SIF embeddings: remove the common component (first principal component). */
   TRAITLENS_OFFLINE_REMOVE_PC: bool(true),
   TRAITLENS_WORKER: bool(true),
+  /**
+   * Jobs a worker claims and refreshes together (one slice): one model listing, one predict and one
+   * write transaction per stage for the whole slice. Larger slices amortise those costs (2,000 demo
+   * users, first pass: 273 users/s at 4, 335 at 16; bench/pipeline.ts --batch) but hold the write lock
+   * longer per transaction; the pipeline still yields to ingestion before each slice.
+   */
+  TRAITLENS_WORKER_SLICE: int(16, 1, 1024),
   /** A claimed job's lease; the holder renews it while the job runs (every third of it). A killed worker's jobs are reclaimed once it lapses. */
   TRAITLENS_JOB_LEASE_MS: int(30_000, 1000, 3_600_000),
   /** Finished jobs are kept this long for inspection, then pruned by the worker. */

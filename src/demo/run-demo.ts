@@ -108,7 +108,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
   const { pipeline } = assembleRuntime(store, { ...config, TRAITLENS_MODELS_DIR: modelsDir }, { featuresAsOf: dataEnd });
   const started = performance.now();
   const tally = await time('pipeline', () =>
-    pipeline.createWorker({ concurrency: 8 }).drain((t) => {
+    pipeline.createWorker().drain((t) => {
       if (t.done % 250 === 0 && t.done > 0) log(`  ${t.done} users processed`);
     }),
   );

@@ -90,8 +90,12 @@ function failureOf(err: unknown): { retryable: boolean; deferred: boolean; retry
 type Resolved = Required<Omit<WorkerOptions, 'onError' | 'onDone' | 'onLeaseLost' | 'onMaintenance' | 'workerId' | 'beforeSlice' | 'random'>> &
   Pick<WorkerOptions, 'onError' | 'onDone' | 'onLeaseLost' | 'onMaintenance' | 'beforeSlice' | 'random'>;
 
-export function workerDefaults(config: { TRAITLENS_JOB_LEASE_MS: number; TRAITLENS_JOBS_RETENTION_MS: number }): Pick<WorkerOptions, 'leaseMs' | 'retentionMs'> {
-  return { leaseMs: config.TRAITLENS_JOB_LEASE_MS, retentionMs: config.TRAITLENS_JOBS_RETENTION_MS };
+export function workerDefaults(config: {
+  TRAITLENS_JOB_LEASE_MS: number;
+  TRAITLENS_JOBS_RETENTION_MS: number;
+  TRAITLENS_WORKER_SLICE: number;
+}): Pick<WorkerOptions, 'leaseMs' | 'retentionMs' | 'concurrency'> {
+  return { leaseMs: config.TRAITLENS_JOB_LEASE_MS, retentionMs: config.TRAITLENS_JOBS_RETENTION_MS, concurrency: config.TRAITLENS_WORKER_SLICE };
 }
 
 /**

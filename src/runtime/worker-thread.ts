@@ -43,7 +43,13 @@ export interface PipelineThread {
 export async function startPipelineThread(opts: { config: Config; logger: Logger; concurrency?: number; maxYieldMs?: number; nice?: number }): Promise<PipelineThread> {
   const ingesting = new SharedArrayBuffer(4);
   const counter = new Int32Array(ingesting);
-  const data: ThreadData = { config: opts.config, ingesting, maxYieldMs: opts.maxYieldMs ?? 250, concurrency: opts.concurrency ?? 4, nice: opts.nice ?? 10 };
+  const data: ThreadData = {
+    config: opts.config,
+    ingesting,
+    maxYieldMs: opts.maxYieldMs ?? 250,
+    concurrency: opts.concurrency ?? opts.config.TRAITLENS_WORKER_SLICE,
+    nice: opts.nice ?? 10,
+  };
   const thread = new Thread(new URL('./worker-thread-entry.mjs', import.meta.url), { workerData: data, name: 'traitlens-pipeline' });
   const { logger } = opts;
   let running: number[] = [];
