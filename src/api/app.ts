@@ -9,6 +9,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, type ApiMetrics } from './metrics.ts';
 import { audit } from './middleware/audit/index.ts';
 import { auth } from './middleware/auth/index.ts';
+import { cachedKeyStore } from './middleware/auth/key-cache.ts';
 import { requestMetrics } from './middleware/metrics/index.ts';
 import { parseRateLimits, rateLimiter } from './middleware/rate-limit/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
@@ -43,6 +44,8 @@ export interface AppOptions {
   onWork?: () => void;
   /** Prometheus metrics; one per app by default */
   metrics?: ApiMetrics;
+  /** The clock of the verified-key cache (tests); default `Date.now` */
+  now?: () => number;
 }
 
 export const API_VERSION = '0.1.0';
@@ -59,6 +62,8 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     clampSkewMs: config.TRAITLENS_CLAMP_SKEW_MS,
   };
   const metrics = opts.metrics ?? createMetrics(storeMetricSources(store));
+  // Verified keys are trusted for TRAITLENS_KEY_CACHE_MS; revoking through /v1/keys drops one at once.
+  const keys = cachedKeyStore(store.keys, { ttlMs: config.TRAITLENS_KEY_CACHE_MS, ...(opts.now ? { now: opts.now } : {}) });
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
@@ -79,7 +84,7 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     ...itemRoutes(profiles, rt.items),
     ...segmentRoutes(profiles, rt.catalogue),
     ...jobRoutes({ jobs: store.jobs, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
-    ...keyRoutes(store.keys),
+    ...keyRoutes(keys),
     ...docsRoutes(
       () =>
         (document ??= buildOpenApi(routes, {
@@ -104,7 +109,7 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
   // The web console: static files only (no data, no key); it calls the routes above with the user's key.
   app.route('/', consoleApp());
   mountRoutes(app, routes, {
-    auth: auth(store.keys),
+    auth: auth(keys),
     rateLimit: rateLimiter({
       global: { rps: config.TRAITLENS_RATE_LIMIT_RPS, burst: config.TRAITLENS_RATE_LIMIT_BURST },
       perScope: parseRateLimits(config.TRAITLENS_RATE_LIMITS),

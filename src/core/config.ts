@@ -125,6 +125,12 @@ export const configSchema = z.object({
     .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ })]))),
   /** How long an `Idempotency-Key` and its first answer are kept (POSTs that create: segments, API keys). */
   TRAITLENS_IDEMPOTENCY_TTL_MS: int(86_400_000, 1000),
+  /**
+   * How long the server trusts an API key it has verified before asking the database again (0 = every
+   * request). A key revoked with `DELETE /v1/keys/:id` stops at once; one revoked by the CLI or another
+   * process keeps working on a running server for at most this long (SECURITY.md).
+   */
+  TRAITLENS_KEY_CACHE_MS: int(5000, 0, 60_000),
   /** Require an admin key for GET /metrics (default: public, like /healthz; keep the port private). */
   TRAITLENS_METRICS_AUTH: bool(false),
   /** Optional JSON file extending the trait catalogue. */
