@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digestOnce } from 'node:crypto';
 import type { Scope } from '../../../core/types.ts';
 import type { KeyStore } from '../../../db/stores/keys.ts';
 
@@ -46,7 +46,7 @@ export function cachedKeyStore(keys: KeyStore, opts: KeyCacheOptions): KeyStore 
       }
     },
     async verify(secret) {
-      const hash = createHash('sha256').update(secret).digest('base64');
+      const hash = digestOnce('sha256', secret, 'base64');
       const t = now();
       const hit = valid.get(hash);
       if (hit) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as digestOnce } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiEnv } from '../../types.ts';
@@ -61,10 +61,15 @@ export function etag(): MiddlewareHandler<ApiEnv> {
     let tag = res.headers.get('etag');
     if (!tag) {
       const text = jsonTexts.get(res);
-      const hash = createHash('sha1');
-      // An answer not built by jsonAnswer is read back from a clone (correct, only slower).
-      hash.update(text ?? new Uint8Array(await res.clone().arrayBuffer()));
-      tag = `"${hash.digest('hex')}"`;
+      // One-shot hash of the remembered text (no Hash object per answer); an answer not built by
+      // jsonAnswer is read back from a clone (correct, only slower).
+      const hex =
+        text !== undefined
+          ? digestOnce('sha1', text, 'hex')
+          : createHash('sha1')
+              .update(new Uint8Array(await res.clone().arrayBuffer()))
+              .digest('hex');
+      tag = `"${hex}"`;
     }
     if (!matches(tag, ifNoneMatch)) {
       res.headers.set('etag', tag);
