@@ -19,8 +19,10 @@
  * and its own CPU per request, so a generator stall shows as its own figure instead of hiding in
  * the server's.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
@@ -485,6 +487,27 @@ function run(
         finish();
       },
     );
+  });
+}
+
+/**
+ * Runs this generator as a child process with a 64 MB heap (nothing shared with the bench's process)
+ * with the given CLI flags, and resolves its JSON line. `wrap`: a command to run it under (e.g.
+ * `[taskset, '-c', '0']`).
+ */
+export function openLoopChild(flags: string[], wrap: string[] = []): Promise<OpenLoopResult> {
+  return new Promise((resolveRun, reject) => {
+    const node = [process.execPath, '--max-old-space-size=64', '--import', 'tsx', import.meta.filename, ...flags];
+    const [cmd, ...args] = [...wrap, ...node] as [string, ...string[]];
+    const child = spawn(cmd, args, { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`open-loop generator exited ${code}`));
+      resolveRun(JSON.parse(out.trim()) as OpenLoopResult);
+    });
   });
 }
 

@@ -21,7 +21,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { cpuSeconds, type OpenLoopResult } from './open-loop.ts';
+import { cpuSeconds, type OpenLoopResult, openLoopChild } from './open-loop.ts';
 
 const { values } = parseArgs({
   options: {
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       for (const s of servers) {
         // Warm-up (connections open, statements compiled, JIT warm): 1 s at the same rate, in the generator.
-        const r = await openLoopChild(s.url, s.headers, idsFile, rate, SECONDS, s.pid);
+        const r = await openLoopRow(s.url, s.headers, idsFile, rate, SECONDS, s.pid);
         const sent = r.requests;
         if (s.name === 'traitlens serve') sentToTraitlens += sent + rate;
         rows.push({
@@ -308,39 +308,24 @@ function round(x: number): number {
  * process), 1 s of warm-up at the same rate, then `seconds` measured; it also reads the server's CPU
  * time around the measured part.
  */
-function openLoopChild(base: string, headers: Record<string, string>, idsFile: string, rate: number, seconds: number, serverPid: number | undefined): Promise<OpenLoopResult> {
-  return new Promise((resolveRun, reject) => {
-    const auth = headers.authorization?.replace(/^Bearer /, '');
-    const args = [
-      '--max-old-space-size=64',
-      '--import',
-      'tsx',
-      join(root, 'bench/open-loop.ts'),
-      '--url',
-      base,
-      ...(auth ? ['--key', auth] : []),
-      '--ids',
-      idsFile,
-      '--path',
-      '/v1/users/{id}',
-      '--rate',
-      String(rate),
-      '--seconds',
-      String(seconds),
-      '--warmup',
-      '1',
-      '--sockets',
-      values.sockets,
-      ...(serverPid === undefined ? [] : ['--server-pid', String(serverPid)]),
-    ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`open-loop generator exited ${code}`));
-      resolveRun(JSON.parse(out.trim()) as OpenLoopResult);
-    });
-  });
+function openLoopRow(base: string, headers: Record<string, string>, idsFile: string, rate: number, seconds: number, serverPid: number | undefined): Promise<OpenLoopResult> {
+  const auth = headers.authorization?.replace(/^Bearer /, '');
+  return openLoopChild([
+    '--url',
+    base,
+    ...(auth ? ['--key', auth] : []),
+    '--ids',
+    idsFile,
+    '--path',
+    '/v1/users/{id}',
+    '--rate',
+    String(rate),
+    '--seconds',
+    String(seconds),
+    '--warmup',
+    '1',
+    '--sockets',
+    values.sockets,
+    ...(serverPid === undefined ? [] : ['--server-pid', String(serverPid)]),
+  ]);
 }

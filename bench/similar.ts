@@ -69,7 +69,7 @@ import { openStore } from '../src/db/open.ts';
 import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
 import type { VectorLayout } from '../src/profile/vector.ts';
-import type { OpenLoopResult } from './open-loop.ts';
+import { type OpenLoopResult, openLoopChild } from './open-loop.ts';
 
 const { HierarchicalNSW } = hnswlib;
 /** util-linux, for --pin */
@@ -846,38 +846,11 @@ function stopServer(child: ChildProcess): Promise<void> {
  * shares nothing with this process (which holds the N cached vectors): its send lag and event-loop
  * delay are reported beside the latencies.
  */
-function openLoopChild(base: string, key: string, idsFile: string, rate: number, seconds: number): Promise<OpenLoopResult> {
-  return new Promise((resolveRun, reject) => {
-    const args = [
-      '--max-old-space-size=64',
-      '--import',
-      'tsx',
-      join(root, 'bench/open-loop.ts'),
-      '--url',
-      base,
-      '--key',
-      key,
-      '--ids',
-      idsFile,
-      '--rate',
-      String(rate),
-      '--seconds',
-      String(seconds),
-    ];
-    const child = values.pin
-      ? spawn(TASKSET, ['-c', '0', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`open-loop generator exited ${code}`));
-      const r = JSON.parse(out.trim()) as OpenLoopResult;
-      if (Object.keys(r.statuses).length) log(`  ${base}: non-200 answers ${JSON.stringify(r.statuses)}`);
-      resolveRun(r);
-    });
-  });
+async function openLoopRow(base: string, key: string, idsFile: string, rate: number, seconds: number): Promise<OpenLoopResult> {
+  const flags = ['--url', base, '--key', key, '--ids', idsFile, '--rate', String(rate), '--seconds', String(seconds)];
+  const r = await openLoopChild(flags, values.pin ? [TASKSET, '-c', '0'] : []);
+  if (Object.keys(r.statuses).length) log(`  ${base}: non-200 answers ${JSON.stringify(r.statuses)}`);
+  return r;
 }
 
 /** Time a process's threads spent runnable but waiting for a CPU, in seconds (Linux /proc/<pid>/task/<tid>/schedstat; NaN elsewhere). */
@@ -1065,7 +1038,7 @@ async function similarOverHttp(hdir: string) {
       ['raw', raw],
     ] as const) {
       // Warm-up (and a check that every answer is a 200).
-      const w = await openLoopChild(srv.url, secret, idsFile, 100, 2);
+      const w = await openLoopRow(srv.url, secret, idsFile, 100, 2);
       if (w.errors) throw new Error(`${name}: ${w.errors} errors in the warm-up`);
     }
     // The raw server must give the same answer: compared on the first 100 ids (neighbours, similarities, blocks, shared traits).
@@ -1090,7 +1063,7 @@ async function similarOverHttp(hdir: string) {
         const cpu0 = cpuSeconds(srv.child.pid);
         const rq0 = runQueueSeconds(srv.child.pid);
         const io0 = diskReads(srv.child.pid);
-        const { statuses: _, ...r } = await openLoopChild(srv.url, secret, idsFile, rate, seconds);
+        const { statuses: _, ...r } = await openLoopRow(srv.url, secret, idsFile, rate, seconds);
         rows.push({
           server: name,
           target_rps: rate,
