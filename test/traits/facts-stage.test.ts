@@ -192,7 +192,9 @@ describeStores('facts through the trait stage (LLM, prompt v2)', (ctx) => {
     const facts = await ctx.store.traits.current(userId, { kind: 'fact' });
     // The offline detector (src/traits/offline-facts.ts) keeps self-disclosures like these.
     expect(facts.length).toBeGreaterThan(0);
-    const stored = JSON.stringify(await ctx.store.traits.current(userId));
+    // What the user's words can reach: keys, values and quotes (not ids or timestamps, whose digits
+    // can hold "4111" by chance: validFrom 1796594111864 once did).
+    const stored = JSON.stringify((await ctx.store.traits.current(userId)).map((t) => [t.key, t.value, t.evidence]));
     for (const raw of ['ann.lee@example.com', '555-123-4567', '4111 1111 1111 1111', '4111']) expect(stored).not.toContain(raw);
     // Quotes were taken from the redacted text: one that carries a placeholder does not occur in what the user wrote.
     const placeholders = facts.flatMap((f) => f.evidence.map((e) => e.quote)).filter((q) => /\[(EMAIL|PHONE|CARD)\]/.test(q));
