@@ -179,11 +179,11 @@ export class HttpResponseParser {
   }
 }
 
-/** This process's time runnable but waiting for a CPU, in ms (Linux; NaN elsewhere). */
-function runQueueMs(): number {
+/** Time a process's threads spent runnable but waiting for a CPU, in seconds (Linux /proc/<pid>/task/<tid>/schedstat; NaN elsewhere). */
+export function runQueueSeconds(pid: number | 'self' | undefined): number {
   try {
     let s = 0;
-    for (const t of readdirSync('/proc/self/task')) s += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+    for (const t of readdirSync(`/proc/${pid}/task`)) s += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
     return s;
   } catch {
     return Number.NaN;
@@ -400,14 +400,14 @@ export async function openLoop(
     const total = Math.round(rate * seconds);
     const eld = monitorEventLoopDelay({ resolution: 1 });
     const cpu0 = process.cpuUsage();
-    const rq0 = runQueueMs();
+    const rq0 = runQueueSeconds('self') * 1000;
     const srv0 = opts.serverPid === undefined ? Number.NaN : cpuSeconds(opts.serverPid);
     eld.enable();
     const r = await run(pool, requests, rate, total);
     eld.disable();
     const srv = opts.serverPid === undefined ? Number.NaN : cpuSeconds(opts.serverPid) - srv0;
     const cpu = process.cpuUsage(cpu0);
-    const rq = runQueueMs() - rq0;
+    const rq = runQueueSeconds('self') * 1000 - rq0;
     r.lat.sort();
     r.lag.sort();
     r.sent.sort();

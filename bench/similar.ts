@@ -43,7 +43,6 @@ import {
   openSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -69,7 +68,7 @@ import { openStore } from '../src/db/open.ts';
 import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
 import type { VectorLayout } from '../src/profile/vector.ts';
-import { type OpenLoopResult, openLoopChild } from './open-loop.ts';
+import { cpuSeconds, type OpenLoopResult, openLoopChild, runQueueSeconds } from './open-loop.ts';
 
 const { HierarchicalNSW } = hnswlib;
 /** util-linux, for --pin */
@@ -733,34 +732,20 @@ else {
   }
 }
 
-interface SimilarRow {
+/** One row: the generator's figures (bench/open-loop.ts: latencies, send lag, its own CPU) and the server's. */
+type SimilarRow = Omit<OpenLoopResult, 'statuses'> & {
   server: 'traitlens' | 'raw';
   target_rps: number;
-  achieved_rps: number;
-  requests: number;
-  errors: number;
-  p50_ms: number;
-  p99_ms: number;
-  p999_ms: number;
-  max_ms: number;
   /** the server process's CPU time (user + system, all threads) per request: less sensitive than latency to a busy machine */
   cpu_ms_per_req: number;
   /** time the server's threads were runnable but waiting for a CPU (another process had it), per request */
   runq_ms_per_req: number;
-  /** the generator's send lag p99/max and event-loop delay max (bench/open-loop.ts) */
-  send_lag_p99_ms: number;
-  send_lag_max_ms: number;
-  loop_delay_max_ms: number;
-  sent_p50_ms: number;
-  sent_p99_ms: number;
-  gen_cpu_ms_per_req: number;
-  gen_runq_ms_per_req: number;
   /** what the server had to fetch from storage (page-cache misses) per request, and its major page faults over the row */
   disk_kb_per_req: number;
   major_faults: number;
   /** the server's own event-loop delay and GC pauses over the row (bench/server-stats.mjs) */
   server_stats: ServerStats;
-}
+};
 
 interface ServerStats {
   loop_delay_p99_ms: number;
@@ -769,16 +754,6 @@ interface ServerStats {
   gc_total_ms: number;
   gc_max_ms: number;
   heap_used_mb: number;
-}
-
-/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Bytes a process made the storage layer fetch (page-cache misses; /proc/<pid>/io read_bytes) and its major page faults (Linux; NaN elsewhere). */
@@ -851,17 +826,6 @@ async function openLoopRow(base: string, key: string, idsFile: string, rate: num
   const r = await openLoopChild(flags, values.pin ? [TASKSET, '-c', '0'] : []);
   if (Object.keys(r.statuses).length) log(`  ${base}: non-200 answers ${JSON.stringify(r.statuses)}`);
   return r;
-}
-
-/** Time a process's threads spent runnable but waiting for a CPU, in seconds (Linux /proc/<pid>/task/<tid>/schedstat; NaN elsewhere). */
-function runQueueSeconds(pid: number | undefined): number {
-  try {
-    let s = 0;
-    for (const t of readdirSync(`/proc/${pid}/task`)) s += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
-    return s;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** The /similar servers' environment, nothing inherited (no provider keys): offline embedder, no
