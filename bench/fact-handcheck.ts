@@ -19,8 +19,9 @@
  *   # (--rescore re-runs the current rule on the judged pairs instead of the recorded verdict: after a
  *   #  rule change this is development data, not a blind check)
  *
- * The rule is the one of this checkout (revision 6: src/eval/fact-paraphrase.ts, the lexical rule plus the
- * calibrated paraphrase route over the word vectors of --cache-dir), as recorded in the --pairs file.
+ * The rule is the one of this checkout (revision 7: src/eval/fact-paraphrase.ts, the lexical rule with its
+ * same-clause route plus the calibrated paraphrase route over the word vectors of --cache-dir), as
+ * recorded in the --pairs file.
  *
  * Near misses are rejects that share at least one informative stem with the line or were stopped
  * by a gate (polarity, a line about someone else): a random reject shares nothing and would be

@@ -1,6 +1,7 @@
 /**
- * The rule for facts, revision 6: the lexical rule (`factMatch`, src/eval/traits-matcher.ts) plus a
- * calibrated paraphrase route. A fixed-coefficient logistic score over features of the pair —
+ * The rule for facts, revision 7 (revision 6 plus two changes to the lexical rule: the same-clause route and
+ * the "detention" stem): the lexical rule (`factMatch`, src/eval/traits-matcher.ts) plus a calibrated
+ * paraphrase route. A fixed-coefficient logistic score over features of the pair —
  * the lexical rule's own verdict, how many informative stems are shared, the SIF sentence cosine
  * (whole line and best clause) and a word-alignment score over the offline word vectors — decides
  * the pair; the lexical rule's gates (polarity, a line about someone else) still reject. The
@@ -10,7 +11,7 @@
 import { contentStems, factGate, factMatch, factStems, type FactMatchDecision, tokens } from './traits-matcher.ts';
 
 /** The revision of the rule for facts (docs/eval-traits.md). */
-export const FACT_RULE_REVISION = 6;
+export const FACT_RULE_REVISION = 7;
 
 /** What the paraphrase route needs of the offline SIF model (OfflineSifModel has this shape). */
 export interface FactVectors {
@@ -109,6 +110,8 @@ export function factFeatures(statement: string, line: string, v: FactVectors): {
 
 /**
  * Fitted coefficients (bench/fact-rule-fit.ts on the judged tune pairs; docs/eval-traits.md, "revision 6").
+ * Revision 7 keeps them: its two lexical changes alter the lexical feature of three judged pairs, and a refit
+ * only moved the boundary within the noise (docs/eval-traits.md, "revision 7").
  * score = intercept + Σ coefficient · feature; the pair matches when score ≥ 0 and no gate rejects it.
  */
 export const FACT_PARAPHRASE_MODEL: { intercept: number; coefficients: FactFeatures } = {
@@ -128,7 +131,7 @@ export interface FactRuleDecision extends FactMatchDecision {
   route: 'lexical' | 'paraphrase' | null;
 }
 
-/** The rule for facts, revision 6. */
+/** The rule for facts, revision 7. */
 export class FactRule {
   readonly revision = FACT_RULE_REVISION;
   constructor(private readonly vectors: FactVectors) {}

@@ -646,6 +646,10 @@ function factStem(t: string): string {
   let w = stem(t);
   if (w.length >= 6 && w.endsWith('er') && !t.endsWith('er') && !t.endsWith('ers')) w = stem(w);
   w = derivation(w);
+  // revision 7: a word of the paraphrase table first ("detention" is in the jail class; the -ion step below
+  // had turned it into "detent" before the table was read)
+  const listed = FACT_SYNONYMS.get(w);
+  if (listed) return listed;
   // a noun in -ion beside its verb: collection / collect, graduation / graduate
   const ion = /^([a-z]{5,})ion$/.exec(w);
   if (ion) w = stem(ion[1] as string);
@@ -816,11 +820,53 @@ export function factMatch(statement: string, line: string): FactMatchDecision {
     const cs = factStems(c);
     return cs.some((w) => !/^\d+$/.test(w)) && cs.every((w) => b.has(w) && shared.includes(w));
   });
-  if (!statementCovered && !lineCovered && !specific && !clauseCovered) return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
+  if (!statementCovered && !lineCovered && !specific && !clauseCovered) {
+    // revision 7: a clause of the statement and a clause of the line that say the same thing ("is 19 and
+    // all their friends went away" / "i am 19 and i cannot wait to move out"), each clause pair gated
+    const same = sameClause(f, p);
+    if (same) return { match: true, shared, reason: `says the same clause (${same})` };
+    return { match: false, shared, reason: `shares ${shared.length}/${a.length} stems (line ${bl.length})` };
+  }
   const gate = factGate(f, p, shared);
   if (gate) return { match: false, shared, reason: gate };
   const how = statementCovered || lineCovered ? `shares ${shared.length}/${a.length} stems` : specific ? `shares specific word ${specific}` : 'says a clause of the line';
   return { match: true, shared, reason: how };
+}
+
+/**
+ * Clauses of a compound statement or persona line for the same-clause route (revision 7): split at
+ * punctuation and at every coordinating or subordinating conjunction, "and" included ("i am 19 and i
+ * cannot wait to move out", "is 19 and all their friends went away to school").
+ */
+export function factClauseParts(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/\s*(?:[,;.:!?]|\band\b|\bbut\b|\bwhile\b|\bwhereas\b|\bbecause\b|\bcause\b|\bsince\b|\bso\b|\bwhen\b|\bthen\b|\balthough\b|\bthough\b)\s*/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The same-clause route (revision 7): a clause of the statement and a clause of the line (at least one
+ * of them a proper part of its text) whose informative stems are the same set, not empty, and which
+ * neither gate rejects, on the clause pair or on the whole pair (a line about someone else stays so:
+ * "my mom passed away when i was young"). Returns "clause ~ clause" or null.
+ */
+function sameClause(statement: string, line: string): string | null {
+  const sc = [statement, ...factClauseParts(statement)];
+  const lc = [line, ...factClauseParts(line)];
+  for (const x of sc) {
+    const xs = factStems(x);
+    if (!xs.length) continue;
+    for (const y of lc) {
+      if (x === statement && y === line) continue;
+      const ys = new Set(factStems(y));
+      if (ys.size !== xs.length || !xs.every((w) => ys.has(w))) continue;
+      if (factGate(x, y, xs) || factGate(statement, line, xs)) continue;
+      return `${x} ~ ${y}`;
+    }
+  }
+  return null;
 }
 
 /**
