@@ -10,6 +10,7 @@ import { createMetrics, type ApiMetrics } from './metrics.ts';
 import { audit } from './middleware/audit/index.ts';
 import { auth } from './middleware/auth/index.ts';
 import { cachedKeyStore } from './middleware/auth/key-cache.ts';
+import { ProfileCache } from './profile-cache.ts';
 import { requestMetrics } from './middleware/metrics/index.ts';
 import { parseRateLimits, rateLimiter } from './middleware/rate-limit/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
@@ -44,7 +45,7 @@ export interface AppOptions {
   onWork?: () => void;
   /** Prometheus metrics; one per app by default */
   metrics?: ApiMetrics;
-  /** The clock of the verified-key cache (tests); default `Date.now` */
+  /** The clock of the verified-key and profile caches (tests); default `Date.now` */
   now?: () => number;
 }
 
@@ -65,6 +66,15 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
   // Verified keys are trusted for TRAITLENS_KEY_CACHE_MS; revoking through /v1/keys drops one at once.
   const keys = cachedKeyStore(store.keys, { ttlMs: config.TRAITLENS_KEY_CACHE_MS, ...(opts.now ? { now: opts.now } : {}) });
 
+  // Recent profile answers, checked against the user's row on every read (src/api/profile-cache.ts).
+  const profileCache = new ProfileCache({
+    maxBytes: config.TRAITLENS_PROFILE_CACHE_MB * 1024 * 1024,
+    ttlMs: config.TRAITLENS_PROFILE_CACHE_TTL_MS,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  // Answers no one reads again leave memory within the TTL (an erased user's among them).
+  if (profileCache.enabled) setInterval(() => profileCache.sweep(), config.TRAITLENS_PROFILE_CACHE_TTL_MS).unref();
+
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [
     ...eventRoutes({
@@ -74,11 +84,11 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
       ...(opts.onWork ? { onWork: opts.onWork } : {}),
       onIngested: metrics.ingested,
     }),
-    ...userRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
+    ...userRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData, profileCache }),
     ...traitRoutes({ store, ...(opts.onWork ? { onWork: opts.onWork } : {}) }),
     ...modelRoutes({ modelsDir: resolve(config.TRAITLENS_MODELS_DIR) }),
     ...systemRoutes({ store, lifecycle, llmDailyTokens: config.TRAITLENS_LLM_DAILY_TOKENS }),
-    ...privacyRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData }),
+    ...privacyRoutes({ store, defaultConsent: config.TRAITLENS_DEFAULT_CONSENT, userData, profileCache }),
     ...metricsRoutes({ metrics, requireAuth: config.TRAITLENS_METRICS_AUTH }),
     ...profileRoutes(profiles),
     ...itemRoutes(profiles, rt.items),

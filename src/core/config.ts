@@ -131,6 +131,13 @@ export const configSchema = z.object({
    * process keeps working on a running server for at most this long (SECURITY.md).
    */
   TRAITLENS_KEY_CACHE_MS: int(5000, 0, 60_000),
+  /**
+   * Memory for recent profile answers (GET /v1/users/:id), in MB (0 = off). A cached answer is served
+   * only while the user's row in the database is unchanged, which every write to the profile changes.
+   */
+  TRAITLENS_PROFILE_CACHE_MB: int(32, 0, 4096),
+  /** A cached profile answer is rebuilt, and one no one reads dropped from memory, this long after it was built. */
+  TRAITLENS_PROFILE_CACHE_TTL_MS: int(60_000, 1000, 3_600_000),
   /** Require an admin key for GET /metrics (default: public, like /healthz; keep the port private). */
   TRAITLENS_METRICS_AUTH: bool(false),
   /** Optional JSON file extending the trait catalogue. */

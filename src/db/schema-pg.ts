@@ -32,6 +32,11 @@ export const users = pgTable(
     firstEventAt: big('first_event_at'),
     lastEventAt: big('last_event_at'),
     profileVersion: big('profile_version').notNull().default(0),
+    /**
+     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities,
+     * traits or event counts is written; with the rest of this row, it keys a cached profile answer.
+     */
+    dataVersion: big('data_version').notNull().default(0),
     createdAt: big('created_at').notNull(),
     updatedAt: big('updated_at').notNull(),
   },

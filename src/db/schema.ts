@@ -22,6 +22,11 @@ export const users = sqliteTable(
     lastEventAt: integer('last_event_at'),
     /** Monotonic; bumped whenever any of the user's traits changes. Caches key on it. */
     profileVersion: integer('profile_version').notNull().default(0),
+    /**
+     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities,
+     * traits or event counts is written; with the rest of this row, it keys a cached profile answer.
+     */
+    dataVersion: integer('data_version').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

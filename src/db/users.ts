@@ -15,7 +15,7 @@ export type UserRow = typeof users.$inferSelect;
 
 const USER_COLUMNS =
   'u.id, u.external_id AS externalId, u.attributes, u.consent, u.event_count AS eventCount, u.first_event_at AS firstEventAt, ' +
-  'u.last_event_at AS lastEventAt, u.profile_version AS profileVersion, u.created_at AS createdAt, u.updated_at AS updatedAt';
+  'u.last_event_at AS lastEventAt, u.profile_version AS profileVersion, u.data_version AS dataVersion, u.created_at AS createdAt, u.updated_at AS updatedAt';
 
 /** Finds a user by its external id, else by an anonymous alias. (Hot: every profile read; raw cached SQL.) */
 export function findUser(db: Db, ref: string): UserRow | undefined {

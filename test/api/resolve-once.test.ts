@@ -28,7 +28,9 @@ function countLookups(a: TestApi): Record<'find' | 'require' | 'profile' | 'user
 
 describe('audited per-user reads resolve the user once', () => {
   it.each([
-    ['/v1/users/ann', { profile: 1, find: 0 }],
+    // The profile read checks the users row against its cache (find), then reads the whole profile
+    // on a miss (the first read); the audit reuses that lookup either way.
+    ['/v1/users/ann', { profile: 1, find: 1 }],
     ['/v1/users/ann/traits', { profile: 0, find: 1 }],
     ['/v1/users/ann/traits/occupation/history', { profile: 0, find: 1 }],
     ['/v1/users/ann/export', { profile: 0, find: 1 }],
@@ -44,5 +46,21 @@ describe('audited per-user reads resolve the user once', () => {
     // ...and the audit row still names the user.
     const { rows } = await a.store.audit.query({ route: path.replace('/ann', '/:id').replace('/occupation/', '/:key/'), limit: 10 });
     expect(rows.map((r) => r.userId)).toEqual([annId]);
+  });
+
+  it('GET /v1/users/:id answered from the profile cache: one lookup, still audited', async () => {
+    api = createTestApi();
+    const a = api;
+    expect((await a.request('POST', '/v1/events', { key: a.keys['events:write'], json: [{ userId: 'ann', type: 'click' }] })).status).toBe(200);
+    const annId = (await a.store.users.find('ann'))!.id;
+    const first = await a.request('GET', '/v1/users/ann');
+    const n = countLookups(a);
+    const again = await a.request('GET', '/v1/users/ann');
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(n).toEqual({ find: 1, profile: 0, require: 0, userIdsOf: 0 });
+    const { rows } = await a.store.audit.query({ route: '/v1/users/:id', limit: 10 });
+    expect(rows.map((r) => r.userId)).toEqual([annId, annId]);
   });
 });

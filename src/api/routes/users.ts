@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { effectiveConsent } from '../../core/consent.ts';
 import type { ConsentFlag, Json, JsonObject, Trait } from '../../core/types.ts';
 import { TRAIT_KINDS } from '../../core/types.ts';
@@ -10,7 +10,8 @@ import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
 import { requireProfile, requireUser } from '../middleware/audit/index.ts';
-import { jsonAnswer } from '../middleware/etag/index.ts';
+import { etagOf, preparedJsonAnswer } from '../middleware/etag/index.ts';
+import type { ProfileCache } from '../profile-cache.ts';
 import { defineRoute } from '../registry.ts';
 
 const MAX_ATTRIBUTE_KEY_CHARS = 100;
@@ -192,6 +193,8 @@ export function userRoutes(deps: {
   defaultConsent: readonly ConsentFlag[];
   /** what consent withdrawal erases (derived sections); defaults to the database's own sections */
   userData?: readonly UserDataSection[];
+  /** recent profile answers, served again while the user's row is unchanged */
+  profileCache?: ProfileCache;
 }) {
   const { store } = deps;
   const userData = () => deps.userData ?? store.userData;
@@ -291,9 +294,23 @@ export function userRoutes(deps: {
         404: { description: 'No such user' },
       },
       handler: async (c, { params }) => {
+        const cache = deps.profileCache;
+        if (cache?.enabled) {
+          // The users row alone (one indexed statement): when it equals the row a cached answer was
+          // built from, nothing the answer shows has changed (src/api/profile-cache.ts).
+          let row: UserRow;
+          try {
+            row = await requireUser(c, store.users, params.id);
+          } catch (err) {
+            if (err instanceof NotFoundError) cache.forget(params.id);
+            throw err;
+          }
+          const hit = cache.get(params.id, row);
+          if (hit) return preparedJsonAnswer(c, hit.text, hit.etag);
+        }
         // One snapshot: the user, aliases, counts by type and current traits (one read transaction on SQLite).
         const { user: u, identities: ids, eventCounts, traits } = await requireProfile(c, store.users, params.id);
-        return jsonAnswer(c, {
+        const text = JSON.stringify({
           id: u.externalId ?? ids.find((i) => i.kind === 'anonymous')?.alias ?? params.id,
           known: u.externalId !== null,
           attributes: JSON.parse(u.attributes) as JsonObject,
@@ -307,6 +324,7 @@ export function userRoutes(deps: {
           createdAt: new Date(u.createdAt).toISOString(),
           updatedAt: new Date(u.updatedAt).toISOString(),
         });
+        return preparedJsonAnswer(c, text, cache ? cache.set(params.id, u, text) : etagOf(text));
       },
     }),
     defineRoute({

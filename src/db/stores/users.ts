@@ -19,6 +19,8 @@ export interface UserRow {
   firstEventAt: number | null;
   lastEventAt: number | null;
   profileVersion: number;
+  /** bumped by triggers on every write to the user's identities, traits and event counts */
+  dataVersion: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -115,7 +117,7 @@ export interface UserStore {
 
 const USER_COLUMNS =
   'u.id, u.external_id AS "externalId", u.attributes, u.consent, u.event_count AS "eventCount", u.first_event_at AS "firstEventAt", ' +
-  'u.last_event_at AS "lastEventAt", u.profile_version AS "profileVersion", u.created_at AS "createdAt", u.updated_at AS "updatedAt"';
+  'u.last_event_at AS "lastEventAt", u.profile_version AS "profileVersion", u.data_version AS "dataVersion", u.created_at AS "createdAt", u.updated_at AS "updatedAt"';
 
 /**
  * A SQL condition over a `users` alias that keeps only users with `flag`, for stores that select

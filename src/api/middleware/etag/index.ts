@@ -34,6 +34,16 @@ export function jsonAnswer(c: Context<ApiEnv>, data: unknown, status: Contentful
   return res;
 }
 
+/** The ETag of a JSON answer's text (a SHA-1, one shot: no Hash object per answer). */
+export function etagOf(text: string): string {
+  return `"${digestOnce('sha1', text, 'hex')}"`;
+}
+
+/** An answer whose JSON text and ETag were computed before (a cached answer): nothing is hashed again. */
+export function preparedJsonAnswer(c: Context<ApiEnv>, text: string, tag: string): Response {
+  return c.body(text, 200, { 'content-type': 'application/json', etag: tag });
+}
+
 /** True when `If-None-Match` names `tag` (weak or strong, `*` for any). */
 function matches(tag: string, ifNoneMatch: string | null): boolean {
   if (ifNoneMatch === null) return false;
@@ -63,13 +73,12 @@ export function etag(): MiddlewareHandler<ApiEnv> {
       const text = jsonTexts.get(res);
       // One-shot hash of the remembered text (no Hash object per answer); an answer not built by
       // jsonAnswer is read back from a clone (correct, only slower).
-      const hex =
+      tag =
         text !== undefined
-          ? digestOnce('sha1', text, 'hex')
-          : createHash('sha1')
+          ? etagOf(text)
+          : `"${createHash('sha1')
               .update(new Uint8Array(await res.clone().arrayBuffer()))
-              .digest('hex');
-      tag = `"${hex}"`;
+              .digest('hex')}"`;
     }
     if (!matches(tag, ifNoneMatch)) {
       res.headers.set('etag', tag);
