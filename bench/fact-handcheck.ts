@@ -14,8 +14,13 @@
  *   #    when fewer than --per near misses are left (a looser rule leaves few), --fill-cosine C fills the
  *   #    stratum with rejects that share no informative word but whose SIF sentence cosine is at least C
  *   #    (paraphrase candidates; needs the word vectors, --cache-dir), drawn with the same generator
+ *   #    --blind FILE also writes the pairs for a separate judge: shuffled (same seeded generator) under
+ *   #    neutral ids P01…, only blind_id, statement, quotes and line (no rule verdict, reason, score,
+ *   #    speaker or stratum); the --out file is then the key (each row gains its blind_id; not for the judge)
  *   # 3. a person fills in "human" (true/false) and "note" on every line, then:
  *   node --import tsx bench/fact-handcheck.ts --judged test/fixtures/fact-handcheck.jsonl
+ *   #    or, for a blind judge's file (rows {blind_id, human, note?, ambiguous?}), join it to the key first:
+ *   node --import tsx bench/fact-handcheck.ts --join verdicts.jsonl --key key.jsonl --out test/fixtures/….jsonl
  *   # (--rescore re-runs the current rule on the judged pairs instead of the recorded verdict: after a
  *   #  rule change this is development data, not a blind check)
  *
@@ -55,6 +60,17 @@ interface Judged {
   note?: string;
   /** set on paraphrase candidates (--fill-cosine): the SIF cosine of statement and line */
   cosine?: number;
+  /** the neutral id the blind judge saw (--blind) */
+  blind_id?: string;
+  /** the judge found the pair genuinely ambiguous */
+  ambiguous?: boolean;
+}
+/** One verdict of a blind judge (--join). */
+interface Verdict {
+  blind_id: string;
+  human: boolean;
+  note?: string;
+  ambiguous?: boolean;
 }
 
 function draw<T>(xs: readonly T[], n: number, next: () => number): T[] {
@@ -89,10 +105,39 @@ const { values } = parseArgs({
     'fill-cosine': { type: 'string' },
     rescore: { type: 'boolean', default: false },
     'cache-dir': { type: 'string', default: '/tmp/traitlens-wink-cache' },
+    blind: { type: 'string' },
+    join: { type: 'string' },
+    key: { type: 'string' },
   },
 });
+const readJsonl = <T>(f: string): T[] =>
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
-if (values.judged) {
+if (values.join) {
+  // a blind judge's verdicts joined to the key by blind_id: every key row judged exactly once
+  if (!values.key || !values.out) throw new Error('--join VERDICTS needs --key KEY --out FIXTURE');
+  const key = readJsonl<Judged>(values.key);
+  const verdicts = readJsonl<Verdict>(values.join);
+  const byId = new Map<string, Verdict>();
+  for (const v of verdicts) {
+    if (typeof v.blind_id !== 'string' || typeof v.human !== 'boolean') throw new Error(`a verdict needs blind_id and human true/false: ${JSON.stringify(v)}`);
+    if (byId.has(v.blind_id)) throw new Error(`${v.blind_id} is judged twice`);
+    byId.set(v.blind_id, v);
+  }
+  const ids = new Set(key.map((k) => k.blind_id));
+  const extra = [...byId.keys()].filter((id) => !ids.has(id));
+  const missing = key.filter((k) => !k.blind_id || !byId.has(k.blind_id)).map((k) => k.blind_id ?? k.id);
+  if (extra.length || missing.length) throw new Error(`verdicts and key differ: not in the key ${extra.join(', ') || '-'}; not judged ${missing.join(', ') || '-'}`);
+  const joined = key.map((k) => {
+    const v = byId.get(k.blind_id as string) as Verdict;
+    return { ...k, human: v.human, ...(v.note ? { note: v.note } : {}), ...(v.ambiguous ? { ambiguous: true } : {}) };
+  });
+  writeFileSync(values.out, `${joined.map((o) => JSON.stringify(o)).join('\n')}\n`);
+  console.log(`joined ${joined.length} verdicts to ${values.key} → ${values.out}; score it with --judged ${values.out}`);
+} else if (values.judged) {
   const rescore = values.rescore ? new FactRule(await new OfflineEmbedder({ cacheDir: values['cache-dir'] as string }).model()) : null;
   const rows = readFileSync(values.judged, 'utf8')
     .split('\n')
@@ -172,7 +217,25 @@ if (values.judged) {
     human: null,
     ...cosineOf(p),
   }));
+  if (values.blind) {
+    // shuffled with the same generator, under neutral ids; only what the judge needs
+    const order = draw(
+      out.map((_, i) => i),
+      out.length,
+      next,
+    );
+    const width = Math.max(2, String(out.length).length);
+    order.forEach((i, k) => {
+      (out[i] as Judged).blind_id = `P${String(k + 1).padStart(width, '0')}`;
+    });
+    const blind = order.map((i) => {
+      const o = out[i] as Judged;
+      return { blind_id: o.blind_id, statement: o.statement, quotes: o.quotes, line: o.line };
+    });
+    writeFileSync(values.blind, `${blind.map((o) => JSON.stringify(o)).join('\n')}\n`);
+  }
   writeFileSync(values.out, `${out.map((o) => JSON.stringify(o)).join('\n')}\n`);
+  if (values.blind) console.log(`blind file for the judge (${out.length} pairs, shuffled, ids P01…): ${values.blind}; the key is ${values.out}`);
   console.log(
     `pool (${split} split, index ${split === 'tune' ? '<' : '≥'} ${splitAt}): ${pool.filter((p) => p.match).length} matched pairs, ${pool.filter(nearMiss).length} near misses${values['fill-cosine'] ? `, ${candidates} paraphrase candidates (cosine ≥ ${values['fill-cosine']})` : ''}; drew ${matches.length} + ${misses.length} with seed ${values.seed} → ${values.out}`,
   );

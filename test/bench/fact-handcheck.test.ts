@@ -78,3 +78,66 @@ describe('bench/fact-handcheck --split', () => {
     expect(empty.stderr).toContain('no fact pairs of the held-out split');
   });
 });
+
+describe('bench/fact-handcheck --blind and --join', () => {
+  it('writes a shuffled blind file with neutral ids and nothing of the rule, and the same draw as without --blind', () => {
+    const key = join(dir, 'key.jsonl');
+    const blind = join(dir, 'blind.jsonl');
+    const plain = join(dir, 'plain.jsonl');
+    const r = run('--pairs', pairsFile, '--split', 'held-out', '--seed', '2034', '--per', '5', '--out', key, '--blind', blind);
+    expect(r.status, r.stderr).toBe(0);
+    expect(run('--pairs', pairsFile, '--split', 'held-out', '--seed', '2034', '--per', '5', '--out', plain).status).toBe(0);
+    const keyRows = readFileSync(key, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; statement: string; line: string; rule: boolean; blind_id: string });
+    // the key is the plain draw, each row with its blind id
+    expect(keyRows.map(({ blind_id: _b, ...k }) => k)).toEqual(drawn(plain));
+    const rows = readFileSync(blind, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['blind_id', 'line', 'quotes', 'statement']);
+    expect(rows.map((x) => x.blind_id)).toEqual(Array.from({ length: 10 }, (_, i) => `P${String(i + 1).padStart(2, '0')}`));
+    // every key row is in the blind file under its id, and the blind order is not the key's (matches first)
+    for (const k of keyRows) expect(rows.find((x) => x.blind_id === k.blind_id)).toMatchObject({ statement: k.statement, line: k.line });
+    expect(rows.map((x) => x.statement)).not.toEqual(keyRows.map((k) => k.statement));
+  });
+
+  it('joins verdicts to the key by blind id and refuses a missing, extra or twice-judged pair', () => {
+    const key = join(dir, 'key2.jsonl');
+    const blind = join(dir, 'blind2.jsonl');
+    expect(run('--pairs', pairsFile, '--split', 'held-out', '--seed', '5', '--per', '2', '--out', key, '--blind', blind).status).toBe(0);
+    const ids = readFileSync(blind, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { blind_id: string }).blind_id);
+    const verdicts = join(dir, 'verdicts.jsonl');
+    writeFileSync(verdicts, `${ids.map((id, i) => JSON.stringify({ blind_id: id, human: i % 2 === 0, note: `n${i}` })).join('\n')}\n`);
+    const fixture = join(dir, 'fixture.jsonl');
+    const j = run('--join', verdicts, '--key', key, '--out', fixture);
+    expect(j.status, j.stderr).toBe(0);
+    const joined = drawn(fixture) as unknown as { blind_id: string; human: boolean; note: string }[];
+    expect(joined).toHaveLength(ids.length);
+    for (const row of joined) expect(row.human).toBe(ids.indexOf(row.blind_id) % 2 === 0);
+    const scored = run('--judged', fixture);
+    expect(scored.status, scored.stderr).toBe(0);
+    expect(scored.stdout).toContain('| **all** | 4 |');
+
+    writeFileSync(
+      verdicts,
+      `${ids
+        .slice(1)
+        .map((id) => JSON.stringify({ blind_id: id, human: true }))
+        .join('\n')}\n`,
+    );
+    const missing = run('--join', verdicts, '--key', key, '--out', fixture);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain(`not judged ${ids[0]}`);
+    writeFileSync(verdicts, `${[...ids, ids[0]].map((id) => JSON.stringify({ blind_id: id, human: true })).join('\n')}\n`);
+    expect(run('--join', verdicts, '--key', key, '--out', fixture).stderr).toContain('judged twice');
+    writeFileSync(verdicts, `${[...ids, 'P99'].map((id) => JSON.stringify({ blind_id: id, human: true })).join('\n')}\n`);
+    expect(run('--join', verdicts, '--key', key, '--out', fixture).stderr).toContain('not in the key P99');
+  });
+});
