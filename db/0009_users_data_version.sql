@@ -1,6 +1,9 @@
--- users.data_version: bumped by these triggers whenever a row of the user's identities, traits or
--- event counts is written, so every writer (any process, any code path) changes the users row a
--- cached profile answer is keyed on (src/api/profile-cache.ts).
+-- users.data_version: bumped by these triggers whenever a row of the user's identities or traits is
+-- written, so every writer (any process, any code path) changes the users row a cached profile answer
+-- is keyed on (src/api/profile-cache.ts). Event counts need none: user_event_counts is written with
+-- the user's row in the same transaction by every path (ingestion: event_count; a merge and an
+-- erasure of events: profile_version), and a trigger per counts
+-- upsert cost bulk import ~10 %.
 ALTER TABLE `users` ADD `data_version` integer DEFAULT 0 NOT NULL;
 --> statement-breakpoint
 CREATE TRIGGER `identities_data_version_ins` AFTER INSERT ON `identities` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` = NEW.`user_id`; END;
@@ -14,9 +17,3 @@ CREATE TRIGGER `traits_data_version_ins` AFTER INSERT ON `traits` BEGIN UPDATE `
 CREATE TRIGGER `traits_data_version_upd` AFTER UPDATE ON `traits` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` IN (OLD.`user_id`, NEW.`user_id`); END;
 --> statement-breakpoint
 CREATE TRIGGER `traits_data_version_del` AFTER DELETE ON `traits` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` = OLD.`user_id`; END;
---> statement-breakpoint
-CREATE TRIGGER `user_event_counts_data_version_ins` AFTER INSERT ON `user_event_counts` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` = NEW.`user_id`; END;
---> statement-breakpoint
-CREATE TRIGGER `user_event_counts_data_version_upd` AFTER UPDATE ON `user_event_counts` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` IN (OLD.`user_id`, NEW.`user_id`); END;
---> statement-breakpoint
-CREATE TRIGGER `user_event_counts_data_version_del` AFTER DELETE ON `user_event_counts` BEGIN UPDATE `users` SET `data_version` = `data_version` + 1 WHERE `id` = OLD.`user_id`; END;

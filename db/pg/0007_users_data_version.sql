@@ -1,6 +1,8 @@
--- users.data_version: bumped by these triggers whenever a row of the user's identities, traits or
--- event counts is written, so every writer (any process, any code path) changes the users row a
--- cached profile answer is keyed on (src/api/profile-cache.ts).
+-- users.data_version: bumped by these triggers whenever a row of the user's identities or traits is
+-- written, so every writer (any process, any code path) changes the users row a cached profile answer
+-- is keyed on (src/api/profile-cache.ts). Event counts need none: user_event_counts is written with
+-- the user's row in the same transaction by every path (ingestion: event_count; a merge and an
+-- erasure of events: profile_version).
 ALTER TABLE "users" ADD COLUMN "data_version" bigint DEFAULT 0 NOT NULL;
 --> statement-breakpoint
 CREATE FUNCTION "users_data_version_bump"() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -17,5 +19,3 @@ END $$;
 CREATE TRIGGER "identities_data_version" AFTER INSERT OR UPDATE OR DELETE ON "identities" FOR EACH ROW EXECUTE FUNCTION "users_data_version_bump"();
 --> statement-breakpoint
 CREATE TRIGGER "traits_data_version" AFTER INSERT OR UPDATE OR DELETE ON "traits" FOR EACH ROW EXECUTE FUNCTION "users_data_version_bump"();
---> statement-breakpoint
-CREATE TRIGGER "user_event_counts_data_version" AFTER INSERT OR UPDATE OR DELETE ON "user_event_counts" FOR EACH ROW EXECUTE FUNCTION "users_data_version_bump"();

@@ -27,9 +27,9 @@ interface Entry extends CachedAnswer {
  * database now: the caller reads it (one indexed statement instead of the four of a profile read,
  * and no JSON to build or hash) and the answer is served only when every column is unchanged. That
  * holds across processes because every write to what the answer shows changes that row: ingestion
- * touches the counters, attribute and consent writes the row itself, and triggers bump
- * `users.data_version` on any write to the user's identities, traits or event counts (db/ 0009,
- * db/pg 0007). So a hit is as fresh as a read; the cache saves work, never correctness.
+ * writes the counters (event counts by type move with `event_count`; a merge or an erasure of events
+ * bumps `profile_version`), attribute and consent changes write the row itself, and triggers bump
+ * `users.data_version` on any write to the user's identities or traits (db/ 0009, db/pg 0007). So a hit is as fresh as a read; the cache saves work, never correctness.
  * Bounded by the size of the texts (least recently served dropped first) and by age: `sweep` drops
  * what is older than the TTL, so an erased user's answer leaves memory within it (SECURITY.md).
  */

@@ -33,8 +33,9 @@ export const users = pgTable(
     lastEventAt: big('last_event_at'),
     profileVersion: big('profile_version').notNull().default(0),
     /**
-     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities,
-     * traits or event counts is written; with the rest of this row, it keys a cached profile answer.
+     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities or
+     * traits is written; with the rest of this row (event_count moves with the event counts), it keys a
+     * cached profile answer.
      */
     dataVersion: big('data_version').notNull().default(0),
     createdAt: big('created_at').notNull(),

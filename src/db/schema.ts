@@ -23,8 +23,9 @@ export const users = sqliteTable(
     /** Monotonic; bumped whenever any of the user's traits changes. Caches key on it. */
     profileVersion: integer('profile_version').notNull().default(0),
     /**
-     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities,
-     * traits or event counts is written; with the rest of this row, it keys a cached profile answer.
+     * Bumped by triggers (db/ migration 0009, db/pg 0007) whenever a row of the user's identities or
+     * traits is written; with the rest of this row (event_count moves with the event counts), it keys a
+     * cached profile answer.
      */
     dataVersion: integer('data_version').notNull().default(0),
     createdAt: integer('created_at').notNull(),

@@ -19,7 +19,7 @@ export interface UserRow {
   firstEventAt: number | null;
   lastEventAt: number | null;
   profileVersion: number;
-  /** bumped by triggers on every write to the user's identities, traits and event counts */
+  /** bumped by triggers on every write to the user's identities and traits */
   dataVersion: number;
   createdAt: number;
   updatedAt: number;
