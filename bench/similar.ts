@@ -2,7 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
- *     [--similar-http [--similar-rates 100,300] [--similar-ef <server default>] [--similar-synchronous FULL|NORMAL] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
+ *     [--similar-http [--similar-rates 100,300] [--similar-idle 10] [--similar-ef <server default>] [--similar-synchronous FULL|NORMAL] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -36,7 +36,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -87,6 +87,8 @@ const { values } = parseArgs({
     'similar-ef': { type: 'string' },
     /** TRAITLENS_DB_SYNCHRONOUS of our /similar server (default FULL, the server's default): NORMAL shows what the audit commit's fsync costs */
     'similar-synchronous': { type: 'string', default: 'FULL' },
+    /** seconds each /similar server sits with no requests before the rows: its idle CPU, loop stalls and GC (0 = skip) */
+    'similar-idle': { type: 'string', default: '10' },
     /** only fill the cached /similar database (no index build), e.g. while another process builds the index */
     'similar-fill-only': { type: 'boolean', default: false },
     /** where the /similar database is built (N users: about 1.3 KB each) */
@@ -707,21 +709,37 @@ else {
       console.log(
         `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)}  ${f(r.runq_ms_per_req).padStart(16)} | ${`${f(r.sent_p50_ms)}/${f(r.sent_p99_ms)}`.padStart(20)}  ${`${f(r.send_lag_p99_ms)}/${f(Math.max(r.send_lag_max_ms, r.loop_delay_max_ms))}`.padStart(18)}  ${`${f(r.gen_cpu_ms_per_req)}/${f(r.gen_runq_ms_per_req)}`.padStart(24)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
       );
-    console.log("each server's own event loop over the row (bench/server-stats.mjs): delay p99/max, GC pauses count/total/max");
-    console.log('server     target/s  loop delay p99/max ms  GC count  GC total ms  GC max ms  heap MB  disk KB/req  major faults');
-    for (const r of h.rows) {
-      const x = r.server_stats;
+    console.log(
+      "each server's own event loop over the row (bench/server-stats.mjs, main thread, 10 ms sampling): delay p99/max, GC pauses count/total/max; 'idle' = no requests for that many seconds (CPU and run-queue then in ms per second)",
+    );
+    console.log('server     target/s  load  loop delay p99/max ms  GC count  GC total ms  GC max ms  heap MB  disk KB/req  major faults');
+    const statsLine = (server: string, target: string, load: number, x: ServerStats, tail: string) =>
       console.log(
-        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${`${f(x.loop_delay_p99_ms)}/${f(x.loop_delay_max_ms)}`.padStart(21)}  ${String(x.gc_count).padStart(8)}  ${f(x.gc_total_ms).padStart(11)}  ${f(x.gc_max_ms).padStart(9)}  ${String(x.heap_used_mb).padStart(7)}  ${r.disk_kb_per_req.toFixed(1).padStart(11)}  ${String(r.major_faults).padStart(12)}`,
+        `${server.padEnd(9)}  ${target.padStart(8)}  ${load.toFixed(1).padStart(4)}  ${`${f(x.loop_delay_p99_ms)}/${f(x.loop_delay_max_ms)}`.padStart(21)}  ${String(x.gc_count).padStart(8)}  ${f(x.gc_total_ms).padStart(11)}  ${f(x.gc_max_ms).padStart(9)}  ${String(x.heap_used_mb).padStart(7)}  ${tail}`,
       );
-    }
+    for (const r of h.idle) statsLine(r.server, `idle ${r.seconds}s`, r.load1, r.server_stats, `CPU ${f(r.cpu_ms_per_s)} ms/s, run-queue ${f(r.runq_ms_per_s)} ms/s`);
+    for (const r of h.rows)
+      statsLine(r.server, String(r.target_rps), r.load1, r.server_stats, `${r.disk_kb_per_req.toFixed(1).padStart(11)}  ${String(r.major_faults).padStart(12)}`);
   }
+}
+
+/** A server with no requests for a while (--similar-idle): its own CPU and stalls. */
+interface IdleRow {
+  server: 'traitlens' | 'raw';
+  seconds: number;
+  /** the machine's 1-minute load average when the window started */
+  load1: number;
+  cpu_ms_per_s: number;
+  runq_ms_per_s: number;
+  server_stats: ServerStats;
 }
 
 /** One row: the generator's figures (bench/open-loop.ts: latencies, send lag, its own CPU) and the server's. */
 type SimilarRow = Omit<OpenLoopResult, 'statuses'> & {
   server: 'traitlens' | 'raw';
   target_rps: number;
+  /** the machine's 1-minute load average when the row started (other work shares the 2 vCPUs) */
+  load1: number;
   /** the server process's CPU time (user + system, all threads) per request: less sensitive than latency to a busy machine */
   cpu_ms_per_req: number;
   /** time the server's threads were runnable but waiting for a CPU (another process had it), per request */
@@ -932,6 +950,7 @@ async function similarOverHttp(hdir: string) {
   writeFileSync(`${dbPath}.hnsw.json`, JSON.stringify({ ...cached, vectorVersion: layout.version, ef, syncedAt, recent } satisfies Manifest));
 
   const rows: SimilarRow[] = [];
+  const idle: IdleRow[] = [];
   let indexReady: unknown = null;
   let answersEqual = 0;
   // Both servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
@@ -1004,6 +1023,27 @@ async function similarOverHttp(hdir: string) {
     }
     log(`  same answer from both servers: ${100 - differ}/100 ids`);
     answersEqual = 100 - differ;
+    // Each server with nothing to do: what it spends and how its loop stalls without any request.
+    const idleSeconds = Number(values['similar-idle']);
+    if (idleSeconds > 0)
+      for (const [name, srv] of [
+        ['traitlens', ours],
+        ['raw', raw],
+      ] as const) {
+        await serverStats(name, srv.child.pid); // reset
+        const cpu0 = cpuSeconds(srv.child.pid);
+        const rq0 = runQueueSeconds(srv.child.pid);
+        const load = loadavg()[0] as number;
+        await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+        idle.push({
+          server: name,
+          seconds: idleSeconds,
+          load1: load,
+          cpu_ms_per_s: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / idleSeconds,
+          runq_ms_per_s: ((runQueueSeconds(srv.child.pid) - rq0) * 1000) / idleSeconds,
+          server_stats: await serverStats(name, srv.child.pid),
+        });
+      }
     for (const rate of (values['similar-rates'] as string).split(',').map(Number))
       for (const [name, srv] of [
         ['traitlens', ours],
@@ -1013,10 +1053,12 @@ async function similarOverHttp(hdir: string) {
         const cpu0 = cpuSeconds(srv.child.pid);
         const rq0 = runQueueSeconds(srv.child.pid);
         const io0 = diskReads(srv.child.pid);
+        const load = loadavg()[0] as number;
         const { statuses: _, ...r } = await openLoopRow(srv.url, secret, idsFile, rate, seconds);
         rows.push({
           server: name,
           target_rps: rate,
+          load1: load,
           ...r,
           cpu_ms_per_req: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / r.requests,
           runq_ms_per_req: ((runQueueSeconds(srv.child.pid) - rq0) * 1000) / r.requests,
@@ -1035,6 +1077,7 @@ async function similarOverHttp(hdir: string) {
       answers_equal_of_100: answersEqual,
       server_rss_mb: rssMb(ours.child.pid),
       raw_rss_mb: rssMb(raw.child.pid),
+      idle,
       rows,
     };
   } finally {
