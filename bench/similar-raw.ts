@@ -10,15 +10,30 @@
  * fewest steps: alias → user, the user's vector, one hnswlib search without a filter callback, the
  * neighbours' vectors, external ids and current traits, each one prepared statement. Not done:
  * authentication, rate limiting, the audit row, request ids and logs, response validation.
+ *
+ * --pieces N: no server; answers N ids (--ids <file>, one public id a line) in process and prints
+ * the time of each step (alias lookup, the user's vector, Array.from, the search, the neighbours'
+ * vectors, their public ids, the traits, the JSON), back to back and with 10 ms and 40 ms pauses
+ * between requests (as an open loop at 100 and 25 req/s leaves the CPU idle between them), with
+ * CPU, minor faults and run-queue wait per request; then the periodic deletion check's count(*)
+ * against the same count in slices (ProfileStore.countSlice's SQL).
  */
 import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import hnswlib from 'hnswlib-node';
 import { Hono } from 'hono';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { db: { type: 'string' }, index: { type: 'string' }, ef: { type: 'string', default: '240' }, layout: { type: 'string' } },
+  options: {
+    db: { type: 'string' },
+    index: { type: 'string' },
+    ef: { type: 'string', default: '240' },
+    layout: { type: 'string' },
+    pieces: { type: 'string' },
+    ids: { type: 'string' },
+  },
 });
 const layout = JSON.parse(values.layout as string) as { version: string; blocks: { name: string; offset: number; dim: number }[] };
 const dim = layout.blocks.reduce((n, b) => n + b.dim, 0);
@@ -68,6 +83,101 @@ interface TraitRow {
   value: string;
   kind: string;
   confidence: number;
+}
+
+if (values.pieces) {
+  await pieces(
+    Number(values.pieces),
+    readFileSync(values.ids as string, 'utf8')
+      .split('\n')
+      .filter(Boolean),
+  );
+  process.exit(0);
+}
+
+/** --pieces: the handler's steps timed in process (see the header). */
+async function pieces(n: number, refs: string[]) {
+  const STEPS = ['alias', 'vector', 'arrayFrom', 'search', 'vectors', 'publicIds', 'traits', 'json'] as const;
+  type Acc = Record<(typeof STEPS)[number], number>;
+  const one = (ref: string, acc: Acc) => {
+    let t = performance.now();
+    const lap = (k: keyof Acc) => {
+      const now = performance.now();
+      acc[k] += now - t;
+      t = now;
+    };
+    const u = userBy.get(ref) as { id: number };
+    lap('alias');
+    const mine = f32((vectorOf.get(u.id) as { vector: Buffer }).vector);
+    lap('vector');
+    const arr = Array.from(mine);
+    lap('arrayFrom');
+    const r = h.searchKnn(arr, K + 1);
+    lap('search');
+    const ids = r.neighbors.filter((x) => x !== u.id).slice(0, K);
+    const vs = (vectors.all(...pad(ids)) as { id: number; vector: Buffer }[]).map((x) => f32(x.vector));
+    lap('vectors');
+    const ext = externalIds.all(...pad(ids));
+    lap('publicIds');
+    const ts = traits.all(...pad([u.id, ...ids]));
+    lap('traits');
+    const body = JSON.stringify({ ids, ext, ts, blocks: vs.map((v) => blockCosine(0, v.length, mine, v)) });
+    lap('json');
+    return body.length;
+  };
+  const proc = () => {
+    const f = (readFileSync('/proc/self/stat', 'utf8').split(') ')[1] as string).split(' ');
+    return { minflt: Number(f[7]), runq: Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6 };
+  };
+  let next = 0;
+  const row = async (name: string, count: number, pauseMs: number) => {
+    const acc = Object.fromEntries(STEPS.map((k) => [k, 0])) as Acc;
+    const c0 = process.cpuUsage();
+    const p0 = proc();
+    let busy = 0;
+    for (let i = 0; i < count; i++) {
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+      const t = performance.now();
+      one(refs[next++ % refs.length] as string, acc);
+      busy += performance.now() - t;
+    }
+    const c = process.cpuUsage(c0);
+    const p1 = proc();
+    console.log(
+      `${name.padEnd(22)} ${(busy / count).toFixed(3).padStart(6)} ${((c.user + c.system) / 1000 / count).toFixed(3).padStart(6)} ${((p1.minflt - p0.minflt) / count).toFixed(1).padStart(7)} ${((p1.runq - p0.runq) / count).toFixed(3).padStart(9)} | ${STEPS.map((k) => (acc[k] / count).toFixed(3).padStart(k.length)).join(' ')}`,
+    );
+  };
+  console.log(`the raw /similar handler's steps in process, ms per request (ef ${values.ef}); CPU includes the pauses' own wake-ups`);
+  console.log(`requests               wall    CPU     minflt run-queue | ${STEPS.join(' ')}`);
+  await row('warm-up', Math.min(300, n), 0);
+  await row('back to back', n, 0);
+  await row('10 ms pause before each', Math.ceil(n / 2), 10);
+  await row('40 ms pause before each', Math.ceil(n / 5), 40);
+  // The index owner's periodic deletion check: one count(*) against the same count in slices.
+  const all = db.prepare('SELECT count(*) AS n FROM user_profiles');
+  const edge = db.prepare('SELECT updated_at AS u FROM user_profiles WHERE updated_at > ? ORDER BY updated_at LIMIT 1 OFFSET ?');
+  const upTo = db.prepare('SELECT count(*) AS n FROM user_profiles WHERE updated_at > ? AND updated_at <= ?');
+  const rest = db.prepare('SELECT count(*) AS n FROM user_profiles WHERE updated_at > ?');
+  for (let i = 0; i < 2; i++) {
+    let t = performance.now();
+    const total = (all.get() as { n: number }).n;
+    const whole = performance.now() - t;
+    let counted = 0;
+    let slices = 0;
+    let longest = 0;
+    const s0 = performance.now();
+    for (let after = -1; ; slices++) {
+      t = performance.now();
+      const e = edge.get(after, 9_999) as { u: number } | undefined;
+      counted += ((e ? upTo.get(after, e.u) : rest.get(after)) as { n: number }).n;
+      longest = Math.max(longest, performance.now() - t);
+      if (!e) break;
+      after = e.u;
+    }
+    console.log(
+      `count(*) of ${total.toLocaleString('en-US')} rows in one statement ${whole.toFixed(1)} ms${i === 0 ? ' (as the pages come: SQLite cache, OS cache or disk)' : ' (again)'}; in ${slices + 1} slices of 10,000 (as src/similar/profile-index.ts): ${counted.toLocaleString('en-US')} in ${(performance.now() - s0).toFixed(1)} ms, the longest slice ${longest.toFixed(2)} ms`,
+    );
+  }
 }
 
 const app = new Hono();

@@ -19,15 +19,15 @@ import { VectorIndex, type Hit, type IndexParams, type PendingSave } from './hns
 const LOOKBACK_MS = 5000;
 /** Every Nth timer sync also compares counts with SQLite (a cheap way to notice deletions). */
 const FULL_CHECK_EVERY = 10;
-/** Rows per slice of the timer's deletion count (`ProfileStore.countSlice`): ~100 index pages, ~1 ms. */
-const COUNT_SLICE = 20_000;
+/** Rows per slice of the timer's deletion count (`ProfileStore.countSlice`): ~50 index pages, 0.5–1 ms at 1M, the longest 4.7 ms under load (bench/similar-raw.ts --pieces). */
+const COUNT_SLICE = 10_000;
 
 export interface IndexOptions {
   path: string;
   params: IndexParams;
   syncMs: number;
   saveMs: number;
-  /** rows per slice of the timer's deletion count (default 20,000; tests use small slices) */
+  /** rows per slice of the timer's deletion count (default 10,000; tests use small slices) */
   countSlice?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
