@@ -11,7 +11,8 @@
  * neighbours' vectors, external ids and current traits, each one prepared statement. Not done:
  * authentication, rate limiting, the audit row, request ids and logs, response validation.
  *
- * --pieces N: no server; answers N ids (--ids <file>, one public id a line) in process and prints
+ * --pieces N [--ids <file>]: no server (and no --layout needed); answers N ids (one public id a
+ * line, else 2,000 users drawn with a fixed seed) in process and prints
  * the time of each step (alias lookup, the user's vector, Array.from, the search, the neighbours'
  * vectors, their public ids, the traits, the JSON), back to back and with 10 ms and 40 ms pauses
  * between requests (as an open loop at 100 and 25 req/s leaves the CPU idle between them), with
@@ -35,15 +36,17 @@ const { values } = parseArgs({
     ids: { type: 'string' },
   },
 });
-const layout = JSON.parse(values.layout as string) as { version: string; blocks: { name: string; offset: number; dim: number }[] };
+const K = 10;
+const db = new Database(values.db as string, { readonly: true });
+db.pragma('cache_size = -131072');
+// --pieces needs no layout: the dimension is a stored vector's.
+const layout = values.layout
+  ? (JSON.parse(values.layout) as { version: string; blocks: { name: string; offset: number; dim: number }[] })
+  : { version: '', blocks: [{ name: 'all', offset: 0, dim: (db.prepare('SELECT vector FROM user_profiles LIMIT 1').get() as { vector: Buffer }).vector.byteLength / 4 }] };
 const dim = layout.blocks.reduce((n, b) => n + b.dim, 0);
 const h = new hnswlib.HierarchicalNSW('cosine', dim);
 h.readIndexSync(values.index as string, true);
 h.setEf(Number(values.ef));
-
-const K = 10;
-const db = new Database(values.db as string, { readonly: true });
-db.pragma('cache_size = -131072');
 const list = `(${Array(K + 1)
   .fill('?')
   .join(', ')})`;
@@ -86,13 +89,22 @@ interface TraitRow {
 }
 
 if (values.pieces) {
-  await pieces(
-    Number(values.pieces),
-    readFileSync(values.ids as string, 'utf8')
-      .split('\n')
-      .filter(Boolean),
-  );
+  await pieces(Number(values.pieces), values.ids ? readFileSync(values.ids, 'utf8').split('\n').filter(Boolean) : randomRefs(2000));
   process.exit(0);
+}
+
+/** Public ids of `n` users drawn at random (a fixed seed), for --pieces without --ids. */
+function randomRefs(n: number): string[] {
+  const max = (db.prepare('SELECT max(id) AS m FROM users').get() as { m: number }).m;
+  const alias = db.prepare("SELECT alias FROM identities WHERE kind = 'user' AND user_id = ?");
+  let x = 777;
+  const out: string[] = [];
+  while (out.length < n) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const r = alias.get(1 + (x % max)) as { alias: string } | undefined;
+    if (r) out.push(r.alias);
+  }
+  return out;
 }
 
 /** --pieces: the handler's steps timed in process (see the header). */
