@@ -267,8 +267,10 @@ export class ProfileIndex {
    * (exact counts, then the id diff) run, as before.
    */
   async periodicSync(check: boolean): Promise<SyncReport> {
-    const differs = check && this.index !== null && (await this.countSliced()) !== this.index.size;
-    return this.sync({ full: differs || (check && this.index === null) });
+    if (!check) return this.sync();
+    const counted = this.index ? await this.countSliced() : null;
+    // (Read after the count: a reload may have replaced or dropped the index meanwhile.)
+    return this.sync({ full: counted === null || counted !== this.index?.size });
   }
 
   private async countSliced(): Promise<number> {
