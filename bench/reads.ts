@@ -21,6 +21,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { auditPathOf } from '../src/db/connection.ts';
 import { cpuSeconds, type OpenLoopResult, openLoopChild } from './open-loop.ts';
 
 const { values } = parseArgs({
@@ -291,7 +292,8 @@ function hasItemModel(db: string): boolean {
 }
 
 function auditRows(db: string): number {
-  const d = new Database(db, { readonly: true });
+  // The audit log's own file beside the database (src/db/connection.ts).
+  const d = new Database(auditPathOf(db) ?? db, { readonly: true });
   try {
     return (d.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
   } finally {

@@ -3,18 +3,29 @@
  * was committed when the copy finished) while the server keeps reading and writing: the copy
  * restarts its pages when another connection writes mid-way, so it never holds a torn page.
  */
-import { copyFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { auditPathOf } from './connection.ts';
 
-/** Copies the live SQLite database at `src` to `dest` (which must not exist). */
+/**
+ * Copies the live SQLite database at `src` to `dest` (which must not exist), and its audit log file
+ * (`<src>.audit`, src/db/connection.ts) to `<dest>.audit`: two snapshots, each consistent.
+ */
 export async function backupSqlite(src: string, dest: string): Promise<{ pages: number }> {
-  const db = new Database(src, { readonly: true, fileMustExist: true });
-  try {
-    const r = await db.backup(dest);
-    return { pages: r.totalPages };
-  } finally {
-    db.close();
+  let pages = 0;
+  for (const [from, to] of [
+    [src, dest],
+    [auditPathOf(src), auditPathOf(dest)],
+  ] as const) {
+    if (!from || !to || (from !== src && !existsSync(from))) continue;
+    const db = new Database(from, { readonly: true, fileMustExist: true });
+    try {
+      pages += (await db.backup(to)).totalPages;
+    } finally {
+      db.close();
+    }
   }
+  return { pages };
 }
 
 /** `PRAGMA integrity_check` of a database file: 'ok', or the problems SQLite found. */
@@ -40,9 +51,28 @@ export function checkSqliteFile(path: string): string {
 export function restoreSqlite(src: string, dest: string): void {
   const check = checkSqliteFile(src);
   if (check !== 'ok') throw new Error(`the backup's database is damaged: ${check}`);
-  copyFileSync(src, `${dest}.restoring`);
-  // A stale WAL would be replayed over the restored file on the next open.
-  for (const suffix of ['-wal', '-shm']) rmSync(dest + suffix, { force: true });
-  // rename replaces atomically on one filesystem: a crash leaves the old database or the new one.
-  renameSync(`${dest}.restoring`, dest);
+  // The audit log file beside it, when the backup has one (backups from before the split keep the
+  // log inside the database; the next open moves it out).
+  const audit = auditPathOf(src);
+  const auditDest = auditPathOf(dest);
+  const withAudit = audit !== null && auditDest !== null && existsSync(audit);
+  if (withAudit) {
+    const c = checkSqliteFile(audit);
+    if (c !== 'ok') throw new Error(`the backup's audit log is damaged: ${c}`);
+  }
+  const files: [string, string][] = [[src, dest]];
+  if (withAudit) files.push([audit, auditDest]);
+  else if (auditDest) files.push(['', auditDest]);
+  for (const [from, to] of files) {
+    // A stale WAL would be replayed over the restored file on the next open.
+    for (const suffix of ['-wal', '-shm']) rmSync(to + suffix, { force: true });
+    if (!from) {
+      // The replaced database's log must not be joined to the restored one.
+      rmSync(to, { force: true });
+      continue;
+    }
+    copyFileSync(from, `${to}.restoring`);
+    // rename replaces atomically on one filesystem: a crash leaves the old file or the new one.
+    renameSync(`${to}.restoring`, to);
+  }
 }

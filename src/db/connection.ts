@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema.ts';
@@ -32,6 +32,17 @@ export interface OpenOptions {
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../db');
 
 /**
+ * The audit log's own SQLite file, beside the database (`<path>.audit`), attached to every
+ * connection as schema `audit`: SQL names `audit_log` unqualified and SQLite finds it there. Every
+ * audited read commits a row; in the database file itself each of those commits made every other
+ * connection drop its page cache at its next read (the serving connection re-read the pages of
+ * every profile read). null for an in-memory database (the log stays in it).
+ */
+export function auditPathOf(path: string): string | null {
+  return path === ':memory:' || path === '' ? null : `${path}.audit`;
+}
+
+/**
  * Opens (creating if needed) the SQLite file with WAL, foreign keys and a busy timeout, and
  * applies any pending migrations from `db/`.
  */
@@ -51,8 +62,22 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
   // No mmap_size on purpose: when another connection has committed (the audit and ingestion writer
   // threads, the pipeline), SQLite unmaps the whole file at this connection's next read transaction,
   // so a mapped profile read cost ~4.6× an unmapped one under per-read commits (bench/read-cache.ts).
+  const auditPath = auditPathOf(path);
+  // A read-only connection attaches the log only where it exists (it cannot create it).
+  const attached = auditPath !== null && !(opts.readonly && !existsSync(auditPath));
+  if (attached) {
+    sqlite.prepare('ATTACH DATABASE ? AS audit').run(auditPath);
+    if (!opts.readonly) {
+      sqlite.pragma('audit.journal_mode = WAL');
+      sqlite.pragma(`audit.synchronous = ${opts.synchronous ?? 'FULL'}`);
+    }
+    sqlite.pragma('audit.secure_delete = ON');
+  }
   const orm = drizzle(sqlite, { schema });
-  if (!opts.readonly && opts.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+  if (!opts.readonly && opts.migrate !== false) {
+    migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+    if (attached) moveAuditLog(sqlite);
+  }
   const statements = new StatementCache((sql) => sqlite.prepare(sql));
   return {
     sqlite,
@@ -63,6 +88,33 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * Puts the audit log in the attached `audit` file: the migrations create `audit_log` in the database
+ * (they are shared with databases from before the split); its rows, table and indexes move to the
+ * audit file in one transaction. A log file without its table (deleted by hand) gets an empty one.
+ */
+function moveAuditLog(sqlite: Database.Database): void {
+  const ddl = (schemaName: string) =>
+    sqlite.prepare(`SELECT type, name, sql FROM ${schemaName}.sqlite_master WHERE tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY type DESC`).all() as {
+      type: 'table' | 'index';
+      name: string;
+      sql: string;
+    }[];
+  const inMain = ddl('main');
+  if (!inMain.length) {
+    if (!ddl('audit').length) throw new Error('the audit log file has no audit_log table and the database none to move: restore the .audit file from a backup');
+    return;
+  }
+  // `CREATE TABLE \`audit_log\`` → `CREATE TABLE IF NOT EXISTS audit.\`audit_log\``; the same for each index.
+  const inAudit = (sql: string, type: string) => sql.replace(new RegExp(`^CREATE ${type === 'table' ? 'TABLE' : '(UNIQUE )?INDEX'} `, 'i'), (m) => `${m}IF NOT EXISTS audit.`);
+  const columns = (sqlite.prepare('SELECT name FROM main.pragma_table_info(?)').all('audit_log') as { name: string }[]).map((c) => `"${c.name}"`).join(', ');
+  sqlite.transaction(() => {
+    for (const d of inMain) sqlite.exec(inAudit(d.sql, d.type));
+    sqlite.exec(`INSERT INTO audit.audit_log (${columns}) SELECT ${columns} FROM main.audit_log ORDER BY id`);
+    sqlite.exec('DROP TABLE main.audit_log');
+  })();
 }
 
 /**

@@ -30,6 +30,12 @@ export interface TableReport {
   ok: boolean;
 }
 
+/**
+ * Columns that belong to one database and are neither copied nor compared: `users.data_version` is
+ * a cache token the target's triggers keep (copying identities and traits bumps it there).
+ */
+const LOCAL_COLUMNS: Record<string, readonly string[]> = { users: ['data_version'] };
+
 /** Every table of the schema, parents before children (foreign keys). */
 export function tableSpecs(): TableSpec[] {
   const specs = new Map<string, TableSpec>();
@@ -40,7 +46,9 @@ export function tableSpecs(): TableSpec[] {
     const composite = c.primaryKeys[0]?.columns.map((col) => col.name) ?? [];
     const key = pk.length ? pk : composite.length ? composite : c.columns.map((col) => col.name);
     const references = [...new Set(c.foreignKeys.map((fk) => getTableConfig(fk.reference().foreignTable).name).filter((n) => n !== c.name))];
-    specs.set(c.name, { name: c.name, columns: c.columns.map((col) => col.name), key, references });
+    const local = LOCAL_COLUMNS[c.name] ?? [];
+    const columns = c.columns.map((col) => col.name).filter((n) => !local.includes(n));
+    specs.set(c.name, { name: c.name, columns, key, references });
   }
   const ordered: TableSpec[] = [];
   const seen = new Set<string>();

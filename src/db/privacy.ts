@@ -92,8 +92,9 @@ async function checkpoint(exec: Executor): Promise<boolean> {
   if (!(exec instanceof SqliteExecutor)) return false;
   return exec.exclusive(() => {
     try {
-      const r = exec.db.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      return r[0]?.busy === 0;
+      // The database and, where it is a file of its own, the audit log (src/db/connection.ts).
+      const schemas = (exec.db.sqlite.pragma('database_list') as { name: string }[]).map((d) => d.name).filter((n) => n === 'main' || n === 'audit');
+      return schemas.every((s) => (exec.db.sqlite.pragma(`${s}.wal_checkpoint(TRUNCATE)`) as { busy: number }[])[0]?.busy === 0);
     } catch {
       return false;
     }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqlAuditStore } from '../../src/db/stores/audit.ts';
+import { auditPathOf } from '../../src/db/connection.ts';
 import { createTestApi, readResponse, type TestApi } from '../support/api.ts';
 
 let api: TestApi | undefined;
@@ -24,8 +25,9 @@ describe('an audited read leaves only after its audit row is committed (SECURITY
     const audit = a.store.audit;
     // The real SQLite audit store (its own writer thread over the same file), not a stand-in.
     expect(audit).toBeInstanceOf(SqlAuditStore);
-    const watcher = new Database(a.path, { readonly: true });
-    const blocker = new Database(a.path);
+    // The log's own file (src/db/connection.ts), where the writer thread commits.
+    const watcher = new Database(auditPathOf(a.path)!, { readonly: true });
+    const blocker = new Database(auditPathOf(a.path)!);
     opened.push(watcher, blocker);
     const rows = () => (watcher.prepare("SELECT count(*) AS n FROM audit_log WHERE route = '/v1/users/:id' AND status = 200").get() as { n: number }).n;
     expect(rows()).toBe(0);

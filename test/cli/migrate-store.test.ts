@@ -31,7 +31,7 @@ describe('traitlens migrate-store', () => {
     expect(byName.events?.copied).toBe(byName.events?.source);
 
     const again = await cli(['migrate-store', '--from', source, '--to', target, '--json']);
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
     expect((JSON.parse(again.stdout) as typeof report).tables.every((t) => t.copied === 0 && t.ok)).toBe(true);
 
     // A row that differs is caught by the checksum even though the counts match.
@@ -62,7 +62,7 @@ describe('traitlens migrate-store', () => {
       expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as { ok: boolean }).ok).toBe(true);
       const again = await cli(['migrate-store', '--from', source, '--to', pg.url, '--json']);
-      expect(again.code).toBe(0);
+      expect(again.code, again.stderr + again.stdout).toBe(0);
     }, 60_000);
   });
 });

@@ -115,7 +115,11 @@ describe.skipIf(!pgAvailable())('schema parity: applied (SQLite migrations vs Po
   }
 
   async function appliedSqlite(): Promise<Map<string, Record<string, AppliedColumn>>> {
-    const tables = lite.db.sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_\\_%' ESCAPE '\\'`).all() as {
+    const tables = lite.db.sqlite
+      .prepare(
+        `SELECT name FROM (SELECT name, type FROM sqlite_master UNION ALL SELECT name, type FROM audit.sqlite_master) WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_\\_%' ESCAPE '\\'`,
+      )
+      .all() as {
       name: string;
     }[];
     const out = new Map<string, Record<string, AppliedColumn>>();
@@ -151,7 +155,11 @@ describe.skipIf(!pgAvailable())('schema parity: applied (SQLite migrations vs Po
 
   it('the migrated databases have the same named indexes (uniqueness and columns)', async () => {
     const liteIdx: Record<string, string> = {};
-    const indexes = lite.db.sqlite.prepare(`SELECT name, tbl_name AS t FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL`).all() as { name: string; t: string }[];
+    const indexes = lite.db.sqlite
+      .prepare(
+        `SELECT name, tbl_name AS t FROM (SELECT name, tbl_name, type, sql FROM sqlite_master UNION ALL SELECT name, tbl_name, type, sql FROM audit.sqlite_master) WHERE type = 'index' AND sql IS NOT NULL`,
+      )
+      .all() as { name: string; t: string }[];
     for (const { name, t } of indexes) {
       const unique = (lite.db.sqlite.prepare(`PRAGMA index_list("${t}")`).all() as { name: string; unique: number }[]).find((i) => i.name === name)?.unique;
       const cols = (lite.db.sqlite.prepare(`PRAGMA index_info("${name}")`).all() as { name: string }[]).map((c) => c.name);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { auditPathOf } from '../connection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
 import { SqliteExecutor } from '../sql/sqlite-executor.ts';
@@ -223,7 +224,9 @@ class SqliteAuditWriter {
       name: 'traitlens-audit-writer',
       workerData: {
         driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-        path: this.x.db.path,
+        // The log's own file (attached as `audit` on the serving connection): its commits leave the
+        // database's pages cached on every other connection.
+        path: auditPathOf(this.x.db.path) ?? this.x.db.path,
         synchronous: Number(s.pragma('synchronous', { simple: true })),
         busyTimeoutMs: Number(s.pragma('busy_timeout', { simple: true })),
         sql: INSERT_AUDIT,
