@@ -93,25 +93,30 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
 /**
  * Puts the audit log in the attached `audit` file: the migrations create `audit_log` in the database
  * (they are shared with databases from before the split); its rows, table and indexes move to the
- * audit file in one transaction. A log file without its table (deleted by hand) gets an empty one.
+ * audit file in one transaction. Where neither file has the table (the database file was copied
+ * without its `.audit` file beside it), the log starts empty, as the migrations define it.
  */
 function moveAuditLog(sqlite: Database.Database): void {
-  const ddl = (schemaName: string) =>
-    sqlite.prepare(`SELECT type, name, sql FROM ${schemaName}.sqlite_master WHERE tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY type DESC`).all() as {
-      type: 'table' | 'index';
-      name: string;
-      sql: string;
-    }[];
-  const inMain = ddl('main');
-  if (!inMain.length) {
-    if (!ddl('audit').length) throw new Error('the audit log file has no audit_log table and the database none to move: restore the .audit file from a backup');
-    return;
+  type Ddl = { type: 'table' | 'index'; sql: string };
+  const ddlIn = (db: Database.Database, schemaName: string) =>
+    db.prepare(`SELECT type, sql FROM ${schemaName}.sqlite_master WHERE tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY type DESC`).all() as Ddl[];
+  const inMain = ddlIn(sqlite, 'main');
+  if (!inMain.length && ddlIn(sqlite, 'audit').length) return;
+  let ddl = inMain;
+  if (!ddl.length) {
+    const fresh = openDb(':memory:');
+    try {
+      ddl = ddlIn(fresh.sqlite, 'main');
+    } finally {
+      fresh.close();
+    }
   }
   // `CREATE TABLE \`audit_log\`` → `CREATE TABLE IF NOT EXISTS audit.\`audit_log\``; the same for each index.
-  const inAudit = (sql: string, type: string) => sql.replace(new RegExp(`^CREATE ${type === 'table' ? 'TABLE' : '(UNIQUE )?INDEX'} `, 'i'), (m) => `${m}IF NOT EXISTS audit.`);
-  const columns = (sqlite.prepare('SELECT name FROM main.pragma_table_info(?)').all('audit_log') as { name: string }[]).map((c) => `"${c.name}"`).join(', ');
+  const inAudit = (d: Ddl) => d.sql.replace(new RegExp(`^CREATE ${d.type === 'table' ? 'TABLE' : '(UNIQUE )?INDEX'} `, 'i'), (m) => `${m}IF NOT EXISTS audit.`);
   sqlite.transaction(() => {
-    for (const d of inMain) sqlite.exec(inAudit(d.sql, d.type));
+    for (const d of ddl) sqlite.exec(inAudit(d));
+    if (!inMain.length) return;
+    const columns = (sqlite.prepare('SELECT name FROM main.pragma_table_info(?)').all('audit_log') as { name: string }[]).map((c) => `"${c.name}"`).join(', ');
     sqlite.exec(`INSERT INTO audit.audit_log (${columns}) SELECT ${columns} FROM main.audit_log ORDER BY id`);
     sqlite.exec('DROP TABLE main.audit_log');
   })();

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditPathOf, openDb } from '../../src/db/connection.ts';
@@ -50,6 +50,22 @@ describe('the audit log file', () => {
     const ro = openDb(path, { readonly: true });
     expect(ro.sqlite.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(2);
     ro.close();
+  });
+
+  it('a database file copied without its log: the log starts empty, with the table and indexes the migrations define', () => {
+    const d = tempDir();
+    cleanups.push(d.remove);
+    const path = join(d.dir, 'a.db');
+    const db = openDb(path);
+    db.sqlite.exec("INSERT INTO audit_log (at, action) VALUES (1, 'profile.read')");
+    db.close();
+    const copy = join(d.dir, 'copy.db');
+    copyFileSync(path, copy);
+    const opened = openDb(copy);
+    expect(opened.sqlite.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(0);
+    expect(opened.sqlite.prepare("SELECT name FROM audit.sqlite_master WHERE type = 'index' ORDER BY name").pluck().all()).toEqual(['audit_at_idx', 'audit_user_idx']);
+    opened.sqlite.exec("INSERT INTO audit_log (at, action) VALUES (2, 'traits.read')");
+    opened.close();
   });
 
   it("an audited read commits to the log's file only: the database's other connections keep their pages", async () => {
