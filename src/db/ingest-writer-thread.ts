@@ -6,7 +6,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from './connection.ts';
 import { IngestStore } from './ingest-store.ts';
-import { waitForPriority } from './write-priority.ts';
 import type { WriterData, WriterReply, WriterRequest } from './ingest-writer.ts';
 
 const w = workerData as WriterData;
@@ -19,7 +18,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Events per group commit at most: a group holds the write lock for its whole transaction, and the
- * audit writer (reads waiting for their rows) gets it only between groups.
+ * other writers of the database (the pipeline, an erasure) get it only between groups.
  */
 const GROUP_EVENTS = 2000;
 
@@ -45,7 +44,6 @@ const writeGroup = db.sqlite.transaction((group: WriterRequest[]) =>
 
 function write(group: WriterRequest[]): WriterReply[] {
   try {
-    if (w.priority) waitForPriority(w.priority, w.yieldMs);
     const deadline = Date.now() + w.busyTimeoutMs;
     for (;;) {
       try {
