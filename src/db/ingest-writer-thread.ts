@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from './connection.ts';
 import { IngestStore } from './ingest-store.ts';
+import { waitForPriority } from './write-priority.ts';
 import type { WriterData, WriterReply, WriterRequest } from './ingest-writer.ts';
 
 const w = workerData as WriterData;
@@ -18,7 +19,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Events per group commit at most: a group holds the write lock for its whole transaction, and the
- * other writers of the database (the pipeline, an erasure) get it only between groups.
+ * audit writer (reads waiting for their rows) gets it only between groups.
  */
 const GROUP_EVENTS = 2000;
 
@@ -44,6 +45,7 @@ const writeGroup = db.sqlite.transaction((group: WriterRequest[]) =>
 
 function write(group: WriterRequest[]): WriterReply[] {
   try {
+    if (w.priority) waitForPriority(w.priority, w.yieldMs);
     const deadline = Date.now() + w.busyTimeoutMs;
     for (;;) {
       try {

@@ -8,6 +8,9 @@ export interface WriterData {
   path: string;
   synchronous: 'OFF' | 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
+  /** WritePriority's cells: wait (at most `yieldMs`) while an audit group commits */
+  priority?: Int32Array;
+  yieldMs: number;
 }
 export interface WriterRequest {
   id: number;
@@ -51,13 +54,15 @@ export class SqliteIngestWriter {
   }
 
   /** Starts the thread on `db`'s file and resolves once its connection is open. */
-  static async start(db: Db): Promise<SqliteIngestWriter> {
+  static async start(db: Db, priority: Int32Array | undefined, yieldMs: number): Promise<SqliteIngestWriter> {
     const s = db.sqlite;
     const sync = SYNCHRONOUS[Number(s.pragma('synchronous', { simple: true }))] ?? 'FULL';
     const data: WriterData = {
       path: db.path,
       synchronous: sync,
       busyTimeoutMs: Number(s.pragma('busy_timeout', { simple: true })),
+      ...(priority ? { priority } : {}),
+      yieldMs,
     };
     const thread = new Worker(new URL('./ingest-writer-entry.mjs', import.meta.url), { name: 'traitlens-ingest-writer', workerData: data });
     await new Promise<void>((resolve, reject) => {

@@ -20,6 +20,7 @@ import { SqlTraitStore, type TraitStore } from './stores/traits.ts';
 import { SqlUserStore, type UserStore } from './stores/users.ts';
 import { userDataSections } from './stores/user-data.ts';
 import type { UserDataSection } from './user-data.ts';
+import { WritePriority } from './write-priority.ts';
 
 /**
  * Everything the service keeps, one async interface per aggregate. Stages, routes, CLI commands,
@@ -61,8 +62,10 @@ export interface SqliteStore extends Store {
 /** `vectors`: pgvector's HNSW settings (PostgreSQL only; SQLite's index lives in process). */
 export function buildStore(exec: Executor, opts: { vectors?: VectorSearchOptions } = {}): Store {
   const d = dialectOf(exec.dialect);
-  const audit = new SqlAuditStore(exec, d);
-  const events = new SqlEventStore(exec, d);
+  // Audit groups before ingestion batches among this process's SQLite writer threads.
+  const priority = new WritePriority();
+  const audit = new SqlAuditStore(exec, d, priority);
+  const events = new SqlEventStore(exec, d, () => audit.committingElsewhere, priority);
   return {
     dialect: d,
     exec,

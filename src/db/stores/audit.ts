@@ -4,6 +4,7 @@ import { auditPathOf } from '../connection.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor } from '../sql/executor.ts';
 import { SqliteExecutor } from '../sql/sqlite-executor.ts';
+import type { WritePriority } from '../write-priority.ts';
 
 export interface AuditEntry {
   at: number;
@@ -77,6 +78,8 @@ export class SqlAuditStore implements AuditStore {
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
+    /** SQLite: tells this process's other writer threads that an audit group goes first */
+    private readonly priority?: WritePriority,
   ) {
     if (x instanceof SqliteExecutor && x.db.path !== ':memory:' && !x.db.sqlite.readonly) this.writer = new SqliteAuditWriter(x);
   }
@@ -99,7 +102,12 @@ export class SqlAuditStore implements AuditStore {
     try {
       const rows = group.map((w) => rowOf(w.entry));
       if (this.writer?.usable) {
-        await this.writer.write(rows);
+        this.priority?.enter();
+        try {
+          await this.writer.write(rows);
+        } finally {
+          this.priority?.leave();
+        }
       } else
         await this.x.tx(async (q) => {
           for (const r of rows) await q.run(INSERT_AUDIT, r);
@@ -118,9 +126,10 @@ export class SqlAuditStore implements AuditStore {
   }
 
   /**
-   * True while a group is being committed on the writer thread (waiting for or holding the audit
-   * file's write lock; the reads of that group wait for it). Always false where the commit runs on
-   * the executor itself.
+   * True while a group is being committed on the writer thread: that thread is waiting for (or
+   * holds) SQLite's write lock, and reads wait for it. Ingestion on the serving connection checks
+   * this before taking the lock, so back-to-back batches do not keep the audit (and so every
+   * audited read) waiting. Always false where the commit runs on the executor itself.
    */
   get committingElsewhere(): boolean {
     return this.busy && this.writer?.usable === true;

@@ -2,6 +2,7 @@ import { ValidationError } from '../../core/errors.ts';
 import type { CleanEvent, EventOutcome, IdentityKind, JsonObject } from '../../core/types.ts';
 import { IngestStore } from '../ingest-store.ts';
 import { SqliteIngestWriter } from '../ingest-writer.ts';
+import type { WritePriority } from '../write-priority.ts';
 import type { Dialect } from '../sql/dialect.ts';
 import type { Executor, Queryable } from '../sql/executor.ts';
 import { SqliteExecutor } from '../sql/sqlite-executor.ts';
@@ -150,6 +151,10 @@ export class SqlEventStore implements EventStore {
   constructor(
     protected readonly x: Executor,
     protected readonly d: Dialect,
+    /** SQLite: true while another writer of this process should go first (the audit writer thread committing reads' rows) */
+    private readonly yieldTo: () => boolean = () => false,
+    /** SQLite: shared with the audit writer, so the ingestion writer thread lets audit groups go first */
+    private readonly priority?: WritePriority,
   ) {}
 
   writeBatch(events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
@@ -162,14 +167,18 @@ export class SqlEventStore implements EventStore {
 
   /**
    * The batch on SQLite, without blocking the event loop on the write lock: another connection
-   * (the pipeline thread, an import) may hold it, and SQLite's busy handler
+   * (the pipeline thread, the audit writer, an import) may hold it, and SQLite's busy handler
    * would sleep on this thread, holding up every request. So the lock is tried, and while it is
    * held the batch waits on a timer (1, 2, 4… ms, at most 20) up to the connection's busy timeout,
    * then fails as a busy database does (503). One transaction either way.
    */
   private async sqlite(x: SqliteExecutor, events: readonly PendingEvent[], rejections: readonly PendingRejection[], receivedAt: number): Promise<EventOutcome[]> {
-    // (Audit groups commit to a file of their own: no write lock to share with them.)
+    // The writer thread lets audit groups go first itself (WritePriority).
     if (this.thread?.usable) return this.thread.write(events, rejections, receivedAt);
+    // Audited reads first: while their rows are being committed on the writer thread, wait (a
+    // bounded while, so a steady stream of reads slows ingestion down but never stops it).
+    const yieldUntil = performance.now() + MAX_YIELD_MS;
+    while (this.yieldTo() && performance.now() < yieldUntil) await new Promise((r) => setTimeout(r, 1));
     const w = (this.sqliteWriter ??= new IngestStore(x.db));
     const busyMs = Number(x.db.sqlite.pragma('busy_timeout', { simple: true }));
     const deadline = performance.now() + busyMs;
@@ -198,7 +207,7 @@ export class SqlEventStore implements EventStore {
   async startWriter(): Promise<void> {
     const x = this.x;
     if (this.thread || !(x instanceof SqliteExecutor) || x.db.path === ':memory:') return;
-    this.thread = await SqliteIngestWriter.start(x.db);
+    this.thread = await SqliteIngestWriter.start(x.db, this.priority?.cells, MAX_YIELD_MS);
   }
 
   async stopWriter(): Promise<void> {
@@ -271,6 +280,9 @@ export class SqlEventStore implements EventStore {
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
 }
+
+/** The longest a batch waits for audited reads' commits before taking the write lock anyway. */
+const MAX_YIELD_MS = 50;
 
 /** WAL pages (4 KB) allowed to accumulate during a bulk load before a checkpoint. */
 const IMPORT_WAL_PAGES = 16_384;
