@@ -126,10 +126,10 @@ export class SqlAuditStore implements AuditStore {
   }
 
   /**
-   * True while a group is being committed on the writer thread: that thread is waiting for (or
-   * holds) SQLite's write lock, and reads wait for it. Ingestion on the serving connection checks
-   * this before taking the lock, so back-to-back batches do not keep the audit (and so every
-   * audited read) waiting. Always false where the commit runs on the executor itself.
+   * True while a group is being committed on the writer thread (the audit file's lock and fsync),
+   * and reads wait for it. Ingestion on the serving connection checks this before it writes, so its
+   * batches' disk writes do not hold up the audit's fsync (and so every audited read). Always false
+   * where the commit runs on the executor itself.
    */
   get committingElsewhere(): boolean {
     return this.busy && this.writer?.usable === true;
