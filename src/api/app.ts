@@ -62,10 +62,6 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
     futureSkewMs: config.TRAITLENS_FUTURE_SKEW_MS,
     clampSkewMs: config.TRAITLENS_CLAMP_SKEW_MS,
   };
-  const metrics = opts.metrics ?? createMetrics(storeMetricSources(store));
-  // Verified keys are trusted for TRAITLENS_KEY_CACHE_MS; revoking through /v1/keys drops one at once.
-  const keys = cachedKeyStore(store.keys, { ttlMs: config.TRAITLENS_KEY_CACHE_MS, ...(opts.now ? { now: opts.now } : {}) });
-
   // Recent profile answers, checked against the user's row on every read (src/api/profile-cache.ts).
   const profileCache = new ProfileCache({
     maxBytes: config.TRAITLENS_PROFILE_CACHE_MB * 1024 * 1024,
@@ -74,6 +70,10 @@ export function createApp(rt: Runtime, opts: AppOptions = {}): Hono<ApiEnv> {
   });
   // Answers no one reads again leave memory within the TTL (an erased user's among them).
   if (profileCache.enabled) setInterval(() => profileCache.sweep(), config.TRAITLENS_PROFILE_CACHE_TTL_MS).unref();
+
+  const metrics = opts.metrics ?? createMetrics([...storeMetricSources(store), ...profileCache.metricSources()]);
+  // Verified keys are trusted for TRAITLENS_KEY_CACHE_MS; revoking through /v1/keys drops one at once.
+  const keys = cachedKeyStore(store.keys, { ttlMs: config.TRAITLENS_KEY_CACHE_MS, ...(opts.now ? { now: opts.now } : {}) });
 
   let document: Record<string, unknown> | undefined;
   const routes: AnyRoute[] = [

@@ -1,3 +1,4 @@
+import type { MetricSource } from '../db/metric-sources.ts';
 import type { UserRow } from '../db/stores/users.ts';
 import { etagOf } from './middleware/etag/index.ts';
 
@@ -37,6 +38,8 @@ export class ProfileCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
   private lastSweep = 0;
+  private hits = 0;
+  private misses = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: ProfileCacheOptions) {
@@ -54,11 +57,12 @@ export class ProfileCache {
   /** The answer for `ref` if it was built from exactly `row` (same user, every column equal) and is within the TTL. */
   get(ref: string, row: UserRow): CachedAnswer | undefined {
     const e = this.entries.get(ref);
-    if (!e) return undefined;
-    if (!sameRow(e.row, row) || this.now() - e.builtAt >= this.opts.ttlMs) {
-      this.drop(ref, e);
+    if (!e || !sameRow(e.row, row) || this.now() - e.builtAt >= this.opts.ttlMs) {
+      if (e) this.drop(ref, e);
+      this.misses++;
       return undefined;
     }
+    this.hits++;
     // Most recently served last: eviction takes from the front.
     this.entries.delete(ref);
     this.entries.set(ref, e);
@@ -101,6 +105,23 @@ export class ProfileCache {
     this.lastSweep = this.now();
     const oldest = this.lastSweep - this.opts.ttlMs;
     for (const [k, e] of this.entries) if (e.builtAt <= oldest) this.drop(k, e);
+  }
+
+  /** For GET /metrics: reads answered from the cache and not, and what it holds. */
+  metricSources(): MetricSource[] {
+    return [
+      {
+        name: 'traitlens_profile_cache_reads_total',
+        help: 'Profile reads (GET /v1/users/:id) answered from this server’s profile cache (hit) or read from the database (miss).',
+        type: 'counter',
+        labelNames: ['result'],
+        collect: () => [
+          { labels: { result: 'hit' }, value: this.hits },
+          { labels: { result: 'miss' }, value: this.misses },
+        ],
+      },
+      { name: 'traitlens_profile_cache_bytes', help: 'Memory held by cached profile answers (their JSON text, about).', type: 'gauge', collect: () => this.bytes },
+    ];
   }
 
   private drop(ref: string, e: Entry): void {

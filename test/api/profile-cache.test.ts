@@ -4,7 +4,7 @@ import { ProfileCache } from '../../src/api/profile-cache.ts';
 import type { UserRow } from '../../src/db/stores/users.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { apiBackends } from '../support/api-backend.ts';
-import { readResponse } from '../support/api.ts';
+import { createTestApi, readResponse } from '../support/api.ts';
 
 const T0 = Date.now() - 3_600_000;
 
@@ -82,6 +82,22 @@ describe.each(apiBackends())('profile cache ($name)', (backend) => {
     } finally {
       await writerRt.close();
       await reader.cleanup();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('counts profile reads answered from the cache and not, and the memory held', async () => {
+    const api = createTestApi();
+    try {
+      expect((await api.request('POST', '/v1/events', { key: api.keys['events:write'], json: [{ userId: 'ann', type: 'click' }] })).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await api.request('GET', '/v1/users/ann')).status).toBe(200);
+      const text = (await api.request('GET', '/metrics')).text;
+      expect(text).toContain('traitlens_profile_cache_reads_total{result="hit"} 2');
+      expect(text).toContain('traitlens_profile_cache_reads_total{result="miss"} 1');
+      expect(Number(/^traitlens_profile_cache_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(256);
+    } finally {
+      api.cleanup();
     }
   });
 });
