@@ -1023,48 +1023,57 @@ async function similarOverHttp(hdir: string) {
     }
     log(`  same answer from both servers: ${100 - differ}/100 ids`);
     answersEqual = 100 - differ;
+    const servers = [
+      ['traitlens', ours],
+      ['raw', raw],
+    ] as const;
+    /** `work` against one server, and what that server spent meanwhile: CPU, run-queue wait, storage reads, its loop and GC. */
+    const measured = async <T>(name: string, pid: number | undefined, work: () => Promise<T>) => {
+      await serverStats(name, pid); // reset
+      const cpu0 = cpuSeconds(pid);
+      const rq0 = runQueueSeconds(pid);
+      const io0 = diskReads(pid);
+      const load1 = loadavg()[0] as number;
+      const result = await work();
+      const io = diskReads(pid);
+      return {
+        result,
+        load1,
+        cpu: cpuSeconds(pid) - cpu0,
+        runq: runQueueSeconds(pid) - rq0,
+        diskBytes: io.bytes - io0.bytes,
+        majorFaults: io.majflt - io0.majflt,
+        stats: await serverStats(name, pid),
+      };
+    };
     // Each server with nothing to do: what it spends and how its loop stalls without any request.
     const idleSeconds = Number(values['similar-idle']);
     if (idleSeconds > 0)
-      for (const [name, srv] of [
-        ['traitlens', ours],
-        ['raw', raw],
-      ] as const) {
-        await serverStats(name, srv.child.pid); // reset
-        const cpu0 = cpuSeconds(srv.child.pid);
-        const rq0 = runQueueSeconds(srv.child.pid);
-        const load = loadavg()[0] as number;
-        await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+      for (const [name, srv] of servers) {
+        const m = await measured(name, srv.child.pid, () => new Promise((r) => setTimeout(r, idleSeconds * 1000)));
         idle.push({
           server: name,
           seconds: idleSeconds,
-          load1: load,
-          cpu_ms_per_s: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / idleSeconds,
-          runq_ms_per_s: ((runQueueSeconds(srv.child.pid) - rq0) * 1000) / idleSeconds,
-          server_stats: await serverStats(name, srv.child.pid),
+          load1: m.load1,
+          cpu_ms_per_s: (m.cpu * 1000) / idleSeconds,
+          runq_ms_per_s: (m.runq * 1000) / idleSeconds,
+          server_stats: m.stats,
         });
       }
     for (const rate of (values['similar-rates'] as string).split(',').map(Number))
-      for (const [name, srv] of [
-        ['traitlens', ours],
-        ['raw', raw],
-      ] as const) {
-        await serverStats(name, srv.child.pid); // reset
-        const cpu0 = cpuSeconds(srv.child.pid);
-        const rq0 = runQueueSeconds(srv.child.pid);
-        const io0 = diskReads(srv.child.pid);
-        const load = loadavg()[0] as number;
-        const { statuses: _, ...r } = await openLoopRow(srv.url, secret, idsFile, rate, seconds);
+      for (const [name, srv] of servers) {
+        const m = await measured(name, srv.child.pid, () => openLoopRow(srv.url, secret, idsFile, rate, seconds));
+        const { statuses: _, ...r } = m.result;
         rows.push({
           server: name,
           target_rps: rate,
-          load1: load,
+          load1: m.load1,
           ...r,
-          cpu_ms_per_req: ((cpuSeconds(srv.child.pid) - cpu0) * 1000) / r.requests,
-          runq_ms_per_req: ((runQueueSeconds(srv.child.pid) - rq0) * 1000) / r.requests,
-          disk_kb_per_req: (diskReads(srv.child.pid).bytes - io0.bytes) / 1024 / r.requests,
-          major_faults: diskReads(srv.child.pid).majflt - io0.majflt,
-          server_stats: await serverStats(name, srv.child.pid),
+          cpu_ms_per_req: (m.cpu * 1000) / r.requests,
+          runq_ms_per_req: (m.runq * 1000) / r.requests,
+          disk_kb_per_req: m.diskBytes / 1024 / r.requests,
+          major_faults: m.majorFaults,
+          server_stats: m.stats,
         });
         log(`  ${name} at ${rate}/s: p99 ${rows.at(-1)?.p99_ms.toFixed(2)} ms`);
       }

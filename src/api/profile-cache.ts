@@ -69,7 +69,7 @@ export class ProfileCache {
     return e;
   }
 
-  /** Remembers the answer `text` built from `row` for `ref`; returns its ETag. */
+  /** Remembers the answer `text` built from `row` for `ref`; returns its ETag (computed when the cache is off too). */
   set(ref: string, row: UserRow, text: string): string {
     const tag = etagOf(text);
     if (!this.enabled) return tag;

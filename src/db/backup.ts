@@ -55,24 +55,24 @@ export function restoreSqlite(src: string, dest: string): void {
   // log inside the database; the next open moves it out).
   const audit = auditPathOf(src);
   const auditDest = auditPathOf(dest);
-  const withAudit = audit !== null && auditDest !== null && existsSync(audit);
+  const withAudit = audit !== null && existsSync(audit);
   if (withAudit) {
     const c = checkSqliteFile(audit);
     if (c !== 'ok') throw new Error(`the backup's audit log is damaged: ${c}`);
   }
-  const files: [string, string][] = [[src, dest]];
-  if (withAudit) files.push([audit, auditDest]);
-  else if (auditDest) files.push(['', auditDest]);
-  for (const [from, to] of files) {
-    // A stale WAL would be replayed over the restored file on the next open.
-    for (const suffix of ['-wal', '-shm']) rmSync(to + suffix, { force: true });
-    if (!from) {
-      // The replaced database's log must not be joined to the restored one.
-      rmSync(to, { force: true });
-      continue;
-    }
-    copyFileSync(from, `${to}.restoring`);
-    // rename replaces atomically on one filesystem: a crash leaves the old file or the new one.
-    renameSync(`${to}.restoring`, to);
+  putInPlace(src, dest);
+  if (!auditDest) return;
+  if (withAudit) putInPlace(audit, auditDest);
+  else {
+    // The replaced database's log must not be joined to the restored one.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(auditDest + suffix, { force: true });
   }
+}
+
+/** Copies `from` over `to`, removing `to`'s stale WAL (it would be replayed over the copy on the next open). */
+function putInPlace(from: string, to: string): void {
+  copyFileSync(from, `${to}.restoring`);
+  for (const suffix of ['-wal', '-shm']) rmSync(to + suffix, { force: true });
+  // rename replaces atomically on one filesystem: a crash leaves the old file or the new one.
+  renameSync(`${to}.restoring`, to);
 }

@@ -66,7 +66,7 @@ export function privacyRoutes(deps: {
   /** every kind of per-user data, for erasure and export alike; defaults to the database's own sections */
   userData?: readonly UserDataSection[];
   /** this server's recent profile answers: an erased user's leave memory with the erasure */
-  profileCache?: ProfileCache;
+  profileCache: ProfileCache;
 }) {
   const { store } = deps;
   const userData = () => deps.userData ?? store.userData;
@@ -86,7 +86,7 @@ export function privacyRoutes(deps: {
       handler: async (c, { params }) => {
         const u = await store.users.require(params.id);
         const r = await eraseUser(store.exec, userData(), u.id, { keyId: c.get('auth')?.keyId ?? null });
-        deps.profileCache?.forgetUser(u.id);
+        deps.profileCache.forgetUser(u.id);
         if (r.failed.length) c.get('logger')?.error({ stores: r.failed, reqId: c.get('requestId') }, 'erasure: some stores could not be cleaned');
         return c.json({ erased: true as const, ...r });
       },

@@ -10,7 +10,7 @@ import type { UserDataSection } from '../../db/user-data.ts';
 import { normaliseName } from '../../ingest/clean.ts';
 import { attributesSchema, escapeHidden, HIDDEN_CHARACTERS, identifierString, identifySchema } from '../../ingest/schema.ts';
 import { requireProfile, requireUser } from '../middleware/audit/index.ts';
-import { etagOf, preparedJsonAnswer } from '../middleware/etag/index.ts';
+import { preparedJsonAnswer } from '../middleware/etag/index.ts';
 import type { ProfileCache } from '../profile-cache.ts';
 import { defineRoute } from '../registry.ts';
 
@@ -193,8 +193,8 @@ export function userRoutes(deps: {
   defaultConsent: readonly ConsentFlag[];
   /** what consent withdrawal erases (derived sections); defaults to the database's own sections */
   userData?: readonly UserDataSection[];
-  /** recent profile answers, served again while the user's row is unchanged */
-  profileCache?: ProfileCache;
+  /** recent profile answers, served again while the user's row is unchanged (off: it still computes the ETag) */
+  profileCache: ProfileCache;
 }) {
   const { store } = deps;
   const userData = () => deps.userData ?? store.userData;
@@ -295,7 +295,7 @@ export function userRoutes(deps: {
       },
       handler: async (c, { params }) => {
         const cache = deps.profileCache;
-        if (cache?.enabled) {
+        if (cache.enabled) {
           // The users row alone (one indexed statement): when it equals the row a cached answer was
           // built from, nothing the answer shows has changed (src/api/profile-cache.ts).
           let row: UserRow;
@@ -324,7 +324,7 @@ export function userRoutes(deps: {
           createdAt: new Date(u.createdAt).toISOString(),
           updatedAt: new Date(u.updatedAt).toISOString(),
         });
-        return preparedJsonAnswer(c, text, cache ? cache.set(params.id, u, text) : etagOf(text));
+        return preparedJsonAnswer(c, text, cache.set(params.id, u, text));
       },
     }),
     defineRoute({
