@@ -6,23 +6,31 @@
  * cannot hide its stall by slowing the load down (no coordinated omission). Beside it, in the same
  * run and on a copy of the same database: a raw baseline, a minimal hono + better-sqlite3 server
  * answering the same profile (user row, identities, counts by type from the same tally table,
- * current traits) without auth, audit, ETag or logging. Prints p50/p99/p99.9, the achieved rate and the ratio to the baseline.
+ * current traits) without auth, audit, ETag or logging. And the floor: bench/floor-server.mjs, bare
+ * node:http answering every GET with one constant JSON body as long as the mean real answer
+ * (measured on 50 users before the rows), no routing, no database: what loopback, node:http and the
+ * generator cost on this machine, below which no server here can answer (--no-floor skips it).
+ * Each rate measures the three in that order, with the same ids and columns: p50/p99/p99.9/max
+ * latency, the achieved rate, the server's CPU time per request, the generator's CPU per request,
+ * its send lag, and the p99 from the actual send; under the table, the ratio to the baseline and
+ * the floor's p99 at each rate.
  * The load generator is bench/open-loop.ts in a process of its own (64 MB heap; raw keep-alive
  * sockets, pre-formatted requests, a minimal response parser: cheap per request, as it shares the
  * machine's cores with the servers), one per row, with 1 s of warm-up at the row's rate on the same
  * connections; each row also shows how late it sent (send lag) and the latency from the actual send.
- *   npx tsx bench/reads.ts [--db demo.db] [--users 2000] [--rates 1000,2000] [--seconds 10]
+ *   npx tsx bench/reads.ts [--db demo.db] [--users 2000] [--rates 1000,2000] [--seconds 10] [--no-raw] [--no-floor]
  * Without --db a demo database is built first (`traitlens demo --no-serve`, ~1 min).
  * Target (issue 14): p99 ≤ 10 ms at 2,000 req/s.
  */
 import Database from 'better-sqlite3';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { auditPathOf } from '../src/db/connection.ts';
 import { cpuSeconds, type OpenLoopResult, openLoopChild } from './open-loop.ts';
+import { FLOOR_NAME, startFloorServer, startServer } from './servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +42,8 @@ const { values } = parseArgs({
     sockets: { type: 'string', default: '256' },
     /** only the traitlens server (no raw baseline) */
     'no-raw': { type: 'boolean', default: false },
+    /** no floor row (bench/floor-server.mjs: node:http answering a constant body) */
+    'no-floor': { type: 'boolean', default: false },
     /** write a V8 CPU profile of the traitlens server into this folder (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
     /** internal: run as the raw baseline server over this database */
@@ -157,23 +167,10 @@ async function main(): Promise<void> {
     copyFileSync(db, rawDb);
     for (const ext of ['-wal', '-shm']) if (existsSync(`${db}${ext}`)) copyFileSync(`${db}${ext}`, `${rawDb}${ext}`);
 
-    const start = async (args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp, cwd = dir): Promise<{ url: string; pid: number | undefined }> => {
-      const child = spawn(process.execPath, args, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      return new Promise((res, rej) => {
-        let out = '';
-        const onData = (d: Buffer) => {
-          out += d.toString();
-          const m = pattern.exec(out);
-          if (!m) return;
-          // Keep draining the request log (a full pipe would stall the server) without holding it.
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
-          res({ url: m[1]!, pid: child.pid });
-        };
-        child.stdout!.on('data', onData);
-        child.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-      });
+    const start = async (args: string[], childEnv: NodeJS.ProcessEnv, ready: RegExp, cwd = dir): Promise<{ url: string; pid: number | undefined }> => {
+      const s = await startServer(args, { env: childEnv, ready, cwd });
+      children.push(s.child);
+      return s;
     };
     const servers: { name: string; url: string; pid: number | undefined; headers: Record<string, string> }[] = [
       {
@@ -201,12 +198,26 @@ async function main(): Promise<void> {
       }
       if (quiet < 3) console.error(`warning: ${srv.name} was still busy after two minutes: its start-up work overlaps the measurement`);
     }
+    // The floor answers as many bytes as a real answer: the mean of 50 users' profiles, spread over the ids.
+    let floorBytes: { mean: number; min: number; max: number } | undefined;
+    if (!values['no-floor']) {
+      const sample = Array.from({ length: Math.min(50, ids.length) }, (_, i) => ids[Math.floor((i * ids.length) / Math.min(50, ids.length))]!);
+      floorBytes = await answerBytes(
+        servers[0]!.url,
+        sample.map((id) => `/v1/users/${encodeURIComponent(id)}`),
+        servers[0]!.headers,
+      );
+      const floor = await startFloorServer(floorBytes.mean);
+      children.push(floor.child);
+      servers.push({ name: FLOOR_NAME, url: floor.url, pid: floor.pid, headers: {} });
+    }
     // The floor a held-until-durable read cannot go below on this disk: one audit-sized commit
     // (WAL, synchronous FULL: an fsync) on a file of its own in the same folder. A read waits for the
     // group being committed when it arrives, then for its own: up to two of these.
     const floor = commitFloor(join(dir, 'floor.db'), 300);
     const rows: Row[] = [];
-    let sentToTraitlens = 0;
+    // The answers fetched to size the floor were audited too.
+    let sentToTraitlens = floorBytes ? Math.min(50, ids.length) : 0;
     for (const rate of rates) {
       for (const s of servers) {
         // Warm-up (connections open, statements compiled, JIT warm): 1 s at the same rate, in the generator.
@@ -242,13 +253,24 @@ async function main(): Promise<void> {
     );
     console.log(`GET /v1/users/:id, open loop, ${SECONDS} s per row (after 1 s of warm-up at the same rate), ${ids.length} users, latencies from the scheduled send time`);
     console.table(rows);
+    if (floorBytes)
+      console.log(
+        `floor: bench/floor-server.mjs, node:http answering every GET with a constant ${floorBytes.mean}-byte JSON body (the mean of 50 traitlens answers, ${floorBytes.min}–${floorBytes.max} bytes)`,
+      );
     for (const rate of rates) {
-      const t = rows.find((r) => r.server === 'traitlens serve' && r['target req/s'] === rate);
-      const raw = rows.find((r) => r.server !== 'traitlens serve' && r['target req/s'] === rate);
-      if (t && raw)
-        console.log(
-          `${rate} req/s: traitlens / raw  CPU per request ${(t['server CPU ms/req'] / raw['server CPU ms/req']).toFixed(2)}×  p50 ${(t['p50 ms'] / raw['p50 ms']).toFixed(1)}×  p99 ${(t['p99 ms'] / raw['p99 ms']).toFixed(1)}×  (target: traitlens p99 ≤ 10 ms at 2,000 req/s)`,
-        );
+      const at = (name: string) => rows.find((r) => r.server === name && r['target req/s'] === rate);
+      const t = at('traitlens serve');
+      const raw = at('raw hono + better-sqlite3');
+      const floor = at(FLOOR_NAME);
+      const parts = [
+        ...(t && raw
+          ? [
+              `traitlens / raw  CPU per request ${(t['server CPU ms/req'] / raw['server CPU ms/req']).toFixed(2)}×  p50 ${(t['p50 ms'] / raw['p50 ms']).toFixed(1)}×  p99 ${(t['p99 ms'] / raw['p99 ms']).toFixed(1)}×`,
+            ]
+          : []),
+        ...(floor ? [`floor p99 ${floor['p99 ms']} ms (p50 ${floor['p50 ms']} ms)`] : []),
+      ];
+      if (parts.length) console.log(`${rate} req/s: ${parts.join('  ')}  (target: traitlens p99 ≤ 10 ms at 2,000 req/s)`);
     }
     console.log(`audit rows written by traitlens during the run: ${audited} for ${sentToTraitlens} requests (warm-up included)`);
     console.log(
@@ -299,6 +321,17 @@ function auditRows(db: string): number {
   } finally {
     d.close();
   }
+}
+
+/** Body lengths (bytes) of GET `base + path` for each path: what a real answer weighs, for the floor's body. */
+async function answerBytes(base: string, paths: readonly string[], headers: Record<string, string>): Promise<{ mean: number; min: number; max: number }> {
+  const sizes: number[] = [];
+  for (const p of paths) {
+    const res = await fetch(base + p, { headers });
+    if (res.status !== 200) throw new Error(`GET ${p}: ${res.status}`);
+    sizes.push((await res.arrayBuffer()).byteLength);
+  }
+  return { mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length), min: Math.min(...sizes), max: Math.max(...sizes) };
 }
 
 function round(x: number): number {
