@@ -2,7 +2,7 @@
  * Similar-users benchmark (docs/user-vector.md, "Benchmark"):
  *   node --import tsx bench/similar.ts [--n 100000] [--queries 500] [--ef 16,32,64,128,256,384]
  *     [--skip-http] [--json] [--cache-dir .cache/bench-similar] [--checkpoint 100000]
- *     [--similar-http [--similar-rates 100,300] [--similar-idle 10] [--similar-ef <server default>] [--similar-synchronous FULL|NORMAL] [--seconds 10] [--skip-ef] [--pin]] [--similar-fill-only]
+ *     [--similar-http [--similar-rates 100,300] [--similar-idle 10] [--similar-ef <server default>] [--similar-synchronous FULL|NORMAL] [--seconds 10] [--skip-ef] [--pin] [--no-floor]] [--similar-fill-only]
  *
  * 1. HNSW (hnswlib-node, cosine, M=16, efConstruction=200) over N synthetic user vectors of the
  *    production dimension (offline embedder: text 100 + behaviour + traits 100): latent-factor
@@ -26,14 +26,18 @@
  *    a stall is not hidden), beside a raw baseline (bench/similar-raw.ts, a process importing only
  *    hono, better-sqlite3 and hnswlib): the same answer (neighbours, similarities, block cosines,
  *    shared traits; compared on 100 ids before the rows) from the fewest prepared statements around
- *    raw hnswlib on the same file, without auth, rate limit, audit or logs.
+ *    raw hnswlib on the same file, without auth, rate limit, audit or logs. Third, the floor
+ *    (bench/floor-server.mjs): bare node:http answering every GET with one constant JSON body as
+ *    long as the mean of those 100 answers, no routing, no search, no database: what loopback,
+ *    node:http and the generator cost on this machine, below which no server here answers
+ *    (--no-floor skips it). Each rate (and the idle window) measures the three in that order, with the
+ *    same ids and the same columns; the last column is each row's p99 over ours.
  *    --skip-ef skips the recall table (and loading the index in this process).
  *    The load generator is a child process of its own (bench/open-loop.ts, 64 MB heap); each row also
  *    prints its send lag and the servers' run-queue wait, storage reads, event-loop delay and GC
  *    pauses (bench/server-stats.mjs), to tell a generator stall from a server one. --pin puts the
  *    servers on CPU 1 and the generator on CPU 0 (taskset).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -55,6 +59,7 @@ import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
 import type { VectorLayout } from '../src/profile/vector.ts';
 import { cpuSeconds, type OpenLoopResult, openLoopChild, runQueueSeconds } from './open-loop.ts';
+import { startFloorServer, startServer as startProcess, type StartedServer, stopServer } from './servers.ts';
 
 const { HierarchicalNSW } = hnswlib;
 /** util-linux, for --pin */
@@ -97,8 +102,12 @@ const { values } = parseArgs({
     pin: { type: 'boolean', default: false },
     /** write a V8 CPU profile of the traitlens /similar server into this folder (node --cpu-prof) */
     'cpu-prof': { type: 'string' },
+    /** --similar-http without the floor row (bench/floor-server.mjs: node:http answering a constant body) */
+    'no-floor': { type: 'boolean', default: false },
   },
 });
+/** --pin: the /similar servers run on CPU 1. */
+const serverWrap = values.pin ? { wrap: [TASKSET, '-c', '1'] } : {};
 const N = Number(values.n);
 const Q = Number(values.queries);
 
@@ -559,7 +568,7 @@ if (!values['skip-http']) {
   db.close();
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  const child = spawn(process.execPath, ['bin/traitlens.mjs', 'serve'], {
+  const { child, url } = await startProcess(['bin/traitlens.mjs', 'serve'], {
     env: {
       ...process.env,
       TRAITLENS_DB: dbPath,
@@ -570,21 +579,7 @@ if (!values['skip-http']) {
       TRAITLENS_RATE_LIMIT_RPS: '0',
       TRAITLENS_DB_SYNCHRONOUS: 'OFF',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
-      if (!m) return;
-      // Keep draining the request log (a full pipe would stall the server) without holding it.
-      child.stdout.off('data', onData);
-      child.stdout.resume();
-      resolve(m[1] as string);
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+    ready: /"url":"(http:\/\/[^"]+)"/,
   });
   const get = async (i: number) => {
     const t = performance.now();
@@ -626,8 +621,7 @@ if (!values['skip-http']) {
   }
   await Promise.all(pending);
   const elapsed = (performance.now() - started) / 1000;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await stopServer(child);
   rmSync(hdir, { recursive: true, force: true });
   http = {
     target_rps: rate,
@@ -702,13 +696,22 @@ else {
     console.log(
       `GET /v1/users/:id/similar (k 10, ef ${h.ef}) over ${N.toLocaleString('en-US')} users, synchronous ${values['similar-synchronous']}, open loop ${values.seconds} s per row, latency from the scheduled send time; database filled in ${h.fill_seconds.toFixed(0)} s (${h.db_mb} MB); traitlens serve ready in ${h.server_start_seconds.toFixed(1)} s (index ${JSON.stringify(h.index_ready)}), RSS ${h.server_rss_mb} MB; raw server RSS ${h.raw_rss_mb} MB; same answer from both on ${h.answers_equal_of_100}/100 ids`,
     );
+    if (h.floor_bytes)
+      console.log(
+        `floor: bench/floor-server.mjs, node:http answering every GET with a constant ${h.floor_bytes.mean}-byte JSON body (the mean of ours on those 100 ids, ${h.floor_bytes.min}–${h.floor_bytes.max} bytes): this machine's HTTP floor through the same generator`,
+      );
     console.log(
-      'server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req  run-queue ms/req | from send p50/p99 ms  gen lag p99/max ms  gen CPU/run-queue ms/req | raw/ours p99',
+      'server     target/s  achieved/s  errors  p50 ms  p99 ms  p99.9 ms  max ms  CPU ms/req  run-queue ms/req | from send p50/p99 ms  gen lag p99/max ms  gen CPU/run-queue ms/req | p99 / ours p99',
     );
     for (const r of h.rows)
       console.log(
-        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)}  ${f(r.runq_ms_per_req).padStart(16)} | ${`${f(r.sent_p50_ms)}/${f(r.sent_p99_ms)}`.padStart(20)}  ${`${f(r.send_lag_p99_ms)}/${f(Math.max(r.send_lag_max_ms, r.loop_delay_max_ms))}`.padStart(18)}  ${`${f(r.gen_cpu_ms_per_req)}/${f(r.gen_runq_ms_per_req)}`.padStart(24)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(12)}`,
+        `${r.server.padEnd(9)}  ${String(r.target_rps).padStart(8)}  ${String(r.achieved_rps).padStart(10)}  ${String(r.errors).padStart(6)}  ${f(r.p50_ms).padStart(6)}  ${f(r.p99_ms).padStart(6)}  ${f(r.p999_ms).padStart(8)}  ${f(r.max_ms).padStart(6)}  ${f(r.cpu_ms_per_req).padStart(10)}  ${f(r.runq_ms_per_req).padStart(16)} | ${`${f(r.sent_p50_ms)}/${f(r.sent_p99_ms)}`.padStart(20)}  ${`${f(r.send_lag_p99_ms)}/${f(Math.max(r.send_lag_max_ms, r.loop_delay_max_ms))}`.padStart(18)}  ${`${f(r.gen_cpu_ms_per_req)}/${f(r.gen_runq_ms_per_req)}`.padStart(24)} | ${r.server === 'traitlens' ? '' : (r.p99_ms / (h.rows.find((x) => x.server === 'traitlens' && x.target_rps === r.target_rps)?.p99_ms ?? Number.NaN)).toFixed(2).padStart(14)}`,
       );
+    for (const rate of new Set(h.rows.map((r) => r.target_rps))) {
+      const p99 = (server: SimilarRow['server']) => h.rows.find((r) => r.server === server && r.target_rps === rate)?.p99_ms;
+      const parts = (['traitlens', 'raw', 'floor'] as const).flatMap((server) => (p99(server) === undefined ? [] : [`${server} ${f(p99(server) as number)}`]));
+      console.log(`${rate} req/s, p99 ms: ${parts.join(', ')}  (target: traitlens p99 ≤ 5 ms at 1M)`);
+    }
     console.log(
       "each server's own event loop over the row (bench/server-stats.mjs, main thread, 10 ms sampling): delay p99/max, GC pauses count/total/max; 'idle' = no requests for that many seconds (CPU and run-queue then in ms per second)",
     );
@@ -725,7 +728,7 @@ else {
 
 /** A server with no requests for a while (--similar-idle): its own CPU and stalls. */
 interface IdleRow {
-  server: 'traitlens' | 'raw';
+  server: 'traitlens' | 'raw' | 'floor';
   seconds: number;
   /** the machine's 1-minute load average when the window started */
   load1: number;
@@ -736,7 +739,7 @@ interface IdleRow {
 
 /** One row: the generator's figures (bench/open-loop.ts: latencies, send lag, its own CPU) and the server's. */
 type SimilarRow = Omit<OpenLoopResult, 'statuses'> & {
-  server: 'traitlens' | 'raw';
+  server: 'traitlens' | 'raw' | 'floor';
   target_rps: number;
   /** the machine's 1-minute load average when the row started (other work shares the 2 vCPUs) */
   load1: number;
@@ -781,43 +784,9 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-/** Starts a server process and resolves when `ready` matches its stdout; the log keeps draining (a full pipe would stall it). */
-function startServer(args: string[], env: Record<string, string>, ready: RegExp, onLine?: (line: string) => void): Promise<{ child: ChildProcess; url: string }> {
-  const child = values.pin
-    ? spawn(TASKSET, ['-c', '1', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let done = false;
-    child.stdout.on('data', (d: Buffer) => {
-      if (done) return;
-      buf += d.toString();
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        onLine?.(line);
-        const m = ready.exec(line);
-        if (m) {
-          done = true;
-          resolve({ child, url: m[1] as string });
-          return;
-        }
-        nl = buf.indexOf('\n');
-      }
-    });
-    child.once('exit', (c) => {
-      if (!done) reject(new Error(`server exited ${c}`));
-    });
-  });
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise<void>((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
-  });
+/** A /similar server as its own process; resolves when `ready` matches a stdout line. */
+function startServer(args: string[], env: Record<string, string>, ready: RegExp, onLine?: (line: string) => void): Promise<StartedServer> {
+  return startProcess(args, { env, ready, ...serverWrap, ...(onLine ? { onLine } : {}) });
 }
 
 /**
@@ -953,7 +922,9 @@ async function similarOverHttp(hdir: string) {
   const idle: IdleRow[] = [];
   let indexReady: unknown = null;
   let answersEqual = 0;
-  // Both servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
+  let floor: StartedServer | undefined;
+  let floorBytes: { mean: number; min: number; max: number } | undefined;
+  // The servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
   const statsPreload = pathToFileURL(join(root, 'bench/server-stats.mjs')).href;
   const serverStats = async (name: string, pid: number | undefined): Promise<ServerStats> => {
     const f = join(hdir, `${name}-stats.jsonl`);
@@ -1012,9 +983,12 @@ async function similarOverHttp(hdir: string) {
     }
     // The raw server must give the same answer: compared on the first 100 ids (neighbours, similarities, blocks, shared traits).
     let differ = 0;
+    const sizes: number[] = [];
     for (const id of ids.slice(0, 100)) {
       const path = `/v1/users/${encodeURIComponent(id)}/similar?k=10`;
-      const a = await (await fetch(ours.url + path, { headers: { authorization: `Bearer ${secret}` } })).json();
+      const text = await (await fetch(ours.url + path, { headers: { authorization: `Bearer ${secret}` } })).text();
+      sizes.push(Buffer.byteLength(text));
+      const a = JSON.parse(text) as unknown;
       const b = await (await fetch(raw.url + path)).json();
       if (!isDeepStrictEqual(a, b)) {
         if (!differ) log(`  answers differ for ${id}:\n    traitlens ${JSON.stringify(a)}\n    raw       ${JSON.stringify(b)}`);
@@ -1023,10 +997,22 @@ async function similarOverHttp(hdir: string) {
     }
     log(`  same answer from both servers: ${100 - differ}/100 ids`);
     answersEqual = 100 - differ;
-    const servers = [
+    const servers: (readonly [SimilarRow['server'], StartedServer])[] = [
       ['traitlens', ours],
       ['raw', raw],
-    ] as const;
+    ];
+    // The floor answers as many bytes as ours did on those 100 ids (their mean), warmed up like the others.
+    if (!values['no-floor']) {
+      floorBytes = { mean: Math.round(sizes.reduce((x, y) => x + y, 0) / sizes.length), min: Math.min(...sizes), max: Math.max(...sizes) };
+      floor = await startFloorServer(floorBytes.mean, {
+        env: { PATH: process.env.PATH ?? '', BENCH_SERVER_STATS: join(hdir, 'floor-stats.jsonl') },
+        nodeFlags: ['--import', statsPreload],
+        ...serverWrap,
+      });
+      const w = await openLoopRow(floor.url, secret, idsFile, 100, 2);
+      if (w.errors) throw new Error(`floor: ${w.errors} errors in the warm-up`);
+      servers.push(['floor', floor]);
+    }
     /** `work` against one server, and what that server spent meanwhile: CPU, run-queue wait, storage reads, its loop and GC. */
     const measured = async <T>(name: string, pid: number | undefined, work: () => Promise<T>) => {
       await serverStats(name, pid); // reset
@@ -1084,6 +1070,7 @@ async function similarOverHttp(hdir: string) {
       server_start_seconds: startSeconds,
       index_ready: indexReady,
       answers_equal_of_100: answersEqual,
+      floor_bytes: floorBytes ?? null,
       server_rss_mb: rssMb(ours.child.pid),
       raw_rss_mb: rssMb(raw.child.pid),
       idle,
@@ -1092,5 +1079,6 @@ async function similarOverHttp(hdir: string) {
   } finally {
     await stopServer(ours.child);
     await stopServer(raw.child);
+    if (floor) await stopServer(floor.child);
   }
 }
