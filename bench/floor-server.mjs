@@ -4,7 +4,8 @@
  * application/json, content-length, keep-alive as node's defaults), no routing, no framework, no
  * work per request. Measured beside the real and the raw servers through the same open-loop
  * generator (bench/open-loop.ts), its row is what this machine's loopback, node:http and the
- * generator cost on their own: the latency no server on this VM can go below at that rate.
+ * generator cost on their own at that rate, before any server work (a single row is noisy: compare
+ * several runs, not one row against one row).
  *   node bench/floor-server.mjs [--bytes 1024] [--port 0]
  * Prints `floor listening on http://127.0.0.1:<port>` once it listens (the benches start it through
  * bench/servers.ts like their other servers); other methods get a 405. SIGTERM closes it.

@@ -9,7 +9,7 @@
  * current traits) without auth, audit, ETag or logging. And the floor: bench/floor-server.mjs, bare
  * node:http answering every GET with one constant JSON body as long as the mean real answer
  * (measured on 50 users before the rows), no routing, no database: what loopback, node:http and the
- * generator cost on this machine, below which no server here can answer (--no-floor skips it).
+ * generator alone cost on this machine at that rate, before any server work (--no-floor skips it).
  * Each rate measures the three in that order, with the same ids and columns: p50/p99/p99.9/max
  * latency, the achieved rate, the server's CPU time per request, the generator's CPU per request,
  * its send lag, and the p99 from the actual send; under the table, the ratio to the baseline and

@@ -29,7 +29,7 @@
  *    raw hnswlib on the same file, without auth, rate limit, audit or logs. Third, the floor
  *    (bench/floor-server.mjs): bare node:http answering every GET with one constant JSON body as
  *    long as the mean of those 100 answers, no routing, no search, no database: what loopback,
- *    node:http and the generator cost on this machine, below which no server here answers
+ *    node:http and the generator alone cost on this machine at that rate, before any server work
  *    (--no-floor skips it). Each rate (and the idle window) measures the three in that order, with the
  *    same ids and the same columns; the last column is each row's p99 over ours.
  *    --skip-ef skips the recall table (and loading the index in this process).
