@@ -2,8 +2,10 @@ import type { MetricSource } from '../db/metric-sources.ts';
 import type { UserRow } from '../db/stores/users.ts';
 import { etagOf } from './middleware/etag/index.ts';
 
+const utf8 = new TextEncoder();
+
 export interface ProfileCacheOptions {
-  /** Memory for cached answers (their JSON text); 0 = no cache. */
+  /** Memory for cached answers (their JSON as UTF-8 bytes); 0 = no cache. */
   maxBytes: number;
   /** An answer is rebuilt, and one no one asks for dropped, this long after it was built. */
   ttlMs: number;
@@ -12,7 +14,12 @@ export interface ProfileCacheOptions {
 }
 
 export interface CachedAnswer {
-  text: string;
+  /**
+   * The JSON answer as UTF-8 bytes, each in a buffer of its own (not a slice of Node's shared pool,
+   * which a long-lived entry would pin): served as it is, with no encoding per hit, and held off the
+   * V8 heap, so cached answers cost the garbage collector nothing.
+   */
+  body: Uint8Array<ArrayBuffer>;
   etag: string;
 }
 
@@ -69,24 +76,27 @@ export class ProfileCache {
     return e;
   }
 
-  /** Remembers the answer `text` built from `row` for `ref`; returns its ETag (computed when the cache is off too). */
-  set(ref: string, row: UserRow, text: string): string {
-    const tag = etagOf(text);
-    if (!this.enabled) return tag;
+  /**
+   * Remembers the answer `text` built from `row` for `ref`; returns it as it is served (its bytes and
+   * ETag, computed when the cache is off too).
+   */
+  set(ref: string, row: UserRow, text: string): CachedAnswer {
+    const body = utf8.encode(text);
+    const answer = { body, etag: etagOf(body) };
+    if (!this.enabled) return answer;
     const old = this.entries.get(ref);
     if (old) this.drop(ref, old);
-    // One-byte strings (the JSON of mostly ASCII) take about a byte a character.
-    const bytes = text.length + ref.length + 256;
-    if (bytes > this.opts.maxBytes) return tag;
+    const bytes = body.byteLength + ref.length + 256;
+    if (bytes > this.opts.maxBytes) return answer;
     // A walk over every entry, so at most a few times per TTL (the server's timer sweeps too).
     if (this.now() - this.lastSweep >= this.opts.ttlMs / 4) this.sweep();
     for (const [k, e] of this.entries) {
       if (this.bytes + bytes <= this.opts.maxBytes) break;
       this.drop(k, e);
     }
-    this.entries.set(ref, { row, text, etag: tag, bytes, builtAt: this.now() });
+    this.entries.set(ref, { row, ...answer, bytes, builtAt: this.now() });
     this.bytes += bytes;
-    return tag;
+    return answer;
   }
 
   /** Drops the answer for `ref` (the reference names nobody now). */
@@ -120,7 +130,7 @@ export class ProfileCache {
           { labels: { result: 'miss' }, value: this.misses },
         ],
       },
-      { name: 'traitlens_profile_cache_bytes', help: 'Memory held by cached profile answers (their JSON text, about).', type: 'gauge', collect: () => this.bytes },
+      { name: 'traitlens_profile_cache_bytes', help: 'Memory held by cached profile answers (their JSON bytes, about).', type: 'gauge', collect: () => this.bytes },
     ];
   }
 

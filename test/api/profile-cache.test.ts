@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
+import { etagOf } from '../../src/api/middleware/etag/index.ts';
 import { ProfileCache } from '../../src/api/profile-cache.ts';
 import type { UserRow } from '../../src/db/stores/users.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { apiBackends } from '../support/api-backend.ts';
 import { createTestApi, readResponse } from '../support/api.ts';
+import { startTestServer } from '../support/server.ts';
 
 const T0 = Date.now() - 3_600_000;
 
@@ -86,6 +89,40 @@ describe.each(apiBackends())('profile cache ($name)', (backend) => {
   });
 });
 
+describe('a cached answer on the wire (the real server)', () => {
+  it('is byte for byte the answer built on a miss: body, length, type and ETag', async () => {
+    const s = await startTestServer({ TRAITLENS_WORKER: 'false' });
+    try {
+      const put = await fetch(`${s.url}/v1/users/zoë/attributes`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${s.keys['events:write']}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ attributes: { city: 'Zürich', note: 'café – 東京 🙂' } }),
+      });
+      expect(put.status).toBe(200);
+      const read = async () => {
+        const res = await fetch(`${s.url}/v1/users/${encodeURIComponent('zoë')}`, { headers: { authorization: `Bearer ${s.keys['profiles:read']}` } });
+        return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+      };
+      const miss = await read();
+      const hit = await read();
+      for (const r of [miss, hit]) {
+        expect(r.status).toBe(200);
+        expect(r.headers.get('content-type')).toBe('application/json');
+        expect(Number(r.headers.get('content-length'))).toBe(r.bytes.length);
+        expect(r.headers.get('etag')).toBe(`"${createHash('sha1').update(r.bytes).digest('hex')}"`);
+      }
+      expect(hit.bytes.equals(miss.bytes)).toBe(true);
+      expect(hit.headers.get('etag')).toBe(miss.headers.get('etag'));
+      expect((JSON.parse(hit.bytes.toString('utf8')) as { attributes: unknown }).attributes).toEqual({ city: 'Zürich', note: 'café – 東京 🙂' });
+      const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.keys.admin}` } })).text();
+      expect(text).toContain('traitlens_profile_cache_reads_total{result="hit"} 1');
+    } finally {
+      await s.server.close();
+      s.cleanup();
+    }
+  });
+});
+
 describe('GET /metrics', () => {
   it('counts profile reads answered from the cache and not, and the memory held', async () => {
     const api = createTestApi();
@@ -120,8 +157,8 @@ describe('ProfileCache', () => {
 
   it('serves an answer only for the same row, every column', () => {
     const c = new ProfileCache({ maxBytes: 1 << 20, ttlMs: 60_000 });
-    const tag = c.set('ann', row(), '{"a":1}');
-    expect(c.get('ann', row())).toMatchObject({ text: '{"a":1}', etag: tag });
+    const { etag } = c.set('ann', row(), '{"a":1}');
+    expect(c.get('ann', row())).toMatchObject({ body: new TextEncoder().encode('{"a":1}'), etag });
     for (const changed of [{ dataVersion: 1 }, { eventCount: 2 }, { consent: '{"marketing":false}' }, { id: 2 }, { updatedAt: 2 }] as Partial<UserRow>[]) {
       c.set('ann', row(), '{"a":1}');
       expect(c.get('ann', row(changed)), JSON.stringify(changed)).toBeUndefined();
@@ -145,8 +182,25 @@ describe('ProfileCache', () => {
     expect(c.get('big', row())).toBeUndefined();
     // Off: nothing kept, the ETag still computed.
     const off = new ProfileCache({ maxBytes: 0, ttlMs: 60_000 });
-    expect(off.set('ann', row(), text)).toMatch(/^"[0-9a-f]{40}"$/);
+    expect(off.set('ann', row(), text).etag).toMatch(/^"[0-9a-f]{40}"$/);
     expect(off.size).toBe(0);
+  });
+
+  it('keeps the UTF-8 bytes of the answer, tagged as the text is, each in a buffer of its own', () => {
+    const text = JSON.stringify({ city: 'Zürich', note: 'café – 東京 🙂' });
+    const bytes = Buffer.from(text, 'utf8');
+    const c = new ProfileCache({ maxBytes: 1 << 20, ttlMs: 60_000 });
+    const answer = c.set('ann', row(), text);
+    expect(Buffer.from(answer.body).equals(bytes)).toBe(true);
+    expect(answer.etag).toBe(`"${createHash('sha1').update(text, 'utf8').digest('hex')}"`);
+    expect(answer.etag).toBe(etagOf(text));
+    // Not a slice of a shared pool: a cached answer holds only its own bytes.
+    expect(answer.body.buffer.byteLength).toBe(bytes.length);
+    expect(Buffer.from(c.get('ann', row())!.body).equals(bytes)).toBe(true);
+    // Memory is counted in bytes, not characters: a budget for the characters is too small.
+    const tight = new ProfileCache({ maxBytes: text.length + 3 + 256, ttlMs: 60_000 });
+    tight.set('ann', row(), text);
+    expect(tight.size).toBe(0);
   });
 
   it('drops answers older than the TTL (sweep and on read), and a user on erasure', () => {

@@ -306,7 +306,7 @@ export function userRoutes(deps: {
             throw err;
           }
           const hit = cache.get(params.id, row);
-          if (hit) return preparedJsonAnswer(c, hit.text, hit.etag);
+          if (hit) return preparedJsonAnswer(c, hit.body, hit.etag);
         }
         // One snapshot: the user, aliases, counts by type and current traits (one read transaction on SQLite).
         const { user: u, identities: ids, eventCounts, traits } = await requireProfile(c, store.users, params.id);
@@ -324,7 +324,8 @@ export function userRoutes(deps: {
           createdAt: new Date(u.createdAt).toISOString(),
           updatedAt: new Date(u.updatedAt).toISOString(),
         });
-        return preparedJsonAnswer(c, text, cache.set(params.id, u, text));
+        const answer = cache.set(params.id, u, text);
+        return preparedJsonAnswer(c, answer.body, answer.etag);
       },
     }),
     defineRoute({

@@ -34,14 +34,18 @@ export function jsonAnswer(c: Context<ApiEnv>, data: unknown, status: Contentful
   return res;
 }
 
-/** The ETag of a JSON answer's text (a SHA-1, one shot: no Hash object per answer). */
-export function etagOf(text: string): string {
+/** The ETag of a JSON answer's text or its UTF-8 bytes (the same tag: a SHA-1, one shot, no Hash object per answer). */
+export function etagOf(text: string | Uint8Array): string {
   return `"${digestOnce('sha1', text, 'hex')}"`;
 }
 
-/** An answer whose JSON text and ETag were computed before (a cached answer): nothing is hashed again. */
-export function preparedJsonAnswer(c: Context<ApiEnv>, text: string, tag: string): Response {
-  return c.body(text, 200, { 'content-type': 'application/json', etag: tag });
+/**
+ * An answer whose JSON and ETag were computed before (a cached answer): nothing is hashed again. As
+ * UTF-8 bytes, the body is written to the socket as it is (a string would be measured and encoded
+ * on every answer).
+ */
+export function preparedJsonAnswer(c: Context<ApiEnv>, body: string | Uint8Array<ArrayBuffer>, tag: string): Response {
+  return c.body(body, 200, { 'content-type': 'application/json', etag: tag });
 }
 
 /** True when `If-None-Match` names `tag` (weak or strong, `*` for any). */
