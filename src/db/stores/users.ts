@@ -164,7 +164,8 @@ export class SqlUserStore implements UserStore {
     const x = this.x;
     if (x instanceof SqliteExecutor)
       return x.read((q) => {
-        const user = q.get<UserRow>(FIND_SQL, [ref]);
+        const params = [ref];
+        const user = q.get<UserRow>(FIND_KNOWN_SQL, params) ?? q.get<UserRow>(FIND_ANONYMOUS_SQL, params);
         return user && profileOf(user, q.all<Identity>(IDENTITIES_SQL, [user.id]), q.all<EventCount>(EVENT_COUNTS_SQL, [user.id]), q.all<TraitRow>(CURRENT_TRAITS_SQL, [user.id]));
       });
     const user = await findIn(x, ref);
@@ -391,8 +392,15 @@ function chunks<T>(list: readonly T[], size = 500): T[][] {
   return out;
 }
 
-const FIND_SQL = `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
-     WHERE i.alias = ? AND i.kind IN ('user', 'anonymous') ORDER BY (CASE WHEN i.kind = 'user' THEN 0 ELSE 1 END) LIMIT 1`;
+/**
+ * `find`: the user whose external id is `ref`, else the one with `ref` as an anonymous alias (a
+ * reference that is both, one user's external id and another's anonymous id, names the known user).
+ * Two statements, each one probe of the unique (kind, alias) index and no sort: the single statement
+ * over both kinds (`kind IN (...) ORDER BY CASE ... LIMIT 1`) sorted its rows in a temporary b-tree on
+ * every profile read, and an external id, the usual reference, now needs only the first.
+ */
+const FIND_KNOWN_SQL = `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id WHERE i.kind = 'user' AND i.alias = ?`;
+const FIND_ANONYMOUS_SQL = `SELECT ${USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id WHERE i.kind = 'anonymous' AND i.alias = ?`;
 const IDENTITIES_SQL = 'SELECT kind, alias, created_at AS "createdAt" FROM identities WHERE user_id = ? ORDER BY id';
 /** The per-type tally ingestion keeps (`EventStore.countsByType` reads the same table). */
 const EVENT_COUNTS_SQL = 'SELECT type, n FROM user_event_counts WHERE user_id = ? ORDER BY type';
@@ -406,8 +414,9 @@ function profileOf(user: UserRow, identities: Identity[], counts: EventCount[], 
   return { user, identities, eventCounts: Object.fromEntries(counts.map((c) => [c.type, Number(c.n)])), traits: traits.map(toTrait) };
 }
 
-function findIn(q: Queryable, ref: string): Promise<UserRow | undefined> {
-  return q.get<UserRow>(FIND_SQL, [ref]);
+async function findIn(q: Queryable, ref: string): Promise<UserRow | undefined> {
+  const params = [ref];
+  return (await q.get<UserRow>(FIND_KNOWN_SQL, params)) ?? q.get<UserRow>(FIND_ANONYMOUS_SQL, params);
 }
 
 function byIdIn(q: Queryable, id: number): Promise<UserRow | undefined> {

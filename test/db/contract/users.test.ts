@@ -42,6 +42,38 @@ describeStores('users', (ctx) => {
     expect(u?.externalId).toBe('same');
   });
 
+  it('profile and require resolve a reference as find does: the external id first, in either order of creation, else the anonymous alias', async () => {
+    const s = ctx.store;
+    await ingest(s, [
+      // "first": the anonymous user exists before the known one; "second": after it.
+      { anonymousId: 'first', type: 'click', timestamp: T },
+      { userId: 'first', type: 'click', timestamp: T + 1 },
+      { userId: 'second', type: 'page_view', timestamp: T + 2 },
+      { anonymousId: 'second', type: 'page_view', timestamp: T + 3 },
+      { anonymousId: 'only-anon', type: 'click', timestamp: T + 4 },
+    ]);
+    for (const ref of ['first', 'second']) {
+      const found = await s.users.find(ref);
+      expect(found?.externalId, ref).toBe(ref);
+      expect((await s.users.require(ref)).id, ref).toBe(found!.id);
+      const read = await s.users.profile(ref);
+      expect(read?.user, ref).toEqual(found);
+      expect(
+        read?.identities.map((i) => `${i.kind}:${i.alias}`),
+        ref,
+      ).toEqual([`user:${ref}`]);
+    }
+    // The same name is still another (anonymous) user's alias: a different user from the known one.
+    const anonymousUsers = await s.exec.all<{ id: number }>("SELECT user_id AS id FROM identities WHERE kind = 'anonymous' AND alias IN ('first', 'second')");
+    expect(anonymousUsers).toHaveLength(2);
+    for (const a of anonymousUsers) expect([(await s.users.find('first'))!.id, (await s.users.find('second'))!.id]).not.toContain(Number(a.id));
+    // A reference that is only an anonymous alias names its user.
+    const anon = await s.users.find('only-anon');
+    expect(anon).toMatchObject({ externalId: null, eventCount: 1 });
+    expect((await s.users.profile('only-anon'))?.user).toEqual(anon);
+    expect(await s.users.profile('nobody')).toBeUndefined();
+  });
+
   it('identify links an unseen anonymous id, turns an anonymous user into the known one, and merges into an existing known user', async () => {
     const s = ctx.store;
     // Unseen anonymous id, unknown user: creates the known user and links.
