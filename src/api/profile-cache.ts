@@ -38,7 +38,7 @@ interface Entry extends CachedAnswer {
  * writes the counters (event counts by type move with `event_count`; a merge or an erasure of events
  * bumps `profile_version`), attribute and consent changes write the row itself, and triggers bump
  * `users.data_version` on any write to the user's identities or traits (db/ 0009, db/pg 0007). So a hit is as fresh as a read; the cache saves work, never correctness.
- * Bounded by the size of the texts (least recently served dropped first) and by age: `sweep` drops
+ * Bounded by the size of the answers in bytes (least recently served dropped first) and by age: `sweep` drops
  * what is older than the TTL, so an erased user's answer leaves memory within it (SECURITY.md).
  */
 export class ProfileCache {
