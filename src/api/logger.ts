@@ -2,7 +2,7 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 /** Lines are written once this much text has gathered... */
 const LOG_BATCH_CHARS = 4096;
-/** ...or this long after the last write, whichever comes first. */
+/** ...or this long after the first line of a batch was logged, whichever comes first. */
 const LOG_FLUSH_MS = 250;
 
 /**
@@ -13,12 +13,30 @@ const LOG_FLUSH_MS = 250;
  * lines themselves under load. pino flushes what is left synchronously when the process exits.
  */
 export function createLogger(level: LevelWithSilent = 'info'): Logger {
+  const dest = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_CHARS });
+  // The flush timer runs only while a batch waits (sonic-boom's own periodicFlush would tick, and
+  // write, forever, and keep every logger ever made alive: one per app in the tests).
+  let pending: NodeJS.Timeout | undefined;
+  const flush = () => {
+    pending = undefined;
+    try {
+      dest.flush();
+    } catch {
+      // Only a destroyed (closed) destination throws here: there is nothing left to write to.
+    }
+  };
+  const write = dest.write.bind(dest);
+  dest.write = (line: string) => {
+    const below = write(line);
+    if (pending === undefined) (pending = setTimeout(flush, LOG_FLUSH_MS)).unref();
+    return below;
+  };
   return pino(
     {
       level,
       base: { service: 'traitlens' },
       redact: { paths: ['req.headers.authorization', '*.authorization', '*.secret'], censor: '[redacted]' },
     },
-    pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_CHARS, periodicFlush: LOG_FLUSH_MS }),
+    dest,
   );
 }

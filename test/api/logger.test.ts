@@ -49,7 +49,7 @@ describe('createLogger (batched writes to stdout)', () => {
     expect(p.lines().map((l) => l.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
-  it('writes a lone line on a process that keeps running (the periodic flush), not only at exit', async () => {
+  it('writes a lone line on a process that keeps running (the flush timer), not only at exit', async () => {
     const p = logging("log.info({ reqId: 'lone' }, 'request');\nsetInterval(() => {}, 1000);");
     running = p.child;
     // No exit: the line must come out on its own (within the flush period; the timeout only bounds a failure).
