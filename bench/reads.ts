@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { auditPathOf } from '../src/db/connection.ts';
 import { cpuSeconds, type OpenLoopResult, openLoopChild } from './open-loop.ts';
-import { FLOOR_NAME, startFloorServer, startServer } from './servers.ts';
+import { type BodySizes, bodySizes, FLOOR_NAME, startFloorServer, startServer } from './servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -199,9 +199,10 @@ async function main(): Promise<void> {
       if (quiet < 3) console.error(`warning: ${srv.name} was still busy after two minutes: its start-up work overlaps the measurement`);
     }
     // The floor answers as many bytes as a real answer: the mean of 50 users' profiles, spread over the ids.
-    let floorBytes: { mean: number; min: number; max: number } | undefined;
+    let floorBytes: BodySizes | undefined;
+    const sampled = Math.min(50, ids.length);
     if (!values['no-floor']) {
-      const sample = Array.from({ length: Math.min(50, ids.length) }, (_, i) => ids[Math.floor((i * ids.length) / Math.min(50, ids.length))]!);
+      const sample = Array.from({ length: sampled }, (_, i) => ids[Math.floor((i * ids.length) / sampled)]!);
       floorBytes = await answerBytes(
         servers[0]!.url,
         sample.map((id) => `/v1/users/${encodeURIComponent(id)}`),
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     const floor = commitFloor(join(dir, 'floor.db'), 300);
     const rows: Row[] = [];
     // The answers fetched to size the floor were audited too.
-    let sentToTraitlens = floorBytes ? Math.min(50, ids.length) : 0;
+    let sentToTraitlens = floorBytes ? sampled : 0;
     for (const rate of rates) {
       for (const s of servers) {
         // Warm-up (connections open, statements compiled, JIT warm): 1 s at the same rate, in the generator.
@@ -324,14 +325,14 @@ function auditRows(db: string): number {
 }
 
 /** Body lengths (bytes) of GET `base + path` for each path: what a real answer weighs, for the floor's body. */
-async function answerBytes(base: string, paths: readonly string[], headers: Record<string, string>): Promise<{ mean: number; min: number; max: number }> {
+async function answerBytes(base: string, paths: readonly string[], headers: Record<string, string>): Promise<BodySizes> {
   const sizes: number[] = [];
   for (const p of paths) {
     const res = await fetch(base + p, { headers });
     if (res.status !== 200) throw new Error(`GET ${p}: ${res.status}`);
     sizes.push((await res.arrayBuffer()).byteLength);
   }
-  return { mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length), min: Math.min(...sizes), max: Math.max(...sizes) };
+  return bodySizes(sizes);
 }
 
 function round(x: number): number {

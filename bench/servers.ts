@@ -65,6 +65,17 @@ export function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
+/** What real answers weigh, in bytes: the floor's body is their mean. */
+export interface BodySizes {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export function bodySizes(sizes: readonly number[]): BodySizes {
+  return { mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length), min: Math.min(...sizes), max: Math.max(...sizes) };
+}
+
 export const FLOOR_SERVER = join(import.meta.dirname, 'floor-server.mjs');
 export const FLOOR_NAME = 'floor: node:http constant answer';
 

@@ -59,7 +59,7 @@ import { fitBehaviourScaler } from '../src/profile/behaviour.ts';
 import { createProfileServices } from '../src/similar/services.ts';
 import type { VectorLayout } from '../src/profile/vector.ts';
 import { cpuSeconds, type OpenLoopResult, openLoopChild, runQueueSeconds } from './open-loop.ts';
-import { startFloorServer, startServer as startProcess, type StartedServer, stopServer } from './servers.ts';
+import { type BodySizes, bodySizes, startFloorServer, startServer as startProcess, type StartedServer, stopServer } from './servers.ts';
 
 const { HierarchicalNSW } = hnswlib;
 /** util-linux, for --pin */
@@ -923,7 +923,7 @@ async function similarOverHttp(hdir: string) {
   let indexReady: unknown = null;
   let answersEqual = 0;
   let floor: StartedServer | undefined;
-  let floorBytes: { mean: number; min: number; max: number } | undefined;
+  let floorBytes: BodySizes | undefined;
   // The servers record their event-loop delay and GC pauses (bench/server-stats.mjs), read after each row.
   const statsPreload = pathToFileURL(join(root, 'bench/server-stats.mjs')).href;
   const serverStats = async (name: string, pid: number | undefined): Promise<ServerStats> => {
@@ -1003,7 +1003,7 @@ async function similarOverHttp(hdir: string) {
     ];
     // The floor answers as many bytes as ours did on those 100 ids (their mean), warmed up like the others.
     if (!values['no-floor']) {
-      floorBytes = { mean: Math.round(sizes.reduce((x, y) => x + y, 0) / sizes.length), min: Math.min(...sizes), max: Math.max(...sizes) };
+      floorBytes = bodySizes(sizes);
       floor = await startFloorServer(floorBytes.mean, {
         env: { PATH: process.env.PATH ?? '', BENCH_SERVER_STATS: join(hdir, 'floor-stats.jsonl') },
         nodeFlags: ['--import', statsPreload],
